@@ -1,0 +1,100 @@
+# r1.c — build, test, bench. `make help` lists the targets.
+#
+# Sources are found by wildcard: a new src/**/*.c joins libr1, a new tests/test_*.c becomes a test
+# binary, a new fuzz/fuzz_*.c a fuzz target, a new bench/bench_*.c a benchmark.
+
+CC      ?= gcc
+BUILD   ?= build
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+           -Wformat=2 -Wno-unused-parameter -Werror=implicit-function-declaration
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g
+CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 -fopenmp $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lm
+LDFLAGS += -fopenmp
+
+LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+LIB       := $(BUILD)/libr1.a
+
+.PHONY: all test bench debug fuzz run deps clean help check-tests
+all: $(BUILD)/r1 $(TEST_BIN)
+
+help:
+	@echo "make          build build/r1 and the tests"
+	@echo "make run      install missing Debian packages, build, run the default pipeline"
+	@echo "make test     run every test (ends with 'N passed, N failed'), fuzz targets briefly"
+	@echo "make bench    benchmarks beside their references; writes build/bench.json"
+	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make deps     install the Debian packages r1.c needs (as root)"
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/r1: $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, over the library sources compiled separately.
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp=libgomp $(CPPFLAGS) -Wno-unused-command-line-argument
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -lgomp -o $@
+
+FUZZ_SECONDS ?= 60
+test: all $(BUILD)/r1
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
+
+bench: $(BUILD)/r1 $(BENCH_BIN)
+	@BUILD=$(BUILD) ./bench/run.sh $(BENCH_BIN)
+
+debug:
+	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
+	        LDFLAGS="-fsanitize=address,undefined" test
+
+deps:
+	./tools/deps.sh
+
+run: deps
+	$(MAKE) all
+	./tools/run_default.sh
+
+clean:
+	rm -rf build build-debug
+
+-include $(shell find $(BUILD) build-debug -name '*.d' 2>/dev/null)

@@ -1,0 +1,30 @@
+/* Benchmarks print one line per figure:
+ *   BENCH {"name": ..., "value": ..., "unit": ..., "reference": ..., "reference_value": ..., "ratio": ...}
+ * bench/run.sh collects them into build/bench.json and prints a table. The reference is measured
+ * in the same run (our PyTorch reference, the npm tokenizer, the machine's SGEMM peak, ...), never
+ * taken from a file, so a ratio compares two things the same noisy machine did at the same time. */
+#ifndef R1_BENCH_BENCH_H
+#define R1_BENCH_BENCH_H
+
+#include <stdio.h>
+#include <time.h>
+
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* reference may be NULL (a figure without a reference: ratio is printed as null). */
+static inline void bench_record(const char *name, double value, const char *unit,
+                                const char *reference, double reference_value) {
+    printf("BENCH {\"name\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", ", name, value, unit);
+    if (reference && reference_value > 0)
+        printf("\"reference\": \"%s\", \"reference_value\": %.6g, \"ratio\": %.4f}\n", reference,
+               reference_value, value / reference_value);
+    else
+        printf("\"reference\": null, \"reference_value\": null, \"ratio\": null}\n");
+    fflush(stdout);
+}
+
+#endif

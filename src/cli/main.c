@@ -1,0 +1,42 @@
+/* r1: the command-line entry point. Dispatches to one function per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cli/commands.h"
+
+/* Subcommands, in the order `r1 --help` lists them. Each is defined in src/cli/<name>.c. */
+#define COMMAND_LIST(X) \
+    X(version, "print the version and build settings")
+
+#define DECLARE(name, summary) int cmd_##name(int argc, char **argv);
+COMMAND_LIST(DECLARE)
+#undef DECLARE
+
+static const Command commands[] = {
+#define ENTRY(name, summary) {#name, cmd_##name, summary},
+    COMMAND_LIST(ENTRY)
+#undef ENTRY
+};
+
+int cli_fail(const Err *e) {
+    fprintf(stderr, "r1: error: %s\n", e->msg[0] ? e->msg : "failed");
+    return 1;
+}
+
+static void usage(FILE *out) {
+    fprintf(out, "r1.c: the DeepSeek-R1 system, end to end, in C.\n\nusage: r1 <command> [flags]   (r1 <command> --help for its flags)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "r1: error: unknown command '%s' (see r1 --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,109 @@
+#include "io/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *file_read_all(const char *path, size_t *n_out, Err *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { err_set(e, "%s: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = xmalloc(cap + 1);
+    for (;;) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        cap *= 2;
+        buf = xrealloc(buf, cap + 1);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); err_set(e, "%s: read error", path); return NULL; }
+    buf[n] = 0;
+    if (n_out) *n_out = n;
+    return buf;
+}
+
+int file_write_fd(int fd, const void *buf, size_t n, const char *what, Err *e) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return err_set(e, "%s: write failed: %s", what, strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int file_fsync_dir(const char *dir, Err *e) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return err_set(e, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : err_set(e, "%s: fsync failed: %s", dir, strerror(errno));
+}
+
+int file_write_atomic(const char *path, const void *data, size_t n, Err *e) {
+    size_t len = strlen(path);
+    char *tmp = xmalloc(len + 5);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { err_set(e, "%s: %s", tmp, strerror(errno)); free(tmp); return -1; }
+    int rc = file_write_fd(fd, data, n, path, e);
+    if (rc == 0 && fsync(fd) != 0) rc = err_set(e, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0) rc = err_set(e, "%s: close failed: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(e, "%s: rename failed: %s", path, strerror(errno));
+    if (rc != 0) unlink(tmp);
+    free(tmp);
+    if (rc == 0) {
+        char *copy = xstrdup(path);
+        rc = file_fsync_dir(dirname(copy), e);
+        free(copy);
+    }
+    return rc;
+}
+
+int file_mkdirs(const char *path, Err *e) {
+    char *p = xstrdup(path);
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == 0) {
+            char c = *s;
+            *s = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                err_set(e, "%s: cannot create folder: %s", p, strerror(errno));
+                free(p);
+                return -1;
+            }
+            *s = c;
+            if (!c) break;
+        }
+    }
+    free(p);
+    return 0;
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+int file_remove_tree(const char *path, Err *e) {
+    if (!file_exists(path)) return 0;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return err_set(e, "%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Files: whole-file reads, and atomic writes (temporary name, fsync, rename, fsync the folder),
+ * so an interrupted write never leaves a half-written file under the final name. */
+#ifndef R1_IO_FILE_H
+#define R1_IO_FILE_H
+
+#include <stddef.h>
+
+#include "base/error.h"
+
+/* Reads the whole file; the buffer has a NUL after the last byte. Caller frees. */
+char *file_read_all(const char *path, size_t *n_out, Err *e);
+/* Writes n bytes to path via path.tmp + fsync + rename. */
+int file_write_atomic(const char *path, const void *data, size_t n, Err *e);
+/* Writes all of buf to fd, retrying short writes; errno-based message naming `what`. */
+int file_write_fd(int fd, const void *buf, size_t n, const char *what, Err *e);
+/* fsyncs a folder so a rename inside it is durable. */
+int file_fsync_dir(const char *dir, Err *e);
+/* mkdir -p. */
+int file_mkdirs(const char *path, Err *e);
+int file_exists(const char *path);
+/* Removes a folder and everything in it (for temporary checkpoint folders). */
+int file_remove_tree(const char *path, Err *e);
+
+#endif

@@ -1,0 +1,86 @@
+#include "io/json.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "io/file.h"
+
+cJSON *json_parse_n(const char *buf, size_t n, Err *e) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
+    if (!j) {
+        size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
+        err_set(e, "invalid JSON near byte %zu", off);
+        return NULL;
+    }
+    return j;
+}
+
+cJSON *json_load_file(const char *path, Err *e) {
+    size_t n;
+    char *buf = file_read_all(path, &n, e);
+    if (!buf) return NULL;
+    cJSON *j = json_parse_n(buf, n, e);
+    free(buf);
+    if (!j) err_prefix(e, "%s", path);
+    return j;
+}
+
+static const cJSON *get(const cJSON *obj, const char *key, int required, int *rc, Err *e) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) *rc = required ? err_set(e, "key '%s': missing", key) : 1;
+    else *rc = 0;
+    return v;
+}
+
+int json_get_int(const cJSON *obj, const char *key, int required, int64_t *out, Err *e) {
+    int rc;
+    const cJSON *v = get(obj, key, required, &rc, e);
+    if (!v) return rc;
+    double d = v->valuedouble;
+    if (!cJSON_IsNumber(v) || d != floor(d) || fabs(d) > 9.0e15)
+        return err_set(e, "key '%s': expected an integer", key);
+    *out = (int64_t)d;
+    return 0;
+}
+
+int json_get_double(const cJSON *obj, const char *key, int required, double *out, Err *e) {
+    int rc;
+    const cJSON *v = get(obj, key, required, &rc, e);
+    if (!v) return rc;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return err_set(e, "key '%s': expected a finite number", key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+int json_get_bool(const cJSON *obj, const char *key, int required, int *out, Err *e) {
+    int rc;
+    const cJSON *v = get(obj, key, required, &rc, e);
+    if (!v) return rc;
+    if (!cJSON_IsBool(v)) return err_set(e, "key '%s': expected true or false", key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+int json_get_string(const cJSON *obj, const char *key, int required, const char **out, Err *e) {
+    int rc;
+    const cJSON *v = get(obj, key, required, &rc, e);
+    if (!v) return rc;
+    if (!cJSON_IsString(v)) return err_set(e, "key '%s': expected a string", key);
+    *out = v->valuestring;
+    return 0;
+}
+
+int json_save_file(const cJSON *obj, const char *path, Err *e) {
+    char *text = cJSON_Print(obj);
+    if (!text) return err_set(e, "%s: cannot serialise JSON", path);
+    size_t n = strlen(text);
+    char *buf = xmalloc(n + 1);
+    memcpy(buf, text, n);
+    buf[n] = '\n';
+    free(text);
+    int rc = file_write_atomic(path, buf, n + 1, e);
+    free(buf);
+    return rc;
+}

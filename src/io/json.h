@@ -1,0 +1,28 @@
+/* JSON through cJSON: load a file, and typed getters whose errors name the key.
+ *
+ * Getters return 0 on success, 1 when the key is absent and `required` is 0 (out untouched),
+ * and -1 with an Err "key 'NAME': ..." otherwise. Callers prefix the file name. */
+#ifndef R1_IO_JSON_H
+#define R1_IO_JSON_H
+
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base/error.h"
+
+/* Parses a whole file. Caller frees with cJSON_Delete. NULL + Err on failure. */
+cJSON *json_load_file(const char *path, Err *e);
+/* Parses a buffer of n bytes (need not be NUL-terminated). */
+cJSON *json_parse_n(const char *buf, size_t n, Err *e);
+
+int json_get_int(const cJSON *obj, const char *key, int required, int64_t *out, Err *e);
+int json_get_double(const cJSON *obj, const char *key, int required, double *out, Err *e);
+int json_get_bool(const cJSON *obj, const char *key, int required, int *out, Err *e);
+/* *out points into obj (not copied). */
+int json_get_string(const cJSON *obj, const char *key, int required, const char **out, Err *e);
+
+/* Writes the JSON text of `obj` (pretty-printed) to path atomically. */
+int json_save_file(const cJSON *obj, const char *path, Err *e);
+
+#endif

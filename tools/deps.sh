@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages r1.c needs that are missing. `tools/deps.sh` for building and
+# testing; `tools/deps.sh --reference` also brings the references `make bench` and the live
+# fixture checks compare against (PyTorch, Node.js).
+set -eu
+pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev clang libclang-rt-14-dev)
+if [ "${1:-}" = "--reference" ]; then pkgs+=(python3-torch python3-numpy nodejs npm); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "r1.c: installing missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "r1: error: not root; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q "${missing[@]}"; then
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
+fi
