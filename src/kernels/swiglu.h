@@ -1,0 +1,19 @@
+/* SwiGLU activation on the fused [gate | up] projection output.
+ *   gu [n, 2F]: columns 0..F-1 are a = x·gate_projᵀ, columns F..2F-1 are u = x·up_projᵀ
+ *   h  [n, F]  = silu(a) ⊙ u,  silu(a) = a·σ(a)
+ * Backward (= into dgu):
+ *   da = dh ⊙ u ⊙ σ(a)(1 + a(1 − σ(a)))      du = dh ⊙ silu(a)
+ * `row_scale` (may be NULL) multiplies row i of h (forward) and of dh (backward) — the routed
+ * expert's gate weight, folded in so the expert output needs no extra pass. */
+#ifndef R1_KERNELS_SWIGLU_H
+#define R1_KERNELS_SWIGLU_H
+
+#include "kernels/real.h"
+
+void swiglu_forward(real *h, const real *gu, const real *row_scale, int n, int F);
+void swiglu_backward(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F);
+
+void swiglu_forward_ref(real *h, const real *gu, const real *row_scale, int n, int F);
+void swiglu_backward_ref(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F);
+
+#endif
