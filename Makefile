@@ -25,12 +25,17 @@ LDFLAGS += -fopenmp
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC   := $(sort $(wildcard src/cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+# dtest_*.c: tests linked against a double-precision build of src/kernels and src/model
+# (-DR1_DOUBLE, see src/kernels/real.h), for finite-difference gradient checks.
+DTEST_SRC := $(sort $(wildcard tests/dtest_*.c))
+DBL_SRC   := $(shell find src/kernels src/model -name '*.c' | sort)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
-TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(DTEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DBL_OBJ   := $(DBL_SRC:%.c=$(BUILD)/obj-double/%.o)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
@@ -52,6 +57,11 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(BUILD)/obj-double/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC64  $<"
+	@$(CC) $(ALL_CFLAGS) -DR1_DOUBLE -c $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
@@ -64,6 +74,11 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/test.h
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/dtest_%: tests/dtest_%.c $(DBL_OBJ) $(LIB) tests/test.h
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	@$(CC) $(ALL_CFLAGS) -DR1_DOUBLE $(LDFLAGS) $< $(DBL_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
