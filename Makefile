@@ -85,14 +85,24 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@echo "  BENCH $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-# Fuzz targets: clang + libFuzzer + ASan/UBSan, over the library sources compiled separately.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp=libgomp $(CPPFLAGS) -Wno-unused-command-line-argument
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+# Fuzz targets: clang + libFuzzer + ASan/UBSan. The library is compiled once more with the
+# sanitizers (build/obj-fuzz) into libr1-fuzz.a; each target links against it.
+FUZZ_CFLAGS := -std=c11 -g -O1 -fopenmp $(CPPFLAGS) -Wno-unknown-pragmas
+FUZZ_LIB    := $(BUILD)/libr1-fuzz.a
+$(BUILD)/obj-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -lgomp -o $@
+	@echo "  FUZZCC $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(BUILD)/obj-fuzz/%.o)
+	@rm -f $@
+	@ar rcs $@ $^
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ  $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 60
-test: all $(BUILD)/r1
+test: all $(BUILD)/r1 $(FUZZ_BIN)
 	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh)
 
 fuzz: $(FUZZ_BIN)
