@@ -1,0 +1,251 @@
+#include "pipeline/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "pipeline/svg.h"
+
+static const char *const CHECKPOINTS[] = {"base", "r1_zero", "cold_start", "rl", "rs_sft", "r1",
+                                          "student_distilled", "student_rl"};
+enum { N_CHECKPOINTS = sizeof CHECKPOINTS / sizeof CHECKPOINTS[0] };
+static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", "length"};
+enum { N_METRICS = sizeof METRICS / sizeof METRICS[0] };
+
+/* Thresholds of the verdicts: a gain must exceed noise of a few-hundred-problem evaluation. */
+static const double MIN_GAIN = 0.02;        /* pass@1 points (fraction) */
+static const double MIN_CURVE_RISE = 0.05;  /* accuracy, last fifth of the curve vs first fifth */
+
+static double num(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Mean of a metric over the tasks of one checkpoint; NaN when absent. */
+static double mean_metric(const cJSON *results, const char *ckpt, const char *metric) {
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results, "checkpoints"), ckpt);
+    double s = 0;
+    int n = 0;
+    const cJSON *task;
+    cJSON_ArrayForEach(task, c) {
+        double v = num(task, metric);
+        if (isfinite(v)) { s += v; n++; }
+    }
+    return n ? s / n : NAN;
+}
+
+/* Mean of `key` over the first and the last fifth of a curve. Returns 0 if too short. */
+static int curve_ends(const cJSON *curve, const char *key, double *first, double *last) {
+    int n = cJSON_GetArraySize(curve);
+    if (n < 5) return 0;
+    int k = n / 5;
+    double a = 0, b = 0;
+    for (int i = 0; i < k; i++) {
+        a += num(cJSON_GetArrayItem(curve, i), key);
+        b += num(cJSON_GetArrayItem(curve, n - 1 - i), key);
+    }
+    *first = a / k;
+    *last = b / k;
+    return isfinite(*first) && isfinite(*last);
+}
+
+static void compare(Finding *f, const char *claim, double better, double worse, double margin,
+                    const char *better_name, const char *worse_name) {
+    f->claim = claim;
+    if (!isfinite(better) || !isfinite(worse)) {
+        f->verdict = VERDICT_NOT_MEASURED;
+        snprintf(f->evidence, sizeof f->evidence, "%s or %s was not evaluated", better_name, worse_name);
+        return;
+    }
+    f->verdict = better >= worse + margin ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
+    snprintf(f->evidence, sizeof f->evidence, "%s %.3f vs %s %.3f (margin %.2f)", better_name, better,
+             worse_name, worse, margin);
+}
+
+void report_findings(const cJSON *results, Finding *f) {
+    memset(f, 0, sizeof(Finding) * REPORT_N_FINDINGS);
+    /* 1. R1-Zero: accuracy rises over RL steps (Figure 2), with response length reported beside it */
+    const cJSON *zero = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results, "curves"), "r1_zero");
+    double a0, a1, l0, l1;
+    f[0].claim = "R1-Zero: pure RL from the base model raises accuracy over the RL steps";
+    if (curve_ends(zero, "accuracy", &a0, &a1)) {
+        f[0].verdict = a1 >= a0 + MIN_CURVE_RISE ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
+        int has_len = curve_ends(zero, "length", &l0, &l1);
+        snprintf(f[0].evidence, sizeof f[0].evidence,
+                 "training accuracy %.3f -> %.3f (first vs last fifth of %d steps); mean length %.1f -> %.1f",
+                 a0, a1, cJSON_GetArraySize(zero), has_len ? l0 : NAN, has_len ? l1 : NAN);
+    } else {
+        snprintf(f[0].evidence, sizeof f[0].evidence, "no R1-Zero curve of at least 5 steps");
+    }
+    /* 2. RL on the base improves held-out pass@1 */
+    compare(&f[1], "R1-Zero beats the base model on held-out pass@1",
+            mean_metric(results, "r1_zero", "pass@1"), mean_metric(results, "base", "pass@1"), MIN_GAIN,
+            "r1_zero", "base");
+    /* 3. The full recipe (cold start, RL, rejection sampling, SFT, alignment RL) beats R1-Zero */
+    compare(&f[2], "R1 (the four-stage recipe) beats R1-Zero on pass@1",
+            mean_metric(results, "r1", "pass@1"), mean_metric(results, "r1_zero", "pass@1"), MIN_GAIN,
+            "r1", "r1_zero");
+    /* 4. Distillation beats RL on the small model at equal compute */
+    compare(&f[3], "Distilling R1's samples into the small student beats RL on the student",
+            mean_metric(results, "student_distilled", "pass@1"), mean_metric(results, "student_rl", "pass@1"),
+            0, "student_distilled", "student_rl");
+    /* 5. The language-consistency reward reduces language mixing */
+    const cJSON *abl = cJSON_GetObjectItemCaseSensitive(results, "language_ablation");
+    compare(&f[4], "The language-consistency reward reduces language mixing in the chain of thought",
+            num(cJSON_GetObjectItemCaseSensitive(abl, "with"), "language"),
+            num(cJSON_GetObjectItemCaseSensitive(abl, "without"), "language"), MIN_GAIN,
+            "with the reward", "without");
+}
+
+static const char *verdict_text(Verdict v) {
+    return v == VERDICT_REPRODUCED ? "reproduced" : v == VERDICT_NOT_REPRODUCED ? "NOT reproduced" : "not measured";
+}
+
+/* Task names in first-seen order across checkpoints. */
+static int collect_tasks(const cJSON *ckpts, const char **tasks, int max) {
+    int n = 0;
+    const cJSON *c, *t;
+    cJSON_ArrayForEach(c, ckpts) cJSON_ArrayForEach(t, c) {
+        int seen = 0;
+        for (int i = 0; i < n; i++) seen |= !strcmp(tasks[i], t->string);
+        if (!seen && n < max) tasks[n++] = t->string;
+    }
+    return n;
+}
+
+static void fmt_cell(char *buf, size_t n, double v, const char *metric) {
+    if (!isfinite(v)) snprintf(buf, n, "–");
+    else if (!strcmp(metric, "length")) snprintf(buf, n, "%.1f", v);
+    else snprintf(buf, n, "%.3f", v);
+}
+
+static void write_tables(StrBuf *md, StrBuf *html, const cJSON *results) {
+    const cJSON *ckpts = cJSON_GetObjectItemCaseSensitive(results, "checkpoints");
+    const char *tasks[32];
+    int n_tasks = collect_tasks(ckpts, tasks, 32);
+    sb_append(md, "## Benchmark table\n\nOne row per checkpoint; per task: pass@1 (mean over k samples), "
+                  "cons@k, format compliance, language consistency, mean response length (tokens).\n\n| checkpoint |");
+    sb_append(html, "<h2>Benchmark table</h2>\n<table>\n<tr><th rowspan=\"2\">checkpoint</th>");
+    for (int t = 0; t < n_tasks; t++) {
+        for (int m = 0; m < N_METRICS; m++) sb_printf(md, " %s %s |", tasks[t], METRICS[m]);
+        sb_printf(html, "<th colspan=\"%d\">", N_METRICS);
+        sb_append_html(html, tasks[t]);
+        sb_append(html, "</th>");
+    }
+    sb_append(md, "\n|---|");
+    sb_append(html, "</tr>\n<tr>");
+    for (int t = 0; t < n_tasks; t++)
+        for (int m = 0; m < N_METRICS; m++) { sb_append(md, "---|"); sb_printf(html, "<th>%s</th>", METRICS[m]); }
+    sb_append(md, "\n");
+    sb_append(html, "</tr>\n");
+    for (int c = 0; c < N_CHECKPOINTS; c++) {
+        const cJSON *ck = cJSON_GetObjectItemCaseSensitive(ckpts, CHECKPOINTS[c]);
+        sb_printf(md, "| %s |", CHECKPOINTS[c]);
+        sb_printf(html, "<tr><td>%s</td>", CHECKPOINTS[c]);
+        for (int t = 0; t < n_tasks; t++) {
+            const cJSON *tk = cJSON_GetObjectItemCaseSensitive(ck, tasks[t]);
+            for (int m = 0; m < N_METRICS; m++) {
+                char cell[32];
+                fmt_cell(cell, sizeof cell, num(tk, METRICS[m]), METRICS[m]);
+                sb_printf(md, " %s |", cell);
+                sb_printf(html, "<td>%s</td>", cell);
+            }
+        }
+        sb_append(md, "\n");
+        sb_append(html, "</tr>\n");
+    }
+    sb_append(html, "</table>\n");
+    /* pass@1 bars: checkpoints × tasks */
+    double vals[N_CHECKPOINTS * 32];
+    for (int c = 0; c < N_CHECKPOINTS; c++)
+        for (int t = 0; t < n_tasks; t++)
+            vals[c * n_tasks + t] = num(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(ckpts, CHECKPOINTS[c]), tasks[t]), "pass@1");
+    svg_bar_chart(html, "pass@1 by checkpoint and task", "pass@1", CHECKPOINTS, N_CHECKPOINTS, tasks,
+                  n_tasks, vals, 1.0, 760, 320);
+}
+
+static void write_curves(StrBuf *html, const cJSON *results) {
+    const cJSON *curves = cJSON_GetObjectItemCaseSensitive(results, "curves");
+    const char *keys[3] = {"accuracy", "length", "reward"};
+    const char *titles[3] = {"Training accuracy over RL steps", "Mean response length over RL steps",
+                             "Mean reward over RL steps"};
+    sb_append(html, "<h2>RL curves</h2>\n");
+    for (int k = 0; k < 3; k++) {
+        SvgSeries series[16];
+        double *buf[16] = {0};
+        int ns = 0;
+        const cJSON *stage;
+        cJSON_ArrayForEach(stage, curves) {
+            if (ns == 16) break;
+            int n = cJSON_GetArraySize(stage);
+            buf[ns] = xmalloc(sizeof(double) * 2 * (size_t)(n ? n : 1));
+            for (int i = 0; i < n; i++) {
+                const cJSON *pt = cJSON_GetArrayItem(stage, i);
+                buf[ns][i] = num(pt, "step");
+                buf[ns][n + i] = num(pt, keys[k]);
+            }
+            series[ns] = (SvgSeries){stage->string, buf[ns], buf[ns] + n, n};
+            ns++;
+        }
+        svg_line_chart(html, titles[k], "RL step", keys[k], series, ns, 760, 300);
+        for (int i = 0; i < ns; i++) free(buf[i]);
+    }
+}
+
+int report_write(const char *results_path, const char *out_dir, Err *e) {
+    cJSON *results = json_load_file(results_path, e);
+    if (!results) return -1;
+    Finding f[REPORT_N_FINDINGS];
+    report_findings(results, f);
+    StrBuf md = {0}, html = {0};
+    const cJSON *preset = cJSON_GetObjectItemCaseSensitive(results, "preset");
+    const char *preset_name = cJSON_IsString(preset) ? preset->valuestring : "?";
+    sb_printf(&md, "# r1.c pipeline report (preset %s)\n\nThe DeepSeek-R1 recipe at small scale: base -> R1-Zero; "
+                   "cold start -> RL -> rejection sampling + SFT -> alignment RL = R1; distillation into a dense "
+                   "student vs RL on it.\n\n## Key results\n\n", preset_name);
+    sb_append(&html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>r1.c pipeline report</title>\n"
+                     "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+                     "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;"
+                     "padding:3px 6px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
+                     ".ok{color:#1a7f37;font-weight:bold}.no{color:#b42318;font-weight:bold}.na{color:#777}"
+                     "svg{display:block;margin:1em 0}</style></head><body>\n");
+    sb_printf(&html, "<h1>r1.c pipeline report (preset ");
+    sb_append_html(&html, preset_name);
+    sb_append(&html, ")</h1>\n<h2>Key results</h2>\n<ul>\n");
+    for (int i = 0; i < REPORT_N_FINDINGS; i++) {
+        sb_printf(&md, "- **%s** — %s. %s\n", verdict_text(f[i].verdict), f[i].claim, f[i].evidence);
+        const char *cls = f[i].verdict == VERDICT_REPRODUCED ? "ok" : f[i].verdict == VERDICT_NOT_REPRODUCED ? "no" : "na";
+        sb_printf(&html, "<li><span class=\"%s\">%s</span> — ", cls, verdict_text(f[i].verdict));
+        sb_append_html(&html, f[i].claim);
+        sb_append(&html, ". ");
+        sb_append_html(&html, f[i].evidence);
+        sb_append(&html, "</li>\n");
+    }
+    sb_append(&md, "\n");
+    sb_append(&html, "</ul>\n");
+    write_tables(&md, &html, results);
+    write_curves(&html, results);
+    sb_append(&md, "\n## Wall time per stage\n\n| stage | seconds |\n|---|---|\n");
+    sb_append(&html, "<h2>Wall time per stage</h2>\n<table><tr><th>stage</th><th>seconds</th></tr>\n");
+    const cJSON *wall;
+    cJSON_ArrayForEach(wall, cJSON_GetObjectItemCaseSensitive(results, "wall_seconds")) {
+        sb_printf(&md, "| %s | %.1f |\n", wall->string, wall->valuedouble);
+        sb_append(&html, "<tr><td>");
+        sb_append_html(&html, wall->string);
+        sb_printf(&html, "</td><td>%.1f</td></tr>\n", wall->valuedouble);
+    }
+    sb_append(&html, "</table>\n</body></html>\n");
+    cJSON_Delete(results);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/report.md", out_dir);
+    int rc = file_write_atomic(path, md.s, md.len, e);
+    snprintf(path, sizeof path, "%s/report.html", out_dir);
+    if (rc == 0) rc = file_write_atomic(path, html.s, html.len, e);
+    sb_free(&md);
+    sb_free(&html);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* The pipeline's report: reads runs/NAME/results.json and writes report.md and report.html
+ * (self-contained: inline SVG, no scripts, no network).
+ *
+ * results.json:
+ *   {"preset": "tiny",
+ *    "checkpoints": {NAME: {TASK: {"pass@1", "cons@k", "format", "language", "length"}}},
+ *    "curves": {STAGE: [{"step", "accuracy", "length", "reward"}, ...]},
+ *    "wall_seconds": {STAGE: seconds},
+ *    "language_ablation": {"with": {"language", "pass@1"}, "without": {...}}   (optional)}
+ * Checkpoint names: base, r1_zero, cold_start, rl, rs_sft, r1, student_distilled, student_rl.
+ *
+ * The report states, for each of the paper's key findings, whether this run reproduces it, from
+ * the numbers (rules in report.c), never from a fixed text. */
+#ifndef R1_PIPELINE_REPORT_H
+#define R1_PIPELINE_REPORT_H
+
+#include "base/error.h"
+
+typedef enum Verdict { VERDICT_NOT_MEASURED, VERDICT_REPRODUCED, VERDICT_NOT_REPRODUCED } Verdict;
+
+typedef struct Finding {
+    const char *claim;      /* the paper's finding, one sentence */
+    Verdict verdict;
+    char evidence[256];     /* the numbers behind the verdict */
+} Finding;
+
+enum { REPORT_N_FINDINGS = 5 };
+
+/* Fills findings[REPORT_N_FINDINGS] from a parsed results.json (cJSON *). */
+struct cJSON;
+void report_findings(const struct cJSON *results, Finding *findings);
+
+/* Reads results_path, writes out_dir/report.md and out_dir/report.html atomically. */
+int report_write(const char *results_path, const char *out_dir, Err *e);
+
+#endif

@@ -1,0 +1,102 @@
+/* The pipeline report: verdicts follow the numbers, and both files carry every checkpoint. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "pipeline/report.h"
+#include "pipeline/svg.h"
+#include "test.h"
+
+#define RESULTS \
+    "{\"preset\": \"nano\", \"checkpoints\": {" \
+    "\"base\": {\"arith\": {\"pass@1\": 0.30, \"cons@k\": 0.35, \"format\": 0.5, \"language\": 0.9, \"length\": 40}}," \
+    "\"r1_zero\": {\"arith\": {\"pass@1\": 0.52, \"cons@k\": 0.6, \"format\": 0.95, \"language\": 0.8, \"length\": 61}}," \
+    "\"r1\": {\"arith\": {\"pass@1\": 0.50, \"cons@k\": 0.6, \"format\": 0.99, \"language\": 0.99, \"length\": 55}}," \
+    "\"student_distilled\": {\"arith\": {\"pass@1\": 0.41}}, \"student_rl\": {\"arith\": {\"pass@1\": 0.33}}}," \
+    "\"curves\": {\"r1_zero\": [%s]}, \"wall_seconds\": {\"pretrain\": 12.5, \"r1_zero\": 30}," \
+    "\"language_ablation\": {\"with\": {\"language\": 0.97}, \"without\": {\"language\": 0.80}}}"
+
+static cJSON *results_with_curve(double slope) {
+    StrBuf pts = {0}, doc = {0};
+    for (int s = 0; s < 20; s++)
+        sb_printf(&pts, "%s{\"step\": %d, \"accuracy\": %.4f, \"length\": %.1f, \"reward\": %.3f}", s ? "," : "",
+                  s, 0.3 + slope * s, 40.0 + s, 0.3 + slope * s);
+    sb_printf(&doc, RESULTS, pts.s);
+    Err e;
+    cJSON *j = json_parse_n(doc.s, doc.len, &e);
+    sb_free(&pts);
+    sb_free(&doc);
+    return j;
+}
+
+static void test_verdicts_follow_numbers(void) {
+    Finding f[REPORT_N_FINDINGS];
+    cJSON *rising = results_with_curve(0.02);
+    EXPECT(rising != NULL);
+    report_findings(rising, f);
+    EXPECT(f[0].verdict == VERDICT_REPRODUCED);       /* 0.30 → ~0.66 */
+    EXPECT(f[1].verdict == VERDICT_REPRODUCED);       /* r1_zero 0.52 vs base 0.30 */
+    EXPECT(f[2].verdict == VERDICT_NOT_REPRODUCED);   /* r1 0.50 < r1_zero 0.52 */
+    EXPECT(f[3].verdict == VERDICT_REPRODUCED);       /* distilled 0.41 vs rl 0.33 */
+    EXPECT(f[4].verdict == VERDICT_REPRODUCED);
+    EXPECT(strstr(f[0].evidence, "0.3") != NULL);
+    cJSON_Delete(rising);
+    cJSON *flat = results_with_curve(0.0);
+    report_findings(flat, f);
+    EXPECT(f[0].verdict == VERDICT_NOT_REPRODUCED);
+    cJSON_Delete(flat);
+    Err e;
+    cJSON *empty = json_parse_n("{}", 2, &e);
+    report_findings(empty, f);
+    for (int i = 0; i < REPORT_N_FINDINGS; i++) EXPECT(f[i].verdict == VERDICT_NOT_MEASURED);
+    cJSON_Delete(empty);
+}
+
+static void test_report_files(void) {
+    char dir[] = "/tmp/r1_report_XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    cJSON *j = results_with_curve(0.02);
+    Err e = {0};
+    EXPECT(json_save_file(j, path, &e) == 0);
+    cJSON_Delete(j);
+    EXPECTF(report_write(path, dir, &e) == 0, "%s", e.msg);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = file_read_all(path, NULL, &e);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = file_read_all(path, NULL, &e);
+    EXPECT(html && md);
+    if (html && md) {
+        const char *names[] = {"base", "r1_zero", "cold_start", "rl", "rs_sft", "r1", "student_distilled", "student_rl"};
+        for (int i = 0; i < 8; i++) EXPECT(strstr(html, names[i]) && strstr(md, names[i]));
+        EXPECT(strstr(html, "<svg") && strstr(html, "polyline"));
+        EXPECT(strstr(html, "http://") == strstr(html, "http://www.w3.org"));   /* no external loads */
+        EXPECT(strstr(md, "NOT reproduced") && strstr(md, "| pretrain | 12.5 |"));
+    }
+    free(html);
+    free(md);
+    snprintf(path, sizeof path, "%s/missing.json", dir);
+    EXPECT(report_write(path, dir, &e) == -1 && strstr(e.msg, "missing.json"));
+    file_remove_tree(dir, &e);
+}
+
+static void test_svg_escapes_and_empty(void) {
+    StrBuf b = {0};
+    double x[2] = {0, 1}, y[2] = {NAN, NAN};
+    SvgSeries s = {"a<b>&\"", x, y, 2};
+    svg_line_chart(&b, "t<", "x", "y", &s, 1, 400, 200);
+    EXPECT(strstr(b.s, "no data") != NULL);
+    EXPECT(strstr(b.s, "t&lt;") != NULL);
+    sb_free(&b);
+}
+
+int main(void) {
+    RUN(test_verdicts_follow_numbers);
+    RUN(test_report_files);
+    RUN(test_svg_escapes_and_empty);
+    return TEST_EXIT();
+}
