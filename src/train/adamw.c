@@ -51,7 +51,7 @@ void adamw_free(AdamW *o) {
     memset(o, 0, sizeof *o);
 }
 
-void adamw_step(AdamW *o, real *params, const real *grads, double lr, double grad_scale) {
+static void step(AdamW *o, real *params, real *grads, double lr, double grad_scale, int zero) {
     o->t++;
     const double b1 = o->cfg.beta1, b2 = o->cfg.beta2;
     const double bc1 = 1.0 - pow(b1, (double)o->t);
@@ -71,7 +71,7 @@ void adamw_step(AdamW *o, real *params, const real *grads, double lr, double gra
     for (int k = 0; k < nc; k++) {
         const size_t off = ch[k].offset, n = ch[k].n;
         real *restrict p = params + off;
-        const real *restrict g = grads + off;
+        real *restrict g = grads + off;
         float *restrict m = M + off, *restrict v = Vv + off;
         const float dm = ch[k].decay ? decay_mul : 1.0f;
         for (size_t i = 0; i < n; i++) {
@@ -83,5 +83,14 @@ void adamw_step(AdamW *o, real *params, const real *grads, double lr, double gra
             float denom = sqrtf(vi) * inv_sqrt_bc2 + eps;
             p[i] = (real)((float)p[i] * dm - step_size * mi / denom);
         }
+        if (zero) memset(g, 0, n * sizeof *g);
     }
+}
+
+void adamw_step(AdamW *o, real *params, const real *grads, double lr, double grad_scale) {
+    step(o, params, (real *)grads, lr, grad_scale, 0);   /* not written when zero == 0 */
+}
+
+void adamw_step_and_zero(AdamW *o, real *params, real *grads, double lr, double grad_scale) {
+    step(o, params, grads, lr, grad_scale, 1);
 }

@@ -74,5 +74,8 @@ void adamw_free(AdamW *o);
 /* One update with learning rate lr on gradients grads [pt->total], each multiplied by
  * grad_scale first (clipping factor × 1/accumulation steps). Increments o->t. */
 void adamw_step(AdamW *o, real *params, const real *grads, double lr, double grad_scale);
+/* The same, and sets every trainable gradient to 0 as it is consumed (saves the separate
+ * clearing pass before the next accumulation; padding and the router bias get no gradient). */
+void adamw_step_and_zero(AdamW *o, real *params, real *grads, double lr, double grad_scale);
 
 #endif

@@ -279,6 +279,20 @@ int tokcache_ensure(const char *cache_path, const char *const *sources, int n_so
     return rc;
 }
 
+int tokcache_write(const char *path, const uint32_t *tok, uint64_t n, uint64_t tokenizer_hash,
+                   uint32_t eos_id, Err *e) {
+    TokCacheHeader h = {.version = TOKCACHE_VERSION, .eos_id = eos_id, .header_bytes = 64,
+                        .tokenizer_hash = tokenizer_hash, .n_tokens = n};
+    memcpy(h.magic, TOKCACHE_MAGIC, 8);
+    size_t bytes = sizeof h + (size_t)n * 4;
+    unsigned char *buf = xmalloc(bytes);
+    memcpy(buf, &h, sizeof h);
+    if (n) memcpy(buf + sizeof h, tok, (size_t)n * 4);
+    int rc = file_write_atomic(path, buf, bytes, e);
+    free(buf);
+    return rc;
+}
+
 int tokfile_open(TokFile *f, const char *path, Err *e) {
     memset(f, 0, sizeof *f);
     int fd = open(path, O_RDONLY);

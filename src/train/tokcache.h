@@ -51,6 +51,11 @@ typedef struct TokCacheInfo {
 int tokcache_ensure(const char *cache_path, const char *const *sources, int n_sources,
                     const TextEncoder *enc, int skip_bad, TokCacheInfo *info, Err *e);
 
+/* Writes a cache holding exactly tok[0..n) (no sources): for tests and tools that make token
+ * streams themselves. Atomic (PATH.tmp, fsync, rename). */
+int tokcache_write(const char *path, const uint32_t *tok, uint64_t n, uint64_t tokenizer_hash,
+                   uint32_t eos_id, Err *e);
+
 /* A mapped cache (read-only mmap). */
 typedef struct TokFile {
     const uint32_t *tok;    /* [n_tokens], points into the mapping */

@@ -1,0 +1,66 @@
+/* Training checkpoints: out/checkpoints/step-N/ =
+ *     config.json, model.safetensors (f32), generation_config.json   the Hugging Face model folder
+ *     tokenizer.json, tokenizer_config.json                          copied when given
+ *     trainer_state/optimizer.safetensors   AdamW moments: "exp_avg.<HF name>" and
+ *                                           "exp_avg_sq.<HF name>" for every trainable tensor (F32)
+ *     trainer_state/state.json              step, AdamW step count, loader cursor, counters, the
+ *                                           run's options, and the size and 64-bit hash of every
+ *                                           file above (a truncated or altered file is refused)
+ *
+ * Written into out/checkpoints/.tmp-step-N/, every file fsync'ed, then renamed to step-N and the
+ * parent folder fsync'ed: an interrupted write (kill, full disk) leaves only a .tmp folder, which
+ * is never read and is removed by the next save; earlier checkpoints are untouched.
+ */
+#ifndef R1_TRAIN_CHECKPOINT_H
+#define R1_TRAIN_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "train/adamw.h"
+
+typedef struct TrainerState {
+    int64_t step;           /* optimizer steps done */
+    int64_t adamw_t;        /* AdamW updates taken (steps minus skipped ones); set by load */
+    int64_t epoch, pos;     /* loader cursor */
+    int64_t tokens_seen;
+    int64_t skipped;        /* steps skipped by the NaN/Inf guard */
+    cJSON *options;         /* the run's options (owned by the caller on save; on load, owned
+                             * by the state: free with trainer_state_free) */
+} TrainerState;
+
+void trainer_state_free(TrainerState *st);
+
+/* Test hook: fault = k > 0 makes the save fail at point k (1: after the model folder, 2: half-way
+ * through optimizer.safetensors, 3: before the rename), as a full disk or a kill would. */
+int checkpoint_save(const char *root, const Model *m, const AdamW *opt, const TrainerState *st,
+                    const char *const *extra_files, int n_extra, int fault, char *dir_out,
+                    size_t dir_cap, Err *e);
+
+/* Writes the Hugging Face model folder (config.json, model.safetensors, generation_config.json,
+ * and copies of extra_files) into an existing folder `dir`, every file fsync'ed. */
+int checkpoint_write_model_folder(const char *dir, const Model *m, const char *const *extra_files,
+                                  int n_extra, Err *e);
+
+/* Latest complete checkpoint under root (highest N of step-N with a trainer_state/state.json).
+ * Returns 1 and its folder, 0 when there is none, -1 on error. */
+int checkpoint_latest(const char *root, char *dir, size_t cap, int64_t *step, Err *e);
+
+/* Reads the trainer state of a checkpoint folder (options included), verifying the sizes and
+ * hashes of the files it lists. */
+int checkpoint_read_state(const char *dir, TrainerState *st, Err *e);
+
+/* Loads parameters and AdamW moments from a checkpoint whose state was read (hashes verified)
+ * into a model built from the same config and an optimizer over its table. */
+int checkpoint_load(const char *dir, Model *m, AdamW *opt, const TrainerState *st, Err *e);
+
+/* Removes all but the newest `keep` step-N folders (keep <= 0: nothing) and stale .tmp folders. */
+int checkpoint_prune(const char *root, int keep, Err *e);
+
+/* 64-bit hash of a file's bytes (streamed) and its size. */
+int file_hash64(const char *path, uint64_t *hash, uint64_t *size, Err *e);
+
+#endif
