@@ -9,9 +9,15 @@ double grad_global_norm(const ParamChunks *pc, const real *grads, double grad_sc
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < nc; k++) {
         const real *g = grads + ch[k].offset;
-        double s = 0;
-        for (size_t i = 0; i < ch[k].n; i++) s += (double)g[i] * (double)g[i];
-        partial[k] = s;
+        const size_t n = ch[k].n;
+        /* 8 independent lanes (vectorisable, and a fixed order: the same bits on any machine
+         * run of this binary), folded in a fixed order */
+        double acc[8] = {0};
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)g[i + l] * (double)g[i + l];
+        for (; i < n; i++) acc[i % 8] += (double)g[i] * (double)g[i];
+        partial[k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     }
     double total = 0;
     for (int k = 0; k < nc; k++) total += partial[k];
