@@ -294,13 +294,17 @@ class MLA(nn.Module):
 
     def attend(self, q, k, v, mask):
         """q [B,H,Tq,Dqk], k/v [B,H,Tk,.], mask additive [Tq,Tk] or None."""
-        s = torch.matmul(q, k.transpose(-1, -2)) * self.scale
-        if mask is not None:
-            s = s + mask
+        B, H, Tq, dqk = q.shape
+        Tk = k.shape[2]
+        q3 = q.reshape(B * H, Tq, dqk)
+        kt = k.reshape(B * H, Tk, dqk).transpose(1, 2)
+        if mask is not None:      # one pass: mask + scale·q·kᵀ
+            s = torch.baddbmm(mask.expand(B * H, Tq, Tk), q3, kt, beta=1.0, alpha=self.scale)
+        else:
+            s = torch.bmm(q3, kt) * self.scale
         p = torch.softmax(s, dim=-1)
-        o = torch.matmul(p, v)                            # [B,H,Tq,dv]
-        B, H, Tq, dv = o.shape
-        return self.o_proj(o.transpose(1, 2).reshape(B, Tq, H * dv))
+        o = torch.bmm(p, v.reshape(B * H, Tk, -1)).view(B, H, Tq, -1)   # [B,H,Tq,dv]
+        return self.o_proj(o.transpose(1, 2).reshape(B, Tq, -1))
 
     def forward(self, x, rope, mask):
         q, k, v = self.project(x, rope, 0)
@@ -321,7 +325,10 @@ class MLP(nn.Module):
         self.down_proj = linear(F_, D)
 
     def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        # gate and up as one GEMM: [x·Wgᵀ | x·Wuᵀ] = x·[Wg; Wu]ᵀ
+        gu = F.linear(x, torch.cat([self.gate_proj.weight, self.up_proj.weight], 0))
+        g, u = gu.chunk(2, dim=-1)
+        return self.down_proj(F.silu(g) * u)
 
 
 class Gate(nn.Module):
@@ -376,16 +383,13 @@ class MoE(nn.Module):
         counts = torch.bincount(flat, minlength=E)
         order = torch.argsort(flat, stable=True)
         tok = order // K
-        wsorted = w.reshape(-1)[order]
-        out = torch.zeros_like(xf)
-        start = 0
-        for e, n in enumerate(counts.tolist()):
-            if n == 0:
-                continue
-            idx = tok[start:start + n]
-            y = self.experts[e](xf[idx]) * wsorted[start:start + n, None]
-            out = out.index_add(0, idx, y)
-            start += n
+        wsorted = w.reshape(-1).index_select(0, order)
+        xs = xf.index_select(0, tok)          # [N·K, D]: the tokens grouped by expert
+        # split (not slicing: a slice's backward writes a full-size zero tensor per expert)
+        parts = xs.split(counts.tolist(), 0)
+        ys = [self.experts[e](part) for e, part in enumerate(parts) if part.shape[0] > 0]
+        y = torch.cat(ys, 0) * wsorted[:, None]
+        out = xf.new_zeros(B * T, D).index_add(0, tok, y)
         if self.shared_experts is not None:
             out = out + self.shared_experts(xf)
         if stats is not None:
@@ -496,7 +500,10 @@ class DeepseekV3(nn.Module):
         logits = self.lm_head(hf)
         V = cfg.vocab_size
         N = B * (T - 1)
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))
+        # targets shifted by one, the last position ignored (no slice of the big logits tensor)
+        ign = tokens.new_full((B, 1), -100)
+        loss = F.cross_entropy(logits.reshape(-1, V), torch.cat([tokens[:, 1:], ign], 1).reshape(-1),
+                               ignore_index=-100, reduction="sum") / N
         out = {"logits": logits if want_logits else None, "loss": loss, "counts": counts}
         mtp_terms = []
         hprev = hf
@@ -509,8 +516,10 @@ class DeepseekV3(nn.Module):
             hk = layer(x, rope, self.mask(n, dtype), st)
             _collect(st, L + k - 1, counts, aux)
             if n - 1 > 0:
-                lk = self.lm_head(layer.shared_head.norm(hk[:, :n - 1]))
-                ce = F.cross_entropy(lk.reshape(-1, V), tokens[:, k + 1:].reshape(-1), reduction="sum")
+                # position i predicts t_{i+k+1}; the module's last position has no target
+                lk = self.lm_head(layer.shared_head.norm(hk))
+                tgt = torch.cat([tokens[:, k + 1:], ign], 1).reshape(-1)
+                ce = F.cross_entropy(lk.reshape(-1, V), tgt, ignore_index=-100, reduction="sum")
                 mtp_terms.append(ce / N)
             hprev = hk
         zero = loss.new_zeros(())
@@ -541,3 +550,55 @@ def build_fixture_model(cfg, seed, dtype=torch.float64):
         for name, p in model.named_parameters():
             p.data = torch.from_numpy(fixture_tensor(name, tuple(p.shape), seed)).to(dtype)
     return model
+
+
+def hf_init(model, std, seed=0):
+    """Hugging Face-style init (what `r1 init` does): normal(0, std) for matrices and the
+    embedding, 1 for norms, 0 for the router bias."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.fill_(1.0)
+            elif name.endswith("e_score_correction_bias"):
+                p.zero_()
+            else:
+                p.normal_(0.0, std, generator=g)
+    return model
+
+
+# ---------------------------------------------------------------- KV-cache inference
+
+class KVCache:
+    """Naive cache: per main layer, the per-head keys [B,H,Tmax,Dqk] (RoPE applied) and values
+    [B,H,Tmax,Dv]. (The MLA latent cache is the C side's business; this is the speed baseline.)"""
+
+    def __init__(self, cfg, B, Tmax, dtype):
+        H, dqk, dv = cfg.num_attention_heads, cfg.qk_head_dim, cfg.v_head_dim
+        self.k = [torch.zeros(B, H, Tmax, dqk, dtype=dtype) for _ in range(cfg.num_hidden_layers)]
+        self.v = [torch.zeros(B, H, Tmax, dv, dtype=dtype) for _ in range(cfg.num_hidden_layers)]
+        self.len = 0
+
+
+@torch.no_grad()
+def forward_cached(model, tokens, cache):
+    """Appends tokens [B,n] at positions cache.len.. and returns logits [B,n,V] (main model only)."""
+    cfg = model.cfg
+    B, n = tokens.shape
+    p0 = cache.len
+    dtype = model.lm_head.weight.dtype
+    rope = model.rope(dtype)
+    mask = None
+    if n > 1:
+        mask = torch.full((n, p0 + n), float("-inf"), dtype=dtype).triu(p0 + 1)
+    h = F.embedding(tokens, model.model.embed_tokens.weight)
+    for l in range(cfg.num_hidden_layers):
+        layer = model.model.layers[l]
+        q, k, v = layer.self_attn.project(layer.input_layernorm(h), rope, p0)
+        cache.k[l][:, :, p0:p0 + n] = k
+        cache.v[l][:, :, p0:p0 + n] = v
+        h = h + layer.self_attn.attend(q, cache.k[l][:, :, :p0 + n], cache.v[l][:, :, :p0 + n], mask)
+        x = layer.post_attention_layernorm(h)
+        h = h + (layer.mlp(x, None) if layer.is_moe else layer.mlp(x))
+    cache.len = p0 + n
+    return model.lm_head(model.model.norm(h))
