@@ -1,0 +1,436 @@
+/* Answer normalisation, equivalence, countdown checking and typed references. See verify.h.
+ *
+ * Everything works on stack buffers of VERIFY_MAX_ANSWER bytes; longer answers are rejected
+ * (a false reject is acceptable, a false accept is not). */
+#include "rl/verify.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl/verify_num.h"
+
+#define MAX_ELEMS 64
+#define MAX_WRAP 32
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static Span trim(const char *p, size_t n) {
+    while (n && is_space(*p)) { p++; n--; }
+    while (n && is_space(p[n - 1])) n--;
+    return (Span){p, n};
+}
+
+/* Does s[i..n) start with lit? */
+static int starts(const char *s, size_t n, size_t i, const char *lit) {
+    size_t k = strlen(lit);
+    return n - i >= k && !memcmp(s + i, lit, k);
+}
+
+/* Units dropped after a number ("5 cm", "12 dollars"). Lower-case comparison. */
+static const char *const UNITS[] = {
+    "cm", "mm", "m", "km", "g", "kg", "mg", "l", "ml", "s", "sec", "secs", "second", "seconds",
+    "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days", "week",
+    "weeks", "month", "months", "year", "years", "dollar", "dollars", "cent", "cents", "inch",
+    "inches", "foot", "feet", "ft", "yard", "yards", "mile", "miles", "meter", "meters", "metre",
+    "metres", "mph", "unit", "units", "degree", "degrees", "percent", "point", "points", "sq",
+    "square", "cubic", "pounds", "lbs", "lb", "ounces", "oz", "liters", "litres", "gallons",
+};
+
+static int is_unit(const char *w, size_t n) {
+    char low[16];
+    if (n == 0 || n >= sizeof low) return 0;
+    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)w[i]);
+    low[n] = 0;
+    for (size_t i = 0; i < sizeof UNITS / sizeof UNITS[0]; i++)
+        if (!strcmp(low, UNITS[i])) return 1;
+    return 0;
+}
+
+/* Pass 1: LaTeX and symbol clean-up, keeping single spaces (units need word boundaries). */
+static size_t pass_tokens(const char *s, size_t n, char *o) {
+    static const char *const SKIP[] = {"\\displaystyle", "^{\\circ}", "^\\circ", "\\circ", "\\degree",
+                                       "\xc2\xb0", "\\%", "%", "\\$", "$", "\\!", "\\,", "\\;", "\\:",
+                                       "\\ ", "\\(", "\\)", "\\[", "\\]"};
+    static const char *const WRAP[] = {"\\text{", "\\textbf{", "\\textrm{", "\\mathrm{", "\\mathbf{",
+                                       "\\mbox{", "\\operatorname{", "\\textnormal{"};
+    int drop[MAX_WRAP], n_drop = 0, depth = 0;
+    size_t k = 0;
+    size_t i = 0;
+    while (i < n) {
+        char c = s[i];
+        int matched = 0;
+        if (c == '\\' || c == '^' || c == '$' || c == '%' || (unsigned char)c == 0xc2) {
+            for (size_t t = 0; t < sizeof SKIP / sizeof SKIP[0]; t++)
+                if (starts(s, n, i, SKIP[t])) { i += strlen(SKIP[t]); matched = 1; break; }
+            if (matched) continue;
+        }
+        if (c == '\\') {
+            if ((starts(s, n, i, "\\left") && !(i + 5 < n && is_alpha(s[i + 5]))) ) { i += 5; continue; }
+            if ((starts(s, n, i, "\\right") && !(i + 6 < n && is_alpha(s[i + 6]))) ) { i += 6; continue; }
+            if (starts(s, n, i, "\\dfrac") || starts(s, n, i, "\\tfrac")) {
+                memcpy(o + k, "\\frac", 5); k += 5; i += 6; continue;
+            }
+            for (size_t t = 0; t < sizeof WRAP / sizeof WRAP[0]; t++)
+                if (starts(s, n, i, WRAP[t]) && n_drop < MAX_WRAP) {
+                    i += strlen(WRAP[t]);
+                    depth++;
+                    drop[n_drop++] = depth;
+                    matched = 1;
+                    break;
+                }
+            if (matched) continue;
+        }
+        if (starts(s, n, i, "\xe2\x88\x92")) { o[k++] = '-'; i += 3; continue; }          /* U+2212 */
+        if (starts(s, n, i, "\xe2\x88\x9a")) { memcpy(o + k, "\\sqrt", 5); k += 5; i += 3; /* √ */
+            if (i < n && is_digit(s[i])) {   /* √51 -> \sqrt{51} */
+                o[k++] = '{';
+                while (i < n && is_digit(s[i])) o[k++] = s[i++];
+                o[k++] = '}';
+            }
+            continue;
+        }
+        if (starts(s, n, i, "{,}")) { o[k++] = ','; i += 3; continue; }
+        if (c == '~' || is_space(c)) {
+            if (k && o[k - 1] != ' ') o[k++] = ' ';
+            i++;
+            continue;
+        }
+        if (c == '{') depth++;
+        if (c == '}') {
+            if (n_drop && drop[n_drop - 1] == depth) { n_drop--; depth--; i++; continue; }
+            depth--;
+        }
+        o[k++] = c;
+        i++;
+    }
+    return k;
+}
+
+int verify_normalize(const char *s, size_t n, char *out, size_t cap) {
+    Span t = trim(s, n);
+    /* worst-case growth: √d -> \sqrt{d} is 3 bytes -> 8 */
+    if (t.n > VERIFY_MAX_ANSWER || cap < 3 * t.n + 16) return -1;
+    char buf[3 * VERIFY_MAX_ANSWER + 16];
+    size_t k = pass_tokens(t.p, t.n, buf);
+    /* drop up to two trailing unit words after a number */
+    for (int round = 0; round < 2; round++) {
+        while (k && buf[k - 1] == ' ') k--;
+        while (k && buf[k - 1] == '.') k--;
+        size_t w = k;
+        while (w && is_alpha(buf[w - 1])) w--;
+        if (w == k || !is_unit(buf + w, k - w)) break;
+        size_t before = w;
+        while (before && buf[before - 1] == ' ') before--;
+        if (!before || !(is_digit(buf[before - 1]) || buf[before - 1] == '}')) break;
+        k = before;
+    }
+    /* remove spaces */
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (buf[i] != ' ') out[m++] = buf[i];
+    while (m && out[m - 1] == '.') m--;
+    out[m] = 0;
+    /* "x=5" -> "5" (one letter on the left, a single '=') */
+    if (m >= 3 && is_alpha(out[0]) && out[1] == '=' && !memchr(out + 2, '=', m - 2)) {
+        memmove(out, out + 2, m - 2);
+        m -= 2;
+        out[m] = 0;
+    }
+    /* thousands separators: [+-]?d{1,3}(,ddd)+(.d+)? */
+    {
+        size_t i = 0;
+        if (i < m && (out[i] == '-' || out[i] == '+')) i++;
+        size_t lead = 0;
+        while (i < m && is_digit(out[i])) { i++; lead++; }
+        int groups = 0, ok = lead >= 1 && lead <= 3;
+        while (ok && i < m && out[i] == ',') {
+            if (i + 3 < m && is_digit(out[i + 1]) && is_digit(out[i + 2]) && is_digit(out[i + 3]) &&
+                !(i + 4 < m && is_digit(out[i + 4]))) {
+                i += 4;
+                groups++;
+            } else {
+                ok = 0;
+            }
+        }
+        if (ok && i < m && out[i] == '.') {
+            i++;
+            if (i >= m || !is_digit(out[i])) ok = 0;
+            while (i < m && is_digit(out[i])) i++;
+        }
+        if (ok && groups && i == m) {
+            size_t j = 0;
+            for (size_t q = 0; q < m; q++)
+                if (out[q] != ',') out[j++] = out[q];
+            m = j;
+            out[m] = 0;
+        }
+    }
+    /* ^{c} -> ^c and _{c} -> _c for one character c */
+    {
+        size_t j = 0;
+        for (size_t i = 0; i < m; i++) {
+            if ((out[i] == '^' || out[i] == '_') && i + 3 < m && out[i + 1] == '{' &&
+                out[i + 3] == '}' && out[i + 2] != '{' && out[i + 2] != '}' && out[i + 2] != '\\') {
+                out[j++] = out[i];
+                out[j++] = out[i + 2];
+                i += 3;
+                continue;
+            }
+            out[j++] = out[i];
+        }
+        m = j;
+        out[m] = 0;
+    }
+    /* outer braces wrapping everything: {5} -> 5 */
+    while (m >= 2 && out[0] == '{' && out[m - 1] == '}') {
+        Span inner;
+        if (!verify_braced(out, m, 0, &inner) || inner.n != m - 2) break;
+        memmove(out, out + 1, m - 2);
+        m -= 2;
+        out[m] = 0;
+    }
+    /* outer parentheses around one element: (3) -> 3 (a comma inside makes it a tuple) */
+    while (m >= 2 && out[0] == '(' && out[m - 1] == ')') {
+        int depth = 0, wraps = 1;
+        for (size_t i = 0; i < m && wraps; i++) {
+            if (out[i] == '(') depth++;
+            else if (out[i] == ')' && --depth == 0 && i != m - 1) wraps = 0;
+            else if (out[i] == ',' && depth == 1) wraps = 0;
+        }
+        if (!wraps) break;
+        memmove(out, out + 1, m - 2);
+        m -= 2;
+        out[m] = 0;
+    }
+    if (m >= 2 && out[0] == '+' && (is_digit(out[1]) || out[1] == '.')) {
+        memmove(out, out + 1, m - 1);
+        m--;
+        out[m] = 0;
+    }
+    return (int)m;
+}
+
+/* ---- lists: tuples, intervals, sets ---- */
+
+typedef enum ListKind { LIST_BARE, LIST_BRACKET, LIST_SET } ListKind;
+
+typedef struct List {
+    ListKind kind;
+    char open, close;
+    int n;
+    Span el[MAX_ELEMS];
+} List;
+
+/* Splits s at depth-0 commas. Returns 0, or -1 when unbalanced or too many elements. */
+static int split_list(const char *s, size_t n, List *l) {
+    l->kind = LIST_BARE;
+    l->open = l->close = 0;
+    size_t a = 0, b = n;
+    if (n >= 4 && starts(s, n, 0, "\\{") && s[n - 2] == '\\' && s[n - 1] == '}') {
+        l->kind = LIST_SET;
+        a = 2;
+        b = n - 2;
+    } else if (n >= 2 && (s[0] == '(' || s[0] == '[') && (s[n - 1] == ')' || s[n - 1] == ']')) {
+        l->kind = LIST_BRACKET;
+        l->open = s[0];
+        l->close = s[n - 1];
+        a = 1;
+        b = n - 1;
+    }
+    int depth = 0;
+    l->n = 0;
+    size_t start = a;
+    for (size_t i = a; i < b; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < b && (s[i + 1] == '{' || s[i + 1] == '}')) {
+            depth += s[i + 1] == '{' ? 1 : -1;
+            i++;
+        } else if (c == '(' || c == '[' || c == '{') {
+            depth++;
+        } else if (c == ')' || c == ']' || c == '}') {
+            depth--;
+        } else if (c == ',' && depth == 0) {
+            if (l->n >= MAX_ELEMS - 1) return -1;
+            l->el[l->n++] = (Span){s + start, i - start};
+            start = i + 1;
+        }
+        if (depth < 0) return -1;
+    }
+    if (depth != 0) return -1;
+    l->el[l->n++] = (Span){s + start, b - start};
+    return 0;
+}
+
+/* Canonical text of a plain decimal literal, for numbers too long for 64 bits. */
+static int canon_literal(const char *s, size_t n, char *o, size_t cap) {
+    size_t i = 0, k = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    size_t int_start = i;
+    while (i < n && is_digit(s[i])) i++;
+    size_t int_end = i, frac_start = i, frac_end = i;
+    if (i < n && s[i] == '.') {
+        frac_start = ++i;
+        while (i < n && is_digit(s[i])) i++;
+        frac_end = i;
+    }
+    if (i != n || (int_end == int_start && frac_end == frac_start) || cap < n + 3) return -1;
+    while (int_start < int_end && s[int_start] == '0') int_start++;
+    while (frac_end > frac_start && s[frac_end - 1] == '0') frac_end--;
+    if (neg && (int_end > int_start || frac_end > frac_start)) o[k++] = '-';
+    if (int_end == int_start) o[k++] = '0';
+    for (size_t j = int_start; j < int_end; j++) o[k++] = s[j];
+    if (frac_end > frac_start) {
+        o[k++] = '.';
+        for (size_t j = frac_start; j < frac_end; j++) o[k++] = s[j];
+    }
+    o[k] = 0;
+    return (int)k;
+}
+
+static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int depth);
+
+static int lists_equiv(const List *p, const List *g, int depth) {
+    if (p->n != g->n) return 0;
+    if (g->kind == LIST_BRACKET || p->kind == LIST_BRACKET) {
+        if (p->kind != g->kind || p->open != g->open || p->close != g->close) return 0;
+        for (int i = 0; i < p->n; i++)
+            if (!equiv_norm(p->el[i].p, p->el[i].n, g->el[i].p, g->el[i].n, depth + 1)) return 0;
+        return 1;
+    }
+    /* sets and bare lists: multiset match */
+    char used[MAX_ELEMS] = {0};
+    for (int i = 0; i < p->n; i++) {
+        int found = 0;
+        for (int j = 0; j < g->n && !found; j++)
+            if (!used[j] && equiv_norm(p->el[i].p, p->el[i].n, g->el[j].p, g->el[j].n, depth + 1))
+                used[j] = 1, found = 1;
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int depth) {
+    if (an == 0 || bn == 0 || depth > 4) return 0;
+    if (an == bn && !memcmp(a, b, an)) return 1;
+    List lp, lg;   /* about 1 KB each; recursion is at most 5 deep */
+    if (!split_list(a, an, &lp) && !split_list(b, bn, &lg) && (lp.n > 1 || lg.n > 1))
+        return lists_equiv(&lp, &lg, depth);
+    NumVal va, vb;
+    int pa, pb;
+    int ok_a = !num_parse_answer(a, an, &va, &pa), ok_b = !num_parse_answer(b, bn, &vb, &pb);
+    if (ok_a && ok_b) {
+        if (pb && !pa) return 0;   /* a plain reference needs a plain prediction */
+        return num_eq(va, vb);
+    }
+    /* too big for 64 bits: compare plain literals digit by digit */
+    if (an <= VERIFY_MAX_ANSWER && bn <= VERIFY_MAX_ANSWER) {
+        char ca[VERIFY_MAX_ANSWER + 3], cb[VERIFY_MAX_ANSWER + 3];
+        int la = canon_literal(a, an, ca, sizeof ca), lb = canon_literal(b, bn, cb, sizeof cb);
+        if (la >= 0 && lb >= 0) return la == lb && !memcmp(ca, cb, (size_t)la);
+    }
+    return 0;
+}
+
+int verify_equiv(const char *pred, size_t pred_n, const char *gold, size_t gold_n) {
+    if (pred_n > VERIFY_MAX_ANSWER || gold_n > VERIFY_MAX_ANSWER) return 0;
+    char a[3 * VERIFY_MAX_ANSWER + 16], b[3 * VERIFY_MAX_ANSWER + 16];
+    int an = verify_normalize(pred, pred_n, a, sizeof a);
+    int bn = verify_normalize(gold, gold_n, b, sizeof b);
+    return an > 0 && bn > 0 && equiv_norm(a, (size_t)an, b, (size_t)bn, 0);
+}
+
+/* ---- countdown ---- */
+
+static int cmp_ll(const void *x, const void *y) {
+    long long a = *(const long long *)x, b = *(const long long *)y;
+    return (a > b) - (a < b);
+}
+
+int verify_countdown(const char *expr, size_t n, long long target, const long long *nums,
+                     int n_nums) {
+    if (n_nums <= 0 || n_nums > 16 || n > VERIFY_MAX_ANSWER) return 0;
+    Span s = trim(expr, n);
+    /* strip math delimiters */
+    while (s.n >= 2 && s.p[0] == '$' && s.p[s.n - 1] == '$') s = trim(s.p + 1, s.n - 2);
+    /* optional "= target" at the end */
+    const char *eq = memchr(s.p, '=', s.n);
+    if (eq) {
+        Span rhs = trim(eq + 1, (size_t)(s.p + s.n - eq - 1));
+        if (memchr(rhs.p, '=', rhs.n) || rhs.n == 0 || rhs.n > 19) return 0;
+        long long v = 0;
+        for (size_t i = 0; i < rhs.n; i++) {
+            if (!is_digit(rhs.p[i])) return 0;
+            v = v * 10 + (rhs.p[i] - '0');
+        }
+        if (v != target) return 0;
+        s = trim(s.p, (size_t)(eq - s.p));
+    }
+    int64_t used[17];
+    int n_used;
+    NumVal v;
+    if (num_eval_countdown(s.p, s.n, &v, used, 17, &n_used)) return 0;
+    if (n_used != n_nums || v.d != 1 || v.r != 1 || v.n != target) return 0;
+    long long a[16], b[16];
+    for (int i = 0; i < n_nums; i++) { a[i] = (long long)used[i]; b[i] = nums[i]; }
+    qsort(a, (size_t)n_nums, sizeof a[0], cmp_ll);
+    qsort(b, (size_t)n_nums, sizeof b[0], cmp_ll);
+    return !memcmp(a, b, sizeof a[0] * (size_t)n_nums);
+}
+
+/* "countdown:T:a,b,c" -> target and numbers; -1 when malformed. */
+static int parse_countdown_ref(const char *r, size_t n, long long *target, long long *nums, int *k) {
+    size_t i = 10;   /* after "countdown:" */
+    int got = 0;
+    long long v = 0;
+    int field = 0;   /* 0 = target, 1 = numbers */
+    *k = 0;
+    for (; i <= n; i++) {
+        char c = i < n ? r[i] : ',';
+        if (is_digit(c)) {
+            if (v > 100000000000000LL) return -1;
+            v = v * 10 + (c - '0');
+            got = 1;
+        } else if ((field == 0 && c == ':') || (field == 1 && c == ',')) {
+            if (!got) return -1;
+            if (field == 0) { *target = v; field = 1; }
+            else { if (*k >= 16) return -1; nums[(*k)++] = v; }
+            v = 0;
+            got = 0;
+        } else if (c != ' ') {
+            return -1;
+        }
+    }
+    return field == 1 && *k > 0 ? 0 : -1;
+}
+
+Span verify_reference_answer(const char *ref, size_t ref_n) {
+    Span s;
+    if (verify_extract(ref, ref_n, VERIFY_DEFAULT, &s)) return s;
+    return trim(ref, ref_n);
+}
+
+int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t ref_n) {
+    if (ref_n >= 10 && !memcmp(ref, "countdown:", 10)) {
+        long long target = 0, nums[16];
+        int k;
+        if (parse_countdown_ref(ref, ref_n, &target, nums, &k)) return 0;
+        return verify_countdown(pred, pred_n, target, nums, k);
+    }
+    if (ref_n >= 6 && !memcmp(ref, "exact:", 6)) {
+        Span a = trim(pred, pred_n), b = trim(ref + 6, ref_n - 6);
+        return a.n == b.n && !memcmp(a.p, b.p, a.n);
+    }
+    Span g = verify_reference_answer(ref, ref_n);
+    return verify_equiv(pred, pred_n, g.p, g.n);
+}
+
+int verify_completion(const char *completion, size_t n, const char *ref, size_t ref_n, int flags) {
+    Span a;
+    if (!verify_extract(completion, n, flags, &a)) return 0;
+    return verify_reference(a.p, a.n, ref, ref_n);
+}

@@ -1,0 +1,82 @@
+/* Answer extraction and equivalence: is this completion's final answer the reference answer?
+ *
+ * The answer format of the built-in tasks (and what the format reward checks, see rewards.h):
+ *
+ *     <reasoning>\n</think>\n\n<answer>ANSWER</answer>
+ *
+ * i.e. the R1 chat template opens the think block in the prompt ("<｜Assistant｜><think>\n"), the
+ * completion closes it and gives the answer in <answer> tags, as in the R1-Zero training template.
+ *
+ * Extraction (verify_extract), looking only after the last </think> when there is one:
+ *   1. the last <answer>…</answer> (a \boxed{} inside it wins);
+ *   2. else the last \boxed{…} or \fbox{…} (nested braces, \{ \} escapes; unbalanced = none);
+ *   3. else GSM8K's "#### n" (rest of that line);
+ *   4. else, only with VERIFY_LAST_NUMBER, the last number in the text.
+ *
+ * Equivalence (verify_equiv) after normalisation (spaces, \left/\right, \text{}, \mathrm{},
+ * \dfrac/\tfrac, degrees, $ and \%, units, thousands separators, "x = " prefixes, braces):
+ * exact rational/radical values (integers, decimals, a/b, \frac, 2^{10}, \sqrt{12} = 2\sqrt{3}),
+ * tuples and intervals element-wise with the same brackets, sets and bare lists as multisets, and
+ * anything else as equal normalised strings. One rule guards against reward hacking: when the
+ * reference is a plain literal (42, 0.5) the prediction must be a plain literal too, so "84/2" or
+ * "6*7" never earns the reward for 42 (the model would learn to copy the question).
+ *
+ * Typed references (verify_reference) let datasets carry answers that are not one value:
+ *   "countdown:T:a,b,c"  an expression using each of a, b, c exactly once that equals T
+ *                        (exact rationals, any division exact, optional trailing "= T");
+ *   "exact:TEXT"         the answer must equal TEXT byte for byte after trimming whitespace;
+ *   anything else        a math reference: its own "#### n", \boxed{} or <answer> if present,
+ *                        else the whole string, compared with verify_equiv.
+ *
+ * Every function is total: any bytes (invalid UTF-8, 1 MB, unbalanced braces, 1000-digit numbers,
+ * division by zero) give an answer, never a crash; answers longer than VERIFY_MAX_ANSWER bytes are
+ * rejected. No allocation: work buffers live on the stack.
+ */
+#ifndef R1_RL_VERIFY_H
+#define R1_RL_VERIFY_H
+
+#include <stddef.h>
+
+#define VERIFY_MAX_ANSWER 4096
+
+enum {
+    VERIFY_ANSWER_TAG = 1,
+    VERIFY_BOXED = 2,
+    VERIFY_GSM8K = 4,
+    VERIFY_LAST_NUMBER = 8,
+    VERIFY_DEFAULT = VERIFY_ANSWER_TAG | VERIFY_BOXED | VERIFY_GSM8K,
+};
+
+typedef struct Span {
+    const char *p;
+    size_t n;
+} Span;
+
+/* Finds the final answer in text[0..n). Returns 1 and the span (pointing into text), or 0. */
+int verify_extract(const char *text, size_t n, int flags, Span *out);
+
+/* Content of the balanced {...} starting at text[i] == '{' (escaped \{ \} do not count).
+ * Returns 1 and the inner span, 0 when unbalanced. */
+int verify_braced(const char *text, size_t n, size_t i, Span *inner);
+
+/* Normalises s[0..n) into out (capacity cap, NUL-terminated). Returns the length, or -1 when the
+ * input is too long. */
+int verify_normalize(const char *s, size_t n, char *out, size_t cap);
+
+/* 1 when the two answers are equivalent (see above), else 0. Inputs are raw answer strings. */
+int verify_equiv(const char *pred, size_t pred_n, const char *gold, size_t gold_n);
+
+/* Countdown: 1 when expr uses each of nums[0..n_nums) exactly once and equals target. */
+int verify_countdown(const char *expr, size_t n, long long target, const long long *nums,
+                     int n_nums);
+
+/* Checks an extracted answer against a (possibly typed) reference; 1 correct, 0 not. */
+int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t ref_n);
+
+/* The answer of a math reference string (its "#### n", boxed or <answer> part, else all of it). */
+Span verify_reference_answer(const char *ref, size_t ref_n);
+
+/* Whole check: extract from the completion (flags) and compare with the reference. */
+int verify_completion(const char *completion, size_t n, const char *ref, size_t ref_n, int flags);
+
+#endif

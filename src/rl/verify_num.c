@@ -1,0 +1,347 @@
+/* Exact (n/d)·√r arithmetic and the two small parsers built on it. See verify_num.h. */
+#include "rl/verify_num.h"
+
+#include <string.h>
+
+typedef __int128 i128;
+typedef unsigned __int128 u128;
+
+#define MAX_DEPTH 32
+#define SQRT_TRIAL_MAX 1000000000LL   /* radicands above this are only accepted as perfect squares */
+
+static u128 gcd_u128(u128 a, u128 b) {
+    while (b) { u128 t = a % b; a = b; b = t; }
+    return a;
+}
+
+static u128 abs128(i128 x) { return x < 0 ? (u128)(-(x + 1)) + 1 : (u128)x; }
+
+/* n/d with d != 0 into a reduced NumVal with radicand r; -1 when it does not fit 64 bits. */
+static int make128(i128 n, i128 d, int64_t r, NumVal *out) {
+    if (d == 0) return -1;
+    if (n == 0) { out->n = 0; out->d = 1; out->r = 1; return 0; }
+    int neg = (n < 0) != (d < 0);
+    u128 un = abs128(n), ud = abs128(d);
+    u128 g = gcd_u128(un, ud);
+    un /= g; ud /= g;
+    if (un > (u128)INT64_MAX || ud > (u128)INT64_MAX) return -1;
+    out->n = neg ? -(int64_t)un : (int64_t)un;
+    out->d = (int64_t)ud;
+    out->r = r;
+    return 0;
+}
+
+int num_make(int64_t n, int64_t d, int64_t r, NumVal *out) {
+    if (r < 1) return -1;
+    return make128(n, d, n == 0 ? 1 : r, out);
+}
+
+static int64_t gcd64(int64_t a, int64_t b) {
+    return (int64_t)gcd_u128(abs128(a), abs128(b));
+}
+
+int num_mul(NumVal a, NumVal b, NumVal *out) {
+    if (a.n == 0 || b.n == 0) return num_make(0, 1, 1, out);
+    int64_t g = gcd64(a.r, b.r);
+    i128 rr = (i128)(a.r / g) * (i128)(b.r / g);
+    if (rr > INT64_MAX) return -1;
+    /* cross-cancel before multiplying to keep the products small */
+    int64_t g1 = gcd64(a.n, b.d), g2 = gcd64(b.n, a.d);
+    i128 n = (i128)(a.n / g1) * (i128)(b.n / g2), d = (i128)(a.d / g2) * (i128)(b.d / g1);
+    i128 ng;
+    if (__builtin_mul_overflow(n, (i128)g, &ng)) return -1;
+    return make128(ng, d, (int64_t)rr, out);
+}
+
+int num_div(NumVal a, NumVal b, NumVal *out) {
+    if (b.n == 0) return -1;
+    /* 1/((n/d)√r) = (d / (n r)) √r */
+    i128 nr = (i128)b.n * (i128)b.r;
+    NumVal inv;
+    if (make128((i128)b.d, nr, b.r, &inv)) return -1;
+    return num_mul(a, inv, out);
+}
+
+int num_add(NumVal a, NumVal b, NumVal *out) {
+    if (a.n == 0) { *out = b; return 0; }
+    if (b.n == 0) { *out = a; return 0; }
+    if (a.r != b.r) return -1;
+    i128 n = (i128)a.n * b.d + (i128)b.n * a.d, d = (i128)a.d * b.d;
+    return make128(n, d, a.r, out);
+}
+
+int num_sub(NumVal a, NumVal b, NumVal *out) {
+    b.n = -b.n;
+    return num_add(a, b, out);
+}
+
+int num_pow(NumVal a, int64_t e, NumVal *out) {
+    if (e < -256 || e > 256) return -1;
+    if (e < 0) {
+        NumVal one = {1, 1, 1};
+        if (num_div(one, a, &a)) return -1;
+        e = -e;
+    }
+    NumVal acc = {1, 1, 1};
+    for (int64_t i = 0; i < e; i++)
+        if (num_mul(acc, a, &acc)) return -1;
+    *out = acc;
+    return 0;
+}
+
+static int64_t isqrt64(int64_t m) {
+    int64_t s = 0;
+    /* binary search on s with s*s <= m (m < 2^63, so s < 2^32) */
+    int64_t lo = 0, hi = 3037000500LL;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if ((i128)mid * mid <= m) { s = mid; lo = mid + 1; }
+        else hi = mid - 1;
+    }
+    return s;
+}
+
+int num_sqrt(NumVal a, NumVal *out) {
+    if (a.r != 1 || a.n < 0) return -1;
+    if (a.n == 0) return num_make(0, 1, 1, out);
+    /* √(n/d) = √(n·d) / d */
+    i128 m128 = (i128)a.n * a.d;
+    if (m128 > INT64_MAX) return -1;
+    int64_t m = (int64_t)m128, s = isqrt64(m);
+    if (s * s == m) return make128(s, a.d, 1, out);
+    if (m > SQRT_TRIAL_MAX) return -1;
+    int64_t coef = 1;
+    for (int64_t p = 2; p * p <= m; p++)
+        while (m % (p * p) == 0) { m /= p * p; coef *= p; }
+    return make128(coef, a.d, m, out);
+}
+
+int num_eq(NumVal a, NumVal b) { return a.n == b.n && a.d == b.d && a.r == b.r; }
+
+/* ---- closed-form answer parser ---- */
+
+typedef struct P {
+    const char *s, *end;
+    int depth;
+} P;
+
+static int at(const P *p, const char *lit) {
+    size_t k = strlen(lit);
+    return (size_t)(p->end - p->s) >= k && !memcmp(p->s, lit, k);
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* digits[.digits] or .digits */
+static int parse_number(P *p, NumVal *out) {
+    i128 n = 0, d = 1;
+    int nd = 0;
+    while (p->s < p->end && is_digit(*p->s)) {
+        n = n * 10 + (*p->s++ - '0');
+        if (n > INT64_MAX) return -1;
+        nd++;
+    }
+    if (p->s < p->end && *p->s == '.' && p->s + 1 < p->end && is_digit(p->s[1])) {
+        p->s++;
+        while (p->s < p->end && is_digit(*p->s)) {
+            n = n * 10 + (*p->s++ - '0');
+            d *= 10;
+            if (n > INT64_MAX || d > INT64_MAX) return -1;
+            nd++;
+        }
+    }
+    if (!nd) return -1;
+    return make128(n, d, 1, out);
+}
+
+static int parse_value(P *p, NumVal *out);
+
+/* '{' value '}' or a single digit (\frac12) */
+static int parse_group(P *p, NumVal *out) {
+    if (p->s < p->end && *p->s == '{') {
+        p->s++;
+        if (parse_value(p, out)) return -1;
+        if (p->s >= p->end || *p->s != '}') return -1;
+        p->s++;
+        return 0;
+    }
+    if (p->s < p->end && is_digit(*p->s)) return num_make(*p->s++ - '0', 1, 1, out);
+    return -1;
+}
+
+static int parse_primary(P *p, NumVal *out) {
+    if (p->s >= p->end) return -1;
+    if (at(p, "\\frac")) {
+        p->s += 5;
+        NumVal a, b;
+        if (parse_group(p, &a) || parse_group(p, &b)) return -1;
+        return num_div(a, b, out);
+    }
+    if (at(p, "\\sqrt")) {
+        p->s += 5;
+        NumVal a;
+        if (parse_group(p, &a)) return -1;
+        return num_sqrt(a, out);
+    }
+    if (*p->s == '{' || *p->s == '(') {
+        char close = *p->s == '{' ? '}' : ')';
+        p->s++;
+        if (parse_value(p, out)) return -1;
+        if (p->s >= p->end || *p->s != close) return -1;
+        p->s++;
+        return 0;
+    }
+    return parse_number(p, out);
+}
+
+static int parse_factor(P *p, NumVal *out) {
+    if (parse_primary(p, out)) return -1;
+    if (p->s < p->end && *p->s == '^') {
+        p->s++;
+        NumVal e;
+        if (p->s < p->end && *p->s == '{') {
+            if (parse_group(p, &e)) return -1;
+        } else {
+            int neg = 0;
+            if (p->s < p->end && *p->s == '-') { neg = 1; p->s++; }
+            if (p->s >= p->end || !is_digit(*p->s)) return -1;
+            P q = *p;
+            while (q.s < q.end && is_digit(*q.s)) q.s++;
+            P num = {p->s, q.s, p->depth};
+            if (parse_number(&num, &e)) return -1;
+            p->s = q.s;
+            if (neg) e.n = -e.n;
+        }
+        if (e.d != 1 || e.r != 1) return -1;
+        if (num_pow(*out, e.n, out)) return -1;
+    }
+    return 0;
+}
+
+static int parse_value(P *p, NumVal *out) {
+    if (++p->depth > MAX_DEPTH) return -1;
+    int neg = 0;
+    if (p->s < p->end && (*p->s == '-' || *p->s == '+')) neg = *p->s++ == '-';
+    if (parse_factor(p, out)) return -1;
+    for (;;) {
+        if (p->s < p->end && *p->s == '/') {
+            p->s++;
+            NumVal b;
+            if (parse_factor(p, &b) || num_div(*out, b, out)) return -1;
+        } else if (at(p, "\\sqrt")) {
+            NumVal b;
+            if (parse_factor(p, &b) || num_mul(*out, b, out)) return -1;
+        } else {
+            break;
+        }
+    }
+    if (neg) out->n = -out->n;
+    p->depth--;
+    return 0;
+}
+
+int num_parse_answer(const char *s, size_t n, NumVal *out, int *plain) {
+    P p = {s, s + n, 0};
+    if (parse_value(&p, out) || p.s != p.end) return -1;
+    /* plain literal: [+-]? digits (. digits)? */
+    size_t i = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+    size_t digits = 0;
+    while (i < n && (is_digit(s[i]) || s[i] == '.')) { i++; digits++; }
+    *plain = i == n && digits > 0;
+    return 0;
+}
+
+/* ---- countdown ---- */
+
+typedef struct C {
+    const char *s, *end;
+    int depth;
+    int64_t *used;
+    int max_used, n_used;
+} C;
+
+static void skip_space(C *c) {
+    while (c->s < c->end && (*c->s == ' ' || *c->s == '\t' || *c->s == '\n' || *c->s == '\r')) c->s++;
+}
+
+static int c_at(C *c, const char *lit) {
+    size_t k = strlen(lit);
+    if ((size_t)(c->end - c->s) >= k && !memcmp(c->s, lit, k)) { c->s += k; return 1; }
+    return 0;
+}
+
+/* Returns the operator character (+ - * /) at c->s and consumes it, or 0. */
+static char c_op(C *c, int mul_level) {
+    skip_space(c);
+    if (!mul_level) {
+        if (c_at(c, "+")) return '+';
+        if (c_at(c, "-") || c_at(c, "\xe2\x88\x92")) return '-';   /* U+2212 minus */
+    } else {
+        if (c_at(c, "*") || c_at(c, "\xc3\x97") || c_at(c, "\\times") || c_at(c, "\\cdot")) return '*';
+        if (c_at(c, "/") || c_at(c, "\xc3\xb7") || c_at(c, "\\div")) return '/';
+    }
+    return 0;
+}
+
+static int c_expr(C *c, NumVal *out);
+
+static int c_factor(C *c, NumVal *out) {
+    skip_space(c);
+    if (c->s >= c->end) return -1;
+    if (*c->s == '(') {
+        c->s++;
+        if (c_expr(c, out)) return -1;
+        skip_space(c);
+        if (c->s >= c->end || *c->s != ')') return -1;
+        c->s++;
+        return 0;
+    }
+    if (!is_digit(*c->s)) return -1;
+    i128 v = 0;
+    while (c->s < c->end && is_digit(*c->s)) {
+        v = v * 10 + (*c->s++ - '0');
+        if (v > INT64_MAX) return -1;
+    }
+    if (c->s < c->end && *c->s == '.') return -1;
+    if (c->n_used >= c->max_used) return -1;
+    c->used[c->n_used++] = (int64_t)v;
+    return num_make((int64_t)v, 1, 1, out);
+}
+
+static int c_term(C *c, NumVal *out) {
+    if (c_factor(c, out)) return -1;
+    for (;;) {
+        const char *save = c->s;
+        char op = c_op(c, 1);
+        if (!op) { c->s = save; return 0; }
+        NumVal b;
+        if (c_factor(c, &b)) return -1;
+        if (op == '*' ? num_mul(*out, b, out) : num_div(*out, b, out)) return -1;
+    }
+}
+
+static int c_expr(C *c, NumVal *out) {
+    if (++c->depth > 64) return -1;
+    if (c_term(c, out)) return -1;
+    for (;;) {
+        const char *save = c->s;
+        char op = c_op(c, 0);
+        if (!op) { c->s = save; break; }
+        NumVal b;
+        if (c_term(c, &b)) return -1;
+        if (op == '+' ? num_add(*out, b, out) : num_sub(*out, b, out)) return -1;
+    }
+    c->depth--;
+    return 0;
+}
+
+int num_eval_countdown(const char *s, size_t n, NumVal *out, int64_t *used, int max_used,
+                       int *n_used) {
+    C c = {s, s + n, 0, used, max_used, 0};
+    *n_used = 0;
+    if (c_expr(&c, out)) return -1;
+    skip_space(&c);
+    *n_used = c.n_used;
+    return c.s == c.end ? 0 : -1;
+}
