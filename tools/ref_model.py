@@ -296,6 +296,11 @@ class MLA(nn.Module):
         """q [B,H,Tq,Dqk], k/v [B,H,Tk,.], mask additive [Tq,Tk] or None."""
         B, H, Tq, dqk = q.shape
         Tk = k.shape[2]
+        if Tq == 1 and mask is None:           # one-token decode: elementwise, not B·H tiny GEMMs
+            s = (k * q).sum(-1) * self.scale                            # [B,H,Tk]
+            p = torch.softmax(s, dim=-1)
+            o = (p.unsqueeze(-1) * v).sum(-2)                           # [B,H,dv]
+            return self.o_proj(o.reshape(B, 1, -1))
         q3 = q.reshape(B * H, Tq, dqk)
         kt = k.reshape(B * H, Tk, dqk).transpose(1, 2)
         if mask is not None:      # one pass: mask + scale·q·kᵀ
@@ -325,7 +330,9 @@ class MLP(nn.Module):
         self.down_proj = linear(F_, D)
 
     def forward(self, x):
-        # gate and up as one GEMM: [x·Wgᵀ | x·Wuᵀ] = x·[Wg; Wu]ᵀ
+        if not torch.is_grad_enabled():        # inference: no per-call weight concatenation
+            return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        # training: gate and up as one GEMM, [x·Wgᵀ | x·Wuᵀ] = x·[Wg; Wu]ᵀ
         gu = F.linear(x, torch.cat([self.gate_proj.weight, self.up_proj.weight], 0))
         g, u = gu.chunk(2, dim=-1)
         return self.down_proj(F.silu(g) * u)
