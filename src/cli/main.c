@@ -7,6 +7,7 @@
 
 /* Subcommands, in the order `r1 --help` lists them. Each is defined in src/cli/<name>.c. */
 #define COMMAND_LIST(X) \
+    X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \
     X(version, "print the version and build settings")
 
 #define DECLARE(name, summary) int cmd_##name(int argc, char **argv);

@@ -10,6 +10,9 @@ struct TokState {
     const Tokenizer *tok;
     TokIds *out;
     Err *e;
+    PieceFn piece_fn;        /* tokenizer_pieces(): called instead of BPE */
+    void *piece_ctx;
+    TokIds scratch;          /* tokenizer_pieces(): collects the (dropped) added-token ids */
 };
 
 /* ---- trie ---- */
@@ -101,11 +104,13 @@ void tok_state_free(TokState *s) {
     if (!s) return;
     pretok_scratch_free(s->pre);
     bpe_work_free(s->bpe);
+    tokids_free(&s->scratch);
     free(s);
 }
 
 static int on_piece(void *ctx, const char *p, size_t n) {
     TokState *s = ctx;
+    if (s->piece_fn) return s->piece_fn(s->piece_ctx, p, n);
     return bpe_encode_piece(&s->tok->bpe, s->bpe, (const unsigned char *)p, n, s->out, s->e);
 }
 
@@ -158,7 +163,21 @@ int tokenizer_encode_with(const Tokenizer *tok, TokState *s, const char *text, s
     s->tok = tok;
     s->out = out;
     s->e = e;
+    s->piece_fn = NULL;
     return split_added(s, &tok->special_trie, text, len, pass_plain);
+}
+
+int tokenizer_pieces(const Tokenizer *tok, TokState *s, const char *text, size_t len,
+                     PieceFn fn, void *ctx, Err *e) {
+    s->tok = tok;
+    s->scratch.n = 0;
+    s->out = &s->scratch;
+    s->e = e;
+    s->piece_fn = fn;
+    s->piece_ctx = ctx;
+    int rc = split_added(s, &tok->special_trie, text, len, pass_plain);
+    s->piece_fn = NULL;
+    return rc;
 }
 
 int tokenizer_encode(Tokenizer *tok, const char *text, size_t len, TokIds *out, Err *e) {

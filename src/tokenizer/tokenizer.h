@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "tokenizer/bpe.h"          /* TokIds */
+#include "tokenizer/pretokenize.h"  /* PieceFn */
 
 typedef struct Tokenizer Tokenizer;
 typedef struct TokState TokState;
@@ -40,6 +41,11 @@ TokState *tok_state_new(const Tokenizer *tok);
 void tok_state_free(TokState *s);
 int tokenizer_encode_with(const Tokenizer *tok, TokState *s, const char *text, size_t len,
                           TokIds *out, Err *e);
+
+/* Steps 1-2 of encoding only: cuts out added tokens (dropped) and pre-tokenizes the rest, calling
+ * fn for each piece instead of BPE-encoding it. Used by training to count words. */
+int tokenizer_pieces(const Tokenizer *tok, TokState *s, const char *text, size_t len,
+                     PieceFn fn, void *ctx, Err *e);
 
 /* Appends the bytes of ids[0..n) to out; skip_special drops tokens whose `special` flag is set
  * (not the role or think tokens, which are not special). -1 with an Err on an unknown id. */
