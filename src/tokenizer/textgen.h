@@ -1,0 +1,16 @@
+/* Synthetic mixed text for tokenizer benchmarks and training tests: English-like prose (a
+ * Zipf-distributed lexicon of syllable words), code, Chinese (common-character range, with
+ * punctuation), Japanese kana, numbers and arithmetic, Cyrillic, emoji, whitespace runs.
+ * Deterministic in (seed, bytes); no files needed, so every machine benchmarks the same text. */
+#ifndef R1_TOKENIZER_TEXTGEN_H
+#define R1_TOKENIZER_TEXTGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strbuf.h"
+
+/* Appends about `bytes` bytes (whole lines, valid UTF-8) to out. */
+void textgen_mixed(uint64_t seed, size_t bytes, StrBuf *out);
+
+#endif
