@@ -65,7 +65,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())   # torch do
 if "OPENBLAS_CORETYPE" not in os.environ and _openblas_coretype():
     os.environ["OPENBLAS_CORETYPE"] = _openblas_coretype()
 
-import torch  # noqa: E402
+try:
+    import torch  # noqa: E402
+except ImportError:
+    sys.exit("bench_torch: error: PyTorch is missing; run with Debian's /usr/bin/python3 "
+             "(apt-get install python3-torch python3-numpy)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_model  # noqa: E402

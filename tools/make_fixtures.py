@@ -14,14 +14,21 @@ import os
 import sys
 from collections import OrderedDict
 
-import numpy as np
-import torch
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    sys.exit("make_fixtures: error: PyTorch is missing; run with Debian's /usr/bin/python3 "
+             "(apt-get install python3-torch python3-numpy)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_model  # noqa: E402
 import safetensors_io  # noqa: E402
 
-BENCH_CONFIG_PATH = "/work/shared/bench/bench_config.json"
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# shared/ sits beside the repository (and at /work/shared on the developers' machines)
+BENCH_CONFIG_PATHS = [os.path.join(os.path.dirname(_ROOT), "shared/bench/bench_config.json"),
+                      "/work/shared/bench/bench_config.json"]
 
 # A copy of /work/shared/bench/bench_config.json, so the fixture can be regenerated anywhere.
 BENCH_CONFIG = OrderedDict([
@@ -192,10 +199,12 @@ def main():
     ap.add_argument("--only", choices=list(FIXTURES), help="write this fixture only")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    if os.path.exists(BENCH_CONFIG_PATH):
-        with open(BENCH_CONFIG_PATH) as f:
-            if json.load(f) != json.loads(json.dumps(BENCH_CONFIG)):
-                sys.exit("make_fixtures: error: %s differs from the copy in make_fixtures.py" % BENCH_CONFIG_PATH)
+    for path in BENCH_CONFIG_PATHS:
+        if os.path.exists(path):
+            with open(path) as f:
+                if json.load(f) != json.loads(json.dumps(BENCH_CONFIG)):
+                    sys.exit("make_fixtures: error: %s differs from the copy in make_fixtures.py" % path)
+            break
     for name, spec in FIXTURES.items():
         if args.only and name != args.only:
             continue
