@@ -8,6 +8,8 @@
 /* Subcommands, in the order `r1 --help` lists them. Each is defined in src/cli/<name>.c. */
 #define COMMAND_LIST(X) \
     X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \
+    X(data, "write task corpora: r1 data make --task T --format pretrain|sft|rl|prefs") \
+    X(score, "score completions in a JSONL file with rule rewards") \
     X(version, "print the version and build settings")
 
 #define DECLARE(name, summary) int cmd_##name(int argc, char **argv);

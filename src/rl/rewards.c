@@ -75,18 +75,27 @@ static size_t tag_len(const char *s, size_t n, size_t i) {
     return 0;
 }
 
-/* Counts words per script: Latin runs, Han characters, runs of other letters. Tags are skipped. */
+/* Counts words per script: Latin runs of two or more letters (a lone letter is a variable such as
+ * the x in "3x+5", not a word), Han characters, runs of other letters. Tags are skipped. */
 static void count_words(const char *s, size_t n, long *latin, long *han, long *other) {
     *latin = *han = *other = 0;
     CharClass prev = CH_SEP;
-    for (size_t i = 0; i < n;) {
-        if (s[i] == '<') {
+    long run = 0;   /* letters in the current Latin run */
+    for (size_t i = 0; i <= n;) {
+        CharClass c = CH_SEP;
+        if (i < n && s[i] == '<') {
             size_t t = tag_len(s, n, i);
-            if (t) { i += t; prev = CH_SEP; continue; }
+            if (t) i += t;
+            else c = classify(utf8_next(s, n, &i));
+        } else if (i < n) {
+            c = classify(utf8_next(s, n, &i));
+        } else {
+            i++;
         }
-        CharClass c = classify(utf8_next(s, n, &i));
+        if (c == CH_LATIN) run++;
+        else if (prev == CH_LATIN && run >= 2) (*latin)++;
+        if (c != CH_LATIN) run = 0;
         if (c == CH_HAN) (*han)++;
-        else if (c == CH_LATIN && prev != CH_LATIN) (*latin)++;
         else if (c == CH_OTHER && prev != CH_OTHER) (*other)++;
         prev = c;
     }

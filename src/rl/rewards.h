@@ -15,8 +15,9 @@
  *   tag_count  0.25 for each of <think>, </think>, <answer>, </answer> present exactly once
  *              (<think> counts when the prompt ends with it), open-r1's dense format reward.
  *   language   share of the chain-of-thought's words in the prompt's script (R1's language
- *              consistency reward): Latin letter runs are English words, each Han character is a
- *              Chinese word; other scripts count as wrong. No words -> 1.
+ *              consistency reward): Latin letter runs of two or more letters are English words (a
+ *              lone letter is a variable), each Han character is a Chinese word; other scripts
+ *              count as wrong. No words -> 1.
  *   cosine     length-scaled correctness (open-r1 / Demystifying Long CoT): with c = cos(pi·L/Lmax),
  *              correct -> lo + (hi-lo)(1+c)/2 with (lo, hi) = (min_correct, max_correct); wrong ->
  *              (lo, hi) = (max_wrong, min_wrong), so short wrong answers cost most. L >= Lmax uses

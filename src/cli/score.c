@@ -1,0 +1,141 @@
+/* r1 score: scores completions someone already has (from any model) with the rule rewards
+ * (rl/rewards.h); prints "NAME: MEAN" per reward and, with --out, every record with its scores. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "rl/rewards.h"
+#include "rl/verify.h"
+
+int cmd_score(int argc, char **argv);
+
+/* A field's text: a string, or a chat array whose last message has "content". NULL if neither. */
+static const char *field_text(const cJSON *rec, const char *key, int *present) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+    *present = v != NULL;
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (cJSON_IsNumber(v)) return NULL;
+    if (cJSON_IsArray(v)) {
+        const cJSON *last = NULL, *it;
+        cJSON_ArrayForEach(it, v) last = it;
+        const cJSON *c = last ? cJSON_GetObjectItemCaseSensitive(last, "content") : NULL;
+        if (cJSON_IsString(c)) return c->valuestring;
+    }
+    return NULL;
+}
+
+int cmd_score(int argc, char **argv) {
+    const char *data = NULL, *cfield = "completion", *afield = "answer", *pfield = "prompt";
+    const char *list = "accuracy,format,tag_count", *out = NULL;
+    int fallback = 0;
+    RewardParams rp;
+    reward_params_default(&rp);
+    long cos_len = rp.cos_max_len, ol_max = rp.overlong_max, ol_cache = rp.overlong_cache, ngram = rp.rep_ngram;
+    Flag flags[] = {
+        {"data", FLAG_STRING, &data, "JSONL file with one completion per line"},
+        {"completion-field", FLAG_STRING, &cfield, "field holding the completion (a string, or a chat array: last content)"},
+        {"answer-field", FLAG_STRING, &afield, "field holding the reference answer (a number, \"#### n\", \\boxed{}, countdown:..., exact:...)"},
+        {"prompt-field", FLAG_STRING, &pfield, "field holding the prompt (optional in the data; used by language and tag_count)"},
+        {"rewards", FLAG_STRING, &list, "rewards with weights: accuracy, format, tag_count, language, cosine, repetition, overlong"},
+        {"out", FLAG_STRING, &out, "write each record with its scores to this JSONL file"},
+        {"fallback-number", FLAG_BOOL, &fallback, "accuracy: use the last number when no answer tag, \\boxed or #### is found"},
+        {"cosine-max-len", FLAG_INT, &cos_len, "cosine: length (code points) where the scale ends"},
+        {"overlong-max", FLAG_INT, &ol_max, "overlong: maximum length (code points)"},
+        {"overlong-cache", FLAG_INT, &ol_cache, "overlong: soft punishment interval"},
+        {"ngram", FLAG_INT, &ngram, "repetition: n-gram size"},
+    };
+    Err e = {0};
+    int rc = flags_parse("usage: r1 score --data FILE.jsonl [--completion-field F] [--answer-field A] [--rewards LIST] [--out FILE.jsonl]",
+                         flags, sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
+    if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (!data) { err_set(&e, "score: --data is required"); return cli_fail(&e); }
+    RewardSet set;
+    if (rewards_parse(list, &set, &e)) return cli_fail(&e);
+    if (fallback) rp.extract_flags |= VERIFY_LAST_NUMBER;
+    rp.cos_max_len = cos_len;
+    rp.overlong_max = ol_max;
+    rp.overlong_cache = ol_cache;
+    rp.rep_ngram = (int)ngram;
+    if (ngram < 1 || cos_len < 1 || ol_cache < 0 || ol_cache > ol_max) {
+        err_set(&e, "score: --ngram, --cosine-max-len must be >= 1 and 0 <= --overlong-cache <= --overlong-max");
+        return cli_fail(&e);
+    }
+
+    size_t size;
+    char *buf = file_read_all(data, &size, &e);
+    if (!buf) return cli_fail(&e);
+    FILE *f = NULL;
+    char tmp[4096];
+    if (out) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", out);
+        f = fopen(tmp, "w");
+        if (!f) { free(buf); err_set(&e, "%s: cannot write", tmp); return cli_fail(&e); }
+    }
+    double sum[REWARD_MAX_TERMS] = {0}, each[REWARD_MAX_TERMS];
+    long n = 0, line_no = 0;
+    int status = 0;
+    for (char *line = buf; line < buf + size;) {
+        char *nl = memchr(line, '\n', (size_t)(buf + size - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(buf + size - line);
+        line_no++;
+        char *next = nl ? nl + 1 : buf + size;
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k == len) { line = next; continue; }
+        cJSON *rec = json_parse_n(line, len, &e);
+        if (!rec) { err_prefix(&e, "%s:%ld", data, line_no); status = -1; break; }
+        int has_c, has_a, has_p;
+        const char *comp = field_text(rec, cfield, &has_c);
+        const char *ans = field_text(rec, afield, &has_a);
+        const char *prompt = field_text(rec, pfield, &has_p);
+        char num[64];
+        const cJSON *av = cJSON_GetObjectItemCaseSensitive(rec, afield);
+        if (!ans && cJSON_IsNumber(av)) {   /* a numeric answer field */
+            if (av->valuedouble == (double)(long long)av->valuedouble)
+                snprintf(num, sizeof num, "%lld", (long long)av->valuedouble);
+            else
+                snprintf(num, sizeof num, "%.17g", av->valuedouble);
+            ans = num;
+        }
+        if (!comp || !ans) {
+            err_set(&e, "%s:%ld: key '%s': %s", data, line_no, !comp ? cfield : afield,
+                    (!comp ? has_c : has_a) ? "not a string" : "missing");
+            cJSON_Delete(rec);
+            status = -1;
+            break;
+        }
+        RewardInput in = {prompt ? prompt : "", comp, strlen(comp), ans, 0};
+        double total = rewards_score(&set, &in, &rp, each);
+        for (int i = 0; i < set.n; i++) sum[i] += each[i];
+        n++;
+        if (f) {
+            cJSON *r = cJSON_AddObjectToObject(rec, "rewards");
+            for (int i = 0; i < set.n; i++) cJSON_AddNumberToObject(r, reward_name(set.id[i]), each[i]);
+            cJSON_AddNumberToObject(rec, "reward", total);
+            char *text = cJSON_PrintUnformatted(rec);
+            fputs(text, f);
+            fputc('\n', f);
+            free(text);
+        }
+        cJSON_Delete(rec);
+        line = next;
+    }
+    free(buf);
+    if (f) {
+        int bad = fclose(f);
+        if (status || bad || rename(tmp, out)) {
+            remove(tmp);
+            if (!status) err_set(&e, "%s: write failed", out);
+            return cli_fail(&e);
+        }
+    }
+    if (status) return cli_fail(&e);
+    for (int i = 0; i < set.n; i++) printf("%s: %.4f\n", reward_name(set.id[i]), n ? sum[i] / (double)n : 0.0);
+    fprintf(stderr, "scored %ld records from %s\n", n, data);
+    return 0;
+}

@@ -1,0 +1,114 @@
+/* Task registry, the common writer helpers (Chinese numerals, self-checks) and the completion
+ * layout. See task.h. */
+#include "tasks/task.h"
+
+#include <string.h>
+
+static const TaskDef TASKS[] = {
+    {"arith", task_arith, 1},   {"countdown", task_countdown, 1}, {"linear", task_linear, 1},
+    {"copy", task_copy, 0},     {"reverse", task_reverse, 0},     {"next", task_next, 0},
+    {"chat", task_chat, 0},
+};
+
+const TaskDef *task_find(const char *name) {
+    for (size_t i = 0; i < sizeof TASKS / sizeof TASKS[0]; i++)
+        if (!strcmp(TASKS[i].name, name)) return &TASKS[i];
+    return NULL;
+}
+
+const char *task_names(void) { return "arith, countdown, linear, copy, reverse, next, chat"; }
+
+long long rng_range(Rng *r, long long lo, long long hi) {
+    CHECK(hi >= lo);
+    return lo + (long long)rng_below(r, (uint64_t)(hi - lo + 1));
+}
+
+int task_make(const char *task, uint64_t seed, uint64_t index, const TaskOpts *o, Problem *p, Err *e) {
+    const TaskDef *t = task_find(task);
+    if (!t) return err_set(e, "unknown task '%s' (known: %s)", task, task_names());
+    if (o->level < 1 || o->level > 5) return err_set(e, "level %d: must be 1..5", o->level);
+    memset(p, 0, sizeof *p);
+    Rng prob = rng_make(seed, RNG_TASK, index, 0);
+    Rng write = rng_make(seed, RNG_TASK, index, 1);
+    Rng bad = rng_make(seed, RNG_TASK, index, 2);
+    t->make(&prob, &write, &bad, o, p);
+    /* every field is a valid (possibly empty) string */
+    StrBuf *all[] = {&p->prompt, &p->cot, &p->final, &p->reference, &p->bad_cot, &p->bad_final};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!all[i]->s) sb_append(all[i], "");
+    return 0;
+}
+
+void problem_free(Problem *p) {
+    sb_free(&p->prompt);
+    sb_free(&p->cot);
+    sb_free(&p->final);
+    sb_free(&p->reference);
+    sb_free(&p->bad_cot);
+    sb_free(&p->bad_final);
+}
+
+void problem_completion(const Problem *p, int bad, StrBuf *out) {
+    const StrBuf *cot = bad ? &p->bad_cot : &p->cot, *fin = bad ? &p->bad_final : &p->final;
+    if (cot->len) {
+        sb_append(out, cot->s);
+        sb_append(out, "\n");
+    }
+    sb_append(out, "</think>\n\n<answer>");
+    sb_append(out, fin->s ? fin->s : "");
+    sb_append(out, "</answer>");
+}
+
+/* ---- Chinese numerals ---- */
+
+static const char *const ZH_DIGIT[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+static const char *const ZH_UNIT[] = {"千", "百", "十", ""};
+
+/* One 4-digit section (0 < s < 10000). lead: the most significant section of the number. */
+static void zh_section(StrBuf *b, int s, int lead) {
+    int d[4] = {s / 1000, s / 100 % 10, s / 10 % 10, s % 10};
+    int started = 0, zero = 0;
+    for (int k = 0; k < 4; k++) {
+        if (!d[k]) { if (started) zero = 1; continue; }
+        if (zero) { sb_append(b, ZH_DIGIT[0]); zero = 0; }
+        if (!(lead && !started && k == 2 && d[k] == 1)) sb_append(b, ZH_DIGIT[d[k]]);   /* 十二, not 一十二 */
+        sb_append(b, ZH_UNIT[k]);
+        started = 1;
+    }
+}
+
+void zh_number(StrBuf *b, long long v) {
+    if (v < 0) {
+        sb_append(b, "负");
+        if (v == INT64_MIN) { sb_printf(b, "%lld", v); return; }
+        v = -v;
+    }
+    if (v == 0) { sb_append(b, ZH_DIGIT[0]); return; }
+    if (v >= 1000000000000LL) { sb_printf(b, "%lld", v); return; }
+    int sec[3] = {(int)(v / 100000000), (int)(v / 10000 % 10000), (int)(v % 10000)};
+    static const char *const BIG[] = {"亿", "万", ""};
+    int emitted = 0, gap = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!sec[k]) { if (emitted) gap = 1; continue; }
+        if (emitted && (gap || sec[k] < 1000)) sb_append(b, ZH_DIGIT[0]);
+        zh_section(b, sec[k], !emitted);
+        sb_append(b, BIG[k]);
+        emitted = 1;
+        gap = 0;
+    }
+}
+
+void write_check(StrBuf *b, Rng *write, const TaskOpts *o, const char *eq) {
+    if (o->self_check <= 0 || rng_uniform(write) >= o->self_check) return;
+    if (o->lang == LANG_ZH) sb_printf(b, "等等，检查：%s，对。", eq);
+    else sb_printf(b, "%sWait, check: %s. Yes.", b->len && b->s[b->len - 1] != '\n' ? " " : "", eq);
+}
+
+const char *op_word(char op, TaskLang lang) {
+    switch (op) {
+    case '+': return lang == LANG_ZH ? "加" : "plus";
+    case '-': return lang == LANG_ZH ? "减" : "minus";
+    case '*': return lang == LANG_ZH ? "乘" : "times";
+    default: return lang == LANG_ZH ? "除以" : "divided by";
+    }
+}

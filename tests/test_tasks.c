@@ -1,0 +1,291 @@
+/* Built-in tasks (src/tasks/): same seed same data; every generated answer passes its own
+ * verifier and the flawed one fails it; every chain of thought is arithmetically true step by step
+ * and reaches its answer; both languages; records in each format. Thousands of seeds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl/rewards.h"
+#include "rl/verify.h"
+#include "tasks/records.h"
+#include "tasks/task.h"
+#include "test.h"
+
+static const char *const TASKS[] = {"arith", "countdown", "linear", "copy", "reverse", "next", "chat"};
+#define N_TASKS 7
+
+static void test_zh_numbers(void) {
+    struct { long long v; const char *zh; } cases[] = {
+        {0, "零"}, {7, "七"}, {10, "十"}, {12, "十二"}, {20, "二十"}, {105, "一百零五"}, {110, "一百一十"},
+        {1000, "一千"}, {1005, "一千零五"}, {1010, "一千零一十"}, {10000, "一万"}, {10010, "一万零一十"},
+        {100005, "十万零五"}, {123456, "十二万三千四百五十六"}, {-7, "负七"}, {100000000, "一亿"},
+        {100000001, "一亿零一"}, {2030, "二千零三十"}, {9999, "九千九百九十九"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        StrBuf b = {0};
+        zh_number(&b, cases[i].v);
+        EXPECTF(!strcmp(b.s, cases[i].zh), "zh_number(%lld) = %s, expected %s", cases[i].v, b.s, cases[i].zh);
+        sb_free(&b);
+    }
+}
+
+/* ---- a tiny exact evaluator for the equations written in chains of thought ---- */
+
+typedef struct Ev { const char *s, *e; int bad; } Ev;
+static long long ev_expr(Ev *v);
+static long long ev_atom(Ev *v) {
+    if (v->s < v->e && *v->s == '-') { v->s++; return -ev_atom(v); }
+    if (v->s < v->e && *v->s == '(') {
+        v->s++;
+        long long x = ev_expr(v);
+        if (v->s < v->e && *v->s == ')') v->s++;
+        else v->bad = 1;
+        return x;
+    }
+    if (v->s >= v->e || *v->s < '0' || *v->s > '9') { v->bad = 1; return 0; }
+    long long x = 0;
+    while (v->s < v->e && *v->s >= '0' && *v->s <= '9') x = x * 10 + (*v->s++ - '0');
+    return x;
+}
+static long long ev_term(Ev *v) {
+    long long x = ev_atom(v);
+    while (v->s < v->e && (*v->s == '*' || *v->s == '/')) {
+        char op = *v->s++;
+        long long y = ev_atom(v);
+        if (op == '*') x *= y;
+        else if (y == 0 || x % y) { v->bad = 1; return 0; }
+        else x /= y;
+    }
+    return x;
+}
+static long long ev_expr(Ev *v) {
+    long long x = ev_term(v);
+    while (v->s < v->e && (*v->s == '+' || *v->s == '-')) {
+        char op = *v->s++;
+        long long y = ev_term(v);
+        x = op == '+' ? x + y : x - y;
+    }
+    return x;
+}
+
+static int eq_char(char c) { return (c >= '0' && c <= '9') || strchr("+-*/()=", c); }
+
+/* Every chain "E1=E2=..." of digits and operators in text must have equal values (parts touching
+ * a letter, like the "3" of "3x=21", are skipped). Returns the number of chains checked, -1 on a
+ * false one; *last gets the final value of the last chain. */
+static int check_chains(const char *t, long long *last, char *why, size_t why_n) {
+    int checked = 0;
+    size_t n = strlen(t);
+    for (size_t i = 0; i < n;) {
+        if (!eq_char(t[i])) { i++; continue; }
+        size_t j = i;
+        while (j < n && eq_char(t[j])) j++;
+        int letter_before = i > 0 && ((t[i - 1] >= 'a' && t[i - 1] <= 'z') || (t[i - 1] >= 'A' && t[i - 1] <= 'Z'));
+        int letter_after = j < n && ((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z'));
+        if (memchr(t + i, '=', j - i)) {
+            long long vals[16];
+            int k = 0;
+            size_t a = i;
+            while (a <= j && k < 16) {
+                const char *eqp = memchr(t + a, '=', j - a);
+                size_t b = eqp ? (size_t)(eqp - t) : j;
+                int first = a == i, lastp = b == j;
+                int skip = (first && letter_before) || (lastp && letter_after) || b == a;
+                /* a bare "(" or ")" fragment from a parenthesised check is not an expression */
+                if (!skip) {
+                    Ev v = {t + a, t + b, 0};
+                    long long x = ev_expr(&v);
+                    if (!v.bad && v.s == v.e) vals[k++] = x;
+                }
+                a = b + 1;
+            }
+            for (int q = 1; q < k; q++)
+                if (vals[q] != vals[0]) {
+                    snprintf(why, why_n, "false equation '%.*s'", (int)(j - i), t + i);
+                    return -1;
+                }
+            if (k >= 2) { checked++; *last = vals[k - 1]; }
+        }
+        i = j;
+    }
+    return checked;
+}
+
+static int has_final_equation(const char *cot, long long value) {
+    char pat[32];
+    snprintf(pat, sizeof pat, "=%lld", value);
+    for (const char *p = strstr(cot, pat); p; p = strstr(p + 1, pat)) {
+        char c = p[strlen(pat)];
+        if (!(c >= '0' && c <= '9')) return 1;
+    }
+    return 0;
+}
+
+static void check_problem(const char *task, int level, TaskLang lang, const Problem *p, uint64_t idx) {
+    RewardParams rp;
+    reward_params_default(&rp);
+    StrBuf good = {0}, bad = {0};
+    problem_completion(p, 0, &good);
+    problem_completion(p, 1, &bad);
+    const char *where = task;
+    int ok = verify_completion(good.s, good.len, p->reference.s, p->reference.len, VERIFY_DEFAULT);
+    EXPECTF(ok, "%s L%d %s #%llu: own answer '%s' fails reference '%s'", where, level, lang ? "zh" : "en",
+            (unsigned long long)idx, p->final.s, p->reference.s);
+    int bad_ok = verify_completion(bad.s, bad.len, p->reference.s, p->reference.len, VERIFY_DEFAULT);
+    EXPECTF(!bad_ok, "%s L%d #%llu: flawed answer '%s' passes '%s'", where, level, (unsigned long long)idx,
+            p->bad_final.s, p->reference.s);
+    RewardInput in = {p->prompt.s, good.s, good.len, p->reference.s, 0};
+    EXPECTF(reward_format(&in, &rp) == 1, "%s: format of '%s'", where, good.s);
+    double lr = reward_language(&in, &rp);
+    EXPECTF(lr == 1.0, "%s L%d %s #%llu: language %.3f in '%s'", where, level, lang ? "zh" : "en",
+            (unsigned long long)idx, lr, good.s);
+    long plen = utf8_length(p->prompt.s, p->prompt.len);
+    EXPECTF(plen >= 2 && plen <= 64, "%s: prompt of %ld code points: %s", where, plen, p->prompt.s);
+    EXPECT(text_script(p->prompt.s, p->prompt.len) == (lang == LANG_ZH ? SCRIPT_HAN : SCRIPT_LATIN) ||
+           !strcmp(task, "next"));
+    /* the chain of thought: every equation true, and it reaches the answer */
+    char why[256];
+    long long last = 0;
+    int chains = check_chains(p->cot.s, &last, why, sizeof why);
+    EXPECTF(chains >= 0, "%s L%d #%llu: %s in\n%s", where, level, (unsigned long long)idx, why, p->cot.s);
+    if (!strcmp(task, "arith") || !strcmp(task, "linear") || !strcmp(task, "next")) {
+        long long v = atoll(p->final.s);
+        EXPECTF((chains >= 1 || !strcmp(task, "linear")) && has_final_equation(p->cot.s, v),
+                "%s #%llu: no step reaches %lld in\n%s", where,
+                (unsigned long long)idx, v, p->cot.s);
+    }
+    if (!strcmp(task, "countdown")) {
+        char *target = strchr(p->reference.s + 10, ':');
+        StrBuf want = {0};
+        sb_printf(&want, "%s=%.*s", p->final.s, (int)(target - (p->reference.s + 10)), p->reference.s + 10);
+        EXPECTF(strstr(p->cot.s, want.s) != NULL, "countdown #%llu: '%s' not in\n%s", (unsigned long long)idx, want.s, p->cot.s);
+        sb_free(&want);
+    }
+    sb_free(&good);
+    sb_free(&bad);
+}
+
+static void test_every_answer_verifies(void) {
+    int per = 1000;
+    long total = 0;
+    for (int t = 0; t < N_TASKS; t++)
+        for (int level = 1; level <= 5; level++)
+            for (int lang = 0; lang < 2; lang++)
+                for (int i = 0; i < per; i++) {
+                    TaskOpts o = {level, (TaskLang)lang, i % 2 ? 0.5 : 0.0};
+                    Problem p;
+                    Err e = {0};
+                    EXPECT(task_make(TASKS[t], 1234, (uint64_t)i, &o, &p, &e) == 0);
+                    check_problem(TASKS[t], level, (TaskLang)lang, &p, (uint64_t)i);
+                    problem_free(&p);
+                    total++;
+                    if (test_failures_in_current > 5) return;
+                }
+    EXPECT(total == (long)N_TASKS * 5 * 2 * per);
+}
+
+static void test_determinism(void) {
+    for (int t = 0; t < N_TASKS; t++) {
+        TaskOpts o = {3, LANG_EN, 0.3};
+        Problem a, b, c, z;
+        Err e;
+        task_make(TASKS[t], 99, 5, &o, &a, &e);
+        task_make(TASKS[t], 99, 5, &o, &b, &e);
+        EXPECT(!strcmp(a.prompt.s, b.prompt.s) && !strcmp(a.cot.s, b.cot.s) && !strcmp(a.final.s, b.final.s) &&
+               !strcmp(a.bad_cot.s, b.bad_cot.s));
+        /* the problem does not depend on the self-check rate or the language */
+        TaskOpts o2 = {3, LANG_ZH, 0.0};
+        task_make(TASKS[t], 99, 5, &o2, &z, &e);
+        if (strcmp(TASKS[t], "copy") && strcmp(TASKS[t], "reverse") && strcmp(TASKS[t], "chat"))
+            EXPECTF(!strcmp(a.final.s, z.final.s), "%s: en %s vs zh %s", TASKS[t], a.final.s, z.final.s);
+        /* different seeds give different problems (over a few tries) */
+        int differ = 0;
+        for (int s = 0; s < 5 && !differ; s++) {
+            task_make(TASKS[t], 1000 + (uint64_t)s, 5, &o, &c, &e);
+            differ = strcmp(a.prompt.s, c.prompt.s) != 0;
+            problem_free(&c);
+        }
+        EXPECTF(differ, "%s: same prompt for every seed", TASKS[t]);
+        problem_free(&a);
+        problem_free(&b);
+        problem_free(&z);
+    }
+    Err e = {0};
+    Problem p;
+    TaskOpts bad_level = {6, LANG_EN, 0};
+    EXPECT(task_make("arith", 1, 0, &bad_level, &p, &e) == -1 && strstr(e.msg, "level"));
+    TaskOpts ok = {1, LANG_EN, 0};
+    EXPECT(task_make("nosuch", 1, 0, &ok, &p, &e) == -1 && strstr(e.msg, "unknown task 'nosuch'"));
+}
+
+static void test_records(void) {
+    RewardParams rp;
+    reward_params_default(&rp);
+    Err e = {0};
+    int wrong_seen = 0, lang_seen = 0, bare_seen = 0;
+    for (int i = 0; i < 400; i++) {
+        const char *task = TASKS[i % N_TASKS];
+        TaskLang lang = (TaskLang)(i / N_TASKS % 2);
+        RecordSpec s = {task, 1 + i % 5, lang, 0.3, 1.0, REC_SFT};
+        cJSON *r = record_make(&s, 7, (uint64_t)i, &e);
+        cJSON *m = cJSON_GetObjectItem(r, "messages");
+        EXPECT(cJSON_GetArraySize(m) == 2);
+        char *content = xstrdup(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 1), "content")->valuestring);
+        EXPECT(!strncmp(content, "<think>\n", 8));
+        cJSON_Delete(r);
+
+        s.format = REC_RL;
+        r = record_make(&s, 7, (uint64_t)i, &e);
+        const char *ref = cJSON_GetObjectItem(r, "answer")->valuestring;
+        EXPECT(cJSON_GetObjectItem(r, "prompt") && !strcmp(cJSON_GetObjectItem(r, "task")->valuestring, task));
+        /* the sft answer passes the rl reference */
+        EXPECT(verify_completion(content, strlen(content), ref, strlen(ref), VERIFY_DEFAULT) == 1);
+        free(content);
+        char *ref_copy = xstrdup(ref);
+        ref = ref_copy;
+        cJSON_Delete(r);
+
+        s.format = REC_PREFS;
+        r = record_make(&s, 7, (uint64_t)i, &e);
+        const char *prompt = cJSON_GetObjectItem(r, "prompt")->valuestring;
+        const char *ch = cJSON_GetObjectItem(r, "chosen")->valuestring, *rj = cJSON_GetObjectItem(r, "rejected")->valuestring;
+        EXPECT(strcmp(ch, rj) != 0);
+        RewardInput a = {prompt, ch + 8, strlen(ch + 8), ref, 0}, b = {prompt, rj, strlen(rj), ref, 0};
+        if (!strncmp(rj, "<think>\n", 8)) { b.completion += 8; b.completion_len -= 8; }
+        EXPECT(reward_accuracy(&a, &rp) == 1 && reward_format(&a, &rp) == 1 && reward_language(&a, &rp) == 1);
+        int wrong = reward_accuracy(&b, &rp) == 0, fmt = reward_format(&b, &rp) == 0, lng = reward_language(&b, &rp) < 1;
+        EXPECTF(wrong || fmt || lng, "prefs %d: rejected is as good as chosen: %s", i, rj);
+        wrong_seen += wrong;
+        bare_seen += fmt;
+        lang_seen += lng;
+        cJSON_Delete(r);
+        free(ref_copy);
+
+        s.format = REC_PRETRAIN;
+        s.cot_share = 0.0;
+        r = record_make(&s, 7, (uint64_t)i, &e);
+        const char *text = cJSON_GetObjectItem(r, "text")->valuestring;
+        EXPECT(strstr(text, "<think>\n</think>\n\n<answer>") != NULL);
+        cJSON_Delete(r);
+    }
+    EXPECT(wrong_seen > 50 && bare_seen > 20 && lang_seen > 20);
+}
+
+/* The chain checker itself must catch a false step. */
+static void test_chain_checker(void) {
+    char why[128];
+    long long last = 0;
+    EXPECT(check_chains("7*3=21, so 12+21-5.", &last, why, sizeof why) == 1 && last == 21);
+    EXPECT(check_chains("Subtract 5: 3x=26-5=21. Divide: x=21/3=7.", &last, why, sizeof why) == 2 && last == 7);
+    EXPECT(check_chains("7*3=22.", &last, why, sizeof why) == -1);
+    EXPECT(check_chains("23*17=23*10+23*7=230+161=392", &last, why, sizeof why) == -1);
+    EXPECT(check_chains("check: 2*(-3)+5=-1", &last, why, sizeof why) == 1 && last == -1);
+}
+
+int main(void) {
+    RUN(test_zh_numbers);
+    RUN(test_chain_checker);
+    RUN(test_every_answer_verifies);
+    RUN(test_determinism);
+    RUN(test_records);
+    return TEST_EXIT();
+}
