@@ -9,6 +9,12 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "base/blas_env.h"
+
+/* Call first in a benchmark's main(): makes OpenBLAS use its best kernels on this CPU (see
+ * base/blas_env.h), as the PyTorch reference is run with, so ratios compare like with like. */
+static inline void bench_init(char **argv) { blas_env_fix(argv); }
+
 static inline double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/blas_env.h"
 #include "base/error.h"
 #include "cli/commands.h"
 
@@ -34,6 +35,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    blas_env_fix(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
