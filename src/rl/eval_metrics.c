@@ -1,0 +1,90 @@
+/* pass@1, unbiased pass@k, cons@k and the per-sample means for evaluation. See eval_metrics.h. */
+#include "rl/eval_metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+double pass_at_k(int n, int c, int k) {
+    CHECK(n >= 0 && c >= 0 && c <= n && k >= 1 && k <= n);
+    if (n - c < k) return 1.0;
+    /* C(n-c, k) / C(n, k) = prod_{i=n-c+1}^{n} (1 - k / i) */
+    double q = 1.0;
+    for (int i = n - c + 1; i <= n; i++) q *= 1.0 - (double)k / (double)i;
+    return 1.0 - q;
+}
+
+int majority_vote(const Span *answers, int n, int *votes) {
+    int best = -1, best_votes = 0;
+    char *counted = xcalloc((size_t)(n > 0 ? n : 1), 1);
+    for (int i = 0; i < n; i++) {
+        if (!answers[i].p || !answers[i].n || counted[i]) continue;
+        int v = 1;
+        counted[i] = 1;
+        for (int j = i + 1; j < n; j++) {
+            if (counted[j] || !answers[j].p || !answers[j].n) continue;
+            int same = (answers[i].n == answers[j].n && !memcmp(answers[i].p, answers[j].p, answers[i].n)) ||
+                       verify_equiv(answers[j].p, answers[j].n, answers[i].p, answers[i].n) ||
+                       verify_equiv(answers[i].p, answers[i].n, answers[j].p, answers[j].n);
+            if (same) { counted[j] = 1; v++; }
+        }
+        if (v > best_votes) { best = i; best_votes = v; }
+    }
+    free(counted);
+    if (votes) *votes = best_votes;
+    return best;
+}
+
+void eval_group(const char *prompt, const char *reference, const char *const *completions,
+                const size_t *lens, const long *n_tokens, int k, int k_pass, const RewardParams *p,
+                EvalGroup *out) {
+    CHECK(k >= 1 && k_pass >= 1 && k_pass <= k);
+    memset(out, 0, sizeof *out);
+    Span *ans = xcalloc((size_t)k, sizeof *ans);
+    size_t ref_n = reference ? strlen(reference) : 0;
+    for (int i = 0; i < k; i++) {
+        RewardInput in = {prompt, completions[i], lens[i], reference, n_tokens ? n_tokens[i] : 0};
+        int found = verify_extract(completions[i], lens[i], p->extract_flags, &ans[i]);
+        if (!found) ans[i] = (Span){NULL, 0};
+        int correct = found && reference && verify_reference(ans[i].p, ans[i].n, reference, ref_n);
+        out->n_correct += correct;
+        out->format += reward_format(&in, p);
+        out->language += reward_language(&in, p);
+        out->length += (double)(in.n_tokens > 0 ? in.n_tokens : utf8_length(completions[i], lens[i]));
+    }
+    out->pass1 = (double)out->n_correct / k;
+    out->pass_k = pass_at_k(k, out->n_correct, k_pass);
+    int votes;
+    int m = majority_vote(ans, k, &votes);
+    out->cons = m >= 0 && reference && verify_reference(ans[m].p, ans[m].n, reference, ref_n) ? 1.0 : 0.0;
+    out->format /= k;
+    out->language /= k;
+    out->length /= k;
+    free(ans);
+}
+
+void eval_totals_add(EvalTotals *t, const EvalGroup *g) {
+    t->groups++;
+    t->sum.pass1 += g->pass1;
+    t->sum.pass_k += g->pass_k;
+    t->sum.cons += g->cons;
+    t->sum.format += g->format;
+    t->sum.language += g->language;
+    t->sum.length += g->length;
+    t->sum.n_correct += g->n_correct;
+}
+
+EvalGroup eval_totals_mean(const EvalTotals *t) {
+    EvalGroup m = {0};
+    if (!t->groups) return m;
+    double n = (double)t->groups;
+    m.pass1 = t->sum.pass1 / n;
+    m.pass_k = t->sum.pass_k / n;
+    m.cons = t->sum.cons / n;
+    m.format = t->sum.format / n;
+    m.language = t->sum.language / n;
+    m.length = t->sum.length / n;
+    m.n_correct = t->sum.n_correct;
+    return m;
+}

@@ -1,0 +1,55 @@
+/* Evaluation metrics over k sampled completions per prompt, as the R1 protocol reports them:
+ *
+ *   pass@1   the mean correctness over the k samples (R1: k samples at T 0.6, top-p 0.95)
+ *   pass@k   the unbiased estimator 1 - C(n-c, k) / C(n, k) (Chen et al. 2021) for n samples with c
+ *            correct, computed as a product so large n does not overflow
+ *   cons@k   majority vote: the samples' extracted answers are grouped by equivalence
+ *            (verify_equiv either way round, so 5 and \frac{10}{2} vote together); the largest group (ties: the one seen first) is checked against the
+ *            reference; samples without an answer do not vote
+ *   format   share of samples with reward_format = 1
+ *   language mean language-consistency reward
+ *   length   mean completion length (tokens when given, else code points)
+ *
+ * `r1 eval` is a loop over prompts: generate k completions, eval_group, eval_totals_add; then
+ * eval_totals_mean per task and level. */
+#ifndef R1_RL_EVAL_METRICS_H
+#define R1_RL_EVAL_METRICS_H
+
+#include <stddef.h>
+
+#include "rl/rewards.h"
+#include "rl/verify.h"
+
+/* Unbiased pass@k for n samples with c correct; k <= n. */
+double pass_at_k(int n, int c, int k);
+
+/* Majority vote over answers[0..n) (p == NULL or n == 0: no answer). Returns the index of the
+ * first member of the largest equivalence group and its size in *votes, or -1 when no sample
+ * has an answer. */
+int majority_vote(const Span *answers, int n, int *votes);
+
+typedef struct EvalGroup {
+    double pass1;       /* mean correctness */
+    double pass_k;      /* unbiased pass@k_pass */
+    double cons;        /* 1 if the majority answer is correct */
+    double format;
+    double language;
+    double length;
+    int n_correct;
+} EvalGroup;
+
+/* Scores k completions of one prompt. n_tokens may be NULL. k_pass: the k of pass@k (<= k). */
+void eval_group(const char *prompt, const char *reference, const char *const *completions,
+                const size_t *lens, const long *n_tokens, int k, int k_pass, const RewardParams *p,
+                EvalGroup *out);
+
+typedef struct EvalTotals {
+    long groups;
+    EvalGroup sum;
+} EvalTotals;
+
+void eval_totals_add(EvalTotals *t, const EvalGroup *g);
+/* The means over groups (zeros when empty). */
+EvalGroup eval_totals_mean(const EvalTotals *t);
+
+#endif

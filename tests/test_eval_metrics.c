@@ -1,0 +1,80 @@
+/* Evaluation metrics (src/rl/eval_metrics.c): pass@k against the closed form, majority vote with
+ * equivalent spellings, and a whole group by hand. */
+#include <string.h>
+
+#include "rl/eval_metrics.h"
+#include "test.h"
+
+static double binom(int n, int k) {
+    if (k < 0 || k > n) return 0;
+    double r = 1;
+    for (int i = 1; i <= k; i++) r = r * (n - k + i) / i;
+    return r;
+}
+
+static void test_pass_at_k(void) {
+    for (int n = 1; n <= 20; n++)
+        for (int c = 0; c <= n; c++)
+            for (int k = 1; k <= n; k++)
+                EXPECT_NEAR(pass_at_k(n, c, k), 1.0 - binom(n - c, k) / binom(n, k), 1e-12, 1e-12);
+    EXPECT_NEAR(pass_at_k(8, 2, 1), 0.25, 1e-15, 0);   /* pass@1 is the mean */
+    EXPECT(pass_at_k(8, 0, 8) == 0.0 && pass_at_k(8, 1, 8) == 1.0);
+    /* large n does not overflow */
+    double v = pass_at_k(1000, 10, 64);
+    EXPECT(v > 0.4 && v < 0.5);
+}
+
+static Span s(const char *t) { return (Span){t, t ? strlen(t) : 0}; }
+
+static void test_majority(void) {
+    Span a[] = {s("5"), s("6"), s("\\frac{10}{2}"), s(NULL), s("6"), s("5.0")};
+    int votes;
+    int m = majority_vote(a, 6, &votes);
+    EXPECT(m == 0 && votes == 3);   /* 5, 10/2 and 5.0 vote together */
+    Span b[] = {s("7"), s("8"), s("8"), s("7")};
+    EXPECT(majority_vote(b, 4, &votes) == 0 && votes == 2);   /* tie: first seen */
+    Span c[] = {s(NULL), s(NULL)};
+    EXPECT(majority_vote(c, 2, &votes) == -1 && votes == 0);
+}
+
+static void test_group(void) {
+    RewardParams p;
+    reward_params_default(&p);
+    const char *comps[] = {
+        "3+4=7\n</think>\n\n<answer>7</answer>",
+        "3+4=8\n</think>\n\n<answer>8</answer>",
+        "seven</think><answer>7</answer>",
+        "no answer",
+    };
+    size_t lens[4];
+    for (int i = 0; i < 4; i++) lens[i] = strlen(comps[i]);
+    EvalGroup g;
+    eval_group("Compute 3+4.", "7", comps, lens, NULL, 4, 2, &p, &g);
+    EXPECT(g.n_correct == 2);
+    EXPECT_NEAR(g.pass1, 0.5, 1e-15, 0);
+    EXPECT_NEAR(g.pass_k, 1.0 - binom(2, 2) / binom(4, 2), 1e-12, 0);
+    EXPECT(g.cons == 1.0);
+    EXPECT_NEAR(g.format, 0.75, 1e-15, 0);
+    EXPECT_NEAR(g.length, (double)(lens[0] + lens[1] + lens[2] + lens[3]) / 4, 1e-12, 0);
+    /* the majority wrong -> cons 0 even though pass@1 > 0 */
+    const char *comps2[] = {"</think><answer>8</answer>", "</think><answer>8</answer>", "</think><answer>7</answer>"};
+    size_t lens2[3];
+    for (int i = 0; i < 3; i++) lens2[i] = strlen(comps2[i]);
+    long toks[3] = {10, 20, 30};
+    eval_group("Compute 3+4.", "7", comps2, lens2, toks, 3, 3, &p, &g);
+    EXPECT(g.cons == 0.0 && g.n_correct == 1 && g.pass_k == 1.0);
+    EXPECT_NEAR(g.length, 20.0, 0, 0);
+    EvalTotals t = {0};
+    eval_totals_add(&t, &g);
+    g.pass1 = 1;
+    eval_totals_add(&t, &g);
+    EvalGroup m = eval_totals_mean(&t);
+    EXPECT_NEAR(m.pass1, (1.0 / 3 + 1) / 2, 1e-12, 0);
+}
+
+int main(void) {
+    RUN(test_pass_at_k);
+    RUN(test_majority);
+    RUN(test_group);
+    return TEST_EXIT();
+}
