@@ -243,11 +243,6 @@ double reward_cosine(const RewardInput *in, const RewardParams *p) {
     return lo + 0.5 * (hi - lo) * (1.0 + c);
 }
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 double reward_repetition(const RewardInput *in, const RewardParams *p) {
     const char *s = in->completion;
     size_t n = in->completion_len;
@@ -305,9 +300,22 @@ double reward_repetition(const RewardInput *in, const RewardParams *p) {
     }
     double r = 0;
     if (n_grams) {
-        qsort(grams, n_grams, sizeof *grams, cmp_u64);
-        size_t unique = 1;
-        for (size_t k = 1; k < n_grams; k++) unique += grams[k] != grams[k - 1];
+        /* distinct n-grams: open addressing in a table at least twice the count (0 marks empty,
+         * so a hash of 0 is mapped to 1 -- a collision there only merges two n-grams) */
+        size_t tcap = 64;
+        while (tcap < 2 * n_grams) tcap *= 2;
+        uint64_t stack_table[4096];
+        uint64_t *table = tcap <= 4096 ? stack_table : malloc(tcap * sizeof *table);
+        if (!table) { if (grams != stack_buf) free(grams); return 0; }
+        memset(table, 0, tcap * sizeof *table);
+        size_t unique = 0;
+        for (size_t k = 0; k < n_grams; k++) {
+            uint64_t g = grams[k] ? grams[k] : 1;
+            size_t slot = (size_t)((g * 0x9E3779B97F4A7C15ULL) >> 20) & (tcap - 1);
+            while (table[slot] && table[slot] != g) slot = (slot + 1) & (tcap - 1);
+            if (!table[slot]) { table[slot] = g; unique++; }
+        }
+        if (table != stack_table) free(table);
         r = (1.0 - (double)unique / (double)n_grams) * p->rep_max_penalty;
     }
     if (grams != stack_buf) free(grams);
