@@ -1,5 +1,6 @@
 /* Tokenizer training and the R1 chat format.
- *   - a hand-computed merge order (HF's rule: most frequent pair, ties to the smallest ids);
+ *   - a hand-computed merge order (HF's rule: most frequent pair, ties to the smallest ids), and,
+ *     when node and the npm `tokenizers` addon are there, the very merges HF's BpeTrainer learns;
  *   - a trained vocabulary round-trips any bytes, has the R1 special tokens at fixed ids and
  *     compresses text;
  *   - the same data gives the same file, whatever the thread count;
@@ -190,6 +191,42 @@ static void test_trained_file_in_hf_rust(void) {
     trained_file_in_reference("hf-encode");
 }
 
+/* Hugging Face's BpeTrainer (Rust, via the npm addon) trained on the same lines learns the same
+ * merges in the same order: ours (min_frequency 2, line by line) must be a prefix of HF's (its
+ * default min_frequency 0 goes on with pairs seen once). */
+static void test_merges_equal_hf_trainer(void) {
+    if (!have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    char data[256], ours[256], theirs[256], cmd[1024];
+    snprintf(data, sizeof data, "%s/hf_data.txt", tmpdir);
+    snprintf(ours, sizeof ours, "%s/hf_ours/tokenizer.json", tmpdir);
+    snprintf(theirs, sizeof theirs, "%s/hf_theirs.json", tmpdir);
+    StrBuf text = {0};
+    textgen_mixed(11, 400000, &text);
+    Err e = {0};
+    EXPECT(file_write_atomic(data, text.s, text.len, &e) == 0);
+    const char *files[1] = {data};
+    TrainOpts o = {.files = files, .n_files = 1, .vocab_size = 30000, .min_frequency = 2, .by_line = 1};
+    TrainStats st;
+    EXPECTF(tokenizer_train(&o, ours, &st, &e) == 0, "%s", e.msg);
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js hf-train %s %s %s >/dev/null", ours, data, theirs);
+    EXPECT(system(cmd) == 0);
+    cJSON *a = json_load_file(ours, &e), *b = json_load_file(theirs, &e);
+    EXPECTF(a && b, "%s", e.msg);
+    const cJSON *ma = a ? cJSON_GetObjectItem(cJSON_GetObjectItem(a, "model"), "merges") : NULL;
+    const cJSON *mb = b ? cJSON_GetObjectItem(cJSON_GetObjectItem(b, "model"), "merges") : NULL;
+    int na = cJSON_GetArraySize(ma), nb = cJSON_GetArraySize(mb), k = 0;
+    EXPECTF(na > 1000 && nb >= na, "%d merges here, %d in HF", na, nb);
+    for (const cJSON *x = ma ? ma->child : NULL, *y = mb ? mb->child : NULL; x && y; x = x->next, y = y->next, k++) {
+        char hf[512];
+        if (cJSON_IsArray(y)) snprintf(hf, sizeof hf, "%s %s", y->child->valuestring, y->child->next->valuestring);
+        else snprintf(hf, sizeof hf, "%s", y->valuestring);
+        if (strcmp(x->valuestring, hf)) { EXPECTF(0, "merge %d: ours '%s', HF '%s'", k, x->valuestring, hf); break; }
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    sb_free(&text);
+}
+
 static void test_bad_options(void) {
     TrainOpts o = {.vocab_size = 100, .min_frequency = 2};
     const char *texts[1] = {"abc"};
@@ -239,6 +276,7 @@ int main(void) {
     RUN(test_trained_roundtrip_and_determinism);
     RUN(test_trained_file_in_js_reference);
     RUN(test_trained_file_in_hf_rust);
+    RUN(test_merges_equal_hf_trainer);
     RUN(test_bad_options);
     RUN(test_chat_render);
     Err e = {0};

@@ -11,6 +11,7 @@
 //                                                        (and the tokenizer_config.json beside it)
 //   node tools/tokenizer_ref.js hf-encode TOK.json IN.json       Hugging Face's Rust tokenizers (npm
 //   node tools/tokenizer_ref.js hf-encode-bin TOK.json IN.bin    `tokenizers`), same outputs as above
+//   node tools/tokenizer_ref.js hf-train TOK.json DATA OUT.json  HF's BpeTrainer (defaults) on DATA
 //   node tools/tokenizer_ref.js bench FILE [REPEAT]      encodes FILE's lines; prints {"mb_per_s": x, "tokens": n}
 //   node tools/tokenizer_ref.js prune IN.json OUT.json   a tokenizer.json holding only what IN's texts use
 //                                                        (see tests/fixtures/tokenizer/README.md)
@@ -43,6 +44,17 @@ if (mode0 === "hf-encode" || mode0 === "hf-encode-bin") {
     for (const t of texts) out.push((await hf.encode(t, null, { addSpecialTokens: false })).getIds());
     process.stdout.write(mode0 === "hf-encode" ? JSON.stringify(out) + "\n" : out.map((x) => x.join(" ")).join("\n") + "\n");
   })();
+  return;
+}
+
+// hf-train TOK.json DATA OUT.json: Hugging Face's BpeTrainer (its defaults: min_frequency 0,
+// vocab 30000, alphabet = characters seen) retrains TOK's model on DATA line by line, keeping
+// TOK's pre-tokenizer and added tokens; writes the result.
+if (mode0 === "hf-train") {
+  const { Tokenizer } = require(path.join(modules, "tokenizers"));
+  const hf = Tokenizer.fromFile(a0);
+  hf.train([b0]);
+  hf.save(process.argv[5], false);
   return;
 }
 

@@ -26,13 +26,14 @@ static char *read_stdin(size_t *n) {
 static int do_train(int argc, char **argv) {
     const char *data = NULL, *out = "tokenizer.json";
     long vocab = 4096, minf = 2, threads = 0;
-    int quiet = 0;
+    int quiet = 0, by_line = 0;
     Flag flags[] = {
         {"data", FLAG_STRING, &data, "training text file (more files may follow as arguments)"},
         {"vocab-size", FLAG_INT, &vocab, "vocabulary size, special tokens and the 256 bytes included"},
         {"out", FLAG_STRING, &out, "tokenizer.json to write (tokenizer_config.json goes beside it)"},
         {"min-frequency", FLAG_INT, &minf, "a pair must occur this often to be merged"},
         {"threads", FLAG_INT, &threads, "threads for counting words (0 = all cores; the result is the same)"},
+        {"by-line", FLAG_BOOL, &by_line, "pre-tokenize line by line (as HF's train(files)); default: whole documents"},
         {"quiet", FLAG_BOOL, &quiet, "no progress on stderr"},
     };
     const char *pos[256];
@@ -49,7 +50,7 @@ static int do_train(int argc, char **argv) {
     if (vocab <= 0 || vocab > 0x7fffffff) { err_set(&e, "--vocab-size: must be positive"); return cli_fail(&e); }
     if (minf < 1) { err_set(&e, "--min-frequency: must be >= 1"); return cli_fail(&e); }
     TrainOpts o = {.files = files, .n_files = nf, .vocab_size = (uint32_t)vocab, .min_frequency = (uint64_t)minf,
-                   .threads = (int)threads, .verbose = !quiet};
+                   .threads = (int)threads, .by_line = by_line, .verbose = !quiet};
     TrainStats st;
     if (tokenizer_train(&o, out, &st, &e)) return cli_fail(&e);
     if (!quiet)

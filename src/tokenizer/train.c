@@ -443,11 +443,23 @@ static int count_chunks(const Chunk *ch, size_t nch, const TrainOpts *o, WordCou
         TokState *s = tok_state_new(tok);
         Err le = {0};
 #pragma omp for schedule(dynamic, 1)
-        for (size_t i = 0; i < nch; i++)
-            if (tokenizer_pieces(tok, s, ch[i].p, ch[i].n, on_word, &part[me], &le)) {
+        for (size_t i = 0; i < nch; i++) {
+            int rc = 0;
+            if (!o->by_line) {
+                rc = tokenizer_pieces(tok, s, ch[i].p, ch[i].n, on_word, &part[me], &le);
+            } else {
+                for (size_t p = 0; p < ch[i].n && !rc;) {
+                    const char *nl = memchr(ch[i].p + p, '\n', ch[i].n - p);
+                    size_t q = nl ? (size_t)(nl - ch[i].p) + 1 : ch[i].n;
+                    rc = tokenizer_pieces(tok, s, ch[i].p + p, q - p, on_word, &part[me], &le);
+                    p = q;
+                }
+            }
+            if (rc) {
 #pragma omp critical
                 { failed = 1; terr = le; }
             }
+        }
         tok_state_free(s);
     }
     wc_init(out);

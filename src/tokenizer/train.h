@@ -27,6 +27,9 @@ typedef struct TrainOpts {
     uint32_t vocab_size;        /* total, specials and bytes included */
     uint64_t min_frequency;     /* a pair must occur at least this often to merge (>= 1) */
     int threads;                /* for counting words; 0 = all */
+    int by_line;                /* pre-tokenize each line (ending kept) on its own, as HF's
+                                 * train(files) does; default: whole 1 MiB chunks, as
+                                 * train_from_iterator over documents (so "\n\n" can merge) */
     int verbose;                /* progress lines on stderr */
 } TrainOpts;
 
