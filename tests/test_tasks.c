@@ -225,7 +225,7 @@ static void test_records(void) {
     for (int i = 0; i < 400; i++) {
         const char *task = TASKS[i % N_TASKS];
         TaskLang lang = (TaskLang)(i / N_TASKS % 2);
-        RecordSpec s = {task, 1 + i % 5, lang, 0.3, 1.0, REC_SFT};
+        RecordSpec s = {task, 1 + i % 5, lang, 0.3, 1.0, 0.0, REC_SFT};
         cJSON *r = record_make(&s, 7, (uint64_t)i, &e);
         cJSON *m = cJSON_GetObjectItem(r, "messages");
         EXPECT(cJSON_GetArraySize(m) == 2);
@@ -270,6 +270,36 @@ static void test_records(void) {
     EXPECT(wrong_seen > 50 && bare_seen > 20 && lang_seen > 20);
 }
 
+/* --mix-cot: the chain of thought switches language part way, still reaching the right answer. */
+static void test_mixed_cot(void) {
+    RewardParams rp;
+    reward_params_default(&rp);
+    Err e = {0};
+    int mixed = 0, n = 0;
+    for (int i = 0; i < 300; i++) {
+        const char *task = TASKS[i % 3];
+        RecordSpec s = {task, 3 + i % 3, (TaskLang)(i % 2), 0.3, 1.0, 1.0, REC_SFT};
+        cJSON *r = record_make(&s, 5, (uint64_t)i, &e);
+        const char *content = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "messages"), 1), "content")->valuestring;
+        const char *prompt = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "messages"), 0), "content")->valuestring;
+        s.format = REC_RL;
+        cJSON *rl = record_make(&s, 5, (uint64_t)i, &e);
+        const char *ref = cJSON_GetObjectItem(rl, "answer")->valuestring;
+        RewardInput in = {prompt, content + 8, strlen(content + 8), ref, 0};
+        EXPECT(reward_accuracy(&in, &rp) == 1 && reward_format(&in, &rp) == 1);
+        double lr = reward_language(&in, &rp);
+        mixed += lr < 1.0;
+        n++;
+        long long last;
+        char why[128];
+        EXPECTF(check_chains(content, &last, why, sizeof why) >= 0, "%s", why);
+        cJSON_Delete(r);
+        cJSON_Delete(rl);
+    }
+    /* the switch point is uniform over the lines: most chains end up mixed */
+    EXPECTF(mixed > n / 2, "%d of %d mixed", mixed, n);
+}
+
 /* The chain checker itself must catch a false step. */
 static void test_chain_checker(void) {
     char why[128];
@@ -287,5 +317,6 @@ int main(void) {
     RUN(test_every_answer_verifies);
     RUN(test_determinism);
     RUN(test_records);
+    RUN(test_mixed_cot);
     return TEST_EXIT();
 }

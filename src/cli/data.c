@@ -25,7 +25,7 @@ static int parse_levels(const char *s, int *lo, int *hi, Err *e) {
 static int data_make(int argc, char **argv) {
     const char *task = "arith", *format = "sft", *lang = "en", *out = NULL, *level = "1";
     long n = 1000, seed = 1;
-    double self_check = 0.3, cot = 1.0;
+    double self_check = 0.3, cot = 1.0, mix_cot = 0.0;
     Flag flags[] = {
         {"task", FLAG_STRING, &task, "task, or a comma-separated list used in turn (arith, countdown, linear, copy, reverse, next, chat)"},
         {"n", FLAG_INT, &n, "number of records"},
@@ -36,6 +36,7 @@ static int data_make(int argc, char **argv) {
         {"out", FLAG_STRING, &out, "output JSONL file"},
         {"self-check", FLAG_DOUBLE, &self_check, "probability of a 'wait, check' after each step"},
         {"cot", FLAG_DOUBLE, &cot, "pretrain/sft: share of records with the chain of thought (others: empty think)"},
+        {"mix-cot", FLAG_DOUBLE, &mix_cot, "pretrain/sft: share of chains of thought that switch language part way (language mixing)"},
     };
     Err e = {0};
     int rc = flags_parse("usage: r1 data make --task T --n N --level L --format F --lang L --seed S --out FILE.jsonl",
@@ -50,8 +51,8 @@ static int data_make(int argc, char **argv) {
         err_set(&e, "--lang '%s': expected en, zh or mixed", lang);
         return cli_fail(&e);
     }
-    if (self_check < 0 || self_check > 1 || cot < 0 || cot > 1) {
-        err_set(&e, "--self-check and --cot: must be in [0, 1]");
+    if (self_check < 0 || self_check > 1 || cot < 0 || cot > 1 || mix_cot < 0 || mix_cot > 1) {
+        err_set(&e, "--self-check, --cot and --mix-cot: must be in [0, 1]");
         return cli_fail(&e);
     }
     int lo = 1, hi = 1;
@@ -78,7 +79,7 @@ static int data_make(int argc, char **argv) {
         Rng pick = rng_make((uint64_t)seed, RNG_TASK, (uint64_t)i, 3);
         RecordSpec spec = {names[i % n_tasks], lo + (int)rng_below(&pick, (uint64_t)(hi - lo + 1)),
                            mixed ? (TaskLang)rng_below(&pick, 2) : !strcmp(lang, "zh") ? LANG_ZH : LANG_EN,
-                           self_check, cot, (RecordFormat)fmt};
+                           self_check, cot, mix_cot, (RecordFormat)fmt};
         cJSON *rec = record_make(&spec, (uint64_t)seed, (uint64_t)i, &e);
         if (!rec) { fclose(f); remove(tmp); free(tasks); return cli_fail(&e); }
         char *line = cJSON_PrintUnformatted(rec);

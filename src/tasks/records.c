@@ -22,12 +22,45 @@ static void assistant_text(const Problem *p, int bad, int no_cot, StrBuf *out) {
     }
 }
 
+/* Replaces p's chain of thought from line `from` on with q's lines (same problem, other
+ * language: the writers emit the same steps line for line). */
+static void mix_lines(Problem *p, const Problem *q, int from) {
+    StrBuf out = {0};
+    const char *a = p->cot.s, *b = q->cot.s;
+    int line = 0;
+    while (*a && line < from) {
+        const char *nl = strchr(a, '\n');
+        size_t n = nl ? (size_t)(nl - a + 1) : strlen(a);
+        sb_append_n(&out, a, n);
+        a += n;
+        line++;
+        if (*b) { const char *nb = strchr(b, '\n'); b += nb ? (size_t)(nb - b + 1) : strlen(b); }
+    }
+    if (out.len && out.s[out.len - 1] != '\n' && *b) sb_append(&out, "\n");
+    sb_append(&out, b);
+    if (!out.s) sb_append(&out, "");
+    sb_free(&p->cot);
+    p->cot = out;
+}
+
 cJSON *record_make(const RecordSpec *spec, uint64_t seed, uint64_t index, Err *e) {
     TaskOpts o = {spec->level, spec->lang, spec->self_check};
     Problem p;
     if (task_make(spec->task, seed, index, &o, &p, e)) return NULL;
     Rng choice = rng_make(seed, RNG_TASK, index, 4);
     int no_cot = spec->cot_share < 1.0 && rng_uniform(&choice) >= spec->cot_share;
+    Rng mix = rng_make(seed, RNG_TASK, index, 5);
+    if (spec->mix_cot > 0 && p.cot.len && rng_uniform(&mix) < spec->mix_cot &&
+        (spec->format == REC_PRETRAIN || spec->format == REC_SFT)) {
+        TaskOpts other = o;
+        other.lang = o.lang == LANG_ZH ? LANG_EN : LANG_ZH;
+        Problem q;
+        if (task_make(spec->task, seed, index, &other, &q, e)) { problem_free(&p); return NULL; }
+        int lines = 1;
+        for (const char *c = p.cot.s; *c; c++) lines += *c == '\n';
+        mix_lines(&p, &q, (int)rng_below(&mix, (uint64_t)lines));
+        problem_free(&q);
+    }
     cJSON *rec = cJSON_CreateObject();
     StrBuf a = {0};
     switch (spec->format) {

@@ -28,6 +28,9 @@ typedef struct RecordSpec {
     double self_check;
     double cot_share;       /* pretrain/sft: probability of writing the chain of thought (else an
                                empty think block with the answer), for R1-Zero style experiments */
+    double mix_cot;         /* pretrain/sft: probability that the chain of thought switches to the
+                               other language from a random line on (R1-Zero's language mixing,
+                               for the language reward to remove) */
     RecordFormat format;
 } RecordSpec;
 
