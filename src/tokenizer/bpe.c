@@ -87,17 +87,16 @@ void bpe_free(Bpe *b) {
 }
 
 int bpe_set_token(Bpe *b, uint32_t id, const void *bytes, size_t n) {
-    if (id >= b->n_ids) {
-        uint32_t old = b->n_ids, want = id + 1, cap = old ? old : 1024;
-        while (cap < want) cap *= 2;
-        /* arrays are sized by capacity; n_ids is the logical size */
+    if (id >= b->cap_ids) {
+        uint32_t old = b->cap_ids, cap = old ? old : 1024;
+        while (cap <= id) cap *= 2;
         b->off = xrealloc(b->off, (size_t)cap * sizeof *b->off);
         b->len = xrealloc(b->len, (size_t)cap * sizeof *b->len);
         for (uint32_t i = old; i < cap; i++) b->len[i] = UINT32_MAX;
-        b->n_ids = want;
-    } else if (b->len[id] != UINT32_MAX) {
-        return -1;
+        b->cap_ids = cap;
     }
+    if (id >= b->n_ids) b->n_ids = id + 1;
+    else if (b->len[id] != UINT32_MAX) return -1;
     if (b->blob_len + n + 1 > b->blob_cap) {
         b->blob_cap = b->blob_cap ? b->blob_cap : 4096;
         while (b->blob_len + n + 1 > b->blob_cap) b->blob_cap *= 2;

@@ -31,6 +31,7 @@ void tokids_free(TokIds *a);
 
 typedef struct Bpe {
     uint32_t n_ids;          /* max id + 1 */
+    uint32_t cap_ids;        /* allocated length of off/len */
     size_t *off;             /* [n_ids] offset of the token's bytes in `blob` */
     uint32_t *len;           /* [n_ids] byte length; UINT32_MAX = no token with this id */
     char *blob;

@@ -12,6 +12,8 @@
 #include "io/json.h"
 #include "tokenizer/tok_internal.h"
 
+#define TOK_MAX_ID (1 << 24)   /* ids above this are refused (memory is per id) */
+
 static const char *type_of(const cJSON *o) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(t) ? t->valuestring : NULL;
@@ -167,10 +169,10 @@ static int load_model(Tokenizer *tok, const cJSON *root, unsigned char **non_bl,
     unsigned char *buf = NULL;
     size_t cap = 0;
     for (const cJSON *v = vocab->child; v; v = v->next) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 0x7fffffff ||
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= TOK_MAX_ID ||
             v->valuedouble != (double)(int64_t)v->valuedouble) {
             free(buf);
-            return err_set(e, "model.vocab['%s']: id must be an integer in [0, 2^31)", v->string);
+            return err_set(e, "model.vocab['%s']: id must be an integer in [0, %d)", v->string, TOK_MAX_ID);
         }
         uint32_t id = (uint32_t)v->valuedouble;
         size_t sl = strlen(v->string);
@@ -232,7 +234,7 @@ static int load_added(Tokenizer *tok, const cJSON *root, unsigned char *non_bl, 
             json_get_bool(t, "single_word", 0, &a->single_word, e) < 0 ||
             json_get_bool(t, "normalized", 0, &a->normalized, e) < 0)
             return err_prefix(e, "added_tokens[%d]", i);
-        if (id < 0 || id > 0x7fffffff) return err_set(e, "added_tokens[%d].id: %lld is out of range", i, (long long)id);
+        if (id < 0 || id >= TOK_MAX_ID) return err_set(e, "added_tokens[%d].id: %lld is out of range", i, (long long)id);
         if (!content[0]) return err_set(e, "added_tokens[%d].content: empty", i);
         a->id = (uint32_t)id;
         a->len = strlen(content);

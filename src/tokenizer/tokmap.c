@@ -14,19 +14,17 @@ static size_t pow2_at_least(size_t n) {
 void u64map_init(U64Map *m, size_t expected) {
     m->cap = pow2_at_least(expected * 2 + 1);
     m->n = 0;
-    m->keys = xmalloc(m->cap * sizeof *m->keys);
-    m->vals = xmalloc(m->cap * sizeof *m->vals);
-    memset(m->keys, 0xff, m->cap * sizeof *m->keys);
+    m->slots = xmalloc(m->cap * sizeof *m->slots);
+    for (size_t i = 0; i < m->cap; i++) m->slots[i].key = UINT64_MAX;
 }
 
 void u64map_free(U64Map *m) {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
 void u64map_clear(U64Map *m) {
-    memset(m->keys, 0xff, m->cap * sizeof *m->keys);
+    for (size_t i = 0; i < m->cap; i++) m->slots[i].key = UINT64_MAX;
     m->n = 0;
 }
 
@@ -34,7 +32,7 @@ static void u64map_grow(U64Map *m) {
     U64Map old = *m;
     u64map_init(m, old.cap);   /* doubles: init sizes for 2*expected */
     for (size_t i = 0; i < old.cap; i++)
-        if (old.keys[i] != UINT64_MAX) u64map_put(m, old.keys[i], old.vals[i], NULL);
+        if (old.slots[i].key != UINT64_MAX) u64map_put(m, old.slots[i].key, old.slots[i].val, NULL);
     u64map_free(&old);
 }
 
@@ -43,18 +41,18 @@ uint64_t *u64map_put(U64Map *m, uint64_t key, uint64_t v, int *inserted) {
     if ((m->n + 1) * 2 > m->cap) u64map_grow(m);
     size_t mask = m->cap - 1, i = (size_t)tokmap_mix64(key) & mask;
     for (;;) {
-        if (m->keys[i] == key) {
+        if (m->slots[i].key == key) {
             if (inserted) *inserted = 0;
-            return &m->vals[i];
+            return &m->slots[i].val;
         }
-        if (m->keys[i] == UINT64_MAX) break;
+        if (m->slots[i].key == UINT64_MAX) break;
         i = (i + 1) & mask;
     }
-    m->keys[i] = key;
-    m->vals[i] = v;
+    m->slots[i].key = key;
+    m->slots[i].val = v;
     m->n++;
     if (inserted) *inserted = 1;
-    return &m->vals[i];
+    return &m->slots[i].val;
 }
 
 uint64_t tokmap_hash_bytes(const void *p, size_t n) {
@@ -77,7 +75,6 @@ void bytesmap_init(BytesMap *m, size_t expected) {
     memset(m, 0, sizeof *m);
     m->cap = pow2_at_least(expected * 2 + 1);
     m->slot = xcalloc(m->cap, sizeof *m->slot);
-    m->hash = xmalloc(m->cap * sizeof *m->hash);
     m->ecap = expected > 16 ? expected : 16;
     m->off = xmalloc(m->ecap * sizeof *m->off);
     m->len = xmalloc(m->ecap * sizeof *m->len);
@@ -87,7 +84,7 @@ void bytesmap_init(BytesMap *m, size_t expected) {
 }
 
 void bytesmap_free(BytesMap *m) {
-    free(m->slot); free(m->hash); free(m->off); free(m->len); free(m->val); free(m->data);
+    free(m->slot); free(m->off); free(m->len); free(m->val); free(m->data);
     memset(m, 0, sizeof *m);
 }
 
@@ -100,33 +97,28 @@ void bytesmap_clear(BytesMap *m) {
 long bytesmap_find(const BytesMap *m, const void *key, size_t n, uint64_t h) {
     size_t mask = m->cap - 1, i = (size_t)h & mask;
     for (;;) {
-        uint32_t s = m->slot[i];
-        if (!s) return -1;
-        size_t e = s - 1;
-        if (m->hash[i] == h && m->len[e] == n && !memcmp(m->data + m->off[e], key, n)) return (long)e;
+        const BmSlot *s = &m->slot[i];
+        if (!s->idx1) return -1;
+        if (s->hash == h && s->len == n && !memcmp(m->data + m->off[s->idx1 - 1], key, n)) return (long)s->idx1 - 1;
         i = (i + 1) & mask;
     }
 }
 
-static void bytesmap_insert_slot(BytesMap *m, size_t e, uint64_t h) {
+static void bytesmap_insert_slot(BytesMap *m, size_t e, uint64_t h, uint32_t len) {
     size_t mask = m->cap - 1, i = (size_t)h & mask;
-    while (m->slot[i]) i = (i + 1) & mask;
-    m->slot[i] = (uint32_t)(e + 1);
-    m->hash[i] = h;
+    while (m->slot[i].idx1) i = (i + 1) & mask;
+    m->slot[i] = (BmSlot){h, (uint32_t)(e + 1), len};
 }
 
 long bytesmap_add(BytesMap *m, const void *key, size_t n, uint64_t h, uint32_t val) {
     if ((m->n + 1) * 2 > m->cap) {
         /* grow the slot table and re-insert every entry */
-        uint64_t *oldh = m->hash;
-        uint32_t *olds = m->slot;
+        BmSlot *olds = m->slot;
         size_t oldcap = m->cap;
         m->cap *= 2;
         m->slot = xcalloc(m->cap, sizeof *m->slot);
-        m->hash = xmalloc(m->cap * sizeof *m->hash);
         for (size_t i = 0; i < oldcap; i++)
-            if (olds[i]) bytesmap_insert_slot(m, olds[i] - 1, oldh[i]);
-        free(oldh);
+            if (olds[i].idx1) bytesmap_insert_slot(m, olds[i].idx1 - 1, olds[i].hash, olds[i].len);
         free(olds);
     }
     if (m->n == m->ecap) {
@@ -145,6 +137,6 @@ long bytesmap_add(BytesMap *m, const void *key, size_t n, uint64_t h, uint32_t v
     m->len[e] = (uint32_t)n;
     m->val[e] = val;
     m->data_len += n;
-    bytesmap_insert_slot(m, e, h);
+    bytesmap_insert_slot(m, e, h, (uint32_t)n);
     return (long)e;
 }

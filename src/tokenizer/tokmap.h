@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct U64Slot { uint64_t key, val; } U64Slot;   /* key UINT64_MAX = empty */
 typedef struct U64Map {
-    uint64_t *keys;      /* [cap]; EMPTY slot = UINT64_MAX (so that key is not allowed) */
-    uint64_t *vals;      /* [cap] */
+    U64Slot *slots;      /* [cap], key and value side by side: one cache line per probe */
     size_t cap, n;
 } U64Map;
 
@@ -33,8 +33,8 @@ static inline uint64_t tokmap_mix64(uint64_t x) {
 static inline uint64_t *u64map_get(const U64Map *m, uint64_t key) {
     size_t mask = m->cap - 1, i = (size_t)tokmap_mix64(key) & mask;
     for (;;) {
-        uint64_t k = m->keys[i];
-        if (k == key) return &m->vals[i];
+        uint64_t k = m->slots[i].key;
+        if (k == key) return &m->slots[i].val;
         if (k == UINT64_MAX) return NULL;
         i = (i + 1) & mask;
     }
@@ -43,9 +43,9 @@ static inline uint64_t *u64map_get(const U64Map *m, uint64_t key) {
 /* FNV-1a-like fast hash of bytes (64-bit words at a time). */
 uint64_t tokmap_hash_bytes(const void *p, size_t n);
 
+typedef struct BmSlot { uint64_t hash; uint32_t idx1, len; } BmSlot;  /* idx1 = entry + 1, 0 = empty */
 typedef struct BytesMap {
-    uint32_t *slot;      /* [cap]: entry index + 1, 0 = empty */
-    uint64_t *hash;      /* [cap] */
+    BmSlot *slot;        /* [cap] */
     /* entries */
     size_t *off;         /* [n] offset of the key in `data` */
     uint32_t *len;       /* [n] */
