@@ -1,6 +1,9 @@
 /* Evaluation metrics (src/rl/eval_metrics.c): pass@k against the closed form, majority vote with
  * equivalent spellings, and a whole group by hand. */
+#include <stdlib.h>
 #include <string.h>
+
+#include <cJSON.h>
 
 #include "rl/eval_metrics.h"
 #include "test.h"
@@ -72,9 +75,34 @@ static void test_group(void) {
     EXPECT_NEAR(m.pass1, (1.0 / 3 + 1) / 2, 1e-12, 0);
 }
 
+static void test_report(void) {
+    EvalReport *r = xcalloc(1, sizeof *r);
+    r->k = 4;
+    r->k_pass = 2;
+    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 4}, b = {0.5, 0.8, 0.0, 0.5, 1.0, 30.0, 2};
+    eval_report_add(r, "arith", 2, &a);
+    eval_report_add(r, "arith", 2, &b);
+    eval_report_add(r, "countdown", 1, &b);
+    EXPECT(r->n_rows == 2 && r->all.groups == 3 && r->rows[0].totals.groups == 2);
+    cJSON *j = eval_report_json(r);
+    cJSON *row0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rows"), 0);
+    EXPECT_NEAR(cJSON_GetObjectItem(row0, "pass@1")->valuedouble, 0.75, 1e-12, 0);
+    EXPECT_NEAR(cJSON_GetObjectItem(row0, "pass@2")->valuedouble, 0.9, 1e-12, 0);
+    EXPECT_NEAR(cJSON_GetObjectItem(row0, "length")->valuedouble, 20.0, 1e-12, 0);
+    EXPECT_NEAR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "all"), "cons@4")->valuedouble, 1.0 / 3, 1e-12, 0);
+    cJSON_Delete(j);
+    char buf[2048] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    eval_report_print(r, f);
+    fclose(f);
+    EXPECTF(strstr(buf, "pass@2") && strstr(buf, "cons@4") && strstr(buf, "countdown") && strstr(buf, "\nall "), "%s", buf);
+    free(r);
+}
+
 int main(void) {
     RUN(test_pass_at_k);
     RUN(test_majority);
     RUN(test_group);
+    RUN(test_report);
     return TEST_EXIT();
 }

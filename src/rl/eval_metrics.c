@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "base/error.h"
 
 double pass_at_k(int n, int c, int k) {
@@ -87,4 +89,78 @@ EvalGroup eval_totals_mean(const EvalTotals *t) {
     m.length = t->sum.length / n;
     m.n_correct = t->sum.n_correct;
     return m;
+}
+
+void eval_report_add(EvalReport *r, const char *task, int level, const EvalGroup *g) {
+    eval_totals_add(&r->all, g);
+    const char *t = task ? task : "-";
+    for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].level == level && !strcmp(r->rows[i].task, t)) {
+            eval_totals_add(&r->rows[i].totals, g);
+            return;
+        }
+    if (r->n_rows == EVAL_MAX_ROWS) return;
+    EvalRow *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->task, sizeof row->task, "%s", t);
+    row->level = level;
+    eval_totals_add(&row->totals, g);
+}
+
+static int row_cmp(const void *a, const void *b) {
+    const EvalRow *x = a, *y = b;
+    int c = strcmp(x->task, y->task);
+    return c ? c : (x->level > y->level) - (x->level < y->level);
+}
+
+static void print_line(FILE *out, const char *task, int level, const EvalTotals *t) {
+    EvalGroup m = eval_totals_mean(t);
+    char lv[8];
+    if (level) snprintf(lv, sizeof lv, "%d", level);
+    else snprintf(lv, sizeof lv, "-");
+    fprintf(out, "%-12s %5s %8ld %8.4f %8.4f %8.4f %8.4f %8.4f %8.1f\n", task, lv, t->groups, m.pass1, m.pass_k,
+            m.cons, m.format, m.language, m.length);
+}
+
+void eval_report_print(const EvalReport *r, FILE *out) {
+    EvalRow *rows = xmalloc(sizeof(EvalRow) * (size_t)(r->n_rows ? r->n_rows : 1));
+    memcpy(rows, r->rows, sizeof(EvalRow) * (size_t)r->n_rows);
+    qsort(rows, (size_t)r->n_rows, sizeof *rows, row_cmp);
+    char pk[16], ck[16];
+    snprintf(pk, sizeof pk, "pass@%d", r->k_pass);
+    snprintf(ck, sizeof ck, "cons@%d", r->k);
+    fprintf(out, "%-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "task", "level", "prompts", "pass@1", pk, ck, "format",
+            "language", "length");
+    for (int i = 0; i < r->n_rows; i++) print_line(out, rows[i].task, rows[i].level, &rows[i].totals);
+    print_line(out, "all", 0, &r->all);
+    free(rows);
+}
+
+static cJSON *row_json(const char *task, int level, const EvalTotals *t, const EvalReport *r) {
+    EvalGroup m = eval_totals_mean(t);
+    cJSON *o = cJSON_CreateObject();
+    char pk[16], ck[16];
+    snprintf(pk, sizeof pk, "pass@%d", r->k_pass);
+    snprintf(ck, sizeof ck, "cons@%d", r->k);
+    cJSON_AddStringToObject(o, "task", task);
+    cJSON_AddNumberToObject(o, "level", level);
+    cJSON_AddNumberToObject(o, "prompts", (double)t->groups);
+    cJSON_AddNumberToObject(o, "pass@1", m.pass1);
+    cJSON_AddNumberToObject(o, pk, m.pass_k);
+    cJSON_AddNumberToObject(o, ck, m.cons);
+    cJSON_AddNumberToObject(o, "format", m.format);
+    cJSON_AddNumberToObject(o, "language", m.language);
+    cJSON_AddNumberToObject(o, "length", m.length);
+    return o;
+}
+
+cJSON *eval_report_json(const EvalReport *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "k", r->k);
+    cJSON_AddNumberToObject(o, "k_pass", r->k_pass);
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    for (int i = 0; i < r->n_rows; i++)
+        cJSON_AddItemToArray(rows, row_json(r->rows[i].task, r->rows[i].level, &r->rows[i].totals, r));
+    cJSON_AddItemToObject(o, "all", row_json("all", 0, &r->all, r));
+    return o;
 }

@@ -16,6 +16,7 @@
 #define R1_RL_EVAL_METRICS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "rl/rewards.h"
 #include "rl/verify.h"
@@ -51,5 +52,28 @@ typedef struct EvalTotals {
 void eval_totals_add(EvalTotals *t, const EvalGroup *g);
 /* The means over groups (zeros when empty). */
 EvalGroup eval_totals_mean(const EvalTotals *t);
+
+/* Results per (task, level), plus an "all" row, for the table and the JSON of `r1 eval`. */
+#define EVAL_MAX_ROWS 128
+typedef struct EvalRow {
+    char task[32];
+    int level;          /* 0 when the data has no level */
+    EvalTotals totals;
+} EvalRow;
+
+typedef struct EvalReport {
+    int k, k_pass;      /* samples per prompt; the k of pass@k */
+    int n_rows;
+    EvalRow rows[EVAL_MAX_ROWS];
+    EvalTotals all;
+} EvalReport;
+
+/* Adds one prompt's group under (task, level); rows beyond EVAL_MAX_ROWS only count in "all". */
+void eval_report_add(EvalReport *r, const char *task, int level, const EvalGroup *g);
+/* A fixed-width table: task level prompts pass@1 pass@k cons@k format language length. */
+void eval_report_print(const EvalReport *r, FILE *out);
+/* {"k":..,"k_pass":..,"rows":[{"task","level","prompts","pass@1","pass@K","cons@K","format",
+ *  "language","length"}...],"all":{...}}; caller frees with cJSON_Delete. */
+struct cJSON *eval_report_json(const EvalReport *r);
 
 #endif
