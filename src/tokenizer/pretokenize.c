@@ -105,6 +105,10 @@ PreTokScratch *pretok_scratch_new(const PreTok *pt) {
     for (int i = 0; i < pt->n; i++)
         if (pt->steps[i].re) s->md[i] = pcre2_match_data_create_from_pattern(pt->steps[i].re, NULL);
     s->mctx = pcre2_match_context_create(NULL);
+    /* the default limit (10M backtracking steps) refuses whitespace runs of ~10 MB, because
+     * \s*[\r\n]+ backtracks over the run once before \s+(?!\S) matches it; every V3 alternative is
+     * linear in the run, so lift the limit (the BPE piece limit still bounds what follows) */
+    pcre2_set_match_limit(s->mctx, UINT32_MAX);
     s->jit = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, NULL);
     if (s->jit) pcre2_jit_stack_assign(s->mctx, NULL, s->jit);
     return s;
