@@ -238,6 +238,50 @@ static void test_bad_options(void) {
     EXPECT(tokenizer_train(&o2, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "/nonexistent/corpus.txt"));
 }
 
+/* The command line: train, encode (stdin and --text, --bos), decode; one-line errors. */
+static void test_cli(void) {
+    const char *r1 = getenv("R1") ? getenv("R1") : "build/r1";
+    if (!file_exists(r1)) { printf("  (skipped: %s not built)\n", r1); return; }
+    char data[256], tok[256], cmd[1536], out[4096];
+    snprintf(data, sizeof data, "%s/cli_data.txt", tmpdir);
+    snprintf(tok, sizeof tok, "%s/cli/tokenizer.json", tmpdir);
+    StrBuf text = {0};
+    textgen_mixed(21, 300000, &text);
+    Err e = {0};
+    EXPECT(file_write_atomic(data, text.s, text.len, &e) == 0);
+    sb_free(&text);
+    snprintf(cmd, sizeof cmd, "%s tokenizer train --data %s --vocab-size 800 --out %s --quiet", r1, data, tok);
+    EXPECT(system(cmd) == 0 && file_exists(tok));
+    const char *s = "Hello <think>world</think> 12345\n";
+    snprintf(cmd, sizeof cmd, "printf '%%s' 'Hello <think>world</think> 12345' | %s tokenizer encode --tokenizer %s --bos", r1, tok);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    if (p) EXPECT(pclose(p) == 0);
+    EXPECTF(!strncmp(out, "0 ", 2) && strstr(out, " 5 ") && strstr(out, " 6 "), "encode printed '%s'", out);
+    out[strcspn(out, "\n")] = 0;
+    snprintf(cmd, sizeof cmd, "%s tokenizer decode --tokenizer %s --skip-special --ids '%s'", r1, tok, out);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    if (p) EXPECT(pclose(p) == 0);
+    EXPECTF(!strncmp(out, s, strlen(s) - 1) && n == strlen(s) - 1, "decode printed '%s'", out);
+    /* errors: one line "r1: error: ...", non-zero exit */
+    snprintf(cmd, sizeof cmd, "%s tokenizer encode --tokenizer %s --text x 2>&1", r1, data);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    int rc = p ? pclose(p) : 0;
+    EXPECTF(rc != 0 && !strncmp(out, "r1: error: ", 11) && strstr(out, data) && strchr(out, '\n') == out + n - 1,
+            "got '%s'", out);
+    snprintf(cmd, sizeof cmd, "%s tokenizer train --data %s --vocab-size 10 --out %s/x.json 2>&1", r1, data, tmpdir);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    rc = p ? pclose(p) : 0;
+    EXPECTF(rc != 0 && strstr(out, "r1: error: --vocab-size"), "got '%s'", out);
+}
+
 static void test_chat_render(void) {
     ChatMessage m[] = {{"system", "S"}, {"user", "Hi"}, {"assistant", "<think>\nr\n</think>\n\nYo"}, {"user", "Again"}};
     StrBuf s = {0};
@@ -279,6 +323,7 @@ int main(void) {
     RUN(test_merges_equal_hf_trainer);
     RUN(test_bad_options);
     RUN(test_chat_render);
+    RUN(test_cli);
     Err e = {0};
     file_remove_tree(tmpdir, &e);
     return TEST_EXIT();
