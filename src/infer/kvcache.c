@@ -1,0 +1,60 @@
+/* MLA latent KV cache: allocation, slots, sizes (see kvcache.h). */
+#include "infer/kvcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+void kvcache_init(KvCache *kv, const ModelConfig *cfg, int n_slots, int max_len, int n_mtp) {
+    CHECK(n_slots > 0 && max_len > 0 && n_mtp >= 0);
+    memset(kv, 0, sizeof *kv);
+    kv->n_layers = cfg->num_hidden_layers + n_mtp;
+    kv->n_slots = n_slots;
+    kv->max_len = max_len;
+    kv->Rkv = cfg->kv_lora_rank;
+    kv->Dr = cfg->qk_rope_head_dim;
+    kv->W = kv->Rkv + kv->Dr;
+    size_t n = (size_t)kv->n_layers * n_slots * max_len * kv->W;
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    kv->data = aligned_alloc(64, bytes > 0 ? bytes : 64);
+    CHECKF(kv->data != NULL, "out of memory: KV cache of %zu bytes", bytes);
+    kv->len = xcalloc((size_t)n_slots, sizeof *kv->len);
+    kv->busy = xcalloc((size_t)n_slots, sizeof *kv->busy);
+}
+
+void kvcache_free(KvCache *kv) {
+    free(kv->data);
+    free(kv->len);
+    free(kv->busy);
+    memset(kv, 0, sizeof *kv);
+}
+
+int kvcache_acquire(KvCache *kv) {
+    for (int s = 0; s < kv->n_slots; s++)
+        if (!kv->busy[s]) {
+            kv->busy[s] = 1;
+            kv->len[s] = 0;
+            return s;
+        }
+    return -1;
+}
+
+void kvcache_release(KvCache *kv, int slot) {
+    CHECK(slot >= 0 && slot < kv->n_slots);
+    kv->busy[slot] = 0;
+    kv->len[slot] = 0;
+}
+
+size_t kvcache_bytes(const KvCache *kv) {
+    return (size_t)kv->n_layers * kv->n_slots * kv->max_len * kv->W * sizeof(float);
+}
+
+size_t kvcache_bytes_per_token(const ModelConfig *cfg) {
+    return (size_t)cfg->num_hidden_layers * (cfg->kv_lora_rank + cfg->qk_rope_head_dim) * sizeof(float);
+}
+
+size_t kvcache_mha_bytes_per_token(const ModelConfig *cfg) {
+    return (size_t)cfg->num_hidden_layers * cfg->num_attention_heads *
+           (config_qk_head_dim(cfg) + cfg->v_head_dim) * sizeof(float);
+}
