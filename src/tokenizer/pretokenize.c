@@ -48,7 +48,7 @@ static int compile(PreTokStep *st, const char *pattern, size_t len, int is_regex
     StrBuf pat = {0};
     uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
     if (is_regex) rewrite_pattern(pattern, len, &pat);
-    else { sb_append_n(&pat, pattern, len); opts |= PCRE2_LITERAL; }
+    else { sb_append_n(&pat, pattern, len); opts = (opts & ~(uint32_t)PCRE2_UCP) | PCRE2_LITERAL; }
     int ec;
     PCRE2_SIZE eo;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)(pat.s ? pat.s : ""), pat.len, opts, &ec, &eo, NULL);
