@@ -393,9 +393,14 @@ int checkpoint_prune(const char *root, int keep, Err *e) {
     int n;
     if (list_steps(root, &v, &n, e) != 0) return -1;
     int rc = 0;
+    char gone[4096];
     for (int i = 0; rc == 0 && i < n - keep; i++) {
+        /* renamed away first, so a kill during the removal never leaves a half-deleted step-N */
         snprintf(path, sizeof path, "%s/step-%" PRId64, root, v[i]);
-        rc = file_remove_tree(path, e);
+        snprintf(gone, sizeof gone, "%s/.old-step-%" PRId64, root, v[i]);
+        if (file_remove_tree(gone, e) != 0) { rc = -1; break; }
+        if (rename(path, gone) != 0) { rc = err_set(e, "%s: cannot remove: %s", path, strerror(errno)); break; }
+        rc = file_remove_tree(gone, e);
     }
     free(v);
     return rc;
