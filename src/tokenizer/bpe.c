@@ -73,7 +73,9 @@ void bytelevel_encode(const void *raw, size_t n, StrBuf *out) {
 void bpe_init(Bpe *b) {
     memset(b, 0, sizeof *b);
     bytesmap_init(&b->vocab, 1024);
-    u64map_init(&b->merges, 1024);
+    b->mcap = 1024;
+    b->mslots = xmalloc(b->mcap * sizeof *b->mslots);
+    memset(b->mslots, 0xff, b->mcap * sizeof *b->mslots);
     for (int i = 0; i < 256; i++) b->byte_id[i] = -1;
 }
 
@@ -82,7 +84,8 @@ void bpe_free(Bpe *b) {
     free(b->len);
     free(b->blob);
     bytesmap_free(&b->vocab);
-    u64map_free(&b->merges);
+    free(b->mslots);
+    free(b->merged);
     memset(b, 0, sizeof *b);
 }
 
@@ -115,11 +118,38 @@ int64_t bpe_vocab_find(const Bpe *b, const void *bytes, size_t n) {
     return e < 0 ? -1 : (int64_t)b->vocab.val[e];
 }
 
+static inline size_t merge_slot0(uint64_t pair40, size_t mask) {
+    return (size_t)tokmap_mix64(pair40) & mask;
+}
+
+static void merge_insert(uint64_t *slots, size_t cap, uint64_t packed) {
+    size_t mask = cap - 1, i = merge_slot0(packed >> 24, mask);
+    while (slots[i] != UINT64_MAX) i = (i + 1) & mask;
+    slots[i] = packed;
+}
+
 int bpe_add_merge(Bpe *b, uint32_t left, uint32_t right, uint32_t merged) {
-    int ins;
-    u64map_put(&b->merges, (uint64_t)left << 32 | right, (uint64_t)b->n_merges << 32 | merged, &ins);
-    if (!ins) return -1;
-    b->n_merges++;
+    CHECK(left < BPE_MAX_ID && right < BPE_MAX_ID && b->n_merges < BPE_MAX_MERGES);
+    uint64_t pair40 = (uint64_t)left << 20 | right;
+    size_t mask = b->mcap - 1;
+    for (size_t i = merge_slot0(pair40, mask); b->mslots[i] != UINT64_MAX; i = (i + 1) & mask)
+        if (b->mslots[i] >> 24 == pair40) return -1;
+    if ((size_t)(b->n_merges + 1) * 2 > b->mcap) {   /* keep the load below 1/2 */
+        size_t cap = b->mcap * 2;
+        uint64_t *s = xmalloc(cap * sizeof *s);
+        memset(s, 0xff, cap * sizeof *s);
+        for (size_t i = 0; i < b->mcap; i++)
+            if (b->mslots[i] != UINT64_MAX) merge_insert(s, cap, b->mslots[i]);
+        free(b->mslots);
+        b->mslots = s;
+        b->mcap = cap;
+    }
+    merge_insert(b->mslots, b->mcap, pair40 << 24 | b->n_merges);
+    if (b->n_merges == b->merged_cap) {
+        b->merged_cap = b->merged_cap ? b->merged_cap * 2 : 1024;
+        b->merged = xrealloc(b->merged, b->merged_cap * sizeof *b->merged);
+    }
+    b->merged[b->n_merges++] = merged;
     return 0;
 }
 
@@ -170,10 +200,17 @@ static void work_reserve(BpeWork *w, size_t n) {
 }
 
 static inline uint32_t pair_rank(const Bpe *b, uint32_t l, uint32_t r, uint32_t *merged) {
-    const uint64_t *v = u64map_get(&b->merges, (uint64_t)l << 32 | r);
-    if (!v) return UINT32_MAX;
-    *merged = (uint32_t)*v;
-    return (uint32_t)(*v >> 32);
+    uint64_t pair40 = (uint64_t)l << 20 | r;
+    size_t mask = b->mcap - 1;
+    for (size_t i = merge_slot0(pair40, mask);; i = (i + 1) & mask) {
+        uint64_t s = b->mslots[i];
+        if (s >> 24 == pair40) {
+            uint32_t rank = (uint32_t)(s & 0xffffff);
+            *merged = b->merged[rank];
+            return rank;
+        }
+        if (s == UINT64_MAX) return UINT32_MAX;
+    }
 }
 
 /* O(n^2) worst case, fast for the short pieces that are almost all of real text. Returns count. */

@@ -21,6 +21,8 @@
 #define BPE_SHORT 96                    /* pieces up to this many bytes use the simple loop */
 #define BPE_MAX_PIECE (8u << 20)        /* longer pieces are refused (memory ~28 bytes/byte) */
 #define BPE_CACHE_MAX_PIECE 64          /* pieces up to this many bytes are cached */
+#define BPE_MAX_ID ((1u << 20) - 1)      /* ids must be below this (2^20 - 1) */
+#define BPE_MAX_MERGES (1u << 24)
 
 typedef struct TokIds {
     uint32_t *v;
@@ -37,7 +39,13 @@ typedef struct Bpe {
     char *blob;
     size_t blob_len, blob_cap;
     BytesMap vocab;          /* raw bytes -> id, model vocabulary only (not added tokens) */
-    U64Map merges;           /* (left << 32 | right) -> (rank << 32 | merged id) */
+    /* merge table: open addressing, one u64 per slot = left << 44 | right << 24 | rank
+     * (ids < BPE_MAX_ID, ranks < 2^24), UINT64_MAX = empty; 8-byte slots keep the table of a
+     * 128k-merge vocabulary at 2 MB, inside L2. merged[rank] is the id a merge produces. */
+    uint64_t *mslots;
+    size_t mcap;
+    uint32_t *merged;
+    size_t merged_cap;
     int64_t byte_id[256];    /* id of each single byte, -1 if the vocabulary lacks it */
     uint32_t n_merges;
     int ignore_merges;       /* HF `ignore_merges`: a piece that is a whole token is kept whole */
@@ -49,7 +57,8 @@ void bpe_free(Bpe *b);
 int bpe_set_token(Bpe *b, uint32_t id, const void *bytes, size_t n);
 /* Lookup in the model vocabulary by raw bytes: id or -1. */
 int64_t bpe_vocab_find(const Bpe *b, const void *bytes, size_t n);
-/* Adds a merge of rank b->n_merges. Returns -1 on a duplicate pair. */
+/* Adds a merge of rank b->n_merges (ids < BPE_MAX_ID, fewer than BPE_MAX_MERGES merges: CHECKed,
+ * callers validate). Returns -1 on a duplicate pair. */
 int bpe_add_merge(Bpe *b, uint32_t left, uint32_t right, uint32_t merged);
 /* Fills byte_id from the vocabulary. */
 void bpe_index_bytes(Bpe *b);

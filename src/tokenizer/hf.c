@@ -12,7 +12,7 @@
 #include "io/json.h"
 #include "tokenizer/tok_internal.h"
 
-#define TOK_MAX_ID (1 << 24)   /* ids above this are refused (memory is per id) */
+#define TOK_MAX_ID ((int)BPE_MAX_ID)   /* larger ids are refused (tables are per id) */
 
 static const char *type_of(const cJSON *o) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
@@ -135,6 +135,10 @@ static int load_merges(Tokenizer *tok, const cJSON *merges, Err *e) {
             err_set(e, "model.merges[%d]: the merged token '%.*s%.*s' is not in the vocabulary", i, (int)na, a, (int)nb, b);
             goto out;
         }
+        if (tok->bpe.n_merges >= BPE_MAX_MERGES) {
+            err_set(e, "model.merges: more than %u merges", BPE_MAX_MERGES);
+            goto out;
+        }
         if (bpe_add_merge(&tok->bpe, (uint32_t)ia, (uint32_t)ib, (uint32_t)im)) {
             err_set(e, "model.merges[%d]: duplicate merge '%.*s %.*s'", i, (int)na, a, (int)nb, b);
             goto out;
@@ -163,8 +167,6 @@ static int load_model(Tokenizer *tok, const cJSON *root, unsigned char **non_bl,
     int n = cJSON_GetArraySize(vocab);
     bytesmap_free(&tok->bpe.vocab);
     bytesmap_init(&tok->bpe.vocab, (size_t)n);
-    u64map_free(&tok->bpe.merges);
-    u64map_init(&tok->bpe.merges, (size_t)n);
     size_t nbl_cap = 0;
     unsigned char *buf = NULL;
     size_t cap = 0;
