@@ -19,7 +19,14 @@ typedef struct RopeTable {
     int half;           /* Dr / 2 */
     real *cos, *sin;    /* [max_pos, half], owned */
     double *inv_freq;   /* [half], owned: θ_j after YaRN */
+    double mscale;      /* YaRN attention factor folded into cos/sin (1 without YaRN) */
 } RopeTable;
+
+/* θ_j (j < Dr/2) for cfg: plain rope_theta^(−2j/Dr), or YaRN's blend (§5 of the reference). */
+void rope_inv_freq(double *inv_freq, const ModelConfig *cfg);
+/* YaRN's cos/sin magnitude get_mscale(s, mscale)/get_mscale(s, mscale_all_dim); 1 without YaRN.
+ * get_mscale(s, m) = 0.1·m·ln s + 1 for s > 1, else 1. */
+double rope_yarn_mscale(const ModelConfig *cfg);
 
 /* Tables for positions < max_pos (usually max_position_embeddings). */
 void rope_table_init(RopeTable *t, const ModelConfig *cfg, int max_pos);
@@ -29,5 +36,9 @@ void rope_table_free(RopeTable *t);
  *   vector(i, h) = x + i*ld + h*head_stride, Dr = 2*t->half values; position pos[i]. */
 void rope_forward(real *x, int ld, int head_stride, int n_heads, const int *pos, int n, const RopeTable *t);
 void rope_backward(real *dx, int ld, int head_stride, int n_heads, const int *pos, int n, const RopeTable *t);
+
+/* Naive twins: angles from t->inv_freq and t->mscale in double, no tables. */
+void rope_forward_ref(real *x, int ld, int head_stride, int n_heads, const int *pos, int n, const RopeTable *t);
+void rope_backward_ref(real *dx, int ld, int head_stride, int n_heads, const int *pos, int n, const RopeTable *t);
 
 #endif

@@ -1,0 +1,440 @@
+/* Kernels against their naive double-precision twins (src/kernels/<op>_ref.c) on random inputs of
+ * awkward sizes (1, primes, non-multiples of 16, past the BLAS crossover), strided rows, aliasing
+ * where the contracts allow it, and thread counts 1 and 2 giving identical bits where the
+ * contracts promise determinism. Also: YaRN inverse frequencies against the V3 values in
+ * deepseek-v3-architecture.md §5, and the vectorised exp against libm. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "base/threads.h"
+#include "kernels/attention.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/embed.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "kernels/swiglu.h"
+#include "test.h"
+
+static uint64_t seq;   /* a fresh stream per fill */
+
+static float *randn(size_t n, float sd) {
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    Rng r = rng_make(1234, RNG_TEST, ++seq, 0);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(rng_normal(&r) * sd);
+    return x;
+}
+
+static float *dup(const float *x, size_t n) {
+    float *y = malloc((n ? n : 1) * sizeof *y);
+    memcpy(y, x, n * sizeof *y);
+    return y;
+}
+
+static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
+/* ---- gemm / matmul ---- */
+
+static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad) {
+    const int rowsA = ta ? K : M, colsA = ta ? M : K, rowsB = tb ? N : K, colsB = tb ? K : N;
+    const int lda = colsA + pad, ldb = colsB + pad, ldc = N + pad;
+    float *A = randn((size_t)rowsA * lda, 1), *B = randn((size_t)rowsB * ldb, 1);
+    float *C = randn((size_t)M * ldc, 1);
+    if (beta == 0) for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = NAN;   /* must not leak */
+    float *C2 = dup(C, (size_t)M * ldc);
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    char what[96];
+    snprintf(what, sizeof what, "gemm ta=%d tb=%d %dx%dx%d a=%g b=%g pad=%d", ta, tb, M, N, K,
+             alpha, beta, pad);
+    for (int i = 0; i < M; i++)   /* padding columns of C untouched: compare full rows */
+        if (!expect_close_f32(what, C + (size_t)i * ldc, C2 + (size_t)i * ldc, (size_t)(beta == 0 ? N : ldc),
+                              2e-5 * sqrt(K + 1.0), 1e-4)) break;
+    free(A); free(B); free(C); free(C2);
+}
+
+static void test_gemm_vs_ref(void) {
+    const int sz[][3] = {{1, 1, 1}, {1, 17, 3}, {5, 1, 33}, {7, 13, 16}, {17, 31, 47}, {33, 65, 9},
+                         {64, 48, 256}, {100, 130, 70}, {257, 129, 96}, {3, 300, 200}, {128, 1, 512}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                check_gemm(ta, tb, sz[s][0], sz[s][1], sz[s][2], 1, 0, 0);
+                check_gemm(ta, tb, sz[s][0], sz[s][1], sz[s][2], 0.5f, 1, 3);
+                check_gemm(ta, tb, sz[s][0], sz[s][1], sz[s][2], -2, 0.25f, 1);
+            }
+    check_gemm(0, 0, 4, 5, 0, 1, 0, 0);   /* K = 0: C = 0 */
+    check_gemm(1, 1, 4, 5, 0, 1, 2, 2);   /* K = 0: C = beta·C */
+}
+
+static void test_matmul_vs_ref(void) {
+    const int sz[][3] = {{1, 1, 1}, {3, 17, 5}, {31, 64, 48}, {200, 256, 128}, {4096 / 16, 256, 16}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++) {
+        const int n = sz[s][0], in = sz[s][1], out = sz[s][2];
+        float *x = randn((size_t)n * in, 1), *w = randn((size_t)out * in, 0.1f);
+        float *dy = randn((size_t)n * out, 1);
+        for (int acc = 0; acc < 2; acc++) {
+            float *y = randn((size_t)n * out, 1), *y2 = dup(y, (size_t)n * out);
+            matmul_forward(y, x, w, n, in, out, acc);
+            matmul_forward_ref(y2, x, w, n, in, out, acc);
+            expect_close_f32("matmul_forward", y, y2, (size_t)n * out, 1e-5 * sqrt(in), 1e-4);
+            float *dx = randn((size_t)n * in, 1), *dx2 = dup(dx, (size_t)n * in);
+            float *dw = randn((size_t)out * in, 1), *dw2 = dup(dw, (size_t)out * in);
+            matmul_backward(dx, dw, dy, x, w, n, in, out, acc);
+            matmul_backward_ref(dx2, dw2, dy, x, w, n, in, out, acc);
+            expect_close_f32("matmul_backward dx", dx, dx2, (size_t)n * in, 1e-5 * sqrt(out), 1e-4);
+            expect_close_f32("matmul_backward dw", dw, dw2, (size_t)out * in, 1e-5 * sqrt(n), 1e-4);
+            /* NULL outputs are skipped */
+            float *dx3 = dup(dx, (size_t)n * in);
+            matmul_backward(dx3, NULL, dy, x, w, n, in, out, 1);
+            matmul_backward(NULL, dw2, dy, x, w, n, in, out, 1);
+            free(y); free(y2); free(dx); free(dx2); free(dw); free(dw2); free(dx3);
+        }
+        free(x); free(w); free(dy);
+    }
+}
+
+/* ---- rmsnorm ---- */
+
+static void test_rmsnorm_vs_ref(void) {
+    const int sz[][2] = {{1, 1}, {3, 5}, {17, 16}, {9, 47}, {64, 256}, {300, 64}, {513, 33}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++) {
+        const int n = sz[s][0], d = sz[s][1], ldx = d + 7, ldy = d + 3;
+        float *x = randn((size_t)n * ldx, 2), *w = randn(d, 1), *dy = randn((size_t)n * ldy, 1);
+        float *y = calloc((size_t)n * ldy, sizeof *y), *y2 = calloc((size_t)n * ldy, sizeof *y);
+        float *r = calloc(n, sizeof *r), *r2 = calloc(n, sizeof *r);
+        rmsnorm_forward(y, ldy, r, x, ldx, w, n, d, 1e-6f);
+        rmsnorm_forward_ref(y2, ldy, r2, x, ldx, w, n, d, 1e-6f);
+        expect_close_f32("rmsnorm_forward y", y, y2, (size_t)n * ldy, 1e-6, 1e-5);
+        expect_close_f32("rmsnorm_forward rstd", r, r2, n, 0, 1e-5);
+        float *dx = calloc((size_t)n * ldx, sizeof *dx), *dx2 = calloc((size_t)n * ldx, sizeof *dx);
+        float *dw = randn(d, 1), *dw2 = dup(dw, d);
+        rmsnorm_backward(dx, ldx, dw, dy, ldy, x, ldx, w, r2, n, d);
+        rmsnorm_backward_ref(dx2, ldx, dw2, dy, ldy, x, ldx, w, r2, n, d);
+        expect_close_f32("rmsnorm_backward dx", dx, dx2, (size_t)n * ldx, 1e-5, 1e-4);
+        expect_close_f32("rmsnorm_backward dw", dw, dw2, d, 1e-5 * sqrt(n), 1e-4);
+        /* dx aliasing dy (same stride) */
+        float *g = dup(dy, (size_t)n * ldy);
+        rmsnorm_backward(g, ldy, NULL, g, ldy, x, ldx, w, r2, n, d);
+        for (int i = 0; i < n; i++)
+            if (!expect_close_f32("rmsnorm_backward aliased", g + (size_t)i * ldy, dx2 + (size_t)i * ldx, d,
+                                  1e-5, 1e-4)) break;
+        /* y aliasing x */
+        float *xa = dup(x, (size_t)n * ldx);
+        rmsnorm_forward(xa, ldx, NULL, xa, ldx, w, n, d, 1e-6f);
+        for (int i = 0; i < n; i++)
+            if (!expect_close_f32("rmsnorm_forward aliased", xa + (size_t)i * ldx, y2 + (size_t)i * ldy, d,
+                                  1e-6, 1e-5)) break;
+        free(x); free(w); free(dy); free(y); free(y2); free(r); free(r2); free(dx); free(dx2);
+        free(dw); free(dw2); free(g); free(xa);
+    }
+}
+
+/* ---- rope ---- */
+
+static ModelConfig rope_cfg(int dr, int yarn) {
+    ModelConfig c;
+    memset(&c, 0, sizeof c);
+    c.qk_rope_head_dim = dr;
+    c.rope_theta = 10000;
+    if (yarn) {
+        c.rope_scaling.enabled = 1;
+        c.rope_scaling.factor = 40;
+        c.rope_scaling.original_max_position_embeddings = 4096;
+        c.rope_scaling.beta_fast = 32;
+        c.rope_scaling.beta_slow = 1;
+        c.rope_scaling.mscale = 1;
+        c.rope_scaling.mscale_all_dim = 1;
+    }
+    return c;
+}
+
+static void test_rope_yarn_v3_numbers(void) {
+    ModelConfig c = rope_cfg(64, 1);
+    double f[32];
+    rope_inv_freq(f, &c);
+    /* deepseek-v3-architecture.md §5, "V3 numbers (computed)" */
+    EXPECT_NEAR(f[0], 1.0, 0, 1e-6);
+    EXPECT_NEAR(f[1], 0.749894, 0, 1e-5);
+    EXPECT_NEAR(f[2], 0.562341, 0, 1e-5);
+    EXPECT_NEAR(f[3], 0.421697, 0, 1e-5);
+    EXPECT_NEAR(f[10], 0.0562341, 0, 1e-5);
+    EXPECT_NEAR(f[22], 1.778279e-4, 0, 1e-5);
+    EXPECT_NEAR(f[23], 3.33380e-5, 0, 1e-5);
+    EXPECT_NEAR(f[23], pow(10000, -46.0 / 64) / 40, 0, 1e-12);
+    EXPECT_NEAR(f[31], 3.33380e-6, 0, 1e-5);
+    EXPECT_NEAR(rope_yarn_mscale(&c), 1.0, 0, 1e-15);   /* mscale == mscale_all_dim */
+    c.rope_scaling.mscale_all_dim = 0;                  /* key missing: HF's 0.1·ln s + 1 */
+    EXPECT_NEAR(rope_yarn_mscale(&c), 0.1 * log(40) + 1, 0, 1e-15);
+    ModelConfig p = rope_cfg(16, 0);
+    double g[8];
+    rope_inv_freq(g, &p);
+    for (int j = 0; j < 8; j++) EXPECT_NEAR(g[j], pow(10000, -2.0 * j / 16), 0, 1e-14);
+}
+
+static void test_rope_vs_ref(void) {
+    for (int yarn = 0; yarn < 2; yarn++) {
+        const int dr = yarn ? 64 : 16, H = 3, head_stride = dr + 5, ld = H * head_stride + 2, n = 37;
+        ModelConfig c = rope_cfg(dr, yarn);
+        c.rope_scaling.mscale_all_dim = 0;   /* a non-unit magnitude factor, to test it */
+        RopeTable t;
+        rope_table_init(&t, &c, 5000);
+        int pos[37];
+        for (int i = 0; i < n; i++) pos[i] = (i * 977) % 5000;
+        float *x = randn((size_t)n * ld, 1), *x2 = dup(x, (size_t)n * ld);
+        rope_forward(x, ld, head_stride, H, pos, n, &t);
+        rope_forward_ref(x2, ld, head_stride, H, pos, n, &t);
+        expect_close_f32("rope_forward", x, x2, (size_t)n * ld, 2e-6, 2e-6);
+        rope_backward(x, ld, head_stride, H, pos, n, &t);
+        rope_backward_ref(x2, ld, head_stride, H, pos, n, &t);
+        expect_close_f32("rope_backward", x, x2, (size_t)n * ld, 4e-6, 4e-6);
+        /* forward then backward = m² · x on the rotated slices (rotation is orthogonal) */
+        const double m2 = t.mscale * t.mscale;
+        free(x); free(x2);
+        float *y = randn((size_t)n * ld, 1), *y0 = dup(y, (size_t)n * ld);
+        rope_forward(y, ld, head_stride, H, pos, n, &t);
+        rope_backward(y, ld, head_stride, H, pos, n, &t);
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < H; h++)
+                for (int j = 0; j < head_stride; j++) {
+                    size_t o = (size_t)i * ld + (size_t)h * head_stride + j;
+                    double want = j < dr ? m2 * y0[o] : y0[o];
+                    EXPECT_NEAR(y[o], want, 1e-5, 1e-5);
+                }
+        free(y); free(y0);
+        rope_table_free(&t);
+    }
+    /* position 0 is the identity (times mscale) and the pair layout is interleaved */
+    ModelConfig c = rope_cfg(4, 0);
+    RopeTable t;
+    rope_table_init(&t, &c, 4);
+    float v[4] = {1, 2, 3, 4};
+    int p1 = 1;
+    rope_forward(v, 4, 4, 1, &p1, 1, &t);
+    /* pair 0 rotated by 1 rad: (cos1 − 2 sin1, sin1 + 2 cos1); pair 1 by 1e-2 rad */
+    EXPECT_NEAR(v[0], cos(1.0) - 2 * sin(1.0), 1e-6, 0);
+    EXPECT_NEAR(v[1], sin(1.0) + 2 * cos(1.0), 1e-6, 0);
+    EXPECT_NEAR(v[2], 3 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
+    EXPECT_NEAR(v[3], 3 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
+    rope_table_free(&t);
+}
+
+/* ---- attention ---- */
+
+static void attention_case(int B, int T, int H, int Dqk, int Dv, float qsd) {
+    const size_t nq = (size_t)B * T * H * Dqk, nv = (size_t)B * T * H * Dv;
+    float *q = randn(nq, qsd), *k = randn(nq, 1), *v = randn(nv, 1), *dout = randn(nv, 1);
+    float *o = calloc(nv, 4), *o2 = calloc(nv, 4), *l = calloc((size_t)B * H * T, 4), *l2 = calloc((size_t)B * H * T, 4);
+    const float scale = 1.0f / sqrtf((float)Dqk);
+    size_t ss = attention_scratch_size(B, T, H, Dqk, Dv, omp_get_max_threads());
+    float *scr = malloc(ss * sizeof *scr);
+    attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, scale, scr);
+    attention_forward_ref(o2, l2, q, k, v, B, T, H, Dqk, Dv, scale);
+    char what[80];
+    snprintf(what, sizeof what, "attention B%d T%d H%d Dqk%d Dv%d out", B, T, H, Dqk, Dv);
+    expect_close_f32(what, o, o2, nv, 2e-5, 1e-4);
+    expect_close_f32("attention lse", l, l2, (size_t)B * H * T, 2e-5, 1e-5);
+    float *dq = calloc(nq, 4), *dk = calloc(nq, 4), *dv = calloc(nv, 4);
+    float *dq2 = calloc(nq, 4), *dk2 = calloc(nq, 4), *dv2 = calloc(nv, 4);
+    for (size_t i = 0; i < nq; i++) dq[i] = dk[i] = NAN;   /* written, not accumulated */
+    attention_backward(dq, dk, dv, dout, o, l, q, k, v, B, T, H, Dqk, Dv, scale, scr);
+    attention_backward_ref(dq2, dk2, dv2, dout, o2, l2, q, k, v, B, T, H, Dqk, Dv, scale);
+    expect_close_f32("attention dq", dq, dq2, nq, 5e-5, 2e-4);
+    expect_close_f32("attention dk", dk, dk2, nq, 5e-5, 2e-4);
+    expect_close_f32("attention dv", dv, dv2, nv, 5e-5, 2e-4);
+    free(q); free(k); free(v); free(dout); free(o); free(o2); free(l); free(l2); free(scr);
+    free(dq); free(dk); free(dv); free(dq2); free(dk2); free(dv2);
+}
+
+static void test_attention_vs_ref(void) {
+    attention_case(1, 1, 1, 1, 1, 1);
+    attention_case(2, 5, 3, 7, 4, 1);
+    attention_case(1, 64, 2, 48, 32, 1);
+    attention_case(2, 65, 1, 17, 33, 2);
+    attention_case(1, 130, 2, 48, 32, 3);   /* peaked softmax */
+    attention_case(3, 200, 1, 16, 16, 1);
+}
+
+/* ---- swiglu ---- */
+
+static void test_swiglu_vs_ref(void) {
+    const int sz[][2] = {{1, 1}, {3, 17}, {64, 128}, {7, 300}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++)
+        for (int scaled = 0; scaled < 2; scaled++) {
+            const int n = sz[s][0], F = sz[s][1];
+            float *gu = randn((size_t)n * 2 * F, 3), *dh = randn((size_t)n * F, 1);
+            float *rs = scaled ? randn(n, 1) : NULL;
+            gu[0] = 40; if (n * F > 1) gu[1] = -40;   /* saturated sigmoid */
+            float *h = calloc((size_t)n * F, 4), *h2 = calloc((size_t)n * F, 4);
+            swiglu_forward(h, gu, rs, n, F);
+            swiglu_forward_ref(h2, gu, rs, n, F);
+            expect_close_f32("swiglu_forward", h, h2, (size_t)n * F, 1e-6, 1e-5);
+            float *d = calloc((size_t)n * 2 * F, 4), *d2 = calloc((size_t)n * 2 * F, 4);
+            swiglu_backward(d, dh, gu, rs, n, F);
+            swiglu_backward_ref(d2, dh, gu, rs, n, F);
+            expect_close_f32("swiglu_backward", d, d2, (size_t)n * 2 * F, 1e-6, 1e-5);
+            free(gu); free(dh); free(rs); free(h); free(h2); free(d); free(d2);
+        }
+}
+
+/* ---- embed ---- */
+
+static void test_embed_vs_ref(void) {
+    const int V = 50, D = 19, n = 333;
+    int tok[333];
+    Rng r = rng_make(5, RNG_TEST, 77, 0);
+    for (int i = 0; i < n; i++) tok[i] = (int)rng_below(&r, i < 100 ? 5 : V);   /* many repeats */
+    float *tab = randn((size_t)V * D, 1), *dh = randn((size_t)n * D, 1);
+    float *h = calloc((size_t)n * D, 4), *h2 = calloc((size_t)n * D, 4);
+    embed_forward(h, tab, tok, n, D);
+    embed_forward_ref(h2, tab, tok, n, D);
+    EXPECT(same_bits(h, h2, (size_t)n * D));
+    float *dt = randn((size_t)V * D, 1), *dt2 = dup(dt, (size_t)V * D);
+    embed_backward(dt, dh, tok, n, D);
+    embed_backward_ref(dt2, dh, tok, n, D);
+    EXPECT(same_bits(dt, dt2, (size_t)V * D));   /* same order of additions: same bits */
+    free(tab); free(dh); free(h); free(h2); free(dt); free(dt2);
+}
+
+/* ---- cross-entropy ---- */
+
+static void test_cross_entropy_vs_ref(void) {
+    const int sz[][2] = {{1, 1}, {3, 17}, {5, 4096}, {40, 333}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++) {
+        const int n = sz[s][0], V = sz[s][1];
+        float *x = randn((size_t)n * V, 3), *rw = randn(n, 1);
+        int *tg = malloc(n * sizeof *tg);
+        for (int i = 0; i < n; i++) tg[i] = (i * 7919) % V;
+        if (n > 2) tg[1] = -1;                                   /* ignored position */
+        if (n > 2) for (int j = 0; j < V; j++) x[2 * V + j] += 1000;   /* needs the max shift */
+        float *loss = calloc(n, 4), *lse = calloc(n, 4), *loss2 = calloc(n, 4), *lse2 = calloc(n, 4);
+        cross_entropy_forward(loss, lse, x, tg, n, V);
+        cross_entropy_forward_ref(loss2, lse2, x, tg, n, V);
+        expect_close_f32("cross_entropy loss", loss, loss2, n, 1e-5, 1e-5);
+        expect_close_f32("cross_entropy lse", lse, lse2, n, 1e-5, 1e-6);
+        if (n > 2) EXPECT(loss[1] == 0);
+        for (int weighted = 0; weighted < 2; weighted++) {
+            float *d = calloc((size_t)n * V, 4), *d2 = calloc((size_t)n * V, 4);
+            cross_entropy_backward(d, x, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
+            cross_entropy_backward_ref(d2, x, lse2, tg, weighted ? rw : NULL, 0.25f, n, V);
+            /* rows shifted by 1000 carry float's ulp(1000) ≈ 6e-5 in logits − lse */
+            for (int i = 0; i < n; i++)
+                expect_close_f32("cross_entropy_backward", d + (size_t)i * V, d2 + (size_t)i * V, V,
+                                 1e-7, (n > 2 && i == 2) ? 2e-4 : 1e-5);
+            /* aliasing dlogits = logits */
+            float *xa = dup(x, (size_t)n * V);
+            cross_entropy_backward(xa, xa, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
+            EXPECT(same_bits(xa, d, (size_t)n * V));
+            free(d); free(d2); free(xa);
+        }
+        free(x); free(rw); free(tg); free(loss); free(lse); free(loss2); free(lse2);
+    }
+}
+
+/* ---- ops ---- */
+
+static void test_ops_exp_accuracy(void) {
+    const int n = 20001;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (int i = 0; i < n; i++) x[i] = -100.0f + 190.0f * i / (n - 1);
+    double s = ops_exp_shift_sum(y, x, 0, n), s2 = 0;
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double e = exp((double)x[i]);
+        s2 += (float)e;
+        if (e > 1e-37 && e < 1e38) {
+            double rel = fabs(y[i] - e) / e;
+            worst = rel > worst ? rel : worst;
+        } else if (e <= 1e-37) {
+            EXPECT(y[i] >= 0 && y[i] < 2e-37);
+        }
+    }
+    EXPECTF(worst < 4e-7, "exp worst relative error %.3g", worst);
+    EXPECT(isinf(s) || fabs(s - s2) <= 1e-5 * s2);
+    float z[3] = {NAN, -INFINITY, 100};
+    ops_exp_shift_scale(z, z, 0, 1, 3);
+    EXPECT(isnan(z[0]) && z[1] == 0 && isinf(z[2]));
+    float sg[40], sx[40];
+    for (int i = 0; i < 40; i++) sx[i] = (float)(i - 20) * 2;
+    ops_sigmoid(sg, sx, 40);
+    for (int i = 0; i < 40; i++) EXPECT_NEAR(sg[i], 1 / (1 + exp(-(double)sx[i])), 1e-7, 1e-6);
+}
+
+/* ---- determinism across thread counts ---- */
+
+static void test_thread_determinism(void) {
+    const int saved = threads_count();
+    const int B = 3, T = 97, H = 2, Dqk = 24, Dv = 16, n = 513, d = 96, V = 777, F = 80;
+    const size_t nq = (size_t)B * T * H * Dqk, nv = (size_t)B * T * H * Dv;
+    float *q = randn(nq, 1), *k = randn(nq, 1), *v = randn(nv, 1), *dout = randn(nv, 1);
+    float *x = randn((size_t)n * d, 1), *w = randn(d, 1), *g = randn((size_t)n * d, 1);
+    float *logits = randn((size_t)n * V, 2), *gu = randn((size_t)n * 2 * F, 1), *dh = randn((size_t)n * F, 1);
+    float *A = randn((size_t)300 * 200, 1), *Bm = randn((size_t)200 * 250, 1);
+    int *tg = malloc(n * sizeof *tg);
+    for (int i = 0; i < n; i++) tg[i] = (i * 31) % V;
+    float *res[2][12];
+    for (int run = 0; run < 2; run++) {
+        threads_set(run + 1);
+        float **r = res[run];
+        size_t ss = attention_scratch_size(B, T, H, Dqk, Dv, run + 1);
+        float *scr = malloc(ss * sizeof *scr);
+        r[0] = calloc(nv, 4); r[1] = calloc((size_t)B * H * T, 4);
+        attention_forward(r[0], r[1], q, k, v, B, T, H, Dqk, Dv, 0.2f, scr);
+        r[2] = calloc(nq, 4); r[3] = calloc(nq, 4); r[4] = calloc(nv, 4);
+        attention_backward(r[2], r[3], r[4], dout, r[0], r[1], q, k, v, B, T, H, Dqk, Dv, 0.2f, scr);
+        free(scr);
+        r[5] = calloc((size_t)n * d, 4); float *rs = calloc(n, 4);
+        rmsnorm_forward(r[5], d, rs, x, d, w, n, d, 1e-6f);
+        r[6] = calloc((size_t)n * d, 4); r[7] = calloc(d, 4);
+        rmsnorm_backward(r[6], d, r[7], g, d, x, d, w, rs, n, d);
+        free(rs);
+        r[8] = calloc((size_t)n * V, 4); float *loss = calloc(n, 4), *lse = calloc(n, 4);
+        cross_entropy_forward(loss, lse, logits, tg, n, V);
+        cross_entropy_backward(r[8], logits, lse, tg, NULL, 0.5f, n, V);
+        memcpy(r[8], loss, n * 4); memcpy(r[8] + n, lse, n * 4);
+        free(loss); free(lse);
+        r[9] = calloc((size_t)n * 2 * F, 4);
+        swiglu_forward(r[9], gu, NULL, n, F);
+        swiglu_backward(r[9] + (size_t)n * F, dh, gu, NULL, n / 2, F);
+        r[10] = calloc((size_t)V * F, 4);
+        embed_backward(r[10], dh, tg, n, F);
+        /* gemm: OpenBLAS promises no bitwise equality across thread counts, only across runs */
+        r[11] = calloc((size_t)300 * 250, 4);
+        float *c2 = calloc((size_t)300 * 250, 4);
+        gemm(0, 0, 300, 250, 200, 1, A, 200, Bm, 250, 0, r[11], 250);
+        gemm(0, 0, 300, 250, 200, 1, A, 200, Bm, 250, 0, c2, 250);
+        EXPECTF(same_bits(r[11], c2, (size_t)300 * 250), "gemm differs between two runs at %d threads", run + 1);
+        if (run == 1) memcpy(r[11], res[0][11], (size_t)300 * 250 * 4);
+        free(c2);
+    }
+    const size_t len[12] = {nv, (size_t)B * H * T, nq, nq, nv, (size_t)n * d, (size_t)n * d, d,
+                            (size_t)n * V, (size_t)n * 2 * F, (size_t)V * F, (size_t)300 * 250};
+    const char *names[12] = {"att out", "att lse", "att dq", "att dk", "att dv", "rms y", "rms dx",
+                             "rms dw", "ce", "swiglu", "embed dtable", "gemm (see above)"};
+    for (int i = 0; i < 12; i++) {
+        EXPECTF(same_bits(res[0][i], res[1][i], len[i]), "%s differs between 1 and 2 threads", names[i]);
+        free(res[0][i]); free(res[1][i]);
+    }
+    threads_set(saved);
+    free(q); free(k); free(v); free(dout); free(x); free(w); free(g); free(logits); free(gu);
+    free(dh); free(A); free(Bm); free(tg);
+}
+
+int main(void) {
+    RUN(test_gemm_vs_ref);
+    RUN(test_matmul_vs_ref);
+    RUN(test_rmsnorm_vs_ref);
+    RUN(test_rope_yarn_v3_numbers);
+    RUN(test_rope_vs_ref);
+    RUN(test_attention_vs_ref);
+    RUN(test_swiglu_vs_ref);
+    RUN(test_embed_vs_ref);
+    RUN(test_cross_entropy_vs_ref);
+    RUN(test_ops_exp_accuracy);
+    RUN(test_thread_determinism);
+    return TEST_EXIT();
+}
