@@ -66,6 +66,19 @@ static void variant(const char *path, cJSON *pre, int ignore_merges, int strip_t
             if (!strcmp(c, "<think>")) cJSON_ReplaceItemInObject(t, "lstrip", cJSON_CreateBool(1));
             if (!strcmp(c, "</think>")) cJSON_ReplaceItemInObject(t, "rstrip", cJSON_CreateBool(1));
         }
+        /* overlapping added tokens: "<t>" (normalized=false) is matched before "<t>x" (normalized) */
+        const char *extra[2] = {"<t>", "<t>x"};
+        for (int k = 0; k < 2; k++) {
+            cJSON *t = cJSON_CreateObject();
+            cJSON_AddNumberToObject(t, "id", 1200 + k);
+            cJSON_AddStringToObject(t, "content", extra[k]);
+            cJSON_AddBoolToObject(t, "single_word", 0);
+            cJSON_AddBoolToObject(t, "lstrip", 0);
+            cJSON_AddBoolToObject(t, "rstrip", 0);
+            cJSON_AddBoolToObject(t, "normalized", k == 1);
+            cJSON_AddBoolToObject(t, "special", 0);
+            cJSON_AddItemToArray(added, t);
+        }
     }
     CHECK(json_save_file(j, path, &e) == 0);
     cJSON_Delete(j);
@@ -84,7 +97,7 @@ static void compare_with_hf(const char *tok_path, const char *label) {
     cJSON *arr = cJSON_CreateArray();
     const char *fixed[] = {"", " ", "  x", "x  ", "a1b22c333d4444", " 12 345 ", "I'm, you're; they'll!",
                            "  <think> a b </think>  c", "<think></think>", "x<think>y", "Hello\n\n  world\t!",
-                           "\xe4\xb8\xad\xe6\x96\x87 \xe3\x81\x82 \xf0\x9f\x98\x80", "aeiou aaa eee iii"};
+                           "\xe4\xb8\xad\xe6\x96\x87 \xe3\x81\x82 \xf0\x9f\x98\x80", "aeiou aaa eee iii", "a<t>xb <t>x <t> <t<t>x"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(fixed[i]));
     StrBuf all = {0};
     textgen_mixed(31, 30000, &all);

@@ -32,7 +32,7 @@ struct Tokenizer {
     PreTok pre;
     AddedToken *added;
     int n_added;
-    Trie special_trie, plain_trie;
+    Trie special_trie, plain_trie;   /* normalized=false tokens (matched first), normalized=true */
     unsigned char *is_special;   /* [bpe.n_ids] */
     int64_t bos, eos, pad;
     uint64_t hash;

@@ -71,7 +71,9 @@ void tokenizer_finish(Tokenizer *tok) {
     trie_init(&tok->plain_trie);
     for (int i = 0; i < tok->n_added; i++) {
         AddedToken *a = &tok->added[i];
-        trie_add(a->special ? &tok->special_trie : &tok->plain_trie, a->content, a->len, i);
+        /* HF matches tokens with normalized=false on the raw text first, then the others on the
+         * normalized text (our normalizer is the identity) */
+        trie_add(a->normalized ? &tok->plain_trie : &tok->special_trie, a->content, a->len, i);
     }
     tok->is_special = xcalloc(tok->bpe.n_ids ? tok->bpe.n_ids : 1, 1);
     for (int i = 0; i < tok->n_added; i++)

@@ -2,8 +2,8 @@
  * immutable afterwards.
  *
  * Encoding (Hugging Face order):
- *   1. added tokens are cut out first: special ones, then the others, each pass leftmost-longest
- *      on the raw text, honouring lstrip / rstrip / single_word;
+ *   1. added tokens are cut out first: those with normalized=false, then the others (HF's two
+ *      tries), each pass leftmost-longest, honouring lstrip / rstrip / single_word;
  *   2. every remaining segment goes through the pre-tokenizer chain (pretokenize.h);
  *   3. every piece is BPE-encoded from its bytes (bpe.h).
  * Any byte string encodes (invalid UTF-8 and NUL included) and decode(encode(x)) == x.
