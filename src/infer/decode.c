@@ -1,0 +1,269 @@
+/* Inference forward over the MLA latent KV cache: absorbed and naive attention, dense/MoE FFN,
+ * final norm and lm_head on the wanted rows, and the MTP draft module (see decode.h). */
+#include "infer/decode.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "kernels/embed.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+#include "model/acts.h"
+#include "model/ffn.h"
+#include "model/mla.h"
+#include "model/moe.h"
+
+static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
+    const size_t n = (size_t)g->max_rows, D = cfg->hidden_size, H = cfg->num_attention_heads;
+    const size_t Rkv = cfg->kv_lora_rank, W = g->kv.W, Dv = cfg->v_head_dim;
+    mla_acts_carve(&g->mla, c, cfg, g->max_rows);
+    if (cfg->n_routed_experts > 0) moe_acts_carve(&g->moe, c, cfg, g->max_rows, 0);
+    g->h = carve_real(c, n * D);
+    g->xn = carve_real(c, n * D);
+    g->y = carve_real(c, n * D);
+    g->qabs = carve_real(c, n * H * W);
+    g->ctx = carve_real(c, n * H * Rkv);
+    g->o = carve_real(c, n * H * Dv);
+    g->hf = carve_real(c, n * D);
+    g->hsel = carve_real(c, n * D);
+    g->logits = carve_real(c, n * (size_t)cfg->vocab_size);
+    g->mtp_cat = carve_real(c, n * 2 * D);
+    g->ffn_gu = carve_real(c, n * 2 * (size_t)(cfg->intermediate_size > 0 ? cfg->intermediate_size : 1));
+    g->att = carve_bytes(c, (size_t)g->att_threads * H * g->kv.max_len * sizeof(float));
+    g->pos = carve_int(c, n);
+}
+
+void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp) {
+    const ModelConfig *cfg = &m->cfg;
+    CHECK(max_rows > 0 && max_len > 0 && n_slots > 0);
+    CHECKF(max_len <= m->rope.max_pos, "max_len %d > max_position_embeddings %d", max_len,
+           m->rope.max_pos);
+    CHECK(!with_mtp || cfg->num_nextn_predict_layers >= 1);
+    memset(g, 0, sizeof *g);
+    g->m = m;
+    g->max_rows = max_rows;
+    g->with_mtp = with_mtp;
+    g->mode = ATTN_ABSORBED;
+    kvcache_init(&g->kv, cfg, n_slots, max_len, with_mtp ? 1 : 0);
+    g->mtp_len = xcalloc((size_t)n_slots, sizeof *g->mtp_len);
+    g->att_threads = omp_get_max_threads();
+    if (omp_get_num_procs() > g->att_threads) g->att_threads = omp_get_num_procs();
+    Carve c = {NULL, 0};
+    layout(g, &c, cfg);
+    g->mem = aligned_alloc(64, (c.off + 63) / 64 * 64);
+    CHECKF(g->mem != NULL, "out of memory: %zu bytes of decode buffers", c.off);
+    c = (Carve){g->mem, 0};
+    layout(g, &c, cfg);
+    /* scratch: MoE (grouped inputs/outputs + expert hidden), dense FFN hidden, naive attention
+     * (expanded K and V of one slot plus kv_b output) */
+    const size_t n = (size_t)max_rows, D = cfg->hidden_size, H = cfg->num_attention_heads;
+    const size_t K = cfg->num_experts_per_tok, Im = cfg->moe_intermediate_size;
+    const size_t Fs = (size_t)cfg->n_shared_experts * Im, I = cfg->intermediate_size;
+    const size_t Dqk = config_qk_head_dim(cfg), Dv = cfg->v_head_dim, Dn = cfg->qk_nope_head_dim;
+    size_t moe = n * K * (2 * D + Im) + n * Fs;
+    size_t dense = n * I;
+    size_t naive = (size_t)max_len * H * (Dqk + Dv + Dn + Dv) + (size_t)max_len;
+    size_t reals = moe + dense + naive;
+    arena_init(&g->arena, reals * sizeof(real) + 64 * 64);
+}
+
+void engine_free(Engine *g) {
+    kvcache_free(&g->kv);
+    free(g->mtp_len);
+    free(g->mem);
+    arena_free(&g->arena);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- attention over the cache ---- */
+
+/* Absorbed form: o [n, H·Dv] from q [n, H, Dqk] and the cache rows of each row's slot. */
+static void attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *slot,
+                          const int *pos, int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg), Dv = cfg->v_head_dim;
+    const int Dn = cfg->qk_nope_head_dim, Dr = cfg->qk_rope_head_dim, Rkv = cfg->kv_lora_rank;
+    const int W = Rkv + Dr, Wkv = Dn + Dv;
+    const float scale = (float)config_softmax_scale(cfg);
+    const real *q = g->mla.q;
+    /* q̃[i, h] = q_nope[i, h]·W_UK[h]  ([n, Dn]·[Dn, Rkv] per head), q_pe copied beside it */
+    for (int h = 0; h < H; h++)
+        gemm(0, 0, n, Rkv, Dn, 1, q + (size_t)h * Dqk, H * Dqk,
+             w->kv_b_proj + (size_t)h * Wkv * Rkv, Rkv, 0, g->qabs + (size_t)h * W, H * W);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++)
+            memcpy(g->qabs + ((size_t)i * H + h) * W + Rkv, q + ((size_t)i * H + h) * Dqk + Dn,
+                   (size_t)Dr * sizeof(real));
+    const int max_len = g->kv.max_len;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < n; i++) {
+        int tid = omp_get_thread_num();
+        CHECK(tid < g->att_threads);
+        float *sc = g->att + (size_t)tid * H * max_len;     /* [H, S] */
+        const int S = pos[i] + 1;
+        const float *rows = kvcache_row(&g->kv, layer, slot[i], 0);
+        const real *qi = g->qabs + (size_t)i * H * W;
+        real *ci = g->ctx + (size_t)i * H * Rkv;
+        for (int s = 0; s < S; s++) {
+            const float *r = rows + (size_t)s * W;
+            for (int h = 0; h < H; h++) {
+                const real *qh = qi + (size_t)h * W;
+                float acc = 0;
+                for (int j = 0; j < W; j++) acc += qh[j] * r[j];
+                sc[(size_t)h * max_len + s] = acc * scale;
+            }
+        }
+        for (int h = 0; h < H; h++) {
+            float *p = sc + (size_t)h * max_len;
+            float mx = -INFINITY;
+            for (int s = 0; s < S; s++) if (p[s] > mx) mx = p[s];
+            double sum = 0;
+            for (int s = 0; s < S; s++) { p[s] = expf(p[s] - mx); sum += p[s]; }
+            float inv = (float)(1.0 / sum);
+            for (int s = 0; s < S; s++) p[s] *= inv;
+        }
+        memset(ci, 0, (size_t)H * Rkv * sizeof *ci);
+        for (int s = 0; s < S; s++) {
+            const float *r = rows + (size_t)s * W;
+            for (int h = 0; h < H; h++) {
+                const float ph = sc[(size_t)h * max_len + s];
+                real *ch = ci + (size_t)h * Rkv;
+                for (int j = 0; j < Rkv; j++) ch[j] += ph * r[j];
+            }
+        }
+    }
+    /* o[i, h] = ctx[i, h]·W_UV[h]ᵀ  ([n, Rkv]·[Dv, Rkv]ᵀ per head) */
+    for (int h = 0; h < H; h++)
+        gemm(0, 1, n, Dv, Rkv, 1, g->ctx + (size_t)h * Rkv, H * Rkv,
+             w->kv_b_proj + ((size_t)h * Wkv + Dn) * Rkv, Rkv, 0, g->o + (size_t)h * Dv, H * Dv);
+}
+
+/* Naive form (reference): per row, K and V of its slot expanded from the cached latents, then
+ * plain softmax attention of q (Dqk wide) in double. */
+static void attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slot, const int *pos,
+                       int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg), Dv = cfg->v_head_dim;
+    const int Rkv = cfg->kv_lora_rank, W = g->kv.W;
+    const double scale = config_softmax_scale(cfg);
+    Arena *ar = &g->arena;
+    for (int i = 0; i < n; i++) {
+        const int S = pos[i] + 1;
+        size_t mark = arena_mark(ar);
+        real *c = arena_real(ar, (size_t)S * Rkv);          /* [S, Rkv] */
+        real *pe = arena_real(ar, (size_t)S * (W - Rkv));   /* [S, Dr] */
+        real *k = arena_real(ar, (size_t)S * H * Dqk);      /* [S, H, Dqk] */
+        real *v = arena_real(ar, (size_t)S * H * Dv);       /* [S, H, Dv] */
+        real *p = arena_real(ar, (size_t)S);
+        for (int s = 0; s < S; s++) {
+            const float *r = kvcache_row(&g->kv, layer, slot[i], s);
+            memcpy(c + (size_t)s * Rkv, r, (size_t)Rkv * sizeof *c);
+            memcpy(pe + (size_t)s * (W - Rkv), r + Rkv, (size_t)(W - Rkv) * sizeof *pe);
+        }
+        mla_expand_kv(k, v, c, pe, W - Rkv, w, cfg, S, ar);
+        const real *qi = g->mla.q + (size_t)i * H * Dqk;
+        real *oi = g->o + (size_t)i * H * Dv;
+        for (int h = 0; h < H; h++) {
+            double mx = -INFINITY, sum = 0;
+            for (int s = 0; s < S; s++) {
+                double acc = 0;
+                const real *ks = k + ((size_t)s * H + h) * Dqk;
+                for (int j = 0; j < Dqk; j++) acc += (double)qi[(size_t)h * Dqk + j] * ks[j];
+                p[s] = (real)(acc * scale);
+                if (p[s] > mx) mx = p[s];
+            }
+            for (int s = 0; s < S; s++) sum += exp((double)p[s] - mx);
+            for (int j = 0; j < Dv; j++) {
+                double acc = 0;
+                for (int s = 0; s < S; s++)
+                    acc += exp((double)p[s] - mx) / sum * v[((size_t)s * H + h) * Dv + j];
+                oi[(size_t)h * Dv + j] = (real)acc;
+            }
+        }
+        arena_reset(ar, mark);
+    }
+}
+
+/* ---- one decoder block on the rows in g->h ---- */
+
+static void add_rows(real *y, const real *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+static void block_rows(Engine *g, const LayerWeights *w, int layer, const int *slot,
+                       const int *pos, int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dv = cfg->v_head_dim;
+    const int Rkv = cfg->kv_lora_rank, W = g->kv.W;
+    const real eps = (real)cfg->rms_norm_eps;
+    rmsnorm_forward(g->xn, D, NULL, g->h, D, w->attn_norm, n, D, eps);
+    mla_project(&g->mla, g->xn, &w->attn, cfg, pos, n, &g->m->rope);
+    for (int i = 0; i < n; i++) {                  /* cache[layer, slot, pos] = [c ; k_pe] */
+        float *r = kvcache_row(&g->kv, layer, slot[i], pos[i]);
+        memcpy(r, g->mla.c + (size_t)i * Rkv, (size_t)Rkv * sizeof *r);
+        memcpy(r + Rkv, g->mla.kva + (size_t)i * W + Rkv, (size_t)(W - Rkv) * sizeof *r);
+    }
+    if (g->mode == ATTN_NAIVE) attn_naive(g, &w->attn, layer, slot, pos, n);
+    else attn_absorbed(g, &w->attn, layer, slot, pos, n);
+    matmul_forward(g->h, g->o, w->attn.o_proj, n, H * Dv, D, 1);          /* h += o·W_oᵀ */
+    rmsnorm_forward(g->xn, D, NULL, g->h, D, w->ffn_norm, n, D, eps);
+    if (w->is_moe)
+        moe_forward(g->y, &g->moe, g->xn, &w->moe, cfg, n, 0, 0, 0, 0, &g->arena);
+    else
+        ffn_forward(g->y, 0, g->ffn_gu, g->xn, &w->dense, NULL, n, D, &g->arena);
+    add_rows(g->h, g->y, (size_t)n * D);
+}
+
+/* Positions of the new rows from the slot lengths (and the lengths advanced); checks room and
+ * that each slot's rows are consecutive. */
+static void assign_positions(int *pos, int *len, const int *slot, int n, int n_slots, int max_len) {
+    for (int i = 0; i < n; i++) {
+        CHECK(slot[i] >= 0 && slot[i] < n_slots);
+        if (i > 0 && slot[i] != slot[i - 1])
+            for (int j = 0; j < i; j++) CHECKF(slot[j] != slot[i], "rows of slot %d not consecutive", slot[i]);
+        pos[i] = len[slot[i]]++;
+        CHECKF(pos[i] < max_len, "slot %d full (%d tokens)", slot[i], max_len);
+    }
+}
+
+static int head_rows(Engine *g, const real *head_norm, const real *h, int n,
+                     const unsigned char *want) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int D = cfg->hidden_size, V = cfg->vocab_size;
+    rmsnorm_forward(g->hf, D, NULL, h, D, head_norm, n, D, (real)cfg->rms_norm_eps);
+    int nw = 0;
+    for (int i = 0; i < n; i++)
+        if (!want || want[i]) memcpy(g->hsel + (size_t)nw++ * D, g->hf + (size_t)i * D, (size_t)D * sizeof(real));
+    if (nw > 0) matmul_forward(g->logits, g->hsel, g->m->w.lm_head, nw, D, V, 0);
+    return nw;
+}
+
+int engine_forward(Engine *g, const int *tok, const int *slot, int n, const unsigned char *want) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int D = cfg->hidden_size, L = cfg->num_hidden_layers;
+    CHECK(n >= 1 && n <= g->max_rows);
+    for (int i = 0; i < n; i++) CHECKF(tok[i] >= 0 && tok[i] < cfg->vocab_size, "token %d", tok[i]);
+    assign_positions(g->pos, g->kv.len, slot, n, g->kv.n_slots, g->kv.max_len);
+    embed_forward(g->h, g->m->w.embed, tok, n, D);
+    for (int l = 0; l < L; l++) block_rows(g, &g->m->w.layers[l], l, slot, g->pos, n);
+    return head_rows(g, g->m->w.final_norm, g->h, n, want);
+}
+
+void engine_mtp_forward(Engine *g, const real *hprev, const int *tok, const int *slot, int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int D = cfg->hidden_size, L = cfg->num_hidden_layers;
+    const real eps = (real)cfg->rms_norm_eps;
+    const MtpWeights *mw = &g->m->w.mtp[0];
+    CHECK(g->with_mtp && n >= 1 && n <= g->max_rows && hprev != g->hf);
+    assign_positions(g->pos, g->mtp_len, slot, n, g->kv.n_slots, g->kv.max_len);
+    /* x = eh_proj([enorm(embed(tok)) ; hnorm(hprev)]) */
+    embed_forward(g->y, g->m->w.embed, tok, n, D);
+    rmsnorm_forward(g->mtp_cat, 2 * D, NULL, g->y, D, mw->enorm, n, D, eps);
+    rmsnorm_forward(g->mtp_cat + D, 2 * D, NULL, hprev, D, mw->hnorm, n, D, eps);
+    matmul_forward(g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);
+    block_rows(g, &mw->block, L, slot, g->pos, n);
+    head_rows(g, mw->head_norm, g->h, n, NULL);
+}

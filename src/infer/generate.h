@@ -1,0 +1,102 @@
+/* Batched generation with continuous batching over the MLA latent KV cache.
+ *
+ * Requests (token prompts) wait in order; up to n_slots run at once, each in its own cache slot.
+ * Every step builds one batch of rows: first one decode row per running sequence (its last
+ * sampled token), then prompt rows of sequences still in prefill, in chunks (at most
+ * prefill_chunk prompt rows per step in total). One engine_forward runs them all (MoE layers
+ * group the step's rows by expert); the rows that end a prompt or decode a token get logits and
+ * sample their next token. A sequence that stops (a stop id such as EOS, a stop string, max new
+ * tokens, or a full context) frees its slot at once and the next waiting prompt takes it.
+ *
+ * Sampling: request r samples with the stream (seed, prompt_index, sample_index) (sampler.h),
+ * one draw per token, so its text does not depend on which requests share its batch, on the
+ * slot it lands in, or on the thread count (up to floating-point differences in the logits
+ * themselves, which greedy tests check are absent here).
+ *
+ * Outputs: the generated ids (prompt excluded; a stop id that ended the sequence is included,
+ * as a policy must learn to emit it), and on request the log-probability of each under the
+ * unmodified distribution at temperature T (sampler.h), which GRPO uses.
+ *
+ * Context: the context is max_len tokens (prompt + generated). A longer prompt is an error
+ * naming the request, or with truncate_left keeps its last max(1, max_len − max_new_tokens)
+ * tokens. Generation ends with GEN_LENGTH when the context is full.
+ *
+ * Speculative decoding (speculative = 1, greedy only, the model needs an MTP module): each step
+ * the MTP module drafts one token past the next, the main model verifies both in one forward;
+ * accepted drafts give two tokens per forward. Output is that of plain greedy decoding.
+ */
+#ifndef R1_INFER_GENERATE_H
+#define R1_INFER_GENERATE_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "infer/decode.h"
+#include "infer/sampler.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+typedef struct GenRequest {
+    const int *prompt;      /* [n_prompt] ids (the caller's memory) */
+    int n_prompt;
+    uint64_t prompt_index;  /* sampling stream key */
+    uint64_t sample_index;
+} GenRequest;
+
+typedef enum GenFinish { GEN_RUNNING = 0, GEN_EOS, GEN_STOP_STRING, GEN_MAX_TOKENS, GEN_LENGTH } GenFinish;
+const char *gen_finish_name(GenFinish f);   /* "eos", "stop", "max_tokens", "length" */
+
+typedef struct GenOutput {
+    int *tokens;            /* [n] generated ids, owned (gen_outputs_free) */
+    float *logprobs;        /* [n] when want_logprobs, else NULL */
+    int n;
+    int n_prompt;           /* prompt tokens used (after left truncation) */
+    GenFinish finish;
+    int stop_at;            /* GEN_STOP_STRING: byte offset of the stop string in the decoded
+                             * generated text, else -1 */
+} GenOutput;
+
+/* Called for every generated token as soon as it is sampled (streaming); request index. */
+typedef void (*GenTokenFn)(void *ctx, int request, int token);
+
+typedef struct GenOptions {
+    SamplerParams sampler;
+    uint64_t seed;
+    int max_new_tokens;     /* > 0 */
+    int n_slots;            /* concurrent sequences (> 0) */
+    int prefill_chunk;      /* prompt rows per step (> 0) */
+    int max_len;            /* context per sequence; 0 = max_position_embeddings */
+    int truncate_left;
+    const int *stop_ids;    /* e.g. the EOS id */
+    int n_stop_ids;
+    const char *const *stop_strings;
+    int n_stop_strings;
+    const Tokenizer *tok;   /* needed for stop strings (token bytes), else may be NULL */
+    int want_logprobs;
+    GenTokenFn on_token;
+    void *on_token_ctx;
+    AttnMode attn;          /* ATTN_ABSORBED (default) or ATTN_NAIVE (reference) */
+    int speculative;        /* MTP draft + verify; requires temperature 0 */
+} GenOptions;
+
+/* Sensible defaults: greedy off (T = 1), 128 new tokens, 64 slots, chunk 256, absorbed. */
+GenOptions gen_defaults(void);
+
+typedef struct GenStats {
+    int64_t prefill_tokens, decode_tokens;  /* prompt rows fed; tokens generated */
+    int64_t steps;                          /* engine forwards */
+    double prefill_seconds;                 /* steps that fed prompt rows */
+    double decode_seconds;                  /* steps of decode rows only */
+    int64_t decode_step_tokens;             /* tokens generated in decode-only steps */
+    int64_t drafted, accepted;              /* speculative drafts and accepted drafts */
+    size_t cache_bytes;                     /* the engine's KV cache */
+} GenStats;
+
+/* Generates for n requests; out [n] is filled (free with gen_outputs_free). stats may be NULL.
+ * Errors (-1): invalid options (naming the flag), an empty prompt, a prompt longer than the
+ * context without truncate_left, out-of-vocabulary ids, speculative without MTP or with T > 0. */
+int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o, GenOutput *out,
+             GenStats *stats, Err *e);
+void gen_outputs_free(GenOutput *out, int n);
+
+#endif
