@@ -314,17 +314,18 @@ static void test_cross_entropy_vs_ref(void) {
         float *loss = calloc(n, 4), *lse = calloc(n, 4), *loss2 = calloc(n, 4), *lse2 = calloc(n, 4);
         cross_entropy_forward(loss, lse, x, tg, n, V);
         cross_entropy_forward_ref(loss2, lse2, x, tg, n, V);
-        expect_close_f32("cross_entropy loss", loss, loss2, n, 1e-5, 1e-5);
+        /* rows shifted by 1000 carry float's ulp(1000) ≈ 6e-5 in logits − lse */
+        for (int i = 0; i < n; i++)
+            expect_close_f32("cross_entropy loss", loss + i, loss2 + i, 1, (n > 2 && i == 2) ? 1e-4 : 1e-5, 1e-5);
         expect_close_f32("cross_entropy lse", lse, lse2, n, 1e-5, 1e-6);
         if (n > 2) EXPECT(loss[1] == 0);
         for (int weighted = 0; weighted < 2; weighted++) {
             float *d = calloc((size_t)n * V, 4), *d2 = calloc((size_t)n * V, 4);
             cross_entropy_backward(d, x, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
             cross_entropy_backward_ref(d2, x, lse2, tg, weighted ? rw : NULL, 0.25f, n, V);
-            /* rows shifted by 1000 carry float's ulp(1000) ≈ 6e-5 in logits − lse */
             for (int i = 0; i < n; i++)
                 expect_close_f32("cross_entropy_backward", d + (size_t)i * V, d2 + (size_t)i * V, V,
-                                 1e-7, (n > 2 && i == 2) ? 2e-4 : 1e-5);
+                                 (n > 2 && i == 2) ? 3e-5 : 1e-7, (n > 2 && i == 2) ? 2e-4 : 1e-5);
             /* aliasing dlogits = logits */
             float *xa = dup(x, (size_t)n * V);
             cross_entropy_backward(xa, xa, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
