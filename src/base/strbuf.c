@@ -24,15 +24,18 @@ void sb_append_n(StrBuf *b, const char *s, size_t n) {
 void sb_append(StrBuf *b, const char *s) { sb_append_n(b, s, strlen(s)); }
 
 void sb_printf(StrBuf *b, const char *fmt, ...) {
+    reserve(b, 64);   /* so the first attempt writes into real memory, never a NULL buffer */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     CHECK(n >= 0);
-    reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= b->cap - b->len) {   /* did not fit: grow and format again */
+        reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
