@@ -369,6 +369,12 @@ static void test_bad_files(void) {
                       "{\"type\": \"NFC\"}}", "normalizer");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"x\"}, \"merges\": []}}", "model.vocab");
     expect_load_error("{\"model\": ", "bad.json");
+    /* a token text with a newline in the message stays on one line */
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": "
+                      "[{\"id\": 0, \"content\": \"x\\ny\"}]}", "added_tokens[0]");
+    Err e1 = {0};
+    const char *nl = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a \\n\"]}}";
+    EXPECT(tokenizer_from_json(nl, strlen(nl), "bad.json", &e1) == NULL && e1.msg[0] && !strchr(e1.msg, '\n'));
     Err e = {0};
     EXPECT(tokenizer_load("/nonexistent/tokenizer.json", &e) == NULL && strstr(e.msg, "/nonexistent"));
 }

@@ -325,6 +325,9 @@ out:
     cJSON_Delete(root);
     if (rc) {
         if (name) err_prefix(e, "%s", name);
+        /* token texts quoted in messages may hold newlines or other control bytes: keep one line */
+        for (char *c = e ? e->msg : NULL; c && *c; c++)
+            if ((unsigned char)*c < 0x20) *c = ' ';
         tokenizer_free(tok);
         return NULL;
     }
