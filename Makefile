@@ -75,7 +75,9 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/test.h
 	@echo "  TEST  $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/tests/dtest_%: tests/dtest_%.c $(DBL_OBJ) $(LIB) tests/test.h
+# a static pattern rule: make 4.3 does not chain implicit rules for a pattern rule's plain
+# prerequisites, so $(DBL_OBJ) must be explicit here to get built
+$(DTEST_SRC:tests/%.c=$(BUILD)/tests/%): $(BUILD)/tests/dtest_%: tests/dtest_%.c $(DBL_OBJ) $(LIB) tests/test.h
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
 	@$(CC) $(ALL_CFLAGS) -DR1_DOUBLE $(LDFLAGS) $< $(DBL_OBJ) $(LIB) $(LDLIBS) -o $@

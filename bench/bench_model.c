@@ -1,0 +1,82 @@
+/* Training speed of the model: forward + backward tokens/s on the bench config
+ * (/work/shared/bench/bench_config.json, else the b_bench fixture's copy), batch 16 × 256,
+ * MTP λ = 0.3 (as tools/bench_torch.py), at 1 and 2 threads; model GFLOP/s; peak memory.
+ *
+ *   build/bench/bench_model [--config PATH] [--batch B] [--seq T] [--steps N]
+ *
+ * Figures: train_tokens_per_s_1t, train_tokens_per_s_2t, train_gflops_2t (model FLOPs from
+ * model_train_flops / step time), train_peak_rss_mb, train_activation_mb. The PyTorch
+ * side-by-side (train_vs_torch) is measured by tools/bench_torch.py in the same `make bench`.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "base/threads.h"
+#include "bench.h"
+#include "model/model.h"
+
+int main(int argc, char **argv) {
+    const char *config = "/work/shared/bench/bench_config.json";
+    int B = 16, T = 256, steps = 3;
+    FILE *probe = fopen(config, "r");
+    if (probe) fclose(probe);
+    else config = "tests/fixtures/model/b_bench/config.json";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
+        else if (!strcmp(argv[i], "--batch")) B = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seq")) T = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
+        else { fprintf(stderr, "bench_model: unknown flag %s\n", argv[i]); return 2; }
+    }
+    ModelConfig cfg;
+    Err e = {{0}};
+    if (config_load(&cfg, config, &e) != 0) {
+        fprintf(stderr, "r1: error: %s\n", e.msg);
+        return 1;
+    }
+    Model m;
+    model_init(&m, &cfg);
+    param_init(&m.table, &m.cfg, m.params, 1);
+    ModelActs a;
+    model_acts_init(&a, &m, B, T);
+    real *grads = xcalloc(m.table.total, sizeof(real));
+    int *tokens = xmalloc((size_t)B * T * sizeof *tokens);
+    int *targets = xmalloc((size_t)B * T * sizeof *targets);
+    Rng r = rng_make(1, RNG_TEST, 99, 0);
+    for (int i = 0; i < B * T; i++) tokens[i] = (int)rng_below(&r, (uint64_t)cfg.vocab_size);
+    for (int i = 0; i < B * T; i++) targets[i] = (i % T) + 1 < T ? tokens[i + 1] : -1;
+    ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0};
+    const double flops = model_train_flops(&cfg, B, T, cfg.num_nextn_predict_layers > 0);
+    double tps[3] = {0};
+    for (int threads = 1; threads <= 2; threads++) {
+        threads_set(threads);
+        double best = 1e30;
+        for (int s = 0; s < steps + 1; s++) {
+            double t0 = bench_now();
+            ModelLosses l = model_forward(&m, &a, tokens, targets, B, T, &opt);
+            model_backward(&m, &a, grads, NULL);
+            double dt = bench_now() - t0;
+            if (s == 0) fprintf(stderr, "  %d threads: loss %.4f (warm-up %.3f s)\n", threads, l.total, dt);
+            else if (dt < best) best = dt;
+        }
+        tps[threads] = B * T / best;
+        fprintf(stderr, "  %d threads: %.3f s/step, %.1f tokens/s, %.1f GFLOP/s\n", threads, best,
+                tps[threads], flops / best * 1e-9);
+        if (threads == 2) bench_record("train_gflops_2t", flops / best * 1e-9, "GFLOP/s", NULL, 0);
+    }
+    bench_record("train_tokens_per_s_1t", tps[1], "tokens/s", NULL, 0);
+    bench_record("train_tokens_per_s_2t", tps[2], "tokens/s", NULL, 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    bench_record("train_peak_rss_mb", ru.ru_maxrss / 1024.0, "MB", NULL, 0);
+    bench_record("train_activation_mb", (a.bytes + a.arena.peak) / 1048576.0, "MB", NULL, 0);
+    free(tokens);
+    free(targets);
+    free(grads);
+    model_acts_free(&a);
+    model_free(&m);
+    return 0;
+}

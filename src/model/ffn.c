@@ -1,0 +1,56 @@
+/* SwiGLU feed-forward, forward and backward (see ffn.h). */
+#include "model/ffn.h"
+
+#include "kernels/matmul.h"
+#include "kernels/swiglu.h"
+#include "model/acts.h"
+
+void ffn_forward(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
+                 const real *row_scale, int n, int D, Arena *scratch) {
+    if (n == 0) return;
+    const int F = w->F;
+    size_t mark = arena_mark(scratch);
+    real *h = arena_real(scratch, (size_t)n * F);                /* [n, F] */
+    matmul_forward(gu, x, w->gate_up, n, D, 2 * F, 0);         /* gu [n, 2F] = x·[gate;up]ᵀ */
+    swiglu_forward(h, gu, row_scale, n, F);                      /* h = s·silu(a)⊙u */
+    matmul_forward(y, h, w->down, n, F, D, accumulate);          /* y [n, D] (+)= h·downᵀ */
+    arena_reset(scratch, mark);
+}
+
+void ffn_backward(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, const real *dy,
+                  const real *x, const real *gu, const FfnWeights *w, const real *row_scale, int n,
+                  int D, Arena *scratch) {
+    if (n == 0) return;
+    const int F = w->F;
+    size_t mark = arena_mark(scratch);
+    real *h = arena_real(scratch, (size_t)n * F);        /* [n, F] recomputed hidden */
+    real *dh = arena_real(scratch, (size_t)n * F);       /* [n, F] dL/dh (h scaled) */
+    real *dgu = arena_real(scratch, (size_t)n * 2 * F);  /* [n, 2F] */
+    /* dh = dy·down  [n, F] */
+    matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
+    if (dscale) {
+        /* y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u  (h_u the unscaled hidden) */
+        swiglu_forward(h, gu, NULL, n, F);
+        #pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
+            const real *hi = h + (size_t)i * F, *dhi = dh + (size_t)i * F;
+            double acc = 0;
+            for (int j = 0; j < F; j++) acc += (double)dhi[j] * hi[j];
+            dscale[i] = (real)acc;
+            if (row_scale) {
+                real s = row_scale[i];
+                real *hw = h + (size_t)i * F;
+                for (int j = 0; j < F; j++) hw[j] *= s;
+            }
+        }
+    } else {
+        swiglu_forward(h, gu, row_scale, n, F);
+    }
+    /* d down [D, F] += dyᵀ·h */
+    matmul_backward(NULL, gw->down, dy, h, w->down, n, F, D, 0);
+    /* dgu [n, 2F] from dh through silu(a)⊙u (and the row scale) */
+    swiglu_backward(dgu, dh, gu, row_scale, n, F);
+    /* d[gate;up] += dguᵀ·x ; dx (+)= dgu·[gate;up] */
+    matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
+    arena_reset(scratch, mark);
+}

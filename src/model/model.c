@@ -1,0 +1,282 @@
+/* The whole model: forward, backward, losses, expert loads and the routing-bias update
+ * (see model.h for the API and MODEL.md for the architecture). */
+#include "model/model.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "kernels/attention.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/embed.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+
+void model_init(Model *m, const ModelConfig *cfg) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    param_table_build(&m->table, &m->cfg);
+    size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
+    m->params = aligned_alloc(64, bytes);
+    CHECKF(m->params != NULL, "out of memory: %zu bytes of parameters", bytes);
+    memset(m->params, 0, bytes);
+    model_view_build(&m->w, &m->table, &m->cfg, m->params);
+    rope_table_init(&m->rope, &m->cfg, m->cfg.max_position_embeddings);
+}
+
+void model_free(Model *m) {
+    rope_table_free(&m->rope);
+    model_view_free(&m->w);
+    free(m->params);
+    param_table_free(&m->table);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- activations ---- */
+
+static void acts_layout(ModelActs *a, Carve *c, const ModelConfig *cfg, int max_B, int max_T) {
+    const int D = cfg->hidden_size, V = cfg->vocab_size, L = cfg->num_hidden_layers;
+    const int M = cfg->num_nextn_predict_layers, E = cfg->n_routed_experts;
+    const size_t N = (size_t)max_B * max_T;
+    a->targets = carve_int(c, N);
+    a->pos = carve_int(c, N);
+    a->h = carve_real(c, (size_t)(L + 1) * N * D);
+    for (int l = 0; l < L; l++)
+        block_acts_carve(&a->blk[l], c, cfg, config_is_moe_layer(cfg, l), (int)N, max_B);
+    a->hf = carve_real(c, N * D);
+    a->rstd_f = carve_real(c, N);
+    a->logits = carve_real(c, N * V);
+    a->lse = carve_real(c, N);
+    a->ce = carve_real(c, N);
+    for (int k = 0; k < M; k++) mtp_acts_carve(&a->mtp[k], c, cfg, L + k, max_B, max_T);
+    a->expert_counts = carve_int(c, (size_t)(L + M) * (E > 0 ? E : 1));
+}
+
+/* Upper bound of the scratch any forward/backward takes (see the arena_real calls). */
+static size_t scratch_bytes(const ModelConfig *cfg, int max_B, int max_T) {
+    const size_t N = (size_t)max_B * max_T, D = cfg->hidden_size;
+    const size_t H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg), Dv = cfg->v_head_dim;
+    const size_t Dn = cfg->qk_nope_head_dim, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
+    const size_t Rq = cfg->q_lora_rank, E = cfg->n_routed_experts, K = cfg->num_experts_per_tok;
+    const size_t Im = cfg->moe_intermediate_size, Fs = cfg->n_shared_experts * Im;
+    const size_t I = cfg->intermediate_size;
+    int threads = omp_get_max_threads();
+    if (omp_get_num_procs() > threads) threads = omp_get_num_procs();
+    size_t att = attention_scratch_size(max_B, max_T, (int)H, (int)Dqk, (int)Dv, threads);
+    size_t mla = N * (2 * H * Dv + 2 * H * Dqk + H * (Dn + Dv) + 2 * Rkv + Dr + Rq) + att;
+    size_t ffn_dense = N * 4 * I;
+    size_t moe = E > 0 ? N * K * (3 * D + 1 + 4 * Im) + N * E + N * 4 * Fs : 0;
+    size_t inner = mla > ffn_dense ? mla : ffn_dense;
+    if (moe > inner) inner = moe;
+    size_t model = 5 * N * D;           /* backward: dA, dB, dhf, per-module dh buffers */
+    size_t mtp = N * 3 * D + N * D * (size_t)cfg->num_nextn_predict_layers;
+    size_t block = 2 * N * D;
+    size_t reals = model + mtp + block + inner;
+    return reals * sizeof(real) + 256 * 64;   /* + alignment slack */
+}
+
+void model_acts_init(ModelActs *a, const Model *m, int max_B, int max_T) {
+    const ModelConfig *cfg = &m->cfg;
+    CHECK(max_B > 0 && max_T > 0);
+    memset(a, 0, sizeof *a);
+    a->max_B = max_B;
+    a->max_T = max_T;
+    a->blk = xcalloc((size_t)(cfg->num_hidden_layers > 0 ? cfg->num_hidden_layers : 1), sizeof *a->blk);
+    a->mtp = xcalloc((size_t)(cfg->num_nextn_predict_layers > 0 ? cfg->num_nextn_predict_layers : 1),
+                     sizeof *a->mtp);
+    Carve c = {NULL, 0};
+    acts_layout(a, &c, cfg, max_B, max_T);
+    a->bytes = c.off;
+    a->mem = aligned_alloc(64, (c.off + 63) / 64 * 64);
+    CHECKF(a->mem != NULL, "out of memory: %zu bytes of activations", c.off);
+    memset(a->mem, 0, (c.off + 63) / 64 * 64);
+    c = (Carve){a->mem, 0};
+    acts_layout(a, &c, cfg, max_B, max_T);
+    arena_init(&a->arena, scratch_bytes(cfg, max_B, max_T));
+}
+
+void model_acts_free(ModelActs *a) {
+    if (a->grad_base) model_view_free(&a->gw);
+    arena_free(&a->arena);
+    free(a->mem);
+    free(a->blk);
+    free(a->mtp);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- forward ---- */
+
+static int mtp_modules_run(const ModelActs *a, const ModelConfig *cfg) {
+    if (a->opt.mtp_lambda == 0 || a->n_valid == 0) return 0;
+    int M = cfg->num_nextn_predict_layers;
+    return M < a->T - 1 ? M : a->T - 1;     /* module k needs T − k >= 1 rows */
+}
+
+ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const int *targets,
+                          int B, int T, const ModelOptions *opt) {
+    const ModelConfig *cfg = &m->cfg;
+    const int D = cfg->hidden_size, V = cfg->vocab_size, L = cfg->num_hidden_layers;
+    const int E = cfg->n_routed_experts, M = cfg->num_nextn_predict_layers;
+    CHECKF(B >= 1 && B <= a->max_B && T >= 1 && T <= a->max_T, "B=%d T=%d, acts sized %d×%d", B, T,
+           a->max_B, a->max_T);
+    CHECKF(T <= m->rope.max_pos, "T=%d > max_position_embeddings %d", T, m->rope.max_pos);
+    const int N = B * T;
+    if (opt->freeze_routing) CHECK(a->B == B && a->T == T);
+    a->B = B; a->T = T; a->N = N;
+    a->opt = *opt;
+    a->tokens = tokens;
+    a->n_valid = 0;
+    for (int i = 0; i < N; i++) {
+        int t = targets ? targets[i] : -1;
+        CHECKF(t < V && tokens[i] >= 0 && tokens[i] < V, "token/target id out of range at %d", i);
+        a->targets[i] = t;
+        a->n_valid += t >= 0;
+        a->pos[i] = i % T;
+    }
+    memset(a->expert_counts, 0, (size_t)(L + M) * (E > 0 ? E : 1) * sizeof *a->expert_counts);
+    const real alpha = (real)opt->seq_aux_alpha;
+    const size_t ND = (size_t)N * D;
+    size_t mark = arena_mark(&a->arena);
+
+    embed_forward(a->h, m->w.embed, tokens, N, D);                 /* h[0] [N, D] */
+    double aux = 0;
+    for (int l = 0; l < L; l++) {
+        aux += block_forward(a->h + (size_t)(l + 1) * ND, &a->blk[l], a->h + (size_t)l * ND,
+                             &m->w.layers[l], cfg, a->pos, B, T, &m->rope, alpha,
+                             opt->freeze_routing, &a->arena);
+        if (a->blk[l].is_moe) memcpy(a->expert_counts + (size_t)l * E, a->blk[l].moe.count,
+                                     (size_t)E * sizeof(int));
+    }
+    rmsnorm_forward(a->hf, D, a->rstd_f, a->h + (size_t)L * ND, D, m->w.final_norm, N, D,
+                    (real)cfg->rms_norm_eps);
+    matmul_forward(a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
+    cross_entropy_forward(a->ce, a->lse, a->logits, a->targets, N, V);
+    double ce_sum = 0;
+    for (int i = 0; i < N; i++) if (a->targets[i] >= 0) ce_sum += a->ce[i];
+
+    ModelLosses out = {0};
+    out.n_valid = a->n_valid;
+    out.loss = a->n_valid ? ce_sum / a->n_valid : 0.0;
+    int run = mtp_modules_run(a, cfg);
+    double mtp_sum = 0;
+    for (int k = 1; k <= run; k++) {
+        const real *hprev = k == 1 ? a->hf : a->mtp[k - 2].hout;
+        int Tprev = k == 1 ? T : T - k + 1;
+        double aux_k = 0;
+        double s = mtp_forward(&a->mtp[k - 1], &aux_k, hprev, Tprev, tokens, a->targets, B, T, k,
+                               m->w.embed, m->w.lm_head, &m->w.mtp[k - 1], cfg, &m->rope, alpha,
+                               opt->freeze_routing, &a->arena);
+        mtp_sum += s / a->n_valid;
+        aux += aux_k;
+        if (a->mtp[k - 1].blk.is_moe)
+            memcpy(a->expert_counts + (size_t)(L + k - 1) * E, a->mtp[k - 1].blk.moe.count,
+                   (size_t)E * sizeof(int));
+    }
+    out.mtp_loss = run ? opt->mtp_lambda / M * mtp_sum : 0.0;
+    out.aux_loss = aux;
+    out.total = out.loss + out.mtp_loss + out.aux_loss;
+    a->losses = out;
+    arena_reset(&a->arena, mark);
+    return out;
+}
+
+void model_target_logprobs(const Model *m, ModelActs *a, const int *tokens, const int *targets,
+                           int B, int T, real *logp) {
+    ModelOptions opt = {0};
+    model_forward(m, a, tokens, targets, B, T, &opt);
+    for (int i = 0; i < B * T; i++) logp[i] = a->targets[i] >= 0 ? -a->ce[i] : 0;
+}
+
+/* ---- backward ---- */
+
+void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_weight) {
+    const ModelConfig *cfg = &m->cfg;
+    const int D = cfg->hidden_size, V = cfg->vocab_size, L = cfg->num_hidden_layers;
+    const int M = cfg->num_nextn_predict_layers, N = a->N, B = a->B, T = a->T;
+    const size_t ND = (size_t)N * D;
+    CHECK(N > 0);
+    if (a->grad_base != grads) {
+        if (a->grad_base) model_view_free(&a->gw);
+        model_view_build(&a->gw, &m->table, cfg, grads);
+        a->grad_base = grads;
+    }
+    ModelView *g = &a->gw;
+    Arena *ar = &a->arena;
+    size_t mark = arena_mark(ar);
+    real *dhf = arena_real(ar, ND);                 /* [N, D] dJ/d(final-normed hidden) */
+    real *dA = arena_real(ar, ND);                  /* [N, D] */
+    real *dB = arena_real(ar, ND);                  /* [N, D] */
+    memset(dhf, 0, ND * sizeof *dhf);
+
+    /* MTP modules, last to first: module k+1 adds into module k's dh (its h input) */
+    int run = mtp_modules_run(a, cfg);
+    if (run > 0) {
+        real ce_scale = (real)(a->opt.mtp_lambda / M / a->n_valid);
+        real *dh[64];
+        CHECK(run <= 64);
+        for (int k = 1; k <= run; k++) {
+            dh[k - 1] = arena_real(ar, (size_t)B * (T - k) * D);       /* [B, T−k, D] */
+            memset(dh[k - 1], 0, (size_t)B * (T - k) * D * sizeof(real));
+        }
+        for (int k = run; k >= 1; k--) {
+            real *dprev = k == 1 ? dhf : dh[k - 2];
+            int Tprev = k == 1 ? T : T - k + 1;
+            mtp_backward(dprev, Tprev, dh[k - 1], g->embed, g->lm_head, &g->mtp[k - 1],
+                         &a->mtp[k - 1], ce_scale, 1, m->w.embed, m->w.lm_head, &m->w.mtp[k - 1],
+                         cfg, &m->rope, ar);
+        }
+    }
+    /* main head: dlogits = w_i (softmax − onehot), in place */
+    real scale = row_weight ? 1 : (a->n_valid ? (real)(1.0 / a->n_valid) : 0);
+    cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight, scale, N, V);
+    matmul_backward(dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
+    rmsnorm_backward(dA, D, g->final_norm, dhf, D, a->h + (size_t)L * ND, D, m->w.final_norm,
+                     a->rstd_f, N, D);
+    for (int l = L - 1; l >= 0; l--) {
+        block_backward(dB, &g->layers[l], dA, &a->blk[l], a->h + (size_t)l * ND, &m->w.layers[l],
+                       cfg, a->pos, B, T, &m->rope, 1, ar);
+        real *t = dA; dA = dB; dB = t;
+    }
+    embed_backward(g->embed, dA, a->tokens, N, D);
+    arena_reset(ar, mark);
+}
+
+/* ---- expert loads and the bias update ---- */
+
+const int *model_expert_counts(const ModelActs *a, const ModelConfig *cfg, int layer) {
+    CHECK(layer >= 0 && layer < cfg->num_hidden_layers + cfg->num_nextn_predict_layers);
+    if (!config_is_moe_layer(cfg, layer)) return NULL;
+    return a->expert_counts + (size_t)layer * cfg->n_routed_experts;
+}
+
+void model_bias_update(Model *m, const int64_t *counts, double gamma) {
+    const ModelConfig *cfg = &m->cfg;
+    const int L = cfg->num_hidden_layers, M = cfg->num_nextn_predict_layers;
+    const int E = cfg->n_routed_experts;
+    for (int l = 0; l < L + M; l++) {
+        const LayerWeights *lw = l < L ? &m->w.layers[l] : &m->w.mtp[l - L].block;
+        if (!lw->is_moe || !lw->moe.bias) continue;
+        moe_bias_update(lw->moe.bias, counts + (size_t)l * E, E, gamma);
+    }
+}
+
+double model_train_flops(const ModelConfig *c, int B, int T, int with_mtp) {
+    const double D = c->hidden_size, H = c->num_attention_heads, Dqk = config_qk_head_dim(c);
+    const double Dv = c->v_head_dim, Rq = c->q_lora_rank, Rkv = c->kv_lora_rank;
+    const double Dr = c->qk_rope_head_dim, Dn = c->qk_nope_head_dim, V = c->vocab_size;
+    const double Im = c->moe_intermediate_size;
+    /* multiply-adds per token */
+    double attn = (Rq > 0 ? D * Rq + Rq * H * Dqk : D * H * Dqk) + D * (Rkv + Dr) +
+                  Rkv * H * (Dn + Dv) + H * Dv * D + (T + 1) / 2.0 * H * (Dqk + Dv);
+    double moe = D * c->n_routed_experts + 3 * D * Im * (c->num_experts_per_tok + c->n_shared_experts);
+    double dense = 3 * D * c->intermediate_size;
+    double per_tok = D * V;
+    for (int l = 0; l < c->num_hidden_layers; l++)
+        per_tok += attn + (config_is_moe_layer(c, l) ? moe : dense);
+    if (with_mtp)
+        for (int k = 0; k < c->num_nextn_predict_layers; k++)
+            per_tok += 2 * D * D + attn + (config_is_moe_layer(c, c->num_hidden_layers + k) ? moe : dense) + D * V;
+    return 2.0 * 3.0 * per_tok * B * T;
+}

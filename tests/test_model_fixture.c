@@ -1,0 +1,300 @@
+/* The C model (float) against the PyTorch reference (tools/ref_model.py, float64) on the committed
+ * fixtures tests/fixtures/model/{a_plain,c_yarn_mtp,b_bench} (format: notes/fixture_spec.md).
+ *
+ * Parameters come from the deterministic fixture init (tests/fixture_params.h, bit-exact with
+ * the reference), tokens from the fixture, targets = tokens shifted left (−1 at T−1). Compared:
+ * logits (all, or the 4096-element sample and the norm), loss, mtp_loss, aux_loss, total_loss,
+ * the expert counts of every MoE layer (exactly), and the gradient of every parameter tensor
+ * (all elements, or the 64-element sample and the L2 norm).
+ *
+ * Tolerances (float32 C vs float64 reference; errors scale with the tensor's magnitude):
+ *   logits:   |c − r| <= 2e-5 · max|r| + 1e-4 · |r|
+ *   losses:   |c − r| <= 1e-5 + 1e-4 · |r|
+ *   gradient: per tensor, |c − r| <= 1e-4 · max|r_tensor| + 1e-3 · |r| + 1e-7
+ *             (sampled tensors: max|r_tensor| -> max(max|sample|, norm/sqrt(numel)))
+ *   gradient norms (sampled tensors): relative 1e-4
+ * When /usr/bin/python3 has torch, the fixtures are also regenerated into a temporary directory
+ * with tools/make_fixtures.py and compared the same way (skipped silently without torch).
+ */
+#include <cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "fixture_params.h"
+#include "model/model.h"
+#include "test.h"
+
+#if REAL_IS_DOUBLE
+#error "test_model_fixture runs the float build"
+#endif
+
+/* ---- a minimal safetensors reader (F32 / I32), enough for the fixtures ---- */
+
+typedef struct StFile {
+    char *buf;          /* whole file */
+    size_t len;
+    cJSON *header;
+    const char *data;   /* start of the data section */
+    size_t data_len;
+} StFile;
+
+static int st_open(StFile *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    Err e = {{0}};
+    f->buf = file_read_all(path, &f->len, &e);
+    if (!f->buf) { printf("  %s\n", e.msg); return -1; }
+    if (f->len < 8) return -1;
+    uint64_t n;
+    memcpy(&n, f->buf, 8);
+    if (n > f->len - 8) return -1;
+    f->header = cJSON_ParseWithLength(f->buf + 8, (size_t)n);
+    if (!f->header) return -1;
+    f->data = f->buf + 8 + n;
+    f->data_len = f->len - 8 - n;
+    return 0;
+}
+
+static void st_close(StFile *f) {
+    cJSON_Delete(f->header);
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+/* Returns the tensor as doubles (malloc'ed, caller frees) and its element count; NULL if absent. */
+static double *st_get(const StFile *f, const char *name, size_t *numel) {
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(f->header, name);
+    if (!t) return NULL;
+    const char *dt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "dtype"));
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+    size_t b = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble;
+    size_t e = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
+    CHECK(e >= b && e <= f->data_len && dt);
+    size_t n = (e - b) / 4;
+    double *out = xmalloc((n ? n : 1) * sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(dt, "F32")) { float v; memcpy(&v, f->data + b + 4 * i, 4); out[i] = v; }
+        else if (!strcmp(dt, "I32")) { int32_t v; memcpy(&v, f->data + b + 4 * i, 4); out[i] = v; }
+        else CHECKF(0, "%s: dtype %s", name, dt);
+    }
+    *numel = n;
+    return out;
+}
+
+static double st_scalar(const StFile *f, const char *name) {
+    size_t n;
+    double *v = st_get(f, name, &n);
+    CHECKF(v && n == 1, "fixture tensor %s missing", name);
+    double x = v[0];
+    free(v);
+    return x;
+}
+
+static size_t sample_index(size_t k, size_t n) { return (size_t)(((uint64_t)k * 2654435761ull) % n); }
+
+/* ---- comparison ---- */
+
+typedef struct Stats { int tensors, bad; double worst; } Stats;
+
+/* c [n] against r [n] with |c − r| <= atol + rtol·|r|; returns 1 if ok. */
+static int close_arrays(const char *what, const double *c, const double *r, size_t n, double atol,
+                        double rtol, Stats *st) {
+    size_t worst_i = 0;
+    double worst_x = -1;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(c[i] - r[i]), excess = d - (atol + rtol * fabs(r[i]));
+        if (isnan(d)) excess = INFINITY;
+        if (excess > worst_x) { worst_x = excess; worst_i = i; }
+        double rel = d / (atol + rtol * fabs(r[i]));
+        if (st && rel > st->worst) st->worst = rel;
+    }
+    if (st) st->tensors++;
+    if (n && worst_x > 0) {
+        if (!st || st->bad < 6)
+            printf("  %s[%zu]: C %.8g vs ref %.8g (atol %.2g rtol %.2g)\n", what, worst_i, c[worst_i],
+                   r[worst_i], atol, rtol);
+        if (st) st->bad++;
+        return 0;
+    }
+    return 1;
+}
+
+static double max_abs(const double *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) if (fabs(x[i]) > m) m = fabs(x[i]);
+    return m;
+}
+
+/* Runs the model on fixture dir `dir` and compares everything. Returns the number of failed
+ * checks (0 = all good); missing files count as failures. */
+static int check_fixture(const char *dir) {
+    char path[1024];
+    int fails = 0;
+    Err e = {{0}};
+    ModelConfig cfg;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (config_load(&cfg, path, &e) != 0) { printf("  %s\n", e.msg); return 1; }
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    cJSON *meta = json_load_file(path, &e);
+    if (!meta) { printf("  %s\n", e.msg); return 1; }
+    const int seed = (int)cJSON_GetObjectItem(meta, "seed")->valuedouble;
+    const int B = (int)cJSON_GetObjectItem(meta, "batch")->valuedouble;
+    const int T = (int)cJSON_GetObjectItem(meta, "seq")->valuedouble;
+    ModelOptions opt = {0};
+    opt.mtp_lambda = cJSON_GetObjectItem(meta, "mtp_lambda")->valuedouble;
+    opt.seq_aux_alpha = cJSON_GetObjectItem(meta, "seq_aux_alpha")->valuedouble;
+    const double param_count = cJSON_GetObjectItem(meta, "param_count")->valuedouble;
+    cJSON_Delete(meta);
+    StFile st;
+    snprintf(path, sizeof path, "%s/ref.safetensors", dir);
+    if (st_open(&st, path) != 0) { printf("  %s: unreadable\n", path); return 1; }
+
+    Model m;
+    model_init(&m, &cfg);
+    if ((double)m.table.count != param_count) {
+        printf("  param_count: C %zu vs ref %.0f\n", m.table.count, param_count);
+        fails++;
+    }
+    fixture_init_params(&m.table, m.params, (uint64_t)seed);
+    const int N = B * T, V = cfg.vocab_size;
+    size_t n;
+    double *tok = st_get(&st, "tokens", &n);
+    CHECK(tok && n == (size_t)N);
+    int *tokens = xmalloc(N * sizeof *tokens), *targets = xmalloc(N * sizeof *targets);
+    int *tok_check = xmalloc(N * sizeof *tok_check);
+    fixture_tokens(tok_check, B, T, V, (uint64_t)seed);
+    for (int i = 0; i < N; i++) {
+        tokens[i] = (int)tok[i];
+        if (tokens[i] != tok_check[i]) { fails++; printf("  token %d differs from fixture init\n", i); break; }
+    }
+    for (int i = 0; i < N; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
+    free(tok);
+    free(tok_check);
+
+    ModelActs a;
+    model_acts_init(&a, &m, B, T);
+    ModelLosses l = model_forward(&m, &a, tokens, targets, B, T, &opt);
+
+    /* logits */
+    double *ref = st_get(&st, "logits", &n);
+    if (ref) {
+        CHECK(n == (size_t)N * V);
+        double *c = xmalloc(n * sizeof *c);
+        for (size_t i = 0; i < n; i++) c[i] = a.logits[i];
+        fails += !close_arrays("logits", c, ref, n, 2e-5 * max_abs(ref, n), 1e-4, NULL);
+        free(c);
+    } else {
+        ref = st_get(&st, "logits_sample", &n);
+        if (!ref) { printf("  no logits in the fixture\n"); fails++; }
+        else {
+            double c[4096];
+            CHECK(n <= 4096);
+            for (size_t k = 0; k < n; k++) c[k] = a.logits[sample_index(k, (size_t)N * V)];
+            fails += !close_arrays("logits_sample", c, ref, n, 2e-5 * max_abs(ref, n), 1e-4, NULL);
+            double norm = 0;
+            for (size_t i = 0; i < (size_t)N * V; i++) norm += (double)a.logits[i] * a.logits[i];
+            double rn = st_scalar(&st, "logits_norm"), cn = sqrt(norm);
+            fails += !close_arrays("logits_norm", &cn, &rn, 1, 0, 1e-4, NULL);
+        }
+    }
+    free(ref);
+    /* losses */
+    double cl[4] = {l.loss, l.mtp_loss, l.aux_loss, l.total};
+    const char *ln[4] = {"loss", "mtp_loss", "aux_loss", "total_loss"};
+    for (int i = 0; i < 4; i++) {
+        double r = st_scalar(&st, ln[i]);
+        fails += !close_arrays(ln[i], &cl[i], &r, 1, 1e-5, 1e-4, NULL);
+    }
+    printf("  loss %.6f mtp %.6f aux %.6f total %.6f\n", l.loss, l.mtp_loss, l.aux_loss, l.total);
+    /* expert counts */
+    for (int layer = 0; layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers; layer++) {
+        const int *cnt = model_expert_counts(&a, &cfg, layer);
+        char name[64];
+        snprintf(name, sizeof name, "expert_counts.%d", layer);
+        double *rc = st_get(&st, name, &n);
+        if (!cnt) { if (rc) { printf("  %s in the fixture for a dense layer\n", name); fails++; } free(rc); continue; }
+        if (!rc || n != (size_t)cfg.n_routed_experts) { printf("  %s missing\n", name); fails++; free(rc); continue; }
+        for (int e2 = 0; e2 < cfg.n_routed_experts; e2++)
+            if (cnt[e2] != (int)rc[e2]) { printf("  %s[%d]: C %d vs ref %.0f\n", name, e2, cnt[e2], rc[e2]); fails++; break; }
+        free(rc);
+    }
+    /* gradients */
+    real *grads = xcalloc(m.table.total, sizeof(real));
+    model_backward(&m, &a, grads, NULL);
+    Stats gs = {0};
+    for (int ti = 0; ti < m.table.n; ti++) {
+        const ParamInfo *p = &m.table.t[ti];
+        char name[160];
+        snprintf(name, sizeof name, "grad.%s", p->name);
+        double *r = st_get(&st, name, &n);
+        const real *g = grads + p->offset;
+        if (r) {
+            CHECK(n == p->numel);
+            double *c = xmalloc(n * sizeof *c);
+            for (size_t i = 0; i < n; i++) c[i] = g[i];
+            close_arrays(name, c, r, n, 1e-4 * max_abs(r, n) + 1e-7, 1e-3, &gs);
+            free(c);
+            free(r);
+            continue;
+        }
+        snprintf(name, sizeof name, "grad_sample.%s", p->name);
+        r = st_get(&st, name, &n);
+        if (!r) { printf("  %s: no gradient in the fixture\n", p->name); gs.bad++; continue; }
+        size_t want = p->numel < 64 ? p->numel : 64;
+        CHECK(n == want);
+        double c[64], norm = 0;
+        for (size_t k = 0; k < n; k++) c[k] = g[sample_index(k, p->numel)];
+        for (size_t i = 0; i < p->numel; i++) norm += (double)g[i] * g[i];
+        snprintf(name, sizeof name, "grad_norm.%s", p->name);
+        double rn = st_scalar(&st, name), cn = sqrt(norm);
+        double scale = fmax(max_abs(r, n), rn / sqrt((double)p->numel));
+        close_arrays(name, c, r, n, 1e-4 * scale + 1e-7, 1e-3, &gs);
+        close_arrays(name, &cn, &rn, 1, 1e-7, 1e-4, &gs);
+        free(r);
+    }
+    printf("  %d gradient checks, %d failed, worst error/tolerance %.2e\n", gs.tensors, gs.bad, gs.worst);
+    fails += gs.bad;
+    free(grads);
+    free(tokens);
+    free(targets);
+    model_acts_free(&a);
+    model_free(&m);
+    st_close(&st);
+    return fails;
+}
+
+static void test_fixture_a_plain(void) { EXPECT(check_fixture("tests/fixtures/model/a_plain") == 0); }
+static void test_fixture_c_yarn_mtp(void) { EXPECT(check_fixture("tests/fixtures/model/c_yarn_mtp") == 0); }
+static void test_fixture_b_bench(void) { EXPECT(check_fixture("tests/fixtures/model/b_bench") == 0); }
+
+/* Regenerates the fixtures with the PyTorch reference when /usr/bin/python3 has torch. */
+static void test_fixture_live_torch(void) {
+    if (access("/usr/bin/python3", X_OK) != 0) return;
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    char dir[] = "/tmp/r1_model_fixture_XXXXXX";
+    if (!mkdtemp(dir)) return;
+    const char *names[] = {"a_plain", "c_yarn_mtp"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024], sub[1100];
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 tools/make_fixtures.py --out %s --only %s >/dev/null 2>&1", dir,
+                 names[i]);
+        EXPECTF(system(cmd) == 0, "%s failed", cmd);
+        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
+        EXPECTF(check_fixture(sub) == 0, "live fixture %s", names[i]);
+    }
+    char rm[1100];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    if (system(rm) != 0) printf("  could not remove %s\n", dir);
+}
+
+int main(void) {
+    RUN(test_fixture_a_plain);
+    RUN(test_fixture_c_yarn_mtp);
+    RUN(test_fixture_b_bench);
+    RUN(test_fixture_live_torch);
+    return TEST_EXIT();
+}
