@@ -170,13 +170,25 @@ struct BpeWork {
     size_t cap, heap_cap;
     BytesMap cache;          /* piece -> offset into cache_ids (count, ids...) */
     TokIds cache_ids;
+    struct ShortSlot *sc;    /* direct-mapped cache of pieces of 2..16 bytes giving 1..3 ids */
 };
+
+/* One cache line holds a short piece (its bytes in k0,k1, zero padded) and its ids: a hit costs
+ * one memory access. Direct-mapped: a new piece simply replaces the slot's old one. */
+typedef struct ShortSlot {
+    uint64_t k0, k1;
+    uint32_t meta;           /* bytes | n_ids << 8; 0 = empty */
+    uint32_t ids[3];
+} ShortSlot;
+#define SHORT_MAX 16
+#define SHORT_BITS 16
 
 #define CACHE_MAX_ENTRIES (1u << 18)
 
 BpeWork *bpe_work_new(void) {
     BpeWork *w = xcalloc(1, sizeof *w);
     bytesmap_init(&w->cache, 4096);
+    w->sc = xcalloc((size_t)1 << SHORT_BITS, sizeof *w->sc);
     return w;
 }
 
@@ -185,6 +197,7 @@ void bpe_work_free(BpeWork *w) {
     free(w->ids); free(w->rank); free(w->prev); free(w->next); free(w->heap);
     bytesmap_free(&w->cache);
     tokids_free(&w->cache_ids);
+    free(w->sc);
     free(w);
 }
 
@@ -312,6 +325,17 @@ int bpe_encode_piece(const Bpe *b, BpeWork *w, const unsigned char *p, size_t n,
     if (n > BPE_MAX_PIECE)
         return err_set(e, "a run of %zu bytes without a pre-tokenizer split exceeds the limit of %u bytes",
                        n, BPE_MAX_PIECE);
+    ShortSlot *slot = NULL;
+    uint64_t k0 = 0, k1 = 0;
+    if (n <= SHORT_MAX) {
+        memcpy(&k0, p, n < 8 ? n : 8);
+        if (n > 8) memcpy(&k1, p + 8, n - 8);
+        slot = &w->sc[tokmap_mix64(k0 ^ (k1 * 0x9e3779b97f4a7c15ULL) ^ n) & (((size_t)1 << SHORT_BITS) - 1)];
+        if ((slot->meta & 0xff) == n && slot->k0 == k0 && slot->k1 == k1) {
+            for (uint32_t i = 0; i < slot->meta >> 8; i++) tokids_push(out, slot->ids[i]);
+            return 0;
+        }
+    }
     uint64_t h = 0;
     if (n <= BPE_CACHE_MAX_PIECE) {
         h = tokmap_hash_bytes(p, n);
@@ -319,6 +343,7 @@ int bpe_encode_piece(const Bpe *b, BpeWork *w, const unsigned char *p, size_t n,
         if (ce >= 0) {
             const uint32_t *c = w->cache_ids.v + w->cache.val[ce];
             for (uint32_t i = 1; i <= c[0]; i++) tokids_push(out, c[i]);
+            if (slot && c[0] <= 3) *slot = (ShortSlot){k0, k1, (uint32_t)(n | c[0] << 8), {c[1], c[0] > 1 ? c[2] : 0, c[0] > 2 ? c[3] : 0}};
             return 0;
         }
     }
@@ -337,6 +362,11 @@ int bpe_encode_piece(const Bpe *b, BpeWork *w, const unsigned char *p, size_t n,
         for (size_t i = 0; i < k; i++) tokids_push(out, w->ids[i]);
     } else {
         merge_long(b, w, n, out);
+    }
+    if (slot && out->n - start <= 3) {
+        size_t k = out->n - start;
+        *slot = (ShortSlot){k0, k1, (uint32_t)(n | k << 8), {0, 0, 0}};
+        for (size_t i = 0; i < k; i++) slot->ids[i] = out->v[start + i];
     }
     if (n <= BPE_CACHE_MAX_PIECE) {
         if (w->cache.n >= CACHE_MAX_ENTRIES) { bytesmap_clear(&w->cache); w->cache_ids.n = 0; }
