@@ -163,11 +163,10 @@ static void test_variants_vs_hf(void) {
 
 /* ignore_merges by hand: "abc" is a token but the merges cannot build it. */
 static void test_ignore_merges(void) {
-    const char *fmt = "{\"model\": {\"type\": \"BPE\", \"ignore_merges\": %s, \"vocab\": {\"a\": 0, \"b\": 1, \"c\": 2, "
-                      "\"bc\": 3, \"abc\": 4}, \"merges\": [\"b c\"]}}";
     char json[512];
     for (int im = 0; im < 2; im++) {
-        snprintf(json, sizeof json, fmt, im ? "true" : "false");
+        snprintf(json, sizeof json, "{\"model\": {\"type\": \"BPE\", \"ignore_merges\": %s, \"vocab\": {\"a\": 0, "
+                 "\"b\": 1, \"c\": 2, \"bc\": 3, \"abc\": 4}, \"merges\": [\"b c\"]}}", im ? "true" : "false");
         Err e = {0};
         Tokenizer *t = tokenizer_from_json(json, strlen(json), "im.json", &e);
         EXPECTF(t != NULL, "%s", e.msg);
