@@ -5,6 +5,17 @@
 
 #include "io/json.h"
 
+/* A value quoted in an error: at most 40 bytes, control characters shown as '?', so the message
+ * stays one line whatever the file holds. */
+typedef struct Shown { char s[41]; } Shown;
+static Shown shown(const char *v) {
+    Shown out;
+    size_t k = 0;
+    for (; v[k] && k < sizeof out.s - 1; k++) out.s[k] = (unsigned char)v[k] < 0x20 ? '?' : v[k];
+    out.s[k] = 0;
+    return out;
+}
+
 /* One getter per key kind, each recording the key in its error. `req` = required. */
 static int get_int(const cJSON *j, const char *key, int req, int def, int *out, Err *e) {
     int64_t v = def;
@@ -37,7 +48,7 @@ static int parse_rope_scaling(RopeScaling *r, const cJSON *j, Err *e) {
     if (!type) return err_set(e, "key 'rope_scaling.type': missing");
     if (!strcmp(type, "default")) return 0;
     if (strcmp(type, "yarn") != 0)
-        return err_set(e, "key 'rope_scaling.type': '%s' is not supported (only \"yarn\")", type);
+        return err_set(e, "key 'rope_scaling.type': '%s' is not supported (only \"yarn\")", shown(type).s);
     r->enabled = 1;
     if (get_double(rs, "factor", 1, 1.0, &r->factor, e) ||
         get_int(rs, "original_max_position_embeddings", 1, 0, &r->original_max_position_embeddings, e) ||
@@ -55,7 +66,7 @@ int config_from_json(ModelConfig *c, const cJSON *j, const char *where, Err *e) 
     const char *s = NULL;
     if (json_get_string(j, "model_type", 0, &s, e) < 0) return err_prefix(e, "%s", where);
     if (s && strcmp(s, "deepseek_v3") != 0)
-        return err_set(e, "%s: key 'model_type': '%s' is not deepseek_v3", where, s);
+        return err_set(e, "%s: key 'model_type': '%s' is not deepseek_v3", where, shown(s).s);
 
     int ok = !(get_int(j, "vocab_size", 1, 0, &c->vocab_size, e) ||
                get_int(j, "hidden_size", 1, 0, &c->hidden_size, e) ||
@@ -109,13 +120,13 @@ int config_from_json(ModelConfig *c, const cJSON *j, const char *where, Err *e) 
     if (!strcmp(topk, "noaux_tc")) c->topk_method = TOPK_NOAUX_TC;
     else if (!strcmp(topk, "group_limited_greedy")) c->topk_method = TOPK_GROUP_LIMITED_GREEDY;
     else if (!strcmp(topk, "greedy")) c->topk_method = TOPK_GREEDY;
-    else return err_set(e, "%s: key 'topk_method': unknown value '%s'", where, topk);
+    else return err_set(e, "%s: key 'topk_method': unknown value '%s'", where, shown(topk).s);
     if (!strcmp(scoring, "sigmoid")) c->scoring_func = SCORING_SIGMOID;
     else if (!strcmp(scoring, "softmax")) c->scoring_func = SCORING_SOFTMAX;
-    else return err_set(e, "%s: key 'scoring_func': unknown value '%s'", where, scoring);
+    else return err_set(e, "%s: key 'scoring_func': unknown value '%s'", where, shown(scoring).s);
     if (strcmp(act, "silu") != 0) return err_set(e, "%s: key 'hidden_act': only \"silu\" is supported", where);
     if (strcmp(dtype, "float32") && strcmp(dtype, "bfloat16") && strcmp(dtype, "float16"))
-        return err_set(e, "%s: key 'torch_dtype': unknown value '%s'", where, dtype);
+        return err_set(e, "%s: key 'torch_dtype': unknown value '%s'", where, shown(dtype).s);
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype);
 
     int flag = 0;
