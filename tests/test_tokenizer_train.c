@@ -238,6 +238,63 @@ static void test_bad_options(void) {
     EXPECT(tokenizer_train(&o2, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "/nonexistent/corpus.txt"));
 }
 
+/* chat_render() and the Jinja template we store in tokenizer_config.json agree, rendered the way
+ * HF transformers' apply_chat_template renders (tools/chat_template_ref.py; skipped without
+ * python3 + jinja2). */
+static void test_chat_template_matches_jinja(void) {
+    if (system("python3 -c 'import jinja2' >/dev/null 2>&1") != 0) { printf("  (skipped: python3 with jinja2 absent)\n"); return; }
+    static const ChatMessage c0[] = {{"system", "S"}, {"user", "Hi"}, {"assistant", "<think>\nr\n</think>\n\nYo"}, {"user", "Again"}};
+    static const ChatMessage c1[] = {{"system", "A"}, {"user", "q1"}, {"system", "B"}, {"assistant", "x</think>y</think>\n\nz"},
+                                     {"user", "q2"}, {"assistant", "plain answer"}};
+    static const ChatMessage c2[] = {{"user", "weather?"}, {"tool", "sunny"}, {"tool", "22C"}, {"assistant", "It is <b>sunny</b>"},
+                                     {"user", "and tomorrow?"}};
+    static const ChatMessage c3[] = {{"user", "x"}, {"tool", "out"}};
+    static const ChatMessage c4[] = {{"system", "only a system prompt \xe4\xb8\xad\xe6\x96\x87"}};
+    static const ChatMessage c5[] = {{"user", "line1\nline2\t\"quoted\" \\ back"}, {"assistant", "<think>a</think>"}};
+    struct { const ChatMessage *m; int n; } convs[] = {{c0, 4}, {c1, 6}, {c2, 5}, {c3, 2}, {c4, 1}, {c5, 2}, {c0, 0}};
+    enum { NC = sizeof convs / sizeof convs[0] };
+    char cfg[256], in[256], cmd[1024];
+    snprintf(cfg, sizeof cfg, "%s/chat/tokenizer_config.json", tmpdir);
+    snprintf(in, sizeof in, "%s/chat/convs.json", tmpdir);
+    Err e = {0};
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/chat", tmpdir);
+    EXPECT(file_mkdirs(dir, &e) == 0 && chat_write_tokenizer_config(cfg, 4096, &e) == 0);
+    cJSON *arr = cJSON_CreateArray();
+    for (int k = 0; k < 2 * NC; k++) {   /* each conversation with and without a generation prompt */
+        cJSON *c = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(c, "messages");
+        for (int i = 0; i < convs[k / 2].n; i++) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "role", convs[k / 2].m[i].role);
+            cJSON_AddStringToObject(m, "content", convs[k / 2].m[i].content);
+            cJSON_AddItemToArray(msgs, m);
+        }
+        cJSON_AddBoolToObject(c, "add_generation_prompt", k % 2 == 0);
+        cJSON_AddItemToArray(arr, c);
+    }
+    EXPECT(json_save_file(arr, in, &e) == 0);
+    cJSON_Delete(arr);
+    snprintf(cmd, sizeof cmd, "python3 tools/chat_template_ref.py %s %s", cfg, in);
+    FILE *p = popen(cmd, "r");
+    StrBuf outp = {0};
+    char buf[8192];
+    size_t k;
+    while (p && (k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(&outp, buf, k);
+    if (p) EXPECT(pclose(p) == 0);
+    cJSON *want = outp.s ? cJSON_Parse(outp.s) : NULL;
+    EXPECT(want && cJSON_GetArraySize(want) == 2 * NC);
+    int i = 0;
+    for (const cJSON *w = want ? want->child : NULL; w; w = w->next, i++) {
+        StrBuf got = {0};
+        EXPECT(chat_render(convs[i / 2].m, convs[i / 2].n, i % 2 == 0, &got, &e) == 0);
+        EXPECTF(got.s && !strcmp(got.s, w->valuestring), "conversation %d: C '%s' vs Jinja '%s'", i, got.s ? got.s : "",
+                w->valuestring);
+        sb_free(&got);
+    }
+    cJSON_Delete(want);
+    sb_free(&outp);
+}
+
 /* The command line: train, encode (stdin and --text, --bos), decode; one-line errors. */
 static void test_cli(void) {
     const char *r1 = getenv("R1") ? getenv("R1") : "build/r1";
@@ -323,6 +380,7 @@ int main(void) {
     RUN(test_merges_equal_hf_trainer);
     RUN(test_bad_options);
     RUN(test_chat_render);
+    RUN(test_chat_template_matches_jinja);
     RUN(test_cli);
     Err e = {0};
     file_remove_tree(tmpdir, &e);
