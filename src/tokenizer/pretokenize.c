@@ -59,7 +59,11 @@ static int compile(PreTokStep *st, const char *pattern, size_t len, int is_regex
         return err_set(e, "%s: regex does not compile: %s (at offset %zu)", where, (char *)msg,
                        (size_t)eo);
     }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT fails */
+    /* JIT when available (pcre2_jit_match then skips the generic entry checks); otherwise the
+     * interpreter */
+    size_t jit_size = 0;
+    st->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0 &&
+              pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
     st->re = re;
     return 0;
 }
@@ -194,7 +198,8 @@ static int run_step(Run *r, int step, const char *p, size_t n) {
     size_t off = 0, cur = 0;
     int rc;
     while (off < n) {
-        int mr = pcre2_match(st->re, (PCRE2_SPTR)p, n, off, 0, md, r->s->mctx);
+        int mr = st->jit ? pcre2_jit_match(st->re, (PCRE2_SPTR)p, n, off, 0, md, r->s->mctx)
+                         : pcre2_match(st->re, (PCRE2_SPTR)p, n, off, 0, md, r->s->mctx);
         if (mr == PCRE2_ERROR_NOMATCH) break;
         if (mr < 0) {
             PCRE2_UCHAR msg[256];

@@ -31,6 +31,7 @@ typedef struct PreTokStep {
     SplitBehavior behavior;
     int invert;
     int add_prefix_space;      /* ByteLevel: prepend ' ' to each piece not starting with one */
+    int jit;                   /* compiled by PCRE2's JIT */
 } PreTokStep;
 
 typedef struct PreTok {
