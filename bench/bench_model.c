@@ -2,7 +2,7 @@
  * (/work/shared/bench/bench_config.json, else the b_bench fixture's copy), batch 16 × 256,
  * MTP λ = 0.3 (as tools/bench_torch.py), at 1 and 2 threads; model GFLOP/s; peak memory.
  *
- *   build/bench/bench_model [--config PATH] [--batch B] [--seq T] [--steps N]
+ *   build/bench/bench_model [--config PATH] [--batch B] [--seq T] [--steps N] [--threads 1|2]
  *
  * Figures: train_tokens_per_s_1t, train_tokens_per_s_2t, train_gflops_2t (model FLOPs from
  * model_train_flops / step time), train_peak_rss_mb, train_activation_mb. The PyTorch
@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "base/blas_env.h"
 #include "base/error.h"
 #include "base/rng.h"
 #include "base/threads.h"
@@ -19,8 +21,16 @@
 #include "model/model.h"
 
 int main(int argc, char **argv) {
+    /* OpenMP threads sleep instead of spinning when idle (as the PyTorch reference is run): on a
+     * 2-core machine shared with anything else, spinning threads steal the cores the other
+     * thread needs. libgomp reads the variable at load, hence the re-exec. */
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        execv("/proc/self/exe", argv);
+    }
+    blas_env_fix(argv);
     const char *config = "/work/shared/bench/bench_config.json";
-    int B = 16, T = 256, steps = 3;
+    int B = 16, T = 256, steps = 3, only = 0;
     FILE *probe = fopen(config, "r");
     if (probe) fclose(probe);
     else config = "tests/fixtures/model/b_bench/config.json";
@@ -29,6 +39,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--batch")) B = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seq")) T = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) only = atoi(argv[i + 1]);
         else { fprintf(stderr, "bench_model: unknown flag %s\n", argv[i]); return 2; }
     }
     ModelConfig cfg;
@@ -52,6 +63,7 @@ int main(int argc, char **argv) {
     const double flops = model_train_flops(&cfg, B, T, cfg.num_nextn_predict_layers > 0);
     double tps[3] = {0};
     for (int threads = 1; threads <= 2; threads++) {
+        if (only && threads != only) continue;
         threads_set(threads);
         double best = 1e30;
         for (int s = 0; s < steps + 1; s++) {
