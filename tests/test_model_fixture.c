@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "io/file.h"
 #include "io/json.h"
+#include "io/safetensors.h"
 #include "fixture_params.h"
 #include "model/model.h"
 #include "test.h"
@@ -32,53 +32,32 @@
 #error "test_model_fixture runs the float build"
 #endif
 
-/* ---- a minimal safetensors reader (F32 / I32), enough for the fixtures ---- */
+/* ---- fixture tensors through src/io/safetensors ---- */
 
-typedef struct StFile {
-    char *buf;          /* whole file */
-    size_t len;
-    cJSON *header;
-    const char *data;   /* start of the data section */
-    size_t data_len;
-} StFile;
+typedef Safetensors StFile;
 
 static int st_open(StFile *f, const char *path) {
-    memset(f, 0, sizeof *f);
     Err e = {{0}};
-    f->buf = file_read_all(path, &f->len, &e);
-    if (!f->buf) { printf("  %s\n", e.msg); return -1; }
-    if (f->len < 8) return -1;
-    uint64_t n;
-    memcpy(&n, f->buf, 8);
-    if (n > f->len - 8) return -1;
-    f->header = cJSON_ParseWithLength(f->buf + 8, (size_t)n);
-    if (!f->header) return -1;
-    f->data = f->buf + 8 + n;
-    f->data_len = f->len - 8 - n;
+    if (st_open_file(f, path, &e) != 0) { printf("  %s\n", e.msg); st_free(f); return -1; }
     return 0;
 }
 
-static void st_close(StFile *f) {
-    cJSON_Delete(f->header);
-    free(f->buf);
-    memset(f, 0, sizeof *f);
-}
+static void st_close(StFile *f) { st_free(f); }
 
 /* Returns the tensor as doubles (malloc'ed, caller frees) and its element count; NULL if absent. */
 static double *st_get(const StFile *f, const char *name, size_t *numel) {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(f->header, name);
+    const StTensor *t = st_find(f, name);
     if (!t) return NULL;
-    const char *dt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "dtype"));
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-    size_t b = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble;
-    size_t e = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
-    CHECK(e >= b && e <= f->data_len && dt);
-    size_t n = (e - b) / 4;
+    size_t n = (size_t)t->numel;
     double *out = xmalloc((n ? n : 1) * sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(dt, "F32")) { float v; memcpy(&v, f->data + b + 4 * i, 4); out[i] = v; }
-        else if (!strcmp(dt, "I32")) { int32_t v; memcpy(&v, f->data + b + 4 * i, 4); out[i] = v; }
-        else CHECKF(0, "%s: dtype %s", name, dt);
+    Err e = {{0}};
+    if (t->dtype == ST_I32 || t->dtype == ST_I64) {
+        int64_t *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
+        CHECKF(st_read(f, t, tmp, ST_I64, &e) == 0, "%s", e.msg);
+        for (size_t i = 0; i < n; i++) out[i] = (double)tmp[i];
+        free(tmp);
+    } else {
+        CHECKF(st_read(f, t, out, ST_F64, &e) == 0, "%s", e.msg);
     }
     *numel = n;
     return out;
