@@ -146,6 +146,12 @@ static void random_text(Rng *r, StrBuf *b, int hf_whitespace) {
             sb_append(b, (const char *[]){"\xc2\x85", "\xef\xbb\xbf", " \xc2\x85 x", "\xc2\x85\n", "a\xef\xbb\xbf b"}[rng_below(r, 5)]);
             continue;
         }
+        if (rng_below(r, 60) == 0) {   /* a long run without split points: the heap merge path */
+            int len = 100 + (int)rng_below(r, 400);
+            const char *alpha = rng_below(r, 2) ? "etaoinshrdlu" : "ab";
+            for (int j = 0; j < len; j++) sb_append_n(b, &alpha[rng_below(r, strlen(alpha))], 1);
+            continue;
+        }
         if (rng_below(r, 3) == 0) { sb_append(b, atoms[rng_below(r, sizeof atoms / sizeof atoms[0])]); continue; }
         const uint32_t *rg = ranges[rng_below(r, sizeof ranges / sizeof ranges[0])];
         int k = 1 + (int)rng_below(r, 8);
