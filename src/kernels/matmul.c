@@ -1,5 +1,5 @@
-/* gemm and the Linear layer (see matmul.h): OpenBLAS for large products, our own loops for
- * small ones. The crossover (GEMM_BLAS_MIN_FLOPS) was picked from bench/bench_kernels.c. */
+/* gemm and the Linear layer (see matmul.h): OpenBLAS for large products, our own AVX-512 kernel
+ * for small ones where it wins. The crossover was picked from bench/bench_kernels.c. */
 #include "kernels/matmul.h"
 
 #include <cblas.h>
@@ -8,14 +8,129 @@
 #include "base/error.h"
 #include "kernels/ops.h"
 
-/* Products with M·N·K below this go to the small-matrix loop (measured; see PERF.md). */
-#ifndef GEMM_BLAS_MIN_FLOPS
-#define GEMM_BLAS_MIN_FLOPS (48.0 * 48.0 * 48.0)
+/* Products with M·N·K below gemm_blas_min_flops(trans_a, trans_b) take gemm_loop. Measured with
+ * bench/bench_kernels (1 thread, see PERF.md): OpenBLAS 0.3.21's small-matrix kernels win NN and TN
+ * from 8³ up; for NT ours wins up to 256³ single-threaded, so BLAS only takes NT products large
+ * enough to use its threads; TT is rare and crosses near 64³. The double build uses BLAS from 32³. */
+static double min_flops(int ta, int tb) {
+#if !REAL_IS_DOUBLE && defined(__AVX512F__)
+    if (!ta && tb) return 128.0 * 128 * 128;
+    if (ta && tb) return 64.0 * 64 * 64;
+    return 0;
+#else
+    (void)ta; (void)tb;
+    return 32.0 * 32 * 32;
 #endif
+}
+
+#if !REAL_IS_DOUBLE && defined(__AVX512F__)
+#include <immintrin.h>
+
+/* The AVX-512 small-matrix kernel. op(B) is packed, GEMM_KB rows × 32 columns at a time, into a
+ * contiguous stack panel (this is where both B layouts become one); op(A) is read in place by
+ * element strides (a_rs between rows, a_cs between columns), broadcast one value at a time. The
+ * micro-kernel keeps a 12×32 tile of C in 24 registers; ragged edges use masks / fewer rows. */
+#define GEMM_KB 256
+
+static void pack_b(float *Bp, int tb, const float *B, int ldb, int p0, int kb, int j0, int nb) {
+    if (!tb) {
+        for (int p = 0; p < kb; p++) {
+            const float *src = B + (size_t)(p0 + p) * ldb + j0;
+            float *dst = Bp + (size_t)p * 32;
+            int j = 0;
+            for (; j < nb; j++) dst[j] = src[j];
+            for (; j < 32; j++) dst[j] = 0;
+        }
+    } else {
+        for (int j = 0; j < nb; j++) {
+            const float *src = B + (size_t)(j0 + j) * ldb + p0;
+            for (int p = 0; p < kb; p++) Bp[(size_t)p * 32 + j] = src[p];
+        }
+        for (int j = nb; j < 32; j++)
+            for (int p = 0; p < kb; p++) Bp[(size_t)p * 32 + j] = 0;
+    }
+}
+
+/* Stores one row pair of accumulators: C = alpha·acc + beta·C under the column masks. */
+static inline void store_row(float *cr, __m512 x0, __m512 x1, __m512 va, float beta,
+                             __mmask16 m0, __mmask16 m1) {
+    x0 = _mm512_mul_ps(x0, va);
+    x1 = _mm512_mul_ps(x1, va);
+    if (beta != 0) {
+        const __m512 vb = _mm512_set1_ps(beta);
+        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), x0);
+        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), x1);
+    }
+    _mm512_mask_storeu_ps(cr, m0, x0);
+    _mm512_mask_storeu_ps(cr + 16, m1, x1);
+}
+
+/* C[R, nb] = alpha·A[R, kb]·Bp[kb, 32] + beta·C for a compile-time R (so the accumulators stay
+ * in registers: no run-time indexing of them anywhere). */
+#define DEFINE_MICRO(R)                                                                           \
+static void micro##R(int nb, int kb, const float *A, size_t a_rs, size_t a_cs, const float *Bp, \
+                     float alpha, float beta, float *C, int ldc) {                               \
+    __m512 c0[R], c1[R];                                                                          \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();     \
+    for (int p = 0; p < kb; p++) {                                                                \
+        const __m512 b0 = _mm512_load_ps(Bp + (size_t)p * 32);                                    \
+        const __m512 b1 = _mm512_load_ps(Bp + (size_t)p * 32 + 16);                               \
+        const float *a = A + p * a_cs;                                                            \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                    \
+            const __m512 av = _mm512_set1_ps(a[r * a_rs]);                                        \
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);                                               \
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);                                               \
+        }                                                                                         \
+    }                                                                                             \
+    const __mmask16 m0 = (__mmask16)(nb >= 16 ? 0xFFFF : (1u << nb) - 1);                         \
+    const __mmask16 m1 = (__mmask16)(nb >= 32 ? 0xFFFF : nb > 16 ? (1u << (nb - 16)) - 1 : 0);    \
+    const __m512 va = _mm512_set1_ps(alpha);                                                      \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                          \
+        store_row(C + (size_t)r * ldc, c0[r], c1[r], va, beta, m0, m1);                           \
+}
+DEFINE_MICRO(12)
+DEFINE_MICRO(8)
+DEFINE_MICRO(4)
+DEFINE_MICRO(2)
+DEFINE_MICRO(1)
+
+/* Rows i0.. of one packed panel, in tiles of 12 then 8/4/2/1 for the ragged end. */
+static void panel(int M, int nb, int kb, const float *A, size_t a_rs, size_t a_cs, const float *Bp,
+                  float alpha, float beta, float *C, int ldc) {
+    int i = 0;
+    for (; i + 12 <= M; i += 12) micro12(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc);
+    if (i + 8 <= M) { micro8(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc); i += 8; }
+    if (i + 4 <= M) { micro4(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc); i += 4; }
+    if (i + 2 <= M) { micro2(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc); i += 2; }
+    if (i < M) micro1(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc);
+}
+
+void gemm_loop(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+    float Bp[GEMM_KB * 32] __attribute__((aligned(64)));
+    const size_t a_rs = ta ? 1 : (size_t)lda, a_cs = ta ? (size_t)lda : 1;
+    for (int j0 = 0; j0 < N; j0 += 32) {
+        const int nb = N - j0 < 32 ? N - j0 : 32;
+        for (int p0 = 0; p0 < K; p0 += GEMM_KB) {
+            const int kb = K - p0 < GEMM_KB ? K - p0 : GEMM_KB;
+            const float bet = p0 == 0 ? beta : 1;
+            pack_b(Bp, tb, B, ldb, p0, kb, j0, nb);
+            panel(M, nb, kb, A + p0 * a_cs, a_rs, a_cs, Bp, alpha, bet, C + j0, ldc);
+        }
+    }
+}
+
+#else   /* portable loops (and the double-precision build) */
 
 /* C = alpha·op(A)·op(B) + beta·C by rows; single-threaded (callers parallelise outside). */
-static void gemm_small(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-                       const real *B, int ldb, real beta, real *C, int ldc) {
+void gemm_loop(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc) {
     for (int i = 0; i < M; i++) {
         real *c = C + (size_t)i * ldc;
         if (!tb) {
@@ -44,16 +159,25 @@ static void gemm_small(int ta, int tb, int M, int N, int K, real alpha, const re
     }
 }
 
+#endif
+
+double gemm_blas_min_flops(int trans_a, int trans_b) { return min_flops(trans_a, trans_b); }
+
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc) {
     CHECK(M >= 0 && N >= 0 && K >= 0);
     if (M == 0 || N == 0) return;
-    if ((double)M * N * K < GEMM_BLAS_MIN_FLOPS || K == 0) {
-        gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    if (beta == 0)      /* BLAS may compute 0·C, which keeps NaNs; the contract says it must not */
-        for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+    if ((double)M * N * K < min_flops(trans_a, trans_b) || K == 0)
+        gemm_loop(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        gemm_blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_blas(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    /* beta = 0: OpenBLAS's beta kernels store zeros rather than 0·C, so NaNs in C do not leak
+     * (test_gemm_vs_ref fills C with NaN to hold it to that). */
 #if REAL_IS_DOUBLE
     cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

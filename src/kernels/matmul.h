@@ -21,6 +21,16 @@ void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real 
 void gemm_ref(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
               const real *B, int ldb, real beta, real *C, int ldc);
 
+/* The two paths gemm() chooses between, exposed for the crossover benchmark and the tests:
+ * gemm_loop is our own single-threaded kernel, gemm_blas calls OpenBLAS (threads as set by
+ * threads_set; one thread inside an OpenMP parallel region). gemm() takes gemm_loop when
+ * M·N·K < gemm_blas_min_flops(trans_a, trans_b). Same contract as gemm(). */
+void gemm_loop(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc);
+void gemm_blas(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, int ldb, real beta, real *C, int ldc);
+double gemm_blas_min_flops(int trans_a, int trans_b);
+
 /* y[n, out] = x[n, in] · w[out, in]ᵀ  (accumulate = 1: y += ...) */
 void matmul_forward(real *y, const real *x, const real *w, int n, int in, int out, int accumulate);
 /* dw[out, in] += dyᵀ · x   (skipped when dw is NULL)

@@ -1,0 +1,183 @@
+/* Kernel benchmarks: the machine's SGEMM peak (OpenBLAS, 2048³, 1 and 2 threads) that the model
+ * benchmark compares against, the small-GEMM crossover between our loop and OpenBLAS (what
+ * GEMM_BLAS_MIN_FLOPS in src/kernels/matmul.c was picked from), and each kernel at the bench
+ * config's shapes (batch 16 × 256, D 256, H 8, Dqk 48, Dv 32, V 4096) at 2 threads.
+ *
+ *   build/bench/bench_kernels [--quick]
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "base/threads.h"
+#include "bench.h"
+#include "kernels/attention.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/matmul.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/swiglu.h"
+
+static float *randn(size_t n, float sd, uint64_t k) {
+    float *x = malloc(n * sizeof *x);
+    Rng r = rng_make(7, RNG_TEST, k, 0);
+    for (size_t i = 0; i < n; i++) x[i] = (float)rng_normal(&r) * sd;
+    return x;
+}
+
+typedef void (*GemmFn)(int, int, int, int, int, real, const real *, int, const real *, int, real,
+                       real *, int);
+
+/* Best GFLOP/s of `reps` timed calls after one warm-up, each call repeated until ≥ min_s. */
+static double gemm_gflops(GemmFn f, int ta, int tb, int M, int N, int K, int reps, double min_s) {
+    float *A = randn((size_t)M * K, 1, 1), *B = randn((size_t)K * N, 1, 2), *C = randn((size_t)M * N, 1, 3);
+    const int lda = ta ? M : K, ldb = tb ? K : N;
+    f(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        long calls = 0;
+        double t0 = bench_now(), t;
+        do {
+            f(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+            calls++;
+        } while ((t = bench_now() - t0) < min_s);
+        double g = 2.0 * M * N * K * calls / t * 1e-9;
+        best = g > best ? g : best;
+    }
+    free(A); free(B); free(C);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    bench_init(argv);
+    const int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    printf("# OpenBLAS core: %s\n", blas_core_name());
+
+    /* ---- SGEMM peak ---- */
+    const int P = quick ? 1024 : 2048;
+    threads_set(2);
+    double peak2 = gemm_gflops(gemm_blas, 0, 0, P, P, P, 3, 0.5);
+    threads_set(1);
+    double peak1 = gemm_gflops(gemm_blas, 0, 0, P, P, P, 3, 0.5);
+    bench_record("sgemm_peak_2t", peak2, "GFLOP/s", NULL, 0);
+    bench_record("sgemm_peak_1t", peak1, "GFLOP/s", NULL, 0);
+
+    /* ---- small-GEMM crossover, 1 thread (as inside attention's parallel loop) ---- */
+    printf("# small gemm, 1 thread, GFLOP/s: shape  ours  openblas  (gemm() uses ours below M·N·K ="
+           " NN %.0f, NT %.0f, TN %.0f, TT %.0f)\n", gemm_blas_min_flops(0, 0), gemm_blas_min_flops(0, 1),
+           gemm_blas_min_flops(1, 0), gemm_blas_min_flops(1, 1));
+    const int shapes[][5] = {   /* ta tb M N K */
+        {0, 0, 8, 8, 8}, {0, 0, 16, 16, 16}, {0, 0, 24, 24, 24}, {0, 0, 32, 32, 32},
+        {0, 0, 48, 48, 48}, {0, 0, 64, 64, 64}, {0, 0, 96, 96, 96}, {0, 0, 128, 128, 128},
+        {0, 1, 8, 8, 8}, {0, 1, 16, 16, 16}, {0, 1, 32, 32, 32}, {0, 1, 48, 48, 48}, {0, 1, 64, 64, 64},
+        {0, 1, 96, 96, 96}, {0, 1, 128, 128, 128}, {0, 1, 192, 192, 192}, {0, 1, 256, 256, 256},
+        {1, 1, 16, 16, 16}, {1, 1, 64, 64, 64}, {1, 1, 128, 128, 128},
+        {1, 0, 32, 32, 32}, {1, 0, 64, 64, 64},
+        {0, 1, 64, 256, 48}, {0, 0, 64, 32, 256}, {1, 0, 64, 48, 256}, {0, 1, 64, 128, 32},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int *z = shapes[s];
+        double ours = gemm_gflops(gemm_loop, z[0], z[1], z[2], z[3], z[4], 3, quick ? 0.02 : 0.1);
+        double blas = gemm_gflops(gemm_blas, z[0], z[1], z[2], z[3], z[4], 3, quick ? 0.02 : 0.1);
+        printf("#   %s%s %4dx%4dx%4d  %7.2f  %7.2f  %s\n", z[0] ? "T" : "N", z[1] ? "T" : "N", z[2],
+               z[3], z[4], ours, blas, ours > blas ? "ours" : "blas");
+        char name[64];
+        snprintf(name, sizeof name, "gemm_small_%s%s_%dx%dx%d", z[0] ? "T" : "N", z[1] ? "T" : "N",
+                 z[2], z[3], z[4]);
+        bench_record(name, ours, "GFLOP/s", "openblas_1t", blas);
+    }
+
+    /* ---- kernels at the bench config's shapes, 1 and 2 threads (best of N: the minimum filters
+     * out other load on the machine) ---- */
+    for (int nt = 1; nt <= 2; nt++) {
+    threads_set(nt);
+    char nm[64];
+    const int B = 16, T = 256, H = 8, Dqk = 48, Dv = 32, n = B * T, D = 256, V = 4096, F = 768;
+    {
+        const size_t nq = (size_t)n * H * Dqk, nv = (size_t)n * H * Dv;
+        float *q = randn(nq, 1, 10), *k = randn(nq, 1, 11), *v = randn(nv, 1, 12), *g = randn(nv, 1, 13);
+        float *o = malloc(nv * 4), *l = malloc((size_t)B * H * T * 4);
+        float *dq = malloc(nq * 4), *dk = malloc(nq * 4), *dv = malloc(nv * 4);
+        float *scr = malloc(attention_scratch_size(B, T, H, Dqk, Dv, threads_count()) * sizeof *scr);
+        const float sc = 1 / sqrtf(Dqk);
+        attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
+        double tf = 1e9, tb = 1e9;
+        for (int r = 0; r < (quick ? 3 : 10); r++) {
+            double t0 = bench_now();
+            attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
+            double t1 = bench_now();
+            attention_backward(dq, dk, dv, g, o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
+            double t2 = bench_now();
+            tf = t1 - t0 < tf ? t1 - t0 : tf;
+            tb = t2 - t1 < tb ? t2 - t1 : tb;
+        }
+        /* causal FLOPs: half of the T×T products */
+        const double ff = 2.0 * B * H * (T * (T + 1) / 2.0) * (Dqk + Dv);
+        snprintf(nm, sizeof nm, "%s_%dt", "attention_fwd", nt);
+        bench_record(nm, ff / tf * 1e-9, "GFLOP/s", nt == 1 ? "sgemm_peak_1t" : "sgemm_peak_2t", nt == 1 ? peak1 : peak2);
+        snprintf(nm, sizeof nm, "%s_%dt", "attention_bwd", nt);
+        bench_record(nm, 2 * ff / tb * 1e-9, "GFLOP/s", nt == 1 ? "sgemm_peak_1t" : "sgemm_peak_2t", nt == 1 ? peak1 : peak2);
+        printf("# attention B%d T%d H%d Dqk%d Dv%d, %d threads: forward %.2f ms, backward %.2f ms\n", B, T, H,
+               Dqk, Dv, nt, tf * 1e3, tb * 1e3);
+        free(q); free(k); free(v); free(g); free(o); free(l); free(dq); free(dk); free(dv); free(scr);
+    }
+    {
+        float *x = randn((size_t)n * D, 1, 20), *w = randn(D, 1, 21), *y = malloc((size_t)n * D * 4);
+        float *r = malloc(n * 4), *dw = calloc(D, 4);
+        double tf = 1e9, tb = 1e9;
+        for (int it = 0; it < 20; it++) {
+            double t0 = bench_now();
+            rmsnorm_forward(y, D, r, x, D, w, n, D, 1e-6f);
+            double t1 = bench_now();
+            rmsnorm_backward(y, D, dw, y, D, x, D, w, r, n, D);
+            double t2 = bench_now();
+            tf = t1 - t0 < tf ? t1 - t0 : tf;
+            tb = t2 - t1 < tb ? t2 - t1 : tb;
+        }
+        snprintf(nm, sizeof nm, "%s_%dt", "rmsnorm_fwd", nt);
+        bench_record(nm, tf * 1e6, "us", NULL, 0);
+        snprintf(nm, sizeof nm, "%s_%dt", "rmsnorm_bwd", nt);
+        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        free(x); free(w); free(y); free(r); free(dw);
+    }
+    {
+        float *gu = randn((size_t)n * 2 * F, 1, 30), *h = malloc((size_t)n * F * 4), *dg = malloc((size_t)n * 2 * F * 4);
+        double tf = 1e9, tb = 1e9;
+        for (int it = 0; it < 10; it++) {
+            double t0 = bench_now();
+            swiglu_forward(h, gu, NULL, n, F);
+            double t1 = bench_now();
+            swiglu_backward(dg, h, gu, NULL, n, F);
+            double t2 = bench_now();
+            tf = t1 - t0 < tf ? t1 - t0 : tf;
+            tb = t2 - t1 < tb ? t2 - t1 : tb;
+        }
+        snprintf(nm, sizeof nm, "%s_%dt", "swiglu_fwd", nt);
+        bench_record(nm, tf * 1e6, "us", NULL, 0);
+        snprintf(nm, sizeof nm, "%s_%dt", "swiglu_bwd", nt);
+        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        free(gu); free(h); free(dg);
+    }
+    {
+        float *x = randn((size_t)n * V, 2, 40), *d = malloc((size_t)n * V * 4), *loss = malloc(n * 4), *lse = malloc(n * 4);
+        int *tg = malloc(n * sizeof *tg);
+        for (int i = 0; i < n; i++) tg[i] = (i * 31) % V;
+        double tf = 1e9, tb = 1e9;
+        for (int it = 0; it < 5; it++) {
+            double t0 = bench_now();
+            cross_entropy_forward(loss, lse, x, tg, n, V);
+            double t1 = bench_now();
+            cross_entropy_backward(d, x, lse, tg, NULL, 1.0f / n, n, V);
+            double t2 = bench_now();
+            tf = t1 - t0 < tf ? t1 - t0 : tf;
+            tb = t2 - t1 < tb ? t2 - t1 : tb;
+        }
+        snprintf(nm, sizeof nm, "%s_%dt", "cross_entropy_fwd", nt);
+        bench_record(nm, tf * 1e6, "us", NULL, 0);
+        snprintf(nm, sizeof nm, "%s_%dt", "cross_entropy_bwd", nt);
+        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        free(x); free(d); free(loss); free(lse); free(tg);
+    }
+    }
+    return 0;
+}
