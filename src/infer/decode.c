@@ -10,7 +10,10 @@
 #include "base/error.h"
 #include "kernels/embed.h"
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 #include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "kernels/swiglu.h"
 #include "model/acts.h"
 #include "model/ffn.h"
 #include "model/mla.h"
@@ -34,6 +37,7 @@ static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
     g->ffn_gu = carve_real(c, n * 2 * (size_t)(cfg->intermediate_size > 0 ? cfg->intermediate_size : 1));
     g->att = carve_bytes(c, (size_t)g->att_threads * H * g->kv.max_len * sizeof(float));
     g->pos = carve_int(c, n);
+    g->fill = carve_int(c, (size_t)(cfg->n_routed_experts > 0 ? cfg->n_routed_experts : 1));
 }
 
 void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp) {
@@ -63,8 +67,8 @@ void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_ro
     const size_t K = cfg->num_experts_per_tok, Im = cfg->moe_intermediate_size;
     const size_t Fs = (size_t)cfg->n_shared_experts * Im, I = cfg->intermediate_size;
     const size_t Dqk = config_qk_head_dim(cfg), Dv = cfg->v_head_dim, Dn = cfg->qk_nope_head_dim;
-    size_t moe = n * K * (2 * D + Im) + n * Fs;
-    size_t dense = n * I;
+    size_t moe = n * K * (2 * D + 3 * Im) + n * 3 * Fs;
+    size_t dense = n * 3 * I;
     size_t naive = (size_t)max_len * H * (Dqk + Dv + Dn + Dv) + (size_t)max_len;
     size_t reals = moe + dense + naive;
     arena_init(&g->arena, reals * sizeof(real) + 64 * 64);
@@ -109,19 +113,13 @@ static void attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *
         real *ci = g->ctx + (size_t)i * H * Rkv;
         for (int s = 0; s < S; s++) {
             const float *r = rows + (size_t)s * W;
-            for (int h = 0; h < H; h++) {
-                const real *qh = qi + (size_t)h * W;
-                float acc = 0;
-                for (int j = 0; j < W; j++) acc += qh[j] * r[j];
-                sc[(size_t)h * max_len + s] = acc * scale;
-            }
+            for (int h = 0; h < H; h++)
+                sc[(size_t)h * max_len + s] = ops_dot(qi + (size_t)h * W, r, W) * scale;
         }
         for (int h = 0; h < H; h++) {
             float *p = sc + (size_t)h * max_len;
-            float mx = -INFINITY;
-            for (int s = 0; s < S; s++) if (p[s] > mx) mx = p[s];
-            double sum = 0;
-            for (int s = 0; s < S; s++) { p[s] = expf(p[s] - mx); sum += p[s]; }
+            float mx = ops_max(p, S);
+            double sum = ops_exp_shift_sum(p, p, mx, S);
             float inv = (float)(1.0 / sum);
             for (int s = 0; s < S; s++) p[s] *= inv;
         }
@@ -187,6 +185,109 @@ static void attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slo
     }
 }
 
+/* ---- matmuls for small row counts ----
+ * Decode steps multiply few rows by large weights (a GEMV for one stream), where a single gemm
+ * call runs on one thread. lin() splits the output columns into fixed blocks of LIN_BLOCK and
+ * hands the blocks to the threads: each weight row is read by one thread, and since the blocks
+ * do not depend on the thread count, neither do the bits. Many rows (prefill): one gemm, whose
+ * BLAS path uses the threads itself. */
+#define LIN_BLOCK 128
+#define LIN_MAX_ROWS 64
+
+static void lin(real *y, const real *x, const real *w, int n, int in, int out, int acc) {
+    if (n > LIN_MAX_ROWS || out <= LIN_BLOCK || omp_in_parallel() ||
+        (double)n * in * out < 32768.0) {
+        matmul_forward(y, x, w, n, in, out, acc);
+        return;
+    }
+    const int nb = (out + LIN_BLOCK - 1) / LIN_BLOCK;
+    #pragma omp parallel for schedule(static)
+    for (int b = 0; b < nb; b++) {
+        int o0 = b * LIN_BLOCK, o1 = o0 + LIN_BLOCK < out ? o0 + LIN_BLOCK : out;
+        gemm(0, 1, n, o1 - o0, in, 1, x, in, w + (size_t)o0 * in, in, acc ? 1 : 0, y + o0, out);
+    }
+}
+
+/* MLA projections of the n rows of g->xn (mla_project's math, with lin): q [n, H, Dqk] rope part
+ * rotated, kva [n, Rkv + Dr] with k_pe rotated in place, c [n, Rkv] normalised latent. */
+static void project(Engine *g, const MlaWeights *w, const int *pos, int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg);
+    const int Rq = cfg->q_lora_rank, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
+    const int Dn = cfg->qk_nope_head_dim;
+    const real eps = (real)cfg->rms_norm_eps;
+    MlaActs *a = &g->mla;
+    if (Rq > 0) {
+        lin(a->cq, g->xn, w->q_a_proj, n, D, Rq, 0);
+        rmsnorm_forward(a->cqn, Rq, NULL, a->cq, Rq, w->q_a_norm, n, Rq, eps);
+        lin(a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);
+    } else {
+        lin(a->q, g->xn, w->q_proj, n, D, H * Dqk, 0);
+    }
+    rope_forward(a->q + Dn, H * Dqk, Dqk, H, pos, n, &g->m->rope);
+    lin(a->kva, g->xn, w->kv_a_proj, n, D, Rkv + Dr, 0);
+    rmsnorm_forward(a->c, Rkv, NULL, a->kva, Rkv + Dr, w->kv_a_norm, n, Rkv, eps);
+    rope_forward(a->kva + Rkv, Rkv + Dr, 0, 1, pos, n, &g->m->rope);
+}
+
+/* y [n, D] = SwiGLU FFN of x (row_scale: routed gate weights, may be NULL). */
+static void ffn_rows(Engine *g, real *y, const real *x, const FfnWeights *w, const real *row_scale,
+                     int n) {
+    if (n == 0) return;
+    const int D = g->m->cfg.hidden_size, F = w->F;
+    size_t mark = arena_mark(&g->arena);
+    real *gu = arena_real(&g->arena, (size_t)n * 2 * F);      /* [n, 2F] */
+    real *h = arena_real(&g->arena, (size_t)n * F);           /* [n, F] */
+    lin(gu, x, w->gate_up, n, D, 2 * F, 0);
+    swiglu_forward(h, gu, row_scale, n, F);
+    lin(y, h, w->down, n, F, D, 0);
+    arena_reset(&g->arena, mark);
+}
+
+/* MoE on the n rows of g->xn into g->y: moe_route selects (the model's routing code), then the
+ * rows are grouped by expert (counting sort, rows ascending) so each routed expert runs one
+ * matmul over all its rows of the step; outputs are summed per row in selection-slot order. */
+static void moe_rows(Engine *g, const MoeWeights *w, int n) {
+    const ModelConfig *cfg = &g->m->cfg;
+    const int E = cfg->n_routed_experts, K = cfg->num_experts_per_tok, D = cfg->hidden_size;
+    MoeActs *a = &g->moe;
+    moe_route(a, g->xn, w, cfg, n, 0, &g->arena);
+    memset(a->count, 0, (size_t)E * sizeof *a->count);
+    for (int j = 0; j < n * K; j++) a->count[a->sel[j]]++;
+    a->offset[0] = 0;
+    for (int e = 0; e < E; e++) a->offset[e + 1] = a->offset[e] + a->count[e];
+    int *fill = g->fill;
+    for (int e = 0; e < E; e++) fill[e] = a->offset[e];
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < K; r++) {
+            int j = i * K + r, e = a->sel[j];
+            int row = fill[e]++;
+            a->row_of[j] = row;
+            a->tok_of[row] = i;
+            a->gate_g[row] = a->gate[j];
+        }
+    size_t mark = arena_mark(&g->arena);
+    const size_t nK = (size_t)n * K;
+    real *xg = arena_real(&g->arena, nK * D);      /* [nK, D] rows grouped by expert */
+    real *yg = arena_real(&g->arena, nK * D);      /* [nK, D] gate-scaled expert outputs */
+    for (size_t row = 0; row < nK; row++)
+        memcpy(xg + row * D, g->xn + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *xg);
+    for (int e = 0; e < E; e++)
+        if (a->count[e] > 0)
+            ffn_rows(g, yg + (size_t)a->offset[e] * D, xg + (size_t)a->offset[e] * D, &w->experts[e],
+                     a->gate_g + a->offset[e], a->count[e]);
+    if (w->shared.F > 0) ffn_rows(g, g->y, g->xn, &w->shared, NULL, n);
+    else memset(g->y, 0, (size_t)n * D * sizeof *g->y);
+    for (int i = 0; i < n; i++) {
+        real *yi = g->y + (size_t)i * D;
+        for (int r = 0; r < K; r++) {
+            const real *src = yg + (size_t)a->row_of[i * K + r] * D;
+            for (int d = 0; d < D; d++) yi[d] += src[d];
+        }
+    }
+    arena_reset(&g->arena, mark);
+}
+
 /* ---- one decoder block on the rows in g->h ---- */
 
 static void add_rows(real *y, const real *x, size_t n) {
@@ -200,7 +301,8 @@ static void block_rows(Engine *g, const LayerWeights *w, int layer, const int *s
     const int Rkv = cfg->kv_lora_rank, W = g->kv.W;
     const real eps = (real)cfg->rms_norm_eps;
     rmsnorm_forward(g->xn, D, NULL, g->h, D, w->attn_norm, n, D, eps);
-    mla_project(&g->mla, g->xn, &w->attn, cfg, pos, n, &g->m->rope);
+    if (g->mode == ATTN_NAIVE) mla_project(&g->mla, g->xn, &w->attn, cfg, pos, n, &g->m->rope);
+    else project(g, &w->attn, pos, n);
     for (int i = 0; i < n; i++) {                  /* cache[layer, slot, pos] = [c ; k_pe] */
         float *r = kvcache_row(&g->kv, layer, slot[i], pos[i]);
         memcpy(r, g->mla.c + (size_t)i * Rkv, (size_t)Rkv * sizeof *r);
@@ -208,12 +310,16 @@ static void block_rows(Engine *g, const LayerWeights *w, int layer, const int *s
     }
     if (g->mode == ATTN_NAIVE) attn_naive(g, &w->attn, layer, slot, pos, n);
     else attn_absorbed(g, &w->attn, layer, slot, pos, n);
-    matmul_forward(g->h, g->o, w->attn.o_proj, n, H * Dv, D, 1);          /* h += o·W_oᵀ */
+    lin(g->h, g->o, w->attn.o_proj, n, H * Dv, D, 1);                     /* h += o·W_oᵀ */
     rmsnorm_forward(g->xn, D, NULL, g->h, D, w->ffn_norm, n, D, eps);
-    if (w->is_moe)
-        moe_forward(g->y, &g->moe, g->xn, &w->moe, cfg, n, 0, 0, 0, 0, &g->arena);
-    else
-        ffn_forward(g->y, 0, g->ffn_gu, g->xn, &w->dense, NULL, n, D, &g->arena);
+    if (g->mode == ATTN_NAIVE) {      /* the reference path runs the model's own FFN code */
+        if (w->is_moe) moe_forward(g->y, &g->moe, g->xn, &w->moe, cfg, n, 0, 0, 0, 0, &g->arena);
+        else ffn_forward(g->y, 0, g->ffn_gu, g->xn, &w->dense, NULL, n, D, &g->arena);
+    } else if (w->is_moe) {
+        moe_rows(g, &w->moe, n);
+    } else {
+        ffn_rows(g, g->y, g->xn, &w->dense, NULL, n);
+    }
     add_rows(g->h, g->y, (size_t)n * D);
 }
 
@@ -237,7 +343,7 @@ static int head_rows(Engine *g, const real *head_norm, const real *h, int n,
     int nw = 0;
     for (int i = 0; i < n; i++)
         if (!want || want[i]) memcpy(g->hsel + (size_t)nw++ * D, g->hf + (size_t)i * D, (size_t)D * sizeof(real));
-    if (nw > 0) matmul_forward(g->logits, g->hsel, g->m->w.lm_head, nw, D, V, 0);
+    if (nw > 0) lin(g->logits, g->hsel, g->m->w.lm_head, nw, D, V, 0);
     return nw;
 }
 
@@ -263,7 +369,7 @@ void engine_mtp_forward(Engine *g, const real *hprev, const int *tok, const int 
     embed_forward(g->y, g->m->w.embed, tok, n, D);
     rmsnorm_forward(g->mtp_cat, 2 * D, NULL, g->y, D, mw->enorm, n, D, eps);
     rmsnorm_forward(g->mtp_cat + D, 2 * D, NULL, hprev, D, mw->hnorm, n, D, eps);
-    matmul_forward(g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);
+    lin(g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);
     block_rows(g, &mw->block, L, slot, g->pos, n);
     head_rows(g, mw->head_norm, g->h, n, NULL);
 }

@@ -59,6 +59,7 @@ typedef struct Engine {
     float *att;             /* [n_threads, H, max_len] per-thread score rows */
     int att_threads;
     int *pos;               /* [max_rows] */
+    int *fill;              /* [E] grouping cursor */
     Arena arena;            /* scratch of moe/ffn/naive attention */
     void *mem;
 } Engine;
