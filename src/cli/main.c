@@ -13,6 +13,8 @@
     X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \
     X(data, "write task corpora: r1 data make --task T --format pretrain|sft|rl|prefs") \
     X(score, "score completions in a JSONL file with rule rewards") \
+    X(grpo, "GRPO reinforcement learning with rule rewards (TRL-style flags)") \
+    X(zero, "R1-Zero: GRPO from a base model with the paper's template, no SFT") \
     X(version, "print the version and build settings")
 
 #define DECLARE(name, summary) int cmd_##name(int argc, char **argv);

@@ -1,0 +1,112 @@
+/* GRPO: group-relative policy optimisation, the RL of DeepSeek-R1 (and R1-Zero).
+ *
+ * One step (r1-recipe.md §2.8):
+ *   1. B prompts (rl_prompts.h: a function of (seed, step)), each rendered and tokenized;
+ *   2. G completions per prompt from the batched generation engine (temperature, top-p), one
+ *      continuous batch of B·G sequences, each seeded by (seed, prompt index, sample index);
+ *   3. rule rewards (rewards.h), weighted; group advantages (grpo_loss.h, --scale-rewards);
+ *      with dynamic sampling, groups whose rewards are all equal are dropped and more prompts are
+ *      drawn (up to max_refill rounds) until B informative groups are in hand;
+ *   4. μ = num_iterations passes over the rollout batch, one optimizer step each: per
+ *      micro-batch, the policy's per-token log-probs (model_target_logprobs), the reference's
+ *      when β > 0, the loss of the chosen variant and dL/dlogp (grpo_loss), backpropagated as
+ *      per-position weights on the cross-entropy (model_backward); then clipping and AdamW. The
+ *      old log-probs are those of pass 0, before any update (so pass 0 has ratio exactly 1);
+ *   5. every ref_sync_steps steps the reference is reset to the policy (R1: every 400 steps).
+ *
+ * The policy is π_θ at temperature 1: rollouts sampled at another temperature are treated as
+ * samples of π_θ (no importance correction), as TRL and nanochat do.
+ *
+ * A run lives in one folder: metrics.jsonl (one object per step: every reward's mean and std,
+ * accuracy, share of zero-variance groups, completion length mean/max, share truncated, KL,
+ * clip fractions, entropy, rollout and training tokens/s), checkpoints/step-N/ (train/checkpoint.h)
+ * and, at the end, the final model as a Hugging Face folder. --resume continues from the latest
+ * checkpoint to the same bits.
+ */
+#ifndef R1_RL_GRPO_H
+#define R1_RL_GRPO_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "rl/grpo_loss.h"
+#include "rl/rewards.h"
+#include "rl/rl_prompts.h"
+#include "train/adamw.h"
+#include "train/schedule.h"
+
+/* An extra reward term computed by the caller (a reward model's score in alignment RL, or a
+ * synthetic reward in tests): added to the rule rewards with its weight. */
+typedef double (*GrpoRewardFn)(void *ctx, const RewardInput *in);
+
+typedef struct GrpoOptions {
+    /* inputs and output */
+    const char *model_dir;          /* HF folder with config.json, model.safetensors, tokenizer.json */
+    const char *out_dir;
+    PromptSource *prompts;          /* not owned */
+    PromptFormat prompt_format;
+    RewardSet rewards;
+    RewardParams reward_params;
+    GrpoRewardFn extra_reward;      /* NULL: rule rewards only */
+    void *extra_reward_ctx;
+    double extra_reward_weight;
+    const char *extra_reward_name;  /* its name in metrics.jsonl */
+    /* rollout */
+    int prompts_per_step;           /* B */
+    int num_generations;            /* G (>= 2) */
+    double temperature, top_p;
+    int top_k;
+    int max_completion_length;
+    int max_prompt_length;          /* longer prompts are an error (sizes the training buffers) */
+    int dynamic_sampling;           /* drop zero-variance groups and refill */
+    int max_refill;                 /* extra rounds of B prompts per step */
+    /* objective */
+    GrpoLossConfig loss;            /* type, epsilon_low/high, beta (totals are set per step) */
+    RewardScaling scale_rewards;
+    int num_iterations;             /* μ */
+    int mask_truncated_completions;
+    int64_t ref_sync_steps;         /* 0: never reset the reference */
+    /* optimizer */
+    double lr, min_lr_ratio;
+    int64_t warmup;
+    ScheduleKind schedule;
+    AdamWConfig adamw;
+    double clip;
+    int micro_batch;                /* sequences per forward/backward */
+    /* run */
+    int64_t steps;
+    uint64_t seed;
+    int64_t save_every;
+    int keep;
+    int resume;
+    int quiet;
+    volatile sig_atomic_t *stop;
+} GrpoOptions;
+
+GrpoOptions grpo_defaults(void);
+
+typedef struct GrpoStepStats {
+    double reward_mean, reward_std;
+    double term_mean[REWARD_MAX_TERMS], term_std[REWARD_MAX_TERMS];
+    double extra_mean, extra_std;   /* the caller's reward term, when there is one */
+    double accuracy;                /* mean accuracy reward, whether or not it is in the set */
+    double frac_zero_std;           /* groups with equal rewards, before dynamic sampling */
+    double len_mean, len_max, frac_truncated;
+    double kl, clip_low, clip_high, entropy;
+    double loss, grad_norm, lr;
+    double rollout_tokens_per_s, train_tokens_per_s;
+    double rollout_seconds, score_seconds, logprob_seconds, update_seconds;
+    int groups_used, refill_rounds;
+} GrpoStepStats;
+
+typedef struct GrpoResult {
+    int64_t steps_done;
+    GrpoStepStats last;
+    int interrupted;
+    double seconds;
+} GrpoResult;
+
+int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e);
+
+#endif

@@ -1,0 +1,150 @@
+#include "rl/rl_prompts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "tokenizer/chat.h"
+
+static const char R1ZERO_TEMPLATE[] =
+    "A conversation between User and Assistant. The user asks a question, and the Assistant "
+    "solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer. The reasoning process and answer are enclosed within "
+    "<think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process "
+    "here </think> <answer> answer here </answer>. User: ";
+
+int prompt_format_parse(const char *s, PromptFormat *out, Err *e) {
+    if (!strcmp(s, "chat")) *out = PROMPT_CHAT;
+    else if (!strcmp(s, "r1zero")) *out = PROMPT_R1ZERO;
+    else if (!strcmp(s, "plain")) *out = PROMPT_PLAIN;
+    else return err_set(e, "--prompt-format: unknown value '%s' (chat, r1zero or plain)", s);
+    return 0;
+}
+
+void prompt_render(PromptFormat f, const char *question, StrBuf *out) {
+    if (f == PROMPT_PLAIN) {
+        sb_append(out, question);
+        sb_append(out, "\n");
+        return;
+    }
+    if (f == PROMPT_R1ZERO) {
+        sb_append(out, R1ZERO_TEMPLATE);
+        sb_append(out, question);
+        sb_append(out, " Assistant:");
+        return;
+    }
+    sb_append(out, CHAT_USER);
+    sb_append(out, question);
+    sb_append(out, CHAT_ASSISTANT CHAT_THINK "\n");
+}
+
+int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels, const char *lang,
+                        uint64_t seed, Err *e) {
+    memset(ps, 0, sizeof *ps);
+    ps->seed = seed;
+    const char *p = tasks;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof ps->tasks[0]) return err_set(e, "--task: bad task list '%s'", tasks);
+        if (ps->n_tasks == 8) return err_set(e, "--task: at most 8 tasks");
+        memcpy(ps->tasks[ps->n_tasks], p, n);
+        ps->tasks[ps->n_tasks][n] = 0;
+        if (!task_find(ps->tasks[ps->n_tasks]))
+            return err_set(e, "--task: unknown task '%s' (known: %s)", ps->tasks[ps->n_tasks], task_names());
+        ps->n_tasks++;
+        p += n + (p[n] == ',');
+    }
+    if (!ps->n_tasks) return err_set(e, "--task: empty task list");
+    char *end;
+    long lo = strtol(levels, &end, 10), hi = lo;
+    if (*end == '-') hi = strtol(end + 1, &end, 10);
+    if (*end || lo < 1 || hi > 5 || lo > hi) return err_set(e, "--level: expected 1..5 or a range like 1-3, got '%s'", levels);
+    ps->level_lo = (int)lo;
+    ps->level_hi = (int)hi;
+    if (!strcmp(lang, "en")) ps->lang = LANG_EN;
+    else if (!strcmp(lang, "zh")) ps->lang = LANG_ZH;
+    else if (!strcmp(lang, "mixed")) ps->mixed_lang = 1;
+    else return err_set(e, "--lang: expected en, zh or mixed, got '%s'", lang);
+    return 0;
+}
+
+/* GSM8K's answers end in "#### n": the reference is n. */
+static const char *gsm8k_reference(const char *answer) {
+    const char *h = strstr(answer, "####");
+    if (!h) return answer;
+    h += 4;
+    while (*h == ' ') h++;
+    return h;
+}
+
+int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e) {
+    memset(ps, 0, sizeof *ps);
+    ps->seed = seed;
+    size_t n;
+    char *buf = file_read_all(path, &n, e);
+    if (!buf) return -1;
+    int cap = 0, line = 0, rc = 0;
+    for (char *s = buf; s < buf + n && rc == 0;) {
+        char *nl = memchr(s, '\n', (size_t)(buf + n - s));
+        size_t len = nl ? (size_t)(nl - s) : (size_t)(buf + n - s);
+        line++;
+        char *next = s + len + 1;
+        size_t k = 0;
+        while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
+        if (k == len) { s = next; continue; }
+        cJSON *j = json_parse_n(s, len, e);
+        if (!j) { rc = err_prefix(e, "%s:%d", path, line); break; }
+        const char *q = NULL, *a = NULL;
+        Err ignore;
+        if (json_get_string(j, "prompt", 0, &q, &ignore) != 0) json_get_string(j, "question", 0, &q, &ignore);
+        if (json_get_string(j, "answer", 0, &a, &ignore) != 0) a = NULL;
+        if (!q || !a) {
+            rc = err_set(e, "%s:%d: record needs string fields \"prompt\" (or \"question\") and \"answer\"", path, line);
+        } else {
+            if (ps->n_records == cap) {
+                cap = cap ? 2 * cap : 256;
+                ps->questions = xrealloc(ps->questions, sizeof(char *) * (size_t)cap);
+                ps->references = xrealloc(ps->references, sizeof(char *) * (size_t)cap);
+            }
+            ps->questions[ps->n_records] = xstrdup(q);
+            ps->references[ps->n_records] = xstrdup(gsm8k_reference(a));
+            ps->n_records++;
+        }
+        cJSON_Delete(j);
+        s = next;
+    }
+    free(buf);
+    if (rc == 0 && ps->n_records == 0) rc = err_set(e, "%s: no records", path);
+    if (rc) prompt_source_free(ps);
+    return rc;
+}
+
+void prompt_source_free(PromptSource *ps) {
+    for (int i = 0; i < ps->n_records; i++) { free(ps->questions[i]); free(ps->references[i]); }
+    free(ps->questions);
+    free(ps->references);
+    memset(ps, 0, sizeof *ps);
+}
+
+int prompt_source_get(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
+                      Err *e) {
+    Rng r = rng_make(ps->seed, RNG_DATA, index, 7);
+    if (ps->n_records) {
+        uint64_t k = rng_below(&r, (uint64_t)ps->n_records);
+        sb_append(question, ps->questions[k]);
+        sb_append(reference, ps->references[k]);
+        return 0;
+    }
+    TaskOpts o = {0};
+    o.level = ps->level_lo + (int)rng_below(&r, (uint64_t)(ps->level_hi - ps->level_lo + 1));
+    o.lang = ps->mixed_lang ? (TaskLang)rng_below(&r, 2) : ps->lang;
+    const char *task = ps->tasks[index % (uint64_t)ps->n_tasks];
+    Problem p = {0};
+    if (task_make(task, ps->seed, index, &o, &p, e) != 0) return -1;
+    sb_append(question, p.prompt.s ? p.prompt.s : "");
+    sb_append(reference, p.reference.s ? p.reference.s : "");
+    problem_free(&p);
+    return 0;
+}
