@@ -79,8 +79,8 @@ int main(int argc, char **argv) {
                 tps[threads], flops / best * 1e-9);
         if (threads == 2) bench_record("train_gflops_2t", flops / best * 1e-9, "GFLOP/s", NULL, 0);
     }
-    bench_record("train_tokens_per_s_1t", tps[1], "tokens/s", NULL, 0);
-    bench_record("train_tokens_per_s_2t", tps[2], "tokens/s", NULL, 0);
+    if (tps[1] > 0) bench_record("train_tokens_per_s_1t", tps[1], "tokens/s", NULL, 0);
+    if (tps[2] > 0) bench_record("train_tokens_per_s_2t", tps[2], "tokens/s", NULL, 0);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     bench_record("train_peak_rss_mb", ru.ru_maxrss / 1024.0, "MB", NULL, 0);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/threads.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "fixture_params.h"
@@ -249,6 +250,43 @@ static void test_fixture_a_plain(void) { EXPECT(check_fixture("tests/fixtures/mo
 static void test_fixture_c_yarn_mtp(void) { EXPECT(check_fixture("tests/fixtures/model/c_yarn_mtp") == 0); }
 static void test_fixture_b_bench(void) { EXPECT(check_fixture("tests/fixtures/model/b_bench") == 0); }
 
+/* Same inputs and thread count, same bits: forward + backward twice on the c_yarn_mtp config
+ * (MoE with groups, MTP, α > 0) at 2 threads gives identical losses, logits and gradients. */
+static void test_repeatable_bits(void) {
+    ModelConfig cfg;
+    Err e = {{0}};
+    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
+    int prev = threads_count();
+    threads_set(2);
+    Model m;
+    model_init(&m, &cfg);
+    fixture_init_params(&m.table, m.params, 5);
+    enum { B = 3, T = 20 };
+    int tokens[B * T], targets[B * T];
+    fixture_tokens(tokens, B, T, cfg.vocab_size, 6);
+    for (int i = 0; i < B * T; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
+    ModelActs a;
+    model_acts_init(&a, &m, B, T);
+    ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0.1};
+    size_t nl = (size_t)B * T * cfg.vocab_size;
+    real *g1 = xcalloc(m.table.total, sizeof(real)), *g2 = xcalloc(m.table.total, sizeof(real));
+    real *l1 = xmalloc(nl * sizeof(real));
+    ModelLosses r1 = model_forward(&m, &a, tokens, targets, B, T, &opt);
+    memcpy(l1, a.logits, nl * sizeof(real));
+    model_backward(&m, &a, g1, NULL);
+    ModelLosses r2 = model_forward(&m, &a, tokens, targets, B, T, &opt);
+    EXPECT(!memcmp(l1, a.logits, nl * sizeof(real)));
+    model_backward(&m, &a, g2, NULL);
+    EXPECT(r1.total == r2.total && r1.aux_loss == r2.aux_loss && r1.mtp_loss == r2.mtp_loss);
+    EXPECT(!memcmp(g1, g2, m.table.total * sizeof(real)));
+    free(g1);
+    free(g2);
+    free(l1);
+    model_acts_free(&a);
+    model_free(&m);
+    threads_set(prev);
+}
+
 /* Regenerates the fixtures with the PyTorch reference when /usr/bin/python3 has torch. */
 static void test_fixture_live_torch(void) {
     if (access("/usr/bin/python3", X_OK) != 0) return;
@@ -274,6 +312,7 @@ int main(void) {
     RUN(test_fixture_a_plain);
     RUN(test_fixture_c_yarn_mtp);
     RUN(test_fixture_b_bench);
+    RUN(test_repeatable_bits);
     RUN(test_fixture_live_torch);
     return TEST_EXIT();
 }

@@ -5,15 +5,21 @@
 #include "kernels/swiglu.h"
 #include "model/acts.h"
 
+void ffn_forward_buf(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
+                     const real *row_scale, int n, int D, real *h) {
+    if (n == 0) return;
+    const int F = w->F;
+    matmul_forward(gu, x, w->gate_up, n, D, 2 * F, 0);         /* gu [n, 2F] = x·[gate;up]ᵀ */
+    swiglu_forward(h, gu, row_scale, n, F);                      /* h [n, F] = s·silu(a)⊙u */
+    matmul_forward(y, h, w->down, n, F, D, accumulate);          /* y [n, D] (+)= h·downᵀ */
+}
+
 void ffn_forward(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
                  const real *row_scale, int n, int D, Arena *scratch) {
     if (n == 0) return;
-    const int F = w->F;
     size_t mark = arena_mark(scratch);
-    real *h = arena_real(scratch, (size_t)n * F);                /* [n, F] */
-    matmul_forward(gu, x, w->gate_up, n, D, 2 * F, 0);         /* gu [n, 2F] = x·[gate;up]ᵀ */
-    swiglu_forward(h, gu, row_scale, n, F);                      /* h = s·silu(a)⊙u */
-    matmul_forward(y, h, w->down, n, F, D, accumulate);          /* y [n, D] (+)= h·downᵀ */
+    real *h = arena_real(scratch, (size_t)n * w->F);             /* [n, F] */
+    ffn_forward_buf(y, accumulate, gu, x, w, row_scale, n, D, h);
     arena_reset(scratch, mark);
 }
 
@@ -26,6 +32,15 @@ void ffn_backward(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, con
     real *h = arena_real(scratch, (size_t)n * F);        /* [n, F] recomputed hidden */
     real *dh = arena_real(scratch, (size_t)n * F);       /* [n, F] dL/dh (h scaled) */
     real *dgu = arena_real(scratch, (size_t)n * 2 * F);  /* [n, 2F] */
+    ffn_backward_buf(dx, accumulate_dx, gw, dscale, dy, x, gu, w, row_scale, n, D, h, dh, dgu);
+    arena_reset(scratch, mark);
+}
+
+void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, const real *dy,
+                      const real *x, const real *gu, const FfnWeights *w, const real *row_scale,
+                      int n, int D, real *h, real *dh, real *dgu) {
+    if (n == 0) return;
+    const int F = w->F;
     /* dh = dy·down  [n, F] */
     matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
     if (dscale) {
@@ -52,5 +67,4 @@ void ffn_backward(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, con
     swiglu_backward(dgu, dh, gu, row_scale, n, F);
     /* d[gate;up] += dguᵀ·x ; dx (+)= dgu·[gate;up] */
     matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
-    arena_reset(scratch, mark);
 }

@@ -22,4 +22,12 @@ void ffn_backward(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, con
                   const real *x, const real *gu, const FfnWeights *w, const real *row_scale, int n,
                   int D, Arena *scratch);
 
+/* The same with explicit scratch instead of an arena (safe to call from several threads at
+ * once on disjoint data, as the MoE does per expert): h [n, F]; dh [n, F], dgu [n, 2F]. */
+void ffn_forward_buf(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
+                     const real *row_scale, int n, int D, real *h);
+void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale, const real *dy,
+                      const real *x, const real *gu, const FfnWeights *w, const real *row_scale,
+                      int n, int D, real *h, real *dh, real *dgu);
+
 #endif

@@ -180,10 +180,15 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
     #pragma omp parallel for schedule(static)
     for (size_t row = 0; row < nK; row++)
         memcpy(xg + row * D, x + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *x);
+    /* experts in parallel, one single-threaded matmul chain each (inside the parallel region
+     * the kernels' own loops and OpenBLAS run on the calling thread): at these sizes that
+     * scales better than threading each small GEMM */
+    real *hg = arena_real(scratch, nK * Im);    /* [nK, Im] hidden */
+    #pragma omp parallel for schedule(dynamic, 1)
     for (int e = 0; e < E; e++) {
-        int o = a->offset[e], c = a->count[e];
-        ffn_forward(yg + (size_t)o * D, 0, a->gu + (size_t)o * 2 * Im, xg + (size_t)o * D,
-                    &w->experts[e], a->gate_g + o, c, D, scratch);
+        size_t o = (size_t)a->offset[e];
+        ffn_forward_buf(yg + o * D, 0, a->gu + o * 2 * Im, xg + o * D, &w->experts[e],
+                        a->gate_g + o, a->count[e], D, hg + o * Im);
     }
     /* y = shared(x) + Σ_slots yg[row_of(token, slot)], slots in order */
     if (w->shared.F > 0) ffn_forward(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, scratch);
@@ -220,11 +225,15 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
         memcpy(dyg + row * D, dy + t * D, (size_t)D * sizeof *dy);
     }
     /* routed experts: dW, dxg, and the gate-weight gradient dg = dy·Expert_e(x) */
+    real *hg = arena_real(scratch, nK * Im);        /* [nK, Im] */
+    real *dhg = arena_real(scratch, nK * Im);       /* [nK, Im] */
+    real *dgu = arena_real(scratch, nK * 2 * Im);   /* [nK, 2Im] */
+    #pragma omp parallel for schedule(dynamic, 1)
     for (int e = 0; e < E; e++) {
-        int o = a->offset[e], c = a->count[e];
-        ffn_backward(dxg + (size_t)o * D, 0, &gw->experts[e], dg + o, dyg + (size_t)o * D,
-                     xg + (size_t)o * D, a->gu + (size_t)o * 2 * Im, &w->experts[e], a->gate_g + o,
-                     c, D, scratch);
+        size_t o = (size_t)a->offset[e];
+        ffn_backward_buf(dxg + o * D, 0, &gw->experts[e], dg + o, dyg + o * D, xg + o * D,
+                         a->gu + o * 2 * Im, &w->experts[e], a->gate_g + o, a->count[e], D,
+                         hg + o * Im, dhg + o * Im, dgu + o * 2 * Im);
     }
     /* shared experts: dx = their input gradient (=), then the routed rows are added per token */
     if (w->shared.F > 0) ffn_backward(dx, 0, &gw->shared, NULL, dy, x, a->shared_gu, &w->shared,
