@@ -287,6 +287,55 @@ static void test_repeatable_bits(void) {
     threads_set(prev);
 }
 
+/* Expert loads summed over two forwards drive the sign-rule bias update of every MoE layer
+ * (main and MTP), and nothing else in the parameters moves. */
+static void test_bias_update_from_loads(void) {
+    ModelConfig cfg;
+    Err e = {{0}};
+    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
+    Model m;
+    model_init(&m, &cfg);
+    fixture_init_params(&m.table, m.params, 5);
+    enum { B = 2, T = 16 };
+    int tokens[B * T], targets[B * T];
+    fixture_tokens(tokens, B, T, cfg.vocab_size, 6);
+    for (int i = 0; i < B * T; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
+    ModelActs a;
+    model_acts_init(&a, &m, B, T);
+    ModelOptions opt = {.mtp_lambda = 0.3};
+    const int L = cfg.num_hidden_layers, M = cfg.num_nextn_predict_layers, E = cfg.n_routed_experts;
+    int64_t *acc = xcalloc((size_t)(L + M) * E, sizeof *acc);
+    for (int rep = 0; rep < 2; rep++) {
+        model_forward(&m, &a, tokens, targets, B, T, &opt);
+        model_expert_counts_add(&a, &cfg, acc);
+    }
+    real *before = xmalloc(m.table.total * sizeof(real));
+    memcpy(before, m.params, m.table.total * sizeof(real));
+    const double gamma = 0.01;
+    model_bias_update(&m, acc, gamma);
+    int moved = 0;
+    for (int ti = 0; ti < m.table.n; ti++) {
+        const ParamInfo *p = &m.table.t[ti];
+        for (size_t j = 0; j < p->numel; j++) {
+            double d = (double)m.params[p->offset + j] - before[p->offset + j];
+            if (p->kind != PARAM_ROUTER_BIAS) { if (d != 0) { EXPECTF(0, "%s moved", p->name); break; } continue; }
+            const int64_t *c = acc + (size_t)p->layer * E;
+            int expect_tokens = p->layer < L ? 2 * B * T : 2 * B * (T - (p->layer - L + 1));
+            int64_t sum = 0;
+            for (int k = 0; k < E; k++) sum += c[k];
+            EXPECT(sum == (int64_t)expect_tokens * cfg.num_experts_per_tok);
+            double mean = (double)sum / E, want = mean > c[j] ? gamma : mean < c[j] ? -gamma : 0;
+            EXPECT_NEAR(d, want, 1e-6, 0);
+            moved += d != 0;
+        }
+    }
+    EXPECT(moved > 0);
+    free(before);
+    free(acc);
+    model_acts_free(&a);
+    model_free(&m);
+}
+
 /* Regenerates the fixtures with the PyTorch reference when /usr/bin/python3 has torch. */
 static void test_fixture_live_torch(void) {
     if (access("/usr/bin/python3", X_OK) != 0) return;
@@ -313,6 +362,7 @@ int main(void) {
     RUN(test_fixture_c_yarn_mtp);
     RUN(test_fixture_b_bench);
     RUN(test_repeatable_bits);
+    RUN(test_bias_update_from_loads);
     RUN(test_fixture_live_torch);
     return TEST_EXIT();
 }

@@ -251,6 +251,11 @@ const int *model_expert_counts(const ModelActs *a, const ModelConfig *cfg, int l
     return a->expert_counts + (size_t)layer * cfg->n_routed_experts;
 }
 
+void model_expert_counts_add(const ModelActs *a, const ModelConfig *cfg, int64_t *acc) {
+    size_t n = (size_t)(cfg->num_hidden_layers + cfg->num_nextn_predict_layers) * cfg->n_routed_experts;
+    for (size_t i = 0; i < n; i++) acc[i] += a->expert_counts[i];
+}
+
 void model_bias_update(Model *m, const int64_t *counts, double gamma) {
     const ModelConfig *cfg = &m->cfg;
     const int L = cfg->num_hidden_layers, M = cfg->num_nextn_predict_layers;

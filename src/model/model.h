@@ -123,6 +123,9 @@ void model_target_logprobs(const Model *m, ModelActs *a, const int *tokens, cons
 /* Expert loads of layer l (0..L+M-1) in the last forward: [E] counts, NULL for a dense layer. */
 const int *model_expert_counts(const ModelActs *a, const ModelConfig *cfg, int layer);
 
+/* acc [(L+M), E] += the expert counts of the last forward (sum over a step's micro-batches). */
+void model_expert_counts_add(const ModelActs *a, const ModelConfig *cfg, int64_t *acc);
+
 /* Auxiliary-loss-free balancing, called after the optimizer step: for every MoE layer l with a
  * correction bias, b_i += γ·sign(mean_j c_j − c_i), with counts [(L+M), E] (e.g. expert_counts
  * summed over the micro-batches of the step). */
