@@ -102,7 +102,7 @@ static void attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *
             memcpy(g->qabs + ((size_t)i * H + h) * W + Rkv, q + ((size_t)i * H + h) * Dqk + Dn,
                    (size_t)Dr * sizeof(real));
     const int max_len = g->kv.max_len;
-    #pragma omp parallel for schedule(dynamic, 1)
+    #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
     for (int i = 0; i < n; i++) {
         int tid = omp_get_thread_num();
         CHECK(tid < g->att_threads);
@@ -193,15 +193,17 @@ static void attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slo
  * BLAS path uses the threads itself. */
 #define LIN_BLOCK 128
 #define LIN_MAX_ROWS 64
+#define LIN_PAR_MIN (1 << 20)   /* multiply-adds below which one thread does it all: waking a
+                                 * passive-waiting thread costs more than it saves */
 
 static void lin(real *y, const real *x, const real *w, int n, int in, int out, int acc) {
-    if (n > LIN_MAX_ROWS || out <= LIN_BLOCK || omp_in_parallel() ||
-        (double)n * in * out < 32768.0) {
+    if (n > LIN_MAX_ROWS || out <= LIN_BLOCK) {
         matmul_forward(y, x, w, n, in, out, acc);
         return;
     }
     const int nb = (out + LIN_BLOCK - 1) / LIN_BLOCK;
-    #pragma omp parallel for schedule(static)
+    const int par = (double)n * in * out >= LIN_PAR_MIN && !omp_in_parallel();
+    #pragma omp parallel for schedule(static) if (par)
     for (int b = 0; b < nb; b++) {
         int o0 = b * LIN_BLOCK, o1 = o0 + LIN_BLOCK < out ? o0 + LIN_BLOCK : out;
         gemm(0, 1, n, o1 - o0, in, 1, x, in, w + (size_t)o0 * in, in, acc ? 1 : 0, y + o0, out);
