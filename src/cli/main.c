@@ -12,6 +12,8 @@
     X(logits, "write the logits of one forward pass over given tokens (f32 safetensors)") \
     X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \
     X(data, "write task corpora: r1 data make --task T --format pretrain|sft|rl|prefs") \
+    X(generate, "generate text from a model folder (batched, sampled or greedy, speculative with MTP)") \
+    X(chat, "interactive chat with a model folder (R1 template, streamed, reasoning dimmed)") \
     X(score, "score completions in a JSONL file with rule rewards") \
     X(grpo, "GRPO reinforcement learning with rule rewards (TRL-style flags)") \
     X(zero, "R1-Zero: GRPO from a base model with the paper's template, no SFT") \

@@ -253,7 +253,11 @@ static void moe_rows(Engine *g, const MoeWeights *w, int n) {
     const ModelConfig *cfg = &g->m->cfg;
     const int E = cfg->n_routed_experts, K = cfg->num_experts_per_tok, D = cfg->hidden_size;
     MoeActs *a = &g->moe;
+    /* moe_route's row loop always forks; for a few rows one thread is faster than waking one */
+    const int nt = omp_get_max_threads(), one = nt > 1 && (double)n * D * E < LIN_PAR_MIN;
+    if (one) omp_set_num_threads(1);
     moe_route(a, g->xn, w, cfg, n, 0, &g->arena);
+    if (one) omp_set_num_threads(nt);
     memset(a->count, 0, (size_t)E * sizeof *a->count);
     for (int j = 0; j < n * K; j++) a->count[a->sel[j]]++;
     a->offset[0] = 0;

@@ -1,0 +1,262 @@
+/* r1 generate: text from a model folder, for one prompt or a JSONL file of prompts, N samples
+ * each, batched with continuous batching (infer/generate.h). Prompts are rendered with the R1
+ * chat template (a user message; --raw feeds the text as is after BOS). JSONL lines hold
+ * {"prompt": "..."} or {"messages": [{"role": ..., "content": ...}, ...]}. Output: the
+ * completions on stdout, or JSONL records with --out; speed on stderr. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/threads.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "infer/generate.h"
+#include "infer/model_dir.h"
+#include "infer/prompt.h"
+#include "io/file.h"
+#include "io/json.h"
+
+int cmd_generate(int argc, char **argv);
+
+typedef struct Prompt {
+    char *text;         /* for the output record: the prompt text, or the messages' JSON */
+    int *ids;
+    int n;
+} Prompt;
+
+/* One JSONL line -> ids. */
+static int line_prompt(Tokenizer *tok, const cJSON *rec, int raw, Prompt *p, const char *where, Err *e) {
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(rec, "prompt");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(rec, "messages");
+    if (cJSON_IsString(pr)) {
+        p->text = xstrdup(pr->valuestring);
+        if (raw) return prompt_encode_raw(tok, pr->valuestring, &p->ids, &p->n, e);
+        ChatMessage m = {"user", pr->valuestring};
+        return prompt_encode_chat(tok, &m, 1, &p->ids, &p->n, e);
+    }
+    if (cJSON_IsArray(ms)) {
+        int n = cJSON_GetArraySize(ms);
+        if (n == 0) return err_set(e, "%s: \"messages\" is empty", where);
+        ChatMessage *m = xcalloc((size_t)n, sizeof *m);
+        int i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, ms) {
+            const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "role");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "content");
+            if (!cJSON_IsString(r) || !cJSON_IsString(c)) {
+                free(m);
+                return err_set(e, "%s: messages[%d] needs string \"role\" and \"content\"", where, i);
+            }
+            m[i++] = (ChatMessage){r->valuestring, c->valuestring};
+        }
+        p->text = cJSON_PrintUnformatted(ms);
+        int rc = prompt_encode_chat(tok, m, n, &p->ids, &p->n, e);
+        free(m);
+        if (rc < 0) return err_prefix(e, "%s", where);
+        return 0;
+    }
+    return err_set(e, "%s: needs a string \"prompt\" or a \"messages\" array", where);
+}
+
+static int read_prompts(const char *path, Tokenizer *tok, int raw, Prompt **out, int *n_out, Err *e) {
+    size_t len;
+    char *buf = file_read_all(path, &len, e);
+    if (!buf) return -1;
+    Prompt *ps = NULL;
+    int n = 0, cap = 0, lineno = 0;
+    char *p = buf, *end = buf + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *le = nl ? nl : end;
+        lineno++;
+        char *s = p;
+        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r')) s++;
+        if (s < le) {
+            char where[4200];
+            snprintf(where, sizeof where, "%s:%d", path, lineno);
+            cJSON *rec = json_parse_n(p, (size_t)(le - p), e);
+            if (!rec) { err_prefix(e, "%s", where); goto fail; }
+            if (n == cap) { cap = cap ? 2 * cap : 16; ps = xrealloc(ps, (size_t)cap * sizeof *ps); }
+            memset(&ps[n], 0, sizeof ps[n]);
+            int rc = line_prompt(tok, rec, raw, &ps[n], where, e);
+            cJSON_Delete(rec);
+            n++;
+            if (rc < 0) goto fail;
+        }
+        p = le + 1;
+    }
+    free(buf);
+    if (n == 0) return err_set(e, "%s: no prompts", path);
+    *out = ps;
+    *n_out = n;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++) { free(ps[i].text); free(ps[i].ids); }
+    free(ps);
+    free(buf);
+    return -1;
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
+    long n = 1, max_tokens = 256, top_k = 0, seed = 0, threads = 0, batch = 64, context = 0;
+    long chunk = 256;
+    double temperature = 0.6, top_p = 0.95, min_p = 0, rep = 1, pres = 0;
+    int raw = 0, truncate = 0, spec = 0, logprobs = 0, quiet = 0;
+    Flag flags[] = {
+        {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
+        {"prompt", FLAG_STRING, &prompt, "one prompt (a user message, unless --raw)"},
+        {"prompts", FLAG_STRING, &prompts, "JSONL file: {\"prompt\": ...} or {\"messages\": [...]} per line"},
+        {"n", FLAG_INT, &n, "samples per prompt (-n works too)"},
+        {"max-tokens", FLAG_INT, &max_tokens, "new tokens per sample at most"},
+        {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature; 0 = greedy (R1 recommends 0.6)"},
+        {"top-p", FLAG_DOUBLE, &top_p, "nucleus mass in (0, 1]; 1 = off"},
+        {"top-k", FLAG_INT, &top_k, "keep the k most probable tokens; 0 = off"},
+        {"min-p", FLAG_DOUBLE, &min_p, "keep tokens with p >= min-p * max p; 0 = off"},
+        {"repetition-penalty", FLAG_DOUBLE, &rep, "divide positive (multiply negative) logits of tokens seen; 1 = off"},
+        {"presence-penalty", FLAG_DOUBLE, &pres, "subtract from logits of tokens already generated; 0 = off"},
+        {"seed", FLAG_INT, &seed, "sampling seed: sample j of prompt i uses stream (seed, i, j)"},
+        {"threads", FLAG_INT, &threads, "threads (0: $R1_THREADS or all cores)"},
+        {"batch", FLAG_INT, &batch, "sequences decoded concurrently"},
+        {"prefill-chunk", FLAG_INT, &chunk, "prompt tokens per forward step"},
+        {"context", FLAG_INT, &context, "context length (prompt + generated); 0 = max_position_embeddings"},
+        {"truncate-left", FLAG_BOOL, &truncate, "cut over-long prompts from the left instead of failing"},
+        {"stop", FLAG_STRING, &stop, "also stop at this string (cut from the text)"},
+        {"raw", FLAG_BOOL, &raw, "feed the prompt text as is (after BOS), without the chat template"},
+        {"speculative", FLAG_BOOL, &spec, "MTP speculative decoding (greedy only)"},
+        {"logprobs", FLAG_BOOL, &logprobs, "write per-token log-probs (at the temperature, untruncated) in --out"},
+        {"out", FLAG_STRING, &out, "write JSONL records here instead of printing the texts"},
+        {"quiet", FLAG_BOOL, &quiet, "no speed report on stderr"},
+    };
+    /* accept -n N as --n N */
+    char **args = xmalloc((size_t)(argc + 1) * sizeof *args);
+    for (int i = 0; i < argc; i++) args[i] = strcmp(argv[i], "-n") ? argv[i] : "--n";
+    args[argc] = NULL;
+    Err e = {{0}};
+    int rc = flags_parse("usage: r1 generate --model DIR --prompt TEXT|--prompts FILE.jsonl [-n N] [--max-tokens N] "
+                         "[--temperature T --top-p P --top-k K --min-p M --seed S] [--threads N] [--out FILE.jsonl]",
+                         flags, sizeof flags / sizeof flags[0], argc, args, NULL, 0, NULL, &e);
+    free(args);
+    if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (!model) { err_set(&e, "generate: --model is required"); return cli_fail(&e); }
+    if (!prompt == !prompts) { err_set(&e, "generate: give exactly one of --prompt and --prompts"); return cli_fail(&e); }
+    if (n < 1 || n > 1000000) { err_set(&e, "-n: must be in [1, 1000000], got %ld", n); return cli_fail(&e); }
+    if (max_tokens < 1 || max_tokens > 1 << 24) { err_set(&e, "--max-tokens: must be > 0, got %ld", max_tokens); return cli_fail(&e); }
+    if (batch < 1 || batch > 1 << 16) { err_set(&e, "--batch: must be in [1, 65536], got %ld", batch); return cli_fail(&e); }
+    if (chunk < 1 || chunk > 1 << 16) { err_set(&e, "--prefill-chunk: must be in [1, 65536], got %ld", chunk); return cli_fail(&e); }
+    if (context < 0 || context > 1 << 24) { err_set(&e, "--context: must be >= 0, got %ld", context); return cli_fail(&e); }
+    if (threads < 0) { err_set(&e, "--threads: must be >= 0, got %ld", threads); return cli_fail(&e); }
+    if (top_k < 0 || top_k > 1 << 30) { err_set(&e, "--top-k: must be >= 0 (0 = off), got %ld", top_k); return cli_fail(&e); }
+    GenOptions o = gen_defaults();
+    o.sampler = (SamplerParams){temperature, (int)top_k, top_p, min_p, rep, pres};
+    if (sampler_validate(&o.sampler, &e) < 0) return cli_fail(&e);
+    if (stop && !*stop) { err_set(&e, "--stop: empty string"); return cli_fail(&e); }
+    threads_set((int)threads);
+
+    Model m;
+    Tokenizer *tok = NULL;
+    if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    Prompt *ps = NULL;
+    int np = 0;
+    if (prompt) {
+        ps = xcalloc(1, sizeof *ps);
+        np = 1;
+        ps[0].text = xstrdup(prompt);
+        ChatMessage msg = {"user", prompt};
+        rc = raw ? prompt_encode_raw(tok, prompt, &ps[0].ids, &ps[0].n, &e)
+                 : prompt_encode_chat(tok, &msg, 1, &ps[0].ids, &ps[0].n, &e);
+        if (rc < 0) { err_prefix(&e, "--prompt"); goto done_err; }
+    } else if (read_prompts(prompts, tok, raw, &ps, &np, &e) < 0) {
+        goto done_err;
+    }
+    {
+        const int total = np * (int)n;
+        GenRequest *reqs = xmalloc((size_t)total * sizeof *reqs);
+        for (int i = 0; i < np; i++)
+            for (int j = 0; j < n; j++)
+                reqs[i * n + j] = (GenRequest){ps[i].ids, ps[i].n, (uint64_t)i, (uint64_t)j};
+        int eos = (int)(tokenizer_eos_id(tok) >= 0 ? tokenizer_eos_id(tok) : m.cfg.eos_token_id);
+        const char *stops[1] = {stop};
+        o.seed = (uint64_t)seed;
+        o.max_new_tokens = (int)max_tokens;
+        o.n_slots = (int)batch;
+        o.prefill_chunk = (int)chunk;
+        o.max_len = (int)context;
+        o.truncate_left = truncate;
+        o.stop_ids = &eos;
+        o.n_stop_ids = 1;
+        o.stop_strings = stops;
+        o.n_stop_strings = stop ? 1 : 0;
+        o.tok = tok;
+        o.want_logprobs = logprobs;
+        o.speculative = spec;
+        GenOutput *outs = xcalloc((size_t)total, sizeof *outs);
+        GenStats st;
+        if (generate(&m, reqs, total, &o, outs, &st, &e) < 0) {
+            free(outs);
+            free(reqs);
+            goto done_err;
+        }
+        StrBuf all = {0}, text = {0};
+        for (int r = 0; r < total && rc == 0; r++) {
+            sb_clear(&text);
+            if (prompt_completion_text(tok, &outs[r], &text, &e) < 0) { rc = -1; break; }
+            if (out) {
+                cJSON *rec = cJSON_CreateObject();
+                cJSON_AddNumberToObject(rec, "index", r / (int)n);
+                cJSON_AddNumberToObject(rec, "sample", r % (int)n);
+                cJSON_AddStringToObject(rec, "prompt", ps[r / n].text);
+                cJSON_AddStringToObject(rec, "completion", text.s ? text.s : "");
+                cJSON_AddStringToObject(rec, "finish", gen_finish_name(outs[r].finish));
+                cJSON_AddNumberToObject(rec, "prompt_tokens", outs[r].n_prompt);
+                cJSON_AddNumberToObject(rec, "completion_tokens", outs[r].n);
+                if (logprobs) {
+                    cJSON *lp = cJSON_AddArrayToObject(rec, "logprobs");
+                    for (int k = 0; k < outs[r].n; k++)
+                        cJSON_AddItemToArray(lp, cJSON_CreateNumber(outs[r].logprobs[k]));
+                }
+                char *line = cJSON_PrintUnformatted(rec);
+                sb_append(&all, line);
+                sb_append(&all, "\n");
+                free(line);
+                cJSON_Delete(rec);
+            } else {
+                if (total > 1) printf("=== prompt %d, sample %d (%s) ===\n", r / (int)n, r % (int)n,
+                                      gen_finish_name(outs[r].finish));
+                fwrite(text.s ? text.s : "", 1, text.len, stdout);
+                printf("\n");
+            }
+        }
+        if (rc == 0 && out && file_write_atomic(out, all.s ? all.s : "", all.len, &e) < 0) rc = -1;
+        if (!quiet && rc == 0) {
+            double dec = st.decode_seconds > 0 ? st.decode_step_tokens / st.decode_seconds : 0;
+            double pre = st.prefill_seconds > 0 ? st.prefill_tokens / st.prefill_seconds : 0;
+            fprintf(stderr, "generated %lld tokens for %d sequences: prefill %.0f tokens/s, decode %.1f tokens/s, "
+                    "KV cache %.1f MB (%zu bytes/token; plain MHA would need %zu)",
+                    (long long)st.decode_tokens, total, pre, dec, st.cache_bytes / 1e6,
+                    kvcache_bytes_per_token(&m.cfg), kvcache_mha_bytes_per_token(&m.cfg));
+            if (spec) fprintf(stderr, "; MTP drafts accepted %lld/%lld (%.1f%%)", (long long)st.accepted,
+                              (long long)st.drafted, st.drafted ? 100.0 * st.accepted / st.drafted : 0.0);
+            fprintf(stderr, "\n");
+            if (out) fprintf(stderr, "wrote %d records to %s\n", total, out);
+        }
+        sb_free(&all);
+        sb_free(&text);
+        gen_outputs_free(outs, total);
+        free(outs);
+        free(reqs);
+    }
+    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
+    free(ps);
+    tokenizer_free(tok);
+    model_free(&m);
+    return rc < 0 ? cli_fail(&e) : 0;
+done_err:
+    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
+    free(ps);
+    tokenizer_free(tok);
+    model_free(&m);
+    return cli_fail(&e);
+}

@@ -1,0 +1,33 @@
+/* Model folder + tokenizer for inference (see model_dir.h). */
+#include "infer/model_dir.h"
+
+#include <stdio.h>
+
+#include "io/file.h"
+#include "model/model_io.h"
+
+int model_dir_open(const char *dir, Model *m, Tokenizer **tok, Err *e) {
+    char path[4096];
+    if (tok) *tok = NULL;
+    if (!file_exists(dir)) return err_set(e, "%s: no such model folder", dir);
+    if (tok) {
+        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+        if (!file_exists(path)) return err_set(e, "%s: missing tokenizer.json", dir);
+    }
+    if (model_load_dir(m, dir, e) < 0) return -1;
+    if (!tok) return 0;
+    *tok = tokenizer_load(path, e);
+    if (!*tok) {
+        model_free(m);
+        return -1;
+    }
+    if (tokenizer_vocab_size(*tok) > (uint32_t)m->cfg.vocab_size) {
+        err_set(e, "%s: tokenizer.json has ids up to %u but config.json has vocab_size %d", dir,
+                tokenizer_vocab_size(*tok) - 1, m->cfg.vocab_size);
+        tokenizer_free(*tok);
+        *tok = NULL;
+        model_free(m);
+        return -1;
+    }
+    return 0;
+}
