@@ -94,7 +94,7 @@ FUZZ_LIB    := $(BUILD)/libr1-fuzz.a
 $(BUILD)/obj-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC $<"
-	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	@clang $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 $(FUZZ_LIB): $(LIB_SRC:%.c=$(BUILD)/obj-fuzz/%.o)
 	@rm -f $@
 	@ar rcs $@ $^
