@@ -117,7 +117,7 @@ typedef struct Run {
 
 /* Generates G completions for each of n_groups prompts (indices first_index..), scores them and
  * appends them to r. */
-static int rollout_groups(Run *run, uint64_t first_index, int n_groups, Rollout *r,
+static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_groups, Rollout *r,
                           GrpoStepStats *st, Err *e) {
     const GrpoOptions *o = run->o;
     const int G = o->num_generations, n = n_groups * G;
@@ -199,7 +199,7 @@ static int rollout_groups(Run *run, uint64_t first_index, int n_groups, Rollout 
             r->reward[k] = rewards_score(&o->rewards, &in, &o->reward_params, r->terms + (size_t)k * REWARD_MAX_TERMS);
             r->accuracy[k] = reward_accuracy(&in, &o->reward_params);
             r->extra[k] = o->extra_reward ? o->extra_reward(o->extra_reward_ctx, &in) : 0;
-            r->reward[k] += o->extra_reward_weight * r->extra[k];
+            if (step >= o->extra_reward_from_step) r->reward[k] += o->extra_reward_weight * r->extra[k];
             r->n++;
         }
         sb_free(&text);
@@ -574,7 +574,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
         rollout_clear(&r);
         /* prompts of (step, round) are indexed so that they depend on nothing but the step */
         uint64_t base = (uint64_t)step * (uint64_t)(o->max_refill + 1) * (uint64_t)B;
-        rc = rollout_groups(&run, base, B, &r, &st, e);
+        rc = rollout_groups(&run, step, base, B, &r, &st, e);
         if (rc) break;
         step_stats(&run, &r, &st);   /* statistics of the first round, as sampled */
         st.frac_zero_std = (double)zero_std_groups(&r, G) / B;
@@ -582,7 +582,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
             int kept = keep_informative(&r, G, B);
             for (int round = 1; round <= o->max_refill && kept < B && rc == 0; round++) {
                 Rollout more = {0};
-                rc = rollout_groups(&run, base + (uint64_t)round * (uint64_t)B, B, &more, &st, e);
+                rc = rollout_groups(&run, step, base + (uint64_t)round * (uint64_t)B, B, &more, &st, e);
                 if (rc == 0) {
                     int k2 = keep_informative(&more, G, B - kept);
                     rollout_reserve(&r, r.n + k2 * G);

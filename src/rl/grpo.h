@@ -52,6 +52,8 @@ typedef struct GrpoOptions {
     void *extra_reward_ctx;
     double extra_reward_weight;
     const char *extra_reward_name;  /* its name in metrics.jsonl */
+    int64_t extra_reward_from_step; /* the term counts from this step on (R1 switches its reward
+                                     * model on only for the last part of alignment RL) */
     /* rollout */
     int prompts_per_step;           /* B */
     int num_generations;            /* G (>= 2) */
