@@ -287,6 +287,40 @@ static void test_repeatable_bits(void) {
     threads_set(prev);
 }
 
+/* Causality: the logits of a prefix do not depend on what follows (B = 1, no targets, T = 1
+ * included); with no targets loss and mtp_loss are 0 (the balance loss needs none). */
+static void test_prefix_logits_causal(void) {
+    ModelConfig cfg;
+    Err e = {{0}};
+    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
+    Model m;
+    model_init(&m, &cfg);
+    fixture_init_params(&m.table, m.params, 9);
+    enum { T = 20 };
+    const int V = cfg.vocab_size;
+    int tokens[T];
+    fixture_tokens(tokens, 1, T, V, 10);
+    ModelActs a;
+    model_acts_init(&a, &m, 1, T);
+    ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0.1};
+    ModelLosses l = model_forward(&m, &a, tokens, NULL, 1, T, &opt);
+    EXPECT(l.loss == 0 && l.mtp_loss == 0 && l.n_valid == 0 && l.aux_loss > 0);   /* aux needs no targets */
+    double *full = xmalloc((size_t)T * V * sizeof *full);
+    for (int i = 0; i < T * V; i++) full[i] = a.logits[i];
+    int lens[] = {1, 7, 13};
+    for (int k = 0; k < 3; k++) {
+        model_forward(&m, &a, tokens, NULL, 1, lens[k], &opt);
+        double *pre = xmalloc((size_t)lens[k] * V * sizeof *pre);
+        for (int i = 0; i < lens[k] * V; i++) pre[i] = a.logits[i];
+        EXPECTF(close_arrays("prefix logits", pre, full, (size_t)lens[k] * V, 1e-4, 1e-4, NULL),
+                "prefix of length %d", lens[k]);
+        free(pre);
+    }
+    free(full);
+    model_acts_free(&a);
+    model_free(&m);
+}
+
 /* Expert loads summed over two forwards drive the sign-rule bias update of every MoE layer
  * (main and MTP), and nothing else in the parameters moves. */
 static void test_bias_update_from_loads(void) {
@@ -362,6 +396,7 @@ int main(void) {
     RUN(test_fixture_c_yarn_mtp);
     RUN(test_fixture_b_bench);
     RUN(test_repeatable_bits);
+    RUN(test_prefix_logits_causal);
     RUN(test_bias_update_from_loads);
     RUN(test_fixture_live_torch);
     return TEST_EXIT();

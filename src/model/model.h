@@ -103,8 +103,9 @@ void model_acts_init(ModelActs *a, const Model *m, int max_B, int max_T);
 void model_acts_free(ModelActs *a);
 
 /* Forward pass over tokens [B, T] (B <= max_B, T <= max_T, T <= max_position_embeddings).
- * targets [B, T] may be NULL (no loss; logits only). Afterwards a->logits [B·T, V] hold the main
- * logits, a->ce the per-position −log p(target), a->expert_counts the loads. */
+ * targets [B, T] may be NULL (loss and mtp_loss are 0; the balance loss, which needs no targets,
+ * is still computed when α > 0). Afterwards a->logits [B·T, V] hold the main logits, a->ce the
+ * per-position −log p(target), a->expert_counts the loads. */
 ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const int *targets,
                           int B, int T, const ModelOptions *opt);
 
