@@ -23,7 +23,7 @@ static int parse_levels(const char *s, int *lo, int *hi, Err *e) {
 }
 
 static int data_make(int argc, char **argv) {
-    const char *task = "arith", *format = "sft", *lang = "en", *out = NULL, *level = "1";
+    const char *task = "arith", *format = "sft", *lang = "en", *out = NULL, *level = "1", *text_out = NULL;
     long n = 1000, seed = 1;
     double self_check = 0.3, cot = 1.0, mix_cot = 0.0;
     Flag flags[] = {
@@ -36,6 +36,7 @@ static int data_make(int argc, char **argv) {
         {"out", FLAG_STRING, &out, "output JSONL file"},
         {"self-check", FLAG_DOUBLE, &self_check, "probability of a 'wait, check' after each step"},
         {"cot", FLAG_DOUBLE, &cot, "pretrain/sft: share of records with the chain of thought (others: empty think)"},
+        {"text-out", FLAG_STRING, &text_out, "pretrain: also write the documents as plain text, one blank line apart (tokenizer training input)"},
         {"mix-cot", FLAG_DOUBLE, &mix_cot, "pretrain/sft: share of chains of thought that switch language part way (language mixing)"},
     };
     Err e = {0};
@@ -75,6 +76,11 @@ static int data_make(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     FILE *f = fopen(tmp, "w");
     if (!f) { err_set(&e, "%s: cannot write", tmp); free(tasks); return cli_fail(&e); }
+    if (text_out && fmt != REC_PRETRAIN) { fclose(f); remove(tmp); free(tasks); err_set(&e, "--text-out: only with --format pretrain"); return cli_fail(&e); }
+    char tmp_text[4096];
+    snprintf(tmp_text, sizeof tmp_text, "%s.tmp", text_out ? text_out : "");
+    FILE *tf = text_out ? fopen(tmp_text, "w") : NULL;
+    if (text_out && !tf) { fclose(f); remove(tmp); free(tasks); err_set(&e, "%s: cannot write", tmp_text); return cli_fail(&e); }
     for (long i = 0; i < n; i++) {
         Rng pick = rng_make((uint64_t)seed, RNG_TASK, (uint64_t)i, 3);
         RecordSpec spec = {names[i % n_tasks], lo + (int)rng_below(&pick, (uint64_t)(hi - lo + 1)),
@@ -86,9 +92,14 @@ static int data_make(int argc, char **argv) {
         fputs(line, f);
         fputc('\n', f);
         free(line);
+        if (tf) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "text");
+            if (cJSON_IsString(t)) { fputs(t->valuestring, tf); fputs("\n\n", tf); }
+        }
         cJSON_Delete(rec);
     }
     free(tasks);
+    if (tf && (fclose(tf) || rename(tmp_text, text_out))) { fclose(f); err_set(&e, "%s: write failed", text_out); return cli_fail(&e); }
     if (fclose(f) || rename(tmp, out)) { err_set(&e, "%s: write failed", out); return cli_fail(&e); }
     fprintf(stderr, "wrote %ld records to %s\n", n, out);
     return 0;
