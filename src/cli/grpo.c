@@ -27,6 +27,7 @@ static int run(int argc, char **argv, int zero) {
     long max_p = o.max_prompt_length, top_k = 0, refill = o.max_refill, mu = o.num_iterations;
     long micro = o.micro_batch, steps = o.steps, seed = (long)o.seed, save_every = o.save_every;
     long keep = o.keep, warmup = 0, ref_sync = 0, threads = 0;
+    double max_seconds = 0;
     double temperature = o.temperature, top_p = o.top_p, eps = 0.2, eps_high = -1, beta = 0;
     double lr = o.lr, wd = o.adamw.weight_decay, clip = o.clip;
     int dynamic = 0, mask_trunc = 0, resume = 0, quiet = 0;
@@ -63,6 +64,7 @@ static int run(int argc, char **argv, int zero) {
         {"max-grad-norm", FLAG_DOUBLE, &clip, "gradient clipping (0: off)"},
         {"micro-batch", FLAG_INT, &micro, "sequences per forward/backward"},
         {"steps", FLAG_INT, &steps, "RL steps"},
+        {"max-seconds", FLAG_DOUBLE, &max_seconds, "stop after the step that passes this wall time (0: no limit)"},
         {"seed", FLAG_INT, &seed, "seed of prompts and sampling"},
         {"save-every", FLAG_INT, &save_every, "checkpoint every N steps (and at the end, and on SIGINT/SIGTERM)"},
         {"keep", FLAG_INT, &keep, "checkpoints kept"},
@@ -97,7 +99,7 @@ static int run(int argc, char **argv, int zero) {
     o.loss.epsilon_low = eps; o.loss.epsilon_high = eps_high >= 0 ? eps_high : eps; o.loss.beta = beta;
     o.num_iterations = (int)mu; o.mask_truncated_completions = mask_trunc;
     o.ref_sync_steps = ref_sync; o.lr = lr; o.warmup = warmup; o.adamw.weight_decay = wd; o.clip = clip;
-    o.micro_batch = (int)micro; o.steps = steps; o.seed = (uint64_t)seed; o.save_every = save_every;
+    o.micro_batch = (int)micro; o.steps = steps; o.max_seconds = max_seconds; o.seed = (uint64_t)seed; o.save_every = save_every;
     o.keep = (int)keep; o.resume = resume; o.quiet = quiet;
     threads_set((int)threads);
     signal(SIGINT, on_signal);

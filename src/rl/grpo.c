@@ -621,11 +621,13 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
         res->last = st;
         res->steps_done = step + 1;
         if (!o->quiet) progress(&run, step, &st, now_s() - t_begin, step + 1 - start);
-        int last = step + 1 == o->steps;
+        int out_of_time = o->max_seconds > 0 && now_s() - t_begin >= o->max_seconds;
+        int last = step + 1 == o->steps || out_of_time;
         int signalled = o->stop && *o->stop;
         if (rc == 0 && (signalled || (o->save_every > 0 && (step + 1) % o->save_every == 0) || last))
             rc = save_checkpoint(&run, step + 1, e);
         if (signalled) { res->interrupted = 1; break; }
+        if (out_of_time) break;
     }
     if (rc == 0 && !res->interrupted) rc = checkpoint_write_model_folder(o->out_dir, &run.m, run.extra, run.n_extra, e);
     res->seconds = now_s() - t_begin;

@@ -78,6 +78,8 @@ typedef struct GrpoOptions {
     int micro_batch;                /* sequences per forward/backward */
     /* run */
     int64_t steps;
+    double max_seconds;             /* > 0: stop (and save) after the step that passes this wall
+                                     * time — a compute budget, e.g. to match another stage's */
     uint64_t seed;
     int64_t save_every;
     int keep;
