@@ -122,8 +122,10 @@ static int keep_other_files(const char *old, const char *tmp, Err *e) {
 
 int model_io_save(const char *dir, const ModelConfig *cfg, const ParamTable *pt, const real *params, Err *e) {
     char tmp[4200];
-    if (strlen(dir) > 4000) return err_set(e, "%.64s...: path too long", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
+    const size_t dlen = strlen(dir);
+    if (dlen > 4000) return err_set(e, "%.64s...: path too long", dir);
+    memcpy(tmp, dir, dlen);
+    snprintf(tmp + dlen, sizeof tmp - dlen, ".tmp-%ld", (long)getpid());
     struct stat st;
     int exists = stat(dir, &st) == 0;
     if (exists && !S_ISDIR(st.st_mode)) return err_set(e, "%s: exists and is not a folder", dir);
@@ -136,7 +138,8 @@ int model_io_save(const char *dir, const ModelConfig *cfg, const ParamTable *pt,
             /* swap the folders atomically; the old one ends up under tmp and is removed */
             if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) != 0) {
                 char old[4200];
-                snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid());
+                memcpy(old, dir, dlen);
+                snprintf(old + dlen, sizeof old - dlen, ".old-%ld", (long)getpid());
                 Err ignore;
                 file_remove_tree(old, &ignore);
                 if (rename(dir, old) != 0 || rename(tmp, dir) != 0)
