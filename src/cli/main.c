@@ -15,6 +15,7 @@
     X(generate, "generate text from a model folder (batched, sampled or greedy, speculative with MTP)") \
     X(chat, "interactive chat with a model folder (R1 template, streamed, reasoning dimmed)") \
     X(score, "score completions in a JSONL file with rule rewards") \
+    X(pipeline, "the whole R1 recipe on a preset, with a report (make run runs it)") \
     X(grpo, "GRPO reinforcement learning with rule rewards (TRL-style flags)") \
     X(zero, "R1-Zero: GRPO from a base model with the paper's template, no SFT") \
     X(version, "print the version and build settings")

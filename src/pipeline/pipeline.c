@@ -1,0 +1,615 @@
+#include "pipeline/pipeline.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "pipeline/presets.h"
+#include "pipeline/report.h"
+#include "tokenizer/tokenizer.h"
+
+/* ---- running commands ---- */
+
+enum { MAX_ARGS = 96 };
+
+typedef struct Cmd {
+    char *argv[MAX_ARGS + 1];
+    int n;
+} Cmd;
+
+static void cmd_add(Cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_add(Cmd *c, const char *fmt, ...) {
+    CHECK(c->n < MAX_ARGS);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&c->argv[c->n], fmt, ap) < 0) abort();
+    va_end(ap);
+    c->argv[++c->n] = NULL;
+}
+
+static void cmd_free(Cmd *c) {
+    for (int i = 0; i < c->n; i++) free(c->argv[i]);
+    c->n = 0;
+}
+
+typedef struct Ctx {
+    const PipelineOptions *o;
+    const Preset *p;
+    char out[2048];
+    char r1[2048];
+    FILE *log;
+} Ctx;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A new command: `r1 SUB...` with the threads flag appended later by run(). */
+static Cmd r1_cmd(const Ctx *x, const char *sub) {
+    Cmd c = {{0}, 0};
+    cmd_add(&c, "%s", x->r1);
+    for (const char *s = sub; *s;) {          /* "tokenizer train" → two words */
+        size_t n = strcspn(s, " ");
+        cmd_add(&c, "%.*s", (int)n, s);
+        s += n + (s[n] == ' ');
+    }
+    return c;
+}
+
+/* Runs the command in its own process; its output goes to the terminal. */
+static int run(Ctx *x, Cmd *c, const char *stage, Err *e) {
+    StrBuf line = {0};
+    sb_append(&line, "$ r1");
+    for (int i = 1; i < c->n; i++) { sb_append(&line, " "); sb_append(&line, c->argv[i]); }
+    fprintf(stderr, "%s\n", line.s);
+    if (x->log) { fprintf(x->log, "%s\n", line.s); fflush(x->log); }
+    sb_free(&line);
+    if (x->o->dry_run) { cmd_free(c); return 0; }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) { cmd_free(c); return err_set(e, "stage %s: fork failed: %s", stage, strerror(errno)); }
+    if (pid == 0) {
+        execv(c->argv[0], c->argv);
+        fprintf(stderr, "r1: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    cmd_free(c);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    return err_set(e, "stage %s failed (%s %d); fix the cause and run the pipeline again to resume",
+                   stage, WIFEXITED(status) ? "exit status" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+static void path(const Ctx *x, char *buf, size_t cap, const char *rel) {
+    snprintf(buf, cap, "%s/%s", x->out, rel);
+}
+
+static int stage_done(const Ctx *x, const char *stage) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/.stages/%s.done", x->out, stage);
+    return file_exists(p);
+}
+
+static double stage_seconds(const Ctx *x, const char *stage) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/.stages/%s.done", x->out, stage);
+    Err e;
+    char *s = file_read_all(p, NULL, &e);
+    double v = s ? atof(s) : NAN;
+    free(s);
+    return v;
+}
+
+static int mark_done(const Ctx *x, const char *stage, double seconds, Err *e) {
+    char p[4096], v[64];
+    snprintf(p, sizeof p, "%s/.stages/%s.done", x->out, stage);
+    snprintf(v, sizeof v, "%.3f\n", seconds);
+    return x->o->dry_run ? 0 : file_write_atomic(p, v, strlen(v), e);
+}
+
+/* ---- the stages ---- */
+
+static void threads_flag(const Ctx *x, Cmd *c) {
+    if (x->o->threads > 0) cmd_add(c, "--threads=%d", x->o->threads);
+}
+
+static int st_data(Ctx *x, Err *e) {
+    const Preset *p = x->p;
+    char a[4096], b[4096];
+    Cmd c = r1_cmd(x, "data make");
+    path(x, a, sizeof a, "data/corpus.jsonl");
+    path(x, b, sizeof b, "data/corpus.txt");
+    cmd_add(&c, "--task=%s", p->pretrain_tasks);
+    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--n=%ld", p->pretrain_docs);
+    cmd_add(&c, "--format=pretrain");
+    cmd_add(&c, "--lang=mixed");
+    cmd_add(&c, "--cot=%g", p->cot_share);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    cmd_add(&c, "--out=%s", a);
+    cmd_add(&c, "--text-out=%s", b);
+    if (run(x, &c, "data", e)) return -1;
+    /* cold start: readable long chains of thought (self-checks), both languages, some mixing for
+     * the language reward to remove */
+    c = r1_cmd(x, "data make");
+    path(x, a, sizeof a, "data/cold_start.jsonl");
+    cmd_add(&c, "--task=%s", p->rl_task);
+    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--n=%ld", p->cold_start_n);
+    cmd_add(&c, "--format=sft");
+    cmd_add(&c, "--lang=mixed");
+    cmd_add(&c, "--self-check=0.6");
+    cmd_add(&c, "--mix-cot=0.3");
+    cmd_add(&c, "--seed=%ld", x->o->seed + 1);
+    cmd_add(&c, "--out=%s", a);
+    return run(x, &c, "data", e);
+}
+
+static int st_tokenizer(Ctx *x, Err *e) {
+    char a[4096], b[4096];
+    Cmd c = r1_cmd(x, "tokenizer train");
+    path(x, a, sizeof a, "data/corpus.txt");
+    path(x, b, sizeof b, "tokenizer/tokenizer.json");
+    cmd_add(&c, "--data=%s", a);
+    cmd_add(&c, "--vocab-size=%d", x->p->vocab_size);
+    cmd_add(&c, "--out=%s", b);
+    cmd_add(&c, "--quiet");
+    return run(x, &c, "tokenizer", e);
+}
+
+/* Writes the preset's model configs with vocab_size = the tokenizer's, rounded up to 64. */
+static int st_configs(Ctx *x, Err *e) {
+    char tp[4096];
+    path(x, tp, sizeof tp, "tokenizer/tokenizer.json");
+    int vocab = x->p->vocab_size;
+    if (!x->o->dry_run) {
+        Tokenizer *tok = tokenizer_load(tp, e);
+        if (!tok) return -1;
+        vocab = (int)tokenizer_vocab_size(tok);
+        tokenizer_free(tok);
+    }
+    vocab = (vocab + 63) / 64 * 64;
+    const char *texts[2] = {x->p->base_config, x->p->student_config};
+    const char *names[2] = {"configs/base.json", "configs/student.json"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *j = cJSON_Parse(texts[i]);
+        CHECK(j != NULL);
+        cJSON_ReplaceItemInObject(j, "vocab_size", cJSON_CreateNumber(vocab));
+        char p[4096];
+        path(x, p, sizeof p, names[i]);
+        int rc = x->o->dry_run ? 0 : json_save_file(j, p, e);
+        cJSON_Delete(j);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int pretrain(Ctx *x, const char *stage, const char *config, long steps, Err *e) {
+    char a[4096];
+    Cmd c = r1_cmd(x, "pretrain");
+    path(x, a, sizeof a, config);
+    cmd_add(&c, "--config=%s", a);
+    path(x, a, sizeof a, "tokenizer/tokenizer.json");
+    cmd_add(&c, "--tokenizer=%s", a);
+    path(x, a, sizeof a, "data/corpus.jsonl");
+    cmd_add(&c, "--data=%s", a);
+    path(x, a, sizeof a, stage);
+    cmd_add(&c, "--out=%s", a);
+    cmd_add(&c, "--steps=%ld", steps);
+    cmd_add(&c, "--batch=%ld", x->p->pretrain_batch);
+    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
+    cmd_add(&c, "--lr=%g", x->p->pretrain_lr);
+    cmd_add(&c, "--warmup=%ld", steps / 20 + 1);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    threads_flag(x, &c);
+    if (file_exists(a)) cmd_add(&c, "--resume");
+    return run(x, &c, stage, e);
+}
+
+static int st_base(Ctx *x, Err *e) { return pretrain(x, "base", "configs/base.json", x->p->pretrain_steps, e); }
+static int st_student_base(Ctx *x, Err *e) {
+    return pretrain(x, "student_base", "configs/student.json", x->p->student_pretrain_steps, e);
+}
+
+/* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. */
+static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, const char *format,
+                const char *rewards, const char *lang, long steps, double max_seconds, Err *e) {
+    const Preset *p = x->p;
+    char a[4096];
+    Cmd c = r1_cmd(x, sub);
+    path(x, a, sizeof a, from);
+    cmd_add(&c, "--model=%s", a);
+    path(x, a, sizeof a, stage);
+    cmd_add(&c, "--out=%s", a);
+    int resume = file_exists(a);
+    cmd_add(&c, "--task=%s", p->rl_task);
+    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--lang=%s", lang);
+    cmd_add(&c, "--prompt-format=%s", format);
+    cmd_add(&c, "--rewards=%s", rewards);
+    cmd_add(&c, "--steps=%ld", steps);
+    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
+    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
+    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
+    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
+    cmd_add(&c, "--save-every=%ld", steps / 4 + 1);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    if (max_seconds > 0) cmd_add(&c, "--max-seconds=%.1f", max_seconds);
+    threads_flag(x, &c);
+    if (resume) cmd_add(&c, "--resume");
+    return run(x, &c, stage, e);
+}
+
+static int st_zero(Ctx *x, Err *e) {
+    return grpo(x, "r1_zero", "zero", "base", "plain", "accuracy:1,format:0.5", "en", x->p->rl_steps, 0, e);
+}
+
+static int sft(Ctx *x, const char *stage, const char *from, const char *data, long steps, Err *e) {
+    char a[4096];
+    Cmd c = r1_cmd(x, "sft");
+    path(x, a, sizeof a, from);
+    cmd_add(&c, "--model=%s", a);
+    path(x, a, sizeof a, data);
+    cmd_add(&c, "--data=%s", a);
+    path(x, a, sizeof a, stage);
+    cmd_add(&c, "--out=%s", a);
+    int resume = file_exists(a);
+    cmd_add(&c, "--steps=%ld", steps);
+    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
+    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
+    cmd_add(&c, "--lr=%g", x->p->sft_lr);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    threads_flag(x, &c);
+    if (resume) cmd_add(&c, "--resume");
+    return run(x, &c, stage, e);
+}
+
+static int st_cold_start(Ctx *x, Err *e) { return sft(x, "cold_start", "base", "data/cold_start.jsonl", x->p->sft_steps, e); }
+
+static int st_rl(Ctx *x, Err *e) {
+    return grpo(x, "rl", "grpo", "cold_start", "chat", "accuracy:1,format:0.5,language:0.5", "mixed",
+                x->p->rl_steps, 0, e);
+}
+
+static int st_rl_nolang(Ctx *x, Err *e) {
+    return grpo(x, "rl_nolang", "grpo", "cold_start", "chat", "accuracy:1,format:0.5", "mixed",
+                x->p->rl_steps, 0, e);
+}
+
+static int sample(Ctx *x, const char *stage, const char *from, const char *out_rel, Err *e) {
+    const Preset *p = x->p;
+    char a[4096];
+    Cmd c = r1_cmd(x, "sample");
+    path(x, a, sizeof a, from);
+    cmd_add(&c, "--model=%s", a);
+    cmd_add(&c, "--task=%s", p->rl_task);
+    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--n=%ld", p->sample_prompts);
+    cmd_add(&c, "-n");
+    cmd_add(&c, "%ld", p->sample_n);
+    cmd_add(&c, "--keep=%ld", p->sample_keep);
+    cmd_add(&c, "--max-tokens=%ld", p->max_completion);
+    cmd_add(&c, "--mix-non-reasoning=0.25");
+    cmd_add(&c, "--seed=%ld", x->o->seed + 7);
+    path(x, a, sizeof a, out_rel);
+    cmd_add(&c, "--out=%s", a);
+    threads_flag(x, &c);
+    return run(x, &c, stage, e);
+}
+
+static int st_sample(Ctx *x, Err *e) { return sample(x, "sample", "rl", "data/rs.jsonl", e); }
+static int st_rs_sft(Ctx *x, Err *e) { return sft(x, "rs_sft", "base", "data/rs.jsonl", x->p->sft_steps * 2, e); }
+
+static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
+    char a[4096];
+    Cmd c = r1_cmd(x, "rm train");
+    path(x, a, sizeof a, "base");
+    cmd_add(&c, "--model=%s", a);
+    cmd_add(&c, "--builtin=%s", kind);
+    path(x, a, sizeof a, stage);
+    cmd_add(&c, "--out=%s", a);
+    cmd_add(&c, "--steps=%ld", x->p->rm_steps);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    threads_flag(x, &c);
+    return run(x, &c, stage, e);
+}
+
+static int st_rm_helpful(Ctx *x, Err *e) { return rm(x, "rm_helpful", "helpful", e); }
+static int st_rm_harmless(Ctx *x, Err *e) { return rm(x, "rm_harmless", "harmless", e); }
+
+static int st_align(Ctx *x, Err *e) {
+    const Preset *p = x->p;
+    char a[4096];
+    Cmd c = r1_cmd(x, "align");
+    path(x, a, sizeof a, "rs_sft");
+    cmd_add(&c, "--model=%s", a);
+    path(x, a, sizeof a, "rm_helpful");
+    cmd_add(&c, "--rm-helpful=%s", a);
+    path(x, a, sizeof a, "rm_harmless");
+    cmd_add(&c, "--rm-harmless=%s", a);
+    path(x, a, sizeof a, "r1");
+    cmd_add(&c, "--out=%s", a);
+    int resume = file_exists(a);
+    cmd_add(&c, "--task=%s", p->rl_task);
+    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--steps=%ld", p->align_steps);
+    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
+    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
+    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
+    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    threads_flag(x, &c);
+    if (resume) cmd_add(&c, "--resume");
+    return run(x, &c, "r1", e);
+}
+
+static int st_r1_samples(Ctx *x, Err *e) { return sample(x, "r1_samples", "r1", "data/r1_samples.jsonl", e); }
+
+static int st_distill(Ctx *x, Err *e) {
+    char a[4096];
+    Cmd c = r1_cmd(x, "distill");
+    path(x, a, sizeof a, "data/r1_samples.jsonl");
+    cmd_add(&c, "--data=%s", a);
+    path(x, a, sizeof a, "configs/student.json");
+    cmd_add(&c, "--student-config=%s", a);
+    path(x, a, sizeof a, "tokenizer/tokenizer.json");
+    cmd_add(&c, "--tokenizer=%s", a);
+    path(x, a, sizeof a, "student_base");
+    cmd_add(&c, "--init=%s", a);
+    path(x, a, sizeof a, "student_distilled");
+    cmd_add(&c, "--out=%s", a);
+    int resume = file_exists(a);
+    cmd_add(&c, "--steps=%ld", x->p->sft_steps);
+    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
+    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
+    cmd_add(&c, "--lr=%g", x->p->sft_lr);
+    cmd_add(&c, "--seed=%ld", x->o->seed);
+    threads_flag(x, &c);
+    if (resume) cmd_add(&c, "--resume");
+    return run(x, &c, "student_distilled", e);
+}
+
+/* The control: GRPO on the student's own base, with the wall time distillation took. */
+static int st_student_rl(Ctx *x, Err *e) {
+    double budget = stage_seconds(x, "student_distilled");
+    if (!(budget > 0)) budget = 60;
+    return grpo(x, "student_rl", "grpo", "student_base", "plain", "accuracy:1,format:0.5", "en",
+                x->p->rl_steps * 10, budget, e);
+}
+
+static const char *const EVALUATED[] = {"base", "r1_zero", "cold_start", "rl", "rl_nolang", "rs_sft", "r1",
+                                        "student_distilled", "student_rl"};
+enum { N_EVALUATED = sizeof EVALUATED / sizeof EVALUATED[0] };
+
+static int st_eval(Ctx *x, Err *e) {
+    for (int i = 0; i < N_EVALUATED; i++) {
+        char a[4096];
+        path(x, a, sizeof a, EVALUATED[i]);
+        if (!x->o->dry_run && !file_exists(a)) continue;
+        int chat = strcmp(EVALUATED[i], "base") && strcmp(EVALUATED[i], "r1_zero") &&
+                   strcmp(EVALUATED[i], "student_rl");
+        Cmd c = r1_cmd(x, "eval");
+        cmd_add(&c, "--model=%s", a);
+        cmd_add(&c, "--task=%s", x->p->rl_task);
+        cmd_add(&c, "--level=%s", x->p->levels);
+        cmd_add(&c, "--lang=%s", strcmp(EVALUATED[i], "rl_nolang") && strcmp(EVALUATED[i], "rl") ? "en" : "mixed");
+        cmd_add(&c, "--prompt-format=%s", chat ? "chat" : "plain");
+        cmd_add(&c, "--n=%ld", x->p->eval_n);
+        cmd_add(&c, "--k=%ld", x->p->eval_k);
+        cmd_add(&c, "--max-tokens=%ld", x->p->max_completion);
+        cmd_add(&c, "--seed=%ld", x->o->seed + 1000);
+        path(x, a, sizeof a, "evals");
+        cmd_add(&c, "--out=%s/%s.json", a, EVALUATED[i]);
+        threads_flag(x, &c);
+        if (run(x, &c, "eval", e)) return -1;
+    }
+    return 0;
+}
+
+/* ---- results.json and the report ---- */
+
+/* The R1-Zero-style curve of a GRPO run: step, accuracy, length, reward from metrics.jsonl. */
+static cJSON *curve(const Ctx *x, const char *stage) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s/metrics.jsonl", x->out, stage);
+    cJSON *arr = cJSON_CreateArray();
+    Err e;
+    size_t n;
+    char *buf = file_read_all(p, &n, &e);
+    for (char *s = buf; s && s < buf + n;) {
+        char *nl = memchr(s, '\n', (size_t)(buf + n - s));
+        size_t len = nl ? (size_t)(nl - s) : (size_t)(buf + n - s);
+        cJSON *j = json_parse_n(s, len, &e);
+        if (j) {
+            cJSON *pt = cJSON_CreateObject();
+            static const char *const keys[] = {"step", "accuracy", "length", "reward"};
+            for (int k = 0; k < 4; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+                if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(pt, keys[k], v->valuedouble);
+            }
+            cJSON_AddItemToArray(arr, pt);
+            cJSON_Delete(j);
+        }
+        s += len + 1;
+    }
+    free(buf);
+    return arr;
+}
+
+/* Maps an eval JSON (r1 eval --out) to {TASK: {pass@1, cons@k, format, language, length}}. The
+ * eval file holds a list of rows per (task, level) plus an "all" row per task. */
+static cJSON *eval_summary(const Ctx *x, const char *name) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/evals/%s.json", x->out, name);
+    Err e;
+    cJSON *j = file_exists(p) ? json_load_file(p, &e) : NULL;
+    if (!j) return NULL;
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    if (!rows) rows = j;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows) {
+        const cJSON *task = cJSON_GetObjectItemCaseSensitive(row, "task");
+        const cJSON *level = cJSON_GetObjectItemCaseSensitive(row, "level");
+        if (!cJSON_IsString(task)) continue;
+        int is_all = cJSON_IsString(level) ? !strcmp(level->valuestring, "all") : !level;
+        if (!is_all && cJSON_GetObjectItemCaseSensitive(out, task->valuestring)) continue;
+        cJSON *m = cJSON_CreateObject();
+        static const char *const keys[][2] = {{"pass@1", "pass@1"}, {"cons@k", "cons@k"}, {"format", "format"},
+                                              {"language", "language"}, {"length", "length"}};
+        for (int k = 0; k < 5; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, keys[k][0]);
+            if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(m, keys[k][1], v->valuedouble);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(out, task->valuestring);
+        cJSON_AddItemToObject(out, task->valuestring, m);
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+static int st_report(Ctx *x, Err *e) {
+    if (x->o->dry_run) return 0;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "preset", x->p->name);
+    cJSON *ck = cJSON_AddObjectToObject(r, "checkpoints");
+    for (int i = 0; i < N_EVALUATED; i++) {
+        if (!strcmp(EVALUATED[i], "rl_nolang")) continue;
+        cJSON *s = eval_summary(x, EVALUATED[i]);
+        if (s) cJSON_AddItemToObject(ck, EVALUATED[i], s);
+    }
+    cJSON *cv = cJSON_AddObjectToObject(r, "curves");
+    static const char *const rl_stages[] = {"r1_zero", "rl", "r1", "student_rl"};
+    for (int i = 0; i < 4; i++) cJSON_AddItemToObject(cv, rl_stages[i], curve(x, rl_stages[i]));
+    /* the language-consistency ablation: RL with and without the language reward */
+    cJSON *with = eval_summary(x, "rl"), *without = eval_summary(x, "rl_nolang");
+    const cJSON *wt = with ? cJSON_GetObjectItemCaseSensitive(with, x->p->rl_task) : NULL;
+    const cJSON *wo = without ? cJSON_GetObjectItemCaseSensitive(without, x->p->rl_task) : NULL;
+    if (wt && wo) {
+        cJSON *abl = cJSON_AddObjectToObject(r, "language_ablation");
+        cJSON_AddItemToObject(abl, "with", cJSON_Duplicate(wt, 1));
+        cJSON_AddItemToObject(abl, "without", cJSON_Duplicate(wo, 1));
+    }
+    cJSON_Delete(with);
+    cJSON_Delete(without);
+    cJSON *wall = cJSON_AddObjectToObject(r, "wall_seconds");
+    static const char *const all[] = {"data", "tokenizer", "base", "r1_zero", "cold_start", "rl", "rl_nolang",
+                                      "sample", "rs_sft", "rm_helpful", "rm_harmless", "r1", "r1_samples",
+                                      "student_base", "student_distilled", "student_rl", "eval"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        double s = stage_seconds(x, all[i]);
+        if (isfinite(s)) cJSON_AddNumberToObject(wall, all[i], s);
+    }
+    char p[4096];
+    path(x, p, sizeof p, "results.json");
+    int rc = json_save_file(r, p, e);
+    cJSON_Delete(r);
+    if (rc == 0) rc = report_write(p, x->out, e);
+    if (rc == 0) fprintf(stderr, "pipeline: wrote %s/report.html and report.md\n", x->out);
+    return rc;
+}
+
+typedef struct StageDef {
+    const char *name;
+    int (*fn)(Ctx *, Err *);
+} StageDef;
+
+static const StageDef STAGES[] = {
+    {"data", st_data}, {"tokenizer", st_tokenizer}, {"configs", st_configs}, {"base", st_base},
+    {"r1_zero", st_zero}, {"cold_start", st_cold_start}, {"rl", st_rl}, {"rl_nolang", st_rl_nolang},
+    {"sample", st_sample}, {"rs_sft", st_rs_sft}, {"rm_helpful", st_rm_helpful},
+    {"rm_harmless", st_rm_harmless}, {"r1", st_align}, {"r1_samples", st_r1_samples},
+    {"student_base", st_student_base}, {"student_distilled", st_distill}, {"student_rl", st_student_rl},
+    {"eval", st_eval}, {"report", st_report},
+};
+
+/* The run folder must be new, or hold an earlier run of the same preset. */
+static int claim_folder(Ctx *x, Err *e) {
+    char p[4096];
+    path(x, p, sizeof p, "pipeline.json");
+    if (file_exists(p)) {
+        cJSON *j = json_load_file(p, e);
+        if (!j) return -1;
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "preset");
+        int same = cJSON_IsString(ps) && !strcmp(ps->valuestring, x->p->name);
+        cJSON_Delete(j);
+        if (!same) return err_set(e, "%s holds a run of another preset; choose another --out", x->out);
+        return 0;
+    }
+    if (file_exists(x->out)) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "%s/.stages", x->out);
+        if (!file_exists(cmd)) {
+            /* an existing folder that is not one of our runs: refuse unless empty */
+            if (rmdir(x->out) != 0)
+                return err_set(e, "%s exists and holds other files; choose another --out", x->out);
+        }
+    }
+    if (x->o->dry_run) return 0;
+    path(x, p, sizeof p, ".stages");
+    if (file_mkdirs(p, e)) return -1;
+    path(x, p, sizeof p, "data");
+    if (file_mkdirs(p, e)) return -1;
+    path(x, p, sizeof p, "configs");
+    if (file_mkdirs(p, e)) return -1;
+    path(x, p, sizeof p, "evals");
+    if (file_mkdirs(p, e)) return -1;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "preset", x->p->name);
+    cJSON_AddNumberToObject(j, "seed", (double)x->o->seed);
+    cJSON_AddStringToObject(j, "version", R1_VERSION);
+    path(x, p, sizeof p, "pipeline.json");
+    int rc = json_save_file(j, p, e);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int pipeline_run(const PipelineOptions *o, Err *e) {
+    Ctx x;
+    memset(&x, 0, sizeof x);
+    x.o = o;
+    x.p = preset_find(o->preset);
+    if (!x.p) return err_set(e, "--preset: unknown preset '%s' (%s)", o->preset, preset_names());
+    snprintf(x.out, sizeof x.out, "%s", o->out ? o->out : "");
+    if (!x.out[0]) snprintf(x.out, sizeof x.out, "runs/%s", x.p->name);
+    if (o->r1) snprintf(x.r1, sizeof x.r1, "%s", o->r1);
+    else {
+        ssize_t n = readlink("/proc/self/exe", x.r1, sizeof x.r1 - 1);
+        if (n <= 0) return err_set(e, "cannot find the r1 binary (use --r1 PATH)");
+        x.r1[n] = 0;
+    }
+    if (claim_folder(&x, e)) return -1;
+    char lp[4096];
+    path(&x, lp, sizeof lp, "pipeline.log");
+    x.log = o->dry_run ? NULL : fopen(lp, "a");
+    double t0 = now_s();
+    int rc = 0;
+    for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0] && rc == 0; i++) {
+        const StageDef *s = &STAGES[i];
+        if (stage_done(&x, s->name) && strcmp(s->name, "report") != 0) {
+            fprintf(stderr, "pipeline: %s done (%.0f s), skipped\n", s->name, stage_seconds(&x, s->name));
+            continue;
+        }
+        fprintf(stderr, "pipeline: stage %s (preset %s, %.0f s so far)\n", s->name, x.p->name, now_s() - t0);
+        double ts = now_s();
+        rc = s->fn(&x, e);
+        if (rc == 0) rc = mark_done(&x, s->name, now_s() - ts, e);
+    }
+    if (x.log) fclose(x.log);
+    if (rc == 0) fprintf(stderr, "pipeline: finished in %.0f s: %s\n", now_s() - t0, x.out);
+    return rc;
+}
