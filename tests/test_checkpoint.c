@@ -9,7 +9,9 @@
  *    and refuses a path that is a file;
  *  - through the binary (env R1, default build/r1): r1 init is deterministic per seed, and
  *    r1 logits on a folder holding the fixture parameters reproduces the PyTorch reference logits
- *    of tests/fixtures/model (tolerance as in test_model_fixture: 2e-5·max|ref| + 1e-4·|ref|). */
+ *    of tests/fixtures/model (tolerance as in test_model_fixture: 2e-5·max|ref| + 1e-4·|ref|),
+ *    and, live when /usr/bin/python3 has torch, r1 logits on a BF16 folder from r1 init equals
+ *    tools/folder_logits.py (independent reader + our PyTorch reference). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -546,6 +548,56 @@ static void logits_vs_fixture(const char *fixture) {
     st_free(&ref);
 }
 
+/* Live, when /usr/bin/python3 has torch: r1 init a BF16 folder (real init), then r1 logits vs
+ * tools/folder_logits.py, which reads the folder with its own parser into our PyTorch reference
+ * (float64). Same tolerance as the fixtures. */
+static void test_live_torch_bf16_folder(void) {
+    StrBuf out = {0}, cmd = {0};
+    if (run("/usr/bin/python3 -c 'import torch, numpy'", &out) != 0) { sb_free(&out); return; }   /* no torch: skip */
+    sb_clear(&out);
+    Err e = {{0}};
+    cJSON *j = json_load_file("tests/fixtures/model/c_yarn_mtp/config.json", &e);
+    EXPECT(j != NULL);
+    if (!j) return;
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "torch_dtype", cJSON_CreateString("bfloat16"));
+    char cfgp[600], dir[600], c_out[600], py_out[600];
+    snprintf(cfgp, sizeof cfgp, "%s", tpath("bf16-config.json"));
+    snprintf(dir, sizeof dir, "%s", tpath("live-bf16"));
+    snprintf(c_out, sizeof c_out, "%s", tpath("live-c.safetensors"));
+    snprintf(py_out, sizeof py_out, "%s", tpath("live-py.safetensors"));
+    EXPECT(json_save_file(j, cfgp, &e) == 0);
+    cJSON_Delete(j);
+    const char *toks = "5,9,2,33,1,0,63,17,17,40,8,3";
+    sb_printf(&cmd, "%s init --config %s --seed 9 --out %s && %s logits --model %s --tokens %s --out %s && "
+              "/usr/bin/python3 tools/folder_logits.py %s %s %s", r1_bin(), cfgp, dir, r1_bin(), dir, toks, c_out,
+              dir, toks, py_out);
+    int st = run(cmd.s, &out);
+    EXPECTF(st == 0, "status %d: %s", st, out.s);
+    Safetensors a, b;
+    if (st == 0 && st_open_file(&a, c_out, &e) == 0) {
+        if (st_open_file(&b, py_out, &e) == 0) {
+            const StTensor *ta = st_find(&a, "logits"), *tb = st_find(&b, "logits");
+            EXPECT(ta && tb && ta->numel == tb->numel && ta->numel == 12 * 64);
+            if (ta && tb && ta->numel == tb->numel) {
+                float *x = xmalloc((size_t)ta->numel * 4), *y = xmalloc((size_t)ta->numel * 4);
+                EXPECT(st_read(&a, ta, x, ST_F32, &e) == 0 && st_read(&b, tb, y, ST_F32, &e) == 0);
+                double mx = 0;
+                for (size_t i = 0; i < ta->numel; i++) mx = fmax(mx, fabs(y[i]));
+                EXPECT(mx > 0);
+                expect_close_f32("r1 logits vs torch on a BF16 folder", x, y, (size_t)ta->numel, 2e-5 * mx, 1e-4);
+                free(x);
+                free(y);
+            }
+            st_free(&b);
+        } else {
+            EXPECTF(0, "%s", e.msg);
+        }
+        st_free(&a);
+    }
+    sb_free(&out);
+    sb_free(&cmd);
+}
+
 static void test_cli_logits_a_plain(void) { logits_vs_fixture("a_plain"); }
 static void test_cli_logits_c_yarn_mtp(void) { logits_vs_fixture("c_yarn_mtp"); }
 
@@ -561,6 +613,7 @@ int main(void) {
     RUN(test_cli_init);
     RUN(test_cli_logits_a_plain);
     RUN(test_cli_logits_c_yarn_mtp);
+    RUN(test_live_torch_bf16_folder);
     Err e;
     file_remove_tree(tmpdir, &e);
     return TEST_EXIT();

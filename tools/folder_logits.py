@@ -1,0 +1,87 @@
+"""Logits of a Hugging Face DeepSeek-V3 model folder, computed by our PyTorch reference
+(tools/ref_model.py) in float64 — the independent side of `r1 logits` (tests/test_checkpoint.c
+runs both on a folder written by `r1 init` and compares them when torch is installed).
+
+usage: /usr/bin/python3 tools/folder_logits.py DIR 1,2,3 OUT.safetensors
+
+The folder is read with this file's own safetensors parser (numpy; F32, BF16 and F16), not with
+r1.c's: every parameter of the reference model must be present under its Hugging Face name with
+its shape; the MTP modules' copies of embed_tokens / shared_head.head must equal the main tensors;
+any other tensor is an error. Writes the f32 tensor "logits" [T, vocab_size].
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        raw = data[base + a:base + b]
+        dt = info["dtype"]
+        if dt == "F32":
+            arr = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+        elif dt == "BF16":
+            arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+        elif dt == "F16":
+            arr = np.frombuffer(raw, dtype="<f2").astype(np.float64)
+        else:
+            raise SystemExit("%s: tensor %s: dtype %s not supported here" % (path, name, dt))
+        out[name] = arr.reshape(info["shape"])
+    return out
+
+
+def main():
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    folder, toks, out_path = sys.argv[1:]
+    import torch
+    import ref_model
+    import safetensors_io
+
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = ref_model.Config(json.load(f))
+    tensors = read_safetensors(os.path.join(folder, "model.safetensors"))
+    model = ref_model.DeepseekV3(cfg).to(torch.float64)
+    seen = set()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name not in tensors:
+                raise SystemExit("tensor %s: missing" % name)
+            a = tensors[name]
+            if tuple(a.shape) != tuple(p.shape):
+                raise SystemExit("tensor %s: shape %s, expected %s" % (name, a.shape, tuple(p.shape)))
+            p.copy_(torch.from_numpy(np.ascontiguousarray(a)))
+            seen.add(name)
+    L = cfg.num_hidden_layers
+    for k in range(cfg.num_nextn_predict_layers):
+        for dup, main in (("embed_tokens.weight", "model.embed_tokens.weight"),
+                          ("shared_head.head.weight", "lm_head.weight")):
+            name = "model.layers.%d.%s" % (L + k, dup)
+            if name not in tensors or not np.array_equal(tensors[name], tensors[main]):
+                raise SystemExit("tensor %s: missing or not a copy of %s" % (name, main))
+            seen.add(name)
+    extra = sorted(set(tensors) - seen)
+    if extra:
+        raise SystemExit("unexpected tensors: %s" % ", ".join(extra[:5]))
+    tokens = torch.tensor([[int(t) for t in toks.split(",")]], dtype=torch.int64)
+    with torch.no_grad():
+        logits = model(tokens)["logits"][0]
+    safetensors_io.write(out_path, {"logits": logits.to(torch.float32).numpy()})
+
+
+if __name__ == "__main__":
+    main()
