@@ -468,6 +468,10 @@ static void test_cli_init(void) {
     param_init(&m.table, &m.cfg, m.params, 5);
     EXPECT(model_save_dir(&m, tpath("lib-a"), &e) == 0);
     EXPECT(same_folder(tpath("cli-a"), tpath("lib-a")));
+    /* "DIR/" names the folder DIR (the temporary folder is its sibling, not inside it) */
+    char slash[600];
+    snprintf(slash, sizeof slash, "%s/", tpath("lib-a"));
+    EXPECT(model_save_dir(&m, slash, &e) == 0 && same_folder(tpath("cli-a"), tpath("lib-a")));
     model_free(&m);
     sb_free(&out);
     /* missing flags: one error line */

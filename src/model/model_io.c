@@ -120,10 +120,14 @@ static int keep_other_files(const char *old, const char *tmp, Err *e) {
     return rc;
 }
 
-int model_io_save(const char *dir, const ModelConfig *cfg, const ParamTable *pt, const real *params, Err *e) {
-    char tmp[4200];
-    const size_t dlen = strlen(dir);
-    if (dlen > 4000) return err_set(e, "%.64s...: path too long", dir);
+int model_io_save(const char *dir_arg, const ModelConfig *cfg, const ParamTable *pt, const real *params, Err *e) {
+    char tmp[4200], dir[4001];
+    size_t dlen = strlen(dir_arg);
+    if (dlen > 4000) return err_set(e, "%.64s...: path too long", dir_arg);
+    while (dlen > 1 && dir_arg[dlen - 1] == '/') dlen--;   /* "out/" names the folder "out" */
+    if (dlen == 0 || (dlen == 1 && dir_arg[0] == '/')) return err_set(e, "'%s': not a model folder path", dir_arg);
+    memcpy(dir, dir_arg, dlen);
+    dir[dlen] = 0;
     memcpy(tmp, dir, dlen);
     snprintf(tmp + dlen, sizeof tmp - dlen, ".tmp-%ld", (long)getpid());
     struct stat st;
