@@ -217,6 +217,9 @@ static void test_bad_input(void) {
     rc = runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 400 --out %s/m2/tokenizer.json --quiet && "
               "%s generate --model %s/m2 --prompt x", G, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "vocab_size") && count_lines(o.s) == 1, "%s", o.s);
+    rc = runf(&o, "mkdir -p %s/m3 && cp %s/m/config.json %s/m/tokenizer.json %s/m3/ && "
+              "%s generate --model %s/m3 --prompt x", dir, dir, dir, dir, G, dir);
+    EXPECTF(rc != 0 && strstr(o.s, "m3") && strstr(o.s, "safetensors") && count_lines(o.s) == 1, "%s", o.s);
     rc = runf(&o, "%s generate --model %s/nope --prompt x", G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "nope") && count_lines(o.s) == 1, "%s", o.s);
     sb_free(&o);
