@@ -4,7 +4,7 @@
  *  - a folder another tool could have written loads too: shards with an index, F8_E4M3 weights
  *    with 128×128 _scale_inv blocks, no MTP layers (-> num_nextn_predict_layers 0);
  *  - refused with the tensor's name: a shape that disagrees with config.json, a missing tensor,
- *    an unexpected tensor, an integer dtype, MTP layers partly present;
+ *    an unexpected tensor, an integer dtype, MTP layers partly present, a truncated file;
  *  - saving over an existing folder keeps its other files (tokenizer.json), drops stale shards,
  *    and refuses a path that is a file;
  *  - through the binary (env R1, default build/r1): r1 init is deterministic per seed, and
@@ -303,8 +303,22 @@ static void test_refuses_bad_folders(void) {
     ed = (Edit){.drop = "model.layers.3."};
     if (rewrite(b, tpath("mtp_half"), &ed, NULL) == 0)
         expect_refused(tpath("mtp_half"), "'model.layers.3.", "missing");
-    /* no weights file, bad config */
+    /* model.safetensors cut short: the tensor whose bytes run past the end is named */
     Err e = {{0}};
+    char src[600], dst[600];
+    snprintf(src, sizeof src, "%s/model.safetensors", b);
+    size_t size;
+    char *bytes = file_read_all(src, &size, &e);
+    ed = (Edit){0};
+    if (bytes && rewrite(b, tpath("truncated"), &ed, NULL) == 0) {
+        snprintf(dst, sizeof dst, "%s/model.safetensors", tpath("truncated"));
+        EXPECT(file_write_atomic(dst, bytes, size - 10, &e) == 0);
+        expect_refused(tpath("truncated"), "tensor '", "truncated");
+        EXPECT(file_write_atomic(dst, bytes, 5, &e) == 0);
+        expect_refused(tpath("truncated"), "model.safetensors", "truncated");
+    }
+    free(bytes);
+    /* no weights file, bad config */
     EXPECT(file_mkdirs(tpath("empty"), &e) == 0);
     char p[600];
     snprintf(p, sizeof p, "%s/config.json", b);
