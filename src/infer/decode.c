@@ -232,17 +232,23 @@ static void project(Engine *g, const MlaWeights *w, const int *pos, int n) {
     rope_forward(a->kva + Rkv, Rkv + Dr, 0, 1, pos, n, &g->m->rope);
 }
 
-/* y [n, D] = SwiGLU FFN of x (row_scale: routed gate weights, may be NULL). */
-static void ffn_rows(Engine *g, real *y, const real *x, const FfnWeights *w, const real *row_scale,
-                     int n) {
+/* y [n, D] = SwiGLU FFN of x (row_scale: routed gate weights, may be NULL), with scratch
+ * gu [n, 2F] and h [n, F] given. */
+static void ffn_buf(real *y, const real *x, const FfnWeights *w, const real *row_scale, int n,
+                    int D, real *gu, real *h) {
     if (n == 0) return;
-    const int D = g->m->cfg.hidden_size, F = w->F;
-    size_t mark = arena_mark(&g->arena);
-    real *gu = arena_real(&g->arena, (size_t)n * 2 * F);      /* [n, 2F] */
-    real *h = arena_real(&g->arena, (size_t)n * F);           /* [n, F] */
+    const int F = w->F;
     lin(gu, x, w->gate_up, n, D, 2 * F, 0);
     swiglu_forward(h, gu, row_scale, n, F);
     lin(y, h, w->down, n, F, D, 0);
+}
+
+static void ffn_rows(Engine *g, real *y, const real *x, const FfnWeights *w, const real *row_scale,
+                     int n) {
+    size_t mark = arena_mark(&g->arena);
+    real *gu = arena_real(&g->arena, (size_t)n * 2 * w->F);      /* [n, 2F] */
+    real *h = arena_real(&g->arena, (size_t)n * w->F);           /* [n, F] */
+    ffn_buf(y, x, w, row_scale, n, g->m->cfg.hidden_size, gu, h);
     arena_reset(&g->arena, mark);
 }
 
@@ -278,12 +284,25 @@ static void moe_rows(Engine *g, const MoeWeights *w, int n) {
     real *yg = arena_real(&g->arena, nK * D);      /* [nK, D] gate-scaled expert outputs */
     for (size_t row = 0; row < nK; row++)
         memcpy(xg + row * D, g->xn + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *xg);
-    for (int e = 0; e < E; e++)
-        if (a->count[e] > 0)
-            ffn_rows(g, yg + (size_t)a->offset[e] * D, xg + (size_t)a->offset[e] * D, &w->experts[e],
-                     a->gate_g + a->offset[e], a->count[e]);
-    if (w->shared.F > 0) ffn_rows(g, g->y, g->xn, &w->shared, NULL, n);
-    else memset(g->y, 0, (size_t)n * D * sizeof *g->y);
+    /* experts (and the shared experts as job E): with few rows each expert's matmuls are too
+     * small to split, so the experts themselves run in parallel (one thread each, lin() sees
+     * omp_in_parallel); every expert's arithmetic is the same whichever thread runs it */
+    const int Im = cfg->moe_intermediate_size, Fs = w->shared.F;
+    real *gu = arena_real(&g->arena, nK * 2 * Im + (size_t)n * 2 * Fs);
+    real *h = arena_real(&g->arena, nK * Im + (size_t)n * Fs);
+    const int by_expert = n <= 8 && omp_get_max_threads() > 1 &&
+                          (double)(n * K + n * (Fs / (Im > 0 ? Im : 1))) * D * 3 * Im >= LIN_PAR_MIN;
+    #pragma omp parallel for schedule(dynamic, 1) if (by_expert)
+    for (int e = 0; e <= E; e++) {
+        if (e == E) {
+            if (Fs > 0) ffn_buf(g->y, g->xn, &w->shared, NULL, n, D, gu + nK * 2 * Im, h + nK * Im);
+            else memset(g->y, 0, (size_t)n * D * sizeof *g->y);
+        } else if (a->count[e] > 0) {
+            const size_t o = (size_t)a->offset[e];
+            ffn_buf(yg + o * D, xg + o * D, &w->experts[e], a->gate_g + o, a->count[e], D,
+                    gu + o * 2 * Im, h + o * Im);
+        }
+    }
     for (int i = 0; i < n; i++) {
         real *yi = g->y + (size_t)i * D;
         for (int r = 0; r < K; r++) {
