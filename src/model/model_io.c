@@ -146,10 +146,14 @@ int model_io_save(const char *dir_arg, const ModelConfig *cfg, const ParamTable 
                 snprintf(old + dlen, sizeof old - dlen, ".old-%ld", (long)getpid());
                 Err ignore;
                 file_remove_tree(old, &ignore);
-                if (rename(dir, old) != 0 || rename(tmp, dir) != 0)
+                if (rename(dir, old) != 0) {
                     rc = err_set(e, "%s: cannot replace: %s", dir, strerror(errno));
-                else
+                } else if (rename(tmp, dir) != 0) {
+                    rc = err_set(e, "%s: cannot replace: %s", dir, strerror(errno));
+                    rename(old, dir);   /* put the old folder back */
+                } else {
                     snprintf(tmp, sizeof tmp, "%s", old);
+                }
             }
         } else if (rename(tmp, dir) != 0) {
             rc = err_set(e, "%s: rename failed: %s", dir, strerror(errno));
