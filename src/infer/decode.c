@@ -37,6 +37,8 @@ static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
     g->ffn_gu = carve_real(c, n * 2 * (size_t)(cfg->intermediate_size > 0 ? cfg->intermediate_size : 1));
     g->att = carve_bytes(c, (size_t)g->att_threads * H * g->kv.max_len * sizeof(float));
     g->pos = carve_int(c, n);
+    g->padx = carve_real(c, 4 * g->pad_dim);
+    g->pady = carve_real(c, 4 * g->pad_dim);
     g->fill = carve_int(c, (size_t)(cfg->n_routed_experts > 0 ? cfg->n_routed_experts : 1));
 }
 
@@ -53,6 +55,14 @@ void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_ro
     g->mode = ATTN_ABSORBED;
     kvcache_init(&g->kv, cfg, n_slots, max_len, with_mtp ? 1 : 0);
     g->mtp_len = xcalloc((size_t)n_slots, sizeof *g->mtp_len);
+    {   /* widest matmul input/output of the decode path, for the 4-row padding in lin() */
+        size_t d = (size_t)cfg->vocab_size, H = cfg->num_attention_heads;
+        size_t cand[6] = {2 * (size_t)cfg->hidden_size, 2 * (size_t)cfg->intermediate_size,
+                          H * config_qk_head_dim(cfg), H * cfg->v_head_dim,
+                          (size_t)cfg->q_lora_rank, (size_t)cfg->kv_lora_rank + cfg->qk_rope_head_dim};
+        for (int i = 0; i < 6; i++) if (cand[i] > d) d = cand[i];
+        g->pad_dim = d;
+    }
     g->att_threads = omp_get_max_threads();
     if (omp_get_num_procs() > g->att_threads) g->att_threads = omp_get_num_procs();
     Carve c = {NULL, 0};
@@ -196,7 +206,7 @@ static void attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slo
 #define LIN_PAR_MIN (1 << 20)   /* multiply-adds below which one thread does it all: waking a
                                  * passive-waiting thread costs more than it saves */
 
-static void lin(real *y, const real *x, const real *w, int n, int in, int out, int acc) {
+static void lin_blocks(real *y, const real *x, const real *w, int n, int in, int out, int acc) {
     if (n > LIN_MAX_ROWS || out <= LIN_BLOCK) {
         matmul_forward(y, x, w, n, in, out, acc);
         return;
@@ -210,6 +220,22 @@ static void lin(real *y, const real *x, const real *w, int n, int in, int out, i
     }
 }
 
+/* y [n, out] (+)= x [n, in]·wᵀ. With 2 or 3 rows (a speculative verification, an accepted MTP
+ * pair) the rows are padded to 4 with zeros: the small-matrix kernel reads the weights once per
+ * 4 rows but once per row for a remainder, so 4 padded rows cost what 1 does. g may be NULL
+ * (inside parallel regions: no padding, the buffers are shared). */
+static void lin(Engine *g, real *y, const real *x, const real *w, int n, int in, int out, int acc) {
+    if (!g || n < 2 || n > 3 || omp_in_parallel() || (size_t)in > g->pad_dim || (size_t)out > g->pad_dim) {
+        lin_blocks(y, x, w, n, in, out, acc);
+        return;
+    }
+    memcpy(g->padx, x, (size_t)n * in * sizeof *x);
+    memset(g->padx + (size_t)n * in, 0, (size_t)(4 - n) * in * sizeof *x);
+    if (acc) memcpy(g->pady, y, (size_t)n * out * sizeof *y);
+    lin_blocks(g->pady, g->padx, w, 4, in, out, acc);
+    memcpy(y, g->pady, (size_t)n * out * sizeof *y);
+}
+
 /* MLA projections of the n rows of g->xn (mla_project's math, with lin): q [n, H, Dqk] rope part
  * rotated, kva [n, Rkv + Dr] with k_pe rotated in place, c [n, Rkv] normalised latent. */
 static void project(Engine *g, const MlaWeights *w, const int *pos, int n) {
@@ -220,27 +246,27 @@ static void project(Engine *g, const MlaWeights *w, const int *pos, int n) {
     const real eps = (real)cfg->rms_norm_eps;
     MlaActs *a = &g->mla;
     if (Rq > 0) {
-        lin(a->cq, g->xn, w->q_a_proj, n, D, Rq, 0);
+        lin(g, a->cq, g->xn, w->q_a_proj, n, D, Rq, 0);
         rmsnorm_forward(a->cqn, Rq, NULL, a->cq, Rq, w->q_a_norm, n, Rq, eps);
-        lin(a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);
+        lin(g, a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);
     } else {
-        lin(a->q, g->xn, w->q_proj, n, D, H * Dqk, 0);
+        lin(g, a->q, g->xn, w->q_proj, n, D, H * Dqk, 0);
     }
     rope_forward(a->q + Dn, H * Dqk, Dqk, H, pos, n, &g->m->rope);
-    lin(a->kva, g->xn, w->kv_a_proj, n, D, Rkv + Dr, 0);
+    lin(g, a->kva, g->xn, w->kv_a_proj, n, D, Rkv + Dr, 0);
     rmsnorm_forward(a->c, Rkv, NULL, a->kva, Rkv + Dr, w->kv_a_norm, n, Rkv, eps);
     rope_forward(a->kva + Rkv, Rkv + Dr, 0, 1, pos, n, &g->m->rope);
 }
 
 /* y [n, D] = SwiGLU FFN of x (row_scale: routed gate weights, may be NULL), with scratch
  * gu [n, 2F] and h [n, F] given. */
-static void ffn_buf(real *y, const real *x, const FfnWeights *w, const real *row_scale, int n,
-                    int D, real *gu, real *h) {
+static void ffn_buf(Engine *g, real *y, const real *x, const FfnWeights *w, const real *row_scale,
+                    int n, int D, real *gu, real *h) {
     if (n == 0) return;
     const int F = w->F;
-    lin(gu, x, w->gate_up, n, D, 2 * F, 0);
+    lin(g, gu, x, w->gate_up, n, D, 2 * F, 0);
     swiglu_forward(h, gu, row_scale, n, F);
-    lin(y, h, w->down, n, F, D, 0);
+    lin(g, y, h, w->down, n, F, D, 0);
 }
 
 static void ffn_rows(Engine *g, real *y, const real *x, const FfnWeights *w, const real *row_scale,
@@ -248,7 +274,7 @@ static void ffn_rows(Engine *g, real *y, const real *x, const FfnWeights *w, con
     size_t mark = arena_mark(&g->arena);
     real *gu = arena_real(&g->arena, (size_t)n * 2 * w->F);      /* [n, 2F] */
     real *h = arena_real(&g->arena, (size_t)n * w->F);           /* [n, F] */
-    ffn_buf(y, x, w, row_scale, n, g->m->cfg.hidden_size, gu, h);
+    ffn_buf(g, y, x, w, row_scale, n, g->m->cfg.hidden_size, gu, h);
     arena_reset(&g->arena, mark);
 }
 
@@ -295,11 +321,11 @@ static void moe_rows(Engine *g, const MoeWeights *w, int n) {
     #pragma omp parallel for schedule(dynamic, 1) if (by_expert)
     for (int e = 0; e <= E; e++) {
         if (e == E) {
-            if (Fs > 0) ffn_buf(g->y, g->xn, &w->shared, NULL, n, D, gu + nK * 2 * Im, h + nK * Im);
+            if (Fs > 0) ffn_buf(g, g->y, g->xn, &w->shared, NULL, n, D, gu + nK * 2 * Im, h + nK * Im);
             else memset(g->y, 0, (size_t)n * D * sizeof *g->y);
         } else if (a->count[e] > 0) {
             const size_t o = (size_t)a->offset[e];
-            ffn_buf(yg + o * D, xg + o * D, &w->experts[e], a->gate_g + o, a->count[e], D,
+            ffn_buf(g, yg + o * D, xg + o * D, &w->experts[e], a->gate_g + o, a->count[e], D,
                     gu + o * 2 * Im, h + o * Im);
         }
     }
@@ -335,7 +361,7 @@ static void block_rows(Engine *g, const LayerWeights *w, int layer, const int *s
     }
     if (g->mode == ATTN_NAIVE) attn_naive(g, &w->attn, layer, slot, pos, n);
     else attn_absorbed(g, &w->attn, layer, slot, pos, n);
-    lin(g->h, g->o, w->attn.o_proj, n, H * Dv, D, 1);                     /* h += o·W_oᵀ */
+    lin(g, g->h, g->o, w->attn.o_proj, n, H * Dv, D, 1);                     /* h += o·W_oᵀ */
     rmsnorm_forward(g->xn, D, NULL, g->h, D, w->ffn_norm, n, D, eps);
     if (g->mode == ATTN_NAIVE) {      /* the reference path runs the model's own FFN code */
         if (w->is_moe) moe_forward(g->y, &g->moe, g->xn, &w->moe, cfg, n, 0, 0, 0, 0, &g->arena);
@@ -368,7 +394,7 @@ static int head_rows(Engine *g, const real *head_norm, const real *h, int n,
     int nw = 0;
     for (int i = 0; i < n; i++)
         if (!want || want[i]) memcpy(g->hsel + (size_t)nw++ * D, g->hf + (size_t)i * D, (size_t)D * sizeof(real));
-    if (nw > 0) lin(g->logits, g->hsel, g->m->w.lm_head, nw, D, V, 0);
+    if (nw > 0) lin(g, g->logits, g->hsel, g->m->w.lm_head, nw, D, V, 0);
     return nw;
 }
 
@@ -394,7 +420,7 @@ void engine_mtp_forward(Engine *g, const real *hprev, const int *tok, const int 
     embed_forward(g->y, g->m->w.embed, tok, n, D);
     rmsnorm_forward(g->mtp_cat, 2 * D, NULL, g->y, D, mw->enorm, n, D, eps);
     rmsnorm_forward(g->mtp_cat + D, 2 * D, NULL, hprev, D, mw->hnorm, n, D, eps);
-    lin(g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);
+    lin(g, g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);
     block_rows(g, &mw->block, L, slot, g->pos, n);
     head_rows(g, mw->head_norm, g->h, n, NULL);
 }

@@ -60,6 +60,8 @@ typedef struct Engine {
     int att_threads;
     int *pos;               /* [max_rows] */
     int *fill;              /* [E] grouping cursor */
+    size_t pad_dim;         /* widest matmul side */
+    real *padx, *pady;      /* [4, pad_dim] row padding for 2-3 row matmuls */
     Arena arena;            /* scratch of moe/ffn/naive attention */
     void *mem;
 } Engine;
