@@ -3,7 +3,8 @@
  *
  * For tiny configs covering MLA with and without q-LoRA, dense and MoE layers, expert groups
  * (noaux_tc top-2 group scores), YaRN, MTP (two modules) and the sequence-wise balance loss
- * (α > 0), and for every parameter tensor, a few sampled elements θ_j get
+ * (α > 0), softmax scoring with group max, greedy routing without shared experts, and for every
+ * parameter tensor, a few sampled elements θ_j get
  *   numeric_j = (J(θ + h e_j) − J(θ − h e_j)) / 2h,   h = 1e-5,
  * with the expert selection frozen to the unperturbed pass (ModelOptions.freeze_routing), and
  * are compared with the analytic gradient from model_backward:
@@ -60,6 +61,17 @@ static const char *CFG_SOFTMAX =
     "\"routed_scaling_factor\":1.5,\"rms_norm_eps\":1e-6,\"rope_theta\":10000.0,"
     "\"rope_scaling\":null,\"max_position_embeddings\":32,\"num_nextn_predict_layers\":1,"
     "\"tie_word_embeddings\":false}";
+
+/* greedy top-k, no shared experts, sigmoid without normalisation, all layers MoE, q-LoRA */
+static const char *CFG_GREEDY =
+    "{\"vocab_size\":11,\"hidden_size\":6,\"num_hidden_layers\":2,\"first_k_dense_replace\":0,"
+    "\"intermediate_size\":8,\"num_attention_heads\":3,\"num_key_value_heads\":3,"
+    "\"q_lora_rank\":4,\"kv_lora_rank\":3,\"qk_nope_head_dim\":2,\"qk_rope_head_dim\":2,"
+    "\"v_head_dim\":2,\"n_routed_experts\":5,\"n_shared_experts\":0,\"num_experts_per_tok\":2,"
+    "\"moe_intermediate_size\":3,\"n_group\":1,\"topk_group\":1,\"scoring_func\":\"sigmoid\","
+    "\"topk_method\":\"greedy\",\"norm_topk_prob\":false,\"routed_scaling_factor\":1.0,"
+    "\"rms_norm_eps\":1e-6,\"rope_theta\":10000.0,\"rope_scaling\":null,"
+    "\"max_position_embeddings\":32,\"num_nextn_predict_layers\":1,\"tie_word_embeddings\":false}";
 
 typedef struct Case {
     Model m;
@@ -161,6 +173,9 @@ static void run_case(const char *json, int B, int T, double lambda, double alpha
         for (int i = 0; i < B * T; i++) c.row_weight[i] = (real)(0.3 * sin(1.7 * i) - 0.05);
     }
     analytic(&c);
+    /* the terms under test are really on */
+    EXPECT(alpha == 0 || c.a.losses.aux_loss > 0);
+    EXPECT(lambda == 0 || c.m.cfg.num_nextn_predict_layers == 0 || c.a.losses.mtp_loss > 0);
     /* the gradient must not be trivially zero */
     double gn = 0;
     for (size_t i = 0; i < c.m.table.total; i++) gn += c.grads[i] * c.grads[i];
@@ -177,6 +192,7 @@ static void test_gradcheck_plain_seq_aux(void) { run_case(CFG_PLAIN, 2, 6, 0, 0.
 static void test_gradcheck_yarn_mtp(void) { run_case(CFG_YARN_MTP, 2, 8, 0.3, 0.1, 0); }
 static void test_gradcheck_row_weights(void) { run_case(CFG_YARN_MTP, 2, 7, 0.5, 0.2, 1); }
 static void test_gradcheck_softmax_groupmax(void) { run_case(CFG_SOFTMAX, 3, 5, 0.4, 0.2, 0); }
+static void test_gradcheck_greedy_no_shared(void) { run_case(CFG_GREEDY, 2, 6, 0.3, 0.2, 0); }
 
 /* The checker must catch wrong gradients. */
 static void test_gradcheck_catches_errors(void) {
@@ -232,6 +248,7 @@ int main(void) {
     RUN(test_gradcheck_yarn_mtp);
     RUN(test_gradcheck_row_weights);
     RUN(test_gradcheck_softmax_groupmax);
+    RUN(test_gradcheck_greedy_no_shared);
     RUN(test_gradcheck_catches_errors);
     RUN(test_freeze_routing_holds_selection);
     return TEST_EXIT();
