@@ -116,7 +116,7 @@ bench: $(BUILD)/r1 $(BENCH_BIN)
 
 debug:
 	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
-	        LDFLAGS="-fsanitize=address,undefined" test
+	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 deps:
 	./tools/deps.sh
