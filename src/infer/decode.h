@@ -15,8 +15,12 @@
  *        ctx[h] = Σ_s P[h, s]·cache[s][:Rkv]  [Rkv],   o[h] = W_UV[h]·ctx[h]  [Dv]
  *     NAIVE (the reference): K, V re-expanded from the cached latents (mla_expand_kv) and plain
  *        softmax attention with q — the training form, so the two can be compared.
- *   h += o·W_oᵀ;  h += FFN(RMSNorm(h))  — dense SwiGLU or MoE (moe_forward: the rows are grouped
- *   by expert, so each routed expert runs one matmul over all its rows of the step).
+ *   h += o·W_oᵀ;  h += FFN(RMSNorm(h))  — dense SwiGLU or MoE (the model's moe_route selects; the
+ *   step's rows are then grouped by expert, so each routed expert runs one matmul over all its
+ *   rows of the step). The NAIVE mode runs the model's own mla_project / moe_forward / ffn_forward
+ *   instead, so the tests compare two independent implementations.
+ * Matmuls with few rows are split into fixed column blocks over the threads (bits independent of
+ * the thread count); 2-3 rows are padded to 4 (see lin() in decode.c).
  * Then hf = RMSNorm(h; model.norm) for every row and logits = hf·lm_headᵀ for the wanted rows.
  *
  * MTP (speculative drafting): engine_mtp_forward runs MTP module 1 on rows (h_prev = the main
