@@ -189,11 +189,8 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
         /* admit waiting prompts into free slots */
         for (int s = 0; s < n_slots && next < n; s++)
             if (seqs[s].req < 0) {
-                int k = kvcache_acquire(&g.kv);
-                CHECK(k >= 0);
-                (void)k;
-                g.kv.len[s] = 0;
-                g.kv.busy[s] = 1;
+                int k = kvcache_acquire(&g.kv);     /* slots are freed with their sequence */
+                CHECK(k == s);
                 g.mtp_len[s] = 0;
                 seq_start(&seqs[s], next, &reqs[next], o, max_len, &outs[next]);
                 next++;
