@@ -3,6 +3,7 @@
  * with zero gradient at ratio 1, and the clip removes the gradient exactly where it should. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/json.h"
 #include "rl/grpo_loss.h"
@@ -77,9 +78,16 @@ static void test_matches_torch_fixture(void) { check_cases("tests/fixtures/grpo/
 
 static void test_matches_torch_live(void) {
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;   /* no torch here */
-    const char *out = "build/grpo_cases_live.json";
-    EXPECT(system("/usr/bin/python3 tools/ref_grpo.py --out build/grpo_cases_live.json >/dev/null") == 0);
+    char out[] = "/tmp/r1_grpo_live_XXXXXX";
+    int fd = mkstemp(out);
+    EXPECT(fd >= 0);
+    if (fd < 0) return;
+    close(fd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tools/ref_grpo.py --out %s >/dev/null", out);
+    EXPECT(system(cmd) == 0);
     check_cases(out);
+    unlink(out);
 }
 
 static void test_advantages_sum_to_zero(void) {
