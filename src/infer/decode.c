@@ -203,7 +203,7 @@ static void attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slo
  * BLAS path uses the threads itself. */
 #define LIN_BLOCK 128
 #define LIN_MAX_ROWS 64
-#define LIN_PAR_MIN (1 << 20)   /* multiply-adds below which one thread does it all: waking a
+#define LIN_PAR_MIN (1 << 18)   /* multiply-adds below which one thread does it all: waking a
                                  * passive-waiting thread costs more than it saves */
 
 static void lin_blocks(real *y, const real *x, const real *w, int n, int in, int out, int acc) {
@@ -310,20 +310,22 @@ static void moe_rows(Engine *g, const MoeWeights *w, int n) {
     real *yg = arena_real(&g->arena, nK * D);      /* [nK, D] gate-scaled expert outputs */
     for (size_t row = 0; row < nK; row++)
         memcpy(xg + row * D, g->xn + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *xg);
-    /* experts (and the shared experts as job E): with few rows each expert's matmuls are too
-     * small to split, so the experts themselves run in parallel (one thread each, lin() sees
-     * omp_in_parallel); every expert's arithmetic is the same whichever thread runs it */
+    /* experts and the shared experts: with up to LIN_MAX_ROWS rows each expert's matmuls are
+     * too small to split well, so the experts themselves run in parallel (one thread each, lin()
+     * sees omp_in_parallel): one fork per layer; every expert's arithmetic is the same whichever
+     * thread runs it */
     const int Im = cfg->moe_intermediate_size, Fs = w->shared.F;
     real *gu = arena_real(&g->arena, nK * 2 * Im + (size_t)n * 2 * Fs);
     real *h = arena_real(&g->arena, nK * Im + (size_t)n * Fs);
-    const int by_expert = n <= 8 && omp_get_max_threads() > 1 &&
+    const int by_expert = n <= LIN_MAX_ROWS && omp_get_max_threads() > 1 &&
                           (double)(n * K + n * (Fs / (Im > 0 ? Im : 1))) * D * 3 * Im >= LIN_PAR_MIN;
     #pragma omp parallel for schedule(dynamic, 1) if (by_expert)
-    for (int e = 0; e <= E; e++) {
-        if (e == E) {
+    for (int j = 0; j <= E; j++) {
+        if (j == 0) {           /* the shared experts first: the biggest job */
             if (Fs > 0) ffn_buf(g, g->y, g->xn, &w->shared, NULL, n, D, gu + nK * 2 * Im, h + nK * Im);
             else memset(g->y, 0, (size_t)n * D * sizeof *g->y);
-        } else if (a->count[e] > 0) {
+        } else if (a->count[j - 1] > 0) {
+            const int e = j - 1;
             const size_t o = (size_t)a->offset[e];
             ffn_buf(g, yg + o * D, xg + o * D, &w->experts[e], a->gate_g + o, a->count[e], D,
                     gu + o * 2 * Im, h + o * Im);
