@@ -121,11 +121,8 @@ static void attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *
         const float *rows = kvcache_row(&g->kv, layer, slot[i], 0);
         const real *qi = g->qabs + (size_t)i * H * W;
         real *ci = g->ctx + (size_t)i * H * Rkv;
-        for (int s = 0; s < S; s++) {
-            const float *r = rows + (size_t)s * W;
-            for (int h = 0; h < H; h++)
-                sc[(size_t)h * max_len + s] = ops_dot(qi + (size_t)h * W, r, W) * scale;
-        }
+        /* scores [H, S] = scale · q̃ [H, W] · rows [S, W]ᵀ */
+        gemm(0, 1, H, S, W, scale, qi, W, rows, W, 0, sc, max_len);
         for (int h = 0; h < H; h++) {
             float *p = sc + (size_t)h * max_len;
             float mx = ops_max(p, S);
@@ -133,15 +130,8 @@ static void attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *
             float inv = (float)(1.0 / sum);
             for (int s = 0; s < S; s++) p[s] *= inv;
         }
-        memset(ci, 0, (size_t)H * Rkv * sizeof *ci);
-        for (int s = 0; s < S; s++) {
-            const float *r = rows + (size_t)s * W;
-            for (int h = 0; h < H; h++) {
-                const float ph = sc[(size_t)h * max_len + s];
-                real *ch = ci + (size_t)h * Rkv;
-                for (int j = 0; j < Rkv; j++) ch[j] += ph * r[j];
-            }
-        }
+        /* ctx [H, Rkv] = P [H, S] · rows[:, :Rkv] */
+        gemm(0, 0, H, Rkv, S, 1, sc, max_len, rows, W, 0, ci, Rkv);
     }
     /* o[i, h] = ctx[i, h]·W_UV[h]ᵀ  ([n, Rkv]·[Dv, Rkv]ᵀ per head) */
     for (int h = 0; h < H; h++)
