@@ -9,15 +9,22 @@ char *openblas_get_corename(void);
 const char *blas_core_name(void) { return openblas_get_corename(); }
 
 void blas_env_fix(char **argv) {
-    if (getenv("OPENBLAS_CORETYPE") || getenv("R1_BLAS_NO_REEXEC")) return;
-    const char *core = openblas_get_corename();
-    if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Unknown") != 0)) return;
-    __builtin_cpu_init();
-    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                     : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
-    if (!want) return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("R1_BLAS_NO_REEXEC", "1", 1);   /* never loop, even if the library ignores it */
+    if (getenv("R1_BLAS_NO_REEXEC")) return;
+    int reexec = 0;
+    /* Spinning OpenMP workers steal the CPU from each other and from OpenBLAS on a small shared
+     * machine (measured: 2-thread throughput collapses); passive waiting costs a little latency. */
+    if (!getenv("OMP_WAIT_POLICY")) { setenv("OMP_WAIT_POLICY", "PASSIVE", 1); reexec = 1; }
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        const char *core = openblas_get_corename();
+        if (core && (!strcmp(core, "Prescott") || !strcmp(core, "Unknown"))) {
+            __builtin_cpu_init();
+            const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                             : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+            if (want) { setenv("OPENBLAS_CORETYPE", want, 1); reexec = 1; }
+        }
+    }
+    if (!reexec) return;
+    setenv("R1_BLAS_NO_REEXEC", "1", 1);   /* never loop, even if a library ignores the variables */
     execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the slow kernels */
+    /* exec failed: carry on as we are */
 }

@@ -5,8 +5,9 @@
  * times slower (measured: SGEMM ~16 vs ~100+ GFLOP/s). The kernel set is chosen when the library
  * loads, from $OPENBLAS_CORETYPE, before any code of ours runs; so a program that finds the
  * fallback on a CPU with AVX-512 (or AVX2) sets the variable and re-executes itself once.
- * Nothing changes when the user set OPENBLAS_CORETYPE, when detection worked, or with
- * R1_BLAS_NO_REEXEC=1. */
+ * OMP_WAIT_POLICY=PASSIVE is set the same way (read when libgomp loads): spinning idle OpenMP
+ * threads collapse 2-thread throughput on a shared 2-core machine. Nothing changes when the user
+ * set the variables, when detection worked, or with R1_BLAS_NO_REEXEC=1. */
 #ifndef R1_BASE_BLAS_ENV_H
 #define R1_BASE_BLAS_ENV_H
 
