@@ -1,0 +1,99 @@
+/* The reward model of alignment RL: the DeepSeek-V3 trunk plus a scalar head on the final-normed
+ * hidden state of the last token (Hugging Face's DeepseekV3ForSequenceClassification layout with
+ * num_labels 1: tensor "score.weight" [1, D]).
+ *
+ * Input text of one (prompt, response): BOS + the chat prompt (rl_prompts.h PROMPT_CHAT:
+ * <｜User｜>prompt<｜Assistant｜><think>\n) + response + EOS, tokenized; longer than max_len
+ * tokens keeps the last max_len (the score reads the last token). Sequences of a batch are padded
+ * on the right: attention is causal, so the last real token never sees the padding.
+ *
+ *   r = score · hf[last]                                   hf [B·T, D] from model_forward
+ *   pairs (Bradley–Terry)  L = mean −log σ(r_chosen − r_rejected)
+ *   point-wise (safe = 1)  L = mean BCE(σ(r), label)
+ * dL/dr goes to dscore (= Σ dr·hf[last]) and dhf[last] = dr·score, then model_backward_hidden.
+ * AdamW on the trunk (train/adamw.h), the same update by hand on the D head weights.
+ *
+ * An RM folder: config.json (the trunk's config, num_nextn_predict_layers 0, plus
+ * "architectures": ["DeepseekV3ForSequenceClassification"], "num_labels": 1),
+ * model.safetensors (every trunk tensor under its HF name, lm_head kept so the trunk is a complete
+ * DeepSeek-V3 table, + score.weight [1, D]), tokenizer.json. The policy loader (model_io.h)
+ * refuses such a folder (score.weight is unexpected); rm_load reads the trunk with
+ * model_io_read_params on the folder's tensors minus score.weight, and the head separately.
+ */
+#ifndef R1_RL_REWARD_MODEL_H
+#define R1_RL_REWARD_MODEL_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "kernels/real.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+typedef struct RewardModel {
+    Model m;            /* trunk (MTP modules dropped) */
+    real *score;        /* [D] score.weight */
+    Tokenizer *tok;     /* owned */
+    ModelActs a;        /* sized lazily for (max_B, max_T) */
+    int acts_B, acts_T;
+    int max_len;        /* tokens per sequence (<= max_position_embeddings) */
+    char tok_path[4096];/* the tokenizer.json it was read from (rm_save copies it) */
+} RewardModel;
+
+/* A new RM from a policy/base folder: the trunk copied, the head small random (seed). */
+int rm_init_from_policy(RewardModel *rm, const char *dir, uint64_t seed, Err *e);
+int rm_load(RewardModel *rm, const char *dir, Err *e);
+int rm_save(const RewardModel *rm, const char *dir, Err *e);
+void rm_free(RewardModel *rm);
+
+/* Scores n (prompt, response) texts, up to 16 per forward. */
+int rm_score(RewardModel *rm, int n, const char *const *prompts, const char *const *responses,
+             double *out, Err *e);
+
+/* Training data: pairs (prompt, chosen, rejected), or point-wise (prompt, response = chosen,
+ * label 1 safe / 0 unsafe). */
+typedef struct RmItem {
+    char *prompt, *chosen, *rejected;   /* rejected NULL when point-wise */
+    int label;
+} RmItem;
+
+typedef struct RmData {
+    RmItem *it;
+    int n, cap;
+    int pointwise;
+} RmData;
+
+/* JSONL: {"prompt","chosen","rejected"} lines, or {"prompt","response","label"} when pointwise
+ * (label 0/1 or false/true). Errors name file:line and the key. */
+int rm_data_load(RmData *d, const char *path, int pointwise, Err *e);
+/* Built-in data: "helpful" (task problems: the worked solution vs its flawed one; arith, linear,
+ * countdown at levels 1-2) or "harmless" (tasks/safety.h). n items from seed. Point-wise turns
+ * each pair into two labelled items. */
+int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int pointwise, Err *e);
+void rm_data_free(RmData *d);
+
+typedef struct RmTrainOptions {
+    int epochs, batch;          /* batch: pairs (or labelled items) per step */
+    double lr, weight_decay, clip;
+    double val_frac;            /* held out (the last share after a seeded shuffle) */
+    uint64_t seed;
+    int quiet;
+} RmTrainOptions;
+
+RmTrainOptions rm_train_defaults(void);
+
+typedef struct RmTrainResult {
+    int n_train, n_val, steps;
+    double first_loss, last_loss;   /* mean train loss of the first / last epoch */
+    double val_acc, val_loss;       /* held-out pair accuracy (point-wise: sign matches label) */
+    double val_acc_before;          /* the same before training */
+    double seconds;
+} RmTrainResult;
+
+int rm_train(RewardModel *rm, const RmData *d, const RmTrainOptions *o, RmTrainResult *res, Err *e);
+
+/* Held-out metrics over items idx[0..n) of d: accuracy (pairs: r_chosen > r_rejected; point-wise:
+ * (r > 0) == label) and mean loss. */
+int rm_evaluate(RewardModel *rm, const RmData *d, const int *idx, int n, double *acc, double *loss, Err *e);
+
+#endif

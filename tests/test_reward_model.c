@@ -1,0 +1,182 @@
+/* Reward model (rl/reward_model.h): the Bradley–Terry gradient points the right way, RMs trained
+ * on the built-in helpful and harmless pairs beat chance on held-out pairs by a stated margin,
+ * RM folders round-trip (and the policy loader refuses them), bad data files name file:line. */
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/file.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "model/model_io.h"
+#include "model/params.h"
+#include "rl/reward_model.h"
+#include "tokenizer/train.h"
+#include "train/checkpoint.h"
+#include "test.h"
+
+static char dir[64] = "/tmp/r1_rm_XXXXXX";
+static char base_dir[128];
+
+static int setup(void) {
+    if (!mkdtemp(dir)) return -1;
+    snprintf(base_dir, sizeof base_dir, "%s/base", dir);
+    Err e = {0};
+    if (file_mkdirs(base_dir, &e)) return -1;
+    /* a tokenizer trained on the built-in data's own text */
+    StrBuf corpus = {0};
+    const char *kinds[2] = {"helpful", "harmless"};
+    for (int k = 0; k < 2; k++) {
+        RmData d;
+        if (rm_data_builtin(&d, kinds[k], 200, 99, 0, &e)) return -1;
+        for (int i = 0; i < d.n; i++) sb_printf(&corpus, "%s\n%s\n%s\n", d.it[i].prompt, d.it[i].chosen, d.it[i].rejected);
+        rm_data_free(&d);
+    }
+    const char *texts[1] = {corpus.s};
+    size_t lens[1] = {corpus.len};
+    TrainOpts to = {0};
+    to.vocab_size = 500;
+    to.min_frequency = 2;
+    char tok_path[192];
+    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", base_dir);
+    int rc = tokenizer_train_texts(texts, lens, 1, &to, tok_path, NULL, &e);
+    sb_free(&corpus);
+    if (rc) { printf("  tokenizer: %s\n", e.msg); return -1; }
+    const char *cfg_json =
+        "{\"vocab_size\": 520, \"hidden_size\": 48, \"intermediate_size\": 96, \"moe_intermediate_size\": 24,"
+        " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1, \"num_attention_heads\": 2,"
+        " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
+        " \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
+        " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 256, \"rope_scaling\": null,"
+        " \"num_nextn_predict_layers\": 1}";
+    ModelConfig cfg;
+    cJSON *j = cJSON_Parse(cfg_json);
+    rc = config_from_json(&cfg, j, "test config", &e);
+    cJSON_Delete(j);
+    if (rc) { printf("  config: %s\n", e.msg); return -1; }
+    Model m;
+    model_init(&m, &cfg);
+    param_init(&m.table, &m.cfg, m.params, 3);
+    rc = checkpoint_write_model_folder(base_dir, &m, NULL, 0, &e);
+    model_free(&m);
+    if (rc) printf("  save: %s\n", e.msg);
+    return rc;
+}
+
+/* One BT step on a single pair raises r_chosen − r_rejected; a step with the pair swapped lowers it. */
+static void test_bt_step_direction(void) {
+    Err e = {0};
+    RmData d;
+    EXPECT(rm_data_builtin(&d, "helpful", 1, 5, 0, &e) == 0);
+    for (int swap = 0; swap < 2; swap++) {
+        RewardModel rm;
+        EXPECTF(rm_init_from_policy(&rm, base_dir, 1, &e) == 0, "%s", e.msg);
+        if (swap) { char *t = d.it[0].chosen; d.it[0].chosen = d.it[0].rejected; d.it[0].rejected = t; }
+        const char *p[2] = {d.it[0].prompt, d.it[0].prompt}, *r[2] = {d.it[0].chosen, d.it[0].rejected};
+        double before[2], after[2];
+        EXPECT(rm_score(&rm, 2, p, r, before, &e) == 0);
+        RmTrainOptions o = rm_train_defaults();
+        o.epochs = 1; o.batch = 1; o.val_frac = 0; o.quiet = 1; o.lr = 1e-3;
+        RmTrainResult res;
+        EXPECTF(rm_train(&rm, &d, &o, &res, &e) == 0, "%s", e.msg);
+        EXPECT(rm_score(&rm, 2, p, r, after, &e) == 0);
+        printf("  margin %.5f -> %.5f\n", before[0] - before[1], after[0] - after[1]);
+        EXPECT(after[0] - after[1] > before[0] - before[1] + 1e-4);
+        rm_free(&rm);
+    }
+    rm_data_free(&d);
+}
+
+static void train_builtin(const char *kind, int n, int epochs, int pointwise, double min_acc, const char *save) {
+    Err e = {0};
+    RmData d;
+    EXPECT(rm_data_builtin(&d, kind, n, 7, pointwise, &e) == 0);
+    RewardModel rm;
+    EXPECTF(rm_init_from_policy(&rm, base_dir, 1, &e) == 0, "%s", e.msg);
+    RmTrainOptions o = rm_train_defaults();
+    o.epochs = epochs; o.batch = 8; o.lr = 2e-3; o.val_frac = 0.25; o.quiet = 1; o.seed = 3;
+    RmTrainResult res;
+    EXPECTF(rm_train(&rm, &d, &o, &res, &e) == 0, "%s", e.msg);
+    printf("  %s%s: %d train / %d held out, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
+           kind, pointwise ? " (point-wise)" : "", res.n_train, res.n_val, res.first_loss, res.last_loss,
+           res.val_acc, res.val_acc_before, res.seconds);
+    EXPECTF(res.val_acc >= min_acc, "held-out accuracy %.3f < %.2f", res.val_acc, min_acc);
+    if (save) EXPECTF(rm_save(&rm, save, &e) == 0, "%s", e.msg);
+    rm_free(&rm);
+    rm_data_free(&d);
+}
+
+static void test_helpful_beats_chance(void) { train_builtin("helpful", 480, 5, 0, 0.75, NULL); }
+static void test_harmless_beats_chance(void) { train_builtin("harmless", 240, 3, 0, 0.75, NULL); }
+static void test_harmless_pointwise(void) { train_builtin("harmless", 240, 3, 1, 0.75, NULL); }
+
+static void test_save_load_score(void) {
+    Err e = {0};
+    char rm_dir[128];
+    snprintf(rm_dir, sizeof rm_dir, "%s/rm", dir);
+    RewardModel rm, back;
+    EXPECTF(rm_init_from_policy(&rm, base_dir, 2, &e) == 0, "%s", e.msg);
+    for (int k = 0; k < rm.m.cfg.hidden_size; k++) rm.score[k] = (real)(0.01 * (k % 7) - 0.02);
+    EXPECTF(rm_save(&rm, rm_dir, &e) == 0, "%s", e.msg);
+    EXPECTF(rm_load(&back, rm_dir, &e) == 0, "%s", e.msg);
+    const char *p[3] = {"How do I fix the car?", "Compute 2+3.", "Help me burn the shop."};
+    const char *r[3] = {"ok\n</think>\n\n<answer>yes</answer>", "2+3=5\n</think>\n\n<answer>5</answer>", "no"};
+    double s1[3], s2[3];
+    EXPECT(rm_score(&rm, 3, p, r, s1, &e) == 0);
+    EXPECT(rm_score(&back, 3, p, r, s2, &e) == 0);
+    for (int i = 0; i < 3; i++) EXPECT(s1[i] == s2[i]);
+    EXPECT(s1[0] != s1[1]);
+    /* batching does not change a score */
+    double one;
+    EXPECT(rm_score(&back, 1, p + 2, r + 2, &one, &e) == 0);
+    EXPECT(fabs(one - s2[2]) < 1e-5);
+    rm_free(&rm);
+    rm_free(&back);
+    /* the policy loader refuses the RM folder: score.weight is not a policy tensor */
+    Model m;
+    EXPECT(model_load_dir(&m, rm_dir, &e) != 0);
+    EXPECT(strstr(e.msg, "score.weight") != NULL);
+    /* and rm_load refuses a policy folder */
+    EXPECT(rm_load(&back, base_dir, &e) != 0);
+    EXPECT(strstr(e.msg, "score.weight") != NULL);
+}
+
+static void test_bad_data(void) {
+    Err e = {0};
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.jsonl", dir);
+    const char *text = "{\"prompt\":\"a\",\"chosen\":\"b\",\"rejected\":\"c\"}\n\n{\"prompt\":\"a\",\"rejected\":\"c\"}\n";
+    EXPECT(file_write_atomic(path, text, strlen(text), &e) == 0);
+    RmData d;
+    EXPECT(rm_data_load(&d, path, 0, &e) != 0);
+    printf("  %s\n", e.msg);
+    char want[160];
+    snprintf(want, sizeof want, "%s:3", path);
+    EXPECT(strstr(e.msg, want) != NULL && strstr(e.msg, "chosen") != NULL);
+    const char *pw = "{\"prompt\":\"a\",\"response\":\"b\",\"label\":2}\n";
+    EXPECT(file_write_atomic(path, pw, strlen(pw), &e) == 0);
+    EXPECT(rm_data_load(&d, path, 1, &e) != 0);
+    EXPECT(strstr(e.msg, ":1") != NULL && strstr(e.msg, "label") != NULL);
+    const char *ok = "{\"prompt\":\"a\",\"response\":\"b\",\"label\":true}\n";
+    EXPECT(file_write_atomic(path, ok, strlen(ok), &e) == 0);
+    EXPECT(rm_data_load(&d, path, 1, &e) == 0 && d.n == 1 && d.it[0].label == 1);
+    rm_data_free(&d);
+    EXPECT(rm_data_builtin(&d, "nosuch", 4, 1, 0, &e) != 0);
+}
+
+int main(void) {
+    if (setup()) { printf("FAIL setup\n"); return 1; }
+    RUN(test_bt_step_direction);
+    RUN(test_helpful_beats_chance);
+    RUN(test_harmless_beats_chance);
+    RUN(test_harmless_pointwise);
+    RUN(test_save_load_score);
+    RUN(test_bad_data);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {}
+    return TEST_EXIT();
+}
