@@ -17,6 +17,8 @@
     X(score, "score completions in a JSONL file with rule rewards") \
     X(rm, "reward model: r1 rm train (Bradley-Terry / point-wise) and r1 rm score") \
     X(pipeline, "the whole R1 recipe on a preset, with a report (make run runs it)") \
+    X(sft, "supervised fine-tuning on chat records, loss on the assistant tokens only") \
+    X(distill, "distillation: SFT of a smaller dense student on a teacher's samples") \
     X(grpo, "GRPO reinforcement learning with rule rewards (TRL-style flags)") \
     X(zero, "R1-Zero: GRPO from a base model with the paper's template, no SFT") \
     X(version, "print the version and build settings")
