@@ -16,6 +16,7 @@
     X(chat, "interactive chat with a model folder (R1 template, streamed, reasoning dimmed)") \
     X(score, "score completions in a JSONL file with rule rewards") \
     X(rm, "reward model: r1 rm train (Bradley-Terry / point-wise) and r1 rm score") \
+    X(align, "alignment RL: GRPO on reasoning + general prompts, reward models switched on late") \
     X(pipeline, "the whole R1 recipe on a preset, with a report (make run runs it)") \
     X(sft, "supervised fine-tuning on chat records, loss on the assistant tokens only") \
     X(distill, "distillation: SFT of a smaller dense student on a teacher's samples") \
