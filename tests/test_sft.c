@@ -323,6 +323,18 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+/* Task-accuracy hook: the reference handed over is a held-out completion without its EOS. */
+static int score_calls, score_ref_ok;
+static double score_ref(void *ctx, const char *c, size_t n, const char *ref, size_t ref_n) {
+    (void)ctx; (void)c; (void)n;
+    score_calls++;
+    for (int k = 0; k < 4; k++) {
+        const char *want = QA[k][1] + strlen("<think>\n");
+        if (ref_n == strlen(want) && memcmp(ref, want, ref_n) == 0) { score_ref_ok++; return 0.75; }
+    }
+    return 0;
+}
+
 /* N steps + resume + N steps == 2N steps, bit for bit (MoE model: the balancing bias too). */
 static void test_resume_same_bits(void) {
     char moe[160], a[160], b[160], fa[200], fb[200];
@@ -344,6 +356,7 @@ static void test_resume_same_bits(void) {
     o.seq_len = 40;          /* one example per row: several epochs in 6 steps */
     o.val_frac = 0.25;
     o.eval_every = 2;
+    o.score = score_ref;
     SftResult r1, r2;
     EXPECTF(sft_run(&o, &r1, &e) == 0, "%s", e.msg);
     o.out_dir = b;
@@ -374,6 +387,14 @@ static void test_resume_same_bits(void) {
     snprintf(fa, sizeof fa, "%s/tokenizer.json", b);
     EXPECT(file_exists(fa));
     EXPECT(!isnan(r1.val_loss) && r1.val_loss == r2.val_loss);
+    /* evals at steps 2, 4, 6 with one held-out prompt: the scorer sees the right reference each time
+     * (a completion holding ids the tokenizer lacks scores 0 without a call) */
+    EXPECTF(score_calls >= 2 && score_ref_ok == score_calls && r1.accuracy == 0.75 && r2.accuracy == 0.75, "%d %d %g",
+            score_calls, score_ref_ok, r1.accuracy);
+    snprintf(fa, sizeof fa, "%s/metrics.jsonl", a);
+    x = file_read_all(fa, NULL, &e);
+    EXPECT(x && strstr(x, "\"accuracy\": 0.75"));
+    free(x);
 }
 
 /* Distillation: a dense student from a config trains; one with routed experts is refused. */

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/sft_cli.h"
+#include "rl/verify.h"
 #include "train/sft.h"
 
 int cmd_sft(int argc, char **argv);
@@ -17,13 +18,19 @@ int cmd_sft(int argc, char **argv);
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
+/* Task accuracy: the answer of the model's completion against the reference completion's. */
+static double verify_score(void *ctx, const char *c, size_t n, const char *ref, size_t ref_n) {
+    (void)ctx;
+    return verify_completion(c, n, ref, ref_n, VERIFY_DEFAULT) ? 1.0 : 0.0;
+}
+
 int sft_cli_run(int argc, char **argv, int distill) {
     Err e = {0};
     SftOptions o = sft_defaults();
     const char *sched = "cosine";
     long n = (long)o.task_n, level = o.task_level, epochs = (long)o.epochs, steps = 0, batch = o.batch;
     long seq_len = o.seq_len, warmup = 0, seed = (long)o.seed, eval_every = 0, save_every = 0;
-    long keep = o.keep, threads = 0, stop_after = 0;
+    long keep = o.keep, threads = 0, stop_after = 0, eval_samples = o.eval_samples, eval_max_new = 0;
     double lr = o.lr, wd = o.adamw.weight_decay, clip = o.clip, val_frac = o.val_frac, min_lr = o.min_lr_ratio;
     int resume = 0, quiet = 0, drop_long = 0;
     Flag flags[40];
@@ -55,6 +62,8 @@ int sft_cli_run(int argc, char **argv, int distill) {
         {"seed", FLAG_INT, &seed, "seed of the shuffles, the split, task records and random init"},
         {"val-frac", FLAG_DOUBLE, &val_frac, "held-out share of the examples"},
         {"eval-every", FLAG_INT, &eval_every, "held-out loss every N steps (0: at the end)"},
+        {"eval-samples", FLAG_INT, &eval_samples, "held-out prompts completed greedily for task accuracy on eval steps (0: off)"},
+        {"eval-max-new", FLAG_INT, &eval_max_new, "tokens generated per accuracy prompt at most (0: up to --seq-len)"},
         {"save-every", FLAG_INT, &save_every, "checkpoint every N steps (and at the end, and on SIGINT/SIGTERM)"},
         {"keep", FLAG_INT, &keep, "checkpoints kept"},
         {"resume", FLAG_BOOL, &resume, "continue the run in --out from its latest checkpoint"},
@@ -87,6 +96,8 @@ int sft_cli_run(int argc, char **argv, int distill) {
     o.adamw.weight_decay = wd; o.clip = clip; o.seed = (uint64_t)seed; o.val_frac = val_frac;
     o.eval_every = eval_every; o.save_every = save_every; o.keep = (int)keep; o.resume = resume;
     o.quiet = quiet; o.stop_after = stop_after;
+    o.eval_samples = (int)eval_samples; o.eval_max_new = (int)eval_max_new;
+    o.score = verify_score;
     threads_set((int)threads);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -100,6 +111,9 @@ int sft_cli_run(int argc, char **argv, int distill) {
             res.first_loss, res.last_loss,
             res.interrupted ? " (interrupted: checkpoint written)" : "");
     if (!isnan(res.val_loss)) fprintf(stderr, "%s: held-out loss %.4f\n", distill ? "distill" : "sft", res.val_loss);
+    if (!isnan(res.accuracy))
+        fprintf(stderr, "%s: held-out task accuracy %.3f (greedy, %d prompts)\n", distill ? "distill" : "sft",
+                res.accuracy, (int)(eval_samples < res.n_val ? eval_samples : res.n_val));
     return 0;
 }
 

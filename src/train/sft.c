@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/strbuf.h"
+#include "infer/generate.h"
 #include "io/file.h"
 #include "model/model.h"
 #include "model/model_io.h"
@@ -42,6 +43,7 @@ SftOptions sft_defaults(void) {
     o.seed = 1;
     o.val_frac = 0.05;
     o.keep = 2;
+    o.eval_samples = 16;
     return o;
 }
 
@@ -153,6 +155,50 @@ static double val_loss(Run *r) {
     return n > 0 ? sum / (double)n : NAN;
 }
 
+/* Greedy completions of the first eval_samples held-out prompts, scored against the reference
+ * completions by the caller's verifier; NAN when off. */
+static double task_accuracy(Run *r, Err *e) {
+    const SftOptions *o = r->o;
+    int n = o->eval_samples < r->val.n ? o->eval_samples : r->val.n;
+    if (!o->score || n <= 0) return NAN;
+    GenRequest *rq = xcalloc((size_t)n, sizeof(GenRequest));
+    GenOutput *out = xcalloc((size_t)n, sizeof(GenOutput));
+    int max_prompt = 0;
+    for (int i = 0; i < n; i++) {
+        rq[i] = (GenRequest){r->val.ex[i].tok, r->val.ex[i].n_prompt, (uint64_t)i, 0};
+        if (r->val.ex[i].n_prompt > max_prompt) max_prompt = r->val.ex[i].n_prompt;
+    }
+    int eos = (int)tokenizer_eos_id(r->tok);
+    GenOptions go = gen_defaults();
+    go.sampler.temperature = 0;
+    int room = r->m.cfg.max_position_embeddings - max_prompt;
+    go.max_new_tokens = o->eval_max_new > 0 ? o->eval_max_new : o->seq_len - max_prompt;
+    if (go.max_new_tokens > room) go.max_new_tokens = room;
+    go.stop_ids = &eos;
+    go.n_stop_ids = 1;
+    double acc = NAN;
+    if (go.max_new_tokens >= 1 && generate(&r->m, rq, n, &go, out, NULL, e) == 0) {
+        double sum = 0;
+        StrBuf c = {0}, ref = {0};
+        for (int i = 0; i < n; i++) {
+            const SftExample *x = &r->val.ex[i];
+            sb_clear(&c);
+            sb_clear(&ref);
+            int ok = tokenizer_decode(r->tok, (const uint32_t *)out[i].tokens, (size_t)out[i].n, 1, &c, e) == 0 &&
+                     tokenizer_decode(r->tok, (const uint32_t *)x->tok + x->n_prompt, (size_t)(x->n - x->n_prompt),
+                                      1, &ref, e) == 0;
+            if (ok) sum += o->score(o->score_ctx, c.s ? c.s : "", c.len, ref.s ? ref.s : "", ref.len);
+        }
+        sb_free(&c);
+        sb_free(&ref);
+        gen_outputs_free(out, n);
+        acc = sum / n;
+    }
+    free(rq);
+    free(out);
+    return acc;
+}
+
 static cJSON *options_json(const SftOptions *o, int64_t steps) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "command", o->model_dir ? "sft" : "distill");
@@ -226,6 +272,7 @@ static void run_free(Run *r) {
 int sft_run(const SftOptions *o, SftResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     res->val_loss = NAN;
+    res->accuracy = NAN;
     if (validate(o, e)) return -1;
     Run run;
     memset(&run, 0, sizeof run);
@@ -318,10 +365,12 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
         res->last_loss = l.loss;
         int last = step + 1 == steps;
         int stop_now = (o->stop && *o->stop) || (o->stop_after > 0 && step + 1 == o->stop_after);
-        double vl = NAN;
+        double vl = NAN, acc = NAN;
         if (run.val.n > 0 && (last || (o->eval_every > 0 && (step + 1) % o->eval_every == 0))) {
             vl = val_loss(&run);
             res->val_loss = vl;
+            acc = task_accuracy(&run, e);
+            if (!isnan(acc)) res->accuracy = acc;
         }
         double el = now_s() - t_begin;
         double tps = el > 0 ? (double)tokens_run / el : 0;
@@ -329,14 +378,16 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
                     "\"tokens\": %lld, \"tokens_per_s\": %.1f",
                 (long long)step, (long long)ep, l.loss, lr, norm, (long long)tokens_seen, tps);
         if (!isnan(vl)) fprintf(mf, ", \"val_loss\": %.6g", vl);
+        if (!isnan(acc)) fprintf(mf, ", \"accuracy\": %.6g", acc);
         fprintf(mf, "}\n");
         fflush(mf);
         res->steps_done = step + 1;
         if (!o->quiet) {
             double eta = (double)(steps - step - 1) * el / (double)(step + 1 - start);
-            fprintf(stderr, "\rsft %lld/%lld | epoch %lld | loss %.4f%s | lr %.2e | %.0f tok/s | eta %.0fs   ",
-                    (long long)step + 1, (long long)steps, (long long)ep, l.loss, "", lr, tps, eta);
-            if (!isnan(vl)) fprintf(stderr, "\n  held-out loss %.4f\n", vl);
+            fprintf(stderr, "\r%s %lld/%lld | epoch %lld | loss %.4f | lr %.2e | %.0f tok/s | eta %.0fs   ",
+                    o->model_dir ? "sft" : "distill", (long long)step + 1, (long long)steps, (long long)ep, l.loss, lr, tps, eta);
+            if (!isnan(acc)) fprintf(stderr, "\n  held-out loss %.4f, task accuracy %.3f\n", vl, acc);
+            else if (!isnan(vl)) fprintf(stderr, "\n  held-out loss %.4f\n", vl);
             else if (last) fputc('\n', stderr);
         }
         if (stop_now || last || (o->save_every > 0 && (step + 1) % o->save_every == 0))

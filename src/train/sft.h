@@ -5,7 +5,7 @@
  *
  * A run lives in one folder `out`:
  *     out/metrics.jsonl          {"step", "epoch", "loss", "lr", "grad_norm", "tokens",
- *                                 "tokens_per_s"[, "val_loss"]} per step
+ *                                 "tokens_per_s"[, "val_loss"][, "accuracy"]} per step
  *     out/checkpoints/step-N/    HF folder + trainer_state/ (train/checkpoint.h); the data cursor
  *                                is (epoch, pos) of the training batcher
  *     out/config.json, model.safetensors, tokenizer.json, tokenizer_config.json   the final model
@@ -49,6 +49,14 @@ typedef struct SftOptions {
     int drop_long;                  /* drop examples longer than seq_len instead of truncating */
     double val_frac;
     int64_t eval_every;             /* held-out loss every N steps (0: only at the end) */
+    /* task accuracy on eval steps: the first eval_samples held-out prompts are completed greedily
+     * (at most eval_max_new tokens, stopping at EOS) and score(completion, reference completion)
+     * in [0, 1] is averaged into "accuracy". The caller supplies the verifier (rl/verify.h sits
+     * above this layer); NULL or eval_samples 0: off. */
+    int eval_samples;
+    int eval_max_new;               /* 0: up to seq_len minus the prompt */
+    double (*score)(void *ctx, const char *completion, size_t n, const char *reference, size_t ref_n);
+    void *score_ctx;
     int64_t save_every;             /* 0: at the end and on a signal */
     int keep;
     int resume;
@@ -64,6 +72,7 @@ typedef struct SftResult {
     int64_t n_train, n_val;         /* examples */
     int64_t truncated, dropped;
     double first_loss, last_loss, val_loss;   /* val_loss NAN when there is no held-out set */
+    double accuracy;                /* last held-out task accuracy (NAN if not measured) */
     double seconds, tokens_per_s;
     int interrupted;
 } SftResult;
