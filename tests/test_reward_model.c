@@ -8,11 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/threads.h"
 #include "io/file.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "model/model_io.h"
 #include "model/params.h"
+#include "rl/align.h"
+#include "rl/grpo.h"
 #include "rl/reward_model.h"
 #include "tokenizer/train.h"
 #include "train/checkpoint.h"
@@ -167,7 +170,104 @@ static void test_bad_data(void) {
     EXPECT(rm_data_builtin(&d, "nosuch", 4, 1, 0, &e) != 0);
 }
 
+/* The RM callback: 0 on reasoning prompts; the helpful RM reads the summary after </think>. */
+static void test_align_reward_views(void) {
+    Err e = {0};
+    RewardModel rm;
+    EXPECTF(rm_init_from_policy(&rm, base_dir, 4, &e) == 0, "%s", e.msg);
+    AlignRm ctx = {.helpful = &rm};
+    const char *comp = "some thought\n</think>\n\n<answer>Hello.</answer>";
+    RewardInput in = {"Hi there.", comp, strlen(comp), ALIGN_GENERAL_REF, 0};
+    double v = align_rm_reward(&ctx, &in);
+    const char *p = "Hi there.", *sum = "\n\n<answer>Hello.</answer>", *whole = comp;
+    double s_sum, s_whole;
+    EXPECT(rm_score(&rm, 1, &p, &sum, &s_sum, &e) == 0);
+    EXPECT(rm_score(&rm, 1, &p, &whole, &s_whole, &e) == 0);
+    EXPECT(fabs(v - s_sum) < 1e-9 && fabs(s_sum - s_whole) > 1e-6);
+    ctx.helpful_full = 1;
+    EXPECT(fabs(align_rm_reward(&ctx, &in) - s_whole) < 1e-9);
+    in.reference = "5";
+    EXPECT(align_rm_reward(&ctx, &in) == 0);
+    EXPECT(ctx.n_calls == 2 && ctx.n_errors == 0);
+    rm_free(&rm);
+}
+
+static double field(const char *line, const char *key) {
+    const char *s = strstr(line, key);
+    return s ? atof(s + strlen(key)) : NAN;
+}
+
+/* A short align run: metrics written; before the switch step the total reward is the rule
+ * rewards alone, from it on the RM term (weight 2) is added. */
+static void test_align_smoke(void) {
+    Err e = {0};
+    char rm_dir[128], out[128], prompts[160];
+    snprintf(rm_dir, sizeof rm_dir, "%s/rm_align", dir);
+    snprintf(out, sizeof out, "%s/align", dir);
+    snprintf(prompts, sizeof prompts, "%s/align_prompts.jsonl", dir);
+    RewardModel rm;
+    EXPECTF(rm_init_from_policy(&rm, base_dir, 5, &e) == 0, "%s", e.msg);
+    for (int k = 0; k < rm.m.cfg.hidden_size; k++) rm.score[k] = (real)(k % 2 ? 0.5 : -0.5);
+    EXPECTF(rm_save(&rm, rm_dir, &e) == 0, "%s", e.msg);
+    rm_free(&rm);
+    RewardModel help;
+    EXPECTF(rm_load(&help, rm_dir, &e) == 0, "%s", e.msg);
+    AlignRm ctx = {.helpful = &help, .harmless = &help};
+    AlignMix mix = {.tasks = "arith", .level_lo = 1, .level_hi = 1, .n = 64, .general_frac = 0.6, .seed = 3};
+    EXPECTF(align_write_prompts(prompts, &mix, &e) == 0, "%s", e.msg);
+    PromptSource ps;
+    EXPECTF(prompt_source_file(&ps, prompts, 3, &e) == 0, "%s", e.msg);
+    GrpoOptions o = grpo_defaults();
+    o.model_dir = base_dir;
+    o.out_dir = out;
+    o.prompts = &ps;
+    o.prompt_format = PROMPT_CHAT;
+    EXPECT(rewards_parse("accuracy:1,format:1,language:0.5", &o.rewards, &e) == 0);
+    o.extra_reward = align_rm_reward;
+    o.extra_reward_ctx = &ctx;
+    o.extra_reward_weight = 2.0;
+    o.extra_reward_name = "rm";
+    o.extra_reward_from_step = 3;
+    o.prompts_per_step = 4;
+    o.num_generations = 4;
+    o.max_completion_length = 12;
+    o.max_prompt_length = 64;
+    o.micro_batch = 16;
+    o.steps = 6;
+    o.save_every = 0;
+    o.quiet = 1;
+    o.seed = 3;
+    GrpoResult res;
+    EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);
+    EXPECT(res.steps_done == 6);
+    EXPECT(ctx.n_calls > 0 && ctx.n_errors == 0);
+    char path[200];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out);
+    char *buf = file_read_all(path, NULL, &e);
+    EXPECT(buf != NULL);
+    int lines = 0, before_ok = 0, after_ok = 0, rm_nonzero = 0;
+    for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        double step = field(l, "\"step\": "), total = field(l, "\"reward\": ");
+        double rule = field(l, "\"reward_accuracy\": ") + field(l, "\"reward_format\": ") +
+                      0.5 * field(l, "\"reward_language\": ");
+        double rmv = field(l, "\"reward_rm\": ");
+        if (isnan(step) || isnan(rmv)) break;
+        lines++;
+        rm_nonzero += fabs(rmv) > 1e-3;
+        double tol = 1e-4 * (1 + fabs(total));
+        if (step < 3) before_ok += fabs(total - rule) < tol;
+        else after_ok += fabs(total - (rule + 2.0 * rmv)) < tol;
+    }
+    printf("  %d metric lines; rule-only before step 3: %d/3; with the RM term after: %d/3; rm != 0 on %d\n",
+           lines, before_ok, after_ok, rm_nonzero);
+    EXPECT(lines == 6 && before_ok == 3 && after_ok == 3 && rm_nonzero >= 4);
+    free(buf);
+    prompt_source_free(&ps);
+    rm_free(&help);
+}
+
 int main(void) {
+    threads_set(1);   /* robust timing on a shared 2-core machine; results do not depend on it */
     if (setup()) { printf("FAIL setup\n"); return 1; }
     RUN(test_bt_step_direction);
     RUN(test_helpful_beats_chance);
@@ -175,6 +275,8 @@ int main(void) {
     RUN(test_harmless_pointwise);
     RUN(test_save_load_score);
     RUN(test_bad_data);
+    RUN(test_align_reward_views);
+    RUN(test_align_smoke);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) {}
