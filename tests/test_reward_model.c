@@ -100,7 +100,7 @@ static void train_builtin(const char *kind, int n, int epochs, int pointwise, do
     RewardModel rm;
     EXPECTF(rm_init_from_policy(&rm, base_dir, 1, &e) == 0, "%s", e.msg);
     RmTrainOptions o = rm_train_defaults();
-    o.epochs = epochs; o.batch = 8; o.lr = 2e-3; o.val_frac = 0.25; o.quiet = 1; o.seed = 3;
+    o.epochs = epochs; o.batch = 8; o.lr = 4e-3; o.val_frac = 0.25; o.quiet = 1; o.seed = 3;
     RmTrainResult res;
     EXPECTF(rm_train(&rm, &d, &o, &res, &e) == 0, "%s", e.msg);
     printf("  %s%s: %d train / %d held out, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",

@@ -66,8 +66,8 @@ typedef struct RmData {
 /* JSONL: {"prompt","chosen","rejected"} lines, or {"prompt","response","label"} when pointwise
  * (label 0/1 or false/true). Errors name file:line and the key. */
 int rm_data_load(RmData *d, const char *path, int pointwise, Err *e);
-/* Built-in data: "helpful" (task problems: the worked solution vs its flawed one; arith, linear,
- * countdown at levels 1-2) or "harmless" (tasks/safety.h). n items from seed. Point-wise turns
+/* Built-in data: "helpful" (task problems: the worked solution vs its flawed one — arith, linear,
+ * countdown at levels 1-2 — and the chat task's helpful reply vs an unhelpful one) or "harmless" (tasks/safety.h). n items from seed. Point-wise turns
  * each pair into two labelled items. */
 int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int pointwise, Err *e);
 void rm_data_free(RmData *d);

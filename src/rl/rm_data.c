@@ -92,12 +92,12 @@ int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int point
     d->pointwise = pointwise;
     if (n < 1) return err_set(e, "built-in %s data: need at least one item", kind);
     if (!strcmp(kind, "helpful")) {
-        static const char *const tasks[] = {"arith", "linear", "countdown"};
+        static const char *const tasks[] = {"arith", "linear", "countdown", "chat"};
         StrBuf good = {0}, bad = {0};
         for (int i = 0; i < n; i++) {
             Problem p = {0};
             TaskOpts to = {.level = 1 + i % 2, .lang = LANG_EN, .self_check = 0};
-            if (task_make(tasks[i % 3], seed, (uint64_t)i, &to, &p, e)) { sb_free(&good); sb_free(&bad); rm_data_free(d); return -1; }
+            if (task_make(tasks[i % 4], seed, (uint64_t)i, &to, &p, e)) { sb_free(&good); sb_free(&bad); rm_data_free(d); return -1; }
             sb_clear(&good);
             sb_clear(&bad);
             problem_completion(&p, 0, &good);
