@@ -289,6 +289,10 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
     res->n_val = run.val.n;
     res->truncated = run.train.truncated;
     res->dropped = run.train.dropped;
+    if (!o->quiet && (res->truncated > 0 || res->dropped > 0))
+        fprintf(stderr, "%s: warning: %lld examples longer than --seq-len %d truncated, %lld dropped%s\n",
+                o->model_dir ? "sft" : "distill", (long long)res->truncated, o->seq_len, (long long)res->dropped,
+                o->drop_long ? " (--drop-long)" : "");
     const int B = o->batch, T = o->seq_len;
     const ModelConfig *c = &run.m.cfg;
     int64_t steps = o->steps;
