@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# What `make run` runs: the most complete thing r1.c can do today. It says what it ran.
+# What `make run` runs: the whole R1 recipe on the default preset, then points at the report.
 set -eu
 R1=${R1:-build/r1}
-out=${OUT:-runs/default}
-mkdir -p "$out"
-echo "r1.c: the pipeline is not built yet; running the model commands that exist."
-"$R1" version
+PRESET=${PRESET:-tiny}
+echo "r1.c: running the DeepSeek-R1 pipeline (preset $PRESET) into runs/$PRESET; re-run to resume"
+"$R1" pipeline --preset "$PRESET" --out "runs/$PRESET"
+echo "r1.c: report: runs/$PRESET/report.html (and report.md)"
