@@ -1,0 +1,126 @@
+/* `r1 sft` and `r1 distill` through the binary (env R1, default build/r1): a short run writes the
+ * model folder (tokenizer copied), metrics and checkpoints; bad records and a student with routed
+ * experts are one-line errors with a non-zero exit. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "test.h"
+
+static const char *r1_bin(void) {
+    const char *r = getenv("R1");
+    return r && *r ? r : "build/r1";
+}
+
+static char dir[64] = "/tmp/r1_sftcli_XXXXXX";
+
+static int runf(StrBuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int runf(StrBuf *out, const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    StrBuf full = {0};
+    sb_printf(&full, "(%s) 2>&1", cmd);
+    FILE *p = popen(full.s, "r");
+    sb_free(&full);
+    if (!p) return -1;
+    char buf[4096];
+    size_t n;
+    sb_clear(out);
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
+    if (!out->s) sb_append(out, "");
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int write_cfg(const char *path, int moe) {
+    char s[1024];
+    snprintf(s, sizeof s,
+    "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
+    " \"num_hidden_layers\": 2, \"first_k_dense_replace\": %d, \"num_attention_heads\": 2,"
+    " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
+    " \"v_head_dim\": 8, \"n_routed_experts\": %d, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
+    " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 128, \"rope_scaling\": null}",
+             moe ? 1 : 2, moe ? 4 : 0);
+    Err e;
+    return file_write_atomic(path, s, strlen(s), &e);
+}
+
+static int setup(void) {
+    if (!mkdtemp(dir)) return -1;
+    StrBuf o = {0};
+    const char *r = r1_bin();
+    int rc = runf(&o, "%s data make --task=arith --level=1 --n=300 --format=pretrain --seed=1 --out=%s/pt.jsonl "
+                      "--text-out=%s/pt.txt", r, dir, dir);
+    if (rc == 0) rc = runf(&o, "%s data make --task=arith --level=1 --n=40 --format=sft --seed=2 --out=%s/sft.jsonl", r, dir);
+    if (rc == 0) rc = runf(&o, "%s tokenizer train --data=%s/pt.txt --vocab-size=300 --out=%s/tok/tokenizer.json --quiet", r, dir, dir);
+    char p[256];
+    snprintf(p, sizeof p, "%s/dense.json", dir);
+    if (rc == 0) rc = write_cfg(p, 0);
+    snprintf(p, sizeof p, "%s/moe.json", dir);
+    if (rc == 0) rc = write_cfg(p, 1);
+    if (rc == 0) rc = runf(&o, "%s init --config=%s/moe.json --seed=1 --out=%s/base && cp %s/tok/* %s/base/", r, dir, dir, dir, dir);
+    if (rc) printf("  setup: %s\n", o.s);
+    sb_free(&o);
+    return rc;
+}
+
+static void test_sft_run(void) {
+    StrBuf o = {0};
+    int rc = runf(&o, "%s sft --model=%s/base --data=%s/sft.jsonl --out=%s/run --steps=4 --batch=2 --seq-len=96 "
+                      "--val-frac=0.1 --eval-every=2 --eval-samples=2 --eval-max-new=8 --threads=1", r1_bin(), dir, dir, dir);
+    EXPECTF(rc == 0 && strstr(o.s, "sft: 40 examples (4 held out"), "%s", o.s);
+    char p[256];
+    const char *files[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                           "checkpoints/step-4/trainer_state/state.json"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/run/%s", dir, files[i]);
+        EXPECTF(file_exists(p), "%s", p);
+    }
+    snprintf(p, sizeof p, "%s/run/metrics.jsonl", dir);
+    Err e;
+    char *m = file_read_all(p, NULL, &e);
+    int lines = 0, evals = 0;
+    for (char *s = m; s && (s = strchr(s, '\n')); s++) lines++;
+    for (char *s = m; s && (s = strstr(s, "\"val_loss\"")); s++) evals++;
+    EXPECTF(lines == 4 && evals == 2 && strstr(m, "\"accuracy\""), "%d lines, %d evals", lines, evals);
+    free(m);
+    sb_free(&o);
+}
+
+static void test_errors(void) {
+    StrBuf o = {0};
+    char p[256];
+    snprintf(p, sizeof p, "%s/bad.jsonl", dir);
+    Err e;
+    const char *bad = "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"x\"}\n";
+    file_write_atomic(p, bad, strlen(bad), &e);
+    int rc = runf(&o, "%s sft --model=%s/base --data=%s --out=%s/bad --steps=1 --seq-len=96", r1_bin(), dir, p, dir);
+    char want[300];
+    snprintf(want, sizeof want, "r1: error: %s:2: record has no \"messages\"", p);
+    EXPECTF(rc != 0 && strstr(o.s, want) && strchr(o.s, '\n') == o.s + o.len - 1, "%s", o.s);
+    rc = runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/moe.json --tokenizer=%s/tok/tokenizer.json "
+                  "--out=%s/st --steps=1 --seq-len=96", r1_bin(), dir, dir, dir, dir);
+    EXPECTF(rc != 0 && strstr(o.s, "r1: error: ") && strstr(o.s, "moe.json") && strstr(o.s, "dense") &&
+                strchr(o.s, '\n') == o.s + o.len - 1, "%s", o.s);
+    rc = runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/dense.json --tokenizer=%s/tok/tokenizer.json "
+                  "--out=%s/st --steps=2 --batch=2 --seq-len=96 --quiet", r1_bin(), dir, dir, dir, dir);
+    EXPECTF(rc == 0 && strstr(o.s, "distill: 40 examples"), "%s", o.s);
+    sb_free(&o);
+}
+
+int main(void) {
+    if (setup() != 0) { printf("FAIL setup\n"); return 1; }
+    RUN(test_sft_run);
+    RUN(test_errors);
+    Err e;
+    file_remove_tree(dir, &e);
+    return TEST_EXIT();
+}
