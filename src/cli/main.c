@@ -8,6 +8,7 @@
 
 /* Subcommands, in the order `r1 --help` lists them. Each is defined in src/cli/<name>.c. */
 #define COMMAND_LIST(X) \
+    X(pretrain, "train a base model on text (checkpoints, resume, metrics.jsonl)") \
     X(init, "write a randomly initialised model as a Hugging Face folder") \
     X(logits, "write the logits of one forward pass over given tokens (f32 safetensors)") \
     X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \

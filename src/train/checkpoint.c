@@ -98,7 +98,12 @@ static int copy_file(const char *from, const char *to, Err *e) {
     return rc;
 }
 
+/* Name of a copied file inside a model folder: *tokenizer_config.json and *tokenizer.json get
+ * the standard names (e.g. "v3.tokenizer.json" -> "tokenizer.json"), others keep theirs. */
 static const char *base_name(const char *p) {
+    size_t n = strlen(p);
+    if (n >= 21 && !strcmp(p + n - 21, "tokenizer_config.json")) return "tokenizer_config.json";
+    if (n >= 14 && !strcmp(p + n - 14, "tokenizer.json")) return "tokenizer.json";
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
 }

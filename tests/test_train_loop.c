@@ -1,0 +1,583 @@
+/* The pretraining loop end to end on a tiny DeepSeek-V3 (tests/fixtures/train/config.json: MLA
+ * with q_lora, one dense and one MoE layer, noaux_tc routing, one MTP module):
+ *   - ten steps match the losses, gradient norms and learning rates of tools/ref_train.py;
+ *   - a tiny model memorises a small corpus;
+ *   - N steps + resume + N steps = 2N steps, bit for bit, at 1 and 2 threads;
+ *   - a checkpoint interrupted half-way (simulated, and a real SIGKILL) leaves the previous one
+ *     loadable; truncated or altered files are refused;
+ *   - bad inputs fail before any work; the NaN/Inf guard stops or skips. */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/rng.h"
+#include "base/threads.h"
+#include "fixture_params.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "test.h"
+#include "train/checkpoint.h"
+#include "train/pretrain.h"
+#include "train/tokcache.h"
+
+#define FIXTURE_DIR "tests/fixtures/train"
+static char tmpdir[256];
+static char cfg_path[512];
+
+static const char *tpath(const char *name) {
+    static char buf[16][512];
+    static int k;
+    k = (k + 1) % 16;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static void fixture_init(const ParamTable *pt, const ModelConfig *cfg, real *params, uint64_t seed) {
+    (void)cfg;
+    fixture_init_params(pt, params, seed);
+}
+
+/* A stream of n tokens < V from Philox, written as a token cache. */
+static void random_tokens(const char *path, uint64_t n, int V, uint64_t seed) {
+    uint32_t *t = malloc(n * sizeof *t);
+    Rng r = rng_make(seed, RNG_TEST, 11, 0);
+    for (uint64_t i = 0; i < n; i++) t[i] = (uint32_t)rng_below(&r, (uint64_t)V);
+    Err e;
+    CHECK(tokcache_write(path, t, n, 0, 1, &e) == 0);
+    free(t);
+}
+
+static PretrainOptions base_options(const char *out, const char *tokens) {
+    PretrainOptions o = pretrain_defaults();
+    o.config_path = cfg_path;
+    o.tokens_path = tokens;
+    o.out_dir = out;
+    o.batch = 2;
+    o.seq_len = 8;
+    o.grad_accum = 2;
+    o.steps = 8;
+    o.lr = 1e-2;
+    o.warmup = 2;
+    o.val_frac = 0.2;
+    o.eval_every = 2;
+    o.eval_batches = 2;
+    o.save_every = 0;
+    o.keep = 0;
+    o.bias_update_speed = 0.01;
+    o.seed = 3;
+    o.quiet = 1;
+    return o;
+}
+
+/* Reads metrics.jsonl: the numeric field `key` per line into out (NAN when absent). */
+static int read_metric(const char *out_dir, const char *key, double *vals, int cap) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out_dir);
+    size_t n;
+    Err e;
+    char *buf = file_read_all(path, &n, &e);
+    if (!buf) return -1;
+    int k = 0;
+    for (char *line = strtok(buf, "\n"); line && k < cap; line = strtok(NULL, "\n")) {
+        cJSON *j = json_parse_n(line, strlen(line), &e);
+        if (!j) { free(buf); return -1; }
+        double v = NAN;
+        json_get_double(j, key, 0, &v, &e);
+        vals[k++] = v;
+        cJSON_Delete(j);
+    }
+    free(buf);
+    return k;
+}
+
+static int same_file(const char *a, const char *b) {
+    size_t na, nb;
+    Err e;
+    char *x = file_read_all(a, &na, &e), *y = file_read_all(b, &nb, &e);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* ---- ten steps against the PyTorch reference ---- */
+
+static void test_matches_reference(void) {
+    Err e = {{0}};
+    cJSON *ref = json_load_file(FIXTURE_DIR "/ref.json", &e);
+    EXPECTF(ref, "%s", e.msg);
+    if (!ref) return;
+    const cJSON *opt = cJSON_GetObjectItem(ref, "options"), *toks = cJSON_GetObjectItem(ref, "tokens");
+    const cJSON *steps = cJSON_GetObjectItem(ref, "steps");
+#define OPT(k) cJSON_GetObjectItem(opt, k)->valuedouble
+    int n = cJSON_GetArraySize(toks);
+    uint32_t *t = malloc((size_t)n * sizeof *t);
+    for (int i = 0; i < n; i++) t[i] = (uint32_t)cJSON_GetArrayItem(toks, i)->valueint;
+    const char *tp = tpath("ref_tokens.bin");
+    CHECK(tokcache_write(tp, t, (uint64_t)n, 0, 1, &e) == 0);
+    free(t);
+    PretrainOptions o = pretrain_defaults();
+    o.config_path = FIXTURE_DIR "/config.json";
+    o.tokens_path = tp;
+    o.out_dir = tpath("ref_run");
+    o.steps = (int64_t)OPT("steps");
+    o.batch = (int)OPT("batch");
+    o.seq_len = (int)OPT("seq_len");
+    o.grad_accum = (int)OPT("grad_accum");
+    o.lr = OPT("lr");
+    o.warmup = (int64_t)OPT("warmup");
+    o.min_lr_ratio = OPT("min_lr_ratio");
+    o.schedule = SCHED_COSINE;
+    o.adamw.beta1 = OPT("beta1");
+    o.adamw.beta2 = OPT("beta2");
+    o.adamw.eps = OPT("eps");
+    o.adamw.weight_decay = OPT("weight_decay");
+    o.clip = OPT("clip");
+    o.mtp_lambda = OPT("mtp_lambda");
+    o.seq_aux_alpha = 0;
+    o.bias_update_speed = OPT("bias_update_speed");
+    o.seed = (uint64_t)OPT("seed");
+    o.init_seed = (uint64_t)OPT("init_seed");
+    o.init_params = fixture_init;
+    o.val_frac = 0;
+    o.eval_every = 0;
+    o.save_every = 0;
+    o.quiet = 1;
+    PretrainResult res;
+    int rc = pretrain_run(&o, &res, &e);
+    EXPECTF(rc == 0, "%s", e.msg);
+    if (rc == 0) {
+        double loss[16], mtp[16], norm[16], lr[16];
+        int k = read_metric(o.out_dir, "loss", loss, 16);
+        read_metric(o.out_dir, "mtp_loss", mtp, 16);
+        read_metric(o.out_dir, "grad_norm", norm, 16);
+        read_metric(o.out_dir, "lr", lr, 16);
+        EXPECT(k == cJSON_GetArraySize(steps));
+        for (int s = 0; s < k && s < cJSON_GetArraySize(steps); s++) {
+            const cJSON *r = cJSON_GetArrayItem(steps, s);
+            EXPECT_NEAR(loss[s], cJSON_GetObjectItem(r, "loss")->valuedouble, 0, 2e-4);
+            EXPECT_NEAR(mtp[s], cJSON_GetObjectItem(r, "mtp_loss")->valuedouble, 0, 2e-4);
+            EXPECT_NEAR(norm[s], cJSON_GetObjectItem(r, "grad_norm")->valuedouble, 0, 1e-3);
+            EXPECT_NEAR(lr[s], cJSON_GetObjectItem(r, "lr")->valuedouble, 0, 1e-7);
+        }
+        /* the loss went down over the ten steps (the reference's does) */
+        EXPECT(k >= 10 && loss[9] < loss[0] - 0.3);
+    }
+    cJSON_Delete(ref);
+#undef OPT
+}
+
+/* ---- memorisation ---- */
+
+static void test_memorises_small_corpus(void) {
+    const char *tp = tpath("mem.bin");
+    random_tokens(tp, 4 * 16 + 1, 48, 99);   /* 4 sequences of 16+1 random tokens */
+    PretrainOptions o = base_options(tpath("mem_run"), tp);
+    o.batch = 4;
+    o.seq_len = 16;
+    o.grad_accum = 1;
+    o.steps = 150;
+    o.lr = 1e-2;
+    o.warmup = 10;
+    o.min_lr_ratio = 0.1;
+    o.adamw.weight_decay = 0.0;
+    o.val_frac = 0;
+    o.eval_every = 0;
+    PretrainResult res;
+    Err e = {{0}};
+    int rc = pretrain_run(&o, &res, &e);
+    EXPECTF(rc == 0, "%s", e.msg);
+    /* from ln(48) ≈ 3.87 to below 0.05: the 64 tokens are memorised */
+    EXPECTF(res.last_loss < 0.05, "final loss %.4f (bound 0.05)", res.last_loss);
+    EXPECT(res.steps_done == 150 && res.skipped == 0);
+    /* the final model folder */
+    EXPECT(file_exists(tpath("mem_run/config.json")) && file_exists(tpath("mem_run/model.safetensors")));
+    EXPECT(file_exists(tpath("mem_run/checkpoints/step-150/trainer_state/state.json")));
+}
+
+/* ---- resume: bit for bit ---- */
+
+static void resume_case(int threads) {
+    threads_set(threads);
+    char name[64];
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    Err e = {{0}};
+    PretrainResult ra, rb, rc_;
+    snprintf(name, sizeof name, "res_full_%d", threads);
+    PretrainOptions a = base_options(tpath(name), tp);
+    EXPECTF(pretrain_run(&a, &ra, &e) == 0, "%s", e.msg);
+    snprintf(name, sizeof name, "res_part_%d", threads);
+    PretrainOptions b = base_options(tpath(name), tp);
+    b.stop_after = 4;   /* as if SIGINT arrived during step 4 */
+    EXPECTF(pretrain_run(&b, &rb, &e) == 0, "%s", e.msg);
+    EXPECT(rb.interrupted && rb.steps_done == 4);
+    snprintf(name, sizeof name, "res_part_%d/checkpoints/step-4/trainer_state/state.json", threads);
+    EXPECT(file_exists(tpath(name)));
+    PretrainOptions c = base_options(b.out_dir, tp);
+    c.resume = 1;
+    c.steps = 0;            /* the saved total */
+    c.config_path = NULL;   /* comes from the checkpoint */
+    EXPECTF(pretrain_run(&c, &rc_, &e) == 0, "%s", e.msg);
+    EXPECT(rc_.steps_done == 8 && !rc_.interrupted);
+    char pa[600], pc[600];
+    snprintf(pa, sizeof pa, "%s/model.safetensors", a.out_dir);
+    snprintf(pc, sizeof pc, "%s/model.safetensors", c.out_dir);
+    EXPECTF(same_file(pa, pc), "final parameters differ after resume (%d threads)", threads);
+    snprintf(pa, sizeof pa, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", a.out_dir);
+    snprintf(pc, sizeof pc, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", c.out_dir);
+    EXPECTF(same_file(pa, pc), "AdamW moments differ after resume (%d threads)", threads);
+    double la[16], lc[16], va[16], vc[16];
+    int na = read_metric(a.out_dir, "loss", la, 16), nc = read_metric(c.out_dir, "loss", lc, 16);
+    read_metric(a.out_dir, "val_loss", va, 16);
+    read_metric(c.out_dir, "val_loss", vc, 16);
+    EXPECT(na == 8 && nc == 8);
+    for (int s = 0; s < na && s < nc; s++) {
+        EXPECTF(la[s] == lc[s], "step %d loss %.9g vs resumed %.9g", s + 1, la[s], lc[s]);
+        EXPECT((isnan(va[s]) && isnan(vc[s])) || va[s] == vc[s]);
+    }
+    EXPECT(!isnan(va[1]) && isnan(va[0]));   /* eval every 2 steps */
+    EXPECT(ra.val_loss == rc_.val_loss);
+}
+
+static void test_resume_bit_exact_1_thread(void) { resume_case(1); }
+static void test_resume_bit_exact_2_threads(void) { resume_case(2); }
+
+/* ---- interrupted checkpoints, corrupt files ---- */
+
+static void test_interrupted_checkpoint_keeps_previous(void) {
+    threads_set(2);
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    Err e = {{0}};
+    PretrainResult r;
+    /* fault in the 2nd save (step 4), half-way through optimizer.safetensors: a full disk */
+    PretrainOptions o = base_options(tpath("int_run"), tp);
+    o.save_every = 2;
+    o.ckpt_fault = 2;
+    EXPECT(pretrain_run(&o, &r, &e) == -1);
+    EXPECTF(strstr(e.msg, "step 4") && strstr(e.msg, "previous checkpoint is intact") &&
+            strstr(e.msg, "write failed"), "msg: %s", e.msg);
+    char dir[600];
+    int64_t step = -1;
+    EXPECT(checkpoint_latest(tpath("int_run/checkpoints"), dir, sizeof dir, &step, &e) == 1 && step == 2);
+    EXPECT(!file_exists(tpath("int_run/checkpoints/step-4")));
+    TrainerState st;
+    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
+    EXPECT(st.step == 2);
+    trainer_state_free(&st);
+    /* resuming from step 2 reaches the uninterrupted run's bits */
+    PretrainOptions c = base_options(o.out_dir, tp);
+    c.resume = 1;
+    c.steps = 0;
+    EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
+    PretrainOptions a = base_options(tpath("int_ref"), tp);
+    EXPECTF(pretrain_run(&a, &r, &e) == 0, "%s", e.msg);
+    EXPECT(same_file(tpath("int_run/model.safetensors"), tpath("int_ref/model.safetensors")));
+    EXPECT(!file_exists(tpath("int_run/checkpoints/.tmp-step-4")));
+}
+
+/* A real kill while checkpoints are being written: the latest complete checkpoint verifies. */
+static void test_killed_during_checkpoint(void) {
+    char tp[512];
+    snprintf(tp, sizeof tp, "%s", tpath("kill.bin"));
+    random_tokens(tp, 4000, 48, 6);
+    char out[512];
+    snprintf(out, sizeof out, "%s", tpath("kill_run"));
+    pid_t pid = fork();
+    if (pid == 0) {   /* a fresh process: OpenMP does not survive fork() */
+        execl("/proc/self/exe", "test_train_loop", "--child", "kill", out, tp, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until a few checkpoints exist and a save is under way, then kill */
+    int tries = 0, killed_in_save = 0;
+    char tmp[600];
+    while (tries++ < 20000) {
+        int64_t s = -1;
+        char dir[600];
+        Err e;
+        if (checkpoint_latest(tpath("kill_run/checkpoints"), dir, sizeof dir, &s, &e) == 1 && s >= 3) {
+            snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%lld", out, (long long)s + 1);
+            if (file_exists(tmp)) { kill(pid, SIGKILL); killed_in_save = 1; break; }
+        }
+        usleep(200);
+    }
+    if (!killed_in_save) kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    EXPECT(WIFSIGNALED(status));
+    char dir[600];
+    int64_t step = -1;
+    Err e = {{0}};
+    EXPECT(checkpoint_latest(tpath("kill_run/checkpoints"), dir, sizeof dir, &step, &e) == 1 && step >= 3);
+    TrainerState st;
+    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
+    trainer_state_free(&st);
+    /* and the run resumes from it (for two more steps) */
+    PretrainOptions c = base_options(out, tp);
+    c.resume = 1;
+    c.steps = step + 2;
+    c.eval_every = 0;
+    PretrainResult r;
+    EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
+    EXPECT(r.steps_done == step + 2);
+}
+
+/* SIGINT: the handler's flag makes the loop write a checkpoint and return normally. */
+static volatile sig_atomic_t child_stop;
+static void child_on_sigint(int sig) { (void)sig; child_stop = 1; }
+
+static void test_sigint_writes_checkpoint(void) {
+    char tp[512];
+    snprintf(tp, sizeof tp, "%s", tpath("kill.bin"));
+    random_tokens(tp, 4000, 48, 6);
+    char out[512];
+    snprintf(out, sizeof out, "%s", tpath("sig_run"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_train_loop", "--child", "sigint", out, tp, (char *)NULL);
+        _exit(127);
+    }
+    double v[8];
+    for (int tries = 0; tries < 20000 && read_metric(out, "loss", v, 8) < 3; tries++) usleep(500);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char dir[600];
+    int64_t step = -1;
+    Err e = {{0}};
+    EXPECT(checkpoint_latest(tpath("sig_run/checkpoints"), dir, sizeof dir, &step, &e) == 1 && step >= 3);
+    TrainerState st;
+    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
+    EXPECT(st.step == step);
+    trainer_state_free(&st);
+}
+
+static void test_corrupt_checkpoint_refused(void) {
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    Err e = {{0}};
+    PretrainResult r;
+    PretrainOptions o = base_options(tpath("bad_run"), tp);
+    o.steps = 2;
+    EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
+    const char *dir = tpath("bad_run/checkpoints/step-2");
+    const char *model = tpath("bad_run/checkpoints/step-2/model.safetensors");
+    const char *optf = tpath("bad_run/checkpoints/step-2/trainer_state/optimizer.safetensors");
+    size_t n;
+    char *orig = file_read_all(model, &n, &e);
+    CHECK(orig);
+    TrainerState st;
+    /* truncated */
+    EXPECT(truncate(model, (off_t)(n - 100)) == 0);
+    EXPECT(checkpoint_read_state(dir, &st, &e) == -1);
+    EXPECTF(strstr(e.msg, "model.safetensors") && strstr(e.msg, "truncated"), "msg: %s", e.msg);
+    PretrainOptions c = base_options(o.out_dir, tp);
+    c.resume = 1;
+    c.steps = 0;
+    EXPECT(pretrain_run(&c, &r, &e) == -1 && strstr(e.msg, "truncated"));
+    /* altered: one byte of the data flipped, same size */
+    orig[n - 7] ^= 0x20;
+    CHECK(file_write_atomic(model, orig, n, &e) == 0);
+    EXPECT(checkpoint_read_state(dir, &st, &e) == -1);
+    EXPECTF(strstr(e.msg, "model.safetensors") && strstr(e.msg, "altered"), "msg: %s", e.msg);
+    orig[n - 7] ^= 0x20;
+    CHECK(file_write_atomic(model, orig, n, &e) == 0);
+    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
+    trainer_state_free(&st);
+    free(orig);
+    /* the optimizer file too */
+    char *ob = file_read_all(optf, &n, &e);
+    CHECK(ob);
+    ob[n / 2] ^= 1;
+    CHECK(file_write_atomic(optf, ob, n, &e) == 0);
+    EXPECT(checkpoint_read_state(dir, &st, &e) == -1 && strstr(e.msg, "optimizer.safetensors"));
+    free(ob);
+}
+
+/* ---- bad input before any work; the NaN/Inf guard ---- */
+
+static void test_bad_inputs(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    PretrainOptions o = base_options(tpath("bad_in"), tp);
+    o.seq_len = 65;   /* config max_position_embeddings = 64 */
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "max_position_embeddings"));
+    const char *big = tpath("bigid.bin");
+    random_tokens(big, 400, 60, 5);   /* ids up to 59 > vocab 48 */
+    o = base_options(tpath("bad_in"), big);
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "vocab_size"));
+    const char *empty = tpath("empty.bin");
+    CHECK(tokcache_write(empty, NULL, 0, 0, 1, &e) == 0);
+    o = base_options(tpath("bad_in"), empty);
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "too few"));
+    o = base_options(tpath("bad_in"), tp);
+    o.steps = 0;
+    o.tokens = 0;
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "--steps"));
+    /* an out folder that holds checkpoints needs --resume */
+    o = base_options(tpath("bad_in2"), tp);
+    o.steps = 1;
+    EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "--resume"));
+    o = base_options(tpath("bad_in3"), tp);
+    o.resume = 1;
+    EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "no checkpoint"));
+    /* --tokens gives the step count */
+    o = base_options(tpath("bad_in4"), tp);
+    o.steps = 0;
+    o.tokens = 3 * 2 * 8 * 2 - 5;   /* 3 steps of 2×8×2 tokens, rounded up */
+    EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
+    EXPECT(r.steps_done == 3);
+}
+
+static void nan_init(const ParamTable *pt, const ModelConfig *cfg, real *params, uint64_t seed) {
+    param_init(pt, cfg, params, seed);
+    const ParamInfo *p = param_find(pt, "model.norm.weight");
+    params[p->offset + 3] = NAN;
+}
+
+static void test_nonfinite_guard(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    PretrainOptions o = base_options(tpath("nan_run"), tp);
+    o.init_params = nan_init;
+    o.steps = 3;
+    EXPECT(pretrain_run(&o, &r, &e) == -1);
+    EXPECTF(strstr(e.msg, "step 1:") && strstr(e.msg, "NaN") && strstr(e.msg, "--skip-nonfinite"), "msg: %s", e.msg);
+    o = base_options(tpath("nan_run2"), tp);
+    o.init_params = nan_init;
+    o.steps = 3;
+    o.skip_nonfinite = 1;
+    EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
+    EXPECT(r.skipped == 3 && r.steps_done == 3);
+}
+
+/* ---- the CLI end to end (when the r1 binary is known: $R1, set by make test) ---- */
+
+static int sh(const char *cmd) {
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli_pretrain(void) {
+    const char *r1 = getenv("R1");
+    if (!r1 || access(r1, X_OK) != 0) { printf("  (skipped: $R1 not set)\n"); return; }
+    char cmd[4096];
+    const char *tokz = "tests/fixtures/tokenizer/v3_pruned.tokenizer.json";
+    /* a config whose vocab_size fits the fixture tokenizer */
+    Err e = {{0}};
+    cJSON *c = json_load_file(FIXTURE_DIR "/config.json", &e);
+    CHECK(c);
+    cJSON_ReplaceItemInObject(c, "vocab_size", cJSON_CreateNumber(128815));
+    CHECK(json_save_file(c, tpath("cli_config.json"), &e) == 0);
+    cJSON_Delete(c);
+    FILE *f = fopen(tpath("cli.jsonl"), "w");
+    for (int i = 0; i < 60; i++) fprintf(f, "{\"text\": \"Problem %d: %d + %d = %d. The answer is %d.\"}\n", i, i, 2 * i, 3 * i, 3 * i);
+    fprintf(f, "not json\n");
+    fclose(f);
+    char out[512];
+    snprintf(out, sizeof out, "%s", tpath("cli_run"));
+    snprintf(cmd, sizeof cmd, "%s pretrain --config %s --tokenizer %s --data %s --out %s --steps 4 "
+             "--batch 2 --seq-len 16 --save-every 2 --eval-every 2 --val-frac 0.1 --threads 2 2>%s",
+             r1, tpath("cli_config.json"), tokz, tpath("cli.jsonl"), out, tpath("cli_err1.txt"));
+    EXPECT(sh(cmd) == 1);   /* the bad line stops it before any work ... */
+    size_t n;
+    char *msg = file_read_all(tpath("cli_err1.txt"), &n, &e);
+    EXPECTF(msg && strstr(msg, "r1: error: ") && strstr(msg, "cli.jsonl:61: not JSON"), "stderr: %s", msg ? msg : "");
+    free(msg);
+    snprintf(cmd, sizeof cmd, "%s pretrain --config %s --tokenizer %s --data %s --out %s --steps 4 "
+             "--batch 2 --seq-len 16 --save-every 2 --eval-every 2 --val-frac 0.1 --threads 2 --skip-bad 2>%s",
+             r1, tpath("cli_config.json"), tokz, tpath("cli.jsonl"), out, tpath("cli_err2.txt"));
+    EXPECT(sh(cmd) == 0);   /* ... and --skip-bad counts it */
+    msg = file_read_all(tpath("cli_err2.txt"), &n, &e);
+    EXPECTF(msg && strstr(msg, "1 bad JSONL lines skipped") && strstr(msg, "done: 4 steps"), "stderr: %s", msg ? msg : "");
+    free(msg);
+    static const char *const want[] = {"config.json", "model.safetensors", "tokenizer.json",
+                                       "tokenizer_config.json", "generation_config.json", "metrics.jsonl",
+                                       "checkpoints/step-4/trainer_state/state.json",
+                                       "checkpoints/step-2/tokenizer.json"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s", out, want[i]);
+        EXPECTF(file_exists(p), "missing %s", p);
+    }
+    double v[16];
+    EXPECT(read_metric(out, "loss", v, 16) == 4);
+    /* resume with more steps */
+    snprintf(cmd, sizeof cmd, "%s pretrain --tokenizer %s --data %s --out %s --steps 6 --resume --skip-bad 2>/dev/null",
+             r1, tokz, tpath("cli.jsonl"), out);
+    EXPECT(sh(cmd) == 0);
+    EXPECT(read_metric(out, "loss", v, 16) == 6);
+    /* without --resume, the same folder is refused */
+    snprintf(cmd, sizeof cmd, "%s pretrain --config %s --tokenizer %s --data %s --out %s --steps 4 --seq-len 16 --skip-bad 2>%s",
+             r1, tpath("cli_config.json"), tokz, tpath("cli.jsonl"), out, tpath("cli_err3.txt"));
+    EXPECT(sh(cmd) == 1);
+    msg = file_read_all(tpath("cli_err3.txt"), &n, &e);
+    EXPECTF(msg && strstr(msg, "--resume"), "stderr: %s", msg ? msg : "");
+    free(msg);
+    /* seq-len above max_position_embeddings: refused before any work */
+    snprintf(cmd, sizeof cmd, "%s pretrain --config %s --tokenizer %s --data %s --out %s --steps 4 --seq-len 100 2>%s",
+             r1, tpath("cli_config.json"), tokz, tpath("cli.jsonl"), tpath("cli_run2"), tpath("cli_err4.txt"));
+    EXPECT(sh(cmd) == 1);
+    msg = file_read_all(tpath("cli_err4.txt"), &n, &e);
+    EXPECTF(msg && strstr(msg, "max_position_embeddings"), "stderr: %s", msg ? msg : "");
+    free(msg);
+    EXPECT(!file_exists(tpath("cli_run2/data/tokens.bin")));
+}
+
+/* Child processes of the kill and SIGINT tests: long runs to be interrupted. */
+static int child_main(const char *mode, const char *out, const char *tp) {
+    snprintf(cfg_path, sizeof cfg_path, "%s", FIXTURE_DIR "/config.json");
+    threads_set(2);
+    PretrainOptions o = base_options(out, tp);
+    o.steps = 100000;
+    o.eval_every = 0;
+    if (!strcmp(mode, "kill")) {
+        o.save_every = 1;
+        o.keep = 2;
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = child_on_sigint;
+        sigaction(SIGINT, &sa, NULL);
+        o.stop = &child_stop;
+    }
+    PretrainResult r;
+    Err e;
+    int rc = pretrain_run(&o, &r, &e);
+    if (rc != 0) fprintf(stderr, "child: %s\n", e.msg);
+    return rc == 0 && r.interrupted && r.steps_done < 100000 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 5 && !strcmp(argv[1], "--child")) return child_main(argv[2], argv[3], argv[4]);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1_test_train_loop_%d", (int)getpid());
+    Err e;
+    CHECK(file_mkdirs(tmpdir, &e) == 0);
+    snprintf(cfg_path, sizeof cfg_path, "%s", FIXTURE_DIR "/config.json");
+    int saved = threads_set(0);
+    threads_set(saved > 2 ? 2 : saved);
+    RUN(test_matches_reference);
+    RUN(test_memorises_small_corpus);
+    RUN(test_resume_bit_exact_1_thread);
+    RUN(test_resume_bit_exact_2_threads);
+    RUN(test_interrupted_checkpoint_keeps_previous);
+    RUN(test_killed_during_checkpoint);
+    RUN(test_sigint_writes_checkpoint);
+    RUN(test_corrupt_checkpoint_refused);
+    RUN(test_bad_inputs);
+    RUN(test_nonfinite_guard);
+    RUN(test_cli_pretrain);
+    file_remove_tree(tmpdir, &e);
+    return TEST_EXIT();
+}
