@@ -117,7 +117,7 @@ int cmd_pretrain(int argc, char **argv) {
     threads_set((int)threads);
 
     /* tokenize once (or reuse the cache) */
-    char cache_buf[4200], data_dir[4200];
+    char cache_buf[4300], data_dir[4200];
     if (!cache) {
         snprintf(data_dir, sizeof data_dir, "%s/data", out);
         if (file_mkdirs(data_dir, &e) != 0) { free(data_copy); return cli_fail(&e); }
