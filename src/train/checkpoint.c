@@ -14,6 +14,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "model/config.h"
+#include "model/model_io.h"
 
 #define STATE_VERSION 1
 
@@ -218,31 +219,10 @@ done:
 
 /* ---- the model folder ---- */
 
-/* INTERIM until src/model/model_io.h lands: config.json, model.safetensors (f32, the table's
- * tensors), generation_config.json. */
-static int model_folder_save(const Model *m, const char *dir, Err *e) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (config_save(&m->cfg, path, e) != 0) return -1;
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    const char *prefix[1] = {NULL};
-    const float *bufs[1] = {m->params};
-    const int all[1] = {0};
-    if (write_table_tensors(path, &m->table, 1, prefix, bufs, all, 0, e) != 0) return -1;
-    cJSON *g = cJSON_CreateObject();
-    cJSON_AddNumberToObject(g, "bos_token_id", m->cfg.bos_token_id);
-    cJSON_AddNumberToObject(g, "eos_token_id", m->cfg.eos_token_id);
-    cJSON_AddStringToObject(g, "transformers_version", "4.46.3");
-    snprintf(path, sizeof path, "%s/generation_config.json", dir);
-    int rc = json_save_file(g, path, e);
-    cJSON_Delete(g);
-    return rc;
-}
-
 int checkpoint_write_model_folder(const char *dir, const Model *m, const char *const *extra_files,
                                   int n_extra, Err *e) {
     char path[4096];
-    if (model_folder_save(m, dir, e) != 0) return -1;
+    if (model_write_dir(m, dir, e) != 0) return -1;   /* config, weights (+MTP copies), generation config */
     for (int i = 0; i < n_extra; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, base_name(extra_files[i]));
         if (copy_file(extra_files[i], path, e) != 0) return -1;
