@@ -111,6 +111,9 @@ int main(int argc, char **argv) {
            res.model_seconds / res.seconds);
     bench_record("train_loop_tokens_per_s", loop_tok_s, "tok/s", "model_fwd_bwd_tokens_per_s", bare_tok_s);
     bench_record("loop_vs_model", loop_tok_s / bare_tok_s, "ratio", NULL, 0);
+    /* the same question asked inside the loop (immune to load changes between the two runs):
+     * the fraction of the loop's wall time spent in model forward + backward */
+    bench_record("train_loop_model_share", res.model_seconds / res.seconds, "ratio", NULL, 0);
     file_remove_tree(dir, &e);
     free(tok);
     return 0;
