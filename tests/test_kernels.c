@@ -59,7 +59,8 @@ static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float b
 
 static void test_gemm_vs_ref(void) {
     const int sz[][3] = {{1, 1, 1}, {1, 17, 3}, {5, 1, 33}, {7, 13, 16}, {17, 31, 47}, {33, 65, 9},
-                         {64, 48, 256}, {100, 130, 70}, {257, 129, 96}, {3, 300, 200}, {128, 1, 512}};
+                         {64, 48, 256}, {100, 130, 70}, {257, 129, 96}, {3, 300, 200}, {128, 1, 512},
+                         {2, 77, 33}, {4, 64, 256}, {6, 9, 500}, {9, 130, 47}, {16, 3, 16}};
     for (size_t s = 0; s < sizeof sz / sizeof *sz; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {

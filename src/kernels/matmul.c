@@ -31,6 +31,7 @@ static double min_flops(int ta, int tb) {
  * element strides (a_rs between rows, a_cs between columns), broadcast one value at a time. The
  * micro-kernel keeps a 12×32 tile of C in 24 registers; ragged edges use masks / fewer rows. */
 #define GEMM_KB 256
+#define GEMM_NT_DOT_MAX_M 16  /* NT with at most this many rows: dot products (measured) */
 
 static void pack_b(float *Bp, int tb, const float *B, int ldb, int p0, int kb, int j0, int nb) {
     if (!tb) {
@@ -105,9 +106,72 @@ static void panel(int M, int nb, int kb, const float *A, size_t a_rs, size_t a_c
     if (i < M) micro1(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc);
 }
 
+/* NT with few rows (decoding a handful of tokens): packing B would cost more than the product, so
+ * each C[i, j] is a dot product of two contiguous rows; R rows of A against four rows of B at a
+ * time, so each B chunk loaded serves R rows. Fixed reduction order: deterministic. */
+#define DEFINE_NT_DOTS(R)                                                                         \
+static void nt_dots##R(int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, \
+                       float beta, float *C, int ldc) {                                           \
+    const int kt = K & 15;                                                                        \
+    const __mmask16 mk = (__mmask16)((1u << kt) - 1);                                            \
+    int j = 0;                                                                                    \
+    for (; j < N; j += 4) {                                                                       \
+        const int nj = N - j < 4 ? N - j : 4;                                                     \
+        const float *b[4];                                                                        \
+        for (int q = 0; q < 4; q++) b[q] = B + (size_t)(j + (q < nj ? q : 0)) * ldb;              \
+        __m512 s[R][4];                                                                           \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                       \
+            _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) s[r][q] = _mm512_setzero_ps();    \
+        int p = 0;                                                                                \
+        for (; p + 16 <= K; p += 16) {                                                            \
+            const __m512 b0 = _mm512_loadu_ps(b[0] + p), b1 = _mm512_loadu_ps(b[1] + p);         \
+            const __m512 b2 = _mm512_loadu_ps(b[2] + p), b3 = _mm512_loadu_ps(b[3] + p);         \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                 \
+                const __m512 av = _mm512_loadu_ps(A + (size_t)r * lda + p);                       \
+                s[r][0] = _mm512_fmadd_ps(av, b0, s[r][0]);                                       \
+                s[r][1] = _mm512_fmadd_ps(av, b1, s[r][1]);                                       \
+                s[r][2] = _mm512_fmadd_ps(av, b2, s[r][2]);                                       \
+                s[r][3] = _mm512_fmadd_ps(av, b3, s[r][3]);                                       \
+            }                                                                                     \
+        }                                                                                         \
+        if (kt) {                                                                                 \
+            const __m512 b0 = _mm512_maskz_loadu_ps(mk, b[0] + p), b1 = _mm512_maskz_loadu_ps(mk, b[1] + p); \
+            const __m512 b2 = _mm512_maskz_loadu_ps(mk, b[2] + p), b3 = _mm512_maskz_loadu_ps(mk, b[3] + p); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                 \
+                const __m512 av = _mm512_maskz_loadu_ps(mk, A + (size_t)r * lda + p);             \
+                s[r][0] = _mm512_fmadd_ps(av, b0, s[r][0]);                                       \
+                s[r][1] = _mm512_fmadd_ps(av, b1, s[r][1]);                                       \
+                s[r][2] = _mm512_fmadd_ps(av, b2, s[r][2]);                                       \
+                s[r][3] = _mm512_fmadd_ps(av, b3, s[r][3]);                                       \
+            }                                                                                     \
+        }                                                                                         \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                     \
+            float *c = C + (size_t)r * ldc + j;                                                   \
+            const float v[4] = {_mm512_reduce_add_ps(s[r][0]), _mm512_reduce_add_ps(s[r][1]),     \
+                                _mm512_reduce_add_ps(s[r][2]), _mm512_reduce_add_ps(s[r][3])};   \
+            for (int q = 0; q < nj; q++) c[q] = alpha * v[q] + (beta == 0 ? 0 : beta * c[q]);     \
+        }                                                                                         \
+    }                                                                                             \
+}
+DEFINE_NT_DOTS(4)
+DEFINE_NT_DOTS(1)
+
+static void gemm_nt_dots(int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                         int ldb, float beta, float *C, int ldc) {
+    int i = 0;
+    for (; i + 4 <= M; i += 4)
+        nt_dots4(N, K, alpha, A + (size_t)i * lda, lda, B, ldb, beta, C + (size_t)i * ldc, ldc);
+    for (; i < M; i++)
+        nt_dots1(N, K, alpha, A + (size_t)i * lda, lda, B, ldb, beta, C + (size_t)i * ldc, ldc);
+}
+
 void gemm_loop(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
                const real *B, int ldb, real beta, real *C, int ldc) {
     if (M == 0 || N == 0) return;
+    if (!ta && tb && M <= GEMM_NT_DOT_MAX_M && K > 0) {
+        gemm_nt_dots(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (K == 0) {
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
