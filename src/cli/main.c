@@ -21,6 +21,8 @@
     X(pipeline, "the whole R1 recipe on a preset, with a report (make run runs it)") \
     X(sft, "supervised fine-tuning on chat records, loss on the assistant tokens only") \
     X(distill, "distillation: SFT of a smaller dense student on a teacher's samples") \
+    X(eval, "pass@1 over k samples, cons@k, format, language, length per task and level") \
+    X(sample, "rejection sampling: keep verified, filtered completions as SFT records") \
     X(grpo, "GRPO reinforcement learning with rule rewards (TRL-style flags)") \
     X(zero, "R1-Zero: GRPO from a base model with the paper's template, no SFT") \
     X(version, "print the version and build settings")

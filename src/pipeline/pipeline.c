@@ -322,9 +322,10 @@ static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
     cmd_add(&c, "--builtin=%s", kind);
     path(x, a, sizeof a, stage);
     cmd_add(&c, "--out=%s", a);
-    cmd_add(&c, "--steps=%ld", x->p->rm_steps);
+    cmd_add(&c, "--n=%ld", x->p->rm_pairs);
+    cmd_add(&c, "--epochs=5");
+    cmd_add(&c, "--lr=4e-3");
     cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
     return run(x, &c, stage, e);
 }
 
@@ -450,33 +451,24 @@ static cJSON *curve(const Ctx *x, const char *stage) {
     return arr;
 }
 
-/* Maps an eval JSON (r1 eval --out) to {TASK: {pass@1, cons@k, format, language, length}}. The
- * eval file holds a list of rows per (task, level) plus an "all" row per task. */
+/* Maps an eval JSON (r1 eval --out) to {TASK: {pass@1, cons@k, format, language, length}}: its
+ * "all" row (every level of the pipeline's task), with "cons@K" renamed "cons@k". */
 static cJSON *eval_summary(const Ctx *x, const char *name) {
     char p[4096];
     snprintf(p, sizeof p, "%s/evals/%s.json", x->out, name);
     Err e;
     cJSON *j = file_exists(p) ? json_load_file(p, &e) : NULL;
     if (!j) return NULL;
-    cJSON *out = cJSON_CreateObject();
-    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
-    if (!rows) rows = j;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, rows) {
-        const cJSON *task = cJSON_GetObjectItemCaseSensitive(row, "task");
-        const cJSON *level = cJSON_GetObjectItemCaseSensitive(row, "level");
-        if (!cJSON_IsString(task)) continue;
-        int is_all = cJSON_IsString(level) ? !strcmp(level->valuestring, "all") : !level;
-        if (!is_all && cJSON_GetObjectItemCaseSensitive(out, task->valuestring)) continue;
-        cJSON *m = cJSON_CreateObject();
-        static const char *const keys[][2] = {{"pass@1", "pass@1"}, {"cons@k", "cons@k"}, {"format", "format"},
-                                              {"language", "language"}, {"length", "length"}};
-        for (int k = 0; k < 5; k++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, keys[k][0]);
-            if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(m, keys[k][1], v->valuedouble);
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(out, task->valuestring);
-        cJSON_AddItemToObject(out, task->valuestring, m);
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(j, "all");
+    cJSON *out = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(out, x->p->rl_task);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, all) {
+        if (!cJSON_IsNumber(v)) continue;
+        const char *k = v->string;
+        if (!strcmp(k, "pass@1") || !strcmp(k, "format") || !strcmp(k, "language") || !strcmp(k, "length"))
+            cJSON_AddNumberToObject(m, k, v->valuedouble);
+        else if (!strncmp(k, "cons@", 5))
+            cJSON_AddNumberToObject(m, "cons@k", v->valuedouble);
     }
     cJSON_Delete(j);
     return out;

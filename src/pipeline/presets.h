@@ -27,7 +27,7 @@ typedef struct Preset {
     long sft_steps, sft_batch;
     double sft_lr;
     long sample_prompts, sample_n, sample_keep;
-    long rm_steps;
+    long rm_pairs;                  /* built-in preference pairs per reward model */
     long align_steps;
     long student_pretrain_steps;
     long eval_n, eval_k;

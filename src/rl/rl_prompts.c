@@ -130,7 +130,14 @@ void prompt_source_free(PromptSource *ps) {
 
 int prompt_source_get(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
                       Err *e) {
+    return prompt_source_get_meta(ps, index, question, reference, NULL, NULL, e);
+}
+
+int prompt_source_get_meta(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
+                           const char **task_out, int *level_out, Err *e) {
     Rng r = rng_make(ps->seed, RNG_DATA, index, 7);
+    if (task_out) *task_out = "data";
+    if (level_out) *level_out = 0;
     if (ps->n_records) {
         uint64_t k = rng_below(&r, (uint64_t)ps->n_records);
         sb_append(question, ps->questions[k]);
@@ -141,6 +148,8 @@ int prompt_source_get(const PromptSource *ps, uint64_t index, StrBuf *question, 
     o.level = ps->level_lo + (int)rng_below(&r, (uint64_t)(ps->level_hi - ps->level_lo + 1));
     o.lang = ps->mixed_lang ? (TaskLang)rng_below(&r, 2) : ps->lang;
     const char *task = ps->tasks[index % (uint64_t)ps->n_tasks];
+    if (task_out) *task_out = task;
+    if (level_out) *level_out = o.level;
     Problem p = {0};
     if (task_make(task, ps->seed, index, &o, &p, e) != 0) return -1;
     sb_append(question, p.prompt.s ? p.prompt.s : "");

@@ -51,6 +51,10 @@ void prompt_source_free(PromptSource *ps);
 int prompt_source_get(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
                       Err *e);
 
+/* The same, also naming the task and level of the prompt ("data" and 0 for JSONL records). */
+int prompt_source_get_meta(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
+                           const char **task, int *level, Err *e);
+
 /* The text the policy continues (BOS not included: the tokenizer's BOS id is prepended). */
 void prompt_render(PromptFormat f, const char *question, StrBuf *out);
 

@@ -1,0 +1,93 @@
+/* r1 eval: pass@1 over k samples (the R1 protocol: T 0.6, top-p 0.95), unbiased pass@k, cons@k,
+ * format, language consistency and mean length, per task and level (src/rl/eval_metrics.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/threads.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "infer/model_dir.h"
+#include "io/json.h"
+#include "rl/eval_metrics.h"
+#include "rl/sampling.h"
+
+int cmd_eval(int argc, char **argv);
+
+int cmd_eval(int argc, char **argv) {
+    Err e = {0};
+    const char *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
+    const char *format = "chat";
+    long n = 100, k = 8, max_tokens = 256, seed = 1234, threads = 0, slots = 64;
+    double temperature = 0.6, top_p = 0.95;
+    const Flag flags[] = {
+        {"model", FLAG_STRING, &model, "model folder (with tokenizer.json)"},
+        {"task", FLAG_STRING, &task, "built-in task(s), comma-separated"},
+        {"data", FLAG_STRING, &data, "JSONL {\"prompt\",\"answer\"} (or GSM8K) instead of --task"},
+        {"level", FLAG_STRING, &level, "task difficulty 1..5 or a range"},
+        {"lang", FLAG_STRING, &lang, "en, zh or mixed"},
+        {"n", FLAG_INT, &n, "prompts (with --data: drawn from the file)"},
+        {"k", FLAG_INT, &k, "samples per prompt"},
+        {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature (R1: 0.6)"},
+        {"top-p", FLAG_DOUBLE, &top_p, "nucleus sampling (R1: 0.95)"},
+        {"max-tokens", FLAG_INT, &max_tokens, "tokens generated per sample at most"},
+        {"prompt-format", FLAG_STRING, &format, "chat, plain or r1zero (as in r1 grpo)"},
+        {"seed", FLAG_INT, &seed, "seed of the prompts and the sampling"},
+        {"slots", FLAG_INT, &slots, "concurrent sequences"},
+        {"out", FLAG_STRING, &out, "write the report as JSON here"},
+        {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+    };
+    int rc = flags_parse("usage: r1 eval --model DIR --task T|--data FILE.jsonl [--k 8] [--temperature 0.6] [--top-p 0.95] [--max-tokens N]",
+                         flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
+    if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (!model) { err_set(&e, "--model is required"); return cli_fail(&e); }
+    if (!task == !data) { err_set(&e, "give exactly one of --task or --data"); return cli_fail(&e); }
+    if (n < 1 || k < 1) { err_set(&e, "--n and --k: must be >= 1"); return cli_fail(&e); }
+    PromptFormat fmt;
+    if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);
+    threads_set((int)threads);
+    PromptSource ps;
+    if ((task ? prompt_source_tasks(&ps, task, level, lang, (uint64_t)seed, &e)
+              : prompt_source_file(&ps, data, (uint64_t)seed, &e)) != 0)
+        return cli_fail(&e);
+    Model m;
+    Tokenizer *tok = NULL;
+    if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
+    GenOptions go = gen_defaults();
+    go.sampler = sampler_defaults();
+    go.sampler.temperature = temperature;
+    go.sampler.top_p = top_p;
+    go.seed = (uint64_t)seed;
+    go.max_new_tokens = (int)max_tokens;
+    go.n_slots = (int)slots;
+    Completions c;
+    rc = sample_completions(&m, tok, &ps, fmt, 0, (int)n, (int)k, &go, &c, &e);
+    if (rc == 0) {
+        EvalReport rep;
+        memset(&rep, 0, sizeof rep);
+        rep.k = (int)k;
+        rep.k_pass = (int)k;
+        RewardParams rp;
+        reward_params_default(&rp);
+        for (int i = 0; i < c.n_prompts; i++) {
+            EvalGroup g;
+            eval_group(c.question[i], c.reference[i], (const char *const *)c.text + (size_t)i * k,
+                       c.len + (size_t)i * k, c.n_tokens + (size_t)i * k, (int)k, (int)k, &rp, &g);
+            eval_report_add(&rep, c.task[i], c.level[i], &g);
+        }
+        eval_report_print(&rep, stdout);
+        if (out) {
+            cJSON *j = eval_report_json(&rep);
+            cJSON_AddStringToObject(j, "model", model);
+            cJSON_AddNumberToObject(j, "temperature", temperature);
+            cJSON_AddNumberToObject(j, "top_p", top_p);
+            rc = json_save_file(j, out, &e);
+            cJSON_Delete(j);
+        }
+        completions_free(&c);
+    }
+    model_free(&m);
+    tokenizer_free(tok);
+    prompt_source_free(&ps);
+    return rc ? cli_fail(&e) : 0;
+}

@@ -1,0 +1,108 @@
+/* r1 pipeline --preset nano: every stage runs (a wiring check, not a results check) and every
+ * artifact exists with sane contents; a re-run skips finished stages; bad presets and foreign
+ * run folders are refused. Runs the real binary ($R1, default build/r1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/file.h"
+#include "io/json.h"
+#include "test.h"
+
+static const char *r1_bin(void) { const char *b = getenv("R1"); return b ? b : "build/r1"; }
+static char dir[] = "/tmp/r1_pipeline_XXXXXX";
+
+/* Runs `R1 pipeline --preset nano --out OUT` quietly. */
+static int run_nano(const char *out) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset nano --out %s > /dev/null 2>&1", r1_bin(), out);
+    return system(cmd);
+}
+
+static void test_nano_runs_every_stage(void) {
+    char out[256], p[512];
+    snprintf(out, sizeof out, "%s/run", dir);
+    time_t t0 = time(NULL);
+    EXPECT(run_nano(out) == 0);
+    double secs = difftime(time(NULL), t0);
+    EXPECTF(secs < 180, "nano took %.0f s (bound 180)", secs);
+    const char *stages[] = {"data", "tokenizer", "configs", "base", "r1_zero", "cold_start", "rl", "rl_nolang",
+                            "sample", "rs_sft", "rm_helpful", "rm_harmless", "r1", "r1_samples",
+                            "student_base", "student_distilled", "student_rl", "eval", "report"};
+    for (size_t i = 0; i < sizeof stages / sizeof *stages; i++) {
+        snprintf(p, sizeof p, "%s/.stages/%s.done", out, stages[i]);
+        EXPECTF(file_exists(p), "stage %s did not finish", stages[i]);
+    }
+    const char *models[] = {"base", "r1_zero", "cold_start", "rl", "rs_sft", "r1", "student_distilled", "student_rl"};
+    Err e = {0};
+    snprintf(p, sizeof p, "%s/results.json", out);
+    cJSON *res = json_load_file(p, &e);
+    EXPECTF(res != NULL, "%s", e.msg);
+    snprintf(p, sizeof p, "%s/report.md", out);
+    char *md = file_read_all(p, NULL, &e);
+    snprintf(p, sizeof p, "%s/report.html", out);
+    char *html = file_read_all(p, NULL, &e);
+    EXPECT(md && html);
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+        snprintf(p, sizeof p, "%s/%s/model.safetensors", out, models[i]);
+        EXPECTF(file_exists(p), "%s has no model", models[i]);
+        const cJSON *ck = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "checkpoints"), models[i]);
+        const cJSON *pass = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ck, "arith"), "pass@1");
+        EXPECTF(cJSON_IsNumber(pass) && pass->valuedouble >= 0 && pass->valuedouble <= 1, "%s: no pass@1", models[i]);
+        if (md && html) EXPECT(strstr(md, models[i]) && strstr(html, models[i]));
+    }
+    const cJSON *curve = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "curves"), "r1_zero");
+    EXPECT(cJSON_GetArraySize(curve) == 3);   /* nano: 3 RL steps, one metrics line each */
+    EXPECT(html && strstr(html, "<svg") && strstr(html, "Key results"));
+    free(md);
+    free(html);
+    cJSON_Delete(res);
+    /* a second run skips everything finished */
+    char log[512];
+    snprintf(log, sizeof log, "%s/rerun.log", dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset nano --out %s 2> %s >/dev/null", r1_bin(), out, log);
+    EXPECT(system(cmd) == 0);
+    char *rerun = file_read_all(log, NULL, &e);
+    EXPECT(rerun && strstr(rerun, "base done") && !strstr(rerun, "stage base"));
+    free(rerun);
+    /* another preset in the same folder is refused, naming it */
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset tiny --out %s 2> %s >/dev/null", r1_bin(), out, log);
+    EXPECT(system(cmd) != 0);
+    char *err = file_read_all(log, NULL, &e);
+    EXPECT(err && strstr(err, "another preset"));
+    free(err);
+}
+
+static void test_bad_input(void) {
+    char cmd[2048], log[512], other[512];
+    snprintf(log, sizeof log, "%s/bad.log", dir);
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset huge --out %s/x 2> %s", r1_bin(), dir, log);
+    EXPECT(system(cmd) != 0);
+    Err e;
+    char *s = file_read_all(log, NULL, &e);
+    EXPECT(s && strstr(s, "unknown preset 'huge'"));
+    free(s);
+    snprintf(other, sizeof other, "%s/other", dir);
+    EXPECT(file_mkdirs(other, &e) == 0);
+    char f[600];
+    snprintf(f, sizeof f, "%s/keep.txt", other);
+    EXPECT(file_write_atomic(f, "mine", 4, &e) == 0);
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset nano --out %s 2> %s", r1_bin(), other, log);
+    EXPECT(system(cmd) != 0);
+    s = file_read_all(log, NULL, &e);
+    EXPECT(s && strstr(s, "holds other files"));
+    free(s);
+    EXPECT(file_exists(f));   /* nothing of the user's is touched */
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) return 1;
+    RUN(test_nano_runs_every_stage);
+    RUN(test_bad_input);
+    Err e;
+    file_remove_tree(dir, &e);
+    return TEST_EXIT();
+}
