@@ -112,7 +112,7 @@ fuzz: $(FUZZ_BIN)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
 
 bench: $(BUILD)/r1 $(BENCH_BIN)
-	@BUILD=$(BUILD) ./bench/run.sh $(BENCH_BIN)
+	@BUILD=$(BUILD) ./bench/run.sh $(filter-out %/bench_model,$(BENCH_BIN))   # bench_train.sh runs bench_model beside torch
 
 debug:
 	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
