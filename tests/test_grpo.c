@@ -9,7 +9,9 @@
 #include "base/strbuf.h"
 #include "base/threads.h"
 #include "io/file.h"
+#include "infer/generate.h"
 #include "model/model.h"
+#include "model/model_io.h"
 #include "rl/grpo.h"
 #include "tokenizer/train.h"
 #include "train/checkpoint.h"
@@ -160,6 +162,32 @@ static void test_resume_same_bits(void) {
     prompt_source_free(&ps);
 }
 
+/* The model's vocab_size (320) is rounded up past the tokenizer's (300): generation must never
+ * sample an id that is no token. */
+static void test_vocab_limit(void) {
+    Err e = {0};
+    Model m;
+    EXPECTF(model_load_dir(&m, model_dir, &e) == 0, "%s", e.msg);
+    int prompt[3] = {0, 5, 7};
+    GenRequest req[16];
+    for (int i = 0; i < 16; i++) req[i] = (GenRequest){prompt, 3, (uint64_t)i, 0};
+    GenOptions go = gen_defaults();
+    go.max_new_tokens = 40;
+    go.seed = 9;
+    GenOutput out[16];
+    int over_limited = 0, over_free = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        go.vocab_limit = pass == 0 ? 300 : 0;
+        EXPECTF(generate(&m, req, 16, &go, out, NULL, &e) == 0, "%s", e.msg);
+        for (int i = 0; i < 16; i++)
+            for (int t = 0; t < out[i].n; t++) *(pass == 0 ? &over_limited : &over_free) += out[i].tokens[t] >= 300;
+        gen_outputs_free(out, 16);
+    }
+    EXPECT(over_limited == 0);
+    EXPECT(over_free > 0);   /* the untrained model does sample the padding rows without the limit */
+    model_free(&m);
+}
+
 static void test_bad_options(void) {
     PromptSource ps;
     Err e = {0};
@@ -183,6 +211,7 @@ int main(void) {
     if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_reward_follows_gradient_sign);
     RUN(test_resume_same_bits);
+    RUN(test_vocab_limit);
     RUN(test_bad_options);
     Err e;
     file_remove_tree(dir, &e);

@@ -107,6 +107,7 @@ int cmd_chat(int argc, char **argv) {
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    o.vocab_limit = (int)tokenizer_vocab_size(tok);
     int eos = (int)(tokenizer_eos_id(tok) >= 0 ? tokenizer_eos_id(tok) : m.cfg.eos_token_id);
     Stream s = {tok, eos, isatty(1), 0, {0}};
     o.seed = (uint64_t)seed;

@@ -158,6 +158,7 @@ int cmd_generate(int argc, char **argv) {
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    o.vocab_limit = (int)tokenizer_vocab_size(tok);
     Prompt *ps = NULL;
     int np = 0;
     if (prompt) {

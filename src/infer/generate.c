@@ -153,6 +153,7 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
              GenStats *stats, Err *e) {
     const ModelConfig *cfg = &m->cfg;
     const int D = cfg->hidden_size, V = cfg->vocab_size;
+    const int Vs = o->vocab_limit > 0 && o->vocab_limit < V ? o->vocab_limit : V;   /* sampled ids */
     const int max_len = o->max_len > 0 ? o->max_len : cfg->max_position_embeddings;
     if (check_options(m, reqs, n, o, max_len, e) < 0) return -1;
     GenStats st;
@@ -248,7 +249,7 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
             if (!lg || p != q->n_ctx - 1) continue;
             if (is_draft[i]) st.accepted++;
             double lp = 0;
-            int t = sampler_sample(&o->sampler, lg, V, q->ctx, q->n_ctx, q->n_prompt, &q->rng, &ss,
+            int t = sampler_sample(&o->sampler, lg, Vs, q->ctx, q->n_ctx, q->n_prompt, &q->rng, &ss,
                                    o->want_logprobs ? &lp : NULL);
             made++;
             GenFinish f = seq_push(q, t, lp, o, max_len);
@@ -282,7 +283,7 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
                     if (q->n_ctx - q->fed != 1 || q->n_ctx + 1 >= max_len) continue;
                     const float *lg = g.logits + (size_t)mlast[s] * V;
                     int d = 0;
-                    for (int v = 1; v < V; v++) if (lg[v] > lg[d]) d = v;
+                    for (int v = 1; v < Vs; v++) if (lg[v] > lg[d]) d = v;
                     q->draft = d;
                 }
             }

@@ -77,6 +77,8 @@ typedef struct GenOptions {
     void *on_token_ctx;
     AttnMode attn;          /* ATTN_ABSORBED (default) or ATTN_NAIVE (reference) */
     int speculative;        /* MTP draft + verify; requires temperature 0 */
+    int vocab_limit;        /* > 0: only ids below it are sampled — the tokenizer's size, when the
+                             * model's vocab_size is rounded up with rows that are no token */
 } GenOptions;
 
 /* Sensible defaults: greedy off (T = 1), 128 new tokens, 64 slots, chunk 256, absorbed. */

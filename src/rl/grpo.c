@@ -165,6 +165,7 @@ static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_gr
         go.seed = o->seed;
         go.max_new_tokens = o->max_completion_length;
         go.n_slots = n < 128 ? n : 128;
+        go.vocab_limit = (int)tokenizer_vocab_size(run->tok);
         go.stop_ids = &run->eos;
         go.n_stop_ids = 1;
         rc = generate(&run->m, req, n, &go, out, &gs, e);

@@ -52,6 +52,7 @@ int sample_completions(const Model *m, Tokenizer *tok, const PromptSource *ps, P
     int eos = (int)tokenizer_eos_id(tok);
     GenOptions go = *go_in;
     go.stop_ids = &eos;
+    go.vocab_limit = (int)tokenizer_vocab_size(tok);
     go.n_stop_ids = 1;
     if (rc == 0) rc = generate(m, req, n, &go, out, NULL, e);
     StrBuf t = {0};

@@ -176,6 +176,7 @@ static double task_accuracy(Run *r, Err *e) {
     if (go.max_new_tokens > room) go.max_new_tokens = room;
     go.stop_ids = &eos;
     go.n_stop_ids = 1;
+    go.vocab_limit = (int)tokenizer_vocab_size(r->tok);
     double acc = NAN;
     if (go.max_new_tokens >= 1 && generate(&r->m, rq, n, &go, out, NULL, e) == 0) {
         double sum = 0;
