@@ -12,6 +12,7 @@
 #include "infer/generate.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/metrics.h"
 #include "model/model.h"
 #include "model/model_io.h"
 #include "tokenizer/chat.h"
@@ -413,26 +414,6 @@ static void write_metrics(const Run *run, int64_t step, const GrpoStepStats *st,
             st->lr, st->rollout_tokens_per_s, st->train_tokens_per_s, st->rollout_seconds, st->score_seconds,
             st->logprob_seconds, st->update_seconds);
     fflush(f);
-}
-
-/* Keeps the metrics lines of steps < keep_below (a resumed run rewrites what follows). */
-static int metrics_truncate(const char *path, int64_t keep_below, Err *e) {
-    if (!file_exists(path)) return 0;
-    size_t n;
-    char *buf = file_read_all(path, &n, e);
-    if (!buf) return -1;
-    StrBuf kept = {0};
-    for (char *s = buf; s < buf + n;) {
-        char *nl = memchr(s, '\n', (size_t)(buf + n - s));
-        size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(buf + n - s);
-        long long st = -1;
-        if (sscanf(s, "{\"step\": %lld", &st) == 1 && st < keep_below) sb_append_n(&kept, s, len);
-        s += len;
-    }
-    int rc = file_write_atomic(path, kept.s ? kept.s : "", kept.len, e);
-    sb_free(&kept);
-    free(buf);
-    return rc;
 }
 
 static cJSON *options_json(const GrpoOptions *o) {

@@ -11,6 +11,7 @@
 #include "base/threads.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/metrics.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "model/params.h"
@@ -125,29 +126,6 @@ static int check_options(const PretrainOptions *o, Err *e) {
     if (o->min_lr_ratio < 0 || o->min_lr_ratio > 1) return err_set(e, "--min-lr-ratio: must be in [0, 1]");
     if (o->decay_frac < 0 || o->decay_frac > 1) return err_set(e, "--decay-frac: must be in [0, 1]");
     return 0;
-}
-
-/* Keeps the metrics lines of steps <= last_step (a resumed run rewrites what came after). */
-static int metrics_truncate(const char *path, int64_t last_step, Err *e) {
-    if (!file_exists(path)) return 0;
-    size_t n;
-    char *buf = file_read_all(path, &n, e);
-    if (!buf) return -1;
-    size_t w = 0;
-    for (char *line = buf; line < buf + n;) {
-        char *nl = memchr(line, '\n', (size_t)(buf + n - line));
-        size_t len = nl ? (size_t)(nl - line) + 1 : (size_t)(buf + n - line);
-        Err je;
-        cJSON *j = json_parse_n(line, len, &je);
-        int64_t step;
-        int keep = j && json_get_int(j, "step", 1, &step, &je) == 0 && step <= last_step && nl;
-        cJSON_Delete(j);
-        if (keep) { memmove(buf + w, line, len); w += len; }
-        line += len;
-    }
-    int rc = file_write_atomic(path, buf, w, e);
-    free(buf);
-    return rc;
 }
 
 typedef struct Run {
@@ -323,7 +301,7 @@ static int setup(Run *r, const PretrainOptions *o_in, PretrainOptions *o, Err *e
 
     char mpath[4200];
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", o->out_dir);
-    if (o->resume ? metrics_truncate(mpath, r->step, e) != 0 : 0) return -1;
+    if (o->resume ? metrics_truncate(mpath, r->step + 1, e) != 0 : 0) return -1;
     r->metrics = fopen(mpath, o->resume ? "a" : "w");
     if (!r->metrics) return err_set(e, "%s: %s", mpath, strerror(errno));
     return 0;

@@ -11,6 +11,7 @@
 #include "base/strbuf.h"
 #include "infer/generate.h"
 #include "io/file.h"
+#include "io/metrics.h"
 #include "model/model.h"
 #include "model/model_io.h"
 #include "tokenizer/tokenizer.h"
@@ -223,26 +224,6 @@ static int save(Run *r, int64_t step, const SftBatcher *tb, int64_t tokens_seen,
     int rc = checkpoint_save(r->ckpt_root, &r->m, &r->opt, &st, r->extra, r->n_extra, 0, dir, sizeof dir, e);
     cJSON_Delete(st.options);
     if (rc == 0) rc = checkpoint_prune(r->ckpt_root, r->o->keep, e);
-    return rc;
-}
-
-/* Keeps the metrics lines of steps < keep_below (a resumed run rewrites what follows). */
-static int metrics_truncate(const char *path, int64_t keep_below, Err *e) {
-    if (!file_exists(path)) return 0;
-    size_t n;
-    char *buf = file_read_all(path, &n, e);
-    if (!buf) return -1;
-    StrBuf kept = {0};
-    for (char *s = buf; s < buf + n;) {
-        char *nl = memchr(s, '\n', (size_t)(buf + n - s));
-        size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(buf + n - s);
-        long long st = -1;
-        if (sscanf(s, "{\"step\": %lld", &st) == 1 && st < keep_below) sb_append_n(&kept, s, len);
-        s += len;
-    }
-    int rc = file_write_atomic(path, kept.s ? kept.s : "", kept.len, e);
-    sb_free(&kept);
-    free(buf);
     return rc;
 }
 
