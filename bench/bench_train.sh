@@ -9,13 +9,13 @@ CONFIG=/work/shared/bench/bench_config.json
 [ -f "$CONFIG" ] || CONFIG=tests/fixtures/model/b_bench/config.json
 have_torch=1
 /usr/bin/python3 -c 'import torch' 2>/dev/null || { have_torch=0; echo "bench_train.sh: no torch; train_vs_torch skipped" >&2; }
-for T in 2 1; do
+for T in ${BENCH_TRAIN_THREADS:-2 1}; do
   t='{}'
   [ $have_torch = 1 ] && t=$(/usr/bin/python3 tools/bench_torch.py --config "$CONFIG" --batch 16 --seq 256 \
         --threads $T --mode train | tail -1)
   o=$("$BUILD/bench/bench_model" --config "$CONFIG" --batch 16 --seq 256 --threads $T | grep '^BENCH ')
   p='{}'
-  [ $T = 2 ] && p=$("$BUILD/bench/bench_kernels" --quick | grep '"sgemm_peak_2t"' | sed 's/^BENCH //')
+  [ $T = 2 ] && p=$("$BUILD/bench/bench_kernels" --quick | grep '"name": "sgemm_peak_2t"' | sed 's/^BENCH //')
   python3 - "$T" "$t" "$o" "$p" <<'PY'
 import json, sys
 T, t, lines, peak = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
