@@ -364,6 +364,8 @@ static void test_ops_exp_accuracy(void) {
     for (int i = 0; i < 40; i++) sx[i] = (float)(i - 20) * 2;
     ops_sigmoid(sg, sx, 40);
     for (int i = 0; i < 40; i++) EXPECT_NEAR(sg[i], 1 / (1 + exp(-(double)sx[i])), 1e-7, 1e-6);
+    free(x);
+    free(y);
 }
 
 /* ---- determinism across thread counts ---- */
