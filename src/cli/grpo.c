@@ -79,11 +79,8 @@ static int run(int argc, char **argv, int zero) {
     int rc = flags_parse(usage, flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!o.model_dir || !o.out_dir) { err_set(&e, "--model and --out are required (see --help)"); return cli_fail(&e); }
-    if (!task == !data) { err_set(&e, "give exactly one of --task or --data"); return cli_fail(&e); }
     PromptSource ps;
-    if ((task ? prompt_source_tasks(&ps, task, level, lang, (uint64_t)seed, &e)
-              : prompt_source_file(&ps, data, (uint64_t)seed, &e)) != 0)
-        return cli_fail(&e);
+    if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     o.prompts = &ps;
     if (prompt_format_parse(format, &o.prompt_format, &e) || rewards_parse(rewards, &o.rewards, &e) ||
         grpo_loss_type_parse(loss_type, &o.loss.type, &e) || reward_scaling_parse(scale, &o.scale_rewards, &e) ||

@@ -63,16 +63,13 @@ int cmd_sample(int argc, char **argv) {
                          flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!model || !out) { err_set(&e, "--model and --out are required"); return cli_fail(&e); }
-    if (!task == !data) { err_set(&e, "give exactly one of --task or --data"); return cli_fail(&e); }
     if (n < 1 || keep < 1 || n_prompts < 1) { err_set(&e, "-n, --keep and --n: must be >= 1"); return cli_fail(&e); }
     if (mix < 0 || mix > 0.9) { err_set(&e, "--mix-non-reasoning: must be in [0, 0.9]"); return cli_fail(&e); }
     PromptFormat fmt;
     if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);
     threads_set((int)threads);
     PromptSource ps;
-    if ((task ? prompt_source_tasks(&ps, task, level, lang, (uint64_t)seed, &e)
-              : prompt_source_file(&ps, data, (uint64_t)seed, &e)) != 0)
-        return cli_fail(&e);
+    if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }

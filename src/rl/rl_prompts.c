@@ -121,6 +121,13 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
     return rc;
 }
 
+int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,
+                       const char *lang, uint64_t seed, Err *e) {
+    memset(ps, 0, sizeof *ps);
+    if (!task == !data) return err_set(e, "give exactly one of --task or --data");
+    return task ? prompt_source_tasks(ps, task, levels, lang, seed, e) : prompt_source_file(ps, data, seed, e);
+}
+
 void prompt_source_free(PromptSource *ps) {
     for (int i = 0; i < ps->n_records; i++) { free(ps->questions[i]); free(ps->references[i]); }
     free(ps->questions);

@@ -46,6 +46,9 @@ int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels,
 /* Loads every record; a line without the fields is an error naming file:line. */
 int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e);
 void prompt_source_free(PromptSource *ps);
+/* What the commands take: exactly one of --task (with level and lang) or --data. */
+int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,
+                       const char *lang, uint64_t seed, Err *e);
 
 /* The question and reference of prompt `index` (appended to the StrBufs). */
 int prompt_source_get(const PromptSource *ps, uint64_t index, StrBuf *question, StrBuf *reference,
