@@ -18,6 +18,7 @@ typedef enum RngPurpose {
     RNG_TASK = 4,      /* task generators: a = record index */
     RNG_TEST = 5,      /* tests */
     RNG_DROP = 6,      /* anything else that needs its own stream */
+    RNG_TASK_REDRAW = 7, /* task redraws for the held-out split: a = record index, b = 3 x try + stream */
 } RngPurpose;
 
 typedef struct Rng {

@@ -25,6 +25,7 @@ static int parse_levels(const char *s, int *lo, int *hi, Err *e) {
 static int data_make(int argc, char **argv) {
     const char *task = "arith", *format = "sft", *lang = "en", *out = NULL, *level = "1", *text_out = NULL;
     long n = 1000, seed = 1;
+    const char *split = "train";
     double self_check = 0.3, cot = 1.0, mix_cot = 0.0;
     Flag flags[] = {
         {"task", FLAG_STRING, &task, "task, or a comma-separated list used in turn (arith, countdown, linear, copy, reverse, next, chat)"},
@@ -38,6 +39,7 @@ static int data_make(int argc, char **argv) {
         {"cot", FLAG_DOUBLE, &cot, "pretrain/sft: share of records with the chain of thought (others: empty think)"},
         {"text-out", FLAG_STRING, &text_out, "pretrain: also write the documents as plain text, one blank line apart (tokenizer training input)"},
         {"mix-cot", FLAG_DOUBLE, &mix_cot, "pretrain/sft: share of chains of thought that switch language part way (language mixing)"},
+        {"split", FLAG_STRING, &split, "train, or test: the held-out problems `r1 eval` uses (never in training data)"},
     };
     Err e = {0};
     int rc = flags_parse("usage: r1 data make --task T --n N --level L --format F --lang L --seed S --out FILE.jsonl",
@@ -58,6 +60,8 @@ static int data_make(int argc, char **argv) {
     }
     int lo = 1, hi = 1;
     if (parse_levels(level, &lo, &hi, &e)) return cli_fail(&e);
+    TaskSplit which;
+    if (task_split_parse(split, &which, &e)) return cli_fail(&e);
     /* the task list */
     char *tasks = xstrdup(task), *names[16];
     int n_tasks = 0;
@@ -85,7 +89,7 @@ static int data_make(int argc, char **argv) {
         Rng pick = rng_make((uint64_t)seed, RNG_TASK, (uint64_t)i, 3);
         RecordSpec spec = {names[i % n_tasks], lo + (int)rng_below(&pick, (uint64_t)(hi - lo + 1)),
                            mixed ? (TaskLang)rng_below(&pick, 2) : !strcmp(lang, "zh") ? LANG_ZH : LANG_EN,
-                           self_check, cot, mix_cot, (RecordFormat)fmt};
+                           self_check, cot, mix_cot, (RecordFormat)fmt, which};
         cJSON *rec = record_make(&spec, (uint64_t)seed, (uint64_t)i, &e);
         if (!rec) { fclose(f); remove(tmp); free(tasks); return cli_fail(&e); }
         char *line = cJSON_PrintUnformatted(rec);

@@ -17,7 +17,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_eval(int argc, char **argv) {
     Err e = {0};
     const char *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
-    const char *format = "chat";
+    const char *format = "chat", *split = "test";
     long n = 100, k = 8, max_tokens = 256, seed = 1234, threads = 0, slots = 64;
     double temperature = 0.6, top_p = 0.95;
     const Flag flags[] = {
@@ -32,6 +32,7 @@ int cmd_eval(int argc, char **argv) {
         {"top-p", FLAG_DOUBLE, &top_p, "nucleus sampling (R1: 0.95)"},
         {"max-tokens", FLAG_INT, &max_tokens, "tokens generated per sample at most"},
         {"prompt-format", FLAG_STRING, &format, "chat, plain or r1zero (as in r1 grpo)"},
+        {"split", FLAG_STRING, &split, "built-in tasks: test (held out from every training generator) or train"},
         {"seed", FLAG_INT, &seed, "seed of the prompts and the sampling"},
         {"slots", FLAG_INT, &slots, "concurrent sequences"},
         {"out", FLAG_STRING, &out, "write the report as JSON here"},
@@ -46,7 +47,10 @@ int cmd_eval(int argc, char **argv) {
     if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);
     threads_set((int)threads);
     PromptSource ps;
+    TaskSplit which;
+    if (task_split_parse(split, &which, &e)) return cli_fail(&e);
     if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
+    ps.split = which;
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }

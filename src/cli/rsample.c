@@ -124,7 +124,7 @@ int cmd_sample(int argc, char **argv) {
         }
         static const char *const short_tasks[] = {"copy", "reverse", "next", "chat"};
         for (long i = 0; i < want && rc == 0; i++) {
-            RecordSpec spec = {short_tasks[i % 4], 1, LANG_EN, 0, 0, 0, REC_SFT};
+            RecordSpec spec = {short_tasks[i % 4], 1, LANG_EN, 0, 0, 0, REC_SFT, SPLIT_TRAIN};
             cJSON *r = record_make(&spec, (uint64_t)seed + 991, (uint64_t)i, &e);
             if (!r) { rc = -1; break; }
             char *s = cJSON_PrintUnformatted(r);

@@ -154,6 +154,7 @@ int prompt_source_get_meta(const PromptSource *ps, uint64_t index, StrBuf *quest
     TaskOpts o = {0};
     o.level = ps->level_lo + (int)rng_below(&r, (uint64_t)(ps->level_hi - ps->level_lo + 1));
     o.lang = ps->mixed_lang ? (TaskLang)rng_below(&r, 2) : ps->lang;
+    o.split = ps->split;
     const char *task = ps->tasks[index % (uint64_t)ps->n_tasks];
     if (task_out) *task_out = task;
     if (level_out) *level_out = o.level;

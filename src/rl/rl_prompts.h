@@ -34,6 +34,7 @@ typedef struct PromptSource {
     int level_lo, level_hi;     /* inclusive, 1..5 */
     TaskLang lang;
     int mixed_lang;             /* 1: English or Chinese per prompt (drawn) */
+    TaskSplit split;            /* held-out split drawn from (tasks/task.h); TRAIN unless set */
     /* JSONL records */
     char **questions, **references;   /* [n_records], owned */
     int n_records;

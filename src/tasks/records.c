@@ -44,7 +44,7 @@ static void mix_lines(Problem *p, const Problem *q, int from) {
 }
 
 cJSON *record_make(const RecordSpec *spec, uint64_t seed, uint64_t index, Err *e) {
-    TaskOpts o = {spec->level, spec->lang, spec->self_check};
+    TaskOpts o = {spec->level, spec->lang, spec->self_check, spec->split};
     Problem p;
     if (task_make(spec->task, seed, index, &o, &p, e)) return NULL;
     Rng choice = rng_make(seed, RNG_TASK, index, 4);

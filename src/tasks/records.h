@@ -32,6 +32,7 @@ typedef struct RecordSpec {
                                other language from a random line on (R1-Zero's language mixing,
                                for the language reward to remove) */
     RecordFormat format;
+    TaskSplit split;        /* held-out split the problems come from (TRAIN unless set) */
 } RecordSpec;
 
 /* Builds record `index` for seed; caller frees with cJSON_Delete. NULL + Err on a bad spec. */

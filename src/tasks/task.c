@@ -28,14 +28,54 @@ int task_make(const char *task, uint64_t seed, uint64_t index, const TaskOpts *o
     if (!t) return err_set(e, "unknown task '%s' (known: %s)", task, task_names());
     if (o->level < 1 || o->level > 5) return err_set(e, "level %d: must be 1..5", o->level);
     memset(p, 0, sizeof *p);
-    Rng prob = rng_make(seed, RNG_TASK, index, 0);
-    Rng write = rng_make(seed, RNG_TASK, index, 1);
-    Rng bad = rng_make(seed, RNG_TASK, index, 2);
-    t->make(&prob, &write, &bad, o, p);
+    for (uint64_t attempt = 0;; attempt++) {
+        /* the first draw keeps the streams documented in task.h; redraws have their own purpose,
+         * as streams 3.. of RNG_TASK belong to the record writers */
+        RngPurpose purpose = attempt ? RNG_TASK_REDRAW : RNG_TASK;
+        Rng prob = rng_make(seed, purpose, index, 3 * attempt);
+        Rng write = rng_make(seed, purpose, index, 3 * attempt + 1);
+        Rng bad = rng_make(seed, purpose, index, 3 * attempt + 2);
+        t->make(&prob, &write, &bad, o, p);
+        int split = task_split_of(task, p->prompt.s ? p->prompt.s : "");
+        if (split < 0 || split == (int)o->split || attempt == 63) break;
+        problem_free(p);
+        memset(p, 0, sizeof *p);
+    }
     /* every field is a valid (possibly empty) string */
     StrBuf *all[] = {&p->prompt, &p->cot, &p->final, &p->reference, &p->bad_cot, &p->bad_final};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!all[i]->s) sb_append(all[i], "");
+    return 0;
+}
+
+int task_split_of(const char *task, const char *prompt) {
+    /* FNV-1a over the task name and the prompt's digits, operators and 'x' (digit runs
+     * separated), the parts every language writes the same way */
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = task; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    int digits = 0, sep = 0;
+    const unsigned char *start = (const unsigned char *)prompt;
+    for (const unsigned char *c = start; *c; c++) {
+        int keep = (*c >= '0' && *c <= '9') || strchr("+-*/()=", *c);
+        /* the unknown of an equation ("6x-14", "x+13=9x"), not the x of a word ("Next") */
+        if (*c == 'x') keep = (c > start && c[-1] >= '0' && c[-1] <= '9') || (c[1] && strchr("+-*/=)", c[1]));
+        if (!keep) { sep = 1; continue; }
+        if (sep) h = (h ^ ',') * 1099511628211ULL;
+        sep = 0;
+        digits += *c >= '0' && *c <= '9';
+        h = (h ^ *c) * 1099511628211ULL;
+    }
+    if (!digits) return -1;
+    h ^= h >> 29;                 /* mix the high bits down before the modulus */
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return h % TASK_TEST_SHARE_INV == 0 ? SPLIT_TEST : SPLIT_TRAIN;
+}
+
+int task_split_parse(const char *s, TaskSplit *out, Err *e) {
+    if (!strcmp(s, "train")) *out = SPLIT_TRAIN;
+    else if (!strcmp(s, "test")) *out = SPLIT_TEST;
+    else return err_set(e, "--split: expected train or test, got '%s'", s);
     return 0;
 }
 

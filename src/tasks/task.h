@@ -19,8 +19,9 @@
  * the number, "countdown:T:a,b,c", or "exact:TEXT".
  *
  * Determinism: problem (seed, index) draws from rng_make(seed, RNG_TASK, index, 0); the writer's
- * choices (self-checks) from stream 1; the flawed solution from stream 2. The same problem is
- * generated whatever the self-check rate or language.
+ * choices (self-checks) from stream 1; the flawed solution from stream 2 (purpose RNG_TASK_REDRAW,
+ * streams 3k..3k+2, on the k-th redraw for the held-out split). The same problem is generated whatever the self-check rate
+ * or language.
  */
 #ifndef R1_TASKS_TASK_H
 #define R1_TASKS_TASK_H
@@ -33,10 +34,20 @@
 
 typedef enum TaskLang { LANG_EN = 0, LANG_ZH = 1 } TaskLang;
 
+/* Held-out split. A problem's split is a hash of its language-neutral key (the task name and the
+ * prompt's digits, operators and x: "Compute 12+7." and "计算 12+7。" share it), so a problem
+ * is in the same split whatever the seed, index or language that drew it. TEST holds about one
+ * problem in TASK_TEST_SHARE_INV; `r1 eval` draws from it and every generator of training data
+ * (pretraining corpus, SFT, RL prompts) from TRAIN, so held-out results are on unseen problems.
+ * Tasks whose prompts have no such key (copy, reverse, chat) are not split. */
+typedef enum TaskSplit { SPLIT_TRAIN = 0, SPLIT_TEST = 1 } TaskSplit;
+enum { TASK_TEST_SHARE_INV = 8 };
+
 typedef struct TaskOpts {
     int level;            /* 1..5 */
     TaskLang lang;
     double self_check;    /* probability of a "wait, check" after each step, 0..1 */
+    TaskSplit split;      /* which side of the held-out split to draw from (default TRAIN) */
 } TaskOpts;
 
 typedef struct Problem {
@@ -62,10 +73,16 @@ const TaskDef *task_find(const char *name);
 /* "arith, countdown, linear, copy, reverse, next, chat" */
 const char *task_names(void);
 
-/* Generates problem `index` of `task` for `seed`. Returns 0, or -1 with an Err (unknown task, level
- * out of 1..5). The Problem must be empty (zeroed) or freed before. */
+/* Generates problem `index` of `task` for `seed`, from split o->split: a draw in the other split is
+ * redrawn from the next streams of the same index (at most 64 tries; a level with no problem in
+ * the asked split keeps the last draw). Returns 0, or -1 with an Err (unknown task, level out of
+ * 1..5). The Problem must be empty (zeroed) or freed before. */
 int task_make(const char *task, uint64_t seed, uint64_t index, const TaskOpts *o, Problem *p, Err *e);
 void problem_free(Problem *p);
+/* SPLIT_TRAIN or SPLIT_TEST for a prompt of `task`; -1 when the prompt has no split key. */
+int task_split_of(const char *task, const char *prompt);
+/* "train"/"test" -> TaskSplit; errors name --split. */
+int task_split_parse(const char *s, TaskSplit *out, Err *e);
 
 /* The completion a model should write after "<think>\n":
  *   "<cot>\n</think>\n\n<answer>FINAL</answer>" (bad = 1: the flawed solution). */

@@ -154,7 +154,7 @@ int sft_load_tasks(SftSet *s, Tokenizer *tok, const char *tasks, int level, int6
     }
     if (nt == 0) return err_set(e, "--task: empty task list");
     for (int64_t i = 0; i < n; i++) {
-        RecordSpec spec = {names[i % nt], level, LANG_EN, 0.3, 1.0, 0.0, REC_SFT};
+        RecordSpec spec = {names[i % nt], level, LANG_EN, 0.3, 1.0, 0.0, REC_SFT, SPLIT_TRAIN};
         cJSON *r = record_make(&spec, seed, (uint64_t)i, e);
         if (!r) return err_prefix(e, "--task %s", names[i % nt]);
         char where[128];
