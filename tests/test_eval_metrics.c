@@ -75,11 +75,24 @@ static void test_group(void) {
     EXPECT_NEAR(m.pass1, (1.0 / 3 + 1) / 2, 1e-12, 0);
 }
 
+static void test_thinks(void) {
+    static const struct { const char *s; int want; } CASES[] = {
+        {"12+7=19.\n</think>\n\n<answer>19</answer>", 1},     /* prompt opened the think block */
+        {"<think>\n12+7=19.\n</think><answer>19</answer>", 1}, /* opened by the policy */
+        {"\n</think>\n\n<answer>19</answer>", 0},               /* empty: the direct answer */
+        {"<think>\n \n</think>\n\n<answer>19</answer>", 0},
+        {"<answer>19</answer>", 1},                               /* no think block: text counts */
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++)
+        EXPECTF(completion_thinks(CASES[i].s, strlen(CASES[i].s)) == CASES[i].want, "case %zu", i);
+}
+
 static void test_report(void) {
     EvalReport *r = xcalloc(1, sizeof *r);
     r->k = 4;
     r->k_pass = 2;
-    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 4}, b = {0.5, 0.8, 0.0, 0.5, 1.0, 30.0, 2};
+    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0, 4}, b = {0.5, 0.8, 0.0, 0.5, 1.0, 30.0, 0.0, 2};
     eval_report_add(r, "arith", 2, &a);
     eval_report_add(r, "arith", 2, &b);
     eval_report_add(r, "countdown", 1, &b);
@@ -89,6 +102,7 @@ static void test_report(void) {
     EXPECT_NEAR(cJSON_GetObjectItem(row0, "pass@1")->valuedouble, 0.75, 1e-12, 0);
     EXPECT_NEAR(cJSON_GetObjectItem(row0, "pass@2")->valuedouble, 0.9, 1e-12, 0);
     EXPECT_NEAR(cJSON_GetObjectItem(row0, "length")->valuedouble, 20.0, 1e-12, 0);
+    EXPECT_NEAR(cJSON_GetObjectItem(row0, "think")->valuedouble, 0.5, 1e-12, 0);
     EXPECT_NEAR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "all"), "cons@4")->valuedouble, 1.0 / 3, 1e-12, 0);
     cJSON_Delete(j);
     char buf[2048] = {0};
@@ -103,6 +117,7 @@ int main(void) {
     RUN(test_pass_at_k);
     RUN(test_majority);
     RUN(test_group);
+    RUN(test_thinks);
     RUN(test_report);
     return TEST_EXIT();
 }

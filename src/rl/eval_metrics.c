@@ -1,6 +1,7 @@
 /* pass@1, unbiased pass@k, cons@k and the per-sample means for evaluation. See eval_metrics.h. */
 #include "rl/eval_metrics.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,17 @@ int majority_vote(const Span *answers, int n, int *votes) {
     return best;
 }
 
+int completion_thinks(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)s[i])) i++;
+    if (n - i >= 7 && !memcmp(s + i, "<think>", 7)) i += 7;
+    for (; i < n; i++) {
+        if (n - i >= 8 && !memcmp(s + i, "</think>", 8)) return 0;
+        if (!isspace((unsigned char)s[i])) return 1;
+    }
+    return 0;
+}
+
 void eval_group(const char *prompt, const char *reference, const char *const *completions,
                 const size_t *lens, const long *n_tokens, int k, int k_pass, const RewardParams *p,
                 EvalGroup *out) {
@@ -54,6 +66,7 @@ void eval_group(const char *prompt, const char *reference, const char *const *co
         out->format += reward_format(&in, p);
         out->language += reward_language(&in, p);
         out->length += (double)(in.n_tokens > 0 ? in.n_tokens : utf8_length(completions[i], lens[i]));
+        out->think += completion_thinks(completions[i], lens[i]);
     }
     out->pass1 = (double)out->n_correct / k;
     out->pass_k = pass_at_k(k, out->n_correct, k_pass);
@@ -63,6 +76,7 @@ void eval_group(const char *prompt, const char *reference, const char *const *co
     out->format /= k;
     out->language /= k;
     out->length /= k;
+    out->think /= k;
     free(ans);
 }
 
@@ -74,6 +88,7 @@ void eval_totals_add(EvalTotals *t, const EvalGroup *g) {
     t->sum.format += g->format;
     t->sum.language += g->language;
     t->sum.length += g->length;
+    t->sum.think += g->think;
     t->sum.n_correct += g->n_correct;
 }
 
@@ -87,6 +102,7 @@ EvalGroup eval_totals_mean(const EvalTotals *t) {
     m.format = t->sum.format / n;
     m.language = t->sum.language / n;
     m.length = t->sum.length / n;
+    m.think = t->sum.think / n;
     m.n_correct = t->sum.n_correct;
     return m;
 }
@@ -118,8 +134,8 @@ static void print_line(FILE *out, const char *task, int level, const EvalTotals 
     char lv[8];
     if (level) snprintf(lv, sizeof lv, "%d", level);
     else snprintf(lv, sizeof lv, "-");
-    fprintf(out, "%-12s %5s %8ld %8.4f %8.4f %8.4f %8.4f %8.4f %8.1f\n", task, lv, t->groups, m.pass1, m.pass_k,
-            m.cons, m.format, m.language, m.length);
+    fprintf(out, "%-12s %5s %8ld %8.4f %8.4f %8.4f %8.4f %8.4f %8.1f %8.4f\n", task, lv, t->groups, m.pass1,
+            m.pass_k, m.cons, m.format, m.language, m.length, m.think);
 }
 
 void eval_report_print(const EvalReport *r, FILE *out) {
@@ -129,8 +145,8 @@ void eval_report_print(const EvalReport *r, FILE *out) {
     char pk[16], ck[16];
     snprintf(pk, sizeof pk, "pass@%d", r->k_pass);
     snprintf(ck, sizeof ck, "cons@%d", r->k);
-    fprintf(out, "%-12s %5s %8s %8s %8s %8s %8s %8s %8s\n", "task", "level", "prompts", "pass@1", pk, ck, "format",
-            "language", "length");
+    fprintf(out, "%-12s %5s %8s %8s %8s %8s %8s %8s %8s %8s\n", "task", "level", "prompts", "pass@1", pk, ck,
+            "format", "language", "length", "think");
     for (int i = 0; i < r->n_rows; i++) print_line(out, rows[i].task, rows[i].level, &rows[i].totals);
     print_line(out, "all", 0, &r->all);
     free(rows);
@@ -151,6 +167,7 @@ static cJSON *row_json(const char *task, int level, const EvalTotals *t, const E
     cJSON_AddNumberToObject(o, "format", m.format);
     cJSON_AddNumberToObject(o, "language", m.language);
     cJSON_AddNumberToObject(o, "length", m.length);
+    cJSON_AddNumberToObject(o, "think", m.think);
     return o;
 }
 

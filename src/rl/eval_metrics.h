@@ -9,6 +9,8 @@
  *   format   share of samples with reward_format = 1
  *   language mean language-consistency reward
  *   length   mean completion length (tokens when given, else code points)
+ *   think    share of samples whose chain of thought is not empty (text before </think>, after an
+ *            optional <think>): R1-Zero's policy adopting the reasoning it was not told to use
  *
  * `r1 eval` is a loop over prompts: generate k completions, eval_group, eval_totals_add; then
  * eval_totals_mean per task and level. */
@@ -36,8 +38,12 @@ typedef struct EvalGroup {
     double format;
     double language;
     double length;
+    double think;
     int n_correct;
 } EvalGroup;
+
+/* 1 if the completion has a non-blank chain of thought before its first </think>. */
+int completion_thinks(const char *s, size_t n);
 
 /* Scores k completions of one prompt. n_tokens may be NULL. k_pass: the k of pass@k (<= k). */
 void eval_group(const char *prompt, const char *reference, const char *const *completions,

@@ -15,6 +15,7 @@
 #include "io/metrics.h"
 #include "model/model.h"
 #include "model/model_io.h"
+#include "rl/eval_metrics.h"
 #include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
@@ -69,6 +70,7 @@ typedef struct Rollout {
     double *terms;          /* [n × REWARD_MAX_TERMS] unweighted */
     double *accuracy;       /* [n] */
     double *extra;          /* [n] the caller's reward term (unweighted) */
+    double *think;          /* [n] 1: a non-empty chain of thought */
     double *adv;            /* [n] */
 } Rollout;
 
@@ -83,6 +85,7 @@ static void rollout_reserve(Rollout *r, int n) {
     r->terms = xrealloc(r->terms, sizeof(double) * (size_t)n * REWARD_MAX_TERMS);
     r->accuracy = xrealloc(r->accuracy, sizeof(double) * (size_t)n);
     r->extra = xrealloc(r->extra, sizeof(double) * (size_t)n);
+    r->think = xrealloc(r->think, sizeof(double) * (size_t)n);
     r->adv = xrealloc(r->adv, sizeof(double) * (size_t)n);
 }
 
@@ -94,7 +97,7 @@ static void rollout_clear(Rollout *r) {
 static void rollout_free(Rollout *r) {
     rollout_clear(r);
     free(r->tokens); free(r->n_prompt); free(r->len); free(r->finish);
-    free(r->reward); free(r->terms); free(r->accuracy); free(r->extra); free(r->adv);
+    free(r->reward); free(r->terms); free(r->accuracy); free(r->extra); free(r->think); free(r->adv);
     memset(r, 0, sizeof *r);
 }
 
@@ -200,6 +203,7 @@ static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_gr
             RewardInput in = {questions[g], text.s ? text.s : "", text.len, refs[g], n_text};
             r->reward[k] = rewards_score(&o->rewards, &in, &o->reward_params, r->terms + (size_t)k * REWARD_MAX_TERMS);
             r->accuracy[k] = reward_accuracy(&in, &o->reward_params);
+            r->think[k] = completion_thinks(in.completion, in.completion_len);
             r->extra[k] = o->extra_reward ? o->extra_reward(o->extra_reward_ctx, &in) : 0;
             if (step >= o->extra_reward_from_step) r->reward[k] += o->extra_reward_weight * r->extra[k];
             r->n++;
@@ -228,7 +232,7 @@ static int keep_informative(Rollout *r, int G, int max_groups) {
             int a = kept * G + j, b = g * G + j;
             r->tokens[a] = r->tokens[b]; r->n_prompt[a] = r->n_prompt[b]; r->len[a] = r->len[b];
             r->finish[a] = r->finish[b]; r->reward[a] = r->reward[b]; r->accuracy[a] = r->accuracy[b];
-            r->extra[a] = r->extra[b];
+            r->extra[a] = r->extra[b]; r->think[a] = r->think[b];
             memmove(r->terms + (size_t)a * REWARD_MAX_TERMS, r->terms + (size_t)b * REWARD_MAX_TERMS,
                     sizeof(double) * REWARD_MAX_TERMS);
         }
@@ -369,9 +373,9 @@ static int update(Run *run, Rollout *r, int64_t step, GrpoStepStats *st, Err *e)
 
 static void step_stats(const Run *run, const Rollout *r, GrpoStepStats *st) {
     const GrpoOptions *o = run->o;
-    double s = 0, s2 = 0, acc = 0, len = 0, lmax = 0, trunc = 0, x = 0, x2 = 0;
+    double s = 0, s2 = 0, acc = 0, len = 0, lmax = 0, trunc = 0, x = 0, x2 = 0, think = 0;
     for (int i = 0; i < r->n; i++) {
-        s += r->reward[i]; s2 += r->reward[i] * r->reward[i]; acc += r->accuracy[i];
+        s += r->reward[i]; s2 += r->reward[i] * r->reward[i]; acc += r->accuracy[i]; think += r->think[i];
         x += r->extra[i]; x2 += r->extra[i] * r->extra[i];
         double l = r->len[i] - r->n_prompt[i];
         len += l; if (l > lmax) lmax = l;
@@ -384,6 +388,7 @@ static void step_stats(const Run *run, const Rollout *r, GrpoStepStats *st) {
     st->extra_mean = x / n;
     st->extra_std = sqrt(fmax(0, x2 / n - st->extra_mean * st->extra_mean));
     st->len_mean = len / n;
+    st->think = think / n;
     st->len_max = lmax;
     st->frac_truncated = trunc / n;
     for (int k = 0; k < o->rewards.n; k++) {
@@ -405,12 +410,12 @@ static void write_metrics(const Run *run, int64_t step, const GrpoStepStats *st,
         fprintf(f, ", \"reward_%s\": %.6g, \"reward_%s_std\": %.6g", o->extra_reward_name ? o->extra_reward_name : "extra",
                 st->extra_mean, o->extra_reward_name ? o->extra_reward_name : "extra", st->extra_std);
     fprintf(f, ", \"frac_zero_std\": %.4g, \"groups\": %d, \"refill_rounds\": %d, \"length\": %.4g, "
-               "\"length_max\": %.0f, \"frac_truncated\": %.4g, \"kl\": %.6g, \"clip_low\": %.4g, "
+               "\"length_max\": %.0f, \"think\": %.4g, \"frac_truncated\": %.4g, \"kl\": %.6g, \"clip_low\": %.4g, "
                "\"clip_high\": %.4g, \"entropy\": %.5g, \"loss\": %.6g, \"grad_norm\": %.5g, \"lr\": %.4g, "
                "\"rollout_tokens_per_s\": %.1f, \"train_tokens_per_s\": %.1f, \"rollout_s\": %.3f, "
                "\"score_s\": %.3f, \"logprob_s\": %.3f, \"update_s\": %.3f}\n",
             st->frac_zero_std, st->groups_used, st->refill_rounds, st->len_mean, st->len_max,
-            st->frac_truncated, st->kl, st->clip_low, st->clip_high, st->entropy, st->loss, st->grad_norm,
+            st->think, st->frac_truncated, st->kl, st->clip_low, st->clip_high, st->entropy, st->loss, st->grad_norm,
             st->lr, st->rollout_tokens_per_s, st->train_tokens_per_s, st->rollout_seconds, st->score_seconds,
             st->logprob_seconds, st->update_seconds);
     fflush(f);
@@ -469,10 +474,10 @@ static int validate(const GrpoOptions *o, Err *e) {
 static void progress(const Run *run, int64_t step, const GrpoStepStats *st, double elapsed, int64_t done) {
     const GrpoOptions *o = run->o;
     double eta = done > 0 ? elapsed / (double)done * (double)(o->steps - step - 1) : 0;
-    fprintf(stderr, "\rgrpo %lld/%lld | reward %.3f±%.3f acc %.3f | len %.1f trunc %.2f | zero-std %.2f | "
+    fprintf(stderr, "\rgrpo %lld/%lld | reward %.3f±%.3f acc %.3f | len %.1f think %.2f trunc %.2f | zero-std %.2f | "
                     "kl %.4f ent %.3f | %.0f tok/s rollout | eta %.0fs   ",
             (long long)step + 1, (long long)o->steps, st->reward_mean, st->reward_std, st->accuracy,
-            st->len_mean, st->frac_truncated, st->frac_zero_std, st->kl, st->entropy,
+            st->len_mean, st->think, st->frac_truncated, st->frac_zero_std, st->kl, st->entropy,
             st->rollout_tokens_per_s, eta);
     if (step + 1 == o->steps) fputc('\n', stderr);
 }

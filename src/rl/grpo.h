@@ -97,6 +97,7 @@ typedef struct GrpoStepStats {
     double accuracy;                /* mean accuracy reward, whether or not it is in the set */
     double frac_zero_std;           /* groups with equal rewards, before dynamic sampling */
     double len_mean, len_max, frac_truncated;
+    double think;                   /* share of completions with a non-empty chain of thought */
     double kl, clip_low, clip_high, entropy;
     double loss, grad_norm, lr;
     double rollout_tokens_per_s, train_tokens_per_s;
