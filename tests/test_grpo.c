@@ -188,6 +188,55 @@ static void test_vocab_limit(void) {
     model_free(&m);
 }
 
+/* --eval-every: held-out points before steps 0, 2 and after the last, and the training itself
+ * unchanged to the bit (the evaluation has its own prompts and sampling streams). */
+static void test_heldout_eval(void) {
+    PromptSource ps, held;
+    Err e = {0};
+    EXPECT(prompt_source_tasks(&ps, "copy", "1", "en", 5, &e) == 0);
+    EXPECT(prompt_source_tasks(&held, "arith", "1", "en", 5, &e) == 0);
+    held.split = SPLIT_TEST;
+    char with[128], without[128];
+    snprintf(with, sizeof with, "%s/eval_on", dir);
+    snprintf(without, sizeof without, "%s/eval_off", dir);
+    GrpoResult res;
+    GrpoOptions o = small_run(with, &ps, 1.0, 4);
+    o.eval_prompts = &held;
+    o.eval_every = 2;
+    o.eval_n = 6;
+    o.eval_k = 2;
+    EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);
+    EXPECT(res.last.eval_done);
+    o = small_run(without, &ps, 1.0, 4);
+    EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/model.safetensors", with);
+    snprintf(b, sizeof b, "%s/model.safetensors", without);
+    size_t na = 0, nb = 0;
+    char *fa = file_read_all(a, &na, &e), *fb = file_read_all(b, &nb, &e);
+    EXPECT(fa && fb && na == nb && memcmp(fa, fb, na) == 0);
+    free(fa);
+    free(fb);
+    snprintf(a, sizeof a, "%s/metrics.jsonl", with);
+    char *m = file_read_all(a, NULL, &e);
+    int n_eval = 0, lines = 0;
+    for (char *l = m; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+        cJSON *j = cJSON_Parse(l);   /* cJSON stops at the end of the object */
+        EXPECT(j != NULL);
+        if (!j) break;
+        lines++;
+        int step = cJSON_GetObjectItem(j, "step")->valueint;
+        int has = cJSON_GetObjectItem(j, "eval_accuracy") != NULL;
+        EXPECTF(has == (step == 0 || step == 2 || step == 4), "step %d: eval %d", step, has);
+        n_eval += has;
+        cJSON_Delete(j);
+    }
+    EXPECT(lines == 5 && n_eval == 3);
+    free(m);
+    prompt_source_free(&ps);
+    prompt_source_free(&held);
+}
+
 static void test_bad_options(void) {
     PromptSource ps;
     Err e = {0};
@@ -212,6 +261,7 @@ int main(void) {
     RUN(test_reward_follows_gradient_sign);
     RUN(test_resume_same_bits);
     RUN(test_vocab_limit);
+    RUN(test_heldout_eval);
     RUN(test_bad_options);
     Err e;
     file_remove_tree(dir, &e);

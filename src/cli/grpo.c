@@ -20,7 +20,8 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 static int run(int argc, char **argv, int zero) {
     Err e = {0};
     GrpoOptions o = grpo_defaults();
-    const char *task = NULL, *level = "1", *lang = "en", *data = NULL;
+    const char *task = NULL, *level = "1", *lang = "en", *data = NULL, *eval_data = NULL;
+    long eval_every = zero ? 25 : 0, eval_n = 64, eval_k = 4;
     const char *rewards = "accuracy:1,format:1", *format = zero ? "r1zero" : "chat";
     const char *loss_type = "dapo", *scale = "group", *sched = "constant";
     long B = o.prompts_per_step, G = o.num_generations, max_c = o.max_completion_length;
@@ -65,6 +66,10 @@ static int run(int argc, char **argv, int zero) {
         {"micro-batch", FLAG_INT, &micro, "sequences per forward/backward"},
         {"steps", FLAG_INT, &steps, "RL steps"},
         {"max-seconds", FLAG_DOUBLE, &max_seconds, "stop after the step that passes this wall time (0: no limit)"},
+        {"eval-every", FLAG_INT, &eval_every, "held-out pass@1 before every N-th step and at the end (0: off); --task: the test split"},
+        {"eval-n", FLAG_INT, &eval_n, "held-out problems per evaluation"},
+        {"eval-k", FLAG_INT, &eval_k, "samples per held-out problem (T 0.6, top-p 0.95)"},
+        {"eval-data", FLAG_STRING, &eval_data, "with --data: JSONL of held-out prompts for --eval-every"},
         {"seed", FLAG_INT, &seed, "seed of prompts and sampling"},
         {"save-every", FLAG_INT, &save_every, "checkpoint every N steps (and at the end, and on SIGINT/SIGTERM)"},
         {"keep", FLAG_INT, &keep, "checkpoints kept"},
@@ -82,10 +87,29 @@ static int run(int argc, char **argv, int zero) {
     PromptSource ps;
     if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     o.prompts = &ps;
+    PromptSource eval_ps;
+    memset(&eval_ps, 0, sizeof eval_ps);
+    if (eval_every < 0 || eval_n < 1 || eval_k < 1) {
+        prompt_source_free(&ps);
+        err_set(&e, "--eval-every must be >= 0, --eval-n and --eval-k >= 1");
+        return cli_fail(&e);
+    }
+    if (eval_every > 0 && (task || eval_data)) {
+        if (prompt_source_open(&eval_ps, eval_data ? NULL : task, eval_data, level, lang, (uint64_t)seed, &e)) {
+            prompt_source_free(&ps);
+            return cli_fail(&e);
+        }
+        eval_ps.split = SPLIT_TEST;
+        o.eval_prompts = &eval_ps;
+        o.eval_every = eval_every;
+        o.eval_n = (int)eval_n;
+        o.eval_k = (int)eval_k;
+    }
     if (prompt_format_parse(format, &o.prompt_format, &e) || rewards_parse(rewards, &o.rewards, &e) ||
         grpo_loss_type_parse(loss_type, &o.loss.type, &e) || reward_scaling_parse(scale, &o.scale_rewards, &e) ||
         schedule_parse_kind(sched, &o.schedule, &e)) {
         prompt_source_free(&ps);
+        prompt_source_free(&eval_ps);
         return cli_fail(&e);
     }
     if (!(temperature > 0)) { err_set(&e, "--temperature: must be > 0 for GRPO rollouts (got %g)", temperature); return cli_fail(&e); }
@@ -105,10 +129,14 @@ static int run(int argc, char **argv, int zero) {
     GrpoResult res;
     rc = grpo_run(&o, &res, &e);
     prompt_source_free(&ps);
+    prompt_source_free(&eval_ps);
     if (rc) return cli_fail(&e);
     fprintf(stderr, "%s: %lld steps in %.1f s; last step: reward %.3f, accuracy %.3f, length %.1f%s\n",
             zero ? "zero" : "grpo", (long long)res.steps_done, res.seconds, res.last.reward_mean,
             res.last.accuracy, res.last.len_mean, res.interrupted ? " (interrupted: checkpoint written)" : "");
+    if (res.last.eval_done)
+        fprintf(stderr, "%s: held-out pass@1 of the final policy %.3f (%ld problems x %ld samples)\n",
+                zero ? "zero" : "grpo", res.last.eval_accuracy, eval_n, eval_k);
     return 0;
 }
 

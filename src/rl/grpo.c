@@ -119,12 +119,27 @@ typedef struct Run {
     int n_extra;
 } Run;
 
+/* Where a batch of completions comes from: the training rollouts, or the held-out evaluation
+ * (other prompts, R1's evaluation sampling, accuracy only). */
+typedef struct RolloutSpec {
+    const PromptSource *src;
+    int G;
+    double temperature, top_p;
+    int top_k;
+    uint64_t seed;
+    int eval;               /* 1: score accuracy only (no rule-reward set, no extra reward) */
+} RolloutSpec;
+
+static RolloutSpec training_spec(const GrpoOptions *o) {
+    return (RolloutSpec){o->prompts, o->num_generations, o->temperature, o->top_p, o->top_k, o->seed, 0};
+}
+
 /* Generates G completions for each of n_groups prompts (indices first_index..), scores them and
  * appends them to r. */
-static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_groups, Rollout *r,
-                          GrpoStepStats *st, Err *e) {
+static int rollout_groups(Run *run, const RolloutSpec *sp, int64_t step, uint64_t first_index, int n_groups,
+                          Rollout *r, GrpoStepStats *st, Err *e) {
     const GrpoOptions *o = run->o;
-    const int G = o->num_generations, n = n_groups * G;
+    const int G = sp->G, n = n_groups * G;
     int **prompt_ids = xcalloc((size_t)n_groups, sizeof(int *));
     int *prompt_len = xcalloc((size_t)n_groups, sizeof(int));
     char **refs = xcalloc((size_t)n_groups, sizeof(char *));
@@ -135,7 +150,7 @@ static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_gr
     TokIds ids = {0};
     for (int g = 0; g < n_groups && rc == 0; g++) {
         StrBuf q = {0}, ref = {0}, text = {0};
-        rc = prompt_source_get(o->prompts, first_index + (uint64_t)g, &q, &ref, e);
+        rc = prompt_source_get(sp->src, first_index + (uint64_t)g, &q, &ref, e);
         if (rc == 0) {
             prompt_render(o->prompt_format, q.s ? q.s : "", &text);
             ids.n = 0;
@@ -163,10 +178,10 @@ static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_gr
     if (rc == 0) {
         GenOptions go = gen_defaults();
         go.sampler = sampler_defaults();
-        go.sampler.temperature = o->temperature;
-        go.sampler.top_p = o->top_p;
-        go.sampler.top_k = o->top_k;
-        go.seed = o->seed;
+        go.sampler.temperature = sp->temperature;
+        go.sampler.top_p = sp->top_p;
+        go.sampler.top_k = sp->top_k;
+        go.seed = sp->seed;
         go.max_new_tokens = o->max_completion_length;
         go.n_slots = n < 128 ? n : 128;
         go.vocab_limit = (int)tokenizer_vocab_size(run->tok);
@@ -201,11 +216,12 @@ static int rollout_groups(Run *run, int64_t step, uint64_t first_index, int n_gr
             rc = tokenizer_decode(run->tok, known, (size_t)n_known, 0, &text, e);
             if (rc) break;
             RewardInput in = {questions[g], text.s ? text.s : "", text.len, refs[g], n_text};
-            r->reward[k] = rewards_score(&o->rewards, &in, &o->reward_params, r->terms + (size_t)k * REWARD_MAX_TERMS);
             r->accuracy[k] = reward_accuracy(&in, &o->reward_params);
             r->think[k] = completion_thinks(in.completion, in.completion_len);
-            r->extra[k] = o->extra_reward ? o->extra_reward(o->extra_reward_ctx, &in) : 0;
-            if (step >= o->extra_reward_from_step) r->reward[k] += o->extra_reward_weight * r->extra[k];
+            r->reward[k] = sp->eval ? r->accuracy[k]
+                                    : rewards_score(&o->rewards, &in, &o->reward_params, r->terms + (size_t)k * REWARD_MAX_TERMS);
+            r->extra[k] = o->extra_reward && !sp->eval ? o->extra_reward(o->extra_reward_ctx, &in) : 0;
+            if (!sp->eval && step >= o->extra_reward_from_step) r->reward[k] += o->extra_reward_weight * r->extra[k];
             r->n++;
         }
         sb_free(&text);
@@ -250,6 +266,33 @@ static int zero_std_groups(const Rollout *r, int G) {
         z += equal;
     }
     return z;
+}
+
+/* Held-out pass@1 of the current policy: the same eval_n problems of the TEST split each time, k
+ * samples each at R1's evaluation settings (T 0.6, top-p 0.95), the same sampling streams. */
+static int heldout_eval(Run *run, GrpoStepStats *st, Err *e) {
+    const GrpoOptions *o = run->o;
+    RolloutSpec sp = {o->eval_prompts, o->eval_k, 0.6, 0.95, 0, o->seed + 1000, 1};
+    Rollout r = {0};
+    GrpoStepStats scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int rc = rollout_groups(run, &sp, -1, 0, o->eval_n, &r, &scratch, e);
+    if (rc == 0) {
+        double acc = 0, len = 0, think = 0;
+        for (int i = 0; i < r.n; i++) {
+            acc += r.accuracy[i];
+            len += r.len[i] - r.n_prompt[i];
+            think += r.think[i];
+        }
+        double n = r.n ? r.n : 1;
+        st->eval_done = 1;
+        st->eval_accuracy = acc / n;
+        st->eval_length = len / n;
+        st->eval_think = think / n;
+        st->eval_seconds = scratch.rollout_seconds + scratch.score_seconds;
+    }
+    rollout_free(&r);
+    return rc;
 }
 
 /* ---- the update ---- */
@@ -413,11 +456,15 @@ static void write_metrics(const Run *run, int64_t step, const GrpoStepStats *st,
                "\"length_max\": %.0f, \"think\": %.4g, \"frac_truncated\": %.4g, \"kl\": %.6g, \"clip_low\": %.4g, "
                "\"clip_high\": %.4g, \"entropy\": %.5g, \"loss\": %.6g, \"grad_norm\": %.5g, \"lr\": %.4g, "
                "\"rollout_tokens_per_s\": %.1f, \"train_tokens_per_s\": %.1f, \"rollout_s\": %.3f, "
-               "\"score_s\": %.3f, \"logprob_s\": %.3f, \"update_s\": %.3f}\n",
+               "\"score_s\": %.3f, \"logprob_s\": %.3f, \"update_s\": %.3f",
             st->frac_zero_std, st->groups_used, st->refill_rounds, st->len_mean, st->len_max,
             st->think, st->frac_truncated, st->kl, st->clip_low, st->clip_high, st->entropy, st->loss, st->grad_norm,
             st->lr, st->rollout_tokens_per_s, st->train_tokens_per_s, st->rollout_seconds, st->score_seconds,
             st->logprob_seconds, st->update_seconds);
+    if (st->eval_done)   /* the held-out evaluation of the policy this step sampled from */
+        fprintf(f, ", \"eval_accuracy\": %.6g, \"eval_length\": %.4g, \"eval_think\": %.4g, \"eval_s\": %.3f",
+                st->eval_accuracy, st->eval_length, st->eval_think, st->eval_seconds);
+    fputs("}\n", f);
     fflush(f);
 }
 
@@ -554,6 +601,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
     Rollout r = {0};
     double t_begin = now_s();
     const int B = o->prompts_per_step, G = o->num_generations;
+    const RolloutSpec train = training_spec(o);
     for (int64_t step = start; step < o->steps && rc == 0; step++) {
         if (o->stop && *o->stop) { res->interrupted = 1; break; }
         GrpoStepStats st;
@@ -561,7 +609,15 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
         rollout_clear(&r);
         /* prompts of (step, round) are indexed so that they depend on nothing but the step */
         uint64_t base = (uint64_t)step * (uint64_t)(o->max_refill + 1) * (uint64_t)B;
-        rc = rollout_groups(&run, step, base, B, &r, &st, e);
+        if (o->eval_prompts && o->eval_every > 0 && step % o->eval_every == 0) {
+            rc = heldout_eval(&run, &st, e);
+            if (rc == 0 && !o->quiet)
+                fprintf(stderr, "\rgrpo: before step %lld: held-out pass@1 %.3f, think %.2f, length %.1f (%d x %d, %.1f s)%*s\n",
+                        (long long)step, st.eval_accuracy, st.eval_think, st.eval_length, o->eval_n, o->eval_k,
+                        st.eval_seconds, 30, "");
+        }
+        if (rc) break;
+        rc = rollout_groups(&run, &train, step, base, B, &r, &st, e);
         if (rc) break;
         step_stats(&run, &r, &st);   /* statistics of the first round, as sampled */
         st.frac_zero_std = (double)zero_std_groups(&r, G) / B;
@@ -569,7 +625,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
             int kept = keep_informative(&r, G, B);
             for (int round = 1; round <= o->max_refill && kept < B && rc == 0; round++) {
                 Rollout more = {0};
-                rc = rollout_groups(&run, step, base + (uint64_t)round * (uint64_t)B, B, &more, &st, e);
+                rc = rollout_groups(&run, &train, step, base + (uint64_t)round * (uint64_t)B, B, &more, &st, e);
                 if (rc == 0) {
                     int k2 = keep_informative(&more, G, B - kept);
                     rollout_reserve(&r, r.n + k2 * G);
@@ -577,7 +633,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
                         int a = r.n + i;
                         r.tokens[a] = more.tokens[i]; r.n_prompt[a] = more.n_prompt[i]; r.len[a] = more.len[i];
                         r.finish[a] = more.finish[i]; r.reward[a] = more.reward[i]; r.accuracy[a] = more.accuracy[i];
-                        r.extra[a] = more.extra[i];
+                        r.extra[a] = more.extra[i]; r.think[a] = more.think[i];
                         memcpy(r.terms + (size_t)a * REWARD_MAX_TERMS, more.terms + (size_t)i * REWARD_MAX_TERMS,
                                sizeof(double) * REWARD_MAX_TERMS);
                     }
@@ -615,6 +671,20 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
             rc = save_checkpoint(&run, step + 1, e);
         if (signalled) { res->interrupted = 1; break; }
         if (out_of_time) break;
+    }
+    if (rc == 0 && !res->interrupted && o->eval_prompts && o->eval_every > 0 && res->steps_done > start) {
+        /* the trained policy's point of the held-out curve, on a line of its own */
+        GrpoStepStats st;
+        memset(&st, 0, sizeof st);
+        rc = heldout_eval(&run, &st, e);
+        if (rc == 0) {
+            fprintf(mf, "{\"step\": %lld, \"final\": true, \"eval_accuracy\": %.6g, \"eval_length\": %.4g, "
+                        "\"eval_think\": %.4g}\n", (long long)res->steps_done, st.eval_accuracy, st.eval_length,
+                    st.eval_think);
+            fflush(mf);
+            res->last.eval_accuracy = st.eval_accuracy;
+            res->last.eval_done = 1;
+        }
     }
     if (rc == 0 && !res->interrupted) rc = checkpoint_write_model_folder(o->out_dir, &run.m, run.extra, run.n_extra, e);
     res->seconds = now_s() - t_begin;

@@ -76,6 +76,11 @@ typedef struct GrpoOptions {
     AdamWConfig adamw;
     double clip;
     int micro_batch;                /* sequences per forward/backward */
+    /* held-out evaluation during the run (R1-Zero's accuracy curve): before steps 0, N, 2N, ...
+     * and after the last, eval_n problems x eval_k samples at T 0.6 / top-p 0.95 */
+    PromptSource *eval_prompts;     /* NULL: none; the TEST split of the training tasks */
+    int64_t eval_every;             /* 0: off */
+    int eval_n, eval_k;
     /* run */
     int64_t steps;
     double max_seconds;             /* > 0: stop (and save) after the step that passes this wall
@@ -98,6 +103,8 @@ typedef struct GrpoStepStats {
     double frac_zero_std;           /* groups with equal rewards, before dynamic sampling */
     double len_mean, len_max, frac_truncated;
     double think;                   /* share of completions with a non-empty chain of thought */
+    int eval_done;                  /* the held-out evaluation ran before this step */
+    double eval_accuracy, eval_length, eval_think, eval_seconds;
     double kl, clip_low, clip_high, entropy;
     double loss, grad_norm, lr;
     double rollout_tokens_per_s, train_tokens_per_s;
