@@ -54,7 +54,11 @@ static void test_nano_runs_every_stage(void) {
         if (md && html) EXPECT(strstr(md, models[i]) && strstr(html, models[i]));
     }
     const cJSON *curve = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "curves"), "r1_zero");
-    EXPECT(cJSON_GetArraySize(curve) == 3);   /* nano: 3 RL steps, one metrics line each */
+    /* nano: 3 RL steps, one metrics line each, and the held-out point after the last step */
+    EXPECT(cJSON_GetArraySize(curve) == 4);
+    const cJSON *last = cJSON_GetArrayItem(curve, 3);
+    EXPECT(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(last, "eval_accuracy")) &&
+           cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(curve, 0), "eval_accuracy")));
     EXPECT(html && strstr(html, "<svg") && strstr(html, "Key results"));
     free(md);
     free(html);

@@ -225,9 +225,11 @@ static int st_student_base(Ctx *x, Err *e) {
     return pretrain(x, "student_base", "configs/student.json", x->p->student_pretrain_steps, e);
 }
 
-/* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. */
+/* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. DAPO's dynamic
+ * sampling (one refill round) keeps the batch informative; heldout = 1 logs a held-out pass@1
+ * curve (ten points) — off where the stage runs on a wall-time budget, which it would eat. */
 static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, const char *format,
-                const char *rewards, const char *lang, long steps, double max_seconds, Err *e) {
+                const char *rewards, const char *lang, long steps, double max_seconds, int heldout, Err *e) {
     const Preset *p = x->p;
     char a[4096];
     Cmd c = r1_cmd(x, sub);
@@ -237,7 +239,7 @@ static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, co
     cmd_add(&c, "--out=%s", a);
     int resume = file_exists(a);
     cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--level=%s", p->rl_levels);
     cmd_add(&c, "--lang=%s", lang);
     cmd_add(&c, "--prompt-format=%s", format);
     cmd_add(&c, "--rewards=%s", rewards);
@@ -246,6 +248,11 @@ static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, co
     cmd_add(&c, "--num-generations=%ld", p->rl_generations);
     cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
     cmd_add(&c, "--learning-rate=%g", p->rl_lr);
+    cmd_add(&c, "--dynamic-sampling");
+    cmd_add(&c, "--max-refill=1");
+    cmd_add(&c, "--eval-every=%ld", heldout ? (steps + 9) / 10 : 0);
+    cmd_add(&c, "--eval-n=%ld", p->eval_n / 2 > 16 ? p->eval_n / 2 : 16);
+    cmd_add(&c, "--eval-k=%ld", p->eval_k);
     cmd_add(&c, "--save-every=%ld", steps / 4 + 1);
     cmd_add(&c, "--seed=%ld", x->o->seed);
     if (max_seconds > 0) cmd_add(&c, "--max-seconds=%.1f", max_seconds);
@@ -255,7 +262,7 @@ static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, co
 }
 
 static int st_zero(Ctx *x, Err *e) {
-    return grpo(x, "r1_zero", "zero", "base", "plain", "accuracy:1,format:0.5", "en", x->p->rl_steps, 0, e);
+    return grpo(x, "r1_zero", "zero", "base", "plain", "accuracy:1,format:0.5", "en", x->p->rl_steps, 0, 1, e);
 }
 
 static int sft(Ctx *x, const char *stage, const char *from, const char *data, long steps, Err *e) {
@@ -282,12 +289,12 @@ static int st_cold_start(Ctx *x, Err *e) { return sft(x, "cold_start", "base", "
 
 static int st_rl(Ctx *x, Err *e) {
     return grpo(x, "rl", "grpo", "cold_start", "chat", "accuracy:1,format:0.5,language:0.5", "mixed",
-                x->p->rl_steps, 0, e);
+                x->p->rl_steps, 0, 1, e);
 }
 
 static int st_rl_nolang(Ctx *x, Err *e) {
     return grpo(x, "rl_nolang", "grpo", "cold_start", "chat", "accuracy:1,format:0.5", "mixed",
-                x->p->rl_steps, 0, e);
+                x->p->rl_steps, 0, 0, e);
 }
 
 static int sample(Ctx *x, const char *stage, const char *from, const char *out_rel, Err *e) {
@@ -297,7 +304,7 @@ static int sample(Ctx *x, const char *stage, const char *from, const char *out_r
     path(x, a, sizeof a, from);
     cmd_add(&c, "--model=%s", a);
     cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--level=%s", p->rl_levels);
     cmd_add(&c, "--n=%ld", p->sample_prompts);
     cmd_add(&c, "-n");
     cmd_add(&c, "%ld", p->sample_n);
@@ -346,7 +353,7 @@ static int st_align(Ctx *x, Err *e) {
     cmd_add(&c, "--out=%s", a);
     int resume = file_exists(a);
     cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->levels);
+    cmd_add(&c, "--level=%s", p->rl_levels);
     cmd_add(&c, "--steps=%ld", p->align_steps);
     cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
     cmd_add(&c, "--num-generations=%ld", p->rl_generations);
@@ -389,7 +396,7 @@ static int st_student_rl(Ctx *x, Err *e) {
     double budget = stage_seconds(x, "student_distilled");
     if (!(budget > 0)) budget = 60;
     return grpo(x, "student_rl", "grpo", "student_base", "plain", "accuracy:1,format:0.5", "en",
-                x->p->rl_steps * 10, budget, e);
+                x->p->rl_steps * 10, budget, 0, e);
 }
 
 static const char *const EVALUATED[] = {"base", "r1_zero", "cold_start", "rl", "rl_nolang", "rs_sft", "r1",
@@ -406,7 +413,7 @@ static int st_eval(Ctx *x, Err *e) {
         Cmd c = r1_cmd(x, "eval");
         cmd_add(&c, "--model=%s", a);
         cmd_add(&c, "--task=%s", x->p->rl_task);
-        cmd_add(&c, "--level=%s", x->p->levels);
+        cmd_add(&c, "--level=%s", x->p->rl_levels);
         cmd_add(&c, "--lang=%s", strcmp(EVALUATED[i], "rl_nolang") && strcmp(EVALUATED[i], "rl") ? "en" : "mixed");
         cmd_add(&c, "--prompt-format=%s", chat ? "chat" : "plain");
         cmd_add(&c, "--n=%ld", x->p->eval_n);
@@ -423,7 +430,9 @@ static int st_eval(Ctx *x, Err *e) {
 
 /* ---- results.json and the report ---- */
 
-/* The R1-Zero-style curve of a GRPO run: step, accuracy, length, reward from metrics.jsonl. */
+/* The R1-Zero-style curve of a GRPO run from metrics.jsonl: step, accuracy, length, reward,
+ * think share of the training batch, and eval_accuracy/eval_length/eval_think at the steps where
+ * the held-out evaluation ran (the last point, after the final step, has only those). */
 static cJSON *curve(const Ctx *x, const char *stage) {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s/metrics.jsonl", x->out, stage);
@@ -437,8 +446,9 @@ static cJSON *curve(const Ctx *x, const char *stage) {
         cJSON *j = json_parse_n(s, len, &e);
         if (j) {
             cJSON *pt = cJSON_CreateObject();
-            static const char *const keys[] = {"step", "accuracy", "length", "reward"};
-            for (int k = 0; k < 4; k++) {
+            static const char *const keys[] = {"step", "accuracy", "length", "reward", "think",
+                                               "eval_accuracy", "eval_length", "eval_think"};
+            for (int k = 0; k < 8; k++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
                 if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(pt, keys[k], v->valuedouble);
             }
@@ -465,7 +475,8 @@ static cJSON *eval_summary(const Ctx *x, const char *name) {
     cJSON_ArrayForEach(v, all) {
         if (!cJSON_IsNumber(v)) continue;
         const char *k = v->string;
-        if (!strcmp(k, "pass@1") || !strcmp(k, "format") || !strcmp(k, "language") || !strcmp(k, "length"))
+        if (!strcmp(k, "pass@1") || !strcmp(k, "format") || !strcmp(k, "language") || !strcmp(k, "length") ||
+            !strcmp(k, "think"))
             cJSON_AddNumberToObject(m, k, v->valuedouble);
         else if (!strncmp(k, "cons@", 5))
             cJSON_AddNumberToObject(m, "cons@k", v->valuedouble);

@@ -32,6 +32,8 @@ typedef struct Preset {
     long student_pretrain_steps;
     long eval_n, eval_k;
     const char *rl_task;            /* the reasoning task RL and evaluation use */
+    const char *rl_levels;          /* its levels for RL, rejection sampling and evaluation: where
+                                     * the base solves some problems, not all (calibration) */
 } Preset;
 
 /* NULL when unknown. */
