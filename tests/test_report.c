@@ -19,11 +19,21 @@
     "\"curves\": {\"r1_zero\": [%s]}, \"wall_seconds\": {\"pretrain\": 12.5, \"r1_zero\": 30}," \
     "\"language_ablation\": {\"with\": {\"language\": 0.97}, \"without\": {\"language\": 0.80}}}"
 
-static cJSON *results_with_curve(double slope) {
+/* 20 training steps rising by `slope`; with held_out_slope given (not NaN), a held-out point every
+ * 5 steps and one after the last, rising by that much per step, and a final line without
+ * training keys (as metrics.jsonl has). */
+static cJSON *results_with_curves(double slope, double held_out_slope) {
     StrBuf pts = {0}, doc = {0};
-    for (int s = 0; s < 20; s++)
-        sb_printf(&pts, "%s{\"step\": %d, \"accuracy\": %.4f, \"length\": %.1f, \"reward\": %.3f}", s ? "," : "",
+    for (int s = 0; s < 20; s++) {
+        sb_printf(&pts, "%s{\"step\": %d, \"accuracy\": %.4f, \"length\": %.1f, \"reward\": %.3f", s ? "," : "",
                   s, 0.3 + slope * s, 40.0 + s, 0.3 + slope * s);
+        if (isfinite(held_out_slope) && s % 5 == 0)
+            sb_printf(&pts, ", \"eval_accuracy\": %.4f, \"eval_length\": 30, \"eval_think\": 0.5", 0.2 + held_out_slope * s);
+        sb_append(&pts, "}");
+    }
+    if (isfinite(held_out_slope))
+        sb_printf(&pts, ",{\"step\": 20, \"eval_accuracy\": %.4f, \"eval_length\": 31, \"eval_think\": 0.9}",
+                  0.2 + held_out_slope * 20);
     sb_printf(&doc, RESULTS, pts.s);
     Err e;
     cJSON *j = json_parse_n(doc.s, doc.len, &e);
@@ -31,6 +41,8 @@ static cJSON *results_with_curve(double slope) {
     sb_free(&doc);
     return j;
 }
+
+static cJSON *results_with_curve(double slope) { return results_with_curves(slope, NAN); }
 
 static void test_verdicts_follow_numbers(void) {
     Finding f[REPORT_N_FINDINGS];
@@ -48,6 +60,16 @@ static void test_verdicts_follow_numbers(void) {
     report_findings(flat, f);
     EXPECT(f[0].verdict == VERDICT_NOT_REPRODUCED);
     cJSON_Delete(flat);
+    /* held-out points decide when present, whatever the training accuracy does */
+    cJSON *held = results_with_curves(0.0, 0.02);
+    report_findings(held, f);
+    EXPECTF(f[0].verdict == VERDICT_REPRODUCED && strstr(f[0].evidence, "held-out pass@1 0.200 -> 0.600"), "%s",
+            f[0].evidence);
+    cJSON_Delete(held);
+    held = results_with_curves(0.02, 0.0);
+    report_findings(held, f);
+    EXPECT(f[0].verdict == VERDICT_NOT_REPRODUCED);
+    cJSON_Delete(held);
     Err e;
     cJSON *empty = json_parse_n("{}", 2, &e);
     report_findings(empty, f);

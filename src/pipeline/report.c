@@ -12,7 +12,7 @@
 static const char *const CHECKPOINTS[] = {"base", "r1_zero", "cold_start", "rl", "rs_sft", "r1",
                                           "student_distilled", "student_rl"};
 enum { N_CHECKPOINTS = sizeof CHECKPOINTS / sizeof CHECKPOINTS[0] };
-static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", "length"};
+static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", "length", "think"};
 enum { N_METRICS = sizeof METRICS / sizeof METRICS[0] };
 
 /* Thresholds of the verdicts: a gain must exceed noise of a few-hundred-problem evaluation. */
@@ -37,19 +37,26 @@ static double mean_metric(const cJSON *results, const char *ckpt, const char *me
     return n ? s / n : NAN;
 }
 
-/* Mean of `key` over the first and the last fifth of a curve. Returns 0 if too short. */
-static int curve_ends(const cJSON *curve, const char *key, double *first, double *last) {
-    int n = cJSON_GetArraySize(curve);
-    if (n < 5) return 0;
-    int k = n / 5;
+/* Mean of `key` over the first and the last fifth of the curve's points that have it (held-out
+ * points exist only every few steps; training points not after the last step). Returns the
+ * number of points with the key, 0 if fewer than `min_points`. */
+static int curve_ends(const cJSON *curve, const char *key, int min_points, double *first, double *last) {
+    int n = 0;
+    const cJSON *pt;
+    cJSON_ArrayForEach(pt, curve) n += isfinite(num(pt, key));
+    if (n < min_points || n < 1) return 0;
+    int k = n >= 5 ? n / 5 : 1, i = 0;
     double a = 0, b = 0;
-    for (int i = 0; i < k; i++) {
-        a += num(cJSON_GetArrayItem(curve, i), key);
-        b += num(cJSON_GetArrayItem(curve, n - 1 - i), key);
+    cJSON_ArrayForEach(pt, curve) {
+        double v = num(pt, key);
+        if (!isfinite(v)) continue;
+        if (i < k) a += v;
+        if (i >= n - k) b += v;
+        i++;
     }
     *first = a / k;
     *last = b / k;
-    return isfinite(*first) && isfinite(*last);
+    return n;
 }
 
 static void compare(Finding *f, const char *claim, double better, double worse, double margin,
@@ -69,14 +76,24 @@ void report_findings(const cJSON *results, Finding *f) {
     memset(f, 0, sizeof(Finding) * REPORT_N_FINDINGS);
     /* 1. R1-Zero: accuracy rises over RL steps (Figure 2), with response length reported beside it */
     const cJSON *zero = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results, "curves"), "r1_zero");
-    double a0, a1, l0, l1;
+    double a0, a1, l0, l1, t0, t1;
+    int n_pts;
     f[0].claim = "R1-Zero: pure RL from the base model raises accuracy over the RL steps";
-    if (curve_ends(zero, "accuracy", &a0, &a1)) {
+    if ((n_pts = curve_ends(zero, "eval_accuracy", 3, &a0, &a1)) > 0) {
+        /* the held-out curve: the same test problems evaluated during the run */
         f[0].verdict = a1 >= a0 + MIN_CURVE_RISE ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
-        int has_len = curve_ends(zero, "length", &l0, &l1);
+        int has_len = curve_ends(zero, "eval_length", 3, &l0, &l1) > 0;
+        int has_think = curve_ends(zero, "eval_think", 3, &t0, &t1) > 0;
+        snprintf(f[0].evidence, sizeof f[0].evidence,
+                 "held-out pass@1 %.3f -> %.3f (first vs last fifth of %d evaluations during the run); "
+                 "mean length %.1f -> %.1f; share of answers with a chain of thought %.2f -> %.2f",
+                 a0, a1, n_pts, has_len ? l0 : NAN, has_len ? l1 : NAN, has_think ? t0 : NAN, has_think ? t1 : NAN);
+    } else if ((n_pts = curve_ends(zero, "accuracy", 5, &a0, &a1)) > 0) {
+        f[0].verdict = a1 >= a0 + MIN_CURVE_RISE ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
+        int has_len = curve_ends(zero, "length", 5, &l0, &l1) > 0;
         snprintf(f[0].evidence, sizeof f[0].evidence,
                  "training accuracy %.3f -> %.3f (first vs last fifth of %d steps); mean length %.1f -> %.1f",
-                 a0, a1, cJSON_GetArraySize(zero), has_len ? l0 : NAN, has_len ? l1 : NAN);
+                 a0, a1, n_pts, has_len ? l0 : NAN, has_len ? l1 : NAN);
     } else {
         snprintf(f[0].evidence, sizeof f[0].evidence, "no R1-Zero curve of at least 5 steps");
     }
@@ -127,7 +144,7 @@ static void write_tables(StrBuf *md, StrBuf *html, const cJSON *results) {
     const char *tasks[32];
     int n_tasks = collect_tasks(ckpts, tasks, 32);
     sb_append(md, "## Benchmark table\n\nOne row per checkpoint; per task: pass@1 (mean over k samples), "
-                  "cons@k, format compliance, language consistency, mean response length (tokens).\n\n| checkpoint |");
+                  "cons@k, format compliance, language consistency, mean response length (tokens), share of answers with a chain of thought.\n\n| checkpoint |");
     sb_append(html, "<h2>Benchmark table</h2>\n<table>\n<tr><th rowspan=\"2\">checkpoint</th>");
     for (int t = 0; t < n_tasks; t++) {
         for (int m = 0; m < N_METRICS; m++) sb_printf(md, " %s %s |", tasks[t], METRICS[m]);
@@ -170,11 +187,13 @@ static void write_tables(StrBuf *md, StrBuf *html, const cJSON *results) {
 
 static void write_curves(StrBuf *html, const cJSON *results) {
     const cJSON *curves = cJSON_GetObjectItemCaseSensitive(results, "curves");
-    const char *keys[3] = {"accuracy", "length", "reward"};
-    const char *titles[3] = {"Training accuracy over RL steps", "Mean response length over RL steps",
-                             "Mean reward over RL steps"};
+    /* held-out pass@1 exists only for the stages that evaluate during the run, every few steps */
+    const char *keys[5] = {"eval_accuracy", "accuracy", "length", "think", "reward"};
+    const char *titles[5] = {"Held-out pass@1 over RL steps (test problems, T 0.6)",
+                             "Training accuracy over RL steps", "Mean response length over RL steps",
+                             "Share of answers with a chain of thought over RL steps", "Mean reward over RL steps"};
     sb_append(html, "<h2>RL curves</h2>\n");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
         SvgSeries series[16];
         double *buf[16] = {0};
         int ns = 0;
