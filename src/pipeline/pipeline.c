@@ -319,7 +319,7 @@ static int sample(Ctx *x, const char *stage, const char *from, const char *out_r
 }
 
 static int st_sample(Ctx *x, Err *e) { return sample(x, "sample", "rl", "data/rs.jsonl", e); }
-static int st_rs_sft(Ctx *x, Err *e) { return sft(x, "rs_sft", "base", "data/rs.jsonl", x->p->sft_steps * 2, e); }
+static int st_rs_sft(Ctx *x, Err *e) { return sft(x, "rs_sft", "base", "data/rs.jsonl", x->p->sft_steps, e); }
 
 static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
     char a[4096];
