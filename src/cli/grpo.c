@@ -27,7 +27,7 @@ static int run(int argc, char **argv, int zero) {
     long B = o.prompts_per_step, G = o.num_generations, max_c = o.max_completion_length;
     long max_p = o.max_prompt_length, top_k = 0, refill = o.max_refill, mu = o.num_iterations;
     long micro = o.micro_batch, steps = o.steps, seed = (long)o.seed, save_every = o.save_every;
-    long keep = o.keep, warmup = 0, ref_sync = 0, threads = 0;
+    long keep = o.keep, warmup = 0, ref_sync = 0, threads = 0, gen_batch = 0;
     double max_seconds = 0;
     double temperature = o.temperature, top_p = o.top_p, eps = 0.2, eps_high = -1, beta = 0;
     double lr = o.lr, wd = o.adamw.weight_decay, clip = o.clip;
@@ -43,6 +43,7 @@ static int run(int argc, char **argv, int zero) {
         {"prompt-format", FLAG_STRING, &format, "chat (R1 chat template), r1zero (the R1-Zero paper's template) or plain (question + newline, as pretraining documents)"},
         {"prompts-per-step", FLAG_INT, &B, "B: prompts per RL step"},
         {"num-generations", FLAG_INT, &G, "G: completions per prompt (>= 2)"},
+        {"generation-batch-size", FLAG_INT, &gen_batch, "completions per step instead of --prompts-per-step (TRL's name): B = this / G, must divide by G"},
         {"temperature", FLAG_DOUBLE, &temperature, "rollout sampling temperature"},
         {"top-p", FLAG_DOUBLE, &top_p, "rollout nucleus sampling"},
         {"top-k", FLAG_INT, &top_k, "rollout top-k (0 = off)"},
@@ -84,6 +85,14 @@ static int run(int argc, char **argv, int zero) {
     int rc = flags_parse(usage, flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!o.model_dir || !o.out_dir) { err_set(&e, "--model and --out are required (see --help)"); return cli_fail(&e); }
+    if (G < 2) { err_set(&e, "--num-generations: must be >= 2 for group advantages (got %ld)", G); return cli_fail(&e); }
+    if (gen_batch != 0) {
+        if (gen_batch < 0 || gen_batch % G) {
+            err_set(&e, "--generation-batch-size %ld is not a positive multiple of --num-generations %ld", gen_batch, G);
+            return cli_fail(&e);
+        }
+        B = gen_batch / G;
+    }
     PromptSource ps;
     if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     o.prompts = &ps;
