@@ -28,6 +28,7 @@
 #include "model/model.h"
 #include "model/model_io.h"
 #include "test.h"
+#include "test_util.h"
 
 #if REAL_IS_DOUBLE
 #error "test_checkpoint runs the float build"
@@ -35,32 +36,7 @@
 
 static char tmpdir[256];
 
-static const char *tpath(const char *name) {
-    static char p[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
-
-static int run(const char *cmd, StrBuf *out) {
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
 static int load_cfg(ModelConfig *c, const char *fixture, const char *dtype) {
     char p[512];
@@ -71,16 +47,6 @@ static int load_cfg(ModelConfig *c, const char *fixture, const char *dtype) {
     return 0;
 }
 
-static int same_file(const char *a, const char *b) {
-    Err e = {{0}};
-    size_t na, nb;
-    char *x = file_read_all(a, &na, &e), *y = file_read_all(b, &nb, &e);
-    int same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static int same_folder(const char *a, const char *b) {
     static const char *const files[] = {"config.json", "model.safetensors", "generation_config.json"};
     int ok = 1;
@@ -88,7 +54,7 @@ static int same_folder(const char *a, const char *b) {
         char pa[600], pb[600];
         snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
         snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
-        if (!same_file(pa, pb)) { printf("  %s differs\n", files[i]); ok = 0; }
+        if (!tu_same_file(pa, pb)) { printf("  %s differs\n", files[i]); ok = 0; }
     }
     return ok;
 }
@@ -464,15 +430,15 @@ static void test_cli_init(void) {
     StrBuf out = {0};
     const char *cfgp = "tests/fixtures/model/c_yarn_mtp/config.json";
     snprintf(cmd, sizeof cmd, "%s init --config %s --seed 5 --out %s && %s init --config %s --seed 5 --out %s && "
-             "%s init --config %s --seed 6 --out %s", r1_bin(), cfgp, tpath("cli-a"), r1_bin(), cfgp, tpath("cli-b"),
-             r1_bin(), cfgp, tpath("cli-c"));
-    int st = run(cmd, &out);
+             "%s init --config %s --seed 6 --out %s", tu_r1_bin(), cfgp, tpath("cli-a"), tu_r1_bin(), cfgp, tpath("cli-b"),
+             tu_r1_bin(), cfgp, tpath("cli-c"));
+    int st = tu_run(cmd, &out);
     EXPECTF(st == 0, "status %d: %s", st, out.s);
     EXPECT(same_folder(tpath("cli-a"), tpath("cli-b")));
     char a[600], c[600];
     snprintf(a, sizeof a, "%s/model.safetensors", tpath("cli-a"));
     snprintf(c, sizeof c, "%s/model.safetensors", tpath("cli-c"));
-    EXPECT(!same_file(a, c));
+    EXPECT(!tu_same_file(a, c));
     /* the library's save of param_init(seed 5) is the same folder */
     ModelConfig cfg;
     Err e = {{0}};
@@ -489,8 +455,8 @@ static void test_cli_init(void) {
     model_free(&m);
     sb_free(&out);
     /* missing flags: one error line */
-    snprintf(cmd, sizeof cmd, "%s init --seed 1", r1_bin());
-    st = run(cmd, &out);
+    snprintf(cmd, sizeof cmd, "%s init --seed 1", tu_r1_bin());
+    st = tu_run(cmd, &out);
     EXPECT(st != 0 && strstr(out.s, "r1: error:") && strstr(out.s, "--config"));
     sb_free(&out);
 }
@@ -528,9 +494,9 @@ static void logits_vs_fixture(const char *fixture) {
     EXPECT(st_read(&ref, tt, tok, ST_I64, &e) == 0 || st_read(&ref, tt, tok, ST_I64, &e) == 0);
     EXPECT(st_read(&ref, lt, rl, ST_F32, &e) == 0);
     StrBuf cmd = {0}, out = {0};
-    sb_printf(&cmd, "%s logits --model %s --out %s --tokens ", r1_bin(), dir, tpath("logits.safetensors"));
+    sb_printf(&cmd, "%s logits --model %s --out %s --tokens ", tu_r1_bin(), dir, tpath("logits.safetensors"));
     for (int t = 0; t < T; t++) sb_printf(&cmd, "%s%lld", t ? "," : "", (long long)tok[t]);   /* sequence 0 */
-    int st = run(cmd.s, &out);
+    int st = tu_run(cmd.s, &out);
     EXPECTF(st == 0, "status %d: %s", st, out.s);
     Safetensors got;
     if (st == 0 && st_open_file(&got, tpath("logits.safetensors"), &e) == 0) {
@@ -551,13 +517,13 @@ static void logits_vs_fixture(const char *fixture) {
     /* bad tokens: one error line */
     sb_clear(&out);
     sb_clear(&cmd);
-    sb_printf(&cmd, "%s logits --model %s --out %s --tokens 1,%d", r1_bin(), dir, tpath("x.safetensors"), V);
-    st = run(cmd.s, &out);
+    sb_printf(&cmd, "%s logits --model %s --out %s --tokens 1,%d", tu_r1_bin(), dir, tpath("x.safetensors"), V);
+    st = tu_run(cmd.s, &out);
     EXPECT(st != 0 && strstr(out.s, "r1: error:") && strstr(out.s, "vocabulary"));
     sb_clear(&out);
     sb_clear(&cmd);
-    sb_printf(&cmd, "%s logits --model %s --out %s --tokens 1,,2", r1_bin(), dir, tpath("x.safetensors"));
-    st = run(cmd.s, &out);
+    sb_printf(&cmd, "%s logits --model %s --out %s --tokens 1,,2", tu_r1_bin(), dir, tpath("x.safetensors"));
+    st = tu_run(cmd.s, &out);
     EXPECTF(st != 0 && strstr(out.s, "r1: error:") && strstr(out.s, "--tokens"), "status %d: %s", st, out.s);
     sb_free(&out);
     sb_free(&cmd);
@@ -571,7 +537,7 @@ static void logits_vs_fixture(const char *fixture) {
  * (float64). Same tolerance as the fixtures. */
 static void test_live_torch_bf16_folder(void) {
     StrBuf out = {0}, cmd = {0};
-    if (run("/usr/bin/python3 -c 'import torch, numpy'", &out) != 0) { sb_free(&out); return; }   /* no torch: skip */
+    if (tu_run("/usr/bin/python3 -c 'import torch, numpy'", &out) != 0) { sb_free(&out); return; }   /* no torch: skip */
     sb_clear(&out);
     Err e = {{0}};
     cJSON *j = json_load_file("tests/fixtures/model/c_yarn_mtp/config.json", &e);
@@ -587,9 +553,9 @@ static void test_live_torch_bf16_folder(void) {
     cJSON_Delete(j);
     const char *toks = "5,9,2,33,1,0,63,17,17,40,8,3";
     sb_printf(&cmd, "%s init --config %s --seed 9 --out %s && %s logits --model %s --tokens %s --out %s && "
-              "/usr/bin/python3 tools/folder_logits.py %s %s %s", r1_bin(), cfgp, dir, r1_bin(), dir, toks, c_out,
+              "/usr/bin/python3 tools/folder_logits.py %s %s %s", tu_r1_bin(), cfgp, dir, tu_r1_bin(), dir, toks, c_out,
               dir, toks, py_out);
-    int st = run(cmd.s, &out);
+    int st = tu_run(cmd.s, &out);
     EXPECTF(st == 0, "status %d: %s", st, out.s);
     Safetensors a, b;
     if (st == 0 && st_open_file(&a, c_out, &e) == 0) {

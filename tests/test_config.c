@@ -19,6 +19,7 @@
 #include "model/config.h"
 #include "model/params.h"
 #include "test.h"
+#include "test_util.h"
 
 /* R1's config.json, verbatim values (reference §1). */
 static const char *v3_json =
@@ -47,25 +48,6 @@ static cJSON *small_config(void) {
 
 static char tmpdir[256];
 
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
-
-static int run(const char *cmd, StrBuf *out) {
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Applies `edit` (key -> value JSON, or value NULL to delete) to the small config and expects
  * config_from_json to refuse it with one line mentioning `key_in_msg` and `why`; then the same
  * file through `r1 init`. */
@@ -86,9 +68,9 @@ static void expect_bad(const char *key, const char *value_json, const char *key_
     snprintf(path, sizeof path, "%s/bad.json", tmpdir);
     EXPECT(json_save_file(j, path, &e) == 0);
     cJSON_Delete(j);
-    snprintf(cmd, sizeof cmd, "%s init --config %s --seed 1 --out %s/never", r1_bin(), path, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s init --config %s --seed 1 --out %s/never", tu_r1_bin(), path, tmpdir);
     StrBuf out = {0};
-    int st = run(cmd, &out);
+    int st = tu_run(cmd, &out);
     /* exactly one line: "r1: error: <file>: key '<k>': ..." */
     EXPECTF(st != 0 && !strncmp(out.s, "r1: error: ", 11) && strstr(out.s, path) && strstr(out.s, needle) &&
                 strchr(out.s, '\n') == out.s + out.len - 1,

@@ -21,75 +21,14 @@
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "test.h"
-
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
+#include "test_util.h"
 
 static char dir[256];
-
-static int runf(StrBuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int runf(StrBuf *out, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    sb_clear(out);
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path) {
-    size_t n;
-    Err e = {{0}};
-    char *s = file_read_all(path, &n, &e);
-    return s ? s : xstrdup("");
-}
 
 static int setup(void) {
     snprintf(dir, sizeof dir, "/tmp/r1_test_eval_cli_XXXXXX");
     if (!mkdtemp(dir)) return -1;
-    StrBuf o = {0};
-    char path[512];
-    snprintf(path, sizeof path, "%s/c.txt", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    const char *words[] = {"the", "water", "of", "day", "number", "sound", "people", "know",
-                           "think", "answer", "two", "plus", "three", "is", "five", "what"};
-    unsigned x = 1;
-    for (int i = 0; i < 4000; i++) {
-        x = x * 1103515245u + 12345u;
-        fprintf(f, "%s%s", words[(x >> 16) % 16], i % 13 == 12 ? "\n" : " ");
-    }
-    fclose(f);
-    int rc = runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 320 --out %s/tok/tokenizer.json --quiet",
-                  r1_bin(), dir, dir);
-    EXPECTF(rc == 0, "tokenizer train: %s", o.s);
-    char *cfg = slurp("tests/fixtures/model/c_yarn_mtp/config.json");
-    char *v = strstr(cfg, "\"vocab_size\": 64");
-    if (v) memcpy(v, "\"vocab_size\":320", 16);
-    char *mp = strstr(cfg, "\"max_position_embeddings\": 64");
-    if (mp) memcpy(mp, "\"max_position_embeddings\":256", 29);
-    snprintf(path, sizeof path, "%s/cfg.json", dir);
-    Err e = {{0}};
-    EXPECT(v && mp && file_write_atomic(path, cfg, strlen(cfg), &e) == 0);
-    free(cfg);
-    if (rc == 0) rc = runf(&o, "%s init --config %s/cfg.json --seed 5 --out %s/m && cp %s/tok/* %s/m/",
-                           r1_bin(), dir, dir, dir, dir);
-    EXPECTF(rc == 0, "init: %s", o.s);
-    sb_free(&o);
-    return rc;
+    return tu_cli_model(dir, 256);
 }
 
 static int in01(const cJSON *o, const char *key) {
@@ -99,18 +38,18 @@ static int in01(const cJSON *o, const char *key) {
 
 static void test_eval(void) {
     StrBuf o = {0};
-    const char *G = r1_bin();
-    int rc = runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
+    const char *G = tu_r1_bin();
+    int rc = tu_runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
                   "--threads 1 --out %s/e1.json", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     EXPECTF(strstr(o.s, "pass@1") != NULL, "table: %s", o.s);
-    rc = runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
+    rc = tu_runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
               "--threads 2 --out %s/e2.json", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     char p1[512], p2[512];
     snprintf(p1, sizeof p1, "%s/e1.json", dir);
     snprintf(p2, sizeof p2, "%s/e2.json", dir);
-    char *a = slurp(p1), *b = slurp(p2);
+    char *a = tu_slurp(p1), *b = tu_slurp(p2);
     EXPECTF(*a && strcmp(a, b) == 0, "reports differ across threads:\n%s\n%s", a, b);
     cJSON *j = cJSON_Parse(a);
     EXPECT(j != NULL);
@@ -141,7 +80,7 @@ static void test_eval(void) {
     free(a);
     free(b);
     /* another seed: a report is still written (and is allowed to differ) */
-    rc = runf(&o, "%s eval --model %s/m --task arith --n 2 --k 2 --max-tokens 8 --seed 8 --out %s/e3.json",
+    rc = tu_runf(&o, "%s eval --model %s/m --task arith --n 2 --k 2 --max-tokens 8 --seed 8 --out %s/e3.json",
               G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     sb_free(&o);
@@ -149,14 +88,14 @@ static void test_eval(void) {
 
 static void test_sample(void) {
     StrBuf o = {0};
-    const char *G = r1_bin();
-    int rc = runf(&o, "%s sample --model %s/m --task arith --level 1 --n 3 -n 4 --keep 1 --max-tokens 16 "
+    const char *G = tu_r1_bin();
+    int rc = tu_runf(&o, "%s sample --model %s/m --task arith --level 1 --n 3 -n 4 --keep 1 --max-tokens 16 "
                   "--seed 3 --mix-non-reasoning 0.5 --out %s/s.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     EXPECTF(strstr(o.s, "kept") && strstr(o.s, "wrong") && strstr(o.s, "non-reasoning"), "summary: %s", o.s);
     char p[512];
     snprintf(p, sizeof p, "%s/s.jsonl", dir);
-    char *s = slurp(p);
+    char *s = tu_slurp(p);
     int lines = 0, ok = 1, empty_think = 0;
     for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"), lines++) {
         cJSON *r = cJSON_Parse(line);
@@ -190,9 +129,9 @@ static void test_bad_data(void) {
     if (!f) return;
     fprintf(f, "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n{\"prompt\": \"2+2?\"}\n");
     fclose(f);
-    int rc = runf(&o, "%s eval --model %s/m --data %s --k 2 --max-tokens 4", r1_bin(), dir, p);
+    int rc = tu_runf(&o, "%s eval --model %s/m --data %s --k 2 --max-tokens 4", tu_r1_bin(), dir, p);
     EXPECTF(rc != 0 && strstr(o.s, "bad.jsonl:2") && strstr(o.s, "answer"), "eval: %s", o.s);
-    rc = runf(&o, "%s sample --model %s/m --data %s -n 2 --max-tokens 4 --out %s/x.jsonl", r1_bin(), dir, p, dir);
+    rc = tu_runf(&o, "%s sample --model %s/m --data %s -n 2 --max-tokens 4 --out %s/x.jsonl", tu_r1_bin(), dir, p, dir);
     EXPECTF(rc != 0 && strstr(o.s, "bad.jsonl:2"), "sample: %s", o.s);
     sb_free(&o);
 }

@@ -21,45 +21,9 @@
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "test.h"
-
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
+#include "test_util.h"
 
 static char dir[256];
-
-static int run(const char *cmd, StrBuf *out) {
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    sb_clear(out);
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int runf(StrBuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int runf(StrBuf *out, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return run(cmd, out);
-}
-
-static char *slurp(const char *path) {
-    size_t n;
-    Err e = {{0}};
-    char *s = file_read_all(path, &n, &e);
-    return s ? s : xstrdup("");
-}
 
 static int count_lines(const char *s) {
     int n = 0;
@@ -70,52 +34,24 @@ static int count_lines(const char *s) {
 static int setup(void) {
     snprintf(dir, sizeof dir, "/tmp/r1_test_infer_cli_XXXXXX");
     if (!mkdtemp(dir)) return -1;
-    StrBuf o = {0};
-    char path[512];
-    snprintf(path, sizeof path, "%s/c.txt", dir);
-    FILE *f = fopen(path, "w");
-    const char *words[] = {"the", "water", "of", "day", "number", "sound", "people", "know",
-                           "think", "answer", "two", "plus", "three", "is", "five", "what"};
-    unsigned x = 1;
-    for (int i = 0; i < 4000; i++) {
-        x = x * 1103515245u + 12345u;
-        fprintf(f, "%s%s", words[(x >> 16) % 16], i % 13 == 12 ? "\n" : " ");
-    }
-    fclose(f);
-    int rc = runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 320 --out %s/tok/tokenizer.json --quiet",
-                  r1_bin(), dir, dir);
-    EXPECTF(rc == 0, "tokenizer train: %s", o.s);
-    char *cfg = slurp("tests/fixtures/model/c_yarn_mtp/config.json");
-    char *v = strstr(cfg, "\"vocab_size\": 64");
-    if (v) memcpy(v, "\"vocab_size\":320", 16);
-    char *mp = strstr(cfg, "\"max_position_embeddings\": 64");
-    if (mp) memcpy(mp, "\"max_position_embeddings\":128", 29);
-    snprintf(path, sizeof path, "%s/cfg.json", dir);
-    Err e = {{0}};
-    EXPECT(v && mp && file_write_atomic(path, cfg, strlen(cfg), &e) == 0);
-    free(cfg);
-    if (rc == 0) rc = runf(&o, "%s init --config %s/cfg.json --seed 5 --out %s/m && cp %s/tok/* %s/m/",
-                           r1_bin(), dir, dir, dir, dir);
-    EXPECTF(rc == 0, "init: %s", o.s);
-    sb_free(&o);
-    return rc;
+    return tu_cli_model(dir, 128);
 }
 
 static void test_generate(void) {
     StrBuf o = {0};
     char *a, *b;
-    const char *G = r1_bin();
+    const char *G = tu_r1_bin();
     /* greedy, reproducible, three samples */
-    int rc = runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
+    int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
                   "--max-tokens 20 --out %s/g1.jsonl --logprobs", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
-    rc = runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
+    rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
               "--max-tokens 20 --out %s/g2.jsonl --logprobs --batch 1", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     char p1[512], p2[512];
     snprintf(p1, sizeof p1, "%s/g1.jsonl", dir);
     snprintf(p2, sizeof p2, "%s/g2.jsonl", dir);
-    a = slurp(p1); b = slurp(p2);
+    a = tu_slurp(p1); b = tu_slurp(p2);
     EXPECT(count_lines(a) == 3 && strcmp(a, b) == 0);
     EXPECT(strstr(a, "\"sample\":2") && strstr(a, "\"completion\":") && strstr(a, "\"finish\":") &&
            strstr(a, "\"logprobs\":["));
@@ -136,29 +72,29 @@ static void test_generate(void) {
     }
     free(b);
     /* speculative greedy = greedy */
-    rc = runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
+    rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
               "--max-tokens 20 --out %s/g3.jsonl --logprobs --speculative", G, dir, dir);
     EXPECTF(rc == 0 && strstr(o.s, "MTP drafts accepted"), "%s", o.s);
     snprintf(p2, sizeof p2, "%s/g3.jsonl", dir);
-    b = slurp(p2);
+    b = tu_slurp(p2);
     EXPECT(strcmp(a, b) == 0);
     free(a); free(b);
     /* seeded sampling: threads 1 == threads 2; another seed differs */
-    rc = runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
+    rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
               "--temperature 1 --top-p 0.9 --threads 1 --out %s/s1.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
-    rc = runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
+    rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
               "--temperature 1 --top-p 0.9 --threads 2 --out %s/s2.jsonl", G, dir, dir);
-    rc |= runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 4 "
+    rc |= tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 4 "
                "--temperature 1 --top-p 0.9 --threads 2 --out %s/s3.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     snprintf(p1, sizeof p1, "%s/s1.jsonl", dir);
     snprintf(p2, sizeof p2, "%s/s2.jsonl", dir);
-    a = slurp(p1); b = slurp(p2);
+    a = tu_slurp(p1); b = tu_slurp(p2);
     EXPECT(count_lines(a) == 4 && strcmp(a, b) == 0);
     free(b);
     snprintf(p2, sizeof p2, "%s/s3.jsonl", dir);
-    b = slurp(p2);
+    b = tu_slurp(p2);
     EXPECT(strcmp(a, b) != 0);
     free(a); free(b);
     sb_free(&o);
@@ -172,24 +108,24 @@ static void test_prompts_file(void) {
                        "{\"role\": \"user\", \"content\": \"what number\"}]}\n";
     Err e = {{0}};
     file_write_atomic(path, good, strlen(good), &e);
-    int rc = runf(&o, "%s generate --model %s/m --prompts %s --temperature 0 --max-tokens 8 --out %s/pp.jsonl",
-                  r1_bin(), dir, path, dir);
+    int rc = tu_runf(&o, "%s generate --model %s/m --prompts %s --temperature 0 --max-tokens 8 --out %s/pp.jsonl",
+                  tu_r1_bin(), dir, path, dir);
     EXPECTF(rc == 0, "%s", o.s);
     snprintf(path, sizeof path, "%s/pp.jsonl", dir);
-    char *a = slurp(path);
+    char *a = tu_slurp(path);
     EXPECT(count_lines(a) == 2 && strstr(a, "\"index\":1") && strstr(a, "be brief"));
     free(a);
     snprintf(path, sizeof path, "%s/bad.jsonl", dir);
     const char *bad = "{\"prompt\": \"ok\"}\n{\"text\": \"no prompt\"}\n";
     file_write_atomic(path, bad, strlen(bad), &e);
-    rc = runf(&o, "%s generate --model %s/m --prompts %s", r1_bin(), dir, path);
+    rc = tu_runf(&o, "%s generate --model %s/m --prompts %s", tu_r1_bin(), dir, path);
     EXPECTF(rc != 0 && strstr(o.s, "bad.jsonl:2") && count_lines(o.s) == 1, "%s", o.s);
     sb_free(&o);
 }
 
 static void test_bad_input(void) {
     StrBuf o = {0};
-    const char *G = r1_bin();
+    const char *G = tu_r1_bin();
     struct { const char *flags, *want; } cases[] = {
         {"--temperature -1", "--temperature"},
         {"--top-p 0", "--top-p"},
@@ -202,33 +138,33 @@ static void test_bad_input(void) {
         {"--temperature 0.7 --speculative", "--speculative"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' %s", G, dir,
+        int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' %s", G, dir,
                       cases[i].flags);
         EXPECTF(rc != 0 && strstr(o.s, "r1: error: ") && strstr(o.s, cases[i].want) && count_lines(o.s) == 1,
                 "%s -> %s", cases[i].flags, o.s);
     }
-    int rc = runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' --context 12 "
+    int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' --context 12 "
                   "--max-tokens 4 --truncate-left --temperature 0 --quiet", G, dir);
     EXPECTF(rc == 0, "%s", o.s);
     /* a folder without tokenizer.json; a tokenizer too big for the config */
-    rc = runf(&o, "mkdir -p %s/m2 && cp %s/m/config.json %s/m/model.safetensors %s/m2/ && "
+    rc = tu_runf(&o, "mkdir -p %s/m2 && cp %s/m/config.json %s/m/model.safetensors %s/m2/ && "
               "%s generate --model %s/m2 --prompt x", dir, dir, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "tokenizer.json") && count_lines(o.s) == 1, "%s", o.s);
-    rc = runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 400 --out %s/m2/tokenizer.json --quiet && "
+    rc = tu_runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 400 --out %s/m2/tokenizer.json --quiet && "
               "%s generate --model %s/m2 --prompt x", G, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "vocab_size") && count_lines(o.s) == 1, "%s", o.s);
-    rc = runf(&o, "mkdir -p %s/m3 && cp %s/m/config.json %s/m/tokenizer.json %s/m3/ && "
+    rc = tu_runf(&o, "mkdir -p %s/m3 && cp %s/m/config.json %s/m/tokenizer.json %s/m3/ && "
               "%s generate --model %s/m3 --prompt x", dir, dir, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "m3") && strstr(o.s, "safetensors") && count_lines(o.s) == 1, "%s", o.s);
-    rc = runf(&o, "%s generate --model %s/nope --prompt x", G, dir);
+    rc = tu_runf(&o, "%s generate --model %s/nope --prompt x", G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "nope") && count_lines(o.s) == 1, "%s", o.s);
     sb_free(&o);
 }
 
 static void test_chat(void) {
     StrBuf o = {0};
-    int rc = runf(&o, "printf 'what is two plus three\\nand five\\n/reset\\nthe day\\n/exit\\nnot read\\n' | "
-                  "%s chat --model %s/m --max-tokens 12 --temperature 0", r1_bin(), dir);
+    int rc = tu_runf(&o, "printf 'what is two plus three\\nand five\\n/reset\\nthe day\\n/exit\\nnot read\\n' | "
+                  "%s chat --model %s/m --max-tokens 12 --temperature 0", tu_r1_bin(), dir);
     EXPECTF(rc == 0 && strstr(o.s, "(conversation cleared)"), "%s", o.s);
     EXPECT(count_lines(o.s) >= 4);
     EXPECT(strstr(o.s, "\033[2m") == NULL);     /* not a terminal: no ANSI codes */
@@ -245,7 +181,7 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_chat);
     StrBuf o = {0};
-    runf(&o, "rm -rf %s", dir);
+    tu_runf(&o, "rm -rf %s", dir);
     sb_free(&o);
     return TEST_EXIT();
 }

@@ -19,28 +19,9 @@
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "test.h"
-
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
+#include "test_util.h"
 
 static char tmpdir[256];
-
-/* Runs a shell command; returns its exit status and its combined output in *out. */
-static int run(const char *cmd, StrBuf *out) {
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static double mean_of(const char *out, const char *name) {
     char key[64];
@@ -123,8 +104,8 @@ static void test_gsm8k(void) {
         EXPECTF(n == 1319, "%s: %d records", src, n);
         StrBuf cmd = {0}, o = {0};
         sb_printf(&cmd, "%s score --data %s --completion-field completion --answer-field gold --rewards accuracy --out %s%s",
-                  r1_bin(), data, out, kind == 3 ? " --fallback-number" : "");
-        int rc = run(cmd.s, &o);
+                  tu_r1_bin(), data, out, kind == 3 ? " --fallback-number" : "");
+        int rc = tu_run(cmd.s, &o);
         double acc = mean_of(o.s, "accuracy");
         EXPECTF(rc == 0 && acc == 1.0, "GSM8K %s: rc %d, output: %s", NAMES[kind], rc, o.s);
         printf("  GSM8K reference solutions, answer as %s: %s", NAMES[kind], strstr(o.s, "accuracy") ? strstr(o.s, "accuracy") : o.s);
@@ -153,8 +134,8 @@ static void test_gsm8k(void) {
     write_variant(src, data, 0, 1);
     StrBuf cmd = {0}, o = {0};
     sb_printf(&cmd, "%s score --data %s --completion-field completion --answer-field gold --rewards accuracy,format",
-              r1_bin(), data);
-    EXPECT(run(cmd.s, &o) == 0 && mean_of(o.s, "accuracy") == 0.0 && mean_of(o.s, "format") == 0.0);
+              tu_r1_bin(), data);
+    EXPECT(tu_run(cmd.s, &o) == 0 && mean_of(o.s, "accuracy") == 0.0 && mean_of(o.s, "format") == 0.0);
     sb_free(&cmd);
     sb_free(&o);
 }
@@ -171,8 +152,8 @@ static void test_data_make_and_score(void) {
         const char *common = "--task arith,countdown,linear,copy,reverse,next,chat --n 700 --level 1-5 --seed 11";
         sb_printf(&cmd, "%s data make %s --format sft --lang %s --out %s && %s data make %s --format sft --lang %s --out %s"
                         " && %s data make %s --format rl --lang %s --out %s",
-                  r1_bin(), common, langs[l], sft, r1_bin(), common, langs[l], sft2, r1_bin(), common, langs[l], rl);
-        EXPECTF(run(cmd.s, &o) == 0, "data make: %s", o.s);
+                  tu_r1_bin(), common, langs[l], sft, tu_r1_bin(), common, langs[l], sft2, tu_r1_bin(), common, langs[l], rl);
+        EXPECTF(tu_run(cmd.s, &o) == 0, "data make: %s", o.s);
         Err e = {0};
         size_t na, nb, nr;
         char *a = file_read_all(sft, &na, &e), *b = file_read_all(sft2, &nb, &e), *r = file_read_all(rl, &nr, &e);
@@ -198,8 +179,8 @@ static void test_data_make_and_score(void) {
         free(a); free(b); free(r);
         sb_clear(&cmd);
         sb_clear(&o);
-        sb_printf(&cmd, "%s score --data %s --rewards accuracy:1,format:0.5,tag_count,language", r1_bin(), joined);
-        EXPECTF(run(cmd.s, &o) == 0 && mean_of(o.s, "accuracy") == 1.0 && mean_of(o.s, "format") == 1.0 &&
+        sb_printf(&cmd, "%s score --data %s --rewards accuracy:1,format:0.5,tag_count,language", tu_r1_bin(), joined);
+        EXPECTF(tu_run(cmd.s, &o) == 0 && mean_of(o.s, "accuracy") == 1.0 && mean_of(o.s, "format") == 1.0 &&
                     mean_of(o.s, "tag_count") == 0.75 && mean_of(o.s, "language") == 1.0,
                 "lang %s: %s", langs[l], o.s);
         sb_free(&cmd);
@@ -214,29 +195,29 @@ static void test_bad_data(void) {
     fprintf(f, "{\"completion\": \"<answer>1</answer>\", \"answer\": \"1\"}\n\n{\"completion\": \"x\"}\n");
     fclose(f);
     StrBuf cmd = {0}, o = {0};
-    sb_printf(&cmd, "%s score --data %s", r1_bin(), path);
-    EXPECT(run(cmd.s, &o) != 0);
+    sb_printf(&cmd, "%s score --data %s", tu_r1_bin(), path);
+    EXPECT(tu_run(cmd.s, &o) != 0);
     EXPECTF(strstr(o.s, "r1: error: ") && strstr(o.s, "bad.jsonl:3: key 'answer': missing"), "%s", o.s);
     f = fopen(path, "w");
     fprintf(f, "{\"completion\": \"x\", \"answer\": \"1\"}\n{\"completion\": \n");
     fclose(f);
     sb_clear(&o);
-    EXPECT(run(cmd.s, &o) != 0 && strstr(o.s, "bad.jsonl:2:"));
+    EXPECT(tu_run(cmd.s, &o) != 0 && strstr(o.s, "bad.jsonl:2:"));
     sb_clear(&o);
     sb_clear(&cmd);
-    sb_printf(&cmd, "%s score --data %s --rewards accuracy,nope", r1_bin(), path);
-    EXPECTF(run(cmd.s, &o) != 0 && strstr(o.s, "unknown reward 'nope'"), "%s", o.s);
+    sb_printf(&cmd, "%s score --data %s --rewards accuracy,nope", tu_r1_bin(), path);
+    EXPECTF(tu_run(cmd.s, &o) != 0 && strstr(o.s, "unknown reward 'nope'"), "%s", o.s);
     sb_clear(&o);
     sb_clear(&cmd);
-    sb_printf(&cmd, "%s data make --task nope --n 1 --out %s/x.jsonl", r1_bin(), tmpdir);
-    EXPECTF(run(cmd.s, &o) != 0 && strstr(o.s, "unknown task 'nope'"), "%s", o.s);
+    sb_printf(&cmd, "%s data make --task nope --n 1 --out %s/x.jsonl", tu_r1_bin(), tmpdir);
+    EXPECTF(tu_run(cmd.s, &o) != 0 && strstr(o.s, "unknown task 'nope'"), "%s", o.s);
     sb_free(&cmd);
     sb_free(&o);
 }
 
 int main(void) {
-    if (!file_exists(r1_bin())) {
-        printf("FAIL test_score_cli: %s not built\n", r1_bin());
+    if (!file_exists(tu_r1_bin())) {
+        printf("FAIL test_score_cli: %s not built\n", tu_r1_bin());
         return 1;
     }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/r1_test_score_XXXXXX");

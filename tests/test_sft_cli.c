@@ -11,34 +11,9 @@
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "test.h"
-
-static const char *r1_bin(void) {
-    const char *r = getenv("R1");
-    return r && *r ? r : "build/r1";
-}
+#include "test_util.h"
 
 static char dir[64] = "/tmp/r1_sftcli_XXXXXX";
-
-static int runf(StrBuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int runf(StrBuf *out, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    StrBuf full = {0};
-    sb_printf(&full, "(%s) 2>&1", cmd);
-    FILE *p = popen(full.s, "r");
-    sb_free(&full);
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    sb_clear(out);
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
-    if (!out->s) sb_append(out, "");
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int write_cfg(const char *path, int moe) {
     char s[1024];
@@ -56,17 +31,17 @@ static int write_cfg(const char *path, int moe) {
 static int setup(void) {
     if (!mkdtemp(dir)) return -1;
     StrBuf o = {0};
-    const char *r = r1_bin();
-    int rc = runf(&o, "%s data make --task=arith --level=1 --n=300 --format=pretrain --seed=1 --out=%s/pt.jsonl "
+    const char *r = tu_r1_bin();
+    int rc = tu_runf(&o, "%s data make --task=arith --level=1 --n=300 --format=pretrain --seed=1 --out=%s/pt.jsonl "
                       "--text-out=%s/pt.txt", r, dir, dir);
-    if (rc == 0) rc = runf(&o, "%s data make --task=arith --level=1 --n=40 --format=sft --seed=2 --out=%s/sft.jsonl", r, dir);
-    if (rc == 0) rc = runf(&o, "%s tokenizer train --data=%s/pt.txt --vocab-size=300 --out=%s/tok/tokenizer.json --quiet", r, dir, dir);
+    if (rc == 0) rc = tu_runf(&o, "%s data make --task=arith --level=1 --n=40 --format=sft --seed=2 --out=%s/sft.jsonl", r, dir);
+    if (rc == 0) rc = tu_runf(&o, "%s tokenizer train --data=%s/pt.txt --vocab-size=300 --out=%s/tok/tokenizer.json --quiet", r, dir, dir);
     char p[256];
     snprintf(p, sizeof p, "%s/dense.json", dir);
     if (rc == 0) rc = write_cfg(p, 0);
     snprintf(p, sizeof p, "%s/moe.json", dir);
     if (rc == 0) rc = write_cfg(p, 1);
-    if (rc == 0) rc = runf(&o, "%s init --config=%s/moe.json --seed=1 --out=%s/base && cp %s/tok/* %s/base/", r, dir, dir, dir, dir);
+    if (rc == 0) rc = tu_runf(&o, "%s init --config=%s/moe.json --seed=1 --out=%s/base && cp %s/tok/* %s/base/", r, dir, dir, dir, dir);
     if (rc) printf("  setup: %s\n", o.s);
     sb_free(&o);
     return rc;
@@ -74,8 +49,8 @@ static int setup(void) {
 
 static void test_sft_run(void) {
     StrBuf o = {0};
-    int rc = runf(&o, "%s sft --model=%s/base --data=%s/sft.jsonl --out=%s/run --steps=4 --batch=2 --seq-len=96 "
-                      "--val-frac=0.1 --eval-every=2 --eval-samples=2 --eval-max-new=8 --threads=1", r1_bin(), dir, dir, dir);
+    int rc = tu_runf(&o, "%s sft --model=%s/base --data=%s/sft.jsonl --out=%s/run --steps=4 --batch=2 --seq-len=96 "
+                      "--val-frac=0.1 --eval-every=2 --eval-samples=2 --eval-max-new=8 --threads=1", tu_r1_bin(), dir, dir, dir);
     EXPECTF(rc == 0 && strstr(o.s, "sft: 40 examples (4 held out"), "%s", o.s);
     char p[256];
     const char *files[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
@@ -102,16 +77,16 @@ static void test_errors(void) {
     Err e;
     const char *bad = "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"x\"}\n";
     file_write_atomic(p, bad, strlen(bad), &e);
-    int rc = runf(&o, "%s sft --model=%s/base --data=%s --out=%s/bad --steps=1 --seq-len=96", r1_bin(), dir, p, dir);
+    int rc = tu_runf(&o, "%s sft --model=%s/base --data=%s --out=%s/bad --steps=1 --seq-len=96", tu_r1_bin(), dir, p, dir);
     char want[300];
     snprintf(want, sizeof want, "r1: error: %s:2: record has no \"messages\"", p);
     EXPECTF(rc != 0 && strstr(o.s, want) && strchr(o.s, '\n') == o.s + o.len - 1, "%s", o.s);
-    rc = runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/moe.json --tokenizer=%s/tok/tokenizer.json "
-                  "--out=%s/st --steps=1 --seq-len=96", r1_bin(), dir, dir, dir, dir);
+    rc = tu_runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/moe.json --tokenizer=%s/tok/tokenizer.json "
+                  "--out=%s/st --steps=1 --seq-len=96", tu_r1_bin(), dir, dir, dir, dir);
     EXPECTF(rc != 0 && strstr(o.s, "r1: error: ") && strstr(o.s, "moe.json") && strstr(o.s, "dense") &&
                 strchr(o.s, '\n') == o.s + o.len - 1, "%s", o.s);
-    rc = runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/dense.json --tokenizer=%s/tok/tokenizer.json "
-                  "--out=%s/st --steps=2 --batch=2 --seq-len=96 --quiet", r1_bin(), dir, dir, dir, dir);
+    rc = tu_runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/dense.json --tokenizer=%s/tok/tokenizer.json "
+                  "--out=%s/st --steps=2 --batch=2 --seq-len=96 --quiet", tu_r1_bin(), dir, dir, dir, dir);
     EXPECTF(rc == 0 && strstr(o.s, "distill: 40 examples"), "%s", o.s);
     sb_free(&o);
 }

@@ -1,0 +1,240 @@
+/* Setup code the tests share: running the r1 binary (or any shell command) and capturing its
+ * output and exit status, paths inside a test's temp folder, small files written and read back,
+ * a tiny random model folder (trained tokenizer + config + seeded parameters), and one numeric
+ * field per line of a run's metrics.jsonl.
+ *
+ * Header-only (static functions, like test.h) so that every tests/test_*.c links as before: the
+ * Makefile builds each test from its one .c file plus libr1. Include it after test.h: the helpers
+ * that build a model folder for the CLI tests count their failures through EXPECT. */
+#ifndef R1_TESTS_TEST_UTIL_H
+#define R1_TESTS_TEST_UTIL_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cJSON.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "model/params.h"
+#include "tokenizer/bpe.h"
+#include "tokenizer/train.h"
+#include "train/checkpoint.h"
+
+#define TU_UNUSED __attribute__((unused))
+
+/* The binary under test: $R1, else build/r1 (tests run from the repository root). */
+static TU_UNUSED const char *tu_r1_bin(void) {
+    const char *r = getenv("R1");
+    return r && *r ? r : "build/r1";
+}
+
+/* Runs `cmd` through the shell with stderr joined to stdout; *out (cleared first) holds the
+ * combined output, never NULL afterwards. Returns the exit status, -1 if it did not exit. */
+static TU_UNUSED int tu_run(const char *cmd, StrBuf *out) {
+    StrBuf full = {0};
+    sb_printf(&full, "(%s) 2>&1", cmd);
+    FILE *p = popen(full.s, "r");
+    sb_free(&full);
+    if (!p) return -1;
+    char buf[4096];
+    size_t n;
+    sb_clear(out);
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, n);
+    if (!out->s) sb_append(out, "");
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* tu_run with the command formatted printf-style (at most 4 KiB). */
+static int tu_runf(StrBuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3), unused));
+static int tu_runf(StrBuf *out, const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return tu_run(cmd, out);
+}
+
+/* Runs `cmd` with only its stdout appended to *out (stderr stays on the terminal): for reference
+ * tools (node, python) that answer in JSON. Returns -1 if popen failed, else 0 with pclose's raw
+ * status in *status. */
+static TU_UNUSED int tu_capture(const char *cmd, StrBuf *out, int *status) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(out, buf, k);
+    *status = pclose(p);
+    return 0;
+}
+
+/* True when build/node/node_modules/<dir> is installed and node runs (live comparisons skip
+ * silently otherwise). */
+static TU_UNUSED int tu_have_node_module(const char *dir) {
+    char path[256];
+    snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
+    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
+}
+
+/* True when the JSON array `want` (a reference tokenizer's answer) holds exactly the ids. */
+static TU_UNUSED int tu_ids_match(const cJSON *want, const TokIds *ids) {
+    size_t i = 0;
+    int same = 1;
+    for (const cJSON *v = want->child; v; v = v->next, i++) same &= i < ids->n && ids->v[i] == (uint32_t)v->valueint;
+    return same && i == ids->n;
+}
+
+/* mkdtemp(tmpl) (tmpl ends in XXXXXX and receives the folder), then the folder <tmpl>/<name>
+ * created, its path in sub (n bytes). 0 or -1. */
+static TU_UNUSED int tu_mkdtemp_sub(char *tmpl, const char *name, char *sub, size_t n) {
+    if (!mkdtemp(tmpl)) return -1;
+    snprintf(sub, n, "%s/%s", tmpl, name);
+    Err e = {0};
+    return file_mkdirs(sub, &e) ? -1 : 0;
+}
+
+/* "<dir>/<name>" in one of 16 rotating buffers: valid until 16 more calls. */
+static TU_UNUSED const char *tu_path(const char *dir, const char *name) {
+    static char buf[16][512];
+    static int k;
+    k = (k + 1) % 16;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* The whole file as a NUL-terminated string (caller frees); "" when it cannot be read. */
+static TU_UNUSED char *tu_slurp(const char *path) {
+    size_t n;
+    Err e = {{0}};
+    char *s = file_read_all(path, &n, &e);
+    return s ? s : xstrdup("");
+}
+
+/* Writes the string s to path (atomically); 0 or -1. */
+static TU_UNUSED int tu_write_text(const char *path, const char *s) {
+    Err e;
+    return file_write_atomic(path, s, strlen(s), &e);
+}
+
+/* tu_write_text that must succeed (a failure is a broken test machine, not a test result). */
+static TU_UNUSED void tu_put(const char *path, const char *s) { CHECK(tu_write_text(path, s) == 0); }
+
+/* True when both files can be read and hold the same bytes. */
+static TU_UNUSED int tu_same_file(const char *a, const char *b) {
+    Err e = {{0}};
+    size_t na, nb;
+    char *x = file_read_all(a, &na, &e), *y = file_read_all(b, &nb, &e);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Reads <out_dir>/metrics.jsonl: the numeric field `key` of each line into vals (NAN where the
+ * line lacks it), at most cap lines. Returns the lines read, -1 if the file is missing or a line
+ * is not JSON. */
+static TU_UNUSED int tu_read_metric(const char *out_dir, const char *key, double *vals, int cap) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", out_dir);
+    size_t n;
+    Err e;
+    char *buf = file_read_all(path, &n, &e);
+    if (!buf) return -1;
+    int k = 0;
+    for (char *line = strtok(buf, "\n"); line && k < cap; line = strtok(NULL, "\n")) {
+        cJSON *j = json_parse_n(line, strlen(line), &e);
+        if (!j) { free(buf); return -1; }
+        double v = NAN;
+        json_get_double(j, key, 0, &v, &e);
+        vals[k++] = v;
+        cJSON_Delete(j);
+    }
+    free(buf);
+    return k;
+}
+
+/* Trains a byte-level BPE tokenizer (min frequency 2) on one text and writes it to out_path
+ * (.../tokenizer.json). Prints the reason and returns -1 on failure. */
+static TU_UNUSED int tu_train_tokenizer(const char *text, size_t len, uint32_t vocab_size, const char *out_path) {
+    const char *texts[1] = {text};
+    size_t lens[1] = {len};
+    TrainOpts to = {0};
+    to.vocab_size = vocab_size;
+    to.min_frequency = 2;
+    Err e = {0};
+    int rc = tokenizer_train_texts(texts, lens, 1, &to, out_path, NULL, &e);
+    if (rc) printf("  tokenizer: %s\n", e.msg);
+    return rc;
+}
+
+/* A random model folder in dir (created if missing): config.json from cfg_json, parameters from
+ * param_init(seed), generation_config.json. Prints the reason and returns -1 on failure. */
+static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64_t seed) {
+    Err e = {0};
+    ModelConfig cfg;
+    cJSON *j = cJSON_Parse(cfg_json);
+    int rc = config_from_json(&cfg, j, "test config", &e);
+    cJSON_Delete(j);
+    if (rc) { printf("  config: %s\n", e.msg); return -1; }
+    if (file_mkdirs(dir, &e)) { printf("  mkdir: %s\n", e.msg); return -1; }
+    Model m;
+    model_init(&m, &cfg);
+    param_init(&m.table, &m.cfg, m.params, seed);
+    rc = checkpoint_write_model_folder(dir, &m, NULL, 0, &e);
+    model_free(&m);
+    if (rc) printf("  save: %s\n", e.msg);
+    return rc;
+}
+
+/* The CLI tests' model: in dir, a 320-token tokenizer trained by `r1 tokenizer train` on 4000
+ * words of a 16-word vocabulary (tok/), and `r1 init --seed 5` of the c_yarn_mtp fixture shape
+ * with vocab_size 320 and max_position_embeddings max_pos (3 digits) as dir/m with the tokenizer
+ * copied in. Failures count through EXPECT; returns the last command's exit status. */
+static TU_UNUSED int tu_cli_model(const char *dir, int max_pos) {
+    StrBuf o = {0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/c.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    const char *words[] = {"the", "water", "of", "day", "number", "sound", "people", "know",
+                           "think", "answer", "two", "plus", "three", "is", "five", "what"};
+    unsigned x = 1;
+    for (int i = 0; i < 4000; i++) {
+        x = x * 1103515245u + 12345u;
+        fprintf(f, "%s%s", words[(x >> 16) % 16], i % 13 == 12 ? "\n" : " ");
+    }
+    fclose(f);
+    const char *bin = tu_r1_bin();
+    int rc = tu_runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 320 --out %s/tok/tokenizer.json --quiet",
+                     bin, dir, dir);
+    EXPECTF(rc == 0, "tokenizer train: %s", o.s);
+    char *cfg = tu_slurp("tests/fixtures/model/c_yarn_mtp/config.json");
+    char *v = strstr(cfg, "\"vocab_size\": 64");
+    if (v) memcpy(v, "\"vocab_size\":320", 16);
+    char *mp = strstr(cfg, "\"max_position_embeddings\": 64");
+    char mp_new[32];
+    snprintf(mp_new, sizeof mp_new, "\"max_position_embeddings\":%3d", max_pos);
+    if (mp) memcpy(mp, mp_new, 29);
+    snprintf(path, sizeof path, "%s/cfg.json", dir);
+    Err e = {{0}};
+    EXPECT(v && mp && max_pos >= 100 && max_pos <= 999 && file_write_atomic(path, cfg, strlen(cfg), &e) == 0);
+    free(cfg);
+    if (rc == 0) rc = tu_runf(&o, "%s init --config %s/cfg.json --seed 5 --out %s/m && cp %s/tok/* %s/m/",
+                              bin, dir, dir, dir, dir);
+    EXPECTF(rc == 0, "init: %s", o.s);
+    sb_free(&o);
+    return rc;
+}
+
+#endif
