@@ -16,6 +16,7 @@
 #include "tokenizer/train.h"
 #include "train/checkpoint.h"
 #include "test.h"
+#include "test_util.h"
 
 static char dir[64] = "/tmp/r1_grpo_XXXXXX";
 static char model_dir[128];
@@ -31,43 +32,24 @@ static double digit_share(void *ctx, const RewardInput *in) {
 }
 
 static int setup(void) {
-    if (!mkdtemp(dir)) return -1;
-    snprintf(model_dir, sizeof model_dir, "%s/base", dir);
-    Err e = {0};
-    if (file_mkdirs(model_dir, &e)) return -1;
+    if (tu_mkdtemp_sub(dir, "base", model_dir, sizeof model_dir)) return -1;
     /* a small tokenizer trained on arithmetic-like text */
     StrBuf corpus = {0};
     for (int i = 0; i < 400; i++)
         sb_printf(&corpus, "Copy %d+%d. The answer is %d. Compute %d*%d-%d.\n", i % 37, i % 11, i % 37 + i % 11,
                   i % 7, i % 13, i % 5);
-    const char *texts[1] = {corpus.s};
-    size_t lens[1] = {corpus.len};
-    TrainOpts to = {0};
-    to.vocab_size = 300;
-    to.min_frequency = 2;
     char tok_path[192];
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", model_dir);
-    int rc = tokenizer_train_texts(texts, lens, 1, &to, tok_path, NULL, &e);
+    int rc = tu_train_tokenizer(corpus.s, corpus.len, 300, tok_path);
     sb_free(&corpus);
-    if (rc) { printf("  tokenizer: %s\n", e.msg); return -1; }
+    if (rc) return -1;
     const char *cfg_json =
         "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
         " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1, \"num_attention_heads\": 2,"
         " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
         " \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
         " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 128, \"rope_scaling\": null}";
-    ModelConfig cfg;
-    cJSON *j = cJSON_Parse(cfg_json);
-    rc = config_from_json(&cfg, j, "test config", &e);
-    cJSON_Delete(j);
-    if (rc) { printf("  config: %s\n", e.msg); return -1; }
-    Model m;
-    model_init(&m, &cfg);
-    param_init(&m.table, &m.cfg, m.params, 3);
-    rc = checkpoint_write_model_folder(model_dir, &m, NULL, 0, &e);
-    model_free(&m);
-    if (rc) printf("  save: %s\n", e.msg);
-    return rc;
+    return tu_save_model(model_dir, cfg_json, 3);
 }
 
 /* Mean digit share over the first and last `k` steps of a run's metrics.jsonl. */

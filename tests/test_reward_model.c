@@ -20,15 +20,14 @@
 #include "tokenizer/train.h"
 #include "train/checkpoint.h"
 #include "test.h"
+#include "test_util.h"
 
 static char dir[64] = "/tmp/r1_rm_XXXXXX";
 static char base_dir[128];
 
 static int setup(void) {
-    if (!mkdtemp(dir)) return -1;
-    snprintf(base_dir, sizeof base_dir, "%s/base", dir);
+    if (tu_mkdtemp_sub(dir, "base", base_dir, sizeof base_dir)) return -1;
     Err e = {0};
-    if (file_mkdirs(base_dir, &e)) return -1;
     /* a tokenizer trained on the built-in data's own text */
     StrBuf corpus = {0};
     const char *kinds[2] = {"helpful", "harmless"};
@@ -38,16 +37,11 @@ static int setup(void) {
         for (int i = 0; i < d.n; i++) sb_printf(&corpus, "%s\n%s\n%s\n", d.it[i].prompt, d.it[i].chosen, d.it[i].rejected);
         rm_data_free(&d);
     }
-    const char *texts[1] = {corpus.s};
-    size_t lens[1] = {corpus.len};
-    TrainOpts to = {0};
-    to.vocab_size = 500;
-    to.min_frequency = 2;
     char tok_path[192];
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", base_dir);
-    int rc = tokenizer_train_texts(texts, lens, 1, &to, tok_path, NULL, &e);
+    int rc = tu_train_tokenizer(corpus.s, corpus.len, 500, tok_path);
     sb_free(&corpus);
-    if (rc) { printf("  tokenizer: %s\n", e.msg); return -1; }
+    if (rc) return -1;
     const char *cfg_json =
         "{\"vocab_size\": 520, \"hidden_size\": 48, \"intermediate_size\": 96, \"moe_intermediate_size\": 24,"
         " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1, \"num_attention_heads\": 2,"
@@ -55,18 +49,7 @@ static int setup(void) {
         " \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
         " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 256, \"rope_scaling\": null,"
         " \"num_nextn_predict_layers\": 1}";
-    ModelConfig cfg;
-    cJSON *j = cJSON_Parse(cfg_json);
-    rc = config_from_json(&cfg, j, "test config", &e);
-    cJSON_Delete(j);
-    if (rc) { printf("  config: %s\n", e.msg); return -1; }
-    Model m;
-    model_init(&m, &cfg);
-    param_init(&m.table, &m.cfg, m.params, 3);
-    rc = checkpoint_write_model_folder(base_dir, &m, NULL, 0, &e);
-    model_free(&m);
-    if (rc) printf("  save: %s\n", e.msg);
-    return rc;
+    return tu_save_model(base_dir, cfg_json, 3);
 }
 
 /* One BT step on a single pair raises r_chosen − r_rejected; a step with the pair swapped lowers it. */

@@ -18,6 +18,7 @@
 #include "train/sft.h"
 #include "train/sft_data.h"
 #include "test.h"
+#include "test_util.h"
 
 static char dir[64] = "/tmp/r1_sft_XXXXXX";
 static char model_dir[128], tok_path[192], data_path[192];
@@ -43,48 +44,20 @@ static const char *QA[][2] = {
     {"What is 8-3?", "<think>\n8-3=5\n</think>\n\n<answer>5</answer>"},
 };
 
-static int write_text(const char *path, const char *s) {
-    Err e;
-    return file_write_atomic(path, s, strlen(s), &e);
-}
-
-static int save_model(const char *d, const char *cfg_json, uint64_t seed) {
-    Err e = {0};
-    ModelConfig cfg;
-    cJSON *j = cJSON_Parse(cfg_json);
-    int rc = config_from_json(&cfg, j, "test config", &e);
-    cJSON_Delete(j);
-    if (rc) { printf("  config: %s\n", e.msg); return -1; }
-    if (file_mkdirs(d, &e)) return -1;
-    Model m;
-    model_init(&m, &cfg);
-    param_init(&m.table, &m.cfg, m.params, seed);
-    rc = checkpoint_write_model_folder(d, &m, NULL, 0, &e);
-    model_free(&m);
-    return rc;
-}
-
 static int setup(void) {
-    if (!mkdtemp(dir)) return -1;
-    snprintf(model_dir, sizeof model_dir, "%s/base", dir);
+    if (tu_mkdtemp_sub(dir, "base", model_dir, sizeof model_dir)) return -1;
     Err e = {0};
-    if (file_mkdirs(model_dir, &e)) return -1;
     StrBuf corpus = {0};
     for (int i = 0; i < 400; i++)
         sb_printf(&corpus, "What is %d+%d? <think>\n%d+%d=%d\n</think>\n\n<answer>%d</answer>\n", i % 9, i % 7,
                   i % 9, i % 7, i % 9 + i % 7, i % 9 + i % 7);
-    const char *texts[1] = {corpus.s};
-    size_t lens[1] = {corpus.len};
-    TrainOpts to = {0};
-    to.vocab_size = 300;
-    to.min_frequency = 2;
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", model_dir);
-    int rc = tokenizer_train_texts(texts, lens, 1, &to, tok_path, NULL, &e);
+    int rc = tu_train_tokenizer(corpus.s, corpus.len, 300, tok_path);
     sb_free(&corpus);
-    if (rc) { printf("  tokenizer: %s\n", e.msg); return -1; }
+    if (rc) return -1;
     tok = tokenizer_load(tok_path, &e);
     if (!tok) return -1;
-    if (save_model(model_dir, DENSE_CFG, 3)) return -1;
+    if (tu_save_model(model_dir, DENSE_CFG, 3)) return -1;
     /* the tiny SFT set, messages and prompt/completion shapes */
     StrBuf d = {0};
     for (int i = 0; i < 4; i++) {
@@ -109,7 +82,7 @@ static int setup(void) {
         cJSON_Delete(r);
     }
     snprintf(data_path, sizeof data_path, "%s/sft.jsonl", dir);
-    rc = write_text(data_path, d.s);
+    rc = tu_write_text(data_path, d.s);
     sb_free(&d);
     return rc;
 }
@@ -233,7 +206,7 @@ static void test_bad_records(void) {
     Err e = {0};
     char p[256];
     snprintf(p, sizeof p, "%s/bad.jsonl", dir);
-    write_text(p, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"no messages\"}\n");
+    tu_write_text(p, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"no messages\"}\n");
     SftSet s = {0};
     SftDataOptions d = {128, 0};
     char want[300];
@@ -241,14 +214,14 @@ static void test_bad_records(void) {
     EXPECTF(sft_load_jsonl(&s, tok, p, &d, &e) == -1 && strstr(e.msg, want) && strstr(e.msg, "messages") &&
                 !strchr(e.msg, '\n'), "%s", e.msg);
     sft_set_free(&s);
-    write_text(p, "\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"user\",\"content\":\"y\"}]}\n");
+    tu_write_text(p, "\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"user\",\"content\":\"y\"}]}\n");
     snprintf(want, sizeof want, "%s:2:", p);
     EXPECTF(sft_load_jsonl(&s, tok, p, &d, &e) == -1 && strstr(e.msg, want) && strstr(e.msg, "assistant"), "%s", e.msg);
     sft_set_free(&s);
-    write_text(p, "{\"prompt\":\"a\",\"answer\":\"4\"}\n");
+    tu_write_text(p, "{\"prompt\":\"a\",\"answer\":\"4\"}\n");
     EXPECTF(sft_load_jsonl(&s, tok, p, &d, &e) == -1 && strstr(e.msg, ":1:") && strstr(e.msg, "completion"), "%s", e.msg);
     sft_set_free(&s);
-    write_text(p, "{not json\n");
+    tu_write_text(p, "{not json\n");
     EXPECTF(sft_load_jsonl(&s, tok, p, &d, &e) == -1 && strstr(e.msg, ":1:"), "%s", e.msg);
     sft_set_free(&s);
 }
@@ -314,15 +287,6 @@ static void test_learns(void) {
     model_free(&m);
 }
 
-static int same_file(const char *a, const char *b) {
-    Err e;
-    size_t na, nb;
-    char *x = file_read_all(a, &na, &e), *y = file_read_all(b, &nb, &e);
-    int same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x); free(y);
-    return same;
-}
-
 /* Task-accuracy hook: the reference handed over is a held-out completion without its EOS. */
 static int score_calls, score_ref_ok;
 static double score_ref(void *ctx, const char *c, size_t n, const char *ref, size_t ref_n) {
@@ -339,7 +303,7 @@ static double score_ref(void *ctx, const char *c, size_t n, const char *ref, siz
 static void test_resume_same_bits(void) {
     char moe[160], a[160], b[160], fa[200], fb[200];
     snprintf(moe, sizeof moe, "%s/moe", dir);
-    EXPECT(save_model(moe, MOE_CFG, 4) == 0);
+    EXPECT(tu_save_model(moe, MOE_CFG, 4) == 0);
     Err e = {0};
     char tp[200];
     snprintf(tp, sizeof tp, "%s/tokenizer.json", moe);
@@ -369,7 +333,7 @@ static void test_resume_same_bits(void) {
     EXPECT(r2.steps_done == 6 && !r2.interrupted);
     snprintf(fa, sizeof fa, "%s/model.safetensors", a);
     snprintf(fb, sizeof fb, "%s/model.safetensors", b);
-    EXPECT(same_file(fa, fb));
+    EXPECT(tu_same_file(fa, fb));
     snprintf(fa, sizeof fa, "%s/metrics.jsonl", a);
     snprintf(fb, sizeof fb, "%s/metrics.jsonl", b);
     /* losses equal line by line (tokens/s differ) */
@@ -410,11 +374,11 @@ static void test_distill(void) {
     o.data_path = data_path;
     o.out_dir = out;
     o.batch = 2; o.seq_len = 64; o.steps = 4; o.val_frac = 0; o.quiet = 1;
-    write_text(cfgp, MOE_CFG);
+    tu_write_text(cfgp, MOE_CFG);
     SftResult r;
     EXPECTF(sft_run(&o, &r, &e) == -1 && strstr(e.msg, "student.json") && strstr(e.msg, "dense") &&
                 !strchr(e.msg, '\n'), "%s", e.msg);
-    write_text(cfgp, DENSE_CFG);
+    tu_write_text(cfgp, DENSE_CFG);
     EXPECTF(sft_run(&o, &r, &e) == 0, "%s", e.msg);
     char f[220];
     snprintf(f, sizeof f, "%s/model.safetensors", out);
