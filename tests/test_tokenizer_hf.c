@@ -11,6 +11,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
+#include "test_util.h"
 #include "tokenizer/textgen.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/train.h"
@@ -84,10 +85,6 @@ static void variant(const char *path, cJSON *pre, int ignore_merges, int strip_t
     cJSON_Delete(j);
 }
 
-static int have_hf(void) {
-    return file_exists("build/node/node_modules/tokenizers/package.json") && system("node --version >/dev/null 2>&1") == 0;
-}
-
 static void compare_with_hf(const char *tok_path, const char *label) {
     Err e = {0};
     Tokenizer *t = tokenizer_load(tok_path, &e);
@@ -114,22 +111,16 @@ static void compare_with_hf(const char *tok_path, const char *label) {
     snprintf(in, sizeof in, "%s/texts.json", tmpdir);
     EXPECT(json_save_file(arr, in, &e) == 0);
     snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js hf-encode %s %s", tok_path, in);
-    FILE *p = popen(cmd, "r");
     StrBuf outp = {0};
-    char buf[65536];
-    size_t k;
-    while (p && (k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(&outp, buf, k);
-    if (p) EXPECT(pclose(p) == 0);
+    int st;
+    if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
     cJSON *want = outp.s ? cJSON_Parse(outp.s) : NULL;
     EXPECTF(want && cJSON_GetArraySize(want) == cJSON_GetArraySize(arr), "%s: no answer from HF", label);
     int bad = 0, n = 0;
     for (const cJSON *x = arr->child, *w = want ? want->child : NULL; x && w; x = x->next, w = w->next, n++) {
         TokIds ids = {0};
         EXPECT(tokenizer_encode(t, x->valuestring, strlen(x->valuestring), &ids, &e) == 0);
-        size_t i = 0;
-        int same = 1;
-        for (const cJSON *v = w->child; v; v = v->next, i++) same &= i < ids.n && ids.v[i] == (uint32_t)v->valueint;
-        if (!same || i != ids.n) {
+        if (!tu_ids_match(w, &ids)) {
             if (bad++ < 3) printf("  %s: differs on '%.60s'\n", label, x->valuestring);
         }
         tokids_free(&ids);
@@ -143,7 +134,7 @@ static void compare_with_hf(const char *tok_path, const char *label) {
 }
 
 static void test_variants_vs_hf(void) {
-    if (!have_hf()) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    if (!tu_have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
     struct { const char *name; cJSON *pre; int ignore_merges, strip; } v[] = {
         {"gpt2", bytelevel(0, 1), 0, 0},
         {"gpt2_prefix", bytelevel(1, 1), 0, 1},

