@@ -4,44 +4,28 @@ runs both on a folder written by `r1 init` and compares them when torch is insta
 
 usage: /usr/bin/python3 tools/folder_logits.py DIR 1,2,3 OUT.safetensors
 
-The folder is read with this file's own safetensors parser (numpy; F32, BF16 and F16), not with
-r1.c's: every parameter of the reference model must be present under its Hugging Face name with
-its shape; the MTP modules' copies of embed_tokens / shared_head.head must equal the main tensors;
-any other tensor is an error. Writes the f32 tensor "logits" [T, vocab_size].
+The folder is read with tools/safetensors_io.py (numpy; F32, BF16 and F16), not with r1.c's:
+every parameter of the reference model must be present under its Hugging Face name with its shape;
+the MTP modules' copies of embed_tokens / shared_head.head must equal the main tensors; any other
+tensor is an error. Writes the f32 tensor "logits" [T, vocab_size].
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        raw = data[base + a:base + b]
-        dt = info["dtype"]
-        if dt == "F32":
-            arr = np.frombuffer(raw, dtype="<f4").astype(np.float64)
-        elif dt == "BF16":
-            arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-        elif dt == "F16":
-            arr = np.frombuffer(raw, dtype="<f2").astype(np.float64)
-        else:
-            raise SystemExit("%s: tensor %s: dtype %s not supported here" % (path, name, dt))
-        out[name] = arr.reshape(info["shape"])
-    return out
+    """The folder's tensors (F32, BF16 or F16; any other dtype is an error) in float64."""
+    try:
+        raw = safetensors_io.read(path, dtypes=("F32", "BF16", "F16"))
+    except ValueError as e:
+        raise SystemExit(str(e))
+    return {name: a.astype(np.float64) for name, a in raw.items()}
 
 
 def main():
@@ -50,7 +34,6 @@ def main():
     folder, toks, out_path = sys.argv[1:]
     import torch
     import ref_model
-    import safetensors_io
 
     with open(os.path.join(folder, "config.json")) as f:
         cfg = ref_model.Config(json.load(f))

@@ -48,7 +48,8 @@ BENCH_CONFIG = OrderedDict([
 ])
 
 
-def _tiny(**over):
+def tiny_config(**over):
+    """The tiny test config (a_plain's); ref_train.py builds its own from it too."""
     c = OrderedDict([
         ("architectures", ["DeepseekV3ForCausalLM"]), ("model_type", "deepseek_v3"),
         ("vocab_size", 64), ("hidden_size", 32), ("num_hidden_layers", 2),
@@ -71,9 +72,9 @@ def _tiny(**over):
 
 
 FIXTURES = OrderedDict([
-    ("a_plain", dict(config=_tiny(), seed=1234, batch=2, seq=12, mtp_lambda=0.0, alpha=0.0)),
+    ("a_plain", dict(config=tiny_config(), seed=1234, batch=2, seq=12, mtp_lambda=0.0, alpha=0.0)),
     ("b_bench", dict(config=BENCH_CONFIG, seed=1234, batch=2, seq=32, mtp_lambda=0.3, alpha=0.0)),
-    ("c_yarn_mtp", dict(config=_tiny(
+    ("c_yarn_mtp", dict(config=tiny_config(
         q_lora_rank=24, qk_rope_head_dim=8, n_routed_experts=8, n_group=4, topk_group=2,
         num_experts_per_tok=3, moe_intermediate_size=12, num_nextn_predict_layers=2,
         aux_loss_alpha=0.1,

@@ -30,26 +30,12 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_model  # noqa: E402
+from make_fixtures import tiny_config  # noqa: E402
 
 M64 = (1 << 64) - 1
 RNG_DATA = 2
 
-CONFIG = OrderedDict([
-    ("architectures", ["DeepseekV3ForCausalLM"]), ("model_type", "deepseek_v3"),
-    ("vocab_size", 48), ("hidden_size", 32), ("num_hidden_layers", 2),
-    ("first_k_dense_replace", 1), ("moe_layer_freq", 1), ("intermediate_size", 48),
-    ("num_attention_heads", 2), ("num_key_value_heads", 2), ("q_lora_rank", 16),
-    ("kv_lora_rank", 16), ("qk_nope_head_dim", 8), ("qk_rope_head_dim", 4), ("v_head_dim", 6),
-    ("n_routed_experts", 4), ("n_shared_experts", 1), ("num_experts_per_tok", 2),
-    ("moe_intermediate_size", 16), ("n_group", 1), ("topk_group", 1),
-    ("scoring_func", "sigmoid"), ("topk_method", "noaux_tc"), ("norm_topk_prob", True),
-    ("routed_scaling_factor", 2.5), ("aux_loss_alpha", 0.0), ("seq_aux", True),
-    ("hidden_act", "silu"), ("rms_norm_eps", 1e-06), ("rope_theta", 10000.0),
-    ("rope_scaling", None), ("max_position_embeddings", 64), ("num_nextn_predict_layers", 1),
-    ("tie_word_embeddings", False), ("attention_bias", False), ("attention_dropout", 0.0),
-    ("initializer_range", 0.02), ("bos_token_id", 0), ("eos_token_id", 1),
-    ("torch_dtype", "float32"),
-])
+CONFIG = tiny_config(vocab_size=48, q_lora_rank=16, num_nextn_predict_layers=1)
 
 OPTIONS = OrderedDict([
     ("steps", 10), ("batch", 3), ("seq_len", 12), ("grad_accum", 2), ("lr", 0.01),

@@ -1,4 +1,5 @@
-"""Minimal safetensors writer/reader (F32, I32) with struct + json + numpy, no extra packages.
+"""Minimal safetensors writer (F32, I32) and reader (F32, I32, F16, BF16) with struct + json + numpy,
+no extra packages. The one copy the Python tools share (make_fixtures.py, folder_logits.py).
 
 Layout: u64 little-endian header length N, N bytes of JSON (space-padded so the data starts on an
 8-byte boundary) with "__metadata__": {"format": "pt"}, then the tensors back to back, row-major,
@@ -10,7 +11,7 @@ import struct
 import numpy as np
 
 _DT = {np.dtype("<f4"): "F32", np.dtype("<i4"): "I32"}
-_NP = {"F32": np.dtype("<f4"), "I32": np.dtype("<i4")}
+_NP = {"F32": np.dtype("<f4"), "I32": np.dtype("<i4"), "F16": np.dtype("<f2")}
 
 
 def write(path, tensors):
@@ -36,7 +37,15 @@ def write(path, tensors):
             f.write(b)
 
 
-def read(path):
+def _decode(raw, dt):
+    if dt == "BF16":   # the upper half of an f32
+        return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    return np.frombuffer(raw, dtype=_NP[dt])
+
+
+def read(path, dtypes=("F32", "I32", "F16", "BF16")):
+    """name -> numpy array (F32, I32, F16 as stored; BF16 widened to float32), in file order.
+    ValueError names the tensor when its dtype is not one of `dtypes`."""
     with open(path, "rb") as f:
         data = f.read()
     n = struct.unpack("<Q", data[:8])[0]
@@ -46,6 +55,9 @@ def read(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
+        dt = info["dtype"]
+        if dt not in dtypes or (dt not in _NP and dt != "BF16"):
+            raise ValueError("%s: tensor %s: dtype %s not supported here" % (path, name, dt))
         a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[base + a:base + b], dtype=_NP[info["dtype"]]).reshape(info["shape"])
+        out[name] = _decode(data[base + a:base + b], dt).reshape(info["shape"])
     return out
