@@ -3,6 +3,7 @@
 #include "kernels/matmul.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -251,12 +252,67 @@ void gemm_blas(int trans_a, int trans_b, int M, int N, int K, real alpha, const 
 #endif
 }
 
+/* ---- the Linear layer ----
+ *
+ * On exactly two threads (this machine's case, measured there) the Linear layer's products are
+ * not threaded inside OpenBLAS: each thread runs a whole single-threaded product instead. OpenBLAS
+ * splits one product into a grid and makes its threads wait on each other's packed panels, which
+ * at these sizes (K = 64..512) costs more than it saves, and badly so when a core is shared:
+ * - backward: dW = dyᵀ·x and dX = dy·W are independent and equally large (n·in·out multiply-adds
+ *   each), so they run side by side;
+ * - otherwise a product of at least TWO_WAY_MIN_ROWS rows is cut into two row halves.
+ * Each C element is still summed by one single-threaded kernel over the whole K: the same bits
+ * on every run, and the one-thread result up to OpenBLAS picking another kernel for a half's
+ * size (tests/test_matmul_threads.c). Inside a parallel region, on one thread, or on more than
+ * two (not measured), the products go to gemm() unchanged. */
+#define TWO_WAY_MIN_ROWS 256
+
+static int two_way(void) { return omp_get_max_threads() == 2 && !omp_in_parallel(); }
+
+/* C = alpha·op(A)·op(B) + beta·C as two row halves on two threads; 0 (nothing done) when not
+ * worth it. The cut is a multiple of 16 rows. */
+static int gemm_halves(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+                       const real *B, int ldb, real beta, real *C, int ldc) {
+    if (M < TWO_WAY_MIN_ROWS || !two_way()) return 0;
+    const int m0 = (M / 2 + 15) & ~15;
+    #pragma omp parallel num_threads(2)
+    {
+        const int t = omp_get_thread_num();
+        const int i0 = t ? m0 : 0, mi = t ? M - m0 : m0;
+        gemm(ta, tb, mi, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda, lda, B, ldb, beta,
+             C + (size_t)i0 * ldc, ldc);
+    }
+    return 1;
+}
+
+static void gemm_two_way(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+                         const real *B, int ldb, real beta, real *C, int ldc) {
+    if (!gemm_halves(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+        gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static int overlap(const real *p, size_t np, const real *q, size_t nq) {
+    return p && q && p < q + nq && q < p + np;
+}
+
 void matmul_forward(real *y, const real *x, const real *w, int n, int in, int out, int accumulate) {
-    gemm(0, 1, n, out, in, 1, x, in, w, in, accumulate ? 1 : 0, y, out);
+    gemm_two_way(0, 1, n, out, in, 1, x, in, w, in, accumulate ? 1 : 0, y, out);
 }
 
 void matmul_backward(real *dx, real *dw, const real *dy, const real *x, const real *w, int n,
                      int in, int out, int accumulate_dx) {
-    if (dw) gemm(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
-    if (dx) gemm(0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+    /* side by side unless dx overlaps an input (then dW must read x/dy before dX is written) */
+    const size_t nx = (size_t)n * in;
+    if (dw && dx && two_way() && !overlap(dx, nx, x, nx) && !overlap(dx, nx, dy, (size_t)n * out)) {
+        #pragma omp parallel sections num_threads(2)
+        {
+            #pragma omp section
+            gemm(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
+            #pragma omp section
+            gemm(0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+        }
+        return;
+    }
+    if (dw) gemm_two_way(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
+    if (dx) gemm_two_way(0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
 }

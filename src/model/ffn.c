@@ -41,25 +41,29 @@ void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale,
                       int n, int D, real *h, real *dh, real *dgu) {
     if (n == 0) return;
     const int F = w->F;
-    /* dh = dy·down  [n, F] */
-    matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
-    if (dscale) {
-        /* y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u  (h_u the unscaled hidden) */
-        swiglu_forward(h, gu, NULL, n, F);
-        #pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++) {
-            const real *hi = h + (size_t)i * F, *dhi = dh + (size_t)i * F;
-            double acc = 0;
-            for (int j = 0; j < F; j++) acc += (double)dhi[j] * hi[j];
-            dscale[i] = (real)acc;
-            if (row_scale) {
-                real s = row_scale[i];
-                real *hw = h + (size_t)i * F;
-                for (int j = 0; j < F; j++) hw[j] *= s;
-            }
-        }
-    } else {
+    if (!dscale) {
+        /* h first, so that down's two products (d down += dyᵀ·h, dh = dy·down) go together */
         swiglu_forward(h, gu, row_scale, n, F);
+        matmul_backward(dh, gw->down, dy, h, w->down, n, F, D, 0);
+        swiglu_backward(dgu, dh, gu, row_scale, n, F);
+        matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
+        return;
+    }
+    /* gated rows: dh = dy·down  [n, F] first, since y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u
+     * (h_u the unscaled hidden); then h = s·h_u */
+    matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
+    swiglu_forward(h, gu, NULL, n, F);
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const real *hi = h + (size_t)i * F, *dhi = dh + (size_t)i * F;
+        double acc = 0;
+        for (int j = 0; j < F; j++) acc += (double)dhi[j] * hi[j];
+        dscale[i] = (real)acc;
+        if (row_scale) {
+            real s = row_scale[i];
+            real *hw = h + (size_t)i * F;
+            for (int j = 0; j < F; j++) hw[j] *= s;
+        }
     }
     /* d down [D, F] += dyᵀ·h */
     matmul_backward(NULL, gw->down, dy, h, w->down, n, F, D, 0);

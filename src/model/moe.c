@@ -184,15 +184,22 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
      * the kernels' own loops and OpenBLAS run on the calling thread): at these sizes that
      * scales better than threading each small GEMM */
     real *hg = arena_real(scratch, nK * Im);    /* [nK, Im] hidden */
+    /* the shared expert (all n rows) is one more task, handed out first as the largest */
+    const int sh = w->shared.F > 0;
+    real *hs = sh ? arena_real(scratch, (size_t)n * w->shared.F) : NULL;   /* [n, F_s] */
     #pragma omp parallel for schedule(dynamic, 1)
-    for (int e = 0; e < E; e++) {
+    for (int t = 0; t < E + sh; t++) {
+        if (sh && t == 0) {
+            ffn_forward_buf(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, hs);
+            continue;
+        }
+        const int e = t - sh;
         size_t o = (size_t)a->offset[e];
         ffn_forward_buf(yg + o * D, 0, a->gu + o * 2 * Im, xg + o * D, &w->experts[e],
                         a->gate_g + o, a->count[e], D, hg + o * Im);
     }
     /* y = shared(x) + Σ_slots yg[row_of(token, slot)], slots in order */
-    if (w->shared.F > 0) ffn_forward(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, scratch);
-    else memset(y, 0, (size_t)n * D * sizeof *y);
+    if (!sh) memset(y, 0, (size_t)n * D * sizeof *y);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         real *yi = y + (size_t)i * D;
@@ -228,17 +235,26 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
     real *hg = arena_real(scratch, nK * Im);        /* [nK, Im] */
     real *dhg = arena_real(scratch, nK * Im);       /* [nK, Im] */
     real *dgu = arena_real(scratch, nK * 2 * Im);   /* [nK, 2Im] */
+    /* shared experts as the first (largest) task: dx = their input gradient (=); the routed
+     * rows are added per token below */
+    const int sh = w->shared.F > 0, Fs = w->shared.F;
+    real *hs = sh ? arena_real(scratch, (size_t)n * Fs) : NULL;          /* [n, F_s] */
+    real *dhs = sh ? arena_real(scratch, (size_t)n * Fs) : NULL;         /* [n, F_s] */
+    real *dgus = sh ? arena_real(scratch, (size_t)n * 2 * Fs) : NULL;    /* [n, 2F_s] */
     #pragma omp parallel for schedule(dynamic, 1)
-    for (int e = 0; e < E; e++) {
+    for (int t = 0; t < E + sh; t++) {
+        if (sh && t == 0) {
+            ffn_backward_buf(dx, 0, &gw->shared, NULL, dy, x, a->shared_gu, &w->shared, NULL, n, D,
+                             hs, dhs, dgus);
+            continue;
+        }
+        const int e = t - sh;
         size_t o = (size_t)a->offset[e];
         ffn_backward_buf(dxg + o * D, 0, &gw->experts[e], dg + o, dyg + o * D, xg + o * D,
                          a->gu + o * 2 * Im, &w->experts[e], a->gate_g + o, a->count[e], D,
                          hg + o * Im, dhg + o * Im, dgu + o * 2 * Im);
     }
-    /* shared experts: dx = their input gradient (=), then the routed rows are added per token */
-    if (w->shared.F > 0) ffn_backward(dx, 0, &gw->shared, NULL, dy, x, a->shared_gu, &w->shared,
-                                      NULL, n, D, scratch);
-    else memset(dx, 0, (size_t)n * D * sizeof *dx);
+    if (!sh) memset(dx, 0, (size_t)n * D * sizeof *dx);
 
     /* per token: add routed input gradients; router gradient ds -> dz */
     const int n_seq = a->n_seq, T = a->seq_len;
