@@ -40,16 +40,13 @@ static void test_eval(void) {
     StrBuf o = {0};
     const char *G = tu_r1_bin();
     int rc = tu_runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
-                  "--threads 1 --out %s/e1.json", G, dir, dir);
+                     "--threads 1 --out %s/e1.json", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     EXPECTF(strstr(o.s, "pass@1") != NULL, "table: %s", o.s);
     rc = tu_runf(&o, "%s eval --model %s/m --task arith --level 1 --n 3 --k 4 --max-tokens 16 --seed 7 "
-              "--threads 2 --out %s/e2.json", G, dir, dir);
+                 "--threads 2 --out %s/e2.json", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
-    char p1[512], p2[512];
-    snprintf(p1, sizeof p1, "%s/e1.json", dir);
-    snprintf(p2, sizeof p2, "%s/e2.json", dir);
-    char *a = tu_slurp(p1), *b = tu_slurp(p2);
+    char *a = tu_slurp(tu_path(dir, "e1.json")), *b = tu_slurp(tu_path(dir, "e2.json"));
     EXPECTF(*a && strcmp(a, b) == 0, "reports differ across threads:\n%s\n%s", a, b);
     cJSON *j = cJSON_Parse(a);
     EXPECT(j != NULL);
@@ -81,7 +78,7 @@ static void test_eval(void) {
     free(b);
     /* another seed: a report is still written (and is allowed to differ) */
     rc = tu_runf(&o, "%s eval --model %s/m --task arith --n 2 --k 2 --max-tokens 8 --seed 8 --out %s/e3.json",
-              G, dir, dir);
+                 G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     sb_free(&o);
 }
@@ -90,7 +87,7 @@ static void test_sample(void) {
     StrBuf o = {0};
     const char *G = tu_r1_bin();
     int rc = tu_runf(&o, "%s sample --model %s/m --task arith --level 1 --n 3 -n 4 --keep 1 --max-tokens 16 "
-                  "--seed 3 --mix-non-reasoning 0.5 --out %s/s.jsonl", G, dir, dir);
+                     "--seed 3 --mix-non-reasoning 0.5 --out %s/s.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     EXPECTF(strstr(o.s, "kept") && strstr(o.s, "wrong") && strstr(o.s, "non-reasoning"), "summary: %s", o.s);
     char p[512];

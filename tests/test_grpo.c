@@ -38,9 +38,7 @@ static int setup(void) {
     for (int i = 0; i < 400; i++)
         sb_printf(&corpus, "Copy %d+%d. The answer is %d. Compute %d*%d-%d.\n", i % 37, i % 11, i % 37 + i % 11,
                   i % 7, i % 13, i % 5);
-    char tok_path[192];
-    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", model_dir);
-    int rc = tu_train_tokenizer(corpus.s, corpus.len, 300, tok_path);
+    int rc = tu_train_tokenizer(corpus.s, corpus.len, 300, tu_path(model_dir, "tokenizer.json"));
     sb_free(&corpus);
     if (rc) return -1;
     const char *cfg_json =

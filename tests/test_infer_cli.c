@@ -43,15 +43,12 @@ static void test_generate(void) {
     const char *G = tu_r1_bin();
     /* greedy, reproducible, three samples */
     int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
-                  "--max-tokens 20 --out %s/g1.jsonl --logprobs", G, dir, dir);
+                     "--max-tokens 20 --out %s/g1.jsonl --logprobs", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
-              "--max-tokens 20 --out %s/g2.jsonl --logprobs --batch 1", G, dir, dir);
+                 "--max-tokens 20 --out %s/g2.jsonl --logprobs --batch 1", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
-    char p1[512], p2[512];
-    snprintf(p1, sizeof p1, "%s/g1.jsonl", dir);
-    snprintf(p2, sizeof p2, "%s/g2.jsonl", dir);
-    a = tu_slurp(p1); b = tu_slurp(p2);
+    a = tu_slurp(tu_path(dir, "g1.jsonl")); b = tu_slurp(tu_path(dir, "g2.jsonl"));
     EXPECT(count_lines(a) == 3 && strcmp(a, b) == 0);
     EXPECT(strstr(a, "\"sample\":2") && strstr(a, "\"completion\":") && strstr(a, "\"finish\":") &&
            strstr(a, "\"logprobs\":["));
@@ -73,28 +70,24 @@ static void test_generate(void) {
     free(b);
     /* speculative greedy = greedy */
     rc = tu_runf(&o, "%s generate --model %s/m --prompt 'what is two plus three' --temperature 0 -n 3 "
-              "--max-tokens 20 --out %s/g3.jsonl --logprobs --speculative", G, dir, dir);
+                 "--max-tokens 20 --out %s/g3.jsonl --logprobs --speculative", G, dir, dir);
     EXPECTF(rc == 0 && strstr(o.s, "MTP drafts accepted"), "%s", o.s);
-    snprintf(p2, sizeof p2, "%s/g3.jsonl", dir);
-    b = tu_slurp(p2);
+    b = tu_slurp(tu_path(dir, "g3.jsonl"));
     EXPECT(strcmp(a, b) == 0);
     free(a); free(b);
     /* seeded sampling: threads 1 == threads 2; another seed differs */
     rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
-              "--temperature 1 --top-p 0.9 --threads 1 --out %s/s1.jsonl", G, dir, dir);
+                 "--temperature 1 --top-p 0.9 --threads 1 --out %s/s1.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
     rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 3 "
-              "--temperature 1 --top-p 0.9 --threads 2 --out %s/s2.jsonl", G, dir, dir);
+                 "--temperature 1 --top-p 0.9 --threads 2 --out %s/s2.jsonl", G, dir, dir);
     rc |= tu_runf(&o, "%s generate --model %s/m --prompt 'the water' -n 4 --max-tokens 24 --seed 4 "
-               "--temperature 1 --top-p 0.9 --threads 2 --out %s/s3.jsonl", G, dir, dir);
+                  "--temperature 1 --top-p 0.9 --threads 2 --out %s/s3.jsonl", G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
-    snprintf(p1, sizeof p1, "%s/s1.jsonl", dir);
-    snprintf(p2, sizeof p2, "%s/s2.jsonl", dir);
-    a = tu_slurp(p1); b = tu_slurp(p2);
+    a = tu_slurp(tu_path(dir, "s1.jsonl")); b = tu_slurp(tu_path(dir, "s2.jsonl"));
     EXPECT(count_lines(a) == 4 && strcmp(a, b) == 0);
     free(b);
-    snprintf(p2, sizeof p2, "%s/s3.jsonl", dir);
-    b = tu_slurp(p2);
+    b = tu_slurp(tu_path(dir, "s3.jsonl"));
     EXPECT(strcmp(a, b) != 0);
     free(a); free(b);
     sb_free(&o);
@@ -109,7 +102,7 @@ static void test_prompts_file(void) {
     Err e = {{0}};
     file_write_atomic(path, good, strlen(good), &e);
     int rc = tu_runf(&o, "%s generate --model %s/m --prompts %s --temperature 0 --max-tokens 8 --out %s/pp.jsonl",
-                  tu_r1_bin(), dir, path, dir);
+                     tu_r1_bin(), dir, path, dir);
     EXPECTF(rc == 0, "%s", o.s);
     snprintf(path, sizeof path, "%s/pp.jsonl", dir);
     char *a = tu_slurp(path);
@@ -139,22 +132,22 @@ static void test_bad_input(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' %s", G, dir,
-                      cases[i].flags);
+                         cases[i].flags);
         EXPECTF(rc != 0 && strstr(o.s, "r1: error: ") && strstr(o.s, cases[i].want) && count_lines(o.s) == 1,
                 "%s -> %s", cases[i].flags, o.s);
     }
     int rc = tu_runf(&o, "%s generate --model %s/m --prompt 'the water of the day is five' --context 12 "
-                  "--max-tokens 4 --truncate-left --temperature 0 --quiet", G, dir);
+                     "--max-tokens 4 --truncate-left --temperature 0 --quiet", G, dir);
     EXPECTF(rc == 0, "%s", o.s);
     /* a folder without tokenizer.json; a tokenizer too big for the config */
     rc = tu_runf(&o, "mkdir -p %s/m2 && cp %s/m/config.json %s/m/model.safetensors %s/m2/ && "
-              "%s generate --model %s/m2 --prompt x", dir, dir, dir, dir, G, dir);
+                 "%s generate --model %s/m2 --prompt x", dir, dir, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "tokenizer.json") && count_lines(o.s) == 1, "%s", o.s);
     rc = tu_runf(&o, "%s tokenizer train --data %s/c.txt --vocab-size 400 --out %s/m2/tokenizer.json --quiet && "
-              "%s generate --model %s/m2 --prompt x", G, dir, dir, G, dir);
+                 "%s generate --model %s/m2 --prompt x", G, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "vocab_size") && count_lines(o.s) == 1, "%s", o.s);
     rc = tu_runf(&o, "mkdir -p %s/m3 && cp %s/m/config.json %s/m/tokenizer.json %s/m3/ && "
-              "%s generate --model %s/m3 --prompt x", dir, dir, dir, dir, G, dir);
+                 "%s generate --model %s/m3 --prompt x", dir, dir, dir, dir, G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "m3") && strstr(o.s, "safetensors") && count_lines(o.s) == 1, "%s", o.s);
     rc = tu_runf(&o, "%s generate --model %s/nope --prompt x", G, dir);
     EXPECTF(rc != 0 && strstr(o.s, "nope") && count_lines(o.s) == 1, "%s", o.s);
@@ -164,7 +157,7 @@ static void test_bad_input(void) {
 static void test_chat(void) {
     StrBuf o = {0};
     int rc = tu_runf(&o, "printf 'what is two plus three\\nand five\\n/reset\\nthe day\\n/exit\\nnot read\\n' | "
-                  "%s chat --model %s/m --max-tokens 12 --temperature 0", tu_r1_bin(), dir);
+                     "%s chat --model %s/m --max-tokens 12 --temperature 0", tu_r1_bin(), dir);
     EXPECTF(rc == 0 && strstr(o.s, "(conversation cleared)"), "%s", o.s);
     EXPECT(count_lines(o.s) >= 4);
     EXPECT(strstr(o.s, "\033[2m") == NULL);     /* not a terminal: no ANSI codes */

@@ -37,9 +37,7 @@ static int setup(void) {
         for (int i = 0; i < d.n; i++) sb_printf(&corpus, "%s\n%s\n%s\n", d.it[i].prompt, d.it[i].chosen, d.it[i].rejected);
         rm_data_free(&d);
     }
-    char tok_path[192];
-    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", base_dir);
-    int rc = tu_train_tokenizer(corpus.s, corpus.len, 500, tok_path);
+    int rc = tu_train_tokenizer(corpus.s, corpus.len, 500, tu_path(base_dir, "tokenizer.json"));
     sb_free(&corpus);
     if (rc) return -1;
     const char *cfg_json =

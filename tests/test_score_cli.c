@@ -181,7 +181,7 @@ static void test_data_make_and_score(void) {
         sb_clear(&o);
         sb_printf(&cmd, "%s score --data %s --rewards accuracy:1,format:0.5,tag_count,language", tu_r1_bin(), joined);
         EXPECTF(tu_run(cmd.s, &o) == 0 && mean_of(o.s, "accuracy") == 1.0 && mean_of(o.s, "format") == 1.0 &&
-                    mean_of(o.s, "tag_count") == 0.75 && mean_of(o.s, "language") == 1.0,
+                       mean_of(o.s, "tag_count") == 0.75 && mean_of(o.s, "language") == 1.0,
                 "lang %s: %s", langs[l], o.s);
         sb_free(&cmd);
         sb_free(&o);
