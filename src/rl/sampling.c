@@ -59,7 +59,10 @@ int sample_completions(const Model *m, Tokenizer *tok, const PromptSource *ps, P
     for (int i = 0; i < n && rc == 0; i++) {
         sb_clear(&t);
         rc = prompt_completion_text(tok, &out[i], &t, e);
-        c->text[i] = t.s ? xstrdup(t.s) : xstrdup("");
+        /* the text may hold NUL bytes (a byte-level model can emit 0x00): copy by length */
+        c->text[i] = xmalloc(t.len + 1);
+        if (t.len) memcpy(c->text[i], t.s, t.len);
+        c->text[i][t.len] = 0;
         c->len[i] = t.len;
         c->n_tokens[i] = out[i].n;
         c->finish[i] = out[i].finish;
