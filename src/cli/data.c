@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "io/file.h"
+#include "io/json.h"
 #include "tasks/records.h"
 
 int cmd_data(int argc, char **argv);
@@ -92,7 +93,7 @@ static int data_make(int argc, char **argv) {
                            self_check, cot, mix_cot, (RecordFormat)fmt, which};
         cJSON *rec = record_make(&spec, (uint64_t)seed, (uint64_t)i, &e);
         if (!rec) { fclose(f); remove(tmp); free(tasks); return cli_fail(&e); }
-        char *line = cJSON_PrintUnformatted(rec);
+        char *line = json_print_line(rec);
         fputs(line, f);
         fputc('\n', f);
         free(line);

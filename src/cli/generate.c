@@ -218,7 +218,7 @@ int cmd_generate(int argc, char **argv) {
                     for (int k = 0; k < outs[r].n; k++)
                         cJSON_AddItemToArray(lp, cJSON_CreateNumber(outs[r].logprobs[k]));
                 }
-                char *line = cJSON_PrintUnformatted(rec);
+                char *line = json_print_line(rec);
                 sb_append(&all, line);
                 sb_append(&all, "\n");
                 free(line);

@@ -129,7 +129,7 @@ static int rm_score_cmd(int argc, char **argv) {
             StrBuf sb = {0};
             for (int i = 0; i < n; i++) {
                 cJSON_AddNumberToObject(recs[i], "rm_score", scores[i]);
-                char *t = cJSON_PrintUnformatted(recs[i]);
+                char *t = json_print_line(recs[i]);
                 sb_append(&sb, t);
                 sb_append(&sb, "\n");
                 free(t);

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "infer/model_dir.h"
+#include "io/json.h"
 #include "rl/rs_filter.h"
 #include "rl/sampling.h"
 #include "tasks/records.h"
@@ -24,7 +25,7 @@ static void write_record(FILE *f, const char *question, const char *assistant) {
     cJSON_AddStringToObject(a, "content", assistant);
     cJSON_AddItemToArray(msgs, u);
     cJSON_AddItemToArray(msgs, a);
-    char *s = cJSON_PrintUnformatted(r);
+    char *s = json_print_line(r);
     fprintf(f, "%s\n", s);
     free(s);
     cJSON_Delete(r);
@@ -127,7 +128,7 @@ int cmd_sample(int argc, char **argv) {
             RecordSpec spec = {short_tasks[i % 4], 1, LANG_EN, 0, 0, 0, REC_SFT, SPLIT_TRAIN};
             cJSON *r = record_make(&spec, (uint64_t)seed + 991, (uint64_t)i, &e);
             if (!r) { rc = -1; break; }
-            char *s = cJSON_PrintUnformatted(r);
+            char *s = json_print_line(r);
             fprintf(f, "%s\n", s);
             free(s);
             cJSON_Delete(r);

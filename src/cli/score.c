@@ -117,7 +117,7 @@ int cmd_score(int argc, char **argv) {
             cJSON *r = cJSON_AddObjectToObject(rec, "rewards");
             for (int i = 0; i < set.n; i++) cJSON_AddNumberToObject(r, reward_name(set.id[i]), each[i]);
             cJSON_AddNumberToObject(rec, "reward", total);
-            char *text = cJSON_PrintUnformatted(rec);
+            char *text = json_print_line(rec);
             fputs(text, f);
             fputc('\n', f);
             free(text);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "io/file.h"
 
 cJSON *json_parse_n(const char *buf, size_t n, Err *e) {
@@ -72,15 +73,27 @@ int json_get_string(const cJSON *obj, const char *key, int required, const char 
     return 0;
 }
 
+/* cJSON's text with ill-formed UTF-8 replaced, plus `tail`. Non-ASCII bytes occur only inside
+ * strings (cJSON escapes nothing above 0x7F), so replacing over the whole text is safe. */
+static char *valid_text(char *text, const char *tail) {
+    StrBuf b = {0};
+    sb_append_utf8_valid(&b, text, strlen(text));
+    sb_append(&b, tail);
+    free(text);
+    return sb_take(&b);
+}
+
+char *json_print_line(const cJSON *obj) {
+    char *text = cJSON_PrintUnformatted(obj);
+    CHECK(text != NULL);   /* cJSON fails only on allocation failure */
+    return valid_text(text, "");
+}
+
 int json_save_file(const cJSON *obj, const char *path, Err *e) {
     char *text = cJSON_Print(obj);
     if (!text) return err_set(e, "%s: cannot serialise JSON", path);
-    size_t n = strlen(text);
-    char *buf = xmalloc(n + 1);
-    memcpy(buf, text, n);
-    buf[n] = '\n';
-    free(text);
-    int rc = file_write_atomic(path, buf, n + 1, e);
+    char *buf = valid_text(text, "\n");
+    int rc = file_write_atomic(path, buf, strlen(buf), e);
     free(buf);
     return rc;
 }

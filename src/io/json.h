@@ -22,7 +22,12 @@ int json_get_bool(const cJSON *obj, const char *key, int required, int *out, Err
 /* *out points into obj (not copied). */
 int json_get_string(const cJSON *obj, const char *key, int required, const char **out, Err *e);
 
-/* Writes the JSON text of `obj` (pretty-printed) to path atomically. */
+/* The one-line JSON text of `obj` (a JSONL record), made valid UTF-8: cJSON copies string bytes
+ * as they are, so every ill-formed sequence (model output can end mid-character) becomes U+FFFD.
+ * Every JSON writer goes through this or json_save_file. Caller frees; never NULL. */
+char *json_print_line(const cJSON *obj);
+
+/* Writes the JSON text of `obj` (pretty-printed, valid UTF-8 as above) to path atomically. */
 int json_save_file(const cJSON *obj, const char *path, Err *e);
 
 #endif
