@@ -116,9 +116,33 @@ static void test_svg_escapes_and_empty(void) {
     sb_free(&b);
 }
 
+/* Rendering defects seen in a Chromium screenshot of a nano report: an all-zero accuracy curve
+ * got an axis from -0.6 to 0.6, integer RL steps got 0.5 ticks, short series were invisible,
+ * and zero-valued bars drew nothing (indistinguishable from a missing value). */
+static void test_svg_flat_curves_and_zero_bars(void) {
+    StrBuf b = {0};
+    double x[4] = {0, 1, 2, 3}, y[4] = {0, 0, 0, 0};
+    SvgSeries s = {"r1_zero", x, y, 4};
+    svg_line_chart(&b, "acc", "RL step", "held-out pass@1", &s, 1, 760, 300);
+    EXPECT(strstr(b.s, ">-0.") == NULL && strstr(b.s, ">-1<") == NULL);   /* no negative ticks */
+    EXPECT(strstr(b.s, ">1</text>") != NULL);                              /* axis reaches 1 */
+    EXPECT(strstr(b.s, ">0.5</text>") == NULL && strstr(b.s, ">1.5</text>") == NULL);   /* x ticks whole steps */
+    int circles = 0;
+    for (const char *p = b.s; (p = strstr(p, "<circle")); p++) circles++;
+    EXPECT(circles == 4);                                                  /* one marker per point */
+    sb_clear(&b);
+    const char *groups[2] = {"base", "r1"}, *bars[1] = {"arith"};
+    double v[2] = {0, NAN};
+    svg_bar_chart(&b, "pass@1", "pass@1", groups, 2, bars, 1, v, 1.0, 760, 320);
+    EXPECT(strstr(b.s, "height=\"2.0\" fill=\"#1f77b4\"") != NULL);      /* a 0 still shows a stub */
+    EXPECT(strstr(b.s, ">0.00</text>") != NULL && strstr(b.s, ">n/a</text>") != NULL);
+    sb_free(&b);
+}
+
 int main(void) {
     RUN(test_verdicts_follow_numbers);
     RUN(test_report_files);
     RUN(test_svg_escapes_and_empty);
+    RUN(test_svg_flat_curves_and_zero_bars);
     return TEST_EXIT();
 }

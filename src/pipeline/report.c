@@ -192,6 +192,8 @@ static void write_curves(StrBuf *html, const cJSON *results) {
     const char *titles[5] = {"Held-out pass@1 over RL steps (test problems, T 0.6)",
                              "Training accuracy over RL steps", "Mean response length over RL steps",
                              "Share of answers with a chain of thought over RL steps", "Mean reward over RL steps"};
+    const char *y_labels[5] = {"held-out pass@1", "training accuracy", "length (tokens)", "share with <think>",
+                               "mean reward"};
     sb_append(html, "<h2>RL curves</h2>\n");
     for (int k = 0; k < 5; k++) {
         SvgSeries series[16];
@@ -210,7 +212,7 @@ static void write_curves(StrBuf *html, const cJSON *results) {
             series[ns] = (SvgSeries){stage->string, buf[ns], buf[ns] + n, n};
             ns++;
         }
-        svg_line_chart(html, titles[k], "RL step", keys[k], series, ns, 760, 300);
+        svg_line_chart(html, titles[k], "RL step", y_labels[k], series, ns, 760, 300);
         for (int i = 0; i < ns; i++) free(buf[i]);
     }
 }

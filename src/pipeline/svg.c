@@ -38,10 +38,21 @@ void svg_line_chart(StrBuf *o, const char *title, const char *x_label, const cha
         sb_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n</svg>\n", w / 2, h / 2);
         return;
     }
+    int all_int_x = 1, nonneg_y = y0 >= 0;
+    for (int s = 0; s < n_series; s++)
+        for (int i = 0; i < series[s].n; i++)
+            if (isfinite(series[s].x[i]) && series[s].x[i] != floor(series[s].x[i])) all_int_x = 0;
     if (x1 == x0) { x0 -= 1; x1 += 1; }
-    if (y1 == y0) { y0 -= 0.5; y1 += 0.5; }
+    /* a flat curve: [0, 1] when it is all zeros (rates), else ±0.5 around it, never below zero
+     * for non-negative data (an accuracy axis running to -0.6 reads as a bug) */
+    if (y1 == y0) {
+        if (y0 == 0) y1 = 1;
+        else { y0 -= 0.5; y1 += 0.5; }
+    }
+    if (nonneg_y && y0 < 0) y0 = 0;
     if (y0 > 0 && y0 < 0.25 * (y1 - y0)) y0 = 0;   /* include zero when it is close */
     double ys = nice_step(y1 - y0, 5), xs = nice_step(x1 - x0, 6);
+    if (all_int_x && xs < 1) xs = 1;   /* RL steps are whole numbers: no 0.5 ticks */
     y0 = floor(y0 / ys) * ys; y1 = ceil(y1 / ys) * ys;
 #define PX(x) (left + (x - x0) / (x1 - x0) * pw)
 #define PY(y) (top + ph - (y - y0) / (y1 - y0) * ph)
@@ -65,6 +76,14 @@ void svg_line_chart(StrBuf *o, const char *title, const char *x_label, const cha
             if (isfinite(series[s].x[i]) && isfinite(series[s].y[i]))
                 sb_printf(o, "%.1f,%.1f ", PX(series[s].x[i]), PY(series[s].y[i]));
         sb_append(o, "\"/>\n");
+        /* point markers: a one- or two-point series is visible, and a series hidden under
+         * another one's line still shows (later series draw smaller markers on top) */
+        double r = s < 4 ? 3.4 - 0.5 * s : 1.8;
+        for (int i = 0; i < series[s].n; i++)
+            if (isfinite(series[s].x[i]) && isfinite(series[s].y[i]))
+                sb_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>", PX(series[s].x[i]),
+                          PY(series[s].y[i]), r, col);
+        sb_append(o, "\n");
         int ly = top + 10 + 16 * s;
         sb_printf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
                      "<text x=\"%d\" y=\"%d\">", left + pw + 10, left + pw + 26, ly, ly, col, left + pw + 30, ly + 4);
@@ -95,12 +114,20 @@ void svg_bar_chart(StrBuf *o, const char *title, const char *y_label, const char
     double gw = (double)pw / n_groups, bw = gw * 0.8 / n_bars;
     for (int g = 0; g < n_groups; g++) {
         for (int b = 0; b < n_bars; b++) {
-            double v = values[g * n_bars + b];
-            if (!isfinite(v)) continue;
+            double v = values[g * n_bars + b], xc = left + g * gw + gw * 0.1 + (b + 0.475) * bw;
+            if (!isfinite(v)) {
+                if (bw >= 26) sb_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#888\">n/a</text>\n",
+                                        xc, top + ph - 4);
+                continue;
+            }
             v = fmin(fmax(v, 0), y_max);
-            double bh = v / y_max * ph, x = left + g * gw + gw * 0.1 + b * bw;
+            /* at least 2 px, so a measured 0 is told apart from a missing value */
+            double bh = fmax(v / y_max * ph, 2), x = left + g * gw + gw * 0.1 + b * bw;
             sb_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%.3f</title></rect>\n",
                       x, top + ph - bh, bw * 0.95, bh, palette[b % N_COLORS], values[g * n_bars + b]);
+            if (bw >= 26)   /* value labels only where they fit above their bar */
+                sb_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f</text>\n", xc, top + ph - bh - 3,
+                          values[g * n_bars + b]);
         }
         sb_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" transform=\"rotate(-30 %.1f %d)\">",
                   left + g * gw + gw / 2, top + ph + 14, left + g * gw + gw / 2, top + ph + 14);
