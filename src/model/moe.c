@@ -177,9 +177,6 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
     const size_t nK = (size_t)n * K;
     real *xg = arena_real(scratch, nK * D);     /* [nK, D] inputs grouped by expert */
     real *yg = arena_real(scratch, nK * D);     /* [nK, D] scaled expert outputs */
-    #pragma omp parallel for schedule(static)
-    for (size_t row = 0; row < nK; row++)
-        memcpy(xg + row * D, x + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *x);
     /* experts in parallel, one single-threaded matmul chain each (inside the parallel region
      * the kernels' own loops and OpenBLAS run on the calling thread): at these sizes that
      * scales better than threading each small GEMM */
@@ -195,6 +192,9 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
         }
         const int e = t - sh;
         size_t o = (size_t)a->offset[e];
+        /* the expert's rows, gathered by the task that uses them (still in cache) */
+        for (size_t row = o; row < o + (size_t)a->count[e]; row++)
+            memcpy(xg + row * D, x + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *x);
         ffn_forward_buf(yg + o * D, 0, a->gu + o * 2 * Im, xg + o * D, &w->experts[e],
                         a->gate_g + o, a->count[e], D, hg + o * Im);
     }
@@ -225,12 +225,6 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
     real *dxg = arena_real(scratch, nK * D);    /* [nK, D] */
     real *dg = arena_real(scratch, nK);         /* [nK] dL/dg per grouped row */
     real *dz = arena_real(scratch, (size_t)n * E);  /* [n, E] dL/dz router logits */
-    #pragma omp parallel for schedule(static)
-    for (size_t row = 0; row < nK; row++) {
-        size_t t = (size_t)a->tok_of[row];
-        memcpy(xg + row * D, x + t * D, (size_t)D * sizeof *x);
-        memcpy(dyg + row * D, dy + t * D, (size_t)D * sizeof *dy);
-    }
     /* routed experts: dW, dxg, and the gate-weight gradient dg = dy·Expert_e(x) */
     real *hg = arena_real(scratch, nK * Im);        /* [nK, Im] */
     real *dhg = arena_real(scratch, nK * Im);       /* [nK, Im] */
@@ -250,6 +244,11 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
         }
         const int e = t - sh;
         size_t o = (size_t)a->offset[e];
+        for (size_t row = o; row < o + (size_t)a->count[e]; row++) {   /* gathered here, as forward */
+            const size_t tok = (size_t)a->tok_of[row];
+            memcpy(xg + row * D, x + tok * D, (size_t)D * sizeof *x);
+            memcpy(dyg + row * D, dy + tok * D, (size_t)D * sizeof *dy);
+        }
         ffn_backward_buf(dxg + o * D, 0, &gw->experts[e], dg + o, dyg + o * D, xg + o * D,
                          a->gu + o * 2 * Im, &w->experts[e], a->gate_g + o, a->count[e], D,
                          hg + o * Im, dhg + o * Im, dgu + o * 2 * Im);
