@@ -131,6 +131,12 @@ static void test_svg_flat_curves_and_zero_bars(void) {
     for (const char *p = b.s; (p = strstr(p, "<circle")); p++) circles++;
     EXPECT(circles == 4);                                                  /* one marker per point */
     sb_clear(&b);
+    double nan4[4] = {NAN, NAN, NAN, NAN};
+    SvgSeries two[2] = {{"no_evals", x, nan4, 4}, {"r1_zero", x, y, 4}};
+    svg_line_chart(&b, "acc", "RL step", "held-out pass@1", two, 2, 760, 300);
+    EXPECT(strstr(b.s, "no_evals") == NULL && strstr(b.s, ">r1_zero</text>") != NULL);   /* legend: data only */
+    EXPECT(strstr(b.s, "stroke=\"#d62728\"") != NULL);   /* r1_zero keeps its second-series colour */
+    sb_clear(&b);
     const char *groups[2] = {"base", "r1"}, *bars[1] = {"arith"};
     double v[2] = {0, NAN};
     svg_bar_chart(&b, "pass@1", "pass@1", groups, 2, bars, 1, v, 1.0, 760, 320);

@@ -69,8 +69,14 @@ void svg_line_chart(StrBuf *o, const char *title, const char *x_label, const cha
               top + ph / 2, top + ph / 2);
     sb_append_html(o, y_label);
     sb_append(o, "</text>\n");
+    /* a series with no finite point (e.g. no held-out evaluations in that stage) gets no legend
+     * entry; colours stay tied to the series index so a stage has one colour in every chart */
+    int n_legend = 0;
     for (int s = 0; s < n_series; s++) {
         const char *col = palette[s % N_COLORS];
+        int has = 0;
+        for (int i = 0; i < series[s].n; i++) has |= isfinite(series[s].x[i]) && isfinite(series[s].y[i]);
+        if (!has) continue;
         sb_printf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" points=\"", col);
         for (int i = 0; i < series[s].n; i++)
             if (isfinite(series[s].x[i]) && isfinite(series[s].y[i]))
@@ -84,7 +90,7 @@ void svg_line_chart(StrBuf *o, const char *title, const char *x_label, const cha
                 sb_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>", PX(series[s].x[i]),
                           PY(series[s].y[i]), r, col);
         sb_append(o, "\n");
-        int ly = top + 10 + 16 * s;
+        int ly = top + 10 + 16 * n_legend++;
         sb_printf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
                      "<text x=\"%d\" y=\"%d\">", left + pw + 10, left + pw + 26, ly, ly, col, left + pw + 30, ly + 4);
         sb_append_html(o, series[s].name);
