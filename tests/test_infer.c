@@ -110,10 +110,11 @@ static void test_absorbed_equals_naive(void) {
             engine_forward(&gn, toks + t, sl, 1, NULL);
             expect_close_f32("decode absorbed vs naive", ga.logits, gn.logits, (size_t)V, 2e-4, 2e-3);
         }
-        /* and the caches hold the same latents: bit for bit in layer 0 (no attention before it),
-         * within rounding after */
+        /* and the caches hold the same latents: in layer 0 (no attention before it) up to the
+         * rounding of the kv_a product (the absorbed engine multiplies by its packed transposed
+         * copy of the weight, the naive one by the model's matmul), within rounding after */
         size_t per_layer = (size_t)ga.kv.n_slots * ga.kv.max_len * ga.kv.W;
-        expect_close_f32("cache layer 0", ga.kv.data, gn.kv.data, per_layer, 0, 0);
+        expect_close_f32("cache layer 0", ga.kv.data, gn.kv.data, per_layer, 2e-6, 2e-6);
         expect_close_f32("cache", ga.kv.data, gn.kv.data, kvcache_bytes(&ga.kv) / 4, 1e-5, 1e-4);
         engine_free(&ga);
         engine_free(&gn);

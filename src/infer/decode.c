@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "kernels/embed.h"
+#include "kernels/gemm_small.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/rmsnorm.h"
@@ -40,6 +41,96 @@ static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
     g->padx = carve_real(c, 4 * g->pad_dim);
     g->pady = carve_real(c, 4 * g->pad_dim);
     g->fill = carve_int(c, (size_t)(cfg->n_routed_experts > 0 ? cfg->n_routed_experts : 1));
+}
+
+/* ---- transposed weights for batched steps ---- */
+
+#define KN_MIN_ROWS 4       /* engines of at least this many rows per call make the copies */
+
+typedef struct WtSpec { const real *w; int out, in; } WtSpec;
+
+static int spec_add(WtSpec *s, int k, const real *w, int out, int in) {
+    if (w && out > 0 && in > 0) {
+        if (s) s[k] = (WtSpec){w, out, in};
+        k++;
+    }
+    return k;
+}
+
+static int spec_ffn(WtSpec *s, int k, const FfnWeights *f, int D) {
+    if (f->F <= 0) return k;
+    k = spec_add(s, k, f->gate_up, 2 * f->F, D);
+    return spec_add(s, k, f->down, D, f->F);
+}
+
+/* Every weight lin() is called with in one layer (s NULL: count only). */
+static int spec_layer(WtSpec *s, int k, const LayerWeights *lw, const ModelConfig *cfg) {
+    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg);
+    const int Rq = cfg->q_lora_rank, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
+    const MlaWeights *a = &lw->attn;
+    if (Rq > 0) {
+        k = spec_add(s, k, a->q_a_proj, Rq, D);
+        k = spec_add(s, k, a->q_b_proj, H * Dqk, Rq);
+    } else {
+        k = spec_add(s, k, a->q_proj, H * Dqk, D);
+    }
+    k = spec_add(s, k, a->kv_a_proj, Rkv + Dr, D);
+    k = spec_add(s, k, a->o_proj, D, H * cfg->v_head_dim);
+    if (lw->is_moe) {
+        for (int e = 0; e < cfg->n_routed_experts; e++) k = spec_ffn(s, k, &lw->moe.experts[e], D);
+        k = spec_ffn(s, k, &lw->moe.shared, D);
+    } else {
+        k = spec_ffn(s, k, &lw->dense, D);
+    }
+    return k;
+}
+
+static int spec_model(WtSpec *s, const Model *m, int with_mtp) {
+    const ModelConfig *cfg = &m->cfg;
+    int k = spec_add(s, 0, m->w.lm_head, cfg->vocab_size, cfg->hidden_size);
+    for (int l = 0; l < cfg->num_hidden_layers; l++) k = spec_layer(s, k, &m->w.layers[l], cfg);
+    if (with_mtp) {
+        k = spec_add(s, k, m->w.mtp[0].eh_proj, cfg->hidden_size, 2 * cfg->hidden_size);
+        k = spec_layer(s, k, &m->w.mtp[0].block, cfg);
+    }
+    return k;
+}
+
+static int wt_cmp(const void *a, const void *b) {
+    const WtEntry *x = a, *y = b;
+    return x->w < y->w ? -1 : x->w > y->w;
+}
+
+static void wt_build(Engine *g, const Model *m, int with_mtp) {
+    const int n = spec_model(NULL, m, with_mtp);
+    WtSpec *s = xmalloc((size_t)n * sizeof *s);
+    spec_model(s, m, with_mtp);
+    size_t *off = xmalloc(((size_t)n + 1) * sizeof *off);
+    off[0] = 0;
+    for (int i = 0; i < n; i++) off[i + 1] = off[i] + kn_packed_size(s[i].out, s[i].in);
+    g->wt_mem = aligned_alloc(64, off[n] * sizeof(real) + 64);
+    CHECKF(g->wt_mem != NULL, "out of memory: %zu transposed weights", off[n]);
+    g->wt = xmalloc((size_t)n * sizeof *g->wt);
+    g->n_wt = n;
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < n; i++) {
+        kn_pack(g->wt_mem + off[i], s[i].w, s[i].out, s[i].in);
+        g->wt[i] = (WtEntry){s[i].w, g->wt_mem + off[i]};
+    }
+    qsort(g->wt, (size_t)n, sizeof *g->wt, wt_cmp);
+    free(off);
+    free(s);
+}
+
+static const real *wt_find(const Engine *g, const real *w) {
+    int lo = 0, hi = g->n_wt - 1;
+    while (lo <= hi) {
+        const int mid = (lo + hi) / 2;
+        if (g->wt[mid].w == w) return g->wt[mid].t;
+        if (g->wt[mid].w < w) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return NULL;
 }
 
 void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp) {
@@ -82,6 +173,7 @@ void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_ro
     size_t naive = (size_t)max_len * H * (Dqk + Dv + Dn + Dv) + (size_t)max_len;
     size_t reals = moe + dense + naive;
     arena_init(&g->arena, reals * sizeof(real) + 64 * 64);
+    if (max_rows >= KN_MIN_ROWS) wt_build(g, m, with_mtp);
 }
 
 void engine_free(Engine *g) {
@@ -89,6 +181,8 @@ void engine_free(Engine *g) {
     free(g->mtp_len);
     free(g->mem);
     arena_free(&g->arena);
+    free(g->wt);
+    free(g->wt_mem);
     memset(g, 0, sizeof *g);
 }
 
@@ -214,7 +308,26 @@ static void lin_blocks(real *y, const real *x, const real *w, int n, int in, int
  * pair) the rows are padded to 4 with zeros: the small-matrix kernel reads the weights once per
  * 4 rows but once per row for a remainder, so 4 padded rows cost what 1 does. g may be NULL
  * (inside parallel regions: no padding, the buffers are shared). */
+#define KN_BLOCK KN_PANEL
+
+/* y [n, out] (+)= x [n, in]·wᵀ with wt = kn_pack(w): column blocks of KN_BLOCK over the threads
+ * (each y element is the same FMA chain whichever thread computes it, and whatever n is). */
+static void lin_kn(real *y, const real *x, const real *wt, int n, int in, int out, int acc) {
+    const int nb = (out + KN_BLOCK - 1) / KN_BLOCK;
+    const int par = nb > 1 && (double)n * in * out >= LIN_PAR_MIN && !omp_in_parallel();
+    #pragma omp parallel for schedule(static) if (par)
+    for (int b = 0; b < nb; b++) {
+        const int o0 = b * KN_BLOCK, o1 = o0 + KN_BLOCK < out ? o0 + KN_BLOCK : out;
+        gemm_small_kn(n, o1 - o0, in, x, in, wt, b, y + o0, out, acc);
+    }
+}
+
 static void lin(Engine *g, real *y, const real *x, const real *w, int n, int in, int out, int acc) {
+    const real *wt;
+    if (g && g->n_wt > 0 && n <= LIN_MAX_ROWS && (wt = wt_find(g, w)) != NULL) {
+        lin_kn(y, x, wt, n, in, out, acc);
+        return;
+    }
     if (!g || n < 2 || n > 3 || omp_in_parallel() || (size_t)in > g->pad_dim || (size_t)out > g->pad_dim) {
         lin_blocks(y, x, w, n, in, out, acc);
         return;

@@ -20,7 +20,8 @@
  *   rows of the step). The NAIVE mode runs the model's own mla_project / moe_forward / ffn_forward
  *   instead, so the tests compare two independent implementations.
  * Matmuls with few rows are split into fixed column blocks over the threads (bits independent of
- * the thread count); 2-3 rows are padded to 4 (see lin() in decode.c).
+ * the thread count); 2-3 rows are padded to 4; from 4 rows they run against transposed copies of
+ * the weights made at engine_init (see lin() in decode.c).
  * Then hf = RMSNorm(h; model.norm) for every row and logits = hf·lm_headᵀ for the wanted rows.
  *
  * MTP (speculative drafting): engine_mtp_forward runs MTP module 1 on rows (h_prev = the main
@@ -38,6 +39,9 @@
 #include "model/model.h"
 
 typedef enum AttnMode { ATTN_ABSORBED = 0, ATTN_NAIVE = 1 } AttnMode;
+
+/* A Linear weight W [out, in] of the model and its transpose [in, out] made by engine_init. */
+typedef struct WtEntry { const real *w; real *t; } WtEntry;
 
 typedef struct Engine {
     const Model *m;
@@ -68,6 +72,11 @@ typedef struct Engine {
     real *padx, *pady;      /* [4, pad_dim] row padding for 2-3 row matmuls */
     Arena arena;            /* scratch of moe/ffn/naive attention */
     void *mem;
+    /* transposed copies of the Linear weights lin() multiplies (batched engines only: max_rows
+     * >= 4), sorted by w; lin() uses them for 4+ rows (kernels/gemm_small.h) */
+    WtEntry *wt;
+    int n_wt;
+    real *wt_mem;
 } Engine;
 
 /* n_slots sequences of up to max_len tokens, at most max_rows rows per call; with_mtp also

@@ -1,0 +1,99 @@
+/* Small-row GEMM against pre-transposed weights (see gemm_small.h). */
+#include "kernels/gemm_small.h"
+
+#include <stddef.h>
+
+#if !REAL_IS_DOUBLE && defined(__AVX512F__)
+#include <immintrin.h>
+
+/* C[R, V·16 columns, the last vector under mask ml] (+)= A[R, K]·B[K, ...], for compile-time R
+ * and V so the R·V accumulators stay in registers. */
+#define DEFINE_KN(R, V)                                                                           \
+static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb, float *C,     \
+                         int ldc, int acc, __mmask16 ml) {                                        \
+    __m512 c[R][V];                                                                               \
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) c[r][v] = _mm512_setzero_ps();        \
+    for (int p = 0; p < K; p++) {                                                                 \
+        const float *b = B + (size_t)p * ldb;                                                     \
+        __m512 bv[V];                                                                             \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
+            bv[v] = v == V - 1 ? _mm512_maskz_loadu_ps(ml, b + 16 * v) : _mm512_loadu_ps(b + 16 * v); \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
+            const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + p]);                              \
+            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                   \
+                c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);                                     \
+        }                                                                                         \
+    }                                                                                             \
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                         \
+        float *cr = C + (size_t)r * ldc;                                                          \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) {                                     \
+            const __mmask16 m = v == V - 1 ? ml : (__mmask16)0xFFFF;                              \
+            __m512 x = c[r][v];                                                                   \
+            if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * v), x);                 \
+            _mm512_mask_storeu_ps(cr + 16 * v, m, x);                                             \
+        }                                                                                         \
+    }                                                                                             \
+}
+#define DEFINE_KN_ROWS(V) \
+    DEFINE_KN(6, V) DEFINE_KN(5, V) DEFINE_KN(4, V) DEFINE_KN(3, V) DEFINE_KN(2, V) DEFINE_KN(1, V)
+DEFINE_KN_ROWS(4)
+DEFINE_KN_ROWS(3)
+DEFINE_KN_ROWS(2)
+DEFINE_KN_ROWS(1)
+
+typedef void (*KnFn)(int, const float *, int, const float *, int, float *, int, int, __mmask16);
+static const KnFn kn_table[4][6] = {
+    {kn_1_1, kn_2_1, kn_3_1, kn_4_1, kn_5_1, kn_6_1},
+    {kn_1_2, kn_2_2, kn_3_2, kn_4_2, kn_5_2, kn_6_2},
+    {kn_1_3, kn_2_3, kn_3_3, kn_4_3, kn_5_3, kn_6_3},
+    {kn_1_4, kn_2_4, kn_3_4, kn_4_4, kn_5_4, kn_6_4},
+};
+
+void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, int p0, real *C,
+                   int ldc, int acc) {
+    if (M <= 0 || N <= 0) return;
+    for (int j0 = 0, p = p0; j0 < N; j0 += KN_PANEL, p++) {
+        const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL;
+        const int V = (nb + 15) / 16, tail = nb - 16 * (V - 1);
+        const __mmask16 ml = (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
+        const float *B = Wp + (size_t)p * K * KN_PANEL;
+        for (int i0 = 0; i0 < M; i0 += 6) {
+            const int R = M - i0 < 6 ? M - i0 : 6;
+            kn_table[V - 1][R - 1](K, A + (size_t)i0 * lda, lda, B, KN_PANEL,
+                                   C + (size_t)i0 * ldc + j0, ldc, acc, ml);
+        }
+    }
+}
+
+#else
+
+void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, int p0, real *C,
+                   int ldc, int acc) {
+    for (int i = 0; i < M; i++) {
+        real *c = C + (size_t)i * ldc;
+        for (int j = 0; j < N; j++) {
+            const real *b = Wp + (size_t)(p0 + j / KN_PANEL) * K * KN_PANEL + j % KN_PANEL;
+            real s = 0;
+            for (int p = 0; p < K; p++) s += A[(size_t)i * lda + p] * b[(size_t)p * KN_PANEL];
+            c[j] = acc ? c[j] + s : s;
+        }
+    }
+}
+
+#endif
+
+size_t kn_packed_size(int N, int K) {
+    return (size_t)((N + KN_PANEL - 1) / KN_PANEL) * K * KN_PANEL;
+}
+
+void kn_pack(real *dst, const real *W, int N, int K) {
+    for (int p = 0; p * KN_PANEL < N; p++) {
+        real *d = dst + (size_t)p * K * KN_PANEL;
+        for (int j = 0; j < KN_PANEL; j++) {
+            const int col = p * KN_PANEL + j;
+            const real *w = W + (size_t)col * K;
+            for (int k = 0; k < K; k++) d[(size_t)k * KN_PANEL + j] = col < N ? w[k] : 0;
+        }
+    }
+}

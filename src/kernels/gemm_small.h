@@ -1,0 +1,35 @@
+/* Small-row GEMM against a pre-transposed weight, for batched decoding.
+ *
+ * A decode step multiplies a few rows (4..64) by every weight of the model. With the weight in
+ * its Linear layout W [out, in] each output is a dot product (horizontal sums per output, see
+ * gemm_loop's NT path); with a transposed copy Wt [in, out] made once per engine, the product is
+ * C [M, N] = A [M, K] · Wt [K, N] in the broadcast-A / vector-B form (Wt packed in panels of 64
+ * columns, each streamed front to back): a tile of R rows × 64
+ * columns of C stays in registers while K streams by, each Wt row segment loaded once per tile,
+ * no packing and no horizontal sums. Each C element is one sequential FMA chain over k = 0..K-1
+ * (deterministic, and independent of how the columns are split over threads).
+ *
+ * Float32 with AVX-512; elsewhere a portable loop of the same contract.
+ */
+#ifndef R1_KERNELS_GEMM_SMALL_H
+#define R1_KERNELS_GEMM_SMALL_H
+
+#include <stddef.h>
+
+#include "kernels/real.h"
+
+#define KN_PANEL 64      /* columns per packed panel */
+
+/* Packed transpose of a Linear weight W [N, K] (out × in): panel p holds columns
+ * p·KN_PANEL .. +KN_PANEL of Wᵀ as [K, KN_PANEL] rows (zero-padded past N), panels one after
+ * the other, so a product streams each panel front to back. kn_packed_size(N, K) reals. */
+size_t kn_packed_size(int N, int K);
+void kn_pack(real *dst, const real *W, int N, int K);
+
+/* C [M, N] = A [M, K] · Wᵀ (acc = 1: C += ...) with Wp = kn_pack(W) of a weight W [Ntot, K],
+ * starting at panel p0 (columns p0·KN_PANEL .. +N of the whole, N <= what is left). Row strides
+ * lda, ldc. Single thread; callers split the panels over threads. */
+void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, int p0, real *C,
+                   int ldc, int acc);
+
+#endif
