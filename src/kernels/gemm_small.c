@@ -6,6 +6,9 @@
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
 #include <immintrin.h>
 
+#define KN_KC 64    /* K rows of a panel per pass over the row tiles */
+#define KN_PF 16    /* B rows prefetched ahead (the first row tile brings a panel in from memory) */
+
 /* C[R, V·16 columns, the last vector under mask ml] (+)= A[R, K]·B[K, ...], for compile-time R
  * and V so the R·V accumulators stay in registers. */
 #define DEFINE_KN(R, V)                                                                           \
@@ -13,10 +16,15 @@ static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb
                          int ldc, int acc, __mmask16 ml) {                                        \
     __m512 c[R][V];                                                                               \
     _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) c[r][v] = _mm512_setzero_ps();        \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
+            c[r][v] = acc ? _mm512_maskz_loadu_ps(v == V - 1 ? ml : (__mmask16)0xFFFF,            \
+                                                  C + (size_t)r * ldc + 16 * v)                   \
+                          : _mm512_setzero_ps();                                                  \
     for (int p = 0; p < K; p++) {                                                                 \
         const float *b = B + (size_t)p * ldb;                                                     \
         __m512 bv[V];                                                                             \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
+            _mm_prefetch((const char *)(b + (size_t)KN_PF * ldb + 16 * v), _MM_HINT_T0);         \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
             bv[v] = v == V - 1 ? _mm512_maskz_loadu_ps(ml, b + 16 * v) : _mm512_loadu_ps(b + 16 * v); \
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
@@ -29,9 +37,7 @@ static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb
         float *cr = C + (size_t)r * ldc;                                                          \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) {                                     \
             const __mmask16 m = v == V - 1 ? ml : (__mmask16)0xFFFF;                              \
-            __m512 x = c[r][v];                                                                   \
-            if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * v), x);                 \
-            _mm512_mask_storeu_ps(cr + 16 * v, m, x);                                             \
+            _mm512_mask_storeu_ps(cr + 16 * v, m, c[r][v]);                                       \
         }                                                                                         \
     }                                                                                             \
 }
@@ -58,10 +64,15 @@ void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, 
         const int V = (nb + 15) / 16, tail = nb - 16 * (V - 1);
         const __mmask16 ml = (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
         const float *B = Wp + (size_t)p * K * KN_PANEL;
-        for (int i0 = 0; i0 < M; i0 += 6) {
-            const int R = M - i0 < 6 ? M - i0 : 6;
-            kn_table[V - 1][R - 1](K, A + (size_t)i0 * lda, lda, B, KN_PANEL,
-                                   C + (size_t)i0 * ldc + j0, ldc, acc, ml);
+        /* K in chunks of KN_KC rows (16 KB of panel, kept in L1 across the row tiles); each
+         * chunk continues the accumulators from C, so each element stays one FMA chain */
+        for (int k0 = 0; k0 < K; k0 += KN_KC) {
+            const int kc = K - k0 < KN_KC ? K - k0 : KN_KC;
+            for (int i0 = 0; i0 < M; i0 += 6) {
+                const int R = M - i0 < 6 ? M - i0 : 6;
+                kn_table[V - 1][R - 1](kc, A + (size_t)i0 * lda + k0, lda, B + (size_t)k0 * KN_PANEL,
+                                       KN_PANEL, C + (size_t)i0 * ldc + j0, ldc, acc || k0 > 0, ml);
+            }
         }
     }
 }

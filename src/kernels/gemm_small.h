@@ -6,8 +6,9 @@
  * C [M, N] = A [M, K] · Wt [K, N] in the broadcast-A / vector-B form (Wt packed in panels of 64
  * columns, each streamed front to back): a tile of R rows × 64
  * columns of C stays in registers while K streams by, each Wt row segment loaded once per tile,
- * no packing and no horizontal sums. Each C element is one sequential FMA chain over k = 0..K-1
- * (deterministic, and independent of how the columns are split over threads).
+ * no packing and no horizontal sums. Each C element is one sequential FMA chain over k = 0..K-1,
+ * starting from 0 (or from C when accumulating): deterministic, and independent of the row count
+ * and of how the columns are split over threads.
  *
  * Float32 with AVX-512; elsewhere a portable loop of the same contract.
  */
