@@ -134,11 +134,7 @@ static void test_resume_same_bits(void) {
     char a[256], b[256];
     snprintf(a, sizeof a, "%s/model.safetensors", full);
     snprintf(b, sizeof b, "%s/model.safetensors", split);
-    size_t na = 0, nb = 0;
-    char *fa = file_read_all(a, &na, &e), *fb = file_read_all(b, &nb, &e);
-    EXPECT(fa && fb && na == nb && memcmp(fa, fb, na) == 0);
-    free(fa);
-    free(fb);
+    EXPECT(tu_same_file(a, b));
     prompt_source_free(&ps);
 }
 
@@ -192,11 +188,7 @@ static void test_heldout_eval(void) {
     char a[256], b[256];
     snprintf(a, sizeof a, "%s/model.safetensors", with);
     snprintf(b, sizeof b, "%s/model.safetensors", without);
-    size_t na = 0, nb = 0;
-    char *fa = file_read_all(a, &na, &e), *fb = file_read_all(b, &nb, &e);
-    EXPECT(fa && fb && na == nb && memcmp(fa, fb, na) == 0);
-    free(fa);
-    free(fb);
+    EXPECT(tu_same_file(a, b));
     snprintf(a, sizeof a, "%s/metrics.jsonl", with);
     char *m = file_read_all(a, NULL, &e);
     int n_eval = 0, lines = 0;
