@@ -19,23 +19,11 @@
 #include "kernels/rope.h"
 #include "kernels/swiglu.h"
 #include "test.h"
+#include "test_util.h"
 
 static uint64_t seq;   /* a fresh stream per fill */
 
-static float *randn(size_t n, float sd) {
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    Rng r = rng_make(1234, RNG_TEST, ++seq, 0);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(rng_normal(&r) * sd);
-    return x;
-}
-
-static float *dup(const float *x, size_t n) {
-    float *y = malloc((n ? n : 1) * sizeof *y);
-    memcpy(y, x, n * sizeof *y);
-    return y;
-}
-
-static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+static float *randn(size_t n, float sd) { return tu_randn(1234, ++seq, n, sd); }
 
 /* ---- gemm / matmul ---- */
 
@@ -45,7 +33,7 @@ static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float b
     float *A = randn((size_t)rowsA * lda, 1), *B = randn((size_t)rowsB * ldb, 1);
     float *C = randn((size_t)M * ldc, 1);
     if (beta == 0) for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = NAN;   /* must not leak */
-    float *C2 = dup(C, (size_t)M * ldc);
+    float *C2 = tu_dup(C, (size_t)M * ldc);
     gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
     char what[96];
@@ -79,18 +67,18 @@ static void test_matmul_vs_ref(void) {
         float *x = randn((size_t)n * in, 1), *w = randn((size_t)out * in, 0.1f);
         float *dy = randn((size_t)n * out, 1);
         for (int acc = 0; acc < 2; acc++) {
-            float *y = randn((size_t)n * out, 1), *y2 = dup(y, (size_t)n * out);
+            float *y = randn((size_t)n * out, 1), *y2 = tu_dup(y, (size_t)n * out);
             matmul_forward(y, x, w, n, in, out, acc);
             matmul_forward_ref(y2, x, w, n, in, out, acc);
             expect_close_f32("matmul_forward", y, y2, (size_t)n * out, 1e-5 * sqrt(in), 1e-4);
-            float *dx = randn((size_t)n * in, 1), *dx2 = dup(dx, (size_t)n * in);
-            float *dw = randn((size_t)out * in, 1), *dw2 = dup(dw, (size_t)out * in);
+            float *dx = randn((size_t)n * in, 1), *dx2 = tu_dup(dx, (size_t)n * in);
+            float *dw = randn((size_t)out * in, 1), *dw2 = tu_dup(dw, (size_t)out * in);
             matmul_backward(dx, dw, dy, x, w, n, in, out, acc);
             matmul_backward_ref(dx2, dw2, dy, x, w, n, in, out, acc);
             expect_close_f32("matmul_backward dx", dx, dx2, (size_t)n * in, 1e-5 * sqrt(out), 1e-4);
             expect_close_f32("matmul_backward dw", dw, dw2, (size_t)out * in, 1e-5 * sqrt(n), 1e-4);
             /* NULL outputs are skipped */
-            float *dx3 = dup(dx, (size_t)n * in);
+            float *dx3 = tu_dup(dx, (size_t)n * in);
             matmul_backward(dx3, NULL, dy, x, w, n, in, out, 1);
             matmul_backward(NULL, dw2, dy, x, w, n, in, out, 1);
             free(y); free(y2); free(dx); free(dx2); free(dw); free(dw2); free(dx3);
@@ -113,19 +101,19 @@ static void test_rmsnorm_vs_ref(void) {
         expect_close_f32("rmsnorm_forward y", y, y2, (size_t)n * ldy, 1e-6, 1e-5);
         expect_close_f32("rmsnorm_forward rstd", r, r2, n, 0, 1e-5);
         float *dx = calloc((size_t)n * ldx, sizeof *dx), *dx2 = calloc((size_t)n * ldx, sizeof *dx);
-        float *dw = randn(d, 1), *dw2 = dup(dw, d);
+        float *dw = randn(d, 1), *dw2 = tu_dup(dw, d);
         rmsnorm_backward(dx, ldx, dw, dy, ldy, x, ldx, w, r2, n, d);
         rmsnorm_backward_ref(dx2, ldx, dw2, dy, ldy, x, ldx, w, r2, n, d);
         expect_close_f32("rmsnorm_backward dx", dx, dx2, (size_t)n * ldx, 1e-5, 1e-4);
         expect_close_f32("rmsnorm_backward dw", dw, dw2, d, 1e-5 * sqrt(n), 1e-4);
         /* dx aliasing dy (same stride) */
-        float *g = dup(dy, (size_t)n * ldy);
+        float *g = tu_dup(dy, (size_t)n * ldy);
         rmsnorm_backward(g, ldy, NULL, g, ldy, x, ldx, w, r2, n, d);
         for (int i = 0; i < n; i++)
             if (!expect_close_f32("rmsnorm_backward aliased", g + (size_t)i * ldy, dx2 + (size_t)i * ldx, d,
                                   1e-5, 1e-4)) break;
         /* y aliasing x */
-        float *xa = dup(x, (size_t)n * ldx);
+        float *xa = tu_dup(x, (size_t)n * ldx);
         rmsnorm_forward(xa, ldx, NULL, xa, ldx, w, n, d, 1e-6f);
         for (int i = 0; i < n; i++)
             if (!expect_close_f32("rmsnorm_forward aliased", xa + (size_t)i * ldx, y2 + (size_t)i * ldy, d,
@@ -186,7 +174,7 @@ static void test_rope_vs_ref(void) {
         rope_table_init(&t, &c, 5000);
         int pos[37];
         for (int i = 0; i < n; i++) pos[i] = (i * 977) % 5000;
-        float *x = randn((size_t)n * ld, 1), *x2 = dup(x, (size_t)n * ld);
+        float *x = randn((size_t)n * ld, 1), *x2 = tu_dup(x, (size_t)n * ld);
         rope_forward(x, ld, head_stride, H, pos, n, &t);
         rope_forward_ref(x2, ld, head_stride, H, pos, n, &t);
         expect_close_f32("rope_forward", x, x2, (size_t)n * ld, 2e-6, 2e-6);
@@ -196,7 +184,7 @@ static void test_rope_vs_ref(void) {
         /* forward then backward = m² · x on the rotated slices (rotation is orthogonal) */
         const double m2 = t.mscale * t.mscale;
         free(x); free(x2);
-        float *y = randn((size_t)n * ld, 1), *y0 = dup(y, (size_t)n * ld);
+        float *y = randn((size_t)n * ld, 1), *y0 = tu_dup(y, (size_t)n * ld);
         rope_forward(y, ld, head_stride, H, pos, n, &t);
         rope_backward(y, ld, head_stride, H, pos, n, &t);
         for (int i = 0; i < n; i++)
@@ -293,11 +281,11 @@ static void test_embed_vs_ref(void) {
     float *h = calloc((size_t)n * D, 4), *h2 = calloc((size_t)n * D, 4);
     embed_forward(h, tab, tok, n, D);
     embed_forward_ref(h2, tab, tok, n, D);
-    EXPECT(same_bits(h, h2, (size_t)n * D));
-    float *dt = randn((size_t)V * D, 1), *dt2 = dup(dt, (size_t)V * D);
+    EXPECT(tu_same_bits(h, h2, (size_t)n * D));
+    float *dt = randn((size_t)V * D, 1), *dt2 = tu_dup(dt, (size_t)V * D);
     embed_backward(dt, dh, tok, n, D);
     embed_backward_ref(dt2, dh, tok, n, D);
-    EXPECT(same_bits(dt, dt2, (size_t)V * D));   /* same order of additions: same bits */
+    EXPECT(tu_same_bits(dt, dt2, (size_t)V * D));   /* same order of additions: same bits */
     free(tab); free(dh); free(h); free(h2); free(dt); free(dt2);
 }
 
@@ -328,9 +316,9 @@ static void test_cross_entropy_vs_ref(void) {
                 expect_close_f32("cross_entropy_backward", d + (size_t)i * V, d2 + (size_t)i * V, V,
                                  (n > 2 && i == 2) ? 3e-5 : 1e-7, (n > 2 && i == 2) ? 2e-4 : 1e-5);
             /* aliasing dlogits = logits */
-            float *xa = dup(x, (size_t)n * V);
+            float *xa = tu_dup(x, (size_t)n * V);
             cross_entropy_backward(xa, xa, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
-            EXPECT(same_bits(xa, d, (size_t)n * V));
+            EXPECT(tu_same_bits(xa, d, (size_t)n * V));
             free(d); free(d2); free(xa);
         }
         free(x); free(rw); free(tg); free(loss); free(lse); free(loss2); free(lse2);
@@ -411,7 +399,7 @@ static void test_thread_determinism(void) {
         float *c2 = calloc((size_t)300 * 250, 4);
         gemm(0, 0, 300, 250, 200, 1, A, 200, Bm, 250, 0, r[11], 250);
         gemm(0, 0, 300, 250, 200, 1, A, 200, Bm, 250, 0, c2, 250);
-        EXPECTF(same_bits(r[11], c2, (size_t)300 * 250), "gemm differs between two runs at %d threads", run + 1);
+        EXPECTF(tu_same_bits(r[11], c2, (size_t)300 * 250), "gemm differs between two runs at %d threads", run + 1);
         if (run == 1) memcpy(r[11], res[0][11], (size_t)300 * 250 * 4);
         free(c2);
     }
@@ -420,7 +408,7 @@ static void test_thread_determinism(void) {
     const char *names[12] = {"att out", "att lse", "att dq", "att dk", "att dv", "rms y", "rms dx",
                              "rms dw", "ce", "swiglu", "embed dtable", "gemm (see above)"};
     for (int i = 0; i < 12; i++) {
-        EXPECTF(same_bits(res[0][i], res[1][i], len[i]), "%s differs between 1 and 2 threads", names[i]);
+        EXPECTF(tu_same_bits(res[0][i], res[1][i], len[i]), "%s differs between 1 and 2 threads", names[i]);
         free(res[0][i]); free(res[1][i]);
     }
     threads_set(saved);

@@ -13,23 +13,11 @@
 #include "base/threads.h"
 #include "kernels/matmul.h"
 #include "test.h"
+#include "test_util.h"
 
 static uint64_t seq;
 
-static float *randn(size_t n, float sd) {
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    Rng r = rng_make(4321, RNG_TEST, ++seq, 0);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(rng_normal(&r) * sd);
-    return x;
-}
-
-static float *dup(const float *x, size_t n) {
-    float *y = malloc((n ? n : 1) * sizeof *y);
-    memcpy(y, x, n * sizeof *y);
-    return y;
-}
-
-static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+static float *randn(size_t n, float sd) { return tu_randn(4321, ++seq, n, sd); }
 
 /* forward, backward (both outputs, then each alone): at 2 threads twice (identical bits), at 1
  * thread (close) */
@@ -41,14 +29,14 @@ static void check_shape(int n, int in, int out) {
     for (int run = 0; run < 3; run++) {
         threads_set(run == 0 ? 1 : 2);
         float **r = res[run];
-        r[0] = dup(y0, (size_t)n * out);
+        r[0] = tu_dup(y0, (size_t)n * out);
         matmul_forward(r[0], x, w, n, in, out, 1);      /* y += x·wᵀ */
-        r[1] = dup(dx0, (size_t)n * in);
-        r[2] = dup(dw0, (size_t)out * in);
+        r[1] = tu_dup(dx0, (size_t)n * in);
+        r[2] = tu_dup(dw0, (size_t)out * in);
         matmul_backward(r[1], r[2], dy, x, w, n, in, out, 1);           /* side by side */
-        r[3] = dup(dx0, (size_t)n * in);
+        r[3] = tu_dup(dx0, (size_t)n * in);
         matmul_backward(r[3], NULL, dy, x, w, n, in, out, 0);           /* dx alone (=) */
-        r[4] = dup(dw0, (size_t)out * in);
+        r[4] = tu_dup(dw0, (size_t)out * in);
         matmul_backward(NULL, r[4], dy, x, w, n, in, out, 0);           /* dw alone */
     }
     threads_set(saved);
@@ -57,14 +45,14 @@ static void check_shape(int n, int in, int out) {
     const double tol_in = 1e-5 * sqrt(in), tol_out = 1e-5 * sqrt(out), tol_n = 1e-5 * sqrt(n);
     const double atol[5] = {tol_in, tol_out, tol_n, tol_out, tol_n};
     for (int i = 0; i < 5; i++) {
-        EXPECTF(same_bits(res[1][i], res[2][i], len[i]), "%s %dx%dx%d differs between two runs at 2 threads",
+        EXPECTF(tu_same_bits(res[1][i], res[2][i], len[i]), "%s %dx%dx%d differs between two runs at 2 threads",
                 names[i], n, in, out);
         char what[96];
         snprintf(what, sizeof what, "%s %dx%dx%d, 1 vs 2 threads", names[i], n, in, out);
         expect_close_f32(what, res[1][i], res[0][i], len[i], atol[i], 1e-5);
     }
     /* and right: against the double twin */
-    float *y = dup(y0, (size_t)n * out), *dx = dup(dx0, (size_t)n * in), *dw = dup(dw0, (size_t)out * in);
+    float *y = tu_dup(y0, (size_t)n * out), *dx = tu_dup(dx0, (size_t)n * in), *dw = tu_dup(dw0, (size_t)out * in);
     matmul_forward_ref(y, x, w, n, in, out, 1);
     matmul_backward_ref(dx, dw, dy, x, w, n, in, out, 1);
     expect_close_f32("forward vs ref", res[1][0], y, (size_t)n * out, 1e-5 * sqrt(in), 1e-4);
@@ -90,7 +78,7 @@ static void test_dx_in_place(void) {
     const int n = 384, d = 96;
     float *x = randn((size_t)n * d, 1), *w = randn((size_t)d * d, 0.1f), *dy = randn((size_t)n * d, 1);
     float *dw = calloc((size_t)d * d, sizeof *dw), *dw2 = calloc((size_t)d * d, sizeof *dw2);
-    float *dx2 = dup(x, (size_t)n * d), *x2 = dup(x, (size_t)n * d);
+    float *dx2 = tu_dup(x, (size_t)n * d), *x2 = tu_dup(x, (size_t)n * d);
     matmul_backward_ref(dx2, dw2, dy, x2, w, n, d, d, 0);
     matmul_backward(x, dw, dy, x, w, n, d, d, 0);
     expect_close_f32("in-place dw", dw, dw2, (size_t)d * d, 1e-5 * sqrt(n), 1e-4);

@@ -20,6 +20,7 @@
 #include <cJSON.h>
 
 #include "base/error.h"
+#include "base/rng.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -31,6 +32,23 @@
 #include "train/checkpoint.h"
 
 #define TU_UNUSED __attribute__((unused))
+
+/* n floats of N(0, sd²) from the test stream (seed, stream): a fresh stream per fill. */
+static TU_UNUSED float *tu_randn(uint64_t seed, uint64_t stream, size_t n, float sd) {
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    Rng r = rng_make(seed, RNG_TEST, stream, 0);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(rng_normal(&r) * sd);
+    return x;
+}
+
+/* A malloc'ed copy of x[0..n). */
+static TU_UNUSED float *tu_dup(const float *x, size_t n) {
+    float *y = malloc((n ? n : 1) * sizeof *y);
+    memcpy(y, x, n * sizeof *y);
+    return y;
+}
+
+static TU_UNUSED int tu_same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
 
 /* The binary under test: $R1, else build/r1 (tests run from the repository root). */
 static TU_UNUSED const char *tu_r1_bin(void) {
