@@ -1,38 +1,46 @@
 /* Causal softmax attention, forward and backward (see attention.h).
  *
  * Work is split over (b, h) pairs, one OpenMP task each; a pair is processed by one thread with
- * its own T×T tiles from `scratch`, so the result does not depend on the thread count. Within a
- * pair, rows go in blocks of ATT_BR queries; a block only touches keys up to its last row, which
- * skips most of the masked upper triangle. Scores are computed with gemm on strided views of
- * q/k/v ([B, T, H, D] rows have stride H·D); K and V are transposed once per pair so that every
- * product is NN or TN (OpenBLAS's small-matrix kernels are fastest there, see matmul.c).
+ * its own tiles from `scratch`, so the result does not depend on the thread count. Within a pair,
+ * queries go in tiles of ATT_TR rows and a tile only touches keys up to its last row: the masked
+ * upper triangle costs one ATT_TR-wide diagonal band, not a block. Every product is a tile_mm on
+ * views of q/k/v in place ([B, T, H, D] rows have stride H·D): no BLAS call, no packing — at
+ * head sizes of 16..64 a BLAS call per tile spends as long on dispatch and packing as on the
+ * arithmetic (measured: PERF.md). K and V are transposed once per pair so that score products
+ * read contiguous key rows. Backward keeps P and dS of the whole pair (T×T each, in L2 at
+ * T = 256) so dK and dV are products over the query rows of each key tile.
  */
 #include "kernels/attention.h"
 
-#include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "base/error.h"
-#include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/tile_mm.h"
 
-#define ATT_BR 64   /* query rows per block */
+#define ATT_TR 8    /* query rows (and key rows in backward) per tile: tile_mm's register tile */
 
-/* Per thread: two T×T tiles, then Kᵀ [Dqk, T] and Vᵀ [Dv, T]. */
-static size_t per_thread(int T, int Dqk, int Dv) { return 2 * (size_t)T * T + (size_t)(Dqk + Dv) * T; }
+/* Row stride of the per-pair T×T and D×T buffers: T rounded up to 16 floats (64-byte rows). */
+static size_t row_stride(int T) { return ((size_t)T + 15) & ~(size_t)15; }
+
+/* Per thread: P and dS [T, Tp] (forward uses the first ATT_TR rows of P), Kᵀ [Dqk, Tp] and
+ * Vᵀ [Dv, Tp]. */
+static size_t per_thread(int T, int Dqk, int Dv) {
+    return (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + 16;
+}
 
 size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_threads) {
     if (n_threads < 1) n_threads = 1;
     return (size_t)n_threads * per_thread(T, Dqk, Dv) + 64;
 }
 
-/* dst[D, T] = src[T, D]ᵀ, src rows of stride ld. */
-static void transpose(real *dst, const real *src, int T, int D, int ld) {
+/* dst[D, Tp] = src[T, D]ᵀ, src rows of stride ld. */
+static void transpose(real *dst, size_t Tp, const real *src, int T, int D, int ld) {
     for (int t0 = 0; t0 < T; t0 += 16) {
         const int t1 = t0 + 16 < T ? t0 + 16 : T;
         for (int j = 0; j < D; j++)
-            for (int t = t0; t < t1; t++) dst[(size_t)j * T + t] = src[(size_t)t * ld + j];
+            for (int t = t0; t < t1; t++) dst[(size_t)j * Tp + t] = src[(size_t)t * ld + j];
     }
 }
 
@@ -46,27 +54,27 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
                        int T, int H, int Dqk, int Dv, real scale, real *scratch) {
     const int ldq = H * Dqk, ldv = H * Dv;
     const int nt = att_threads(B, H);
+    const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int bh = 0; bh < B * H; bh++) {
         const int b = bh / H, h = bh % H;
-        real *S = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);
-        real *Kt = S + 2 * (size_t)T * T;                                 /* [Dqk, T] */
+        real *S = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [ATT_TR, Tp] */
+        real *Kt = S + 2 * (size_t)T * Tp;                                          /* [Dqk, Tp] */
         const real *Q = q + (size_t)b * T * ldq + (size_t)h * Dqk;
         const real *K = k + (size_t)b * T * ldq + (size_t)h * Dqk;
-        transpose(Kt, K, T, Dqk, ldq);
         const real *V = v + (size_t)b * T * ldv + (size_t)h * Dv;
         real *O = out + (size_t)b * T * ldv + (size_t)h * Dv;
         real *L = lse + (size_t)bh * T;
-        for (int r0 = 0; r0 < T; r0 += ATT_BR) {
-            const int r1 = r0 + ATT_BR < T ? r0 + ATT_BR : T, rb = r1 - r0;
-            real *Sb = S + (size_t)r0 * T;
-            gemm(0, 0, rb, r1, Dqk, scale, Q + (size_t)r0 * ldq, ldq, Kt, T, 0, Sb, T);
-            for (int t = r0; t < r1; t++) {
-                real *row = S + (size_t)t * T;
+        transpose(Kt, Tp, K, T, Dqk, ldq);
+        for (int t0 = 0; t0 < T; t0 += ATT_TR) {
+            const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, n = t1;   /* keys 0..t1-1 */
+            tile_mm(t1 - t0, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, S, Tp, 0);
+            for (int t = t0; t < t1; t++) {
+                real *row = S + (size_t)(t - t0) * Tp;
                 L[t] = ops_softmax_row(row, t + 1);
-                for (int s = t + 1; s < r1; s++) row[s] = 0;
+                for (int s = t + 1; s < n; s++) row[s] = 0;
             }
-            gemm(0, 0, rb, Dv, r1, 1, Sb, T, V, ldv, 0, O + (size_t)r0 * ldv, ldv);
+            tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldv, ldv, 0);
         }
     }
 }
@@ -76,38 +84,40 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
                         int H, int Dqk, int Dv, real scale, real *scratch) {
     const int ldq = H * Dqk, ldv = H * Dv;
     const int nt = att_threads(B, H);
+    const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int bh = 0; bh < B * H; bh++) {
         const int b = bh / H, h = bh % H;
-        real *P = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [T, T] */
-        real *dS = P + (size_t)T * T;                                     /* [T, T] dscore */
-        real *Kt = dS + (size_t)T * T, *Vt = Kt + (size_t)Dqk * T;         /* [Dqk, T], [Dv, T] */
+        real *P = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [T, Tp] */
+        real *dS = P + (size_t)T * Tp;                                      /* [T, Tp] dscore */
+        real *Kt = dS + (size_t)T * Tp, *Vt = Kt + (size_t)Dqk * Tp;         /* [Dqk, Tp], [Dv, Tp] */
         const size_t oq = (size_t)b * T * ldq + (size_t)h * Dqk, ov = (size_t)b * T * ldv + (size_t)h * Dv;
         const real *Q = q + oq, *K = k + oq, *V = v + ov, *O = out + ov, *dO = dout + ov;
         const real *L = lse + (size_t)bh * T;
-        transpose(Kt, K, T, Dqk, ldq);
-        transpose(Vt, V, T, Dv, ldv);
-        for (int r0 = 0; r0 < T; r0 += ATT_BR) {
-            const int r1 = r0 + ATT_BR < T ? r0 + ATT_BR : T, rb = r1 - r0;
-            gemm(0, 0, rb, r1, Dqk, scale, Q + (size_t)r0 * ldq, ldq, Kt, T, 0, P + (size_t)r0 * T, T);
-            gemm(0, 0, rb, r1, Dv, 1, dO + (size_t)r0 * ldv, ldv, Vt, T, 0, dS + (size_t)r0 * T, T);
-            for (int t = r0; t < r1; t++) {
-                real *p = P + (size_t)t * T, *ds = dS + (size_t)t * T;
+        transpose(Kt, Tp, K, T, Dqk, ldq);
+        transpose(Vt, Tp, V, T, Dv, ldv);
+        for (int t0 = 0; t0 < T; t0 += ATT_TR) {
+            const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, rb = t1 - t0, n = t1;
+            real *Pb = P + (size_t)t0 * Tp, *dSb = dS + (size_t)t0 * Tp;
+            tile_mm(rb, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, Pb, Tp, 0);
+            tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldv, ldv, 1, Vt, Tp, dSb, Tp, 0);
+            for (int t = t0; t < t1; t++) {
+                real *p = P + (size_t)t * Tp, *ds = dS + (size_t)t * Tp;
                 const real delta = ops_dot(dO + (size_t)t * ldv, O + (size_t)t * ldv, Dv);
                 ops_exp_shift_scale(p, p, L[t], 1, t + 1);
                 for (int s = 0; s <= t; s++) ds[s] = p[s] * (ds[s] - delta);
-                for (int s = t + 1; s < r1; s++) p[s] = ds[s] = 0;
+                for (int s = t + 1; s < n; s++) p[s] = ds[s] = 0;
             }
-            /* dq[r-block] = scale · dS[r-block, 0:r1] · K[0:r1] */
-            gemm(0, 0, rb, Dqk, r1, scale, dS + (size_t)r0 * T, T, K, ldq, 0, dq + oq + (size_t)r0 * ldq, ldq);
+            /* dq[tile] = scale · dS[tile, 0:n] · K[0:n] */
+            tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, K, ldq, dq + oq + (size_t)t0 * ldq, ldq, 0);
         }
-        /* key block s0..s1 sees query rows t >= s0 only */
-        for (int s0 = 0; s0 < T; s0 += ATT_BR) {
-            const int s1 = s0 + ATT_BR < T ? s0 + ATT_BR : T, sb = s1 - s0, nr = T - s0;
-            gemm(1, 0, sb, Dv, nr, 1, P + (size_t)s0 * T + s0, T, dO + (size_t)s0 * ldv, ldv, 0,
-                 dv + ov + (size_t)s0 * ldv, ldv);
-            gemm(1, 0, sb, Dqk, nr, scale, dS + (size_t)s0 * T + s0, T, Q + (size_t)s0 * ldq, ldq, 0,
-                 dk + oq + (size_t)s0 * ldq, ldq);
+        /* key tile s0.. sees query rows t >= s0 only; P and dS are read down their columns
+         * (every entry read was written above: tiles of keys and queries share boundaries) */
+        for (int s0 = 0; s0 < T; s0 += ATT_TR) {
+            const int sb = s0 + ATT_TR < T ? ATT_TR : T - s0, nr = T - s0;
+            const size_t at = (size_t)s0 * Tp + s0;
+            tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldv, ldv, dv + ov + (size_t)s0 * ldv, ldv, 0);
+            tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dk + oq + (size_t)s0 * ldq, ldq, 0);
         }
     }
 }
