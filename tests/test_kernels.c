@@ -356,6 +356,37 @@ static void test_ops_exp_accuracy(void) {
     free(y);
 }
 
+/* Attention's fused row passes against double arithmetic: values below n, zeros in [n, n_pad),
+ * nothing written at or past n_pad (guard values), for n on and off the 16-lane boundaries. */
+static void test_ops_attention_rows(void) {
+    const int cases[][2] = {{1, 1}, {1, 16}, {5, 8}, {16, 16}, {17, 32}, {31, 33}, {64, 64}, {100, 130}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const int n = cases[c][0], n_pad = cases[c][1], cap = n_pad + 40;
+        float *x = tu_randn(40 + c, 1, cap, 3), *y = tu_randn(40 + c, 2, cap, 1);
+        float *x0 = tu_dup(x, cap), *y0 = tu_dup(y, cap);
+        float sum;
+        const float m = ops_exp_row(x, n, n_pad, &sum);
+        double dm = -INFINITY, ds = 0;
+        for (int i = 0; i < n; i++) dm = x0[i] > dm ? x0[i] : dm;
+        for (int i = 0; i < n; i++) ds += exp((double)x0[i] - dm);
+        int bad = m != (float)dm || fabs(sum - ds) > 1e-6 * ds;
+        for (int i = 0; i < n; i++) bad += fabs(x[i] - exp((double)x0[i] - dm)) > 1e-6;
+        for (int i = n; i < n_pad; i++) bad += x[i] != 0;
+        for (int i = n_pad; i < cap; i++) bad += x[i] != x0[i];
+        const float lse = (float)(dm + log(ds)), delta = 0.3f;
+        memcpy(x, x0, (size_t)cap * sizeof *x);
+        ops_softmax_grad_row(x, y, n, n_pad, lse, delta);
+        for (int i = 0; i < n; i++) {
+            const double p = exp((double)x0[i] - lse);
+            bad += fabs(x[i] - p) > 1e-6 || fabs(y[i] - p * (y0[i] - delta)) > 1e-5;
+        }
+        for (int i = n; i < n_pad; i++) bad += x[i] != 0 || y[i] != 0;
+        for (int i = n_pad; i < cap; i++) bad += x[i] != x0[i] || y[i] != y0[i];
+        EXPECTF(bad == 0, "n %d n_pad %d: %d wrong values", n, n_pad, bad);
+        free(x); free(y); free(x0); free(y0);
+    }
+}
+
 /* ---- determinism across thread counts ---- */
 
 static void test_thread_determinism(void) {
@@ -427,6 +458,7 @@ int main(void) {
     RUN(test_embed_vs_ref);
     RUN(test_cross_entropy_vs_ref);
     RUN(test_ops_exp_accuracy);
+    RUN(test_ops_attention_rows);
     RUN(test_thread_determinism);
     return TEST_EXIT();
 }

@@ -12,7 +12,11 @@
  */
 #include "kernels/attention.h"
 
+#include <math.h>
 #include <omp.h>
+#if !REAL_IS_DOUBLE && defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "base/error.h"
@@ -37,11 +41,29 @@ size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_thread
 
 /* dst[D, Tp] = src[T, D]ᵀ, src rows of stride ld. */
 static void transpose(real *dst, size_t Tp, const real *src, int T, int D, int ld) {
-    for (int t0 = 0; t0 < T; t0 += 16) {
+    int t0 = 0;
+#if !REAL_IS_DOUBLE && defined(__AVX512F__)
+    /* 16 rows at a time: one gather per column (strided loads are what a transpose is) */
+    const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(ld));
+    for (; t0 + 16 <= T; t0 += 16)
+        for (int j = 0; j < D; j++)
+            _mm512_storeu_ps(dst + (size_t)j * Tp + t0,
+                             _mm512_i32gather_ps(rows, src + (size_t)t0 * ld + j, 4));
+#endif
+    for (; t0 < T; t0 += 16) {
         const int t1 = t0 + 16 < T ? t0 + 16 : T;
         for (int j = 0; j < D; j++)
             for (int t = t0; t < t1; t++) dst[(size_t)j * Tp + t] = src[(size_t)t * ld + j];
     }
+}
+
+/* Asks for rows t0..t1-1 of a [T, ld]-strided head view (D values each) to be brought into
+ * cache. Each (b, h) pair reads only its own D-value slice of every row, 1–2 KB apart, so the
+ * hardware prefetcher rarely has them ready; the tiles below prefetch the next tile's rows. */
+static void prefetch_rows(const real *x, int t0, int t1, int ld, int D) {
+    for (int t = t0; t < t1; t++)
+        for (int j = 0; j < D; j += 64 / (int)sizeof(real)) __builtin_prefetch(x + (size_t)t * ld + j);
 }
 
 /* Threads used: the same count attention_scratch_size was (by contract) sized with. */
@@ -68,13 +90,21 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
         transpose(Kt, Tp, K, T, Dqk, ldq);
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, n = t1;   /* keys 0..t1-1 */
+            const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
+            prefetch_rows(Q, t1, t2, ldq, Dqk);
+            prefetch_rows(V, t1, t2, ldv, Dv);
             tile_mm(t1 - t0, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, S, Tp, 0);
-            for (int t = t0; t < t1; t++) {
-                real *row = S + (size_t)(t - t0) * Tp;
-                L[t] = ops_softmax_row(row, t + 1);
-                for (int s = t + 1; s < n; s++) row[s] = 0;
+            real inv_sum[ATT_TR];
+            for (int t = t0; t < t1; t++) {   /* S row ← exp(score − max), masked part 0 */
+                real sum;
+                const real m = ops_exp_row(S + (size_t)(t - t0) * Tp, t + 1, n, &sum);
+                L[t] = m + (real)log((double)sum);
+                inv_sum[t - t0] = 1 / sum;
             }
+            /* O = softmax·V = (exp·V) / sum: the division on Dv outputs, not on t + 1 scores */
             tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldv, ldv, 0);
+            for (int t = t0; t < t1; t++)
+                for (int j = 0; j < Dv; j++) O[(size_t)t * ldv + j] *= inv_sum[t - t0];
         }
     }
 }
@@ -99,14 +129,15 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, rb = t1 - t0, n = t1;
             real *Pb = P + (size_t)t0 * Tp, *dSb = dS + (size_t)t0 * Tp;
+            const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
+            prefetch_rows(Q, t1, t2, ldq, Dqk);
+            prefetch_rows(dO, t1, t2, ldv, Dv);
+            prefetch_rows(O, t1, t2, ldv, Dv);
             tile_mm(rb, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, Pb, Tp, 0);
             tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldv, ldv, 1, Vt, Tp, dSb, Tp, 0);
-            for (int t = t0; t < t1; t++) {
-                real *p = P + (size_t)t * Tp, *ds = dS + (size_t)t * Tp;
+            for (int t = t0; t < t1; t++) {   /* P row ← p, dS row ← p·(dP − Σ p·dP) */
                 const real delta = ops_dot(dO + (size_t)t * ldv, O + (size_t)t * ldv, Dv);
-                ops_exp_shift_scale(p, p, L[t], 1, t + 1);
-                for (int s = 0; s <= t; s++) ds[s] = p[s] * (ds[s] - delta);
-                for (int s = t + 1; s < n; s++) p[s] = ds[s] = 0;
+                ops_softmax_grad_row(P + (size_t)t * Tp, dS + (size_t)t * Tp, t + 1, n, L[t], delta);
             }
             /* dq[tile] = scale · dS[tile, 0:n] · K[0:n] */
             tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, K, ldq, dq + oq + (size_t)t0 * ldq, ldq, 0);

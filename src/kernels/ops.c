@@ -98,9 +98,19 @@ real ops_max(const real *x, int n) {
 real ops_dot(const real *a, const real *b, int n) {
     real acc[16] = {0};
     int i = 0;
+#ifdef OPS_AVX512
+    /* the same 16 partial sums (lane l takes i ≡ l mod 16), as fused multiply-adds */
+    __m512 v = _mm512_setzero_ps();
+    for (; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), v);
+    }
+    _mm512_storeu_ps(acc, v);
+#else
     for (; i + 16 <= n; i += 16)
         for (int l = 0; l < 16; l++) acc[l] += a[i + l] * b[i + l];
     for (int l = 0; i < n; i++, l++) acc[l] += a[i] * b[i];
+#endif
     real s = 0;
     for (int l = 0; l < 16; l++) s += acc[l];
     return s;
@@ -134,4 +144,55 @@ real ops_softmax_row(real *x, int n) {
     real inv = (real)(1.0 / s);
     for (int i = 0; i < n; i++) x[i] *= inv;
     return m + (real)log(s);
+}
+
+#ifdef OPS_AVX512
+/* Lanes i..i+15 that lie below n_pad. */
+static inline __mmask16 pad_mask(int i, int n_pad) {
+    return n_pad - i >= 16 ? 0xFFFF : n_pad > i ? (__mmask16)((1u << (n_pad - i)) - 1) : 0;
+}
+#endif
+
+real ops_exp_row(real *x, int n, int n_pad, real *sum) {
+    const real m = ops_max(x, n);
+    int i = 0;
+    real total = 0;
+#ifdef OPS_AVX512
+    const __m512 s = _mm512_set1_ps(m);
+    __m512 acc = _mm512_setzero_ps();
+    for (; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), s)));
+        acc = _mm512_add_ps(acc, e);
+        _mm512_mask_storeu_ps(x + i, pad_mask(i, n_pad), e);   /* lanes in [n, n_pad) get 0 */
+    }
+    total = _mm512_reduce_add_ps(acc);
+    if (i > n_pad) i = n_pad;
+#else
+    for (; i < n; i++) total += x[i] = (real)exp((double)(x[i] - m));
+#endif
+    for (; i < n_pad; i++) x[i] = 0;
+    *sum = total;
+    return m;
+}
+
+void ops_softmax_grad_row(real *x, real *y, int n, int n_pad, real lse, real delta) {
+    int i = 0;
+#ifdef OPS_AVX512
+    const __m512 l = _mm512_set1_ps(lse), d = _mm512_set1_ps(delta);
+    for (; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 p = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), l)));
+        const __m512 g = _mm512_mul_ps(p, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, y + i), d));
+        _mm512_mask_storeu_ps(x + i, pad_mask(i, n_pad), p);
+        _mm512_mask_storeu_ps(y + i, pad_mask(i, n_pad), g);
+    }
+    if (i > n_pad) i = n_pad;
+#else
+    for (; i < n; i++) {
+        x[i] = (real)exp((double)(x[i] - lse));
+        y[i] = x[i] * (y[i] - delta);
+    }
+#endif
+    for (; i < n_pad; i++) x[i] = y[i] = 0;
 }

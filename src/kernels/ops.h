@@ -25,4 +25,12 @@ void ops_sigmoid(real *y, const real *x, int n);
 /* In-place softmax of one row; returns its log-sum-exp. */
 real ops_softmax_row(real *x, int n);
 
+/* Attention's rows, one pass each (x, y of n_pad >= n values; entries n..n_pad−1 set to 0):
+ * ops_exp_row: x[s] = exp(x[s] − max) for s < n; returns the max, *sum = Σ x[s] (float, 16
+ * fixed-order partial sums; n >= 1). The caller divides by the sum later (after P·V).
+ * ops_softmax_grad_row: x holds scores, y holds dP: x[s] = p = exp(x[s] − lse),
+ * y[s] = p·(y[s] − delta) for s < n. */
+real ops_exp_row(real *x, int n, int n_pad, real *sum);
+void ops_softmax_grad_row(real *x, real *y, int n, int n_pad, real lse, real delta);
+
 #endif
