@@ -7,6 +7,7 @@
 #define R1_BENCH_BENCH_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "base/blas_env.h"
@@ -19,6 +20,26 @@ static inline double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds used by the whole process so far (all threads): with passive OpenMP waiting, a
+ * figure that other load on the machine moves far less than wall time. */
+static inline double bench_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of x[0..n), n >= 1 (sorts x; the mean of the middle two for even n): the statistic
+ * tools/bench_torch.py reports, so both sides of a ratio are summarised alike. */
+static inline double bench_median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof *x, bench_cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
 /* reference may be NULL (a figure without a reference: ratio is printed as null). */

@@ -14,7 +14,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/rng.h"
@@ -54,11 +53,6 @@ static Run run_once(const Model *m, int B, int prompt_len, int new_tokens, int s
     return res;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median over reps runs after one warm-up (as tools/bench_torch.py reports the median step). */
 static Run median_of(const Model *m, int reps, int B, int prompt_len, int new_tokens, int spec, int chunk) {
     Run runs[16], res = {0};
@@ -71,22 +65,13 @@ static Run median_of(const Model *m, int reps, int B, int prompt_len, int new_to
         dec[i] = runs[i].decode_tps;
         pre[i] = runs[i].prefill_tps;
     }
-    qsort(dec, (size_t)reps, sizeof *dec, cmp_double);
-    qsort(pre, (size_t)reps, sizeof *pre, cmp_double);
-    res.decode_tps = dec[reps / 2];
-    res.prefill_tps = pre[reps / 2];
+    res.decode_tps = bench_median(dec, reps);
+    res.prefill_tps = bench_median(pre, reps);
     res.st = runs[0].st;
     return res;
 }
 
 int main(int argc, char **argv) {
-    /* Passive OpenMP waiting, as tools/bench_torch.py runs PyTorch: on a 2-core machine shared
-     * with anything else, spinning threads steal the core the other thread needs. libgomp reads
-     * the variable at load, hence the re-exec. */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        execv("/proc/self/exe", argv);
-    }
     bench_init(argv);
     const char *config = "/work/shared/bench/bench_config.json";
     int threads = 2, reps = 3, only = 0;

@@ -5,13 +5,14 @@
  *   build/bench/bench_model [--config PATH] [--batch B] [--seq T] [--steps N] [--threads 1|2]
  *
  * Figures: train_tokens_per_s_1t, train_tokens_per_s_2t, train_gflops_2t (model FLOPs from
- * model_train_flops / step time), train_peak_rss_mb, train_activation_mb. The PyTorch
+ * model_train_flops / step time), train_peak_rss_mb, train_activation_mb. Step time is the
+ * median of --steps timed steps after one warm-up step — the statistic tools/bench_torch.py
+ * reports, so the two sides of train_vs_torch are measured alike (best is printed too). The PyTorch
  * side-by-side (train_vs_torch) is measured by tools/bench_torch.py in the same `make bench`.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "base/blas_env.h"
 #include "base/error.h"
@@ -20,15 +21,14 @@
 #include "bench.h"
 #include "model/model.h"
 
+static double min_of(const double *x, int n) {
+    double m = x[0];
+    for (int i = 1; i < n; i++) m = x[i] < m ? x[i] : m;
+    return m;
+}
+
 int main(int argc, char **argv) {
-    /* OpenMP threads sleep instead of spinning when idle (as the PyTorch reference is run): on a
-     * 2-core machine shared with anything else, spinning threads steal the cores the other
-     * thread needs. libgomp reads the variable at load, hence the re-exec. */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        execv("/proc/self/exe", argv);
-    }
-    blas_env_fix(argv);
+    bench_init(argv);
     const char *config = "/work/shared/bench/bench_config.json";
     int B = 16, T = 256, steps = 3, only = 0;
     FILE *probe = fopen(config, "r");
@@ -65,19 +65,26 @@ int main(int argc, char **argv) {
     for (int threads = 1; threads <= 2; threads++) {
         if (only && threads != only) continue;
         threads_set(threads);
-        double best = 1e30;
+        double dts[64], cpu0 = 0;
+        if (steps < 1 || steps > 64) { fprintf(stderr, "bench_model: --steps must be 1..64\n"); return 2; }
         for (int s = 0; s < steps + 1; s++) {
+            if (s == 1) cpu0 = bench_cpu_now();
             double t0 = bench_now();
             ModelLosses l = model_forward(&m, &a, tokens, targets, B, T, &opt);
             model_backward(&m, &a, grads, NULL);
             double dt = bench_now() - t0;
             if (s == 0) fprintf(stderr, "  %d threads: loss %.4f (warm-up %.3f s)\n", threads, l.total, dt);
-            else if (dt < best) best = dt;
+            else dts[s - 1] = dt;
         }
-        tps[threads] = B * T / best;
-        fprintf(stderr, "  %d threads: %.3f s/step, %.1f tokens/s, %.1f GFLOP/s\n", threads, best,
-                tps[threads], flops / best * 1e-9);
-        if (threads == 2) bench_record("train_gflops_2t", flops / best * 1e-9, "GFLOP/s", NULL, 0);
+        fprintf(stderr, "  %d threads: step seconds", threads);
+        for (int s = 0; s < steps; s++) fprintf(stderr, " %.3f", dts[s]);
+        fprintf(stderr, "\n");
+        const double best = min_of(dts, steps), med = bench_median(dts, steps);
+        tps[threads] = B * T / med;
+        const double cpu = (bench_cpu_now() - cpu0) / steps;
+        fprintf(stderr, "  %d threads: %.3f s/step (median of %d; best %.3f), %.1f tokens/s, %.1f GFLOP/s, "
+                "process CPU %.3f s/step\n", threads, med, steps, best, tps[threads], flops / med * 1e-9, cpu);
+        if (threads == 2) bench_record("train_gflops_2t", flops / med * 1e-9, "GFLOP/s", NULL, 0);
     }
     if (tps[1] > 0) bench_record("train_tokens_per_s_1t", tps[1], "tokens/s", NULL, 0);
     if (tps[2] > 0) bench_record("train_tokens_per_s_2t", tps[2], "tokens/s", NULL, 0);
