@@ -123,6 +123,30 @@ static void test_rmsnorm_vs_ref(void) {
     }
 }
 
+/* The residual-fused norms give the bits of a separate add followed by the plain norm. */
+static void test_rmsnorm_residual_fused(void) {
+    const int sz[][2] = {{1, 1}, {5, 17}, {300, 256}};
+    for (size_t s = 0; s < sizeof sz / sizeof *sz; s++) {
+        const int n = sz[s][0], d = sz[s][1];
+        const size_t nd = (size_t)n * d;
+        float *x = tu_randn(70 + s, 1, nd, 1), *res = tu_randn(70 + s, 2, nd, 1), *w = tu_randn(70 + s, 3, d, 1);
+        float *x2 = tu_dup(x, nd), *y = calloc(nd, sizeof *y), *y2 = calloc(nd, sizeof *y);
+        float *r = calloc(n, sizeof *r), *r2 = calloc(n, sizeof *r);
+        rmsnorm_forward_residual(y, r, x, res, w, n, d, 1e-6f);
+        for (size_t i = 0; i < nd; i++) x2[i] += res[i];
+        rmsnorm_forward(y2, d, r2, x2, d, w, n, d, 1e-6f);
+        EXPECT(tu_same_bits(x, x2, nd) && tu_same_bits(y, y2, nd) && tu_same_bits(r, r2, n));
+        float *dy = tu_randn(70 + s, 4, nd, 1), *dx = calloc(nd, sizeof *dx), *dx2 = calloc(nd, sizeof *dx);
+        float *dw = tu_randn(70 + s, 5, d, 1), *dw2 = tu_dup(dw, d);
+        rmsnorm_backward_residual(dx, dw, dy, x, w, r, res, n, d);
+        rmsnorm_backward(dx2, d, dw2, dy, d, x, d, w, r, n, d);
+        for (size_t i = 0; i < nd; i++) dx2[i] += res[i];
+        EXPECT(tu_same_bits(dx, dx2, nd) && tu_same_bits(dw, dw2, d));
+        free(x); free(res); free(w); free(x2); free(y); free(y2); free(r); free(r2);
+        free(dy); free(dx); free(dx2); free(dw); free(dw2);
+    }
+}
+
 /* ---- rope ---- */
 
 static ModelConfig rope_cfg(int dr, int yarn) {
@@ -352,6 +376,18 @@ static void test_ops_exp_accuracy(void) {
     for (int i = 0; i < 40; i++) sx[i] = (float)(i - 20) * 2;
     ops_sigmoid(sg, sx, 40);
     for (int i = 0; i < 40; i++) EXPECT_NEAR(sg[i], 1 / (1 + exp(-(double)sx[i])), 1e-7, 1e-6);
+    /* relative error over a dense grid wherever σ is a normal float; 0 past exp's overflow */
+    ops_sigmoid(y, x, n);
+    double worst_sg = 0;
+    for (int i = 0; i < n; i++) {
+        const double want = 1 / (1 + exp(-(double)x[i]));
+        if (want > 1e-37) worst_sg = fmax(worst_sg, fabs(y[i] - want) / want);
+        else EXPECT(y[i] >= 0 && y[i] < 2e-37);
+    }
+    EXPECTF(worst_sg < 1e-6, "sigmoid worst relative error %.3g", worst_sg);
+    float sn[2] = {NAN, -INFINITY};
+    ops_sigmoid(sn, sn, 2);
+    EXPECT(isnan(sn[0]) && sn[1] == 0);
     free(x);
     free(y);
 }
@@ -451,6 +487,7 @@ int main(void) {
     RUN(test_gemm_vs_ref);
     RUN(test_matmul_vs_ref);
     RUN(test_rmsnorm_vs_ref);
+    RUN(test_rmsnorm_residual_fused);
     RUN(test_rope_yarn_v3_numbers);
     RUN(test_rope_vs_ref);
     RUN(test_attention_vs_ref);

@@ -30,20 +30,37 @@ static double sum3(const real *g, const real *w, const real *x, int d) {
     return s;
 }
 
+/* One row: y = w ⊙ x · r; returns r. */
+static real norm_row(real *y, const real *x, const real *w, int d, real eps) {
+    const real r = (real)(1.0 / sqrt(sumsq(x, d) / d + (double)eps));
+    for (int j = 0; j < d; j++) y[j] = w[j] * (x[j] * r);
+    return r;
+}
+
 void rmsnorm_forward(real *y, int ldy, real *rstd, const real *x, int ldx, const real *w, int n,
                      int d, real eps) {
     #pragma omp parallel for schedule(static) if ((long)n * d > 16384)
     for (int i = 0; i < n; i++) {
-        const real *xi = x + (size_t)i * ldx;
-        real *yi = y + (size_t)i * ldy;
-        real r = (real)(1.0 / sqrt(sumsq(xi, d) / d + (double)eps));
+        const real r = norm_row(y + (size_t)i * ldy, x + (size_t)i * ldx, w, d, eps);
         if (rstd) rstd[i] = r;
-        for (int j = 0; j < d; j++) yi[j] = w[j] * (xi[j] * r);
     }
 }
 
-void rmsnorm_backward(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x, int ldx,
-                      const real *w, const real *rstd, int n, int d) {
+void rmsnorm_forward_residual(real *y, real *rstd, real *x, const real *res, const real *w, int n,
+                              int d, real eps) {
+    #pragma omp parallel for schedule(static) if ((long)n * d > 16384)
+    for (int i = 0; i < n; i++) {
+        real *xi = x + (size_t)i * d;
+        const real *ri = res + (size_t)i * d;
+        for (int j = 0; j < d; j++) xi[j] += ri[j];
+        const real r = norm_row(y + (size_t)i * d, xi, w, d, eps);
+        if (rstd) rstd[i] = r;
+    }
+}
+
+/* Backward with an optional residual gradient added to dx (res may be NULL; not aliasing dx). */
+static void backward(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x, int ldx,
+                     const real *w, const real *rstd, const real *res, int n, int d) {
     const int big = (long)n * d > 16384;
     /* dw first: dx may alias dy. Column blocks of 16 per thread chunk. */
     if (dw) {
@@ -66,6 +83,21 @@ void rmsnorm_backward(real *dx, int lddx, real *dw, const real *dy, int lddy, co
         real *o = dx + (size_t)i * lddx;
         const real r = rstd[i];
         const real c = (real)(sum3(g, w, xi, d) / d) * r * r * r;
-        for (int j = 0; j < d; j++) o[j] = r * (g[j] * w[j]) - c * xi[j];
+        if (res) {
+            const real *ri = res + (size_t)i * d;
+            for (int j = 0; j < d; j++) o[j] = (r * (g[j] * w[j]) - c * xi[j]) + ri[j];
+        } else {
+            for (int j = 0; j < d; j++) o[j] = r * (g[j] * w[j]) - c * xi[j];
+        }
     }
+}
+
+void rmsnorm_backward(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x, int ldx,
+                      const real *w, const real *rstd, int n, int d) {
+    backward(dx, lddx, dw, dy, lddy, x, ldx, w, rstd, NULL, n, d);
+}
+
+void rmsnorm_backward_residual(real *dx, real *dw, const real *dy, const real *x, const real *w,
+                               const real *rstd, const real *res, int n, int d) {
+    backward(dx, d, dw, dy, d, x, d, w, rstd, res, n, d);
 }

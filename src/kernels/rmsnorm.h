@@ -19,6 +19,15 @@ void rmsnorm_forward(real *y, int ldy, real *rstd, const real *x, int ldx, const
 void rmsnorm_backward(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x, int ldx,
                       const real *w, const real *rstd, int n, int d);
 
+/* The residual stream's norms, with the residual add fused into the same pass over each row
+ * (contiguous rows of d; the bits of the add followed by the norm, one pass fewer):
+ *   forward:  x += res, then y = RMSNorm(x)            (x is updated in place)
+ *   backward: dx = RMSNorm backward(dy) + res          (res must not alias dx; dx may alias dy) */
+void rmsnorm_forward_residual(real *y, real *rstd, real *x, const real *res, const real *w, int n,
+                              int d, real eps);
+void rmsnorm_backward_residual(real *dx, real *dw, const real *dy, const real *x, const real *w,
+                               const real *rstd, const real *res, int n, int d);
+
 void rmsnorm_forward_ref(real *y, int ldy, real *rstd, const real *x, int ldx, const real *w, int n,
                          int d, real eps);
 void rmsnorm_backward_ref(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x,

@@ -35,8 +35,8 @@ double block_forward(real *out, BlockActs *a, const real *x, const LayerWeights 
     CHECK(a->is_moe == w->is_moe);
     rmsnorm_forward(a->xn, D, a->rstd1, x, D, w->attn_norm, n, D, eps);
     mla_forward(a->hmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
-    add_into(a->hmid, x, (size_t)n * D);                                  /* hmid = x + attn */
-    rmsnorm_forward(a->xn2, D, a->rstd2, a->hmid, D, w->ffn_norm, n, D, eps);
+    /* hmid = x + attn, then its norm, in one pass */
+    rmsnorm_forward_residual(a->xn2, a->rstd2, a->hmid, x, w->ffn_norm, n, D, eps);
     a->aux = 0;
     if (w->is_moe)
         a->aux = moe_forward(out, &a->moe, a->xn2, &w->moe, cfg, n, B, T, alpha, frozen, scratch);
@@ -59,11 +59,10 @@ void block_backward(real *dx, LayerWeights *gw, const real *dout, const BlockAct
     else
         ffn_backward(dxn2, 0, &gw->dense, NULL, dout, a->xn2, a->ffn_gu, &w->dense, NULL, n, D,
                      scratch);
-    rmsnorm_backward(dhmid, D, gw->ffn_norm, dxn2, D, a->hmid, D, w->ffn_norm, a->rstd2, n, D);
-    add_into(dhmid, dout, (size_t)n * D);                /* residual */
+    /* dhmid = norm backward + dout (the residual) */
+    rmsnorm_backward_residual(dhmid, gw->ffn_norm, dxn2, a->hmid, w->ffn_norm, a->rstd2, dout, n, D);
     real *dxn = dxn2;                                    /* reuse: dxn2 is dead */
     mla_backward(dxn, &gw->attn, dhmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
-    rmsnorm_backward(dx, D, gw->attn_norm, dxn, D, x, D, w->attn_norm, a->rstd1, n, D);
-    add_into(dx, dhmid, (size_t)n * D);                  /* residual */
+    rmsnorm_backward_residual(dx, gw->attn_norm, dxn, x, w->attn_norm, a->rstd1, dhmid, n, D);
     arena_reset(scratch, mark);
 }
