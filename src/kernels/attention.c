@@ -44,6 +44,7 @@ static void transpose(real *dst, size_t Tp, const real *src, int T, int D, int l
     int t0 = 0;
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
     /* 16 rows at a time: one gather per column (strided loads are what a transpose is) */
+    CHECK((long long)ld * 15 <= 0x7fffffff);   /* gather offsets are 32-bit */
     const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32(ld));
     for (; t0 + 16 <= T; t0 += 16)
