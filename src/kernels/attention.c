@@ -17,7 +17,6 @@
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
 #include <immintrin.h>
 #endif
-#include <string.h>
 
 #include "base/error.h"
 #include "kernels/ops.h"

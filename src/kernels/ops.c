@@ -134,18 +134,6 @@ void ops_sigmoid(real *y, const real *x, int n) {
     for (; i < n; i++) y[i] = (real)(1.0 / (1.0 + exp(-(double)x[i])));
 }
 
-real ops_softmax_row(real *x, int n) {
-    real m = ops_max(x, n);
-    if (m == -INFINITY) {           /* empty or fully masked row: leave zeros */
-        for (int i = 0; i < n; i++) x[i] = 0;
-        return -INFINITY;
-    }
-    double s = ops_exp_shift_sum(x, x, m, n);
-    real inv = (real)(1.0 / s);
-    for (int i = 0; i < n; i++) x[i] *= inv;
-    return m + (real)log(s);
-}
-
 #ifdef OPS_AVX512
 /* Lanes i..i+15 that lie below n_pad. */
 static inline __mmask16 pad_mask(int i, int n_pad) {

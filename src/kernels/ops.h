@@ -1,4 +1,5 @@
-/* Small vector helpers shared by the kernels: exp over arrays, dot products and row softmax.
+/* Small vector helpers shared by the kernels: exp over arrays, dot products, sigmoid, and
+ * attention's row passes.
  *
  * Under float builds with AVX-512 the exp is our own polynomial (range reduction by ln 2, degree-6
  * minimax-style Taylor correction, relative error < 2e-7 — within ~2 ulp of expf), because gcc
@@ -22,9 +23,6 @@ real ops_max(const real *x, int n);
 real ops_dot(const real *a, const real *b, int n);
 /* y[i] = σ(x[i]) = 1/(1+exp(−x[i])). y may alias x. */
 void ops_sigmoid(real *y, const real *x, int n);
-/* In-place softmax of one row; returns its log-sum-exp. */
-real ops_softmax_row(real *x, int n);
-
 /* Attention's rows, one pass each (x, y of n_pad >= n values; entries n..n_pad−1 set to 0):
  * ops_exp_row: x[s] = exp(x[s] − max) for s < n; returns the max, *sum = Σ x[s] (float, 16
  * fixed-order partial sums; n >= 1). The caller divides by the sum later (after P·V).
