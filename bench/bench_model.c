@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads")) only = atoi(argv[i + 1]);
         else { fprintf(stderr, "bench_model: unknown flag %s\n", argv[i]); return 2; }
     }
+    if (steps < 1 || steps > 64) { fprintf(stderr, "bench_model: --steps must be 1..64\n"); return 2; }
     ModelConfig cfg;
     Err e = {{0}};
     if (config_load(&cfg, config, &e) != 0) {
@@ -66,7 +67,6 @@ int main(int argc, char **argv) {
         if (only && threads != only) continue;
         threads_set(threads);
         double dts[64], cpu0 = 0;
-        if (steps < 1 || steps > 64) { fprintf(stderr, "bench_model: --steps must be 1..64\n"); return 2; }
         for (int s = 0; s < steps + 1; s++) {
             if (s == 1) cpu0 = bench_cpu_now();
             double t0 = bench_now();
