@@ -290,6 +290,15 @@ static void test_swiglu_vs_ref(void) {
             swiglu_backward(d, dh, gu, rs, n, F);
             swiglu_backward_ref(d2, dh, gu, rs, n, F);
             expect_close_f32("swiglu_backward", d, d2, (size_t)n * 2 * F, 1e-6, 1e-5);
+            /* the backward pass's pair: σ(a) parked in dgu's gate half, then read back; the
+             * same bits as the pair above (dgu starts as NaN: every entry must be written) */
+            float *h3 = calloc((size_t)n * F, 4), *d3 = malloc((size_t)n * 2 * F * 4);
+            for (size_t j = 0; j < (size_t)n * 2 * F; j++) d3[j] = NAN;
+            swiglu_forward_keep_sigmoid(h3, d3, gu, rs, n, F);
+            EXPECT(memcmp(h3, h, (size_t)n * F * 4) == 0);
+            swiglu_backward_from_sigmoid(d3, dh, gu, rs, n, F);
+            EXPECT(memcmp(d3, d, (size_t)n * 2 * F * 4) == 0);
+            free(h3); free(d3);
             free(gu); free(dh); free(rs); free(h); free(h2); free(d); free(d2);
         }
 }

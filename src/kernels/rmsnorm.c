@@ -1,10 +1,12 @@
-/* RMSNorm forward/backward (see rmsnorm.h). Rows in parallel; dw by columns so that each dw_j is
- * summed over rows in index order whatever the thread count (no scratch, bitwise deterministic). */
+/* RMSNorm forward/backward (see rmsnorm.h). Rows in parallel; dw from per-chunk partial sums
+ * added in chunk order, so it has the same bits whatever the thread count. */
 #include <stddef.h>
 
 #include "kernels/rmsnorm.h"
 
 #include <math.h>
+
+#include "base/error.h"
 
 /* Σ x_j² with 16 fixed partial sums (vectorises), returned in double. */
 static double sumsq(const real *x, int d) {
@@ -58,37 +60,39 @@ void rmsnorm_forward_residual(real *y, real *rstd, real *x, const real *res, con
     }
 }
 
-/* Backward with an optional residual gradient added to dx (res may be NULL; not aliasing dx). */
+/* Rows per dw partial sum. Fixed (not per thread), so dw's summation order — rows in order within
+ * a chunk, chunks in order — is the same on any thread count. */
+#define DW_CHUNK_ROWS 64
+#define DW_MAX_D 16384   /* a chunk's partial dw lives on the stack */
+
+/* Backward with an optional residual gradient added to dx (res may be NULL; not aliasing dx).
+ * One pass over the rows: each chunk of rows adds its dw partial (read from dy before dx, which may
+ * alias dy, is written) and writes dx; the partials are added to dw in chunk order. */
 static void backward(real *dx, int lddx, real *dw, const real *dy, int lddy, const real *x, int ldx,
                      const real *w, const real *rstd, const real *res, int n, int d) {
+    CHECK(d <= DW_MAX_D);
     const int big = (long)n * d > 16384;
-    /* dw first: dx may alias dy. Column blocks of 16 per thread chunk. */
-    if (dw) {
-        const int nb = (d + 15) / 16;
-        #pragma omp parallel for schedule(static) if (big)
-        for (int b = 0; b < nb; b++) {
-            const int j0 = b * 16, j1 = j0 + 16 < d ? j0 + 16 : d;
-            real acc[16] = {0};
-            for (int i = 0; i < n; i++) {
-                const real *g = dy + (size_t)i * lddy, *xi = x + (size_t)i * ldx;
-                const real r = rstd[i];
-                for (int j = j0; j < j1; j++) acc[j - j0] += g[j] * (xi[j] * r);
+    const int chunks = (n + DW_CHUNK_ROWS - 1) / DW_CHUNK_ROWS;
+    #pragma omp parallel for schedule(static, 1) ordered if (big)
+    for (int c = 0; c < chunks; c++) {
+        real part[DW_MAX_D];
+        const int i0 = c * DW_CHUNK_ROWS, i1 = i0 + DW_CHUNK_ROWS < n ? i0 + DW_CHUNK_ROWS : n;
+        if (dw) for (int j = 0; j < d; j++) part[j] = 0;
+        for (int i = i0; i < i1; i++) {
+            const real *g = dy + (size_t)i * lddy, *xi = x + (size_t)i * ldx;
+            real *o = dx + (size_t)i * lddx;
+            const real r = rstd[i];
+            if (dw) for (int j = 0; j < d; j++) part[j] += g[j] * (xi[j] * r);
+            const real cf = (real)(sum3(g, w, xi, d) / d) * r * r * r;
+            if (res) {
+                const real *ri = res + (size_t)i * d;
+                for (int j = 0; j < d; j++) o[j] = (r * (g[j] * w[j]) - cf * xi[j]) + ri[j];
+            } else {
+                for (int j = 0; j < d; j++) o[j] = r * (g[j] * w[j]) - cf * xi[j];
             }
-            for (int j = j0; j < j1; j++) dw[j] += acc[j - j0];
         }
-    }
-    #pragma omp parallel for schedule(static) if (big)
-    for (int i = 0; i < n; i++) {
-        const real *g = dy + (size_t)i * lddy, *xi = x + (size_t)i * ldx;
-        real *o = dx + (size_t)i * lddx;
-        const real r = rstd[i];
-        const real c = (real)(sum3(g, w, xi, d) / d) * r * r * r;
-        if (res) {
-            const real *ri = res + (size_t)i * d;
-            for (int j = 0; j < d; j++) o[j] = (r * (g[j] * w[j]) - c * xi[j]) + ri[j];
-        } else {
-            for (int j = 0; j < d; j++) o[j] = r * (g[j] * w[j]) - c * xi[j];
-        }
+        #pragma omp ordered
+        if (dw) for (int j = 0; j < d; j++) dw[j] += part[j];
     }
 }
 

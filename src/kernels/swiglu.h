@@ -13,6 +13,15 @@
 void swiglu_forward(real *h, const real *gu, const real *row_scale, int n, int F);
 void swiglu_backward(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F);
 
+/* The pair a backward pass uses, so σ(a) is computed once: swiglu_forward_keep_sigmoid writes h
+ * as swiglu_forward does and leaves σ(a) in the gate half of dgu ([n, 2F], columns 0..F-1);
+ * swiglu_backward_from_sigmoid then reads it there instead of recomputing it. Same bits as
+ * swiglu_forward followed by swiglu_backward. */
+void swiglu_forward_keep_sigmoid(real *h, real *dgu, const real *gu, const real *row_scale, int n,
+                                 int F);
+void swiglu_backward_from_sigmoid(real *dgu, const real *dh, const real *gu, const real *row_scale,
+                                  int n, int F);
+
 void swiglu_forward_ref(real *h, const real *gu, const real *row_scale, int n, int F);
 void swiglu_backward_ref(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F);
 

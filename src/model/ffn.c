@@ -43,16 +43,16 @@ void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale,
     const int F = w->F;
     if (!dscale) {
         /* h first, so that down's two products (d down += dyᵀ·h, dh = dy·down) go together */
-        swiglu_forward(h, gu, row_scale, n, F);
+        swiglu_forward_keep_sigmoid(h, dgu, gu, row_scale, n, F);   /* σ(a) parked in dgu */
         matmul_backward(dh, gw->down, dy, h, w->down, n, F, D, 0);
-        swiglu_backward(dgu, dh, gu, row_scale, n, F);
+        swiglu_backward_from_sigmoid(dgu, dh, gu, row_scale, n, F);
         matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
         return;
     }
     /* gated rows: dh = dy·down  [n, F] first, since y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u
      * (h_u the unscaled hidden); then h = s·h_u */
     matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
-    swiglu_forward(h, gu, NULL, n, F);
+    swiglu_forward_keep_sigmoid(h, dgu, gu, NULL, n, F);            /* σ(a) parked in dgu */
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const real *hi = h + (size_t)i * F, *dhi = dh + (size_t)i * F;
@@ -68,7 +68,7 @@ void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale,
     /* d down [D, F] += dyᵀ·h */
     matmul_backward(NULL, gw->down, dy, h, w->down, n, F, D, 0);
     /* dgu [n, 2F] from dh through silu(a)⊙u (and the row scale) */
-    swiglu_backward(dgu, dh, gu, row_scale, n, F);
+    swiglu_backward_from_sigmoid(dgu, dh, gu, row_scale, n, F);
     /* d[gate;up] += dguᵀ·x ; dx (+)= dgu·[gate;up] */
     matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
 }

@@ -135,6 +135,18 @@ static void group_rows(MoeActs *a, int n, int E, int K) {
         }
 }
 
+/* Experts by row count, largest first (ties: lower index first): the order their tasks are handed
+ * out in, so the last task to finish is a small one (fewer idle threads at the join). Which
+ * thread runs an expert does not change its bits. */
+static void largest_first(int *order, const int *count, int E) {
+    CHECK(E <= 4096);   /* the callers' order[] */
+    for (int e = 0; e < E; e++) {
+        int j = e;
+        while (j > 0 && count[order[j - 1]] < count[e]) { order[j] = order[j - 1]; j--; }
+        order[j] = e;
+    }
+}
+
 /* Balance-loss statistics: f [n_seq, E]; returns the mean over sequences of α Σ f_i P_i. */
 static double balance_loss(MoeActs *a, int E, int K) {
     const int T = a->seq_len;
@@ -184,13 +196,15 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
     /* the shared expert (all n rows) is one more task, handed out first as the largest */
     const int sh = w->shared.F > 0;
     real *hs = sh ? arena_real(scratch, (size_t)n * w->shared.F) : NULL;   /* [n, F_s] */
+    int order[4096];
+    largest_first(order, a->count, E);
     #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < E + sh; t++) {
         if (sh && t == 0) {
             ffn_forward_buf(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, hs);
             continue;
         }
-        const int e = t - sh;
+        const int e = order[t - sh];
         size_t o = (size_t)a->offset[e];
         /* the expert's rows, gathered by the task that uses them (still in cache) */
         for (size_t row = o; row < o + (size_t)a->count[e]; row++)
@@ -235,6 +249,8 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
     real *hs = sh ? arena_real(scratch, (size_t)n * Fs) : NULL;          /* [n, F_s] */
     real *dhs = sh ? arena_real(scratch, (size_t)n * Fs) : NULL;         /* [n, F_s] */
     real *dgus = sh ? arena_real(scratch, (size_t)n * 2 * Fs) : NULL;    /* [n, 2F_s] */
+    int order[4096];
+    largest_first(order, a->count, E);
     #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < E + sh; t++) {
         if (sh && t == 0) {
@@ -242,7 +258,7 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
                              hs, dhs, dgus);
             continue;
         }
-        const int e = t - sh;
+        const int e = order[t - sh];
         size_t o = (size_t)a->offset[e];
         for (size_t row = o; row < o + (size_t)a->count[e]; row++) {   /* gathered here, as forward */
             const size_t tok = (size_t)a->tok_of[row];
