@@ -42,6 +42,26 @@ static inline double bench_median(double *x, int n) {
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+/* Lockstep mode (--lockstep): a controller (bench/train_vs_torch.py) runs this benchmark and our
+ * PyTorch reference in turn, one step each, so the two are timed under the same machine
+ * conditions (this machine's speed drifts by 15-40 % within minutes). Before each step the
+ * benchmark prints "READY" and waits for a line on stdin; after it, it prints "STEP <seconds>". */
+static inline void bench_lockstep_wait(int on) {
+    char line[64];
+    if (!on) return;
+    printf("READY\n");
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "bench: --lockstep: the controller closed stdin\n");
+        exit(2);
+    }
+}
+static inline void bench_lockstep_done(int on, double seconds) {
+    if (!on) return;
+    printf("STEP %.6f\n", seconds);
+    fflush(stdout);
+}
+
 /* reference may be NULL (a figure without a reference: ratio is printed as null). */
 static inline void bench_record(const char *name, double value, const char *unit,
                                 const char *reference, double reference_value) {

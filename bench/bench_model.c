@@ -3,6 +3,7 @@
  * MTP λ = 0.3 (as tools/bench_torch.py), at 1 and 2 threads; model GFLOP/s; peak memory.
  *
  *   build/bench/bench_model [--config PATH] [--batch B] [--seq T] [--steps N] [--threads 1|2]
+ *                           [--lockstep]     (one step per line read on stdin: see bench.h)
  *
  * Figures: train_tokens_per_s_1t, train_tokens_per_s_2t, train_gflops_2t (model FLOPs from
  * model_train_flops / step time), train_peak_rss_mb, train_activation_mb. Step time is the
@@ -30,19 +31,22 @@ static double min_of(const double *x, int n) {
 int main(int argc, char **argv) {
     bench_init(argv);
     const char *config = "/work/shared/bench/bench_config.json";
-    int B = 16, T = 256, steps = 3, only = 0;
+    int B = 16, T = 256, steps = 3, only = 0, lockstep = 0;
     FILE *probe = fopen(config, "r");
     if (probe) fclose(probe);
     else config = "tests/fixtures/model/b_bench/config.json";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
-        else if (!strcmp(argv[i], "--batch")) B = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seq")) T = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads")) only = atoi(argv[i + 1]);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lockstep")) { lockstep = 1; continue; }
+        if (i + 1 == argc) { fprintf(stderr, "bench_model: %s needs a value\n", argv[i]); return 2; }
+        if (!strcmp(argv[i], "--config")) config = argv[++i];
+        else if (!strcmp(argv[i], "--batch")) B = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seq")) T = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads")) only = atoi(argv[++i]);
         else { fprintf(stderr, "bench_model: unknown flag %s\n", argv[i]); return 2; }
     }
     if (steps < 1 || steps > 64) { fprintf(stderr, "bench_model: --steps must be 1..64\n"); return 2; }
+    if (lockstep && only == 0) { fprintf(stderr, "bench_model: --lockstep needs --threads\n"); return 2; }
     ModelConfig cfg;
     Err e = {{0}};
     if (config_load(&cfg, config, &e) != 0) {
@@ -66,13 +70,15 @@ int main(int argc, char **argv) {
     for (int threads = 1; threads <= 2; threads++) {
         if (only && threads != only) continue;
         threads_set(threads);
-        double dts[64], cpu0 = 0;
+        double dts[64], cpu = 0;   /* cpu: process CPU seconds of the timed steps */
         for (int s = 0; s < steps + 1; s++) {
-            if (s == 1) cpu0 = bench_cpu_now();
-            double t0 = bench_now();
+            bench_lockstep_wait(lockstep);
+            const double c0 = bench_cpu_now(), t0 = bench_now();
             ModelLosses l = model_forward(&m, &a, tokens, targets, B, T, &opt);
             model_backward(&m, &a, grads, NULL);
             double dt = bench_now() - t0;
+            if (s > 0) cpu += bench_cpu_now() - c0;
+            bench_lockstep_done(lockstep, dt);
             if (s == 0) fprintf(stderr, "  %d threads: loss %.4f (warm-up %.3f s)\n", threads, l.total, dt);
             else dts[s - 1] = dt;
         }
@@ -81,7 +87,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "\n");
         const double best = min_of(dts, steps), med = bench_median(dts, steps);
         tps[threads] = B * T / med;
-        const double cpu = (bench_cpu_now() - cpu0) / steps;
+        cpu /= steps;
         fprintf(stderr, "  %d threads: %.3f s/step (median of %d; best %.3f), %.1f tokens/s, %.1f GFLOP/s, "
                 "process CPU %.3f s/step\n", threads, med, steps, best, tps[threads], flops / med * 1e-9, cpu);
         if (threads == 2) bench_record("train_gflops_2t", flops / med * 1e-9, "GFLOP/s", NULL, 0);

@@ -6,6 +6,7 @@
 train:  forward + loss.backward() of the whole model (MTP modules included when the config has
         them, λ = --mtp-lambda, default 0.3), tokens/s = batch·seq / median seconds per step over
         --steps steps after --warmup steps (best and mean are printed too). No optimizer step.
+        --lockstep: one step per line read on stdin, "STEP <seconds>" printed after each.
 decode: greedy batched generation with a naive K/V cache (main model, no MTP): prefill a random
         prompt of --prompt tokens, then --new-tokens one-token steps; tokens/s = batch·new_tokens /
         median decode seconds over --steps runs (prefill excluded).
@@ -98,10 +99,16 @@ def bench_train(model, args):
     for i in range(args.warmup + args.steps):
         for p in model.parameters():
             p.grad = None
+        if args.lockstep:
+            print("READY", flush=True)
+            if not sys.stdin.readline():
+                sys.exit("bench_torch: --lockstep: the controller closed stdin")
         t0, c0 = time.perf_counter(), _cpu()
         out = model(tokens, mtp_lambda=args.mtp_lambda, alpha=args.alpha, want_logits=False)
         out["total_loss"].backward()
         dt, dc = time.perf_counter() - t0, _cpu() - c0
+        if args.lockstep:
+            print(f"STEP {dt:.6f}", flush=True)
         if i >= args.warmup:
             times.append(dt)
             cpus.append(dc)
@@ -147,7 +154,12 @@ def main():
     ap.add_argument("--alpha", type=float, default=0.0, help="sequence balance loss weight")
     ap.add_argument("--new-tokens", type=int, default=128, help="decode: tokens generated")
     ap.add_argument("--prompt", type=int, default=16, help="decode: prompt length")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="train: wait for a line on stdin before each step, print 'STEP <seconds>' "
+                         "after it (bench/train_vs_torch.py runs this and ours in turn)")
     args = ap.parse_args()
+    if args.lockstep and args.mode != "train":
+        ap.error("--lockstep is for --mode train")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with open(args.config) as f:
