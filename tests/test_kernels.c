@@ -272,6 +272,57 @@ static void test_attention_vs_ref(void) {
     attention_case(3, 200, 1, 16, 16, 1);
 }
 
+/* MLA's layout: K = (k_nope from a [n, H, Dn+Dv] block, a rope key shared by every head, rows of
+ * stride ldr), V beside k_nope. The view functions must give the bits of the plain functions on
+ * K and V assembled per head; dK's two blocks and dV land in place, nothing else is touched. */
+static void attention_kv_case(int B, int T, int H, int Dn, int Dr, int Dv) {
+    const int Dqk = Dn + Dr, W = Dn + Dv, ldr = Dr + 3, n = B * T;
+    const size_t nq = (size_t)n * H * Dqk, nv = (size_t)n * H * Dv, nkv = (size_t)n * H * W;
+    float *q = tu_randn(90, 1, nq, 1), *kvb = tu_randn(90, 2, nkv, 1), *pe = tu_randn(90, 3, (size_t)n * ldr, 1);
+    float *dout = tu_randn(90, 4, nv, 1), *k = malloc(nq * 4), *v = malloc(nv * 4);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+            memcpy(k + ((size_t)i * H + h) * Dqk, kvb + ((size_t)i * H + h) * W, (size_t)Dn * 4);
+            memcpy(k + ((size_t)i * H + h) * Dqk + Dn, pe + (size_t)i * ldr, (size_t)Dr * 4);
+            memcpy(v + ((size_t)i * H + h) * Dv, kvb + ((size_t)i * H + h) * W + Dn, (size_t)Dv * 4);
+        }
+    const float scale = 0.3f;
+    float *scr = malloc(attention_scratch_size(B, T, H, Dqk, Dv, omp_get_max_threads()) * sizeof *scr);
+    float *o = calloc(nv, 4), *o2 = calloc(nv, 4), *l = calloc((size_t)n * H, 4), *l2 = calloc((size_t)n * H, 4);
+    attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, scale, scr);
+    const AttKV kv = {.k1 = {kvb, (size_t)H * W, (size_t)W}, .k2 = {pe, (size_t)ldr, 0},
+                      .v = {kvb + Dn, (size_t)H * W, (size_t)W}, .D1 = Dn, .D2 = Dr, .Dv = Dv};
+    attention_forward_kv(o2, l2, q, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(o, o2, nv) && tu_same_bits(l, l2, (size_t)n * H));
+    float *dq = calloc(nq, 4), *dk = calloc(nq, 4), *dv = calloc(nv, 4), *dq2 = calloc(nq, 4);
+    float *dkv = malloc(nkv * 4), *dpe = malloc((size_t)n * H * (Dr + 1) * 4);
+    for (size_t i = 0; i < nkv; i++) dkv[i] = NAN;
+    for (size_t i = 0; i < (size_t)n * H * (Dr + 1); i++) dpe[i] = -7;
+    attention_backward(dq, dk, dv, dout, o, l, q, k, v, B, T, H, Dqk, Dv, scale, scr);
+    /* dk_pe per head, rows of H·(Dr+1) with one guard column per head */
+    const AttKVGrad g = {.k1 = {dkv, (size_t)H * W, (size_t)W}, .k2 = {dpe, (size_t)H * (Dr + 1), (size_t)Dr + 1},
+                         .v = {dkv + Dn, (size_t)H * W, (size_t)W}};
+    attention_backward_kv(dq2, &g, dout, o, l, q, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(dq, dq2, nq));
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+            const float *dki = dk + ((size_t)i * H + h) * Dqk, *dvi = dv + ((size_t)i * H + h) * Dv;
+            const float *g1 = dkv + ((size_t)i * H + h) * W, *g2 = dpe + ((size_t)i * H + h) * (Dr + 1);
+            bad += !tu_same_bits(g1, dki, Dn) + !tu_same_bits(g1 + Dn, dvi, Dv);
+            bad += !tu_same_bits(g2, dki + Dn, Dr) + (g2[Dr] != -7);
+        }
+    EXPECTF(bad == 0, "B%d T%d H%d Dn%d Dr%d Dv%d: %d head rows differ", B, T, H, Dn, Dr, Dv, bad);
+    free(q); free(kvb); free(pe); free(dout); free(k); free(v); free(scr); free(o); free(o2); free(l);
+    free(l2); free(dq); free(dk); free(dv); free(dq2); free(dkv); free(dpe);
+}
+
+static void test_attention_kv_views(void) {
+    attention_kv_case(1, 1, 1, 1, 1, 1);
+    attention_kv_case(2, 37, 3, 8, 4, 5);
+    attention_kv_case(2, 70, 2, 32, 16, 32);
+}
+
 /* ---- swiglu ---- */
 
 static void test_swiglu_vs_ref(void) {
@@ -500,6 +551,7 @@ int main(void) {
     RUN(test_rope_yarn_v3_numbers);
     RUN(test_rope_vs_ref);
     RUN(test_attention_vs_ref);
+    RUN(test_attention_kv_views);
     RUN(test_swiglu_vs_ref);
     RUN(test_embed_vs_ref);
     RUN(test_cross_entropy_vs_ref);

@@ -8,12 +8,15 @@
  * head sizes of 16..64 a BLAS call per tile spends as long on dispatch and packing as on the
  * arithmetic (measured: PERF.md). K and V are transposed once per pair so that score products
  * read contiguous key rows. Backward keeps P and dS of the whole pair (T×T each, in L2 at
- * T = 256) so dK and dV are products over the query rows of each key tile.
+ * T = 256) so dK and dV are products over the query rows of each key tile. Keys may come in two
+ * column blocks of different tensors (MLA: k_nope and the shared rope key) and K, V, dK, dV are
+ * read and written through views (attention.h), so MLA never assembles per-head K and V.
  */
 #include "kernels/attention.h"
 
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -27,10 +30,10 @@
 /* Row stride of the per-pair T×T and D×T buffers: T rounded up to 16 floats (64-byte rows). */
 static size_t row_stride(int T) { return ((size_t)T + 15) & ~(size_t)15; }
 
-/* Per thread: P and dS [T, Tp] (forward uses the first ATT_TR rows of P), Kᵀ [Dqk, Tp] and
- * Vᵀ [Dv, Tp]. */
+/* Per thread: P and dS [T, Tp] (forward uses the first ATT_TR rows of P), Kᵀ [Dqk, Tp], Vᵀ [Dv, Tp],
+ * K [T, Dqk] (backward's dQ product reads key rows) and one key tile of dK [ATT_TR, Dqk]. */
 static size_t per_thread(int T, int Dqk, int Dv) {
-    return (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + 16;
+    return (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + ((size_t)T + ATT_TR) * Dqk + 16;
 }
 
 size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_threads) {
@@ -72,9 +75,29 @@ static int att_threads(int B, int H) {
     return nt > B * H ? (B * H > 0 ? B * H : 1) : nt;
 }
 
-void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, int B,
-                       int T, int H, int Dqk, int Dv, real scale, real *scratch) {
-    const int ldq = H * Dqk, ldv = H * Dv;
+/* The (b, h) pair's start in a view. */
+static const real *at_in(HeadsView v, int b, int T, int h) {
+    return v.p + (size_t)b * T * v.ld + (size_t)h * v.hs;
+}
+static real *at_out(HeadsGrad v, int b, int T, int h) {
+    return v.p + (size_t)b * T * v.ld + (size_t)h * v.hs;
+}
+
+/* Kt [Dqk, Tp] = (k1 | k2)ᵀ of one pair. */
+static void transpose_keys(real *Kt, size_t Tp, const AttKV *kv, int b, int T, int h) {
+    transpose(Kt, Tp, at_in(kv->k1, b, T, h), T, kv->D1, (int)kv->k1.ld);
+    if (kv->D2 > 0) transpose(Kt + (size_t)kv->D1 * Tp, Tp, at_in(kv->k2, b, T, h), T, kv->D2, (int)kv->k2.ld);
+}
+
+static void check_kv(const AttKV *kv) {
+    CHECK(kv->D1 > 0 && kv->D2 >= 0 && kv->Dv > 0);
+    CHECK(kv->k1.ld <= 0x7fffffff && kv->k2.ld <= 0x7fffffff && kv->v.ld <= 0x7fffffff);
+}
+
+void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, int B, int T, int H,
+                          real scale, real *scratch) {
+    check_kv(kv);
+    const int Dqk = kv->D1 + kv->D2, Dv = kv->Dv, ldq = H * Dqk, ldo = H * Dv, ldv = (int)kv->v.ld;
     const int nt = att_threads(B, H);
     const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
@@ -83,11 +106,10 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
         real *S = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [ATT_TR, Tp] */
         real *Kt = S + 2 * (size_t)T * Tp;                                          /* [Dqk, Tp] */
         const real *Q = q + (size_t)b * T * ldq + (size_t)h * Dqk;
-        const real *K = k + (size_t)b * T * ldq + (size_t)h * Dqk;
-        const real *V = v + (size_t)b * T * ldv + (size_t)h * Dv;
-        real *O = out + (size_t)b * T * ldv + (size_t)h * Dv;
+        const real *V = at_in(kv->v, b, T, h);
+        real *O = out + (size_t)b * T * ldo + (size_t)h * Dv;
         real *L = lse + (size_t)bh * T;
-        transpose(Kt, Tp, K, T, Dqk, ldq);
+        transpose_keys(Kt, Tp, kv, b, T, h);
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, n = t1;   /* keys 0..t1-1 */
             const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
@@ -102,17 +124,21 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
                 inv_sum[t - t0] = 1 / sum;
             }
             /* O = softmax·V = (exp·V) / sum: the division on Dv outputs, not on t + 1 scores */
-            tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldv, ldv, 0);
+            tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldo, ldo, 0);
             for (int t = t0; t < t1; t++)
-                for (int j = 0; j < Dv; j++) O[(size_t)t * ldv + j] *= inv_sum[t - t0];
+                for (int j = 0; j < Dv; j++) O[(size_t)t * ldo + j] *= inv_sum[t - t0];
         }
     }
 }
 
-void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out,
-                        const real *lse, const real *q, const real *k, const real *v, int B, int T,
-                        int H, int Dqk, int Dv, real scale, real *scratch) {
-    const int ldq = H * Dqk, ldv = H * Dv;
+void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, const real *out,
+                           const real *lse, const real *q, const AttKV *kv, int B, int T, int H,
+                           real scale, real *scratch) {
+    check_kv(kv);
+    const int D1 = kv->D1, D2 = kv->D2, Dqk = D1 + D2, Dv = kv->Dv;
+    const int ldq = H * Dqk, ldo = H * Dv;
+    /* each head writes its own gradient columns */
+    CHECK(dkv->k1.hs >= (size_t)D1 && (D2 == 0 || dkv->k2.hs >= (size_t)D2) && dkv->v.hs >= (size_t)Dv);
     const int nt = att_threads(B, H);
     const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
@@ -121,34 +147,82 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
         real *P = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [T, Tp] */
         real *dS = P + (size_t)T * Tp;                                      /* [T, Tp] dscore */
         real *Kt = dS + (size_t)T * Tp, *Vt = Kt + (size_t)Dqk * Tp;         /* [Dqk, Tp], [Dv, Tp] */
-        const size_t oq = (size_t)b * T * ldq + (size_t)h * Dqk, ov = (size_t)b * T * ldv + (size_t)h * Dv;
-        const real *Q = q + oq, *K = k + oq, *V = v + ov, *O = out + ov, *dO = dout + ov;
+        real *Kr = Vt + (size_t)Dv * Tp, *dKt = Kr + (size_t)T * Dqk;       /* [T, Dqk], [ATT_TR, Dqk] */
+        const size_t oq = (size_t)b * T * ldq + (size_t)h * Dqk, oo = (size_t)b * T * ldo + (size_t)h * Dv;
+        const real *Q = q + oq, *O = out + oo, *dO = dout + oo;
+        const real *K1 = at_in(kv->k1, b, T, h), *K2 = D2 > 0 ? at_in(kv->k2, b, T, h) : NULL;
         const real *L = lse + (size_t)bh * T;
-        transpose(Kt, Tp, K, T, Dqk, ldq);
-        transpose(Vt, Tp, V, T, Dv, ldv);
+        transpose_keys(Kt, Tp, kv, b, T, h);
+        transpose(Vt, Tp, at_in(kv->v, b, T, h), T, Dv, (int)kv->v.ld);
+        /* key rows for dQ = dS·K: in place when K is one block, else assembled (Dqk each) */
+        const real *Krows = K1;
+        size_t ldk = kv->k1.ld;
+        if (D2 > 0) {
+            for (int t = 0; t < T; t++) {
+                memcpy(Kr + (size_t)t * Dqk, K1 + (size_t)t * kv->k1.ld, (size_t)D1 * sizeof *Kr);
+                memcpy(Kr + (size_t)t * Dqk + D1, K2 + (size_t)t * kv->k2.ld, (size_t)D2 * sizeof *Kr);
+            }
+            Krows = Kr;
+            ldk = (size_t)Dqk;
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, rb = t1 - t0, n = t1;
             real *Pb = P + (size_t)t0 * Tp, *dSb = dS + (size_t)t0 * Tp;
             const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
             prefetch_rows(Q, t1, t2, ldq, Dqk);
-            prefetch_rows(dO, t1, t2, ldv, Dv);
-            prefetch_rows(O, t1, t2, ldv, Dv);
+            prefetch_rows(dO, t1, t2, ldo, Dv);
+            prefetch_rows(O, t1, t2, ldo, Dv);
             tile_mm(rb, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, Pb, Tp, 0);
-            tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldv, ldv, 1, Vt, Tp, dSb, Tp, 0);
+            tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldo, ldo, 1, Vt, Tp, dSb, Tp, 0);
             for (int t = t0; t < t1; t++) {   /* P row ← p, dS row ← p·(dP − Σ p·dP) */
-                const real delta = ops_dot(dO + (size_t)t * ldv, O + (size_t)t * ldv, Dv);
+                const real delta = ops_dot(dO + (size_t)t * ldo, O + (size_t)t * ldo, Dv);
                 ops_softmax_grad_row(P + (size_t)t * Tp, dS + (size_t)t * Tp, t + 1, n, L[t], delta);
             }
             /* dq[tile] = scale · dS[tile, 0:n] · K[0:n] */
-            tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, K, ldq, dq + oq + (size_t)t0 * ldq, ldq, 0);
+            tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, Krows, ldk, dq + oq + (size_t)t0 * ldq, ldq, 0);
         }
         /* key tile s0.. sees query rows t >= s0 only; P and dS are read down their columns
          * (every entry read was written above: tiles of keys and queries share boundaries) */
+        real *dV = at_out(dkv->v, b, T, h), *dK1 = at_out(dkv->k1, b, T, h);
+        real *dK2 = D2 > 0 ? at_out(dkv->k2, b, T, h) : NULL;
         for (int s0 = 0; s0 < T; s0 += ATT_TR) {
             const int sb = s0 + ATT_TR < T ? ATT_TR : T - s0, nr = T - s0;
             const size_t at = (size_t)s0 * Tp + s0;
-            tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldv, ldv, dv + ov + (size_t)s0 * ldv, ldv, 0);
-            tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dk + oq + (size_t)s0 * ldq, ldq, 0);
+            tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldo, ldo, dV + (size_t)s0 * dkv->v.ld,
+                    dkv->v.ld, 0);
+            /* dK tile = scale · dSᵀ · Q; with two key blocks, computed aside and then split */
+            if (D2 == 0) {
+                tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq,
+                        dK1 + (size_t)s0 * dkv->k1.ld, dkv->k1.ld, 0);
+                continue;
+            }
+            tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dKt, Dqk, 0);
+            for (int s = 0; s < sb; s++) {
+                memcpy(dK1 + (size_t)(s0 + s) * dkv->k1.ld, dKt + (size_t)s * Dqk, (size_t)D1 * sizeof *dKt);
+                memcpy(dK2 + (size_t)(s0 + s) * dkv->k2.ld, dKt + (size_t)s * Dqk + D1, (size_t)D2 * sizeof *dKt);
+            }
         }
     }
+}
+
+/* The contiguous layout as a pair of views. */
+static AttKV plain_kv(const real *k, const real *v, int H, int Dqk, int Dv) {
+    AttKV kv = {.k1 = {k, (size_t)H * Dqk, (size_t)Dqk}, .k2 = {NULL, 0, 0},
+                .v = {v, (size_t)H * Dv, (size_t)Dv}, .D1 = Dqk, .D2 = 0, .Dv = Dv};
+    return kv;
+}
+
+void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, int B,
+                       int T, int H, int Dqk, int Dv, real scale, real *scratch) {
+    const AttKV kv = plain_kv(k, v, H, Dqk, Dv);
+    attention_forward_kv(out, lse, q, &kv, B, T, H, scale, scratch);
+}
+
+void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out,
+                        const real *lse, const real *q, const real *k, const real *v, int B, int T,
+                        int H, int Dqk, int Dv, real scale, real *scratch) {
+    const AttKV kv = plain_kv(k, v, H, Dqk, Dv);
+    const AttKVGrad g = {.k1 = {dk, (size_t)H * Dqk, (size_t)Dqk}, .k2 = {NULL, 0, 0},
+                         .v = {dv, (size_t)H * Dv, (size_t)Dv}};
+    attention_backward_kv(dq, &g, dout, out, lse, q, &kv, B, T, H, scale, scratch);
 }

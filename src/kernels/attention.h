@@ -18,6 +18,25 @@
 
 size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_threads);
 
+/* The same attention on keys and values read in place from wider activations, and their gradients
+ * written in place: MLA's keys are two column blocks of different tensors (k_nope from the kv_b
+ * output, the rotary key shared by all heads), and its values sit beside k_nope in the kv_b
+ * output, so no per-head K and V need to be assembled.
+ * A view: head h of row r (r = b·T + t) starts at p + r·ld + h·hs (hs = 0: one block for all heads;
+ * inputs only). K[h] = (k1[h] (D1 columns), k2[h] (D2 columns)), Dqk = D1 + D2; V[h] = v[h] (Dv).
+ * q, out, dq, dout, lse are laid out as above. Same arithmetic as attention_forward/backward:
+ * same bits. */
+typedef struct { const real *p; size_t ld, hs; } HeadsView;
+typedef struct { real *p; size_t ld, hs; } HeadsGrad;
+typedef struct { HeadsView k1, k2, v; int D1, D2, Dv; } AttKV;
+typedef struct { HeadsGrad k1, k2, v; } AttKVGrad;
+
+void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, int B, int T, int H,
+                          real scale, real *scratch);
+void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, const real *out,
+                           const real *lse, const real *q, const AttKV *kv, int B, int T, int H,
+                           real scale, real *scratch);
+
 void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, int B,
                        int T, int H, int Dqk, int Dv, real scale, real *scratch);
 void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out,

@@ -20,8 +20,7 @@ void mla_acts_carve(MlaActs *a, Carve *c, const ModelConfig *cfg, int max_n) {
     a->kva = carve_real(c, n * (Rkv + Dr));
     a->c = carve_real(c, n * Rkv);
     a->rstd_kv = carve_real(c, n);
-    a->k = carve_real(c, n * H * Dqk);
-    a->v = carve_real(c, n * H * Dv);
+    a->kv = carve_real(c, n * H * (cfg->qk_nope_head_dim + Dv));
     a->o = carve_real(c, n * H * Dv);
     a->lse = carve_real(c, n * H);
 }
@@ -66,6 +65,16 @@ void mla_expand_kv(real *k, real *v, const real *c, const real *k_pe, int ld_pe,
     arena_reset(scratch, mark);
 }
 
+/* K [h] = (kv[h, :Dn], k_pe) and V [h] = kv[h, Dn:], read where they are. */
+static AttKV mla_kv(const MlaActs *a, const ModelConfig *cfg) {
+    const int H = cfg->num_attention_heads, Dn = cfg->qk_nope_head_dim, Dv = cfg->v_head_dim;
+    const int Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
+    const size_t W = (size_t)Dn + Dv;
+    AttKV kv = {.k1 = {a->kv, H * W, W}, .k2 = {a->kva + Rkv, (size_t)Rkv + Dr, 0},
+                .v = {a->kv + Dn, H * W, W}, .D1 = Dn, .D2 = Dr, .Dv = Dv};
+    return kv;
+}
+
 static size_t attn_scratch(int B, int T, const ModelConfig *cfg) {
     return attention_scratch_size(B, T, cfg->num_attention_heads, config_qk_head_dim(cfg),
                                   cfg->v_head_dim, omp_get_max_threads());
@@ -73,15 +82,15 @@ static size_t attn_scratch(int B, int T, const ModelConfig *cfg) {
 
 void mla_forward(real *out, MlaActs *a, const real *x, const MlaWeights *w, const ModelConfig *cfg,
                  const int *pos, int B, int T, const RopeTable *rope, Arena *scratch) {
-    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg);
-    const int Dv = cfg->v_head_dim, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
+    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dv = cfg->v_head_dim;
+    const int Rkv = cfg->kv_lora_rank, W = cfg->qk_nope_head_dim + Dv;
     const int n = B * T;
     mla_project(a, x, w, cfg, pos, n, rope);
-    mla_expand_kv(a->k, a->v, a->c, a->kva + Rkv, Rkv + Dr, w, cfg, n, scratch);
+    matmul_forward(a->kv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);          /* kv [n, H·(Dn+Dv)] */
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-    attention_forward(a->o, a->lse, a->q, a->k, a->v, B, T, H, Dqk, Dv,
-                      (real)config_softmax_scale(cfg), s);
+    const AttKV kv = mla_kv(a, cfg);
+    attention_forward_kv(a->o, a->lse, a->q, &kv, B, T, H, (real)config_softmax_scale(cfg), s);
     arena_reset(scratch, mark);
     matmul_forward(out, a->o, w->o_proj, n, H * Dv, D, 0);                 /* out [n, D] */
 }
@@ -96,33 +105,30 @@ void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, 
     size_t mark = arena_mark(scratch);
     real *dO = arena_real(scratch, (size_t)n * H * Dv);     /* [n, H·Dv] */
     real *dq = arena_real(scratch, (size_t)n * H * Dqk);    /* [n, H, Dqk] */
-    real *dk = arena_real(scratch, (size_t)n * H * Dqk);    /* [n, H, Dqk] */
-    real *dv = arena_real(scratch, (size_t)n * H * Dv);     /* [n, H, Dv] */
+    real *dkv = arena_real(scratch, (size_t)n * H * W);     /* [n, H, Dn+Dv] (dk_nope, dv) */
+    real *dpe = arena_real(scratch, (size_t)n * H * Dr);    /* [n, H, Dr] dk_pe of each head */
 
     /* out = o·W_oᵀ:  dW_o += doutᵀ·o,  dO = dout·W_o */
     matmul_backward(dO, gw->o_proj, dout, a->o, w->o_proj, n, H * Dv, D, 0);
     {
         size_t m2 = arena_mark(scratch);
         real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-        attention_backward(dq, dk, dv, dO, a->o, a->lse, a->q, a->k, a->v, B, T, H, Dqk, Dv,
-                           (real)config_softmax_scale(cfg), s);
+        const AttKV kv = mla_kv(a, cfg);
+        const AttKVGrad g = {.k1 = {dkv, (size_t)H * W, (size_t)W}, .k2 = {dpe, (size_t)H * Dr, (size_t)Dr},
+                             .v = {dkv + Dn, (size_t)H * W, (size_t)W}};
+        attention_backward_kv(dq, &g, dO, a->o, a->lse, a->q, &kv, B, T, H,
+                              (real)config_softmax_scale(cfg), s);
         arena_reset(scratch, m2);
     }
-    /* dkv [n, H, Dn+Dv] = (dk_nope, dv) per head; dk_pe [n, Dr] = Σ_h dk[h, Dn:] (shared key),
-     * stored into da's last Dr columns */
-    real *dkv = arena_real(scratch, (size_t)n * H * W);
+    /* dk_pe [n, Dr] = Σ_h dk_pe[h] (one rope key shared by the heads), into da's last Dr columns */
     real *da = arena_real(scratch, (size_t)n * (Rkv + Dr));  /* [n, Rkv+Dr] */
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        const real *dki = dk + (size_t)i * H * Dqk, *dvi = dv + (size_t)i * H * Dv;
-        real *dkvi = dkv + (size_t)i * H * W, *dpe = da + (size_t)i * (Rkv + Dr) + Rkv;
-        for (int j = 0; j < Dr; j++) dpe[j] = 0;
-        for (int h = 0; h < H; h++) {
-            memcpy(dkvi + (size_t)h * W, dki + (size_t)h * Dqk, (size_t)Dn * sizeof *dkv);
-            memcpy(dkvi + (size_t)h * W + Dn, dvi + (size_t)h * Dv, (size_t)Dv * sizeof *dkv);
-            const real *g = dki + (size_t)h * Dqk + Dn;
-            for (int j = 0; j < Dr; j++) dpe[j] += g[j];
-        }
+        const real *g = dpe + (size_t)i * H * Dr;
+        real *d = da + (size_t)i * (Rkv + Dr) + Rkv;
+        for (int j = 0; j < Dr; j++) d[j] = 0;
+        for (int h = 0; h < H; h++)
+            for (int j = 0; j < Dr; j++) d[j] += g[(size_t)h * Dr + j];
     }
     rope_backward(da + Rkv, Rkv + Dr, 0, 1, pos, n, rope);       /* un-rotate dk_pe */
     /* kv = c·W_kvbᵀ:  dW_kvb += dkvᵀ·c,  dc = dkv·W_kvb */

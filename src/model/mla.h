@@ -32,8 +32,7 @@ typedef struct MlaActs {
     real *kva;      /* [n, Rkv + Dr] x·W_kvaᵀ; its last Dr columns rotated in place (= k_pe) */
     real *c;        /* [n, Rkv] normalised latent */
     real *rstd_kv;  /* [n] */
-    real *k;        /* [n, H, Dqk] keys */
-    real *v;        /* [n, H, Dv] values */
+    real *kv;       /* [n, H, Dn+Dv] c·W_kvbᵀ: per head k_nope then v (attention reads K, V here) */
     real *o;        /* [n, H·Dv] attention output (o_proj input) */
     real *lse;      /* [B, H, T] */
 } MlaActs;
