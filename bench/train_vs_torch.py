@@ -77,7 +77,10 @@ def main():
     T, n = args.threads, args.pairs
     common = ["--config", args.config, "--batch", "16", "--seq", "256", "--threads", str(T),
               "--steps", str(n), "--lockstep"]
-    ours = Side("bench_model", [os.path.join(args.build, "bench", "bench_model")] + common)
+    binary = os.path.join(args.build, "bench", "bench_model")
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"train_vs_torch: {binary} is missing (make {binary})")
+    ours = Side("bench_model", [binary] + common)
     torch = Side("bench_torch", ["/usr/bin/python3", "tools/bench_torch.py", "--mode", "train",
                                  "--warmup", "1"] + common)
     for s in (ours, torch):
