@@ -21,43 +21,43 @@ static void backward_row(real *da, real *du, const real *g0, const real *a, cons
     }
 }
 
-void swiglu_forward(real *h, const real *gu, const real *row_scale, int n, int F) {
+/* h rows (and σ(a) rows at sig, row stride 2F, when sig is not NULL; else σ(a) goes through h). */
+static void forward_rows(real *h, real *sig, const real *gu, const real *row_scale, int n, int F) {
     #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
     for (int i = 0; i < n; i++) {
         const real *a = gu + (size_t)i * 2 * F;
-        real *hi = h + (size_t)i * F;
-        ops_sigmoid(hi, a, F);                          /* hi = σ(a) */
-        forward_row(hi, hi, a, a + F, row_scale ? row_scale[i] : 1, F);
+        real *hi = h + (size_t)i * F, *s = sig ? sig + (size_t)i * 2 * F : hi;
+        ops_sigmoid(s, a, F);
+        forward_row(hi, s, a, a + F, row_scale ? row_scale[i] : 1, F);
     }
+}
+
+/* dgu rows; σ(a) is computed into the gate half first unless it is already there. */
+static void backward_rows(real *dgu, const real *dh, const real *gu, const real *row_scale, int n,
+                          int F, int have_sigmoid) {
+    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
+    for (int i = 0; i < n; i++) {
+        const real *a = gu + (size_t)i * 2 * F;
+        real *da = dgu + (size_t)i * 2 * F;
+        if (!have_sigmoid) ops_sigmoid(da, a, F);
+        backward_row(da, da + F, dh + (size_t)i * F, a, a + F, row_scale ? row_scale[i] : 1, F);
+    }
+}
+
+void swiglu_forward(real *h, const real *gu, const real *row_scale, int n, int F) {
+    forward_rows(h, NULL, gu, row_scale, n, F);
 }
 
 void swiglu_forward_keep_sigmoid(real *h, real *dgu, const real *gu, const real *row_scale, int n,
                                  int F) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
-    for (int i = 0; i < n; i++) {
-        const real *a = gu + (size_t)i * 2 * F;
-        real *s = dgu + (size_t)i * 2 * F;
-        ops_sigmoid(s, a, F);                           /* kept for swiglu_backward_from_sigmoid */
-        forward_row(h + (size_t)i * F, s, a, a + F, row_scale ? row_scale[i] : 1, F);
-    }
+    forward_rows(h, dgu, gu, row_scale, n, F);
 }
 
 void swiglu_backward(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
-    for (int i = 0; i < n; i++) {
-        const real *a = gu + (size_t)i * 2 * F;
-        real *da = dgu + (size_t)i * 2 * F;
-        ops_sigmoid(da, a, F);                          /* da = σ(a) for now */
-        backward_row(da, da + F, dh + (size_t)i * F, a, a + F, row_scale ? row_scale[i] : 1, F);
-    }
+    backward_rows(dgu, dh, gu, row_scale, n, F, 0);
 }
 
 void swiglu_backward_from_sigmoid(real *dgu, const real *dh, const real *gu, const real *row_scale,
                                   int n, int F) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
-    for (int i = 0; i < n; i++) {
-        const real *a = gu + (size_t)i * 2 * F;
-        real *da = dgu + (size_t)i * 2 * F;
-        backward_row(da, da + F, dh + (size_t)i * F, a, a + F, row_scale ? row_scale[i] : 1, F);
-    }
+    backward_rows(dgu, dh, gu, row_scale, n, F, 1);
 }
