@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/bigmem.h"
 #include "base/blas_env.h"
 #include "base/error.h"
 #include "base/rng.h"
@@ -58,7 +59,7 @@ int main(int argc, char **argv) {
     param_init(&m.table, &m.cfg, m.params, 1);
     ModelActs a;
     model_acts_init(&a, &m, B, T);
-    real *grads = xcalloc(m.table.total, sizeof(real));
+    real *grads = big_calloc(m.table.total * sizeof(real), "gradients");
     int *tokens = xmalloc((size_t)B * T * sizeof *tokens);
     int *targets = xmalloc((size_t)B * T * sizeof *targets);
     Rng r = rng_make(1, RNG_TEST, 99, 0);

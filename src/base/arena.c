@@ -3,17 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bigmem.h"
 #include "base/error.h"
 
 enum { ARENA_ALIGN = 64 };
 
 void arena_init(Arena *a, size_t cap_bytes) {
     cap_bytes = (cap_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    a->base = aligned_alloc(ARENA_ALIGN, cap_bytes ? cap_bytes : ARENA_ALIGN);
-    if (!a->base) {
-        fprintf(stderr, "r1: error: out of memory allocating an arena of %zu bytes\n", cap_bytes);
-        abort();
-    }
+    a->base = big_alloc(cap_bytes, "a scratch arena");
     a->cap = cap_bytes;
     a->used = 0;
     a->peak = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bigmem.h"
 #include "base/error.h"
 #include "kernels/attention.h"
 #include "kernels/cross_entropy.h"
@@ -19,9 +20,7 @@ void model_init(Model *m, const ModelConfig *cfg) {
     m->cfg = *cfg;
     param_table_build(&m->table, &m->cfg);
     size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
-    m->params = aligned_alloc(64, bytes);
-    CHECKF(m->params != NULL, "out of memory: %zu bytes of parameters", bytes);
-    memset(m->params, 0, bytes);
+    m->params = big_calloc(bytes, "parameters");
     model_view_build(&m->w, &m->table, &m->cfg, m->params);
     rope_table_init(&m->rope, &m->cfg, m->cfg.max_position_embeddings);
 }
@@ -89,8 +88,7 @@ void model_acts_init(ModelActs *a, const Model *m, int max_B, int max_T) {
     Carve c = {NULL, 0};
     acts_layout(a, &c, cfg, max_B, max_T);
     a->bytes = c.off;
-    a->mem = aligned_alloc(64, (c.off + 63) / 64 * 64);
-    CHECKF(a->mem != NULL, "out of memory: %zu bytes of activations", c.off);
+    a->mem = big_alloc(c.off, "activations");
     memset(a->mem, 0, (c.off + 63) / 64 * 64);
     c = (Carve){a->mem, 0};
     acts_layout(a, &c, cfg, max_B, max_T);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bigmem.h"
 #include "base/strbuf.h"
 #include "base/threads.h"
 #include "infer/generate.h"
@@ -569,7 +570,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
     int64_t start = 0;
     if (rc == 0) {
         adamw_init(&run.opt, &run.m.table, &o->adamw);
-        run.grads = xcalloc(run.m.table.total, sizeof(real));
+        run.grads = big_calloc(run.m.table.total * sizeof(real), "gradients");
         run.norm_partial = xcalloc((size_t)run.opt.chunks.n + 1, sizeof(double));
         model_acts_init(&run.acts, &run.m, o->micro_batch, run.max_prompt + o->max_completion_length);
     }

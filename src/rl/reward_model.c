@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/bigmem.h"
 #include "base/rng.h"
 #include "infer/model_dir.h"
 #include "io/file.h"
@@ -330,7 +331,7 @@ int rm_train(RewardModel *rm, const RmData *d, const RmTrainOptions *o, RmTrainR
 
     const int D = rm->m.cfg.hidden_size;
     ensure_acts(rm, 2 * RM_SCORE_BATCH);
-    real *grads = xcalloc(rm->m.table.total, sizeof(real));
+    real *grads = big_calloc(rm->m.table.total * sizeof(real), "gradients");
     real *gscore = xcalloc((size_t)D, sizeof(real));
     double *hm = xcalloc((size_t)D, sizeof(double)), *hv = xcalloc((size_t)D, sizeof(double));
     int *tokens = xmalloc((size_t)2 * RM_SCORE_BATCH * rm->max_len * sizeof *tokens);

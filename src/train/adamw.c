@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/bigmem.h"
 #include "base/error.h"
 
 void param_chunks_build(ParamChunks *pc, const ParamTable *pt, int decay_norms, int decay_embed) {
@@ -40,8 +41,8 @@ void adamw_init(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg) {
     o->cfg = *cfg;
     o->pt = pt;
     param_chunks_build(&o->chunks, pt, cfg->decay_norms, cfg->decay_embed);
-    o->m = xcalloc(pt->total ? pt->total : 1, sizeof(float));
-    o->v = xcalloc(pt->total ? pt->total : 1, sizeof(float));
+    o->m = big_calloc(pt->total * sizeof(float), "AdamW first moments");
+    o->v = big_calloc(pt->total * sizeof(float), "AdamW second moments");
 }
 
 void adamw_free(AdamW *o) {

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bigmem.h"
 #include "base/threads.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -290,8 +291,7 @@ static int setup(Run *r, const PretrainOptions *o_in, PretrainOptions *o, Err *e
         else param_init(&r->m.table, &r->m.cfg, r->m.params, iseed);
     }
     model_acts_init(&r->acts, &r->m, o->batch, o->seq_len);
-    r->grads = aligned_alloc(64, (r->m.table.total * sizeof(real) + 63) / 64 * 64);
-    memset(r->grads, 0, r->m.table.total * sizeof(real));
+    r->grads = big_calloc(r->m.table.total * sizeof(real), "gradients");
     const int LM = r->cfg.num_hidden_layers + r->cfg.num_nextn_predict_layers;
     const int E = r->cfg.n_routed_experts > 0 ? r->cfg.n_routed_experts : 1;
     r->counts = xcalloc((size_t)LM * E, sizeof *r->counts);

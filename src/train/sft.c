@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/bigmem.h"
 #include "base/strbuf.h"
 #include "infer/generate.h"
 #include "io/file.h"
@@ -283,7 +284,7 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
     int pad = (int)tokenizer_pad_id(run.tok);
     if (pad < 0) pad = (int)tokenizer_eos_id(run.tok);
     adamw_init(&run.opt, &run.m.table, &o->adamw);
-    run.grads = xcalloc(run.m.table.total, sizeof(real));
+    run.grads = big_calloc(run.m.table.total * sizeof(real), "gradients");
     run.norm_partial = xcalloc((size_t)run.opt.chunks.n + 1, sizeof(double));
     size_t n_counts = (size_t)(c->num_hidden_layers + c->num_nextn_predict_layers) * (size_t)(c->n_routed_experts + 1);
     run.counts = xcalloc(n_counts, sizeof(int64_t));

@@ -1,0 +1,22 @@
+/* Large buffers on 2 MiB pages.
+ *
+ * Parameters, gradients, optimizer moments, activations and scratch arenas are hundreds of MB
+ * that every step streams through, and the MoE gathers read rows scattered over them. On 4 KiB
+ * pages a few MB of them exceed what the TLB maps, so those passes also pay page walks. These
+ * buffers are asked for as transparent huge pages (madvise MADV_HUGEPAGE: Linux's default THP
+ * mode "madvise" gives them only to regions that ask). It is a hint: where the kernel has no
+ * THP, or no free 2 MiB pages, the memory is ordinary pages and everything works the same.
+ * Measured on the bench config: PERF.md, "Huge pages". Free with free().
+ */
+#ifndef R1_BASE_BIGMEM_H
+#define R1_BASE_BIGMEM_H
+
+#include <stddef.h>
+
+/* At least `bytes` bytes, 64-byte aligned (2 MiB aligned and rounded up to 2 MiB pages from
+ * BIG_MIN bytes on), uninitialised; out of memory prints `what` and aborts. */
+void *big_alloc(size_t bytes, const char *what);
+/* The same, zeroed. */
+void *big_calloc(size_t bytes, const char *what);
+
+#endif
