@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
     Rng r = rng_make(1, RNG_TEST, 99, 0);
     for (int i = 0; i < B * T; i++) tokens[i] = (int)rng_below(&r, (uint64_t)cfg.vocab_size);
     for (int i = 0; i < B * T; i++) targets[i] = (i % T) + 1 < T ? tokens[i + 1] : -1;
-    ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0};
+    ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0, .head_grad_in_forward = 1};
     const double flops = model_train_flops(&cfg, B, T, cfg.num_nextn_predict_layers > 0);
     double tps[3] = {0};
     for (int threads = 1; threads <= 2; threads++) {

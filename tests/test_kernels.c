@@ -403,6 +403,14 @@ static void test_cross_entropy_vs_ref(void) {
             float *xa = tu_dup(x, (size_t)n * V);
             cross_entropy_backward(xa, xa, lse, tg, weighted ? rw : NULL, 0.25f, n, V);
             EXPECT(tu_same_bits(xa, d, (size_t)n * V));
+            /* forward and gradient in one pass: the same loss, lse and gradient bits */
+            if (!weighted) {
+                float *xf = tu_dup(x, (size_t)n * V), *lossf = calloc(n, 4), *lsef = calloc(n, 4);
+                cross_entropy_forward_grad(lossf, lsef, xf, tg, 0.25f, n, V);
+                EXPECT(tu_same_bits(xf, d, (size_t)n * V));
+                EXPECT(tu_same_bits(lossf, loss, (size_t)n) && tu_same_bits(lsef, lse, (size_t)n));
+                free(xf); free(lossf); free(lsef);
+            }
             free(d); free(d2); free(xa);
         }
         free(x); free(rw); free(tg); free(loss); free(lse); free(loss2); free(lse2);

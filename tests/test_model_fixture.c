@@ -251,7 +251,8 @@ static void test_fixture_c_yarn_mtp(void) { EXPECT(check_fixture("tests/fixtures
 static void test_fixture_b_bench(void) { EXPECT(check_fixture("tests/fixtures/model/b_bench") == 0); }
 
 /* Same inputs and thread count, same bits: forward + backward twice on the c_yarn_mtp config
- * (MoE with groups, MTP, α > 0) at 2 threads gives identical losses, logits and gradients. */
+ * (MoE with groups, MTP, α > 0) at 2 threads gives identical losses, logits and gradients; and
+ * so does a forward that forms the heads' gradients itself (head_grad_in_forward). */
 static void test_repeatable_bits(void) {
     ModelConfig cfg;
     Err e = {{0}};
@@ -279,8 +280,19 @@ static void test_repeatable_bits(void) {
     model_backward(&m, &a, g2, NULL);
     EXPECT(r1.total == r2.total && r1.aux_loss == r2.aux_loss && r1.mtp_loss == r2.mtp_loss);
     EXPECT(!memcmp(g1, g2, m.table.total * sizeof(real)));
+    /* the heads' gradients formed in forward: the same losses, logits-gradient and gradients */
+    memcpy(l1, a.logits, nl * sizeof(real));                 /* backward left dlogits there */
+    ModelOptions fused = opt;
+    fused.head_grad_in_forward = 1;
+    real *g3 = xcalloc(m.table.total, sizeof(real));
+    ModelLosses r3 = model_forward(&m, &a, tokens, targets, B, T, &fused);
+    EXPECT(!memcmp(l1, a.logits, nl * sizeof(real)));
+    model_backward(&m, &a, g3, NULL);
+    EXPECT(r1.total == r3.total && r1.mtp_loss == r3.mtp_loss);
+    EXPECT(!memcmp(g1, g3, m.table.total * sizeof(real)));
     free(g1);
     free(g2);
+    free(g3);
     free(l1);
     model_acts_free(&a);
     model_free(&m);

@@ -19,6 +19,16 @@ static real row_lse(const real *x, int V) {
     return m + (real)log(s);
 }
 
+/* One row of the gradient: w·(softmax − onehot), or 0 without a target. */
+static void grad_row(real *d, const real *x, real lse, int tg, real w, int V) {
+    if (tg < 0 || w == 0) {
+        for (int j = 0; j < V; j++) d[j] = 0;
+        return;
+    }
+    ops_exp_shift_scale(d, x, lse, w, V);
+    d[tg] -= w;
+}
+
 void cross_entropy_forward(real *loss, real *lse, const real *logits, const int *targets, int n, int V) {
     #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
     for (int i = 0; i < n; i++) {
@@ -33,16 +43,21 @@ void cross_entropy_forward(real *loss, real *lse, const real *logits, const int 
 void cross_entropy_backward(real *dlogits, const real *logits, const real *lse, const int *targets,
                             const real *row_weight, real scale, int n, int V) {
     #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
+    for (int i = 0; i < n; i++)
+        grad_row(dlogits + (size_t)i * V, logits + (size_t)i * V, lse[i], targets[i],
+                 (row_weight ? row_weight[i] : 1) * scale, V);
+}
+
+void cross_entropy_forward_grad(real *loss, real *lse, real *logits, const int *targets, real scale,
+                                int n, int V) {
+    #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
     for (int i = 0; i < n; i++) {
-        const real *x = logits + (size_t)i * V;
-        real *d = dlogits + (size_t)i * V;
+        real *x = logits + (size_t)i * V;
         const int tg = targets[i];
-        const real w = (row_weight ? row_weight[i] : 1) * scale;
-        if (tg < 0 || w == 0) {
-            for (int j = 0; j < V; j++) d[j] = 0;
-            continue;
-        }
-        ops_exp_shift_scale(d, x, lse[i], w, V);
-        d[tg] -= w;
+        CHECK(tg < V);
+        const real l = row_lse(x, V);
+        lse[i] = l;
+        loss[i] = tg < 0 ? 0 : l - x[tg];
+        grad_row(x, x, l, tg, scale, V);
     }
 }

@@ -106,6 +106,13 @@ void model_acts_free(ModelActs *a) {
 
 /* ---- forward ---- */
 
+/* Weight of each valid row's cross-entropy in the loss model_backward differentiates: the main
+ * head's (no row weights) and each MTP module's. */
+static real head_ce_scale(const ModelActs *a) { return a->n_valid ? (real)(1.0 / a->n_valid) : 0; }
+static real mtp_ce_scale(const ModelActs *a, const ModelConfig *cfg) {
+    return (real)(a->opt.mtp_lambda / cfg->num_nextn_predict_layers / a->n_valid);
+}
+
 static int mtp_modules_run(const ModelActs *a, const ModelConfig *cfg) {
     if (a->opt.mtp_lambda == 0 || a->n_valid == 0) return 0;
     int M = cfg->num_nextn_predict_layers;
@@ -150,7 +157,10 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
     rmsnorm_forward(a->hf, D, a->rstd_f, a->h + (size_t)L * ND, D, m->w.final_norm, N, D,
                     (real)cfg->rms_norm_eps);
     matmul_forward(a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
-    cross_entropy_forward(a->ce, a->lse, a->logits, a->targets, N, V);
+    if (opt->head_grad_in_forward)   /* the gradient model_backward would form: scale 1/N_valid */
+        cross_entropy_forward_grad(a->ce, a->lse, a->logits, a->targets, head_ce_scale(a), N, V);
+    else
+        cross_entropy_forward(a->ce, a->lse, a->logits, a->targets, N, V);
     double ce_sum = 0;
     for (int i = 0; i < N; i++) if (a->targets[i] >= 0) ce_sum += a->ce[i];
 
@@ -165,7 +175,8 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
         double aux_k = 0;
         double s = mtp_forward(&a->mtp[k - 1], &aux_k, hprev, Tprev, tokens, a->targets, B, T, k,
                                m->w.embed, m->w.lm_head, &m->w.mtp[k - 1], cfg, &m->rope, alpha,
-                               opt->freeze_routing, &a->arena);
+                               opt->freeze_routing, opt->head_grad_in_forward ? mtp_ce_scale(a, cfg) : 0,
+                               &a->arena);
         mtp_sum += s / a->n_valid;
         aux += aux_k;
         if (a->mtp[k - 1].blk.is_moe)
@@ -192,7 +203,7 @@ void model_target_logprobs(const Model *m, ModelActs *a, const int *tokens, cons
 void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_weight) {
     const ModelConfig *cfg = &m->cfg;
     const int D = cfg->hidden_size, V = cfg->vocab_size, L = cfg->num_hidden_layers;
-    const int M = cfg->num_nextn_predict_layers, N = a->N, B = a->B, T = a->T;
+    const int N = a->N, B = a->B, T = a->T;
     const size_t ND = (size_t)N * D;
     CHECK(N > 0);
     if (a->grad_base != grads) {
@@ -211,7 +222,7 @@ void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_w
     /* MTP modules, last to first: module k+1 adds into module k's dh (its h input) */
     int run = mtp_modules_run(a, cfg);
     if (run > 0) {
-        real ce_scale = (real)(a->opt.mtp_lambda / M / a->n_valid);
+        real ce_scale = mtp_ce_scale(a, cfg);
         real *dh[64];
         CHECK(run <= 64);
         for (int k = 1; k <= run; k++) {
@@ -226,9 +237,13 @@ void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_w
                          cfg, &m->rope, ar);
         }
     }
-    /* main head: dlogits = w_i (softmax − onehot), in place */
-    real scale = row_weight ? 1 : (a->n_valid ? (real)(1.0 / a->n_valid) : 0);
-    cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight, scale, N, V);
+    /* main head: dlogits = w_i (softmax − onehot), in place (already there when forward formed it) */
+    if (a->opt.head_grad_in_forward)
+        CHECKF(row_weight == NULL, "model_backward: row weights after a forward that formed the "
+               "head gradient (head_grad_in_forward)");
+    else
+        cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight,
+                               row_weight ? 1 : head_ce_scale(a), N, V);
     matmul_backward(dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
     rmsnorm_backward(dA, D, g->final_norm, dhf, D, a->h + (size_t)L * ND, D, m->w.final_norm,
                      a->rstd_f, N, D);

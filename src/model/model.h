@@ -60,6 +60,10 @@ typedef struct ModelOptions {
     double seq_aux_alpha;   /* α of the sequence-wise balance loss; 0 = off */
     int freeze_routing;     /* tests only: reuse the expert selection saved by the previous forward
                              * of the same shape (finite differences with routing held fixed) */
+    int head_grad_in_forward;   /* training, when model_backward(row_weight = NULL) follows: each
+                                 * head's cross-entropy writes its logits gradient in place while
+                                 * the rows are in cache (cross_entropy_forward_grad), and backward
+                                 * skips that pass. The logits buffers then hold gradients. */
 } ModelOptions;
 
 typedef struct ModelLosses {

@@ -33,7 +33,8 @@ void mtp_acts_carve(MtpActs *a, Carve *c, const ModelConfig *cfg, int layer, int
 
 double mtp_forward(MtpActs *a, double *aux, const real *hprev, int Tprev, const int *tokens,
                    const int *targets, int B, int T, int k, const real *embed, const real *lm_head,
-                   const MtpWeights *w, const ModelConfig *cfg, const RopeTable *rope, real alpha, int frozen, Arena *scratch) {
+                   const MtpWeights *w, const ModelConfig *cfg, const RopeTable *rope, real alpha, int frozen,
+                   real grad_scale, Arena *scratch) {
     const int D = cfg->hidden_size, V = cfg->vocab_size, Tk = T - k, n = B * Tk;
     const real eps = (real)cfg->rms_norm_eps;
     CHECK(Tk >= 1 && Tprev >= Tk);
@@ -58,7 +59,9 @@ double mtp_forward(MtpActs *a, double *aux, const real *hprev, int Tprev, const 
                          scratch);
     rmsnorm_forward(a->hn, D, a->rstd_o, a->hout, D, w->head_norm, n, D, eps);
     matmul_forward(a->logits, a->hn, lm_head, n, D, V, 0);                   /* [n, V] */
-    cross_entropy_forward(a->ce, a->lse, a->logits, a->tgt, n, V);
+    a->grad_scale = grad_scale;
+    if (grad_scale > 0) cross_entropy_forward_grad(a->ce, a->lse, a->logits, a->tgt, grad_scale, n, V);
+    else cross_entropy_forward(a->ce, a->lse, a->logits, a->tgt, n, V);
     double sum = 0;
     for (int r = 0; r < n; r++) if (a->tgt[r] >= 0) sum += a->ce[r];
     return sum;
@@ -73,7 +76,8 @@ void mtp_backward(real *dhprev, int Tprev, real *dhout, real *g_embed, real *g_l
     real *t1 = arena_real(scratch, (size_t)n * D);          /* [n, D] */
     real *dcat = arena_real(scratch, (size_t)n * 2 * D);    /* [n, 2D] */
     /* logits = hn·lm_headᵀ with CE: dlogits in place; dhn = dlogits·lm_head */
-    cross_entropy_backward(a->logits, a->logits, a->lse, a->tgt, NULL, ce_scale, n, V);
+    if (a->grad_scale > 0) CHECK(a->grad_scale == ce_scale);   /* formed by forward */
+    else cross_entropy_backward(a->logits, a->logits, a->lse, a->tgt, NULL, ce_scale, n, V);
     matmul_backward(t1, g_lm_head, a->logits, a->hn, lm_head, n, D, V, 0);
     /* hn = RMSNorm(hout): dhout += norm backward */
     rmsnorm_backward(t1, D, gw->head_norm, t1, D, a->hout, D, w->head_norm, a->rstd_o, n, D);

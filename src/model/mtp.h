@@ -35,15 +35,18 @@ typedef struct MtpActs {
     real *logits;       /* [n, V] (overwritten by their gradient in backward) */
     real *lse;          /* [n] */
     real *ce;           /* [n] −log p(target), 0 where none */
+    real grad_scale;    /* > 0: forward already replaced logits by their gradient at this CE weight */
 } MtpActs;
 
 void mtp_acts_carve(MtpActs *a, Carve *c, const ModelConfig *cfg, int layer, int max_B, int max_T);
 
 /* Runs module k on hprev [B, Tprev, D] (rows i < T−k are used). Returns Σ ce over the valid
- * rows; *aux gets the block's balance loss. */
+ * rows; *aux gets the block's balance loss. grad_scale > 0: the logits are replaced by their
+ * gradient at that CE weight (cross_entropy_forward_grad), the ce_scale backward must be given. */
 double mtp_forward(MtpActs *a, double *aux, const real *hprev, int Tprev, const int *tokens,
                    const int *targets, int B, int T, int k, const real *embed, const real *lm_head,
-                   const MtpWeights *w, const ModelConfig *cfg, const RopeTable *rope, real alpha, int frozen, Arena *scratch);
+                   const MtpWeights *w, const ModelConfig *cfg, const RopeTable *rope, real alpha, int frozen,
+                   real grad_scale, Arena *scratch);
 
 /* Backward of module k with CE weight ce_scale per valid row. dhout [n, D] holds on entry the
  * gradient reaching h^k from module k+1 (zeros if none) and is used as scratch. Adds dL/dhprev

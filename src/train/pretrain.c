@@ -327,7 +327,8 @@ static int train_step(Run *r, double *loss_out, double *lr_out, double *norm_out
     const int B = o->batch, T = o->seq_len, A = o->grad_accum;
     const ModelConfig *c = &r->cfg;
     const int LM = c->num_hidden_layers + c->num_nextn_predict_layers, E = c->n_routed_experts;
-    ModelOptions mo = {.mtp_lambda = o->mtp_lambda, .seq_aux_alpha = o->seq_aux_alpha};
+    ModelOptions mo = {.mtp_lambda = o->mtp_lambda, .seq_aux_alpha = o->seq_aux_alpha,
+                       .head_grad_in_forward = 1};   /* backward follows, without row weights */
     if (E > 0) memset(r->counts, 0, (size_t)LM * E * sizeof *r->counts);
     ModelLosses sum = {0};
     for (int a = 0; a < A; a++) {

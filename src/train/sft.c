@@ -328,7 +328,7 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
         int64_t ep = tb.epoch;
         for (int b = 0; b < B; b++)
             sft_batcher_row(&tb, T, pad, run.tokens + (size_t)b * T, run.targets + (size_t)b * T);
-        ModelOptions mo = {0};
+        ModelOptions mo = {.head_grad_in_forward = 1};   /* backward follows, without row weights */
         ModelLosses l = model_forward(&run.m, &run.acts, run.tokens, run.targets, B, T, &mo);
         double lr = schedule_lr(&sched, step), norm = 0;
         if (l.n_valid > 0) {
