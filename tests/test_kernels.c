@@ -349,6 +349,20 @@ static void test_swiglu_vs_ref(void) {
             EXPECT(memcmp(h3, h, (size_t)n * F * 4) == 0);
             swiglu_backward_from_sigmoid(d3, dh, gu, rs, n, F);
             EXPECT(memcmp(d3, d, (size_t)n * 2 * F * 4) == 0);
+            /* the gated one-pass backward: h = s·h_u, dscale = Σ dh·h_u, the same dgu bits */
+            float *h4 = malloc((size_t)n * F * 4), *d4 = malloc((size_t)n * 2 * F * 4);
+            float *hu = calloc((size_t)n * F, 4), *ds = malloc((size_t)n * 4);
+            for (size_t j = 0; j < (size_t)n * 2 * F; j++) d4[j] = NAN;
+            swiglu_backward_gated(h4, ds, d4, dh, gu, rs, n, F);
+            EXPECT(memcmp(h4, h, (size_t)n * F * 4) == 0);
+            EXPECT(memcmp(d4, d, (size_t)n * 2 * F * 4) == 0);
+            swiglu_forward(hu, gu, NULL, n, F);
+            for (int i = 0; i < n; i++) {
+                double want = 0;
+                for (int j = 0; j < F; j++) want += (double)dh[(size_t)i * F + j] * hu[(size_t)i * F + j];
+                EXPECT(ds[i] == (float)want);
+            }
+            free(h4); free(d4); free(hu); free(ds);
             free(h3); free(d3);
             free(gu); free(dh); free(rs); free(h); free(h2); free(d); free(d2);
         }

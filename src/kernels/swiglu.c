@@ -44,6 +44,24 @@ static void backward_rows(real *dgu, const real *dh, const real *gu, const real 
     }
 }
 
+void swiglu_backward_gated(real *h, real *dscale, real *dgu, const real *dh, const real *gu,
+                           const real *row_scale, int n, int F) {
+    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
+    for (int i = 0; i < n; i++) {
+        const real *a = gu + (size_t)i * 2 * F, *g = dh + (size_t)i * F;
+        real *da = dgu + (size_t)i * 2 * F, *hi = h + (size_t)i * F;
+        const real rs = row_scale ? row_scale[i] : 1;
+        ops_sigmoid(da, a, F);                      /* σ(a), read by backward_row */
+        forward_row(hi, da, a, a + F, 1, F);        /* h_u */
+        double acc = 0;
+        for (int j = 0; j < F; j++) acc += (double)g[j] * hi[j];
+        dscale[i] = (real)acc;
+        if (row_scale)
+            for (int j = 0; j < F; j++) hi[j] *= rs;
+        backward_row(da, da + F, g, a, a + F, rs, F);
+    }
+}
+
 void swiglu_forward(real *h, const real *gu, const real *row_scale, int n, int F) {
     forward_rows(h, NULL, gu, row_scale, n, F);
 }

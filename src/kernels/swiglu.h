@@ -22,6 +22,15 @@ void swiglu_forward_keep_sigmoid(real *h, real *dgu, const real *gu, const real 
 void swiglu_backward_from_sigmoid(real *dgu, const real *dh, const real *gu, const real *row_scale,
                                   int n, int F);
 
+/* The gated (routed expert) backward in one pass over each row, where y = (s·h_u)·downᵀ with
+ * h_u = silu(a)⊙u and s_i = row_scale[i] (NULL: 1): from dh = dL/dh, h = s·h_u, writes h itself
+ * (for d down = dyᵀ·h), dscale[i] = Σ_j dh·h_u (dL/ds_i, summed in double in j order) and dgu as
+ * swiglu_backward. Same bits as swiglu_forward_keep_sigmoid (row_scale NULL), that sum, h *= s
+ * and swiglu_backward_from_sigmoid as separate passes, which stream n rows through memory four
+ * times where this keeps each row in L1. */
+void swiglu_backward_gated(real *h, real *dscale, real *dgu, const real *dh, const real *gu,
+                           const real *row_scale, int n, int F);
+
 void swiglu_forward_ref(real *h, const real *gu, const real *row_scale, int n, int F);
 void swiglu_backward_ref(real *dgu, const real *dh, const real *gu, const real *row_scale, int n, int F);
 

@@ -50,25 +50,11 @@ void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale,
         return;
     }
     /* gated rows: dh = dy·down  [n, F] first, since y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u
-     * (h_u the unscaled hidden); then h = s·h_u */
+     * (h_u the unscaled hidden); then h = s·h_u, dscale and dgu in one pass */
     matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
-    swiglu_forward_keep_sigmoid(h, dgu, gu, NULL, n, F);            /* σ(a) parked in dgu */
-    #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        const real *hi = h + (size_t)i * F, *dhi = dh + (size_t)i * F;
-        double acc = 0;
-        for (int j = 0; j < F; j++) acc += (double)dhi[j] * hi[j];
-        dscale[i] = (real)acc;
-        if (row_scale) {
-            real s = row_scale[i];
-            real *hw = h + (size_t)i * F;
-            for (int j = 0; j < F; j++) hw[j] *= s;
-        }
-    }
+    swiglu_backward_gated(h, dscale, dgu, dh, gu, row_scale, n, F);
     /* d down [D, F] += dyᵀ·h */
     matmul_backward(NULL, gw->down, dy, h, w->down, n, F, D, 0);
-    /* dgu [n, 2F] from dh through silu(a)⊙u (and the row scale) */
-    swiglu_backward_from_sigmoid(dgu, dh, gu, row_scale, n, F);
     /* d[gate;up] += dguᵀ·x ; dx (+)= dgu·[gate;up] */
     matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
 }
