@@ -255,40 +255,56 @@ void gemm_blas(int trans_a, int trans_b, int M, int N, int K, real alpha, const 
 /* ---- the Linear layer ----
  *
  * On exactly two threads (this machine's case, measured there) the Linear layer's products are
- * not threaded inside OpenBLAS: each thread runs a whole single-threaded product instead. OpenBLAS
- * splits one product into a grid and makes its threads wait on each other's packed panels, which
- * at these sizes (K = 64..512) costs more than it saves, and badly so when a core is shared:
- * - backward: dW = dyᵀ·x and dX = dy·W are independent and equally large (n·in·out multiply-adds
- *   each), so they run side by side;
- * - otherwise a product of at least TWO_WAY_MIN_ROWS rows is cut into two row halves.
- * Each C element is still summed by one single-threaded kernel over the whole K: the same bits
- * on every run, and the one-thread result up to OpenBLAS picking another kernel for a half's
- * size (tests/test_matmul_threads.c). Inside a parallel region, on one thread, or on more than
- * two (not measured), the products go to gemm() unchanged. */
+ * not threaded inside OpenBLAS: they are cut into row blocks of C, each a whole single-threaded
+ * product, and the blocks are handed out one at a time to whichever thread is free. OpenBLAS
+ * splits one product into a fixed grid and makes its threads wait on each other's packed panels,
+ * which at these sizes (K = 64..512) costs more than it saves. Handing out blocks rather than
+ * fixed halves matters because the two cores are not equally fast: measured here, one core ran
+ * SGEMM at 90-100 GFLOP/s and the other at 144 while both were busy, so a fixed half left the
+ * faster core idle for a quarter of every product.
+ * - forward (and any product of at least TWO_WAY_MIN_ROWS rows): row blocks of C;
+ * - backward: dW = dyᵀ·x and dX = dy·W, independent and equally large, as one list of blocks:
+ *   dW in DW_BLOCKS row blocks (each packs all of x once, so few), dX in row blocks.
+ * Each C element is still summed by one single-threaded kernel over the whole K, whichever
+ * thread runs its block: the same bits on every run, and the one-thread result up to OpenBLAS
+ * picking another kernel for a block's size (tests/test_matmul_threads.c). Inside a parallel
+ * region, on one thread, or on more than two (not measured), the products go to gemm()
+ * unchanged. */
 #define TWO_WAY_MIN_ROWS 256
+#define BLOCK_MIN_ROWS 512    /* a block's packing of the other operand stays small beside its work */
+#define MAX_BLOCKS 8
+#define DW_BLOCKS 2
 
 static int two_way(void) { return omp_get_max_threads() == 2 && !omp_in_parallel(); }
 
-/* C = alpha·op(A)·op(B) + beta·C as two row halves on two threads; 0 (nothing done) when not
- * worth it. The cut is a multiple of 16 rows. */
-static int gemm_halves(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-                       const real *B, int ldb, real beta, real *C, int ldc) {
-    if (M < TWO_WAY_MIN_ROWS || !two_way()) return 0;
-    const int m0 = (M / 2 + 15) & ~15;
-    #pragma omp parallel num_threads(2)
-    {
-        const int t = omp_get_thread_num();
-        const int i0 = t ? m0 : 0, mi = t ? M - m0 : m0;
-        gemm(ta, tb, mi, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda, lda, B, ldb, beta,
-             C + (size_t)i0 * ldc, ldc);
-    }
-    return 1;
+/* Row blocks of an M-row product: count and rows per block (a multiple of 16). */
+static int row_blocks(int M, int *rows) {
+    int nb = M / BLOCK_MIN_ROWS;
+    nb = nb < 2 ? 2 : nb > MAX_BLOCKS ? MAX_BLOCKS : nb;
+    *rows = ((M + nb - 1) / nb + 15) & ~15;
+    return (M + *rows - 1) / *rows;
+}
+
+/* Rows [i0, i0 + mi) of C = alpha·op(A)·op(B) + beta·C. */
+static void gemm_rows(int ta, int tb, int i0, int mi, int N, int K, real alpha, const real *A,
+                      int lda, const real *B, int ldb, real beta, real *C, int ldc) {
+    gemm(ta, tb, mi, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda, lda, B, ldb, beta,
+         C + (size_t)i0 * ldc, ldc);
 }
 
 static void gemm_two_way(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
                          const real *B, int ldb, real beta, real *C, int ldc) {
-    if (!gemm_halves(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    if (M < TWO_WAY_MIN_ROWS || !two_way()) {
         gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int rows;
+    const int nb = row_blocks(M, &rows);
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(2)
+    for (int b = 0; b < nb; b++) {
+        const int i0 = b * rows, mi = M - i0 < rows ? M - i0 : rows;
+        gemm_rows(ta, tb, i0, mi, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
 }
 
 static int overlap(const real *p, size_t np, const real *q, size_t nq) {
@@ -301,15 +317,22 @@ void matmul_forward(real *y, const real *x, const real *w, int n, int in, int ou
 
 void matmul_backward(real *dx, real *dw, const real *dy, const real *x, const real *w, int n,
                      int in, int out, int accumulate_dx) {
-    /* side by side unless dx overlaps an input (then dW must read x/dy before dX is written) */
+    /* one block list unless dx overlaps an input (then dW must read x/dy before dX is written) */
     const size_t nx = (size_t)n * in;
     if (dw && dx && two_way() && !overlap(dx, nx, x, nx) && !overlap(dx, nx, dy, (size_t)n * out)) {
-        #pragma omp parallel sections num_threads(2)
-        {
-            #pragma omp section
-            gemm(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
-            #pragma omp section
-            gemm(0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+        int wrows = (out / DW_BLOCKS + 15) & ~15, xrows;
+        if (wrows < 16) wrows = out;
+        const int nw = (out + wrows - 1) / wrows, nxb = row_blocks(n, &xrows);
+        /* dW's blocks first: the larger ones go out first, so the last to finish is small */
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(2)
+        for (int b = 0; b < nw + nxb; b++) {
+            if (b < nw) {
+                const int i0 = b * wrows, mi = out - i0 < wrows ? out - i0 : wrows;
+                gemm_rows(1, 0, i0, mi, in, n, 1, dy, out, x, in, 1, dw, in);
+            } else {
+                const int i0 = (b - nw) * xrows, mi = n - i0 < xrows ? n - i0 : xrows;
+                gemm_rows(0, 0, i0, mi, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+            }
         }
         return;
     }
