@@ -30,7 +30,7 @@ static void grad_row(real *d, const real *x, real lse, int tg, real w, int V) {
 }
 
 void cross_entropy_forward(real *loss, real *lse, const real *logits, const int *targets, int n, int V) {
-    #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
+    #pragma omp parallel for schedule(dynamic, 8) if ((long)n * V > 65536)
     for (int i = 0; i < n; i++) {
         const real *x = logits + (size_t)i * V;
         CHECK(targets[i] < V);
@@ -42,7 +42,7 @@ void cross_entropy_forward(real *loss, real *lse, const real *logits, const int 
 
 void cross_entropy_backward(real *dlogits, const real *logits, const real *lse, const int *targets,
                             const real *row_weight, real scale, int n, int V) {
-    #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
+    #pragma omp parallel for schedule(dynamic, 8) if ((long)n * V > 65536)
     for (int i = 0; i < n; i++)
         grad_row(dlogits + (size_t)i * V, logits + (size_t)i * V, lse[i], targets[i],
                  (row_weight ? row_weight[i] : 1) * scale, V);
@@ -50,7 +50,7 @@ void cross_entropy_backward(real *dlogits, const real *logits, const real *lse, 
 
 void cross_entropy_forward_grad(real *loss, real *lse, real *logits, const int *targets, real scale,
                                 int n, int V) {
-    #pragma omp parallel for schedule(static) if ((long)n * V > 65536)
+    #pragma omp parallel for schedule(dynamic, 8) if ((long)n * V > 65536)
     for (int i = 0; i < n; i++) {
         real *x = logits + (size_t)i * V;
         const int tg = targets[i];

@@ -9,7 +9,7 @@
 #include "base/error.h"
 
 void embed_forward(real *h, const real *table, const int *tokens, int n, int D) {
-    #pragma omp parallel for schedule(static) if ((long)n * D > 65536)
+    #pragma omp parallel for schedule(dynamic, 64) if ((long)n * D > 65536)
     for (int i = 0; i < n; i++) {
         CHECK(tokens[i] >= 0);
         memcpy(h + (size_t)i * D, table + (size_t)tokens[i] * D, (size_t)D * sizeof *h);

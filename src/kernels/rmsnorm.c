@@ -41,7 +41,7 @@ static real norm_row(real *y, const real *x, const real *w, int d, real eps) {
 
 void rmsnorm_forward(real *y, int ldy, real *rstd, const real *x, int ldx, const real *w, int n,
                      int d, real eps) {
-    #pragma omp parallel for schedule(static) if ((long)n * d > 16384)
+    #pragma omp parallel for schedule(dynamic, 64) if ((long)n * d > 16384)
     for (int i = 0; i < n; i++) {
         const real r = norm_row(y + (size_t)i * ldy, x + (size_t)i * ldx, w, d, eps);
         if (rstd) rstd[i] = r;
@@ -50,7 +50,7 @@ void rmsnorm_forward(real *y, int ldy, real *rstd, const real *x, int ldx, const
 
 void rmsnorm_forward_residual(real *y, real *rstd, real *x, const real *res, const real *w, int n,
                               int d, real eps) {
-    #pragma omp parallel for schedule(static) if ((long)n * d > 16384)
+    #pragma omp parallel for schedule(dynamic, 64) if ((long)n * d > 16384)
     for (int i = 0; i < n; i++) {
         real *xi = x + (size_t)i * d;
         const real *ri = res + (size_t)i * d;
@@ -73,7 +73,7 @@ static void backward(real *dx, int lddx, real *dw, const real *dy, int lddy, con
     CHECK(d <= DW_MAX_D);
     const int big = (long)n * d > 16384;
     const int chunks = (n + DW_CHUNK_ROWS - 1) / DW_CHUNK_ROWS;
-    #pragma omp parallel for schedule(static, 1) ordered if (big)
+    #pragma omp parallel for schedule(dynamic, 1) ordered if (big)
     for (int c = 0; c < chunks; c++) {
         real part[DW_MAX_D];
         const int i0 = c * DW_CHUNK_ROWS, i1 = i0 + DW_CHUNK_ROWS < n ? i0 + DW_CHUNK_ROWS : n;

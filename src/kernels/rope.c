@@ -67,7 +67,7 @@ void rope_table_free(RopeTable *t) {
 static void rotate(real *x, int ld, int head_stride, int n_heads, const int *pos, int n,
                    const RopeTable *t, real sign) {
     const int half = t->half;
-    #pragma omp parallel for schedule(static) if ((long)n * n_heads * half > 32768)
+    #pragma omp parallel for schedule(dynamic, 64) if ((long)n * n_heads * half > 32768)
     for (int i = 0; i < n; i++) {
         CHECK(pos[i] >= 0 && pos[i] < t->max_pos);
         const real *c = t->cos + (size_t)pos[i] * half, *s = t->sin + (size_t)pos[i] * half;

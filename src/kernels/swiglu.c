@@ -23,7 +23,7 @@ static void backward_row(real *da, real *du, const real *g0, const real *a, cons
 
 /* h rows (and σ(a) rows at sig, row stride 2F, when sig is not NULL; else σ(a) goes through h). */
 static void forward_rows(real *h, real *sig, const real *gu, const real *row_scale, int n, int F) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
+    #pragma omp parallel for schedule(dynamic, 32) if ((long)n * F > 16384)
     for (int i = 0; i < n; i++) {
         const real *a = gu + (size_t)i * 2 * F;
         real *hi = h + (size_t)i * F, *s = sig ? sig + (size_t)i * 2 * F : hi;
@@ -35,7 +35,7 @@ static void forward_rows(real *h, real *sig, const real *gu, const real *row_sca
 /* dgu rows; σ(a) is computed into the gate half first unless it is already there. */
 static void backward_rows(real *dgu, const real *dh, const real *gu, const real *row_scale, int n,
                           int F, int have_sigmoid) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
+    #pragma omp parallel for schedule(dynamic, 32) if ((long)n * F > 16384)
     for (int i = 0; i < n; i++) {
         const real *a = gu + (size_t)i * 2 * F;
         real *da = dgu + (size_t)i * 2 * F;
@@ -46,7 +46,7 @@ static void backward_rows(real *dgu, const real *dh, const real *gu, const real 
 
 void swiglu_backward_gated(real *h, real *dscale, real *dgu, const real *dh, const real *gu,
                            const real *row_scale, int n, int F) {
-    #pragma omp parallel for schedule(static) if ((long)n * F > 16384)
+    #pragma omp parallel for schedule(dynamic, 32) if ((long)n * F > 16384)
     for (int i = 0; i < n; i++) {
         const real *a = gu + (size_t)i * 2 * F, *g = dh + (size_t)i * F;
         real *da = dgu + (size_t)i * 2 * F, *hi = h + (size_t)i * F;

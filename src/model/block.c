@@ -23,7 +23,7 @@ void block_acts_carve(BlockActs *a, Carve *c, const ModelConfig *cfg, int is_moe
 }
 
 static void add_into(real *y, const real *x, size_t n) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 16384)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 

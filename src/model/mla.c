@@ -52,7 +52,7 @@ void mla_expand_kv(real *k, real *v, const real *c, const real *k_pe, int ld_pe,
     size_t mark = arena_mark(scratch);
     real *kv = arena_real(scratch, (size_t)n * H * W);            /* [n, H, Dn+Dv] */
     matmul_forward(kv, c, w->kv_b_proj, n, Rkv, H * W, 0);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < n; i++) {
         const real *kvi = kv + (size_t)i * H * W, *pe = k_pe + (size_t)i * ld_pe;
         real *ki = k + (size_t)i * H * Dqk, *vi = v + (size_t)i * H * Dv;
@@ -122,7 +122,7 @@ void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, 
     }
     /* dk_pe [n, Dr] = Σ_h dk_pe[h] (one rope key shared by the heads), into da's last Dr columns */
     real *da = arena_real(scratch, (size_t)n * (Rkv + Dr));  /* [n, Rkv+Dr] */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < n; i++) {
         const real *g = dpe + (size_t)i * H * Dr;
         real *d = da + (size_t)i * (Rkv + Dr) + Rkv;

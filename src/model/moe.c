@@ -92,7 +92,7 @@ void moe_route(MoeActs *a, const real *x, const MoeWeights *w, const ModelConfig
     CHECK(E <= 4096);
     /* z [n, E] = x·W_gateᵀ, then s = sigmoid(z) or softmax(z), in place */
     matmul_forward(a->scores, x, w->router, n, D, E, 0);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < n; i++) {
         real *s = a->scores + (size_t)i * E;
         if (softmax) {
@@ -214,7 +214,7 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
     }
     /* y = shared(x) + Σ_slots yg[row_of(token, slot)], slots in order */
     if (!sh) memset(y, 0, (size_t)n * D * sizeof *y);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < n; i++) {
         real *yi = y + (size_t)i * D;
         for (int r = 0; r < K; r++) {
@@ -273,7 +273,7 @@ void moe_backward(real *dx, MoeWeights *gw, const real *dy, const MoeActs *a, co
 
     /* per token: add routed input gradients; router gradient ds -> dz */
     const int n_seq = a->n_seq, T = a->seq_len;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < n; i++) {
         real *dxi = dx + (size_t)i * D;
         const int *sel = a->sel + (size_t)i * K;

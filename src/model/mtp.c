@@ -81,7 +81,7 @@ void mtp_backward(real *dhprev, int Tprev, real *dhout, real *g_embed, real *g_l
     matmul_backward(t1, g_lm_head, a->logits, a->hn, lm_head, n, D, V, 0);
     /* hn = RMSNorm(hout): dhout += norm backward */
     rmsnorm_backward(t1, D, gw->head_norm, t1, D, a->hout, D, w->head_norm, a->rstd_o, n, D);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 16384)
     for (size_t j = 0; j < (size_t)n * D; j++) dhout[j] += t1[j];
     /* block: dx -> t1 */
     block_backward(t1, &gw->block, dhout, &a->blk, a->x, &w->block, cfg, a->pos, B, Tk, rope,
@@ -95,7 +95,7 @@ void mtp_backward(real *dhprev, int Tprev, real *dhout, real *g_embed, real *g_l
     embed_backward(g_embed, t1, a->tok, n, D);
     /* hidden half: hnorm backward, add into dhprev rows i < Tk */
     rmsnorm_backward(t1, D, gw->hnorm, dcat + D, 2 * D, a->hin, D, w->hnorm, a->rstd_h, n, D);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 64)
     for (int r = 0; r < n; r++) {
         int b = r / Tk, i = r % Tk;
         real *dst = dhprev + ((size_t)b * Tprev + i) * D;
