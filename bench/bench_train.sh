@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Training speed beside our PyTorch reference (tools/bench_torch.py --mode train): same config,
 # batch 16 x 256, same threads, the two timed in lockstep by bench/train_vs_torch.py (one step of
-# each in turn, BENCH_TRAIN_PAIRS timed steps per side, default 9, after a warm-up step):
+# each in turn, BENCH_TRAIN_PAIRS timed steps per side, default 15, after a warm-up step; the
+# ratio is the median pair's):
 # train_vs_torch (2 threads) and train_vs_torch_1t; and the model's GFLOP/s beside the machine's
 # 2-thread SGEMM peak measured right after the 2-thread pairs (train_vs_sgemm_peak).
 # Without torch, our own figures only.
 set -u
 BUILD=${BUILD:-build}
-PAIRS=${BENCH_TRAIN_PAIRS:-9}
+PAIRS=${BENCH_TRAIN_PAIRS:-15}
 case $PAIRS in ''|*[!0-9]*|0) echo "bench_train.sh: BENCH_TRAIN_PAIRS must be a positive integer" >&2; exit 2;; esac
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "bench_train.sh: no torch; train_vs_torch skipped" >&2
