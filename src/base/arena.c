@@ -1,5 +1,6 @@
 #include "base/arena.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,13 +9,21 @@
 
 enum { ARENA_ALIGN = 64 };
 
-void arena_init(Arena *a, size_t cap_bytes) {
+static void init(Arena *a, size_t cap_bytes, int huge) {
     cap_bytes = (cap_bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    a->base = big_alloc(cap_bytes, "a scratch arena");
+    a->base = huge ? big_alloc(cap_bytes, "a scratch arena")
+                   : aligned_alloc(ARENA_ALIGN, cap_bytes ? cap_bytes : ARENA_ALIGN);
+    if (!a->base) {
+        fprintf(stderr, "r1: error: out of memory allocating an arena of %zu bytes\n", cap_bytes);
+        abort();
+    }
     a->cap = cap_bytes;
     a->used = 0;
     a->peak = 0;
 }
+
+void arena_init(Arena *a, size_t cap_bytes) { init(a, cap_bytes, 0); }
+void arena_init_huge(Arena *a, size_t cap_bytes) { init(a, cap_bytes, 1); }
 
 void arena_free(Arena *a) {
     free(a->base);

@@ -17,6 +17,8 @@ typedef struct Arena {
 } Arena;
 
 void arena_init(Arena *a, size_t cap_bytes);
+/* The same on 2 MiB pages (base/bigmem.h): for an arena every step streams through (training). */
+void arena_init_huge(Arena *a, size_t cap_bytes);
 void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t bytes);          /* uninitialised, 64-byte aligned */
 void *arena_calloc(Arena *a, size_t bytes);         /* zeroed */

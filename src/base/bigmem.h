@@ -6,6 +6,9 @@
  * buffers are asked for as transparent huge pages (madvise MADV_HUGEPAGE: Linux's default THP
  * mode "madvise" gives them only to regions that ask). It is a hint: where the kernel has no
  * THP, or no free 2 MiB pages, the memory is ordinary pages and everything works the same.
+ * Not for memory first touched bit by bit inside timed work (the decode engine's arena, whose KV
+ * cache fills as tokens come): there a 2 MiB fault (zeroing, compaction) lands mid-step, and
+ * decode64 measured 3-10 % slower.
  * Measured on the bench config: PERF.md, "Huge pages". Free with free().
  */
 #ifndef R1_BASE_BIGMEM_H

@@ -92,7 +92,7 @@ void model_acts_init(ModelActs *a, const Model *m, int max_B, int max_T) {
     memset(a->mem, 0, (c.off + 63) / 64 * 64);
     c = (Carve){a->mem, 0};
     acts_layout(a, &c, cfg, max_B, max_T);
-    arena_init(&a->arena, scratch_bytes(cfg, max_B, max_T));
+    arena_init_huge(&a->arena, scratch_bytes(cfg, max_B, max_T));
 }
 
 void model_acts_free(ModelActs *a) {
