@@ -18,7 +18,8 @@ is the median of the pair ratios (the lower middle one for an even count): value
 that pair, reference_value = torch's, ratio = value / reference_value. One warm-up step each is not
 counted. The pair ratio is the statistic the lockstep exists for: the two steps of a pair ran under
 the same machine state, while each side's median step comes from a different moment (six 15-pair
-runs on 2026-11-29: ratio of the two medians 1.91-2.28, median pair ratio 2.07-2.18). Then bench_model's own figures. (bench/bench_train.sh adds train_vs_sgemm_peak.)
+runs on 2026-11-29: ratio of the two medians 1.91-2.28, median pair ratio 2.07-2.18). Then
+bench_model's own figures. (bench/bench_train.sh adds train_vs_sgemm_peak.)
 """
 import argparse
 import json
@@ -104,10 +105,9 @@ def main():
         print(f"# train {T} threads, pair {i}: ours {o:.3f} s, torch {t:.3f} s, ratio {t / o:.3f}, "
               f"CPU stolen by the host {100 * st:.0f}%")
     mid = sorted(pairs, key=lambda p: p[1] / p[0])[(n - 1) // 2]
-    print(f"# train {T} threads: median step ours {statistics.median(o for o, _, _ in pairs):.3f} s, "
-          f"torch {statistics.median(t for _, t, _ in pairs):.3f} s (ratio of the medians "
-          f"{statistics.median(t for _, t, _ in pairs) / statistics.median(o for o, _, _ in pairs):.3f}); "
-          f"median pair ratio {mid[1] / mid[0]:.3f}")
+    med_o, med_t = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    print(f"# train {T} threads: median step ours {med_o:.3f} s, torch {med_t:.3f} s (ratio of the "
+          f"medians {med_t / med_o:.3f}); median pair ratio {mid[1] / mid[0]:.3f}")
     rows = {}
     for line in ours_out.splitlines():
         if line.startswith("BENCH "):

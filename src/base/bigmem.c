@@ -12,7 +12,8 @@ enum { HUGE_PAGE = 2u << 20, BIG_MIN = 4u << 20 };
 void *big_alloc(size_t bytes, const char *what) {
     const int big = bytes >= BIG_MIN;
     const size_t align = big ? HUGE_PAGE : 64;
-    const size_t n = bytes ? (bytes + align - 1) / align * align : align;   /* aligned_alloc wants a multiple */
+    /* aligned_alloc wants a multiple of the alignment */
+    const size_t n = bytes ? (bytes + align - 1) / align * align : align;
     void *p = aligned_alloc(align, n);
     if (!p) {
         fprintf(stderr, "r1: error: out of memory allocating %zu bytes of %s\n", bytes, what);

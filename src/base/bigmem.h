@@ -1,6 +1,6 @@
 /* Large buffers on 2 MiB pages.
  *
- * Parameters, gradients, optimizer moments, activations and scratch arenas are hundreds of MB
+ * Parameters, gradients, optimizer moments, activations and the training arena are hundreds of MB
  * that every step streams through, and the MoE gathers read rows scattered over them. On 4 KiB
  * pages a few MB of them exceed what the TLB maps, so those passes also pay page walks. These
  * buffers are asked for as transparent huge pages (madvise MADV_HUGEPAGE: Linux's default THP
@@ -9,7 +9,8 @@
  * Not for memory first touched bit by bit inside timed work (the decode engine's arena, whose KV
  * cache fills as tokens come): there a 2 MiB fault (zeroing, compaction) lands mid-step, and
  * decode64 measured 3-10 % slower.
- * Measured on the bench config: PERF.md, "Huge pages". Free with free().
+ * Measured on the bench config: PERF.md, "Training speed: unequal cores, huge pages" (session 5).
+ * Free with free().
  */
 #ifndef R1_BASE_BIGMEM_H
 #define R1_BASE_BIGMEM_H

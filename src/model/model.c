@@ -173,10 +173,10 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
         const real *hprev = k == 1 ? a->hf : a->mtp[k - 2].hout;
         int Tprev = k == 1 ? T : T - k + 1;
         double aux_k = 0;
+        const real grad_scale = opt->head_grad_in_forward ? mtp_ce_scale(a, cfg) : 0;
         double s = mtp_forward(&a->mtp[k - 1], &aux_k, hprev, Tprev, tokens, a->targets, B, T, k,
                                m->w.embed, m->w.lm_head, &m->w.mtp[k - 1], cfg, &m->rope, alpha,
-                               opt->freeze_routing, opt->head_grad_in_forward ? mtp_ce_scale(a, cfg) : 0,
-                               &a->arena);
+                               opt->freeze_routing, grad_scale, &a->arena);
         mtp_sum += s / a->n_valid;
         aux += aux_k;
         if (a->mtp[k - 1].blk.is_moe)
