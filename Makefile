@@ -40,13 +40,13 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot
+.PHONY: all test test-run bench debug fuzz run deps clean help check-tests report-screenshot
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
 	@echo "make          build build/r1 and the tests"
 	@echo "make run      install missing Debian packages, build, run the default pipeline"
-	@echo "make test     run every test (ends with 'N passed, N failed'), fuzz targets briefly"
+	@echo "make test     install missing Debian packages, run every test (ends with 'N passed, N failed'), fuzz targets briefly"
 	@echo "make bench    benchmarks beside their references; writes build/bench.json"
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
@@ -105,7 +105,11 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 60
-test: all $(BUILD)/r1 $(FUZZ_BIN)
+# the Debian packages first (tools/deps.sh: installs them as root, names them otherwise), then the
+# build in a sub-make, so that nothing compiles before the headers are there
+test: deps
+	@$(MAKE) --no-print-directory test-run
+test-run: all $(BUILD)/r1 $(FUZZ_BIN)
 	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked
@@ -124,7 +128,7 @@ debug:
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 deps:
-	./tools/deps.sh
+	@./tools/deps.sh
 
 run: deps
 	$(MAKE) all
