@@ -1,5 +1,6 @@
 /* Reward model (rl/reward_model.h): the Bradley–Terry gradient points the right way, RMs trained
- * on the built-in helpful and harmless pairs beat chance on held-out pairs by a stated margin,
+ * on the built-in helpful and harmless pairs learn what the text shows, by a stated margin on pairs
+ * they never saw,
  * RM folders round-trip (and the policy loader refuses them), bad data files name file:line. */
 #include <cJSON.h>
 #include <math.h>
@@ -74,31 +75,75 @@ static void test_bt_step_direction(void) {
     rm_data_free(&d);
 }
 
-static void train_builtin(const char *kind, int n, int epochs, int pointwise, double min_acc, const char *save) {
+/* Trains rm (from the base) on n built-in `kind` items from seed 7, a quarter held out; prints the
+ * outcome into res. Batch 8, AdamW at lr. */
+static void train_builtin(RewardModel *rm, const char *kind, int n, int epochs, int pointwise, double lr,
+                          RmTrainResult *res) {
     Err e = {0};
     RmData d;
     EXPECT(rm_data_builtin(&d, kind, n, 7, pointwise, &e) == 0);
-    RewardModel rm;
-    EXPECTF(rm_init_from_policy(&rm, base_dir, 1, &e) == 0, "%s", e.msg);
+    EXPECTF(rm_init_from_policy(rm, base_dir, 1, &e) == 0, "%s", e.msg);
     RmTrainOptions o = rm_train_defaults();
-    o.epochs = epochs; o.batch = 8; o.lr = 4e-3; o.val_frac = 0.25; o.quiet = 1; o.seed = 3;
-    RmTrainResult res;
-    EXPECTF(rm_train(&rm, &d, &o, &res, &e) == 0, "%s", e.msg);
-    printf("  %s%s: %d train / %d held out, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
-           kind, pointwise ? " (point-wise)" : "", res.n_train, res.n_val, res.first_loss, res.last_loss,
-           res.val_acc, res.val_acc_before, res.seconds);
-    EXPECTF(res.val_acc >= min_acc, "held-out accuracy %.3f < %.2f", res.val_acc, min_acc);
-    if (save) EXPECTF(rm_save(&rm, save, &e) == 0, "%s", e.msg);
-    rm_free(&rm);
+    o.epochs = epochs; o.batch = 8; o.lr = lr; o.val_frac = 0.25; o.quiet = 1; o.seed = 3;
+    EXPECTF(rm_train(rm, &d, &o, res, &e) == 0, "%s", e.msg);
+    printf("  %s%s: %d train / %d held out, %d epochs, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
+           kind, pointwise ? " (point-wise)" : "", res->n_train, res->n_val, epochs, res->first_loss, res->last_loss,
+           res->val_acc, res->val_acc_before, res->seconds);
     rm_data_free(&d);
 }
 
-/* Bound 0.65: chance is 0.5 and its 95% band on 120 held-out pairs is ±0.09. The arithmetic pairs
- * (a worked solution vs one with a wrong step) are hard for a reward model this small: measured
- * 0.74-0.79 across builds whose float rounding differs. */
-static void test_helpful_beats_chance(void) { train_builtin("helpful", 480, 5, 0, 0.65, NULL); }
-static void test_harmless_beats_chance(void) { train_builtin("harmless", 240, 3, 0, 0.75, NULL); }
-static void test_harmless_pointwise(void) { train_builtin("harmless", 240, 3, 1, 0.75, NULL); }
+/* The helpful pairs cycle through four tasks (rm_data_builtin: item i is arith, linear, countdown,
+ * chat for i % 4 = 0..3). Countdown's flawed answer is a failed attempt claimed as the result and
+ * chat's is an unhelpful reply: both visible in the text, learned by epoch 2 (every training seed
+ * tried: accuracy 1.000 on fresh pairs). Arithmetic and linear pairs differ by a slip of 1-3 in one
+ * step: checking the sum is beyond a 2-layer, 48-wide RM trained on 360 pairs, its scores of the
+ * two nearly tie and their accuracy is a coin toss decided by rounding (0.41-0.61 measured) — so
+ * the check is on fresh countdown and chat pairs (seed 1234, never trained on), not on a mixed
+ * held-out accuracy that half coin tosses would make fragile. Chance is 0.5; bound 0.9. */
+static void test_helpful_learns_visible_flaws(void) {
+    RewardModel rm;
+    RmTrainResult res;
+    train_builtin(&rm, "helpful", 480, 5, 0, 4e-3, &res);
+    Err e = {0};
+    RmData fresh;
+    EXPECT(rm_data_builtin(&fresh, "helpful", 400, 1234, 0, &e) == 0);
+    static const char *const TASKS[4] = {"arith", "linear", "countdown", "chat"};
+    for (int k = 0; k < 4; k++) {
+        int idx[100], m = 0;
+        for (int i = k; i < fresh.n; i += 4) idx[m++] = i;
+        double acc = 0, loss = 0;
+        EXPECTF(rm_evaluate(&rm, &fresh, idx, m, &acc, &loss, &e) == 0, "%s", e.msg);
+        printf("  fresh %s pairs: accuracy %.3f, loss %.3f\n", TASKS[k], acc, loss);
+        if (k >= 2) EXPECTF(acc >= 0.9, "%s: accuracy %.3f on fresh pairs < 0.9", TASKS[k], acc);
+    }
+    rm_data_free(&fresh);
+    rm_free(&rm);
+}
+
+/* Harmless pairs: a refusal vs compliance with a harmful request, compliance vs a needless refusal
+ * with a harmless one. Bradley-Terry at lr 4e-3 reaches train accuracy 1.000 by epoch 2 with every
+ * training and model seed tried (12), held-out 1.000 after 3. Chance is 0.5; bound 0.9. */
+static void test_harmless_beats_chance(void) {
+    RewardModel rm;
+    RmTrainResult res;
+    train_builtin(&rm, "harmless", 240, 3, 0, 4e-3, &res);
+    EXPECTF(res.val_acc >= 0.9, "held-out accuracy %.3f < 0.9", res.val_acc);
+    rm_free(&rm);
+}
+
+/* Point-wise, each reply alone must carry its label; for refusals the cue sits in the reasoning,
+ * before an answer both labels share (the score reads the last token). At lr 4e-3 the loss plateaus near 0.4 and then drops at epoch 2 to 4 depending
+ * on rounding (a test stopping at epoch 3 sat on that cliff: 0.700 on one CPU, above 0.75 on
+ * another). At lr 2e-3 the plateau is gone: train accuracy 1.000 by epoch 3 in all 32 runs tried
+ * (16 training seeds x 2 model seeds), by epoch 2 in most; 6 epochs leave 3 to spare, held-out 1.000
+ * in all 32. Chance is 0.5; bound 0.9. */
+static void test_harmless_pointwise(void) {
+    RewardModel rm;
+    RmTrainResult res;
+    train_builtin(&rm, "harmless", 240, 6, 1, 2e-3, &res);
+    EXPECTF(res.val_acc >= 0.9, "held-out accuracy %.3f < 0.9", res.val_acc);
+    rm_free(&rm);
+}
 
 static void test_save_load_score(void) {
     Err e = {0};
@@ -254,7 +299,7 @@ int main(void) {
     threads_set(1);   /* robust timing on a shared 2-core machine; results do not depend on it */
     if (setup()) { printf("FAIL setup\n"); return 1; }
     RUN(test_bt_step_direction);
-    RUN(test_helpful_beats_chance);
+    RUN(test_helpful_learns_visible_flaws);
     RUN(test_harmless_beats_chance);
     RUN(test_harmless_pointwise);
     RUN(test_save_load_score);
