@@ -89,8 +89,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan. The library is compiled once more with the
-# sanitizers (build/obj-fuzz) into libr1-fuzz.a; each target links against it.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fopenmp $(CPPFLAGS) -Wno-unknown-pragmas
+# sanitizers (build/obj-fuzz) into libr1-fuzz.a; each target links against it. Undefined
+# behaviour stops the run like a crash (no recovery), so it counts as a finding.
+FUZZ_CFLAGS := -std=c11 -g -O1 -fopenmp $(CPPFLAGS) -Wno-unknown-pragmas -fno-sanitize-recover=all
 FUZZ_LIB    := $(BUILD)/libr1-fuzz.a
 $(BUILD)/obj-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)

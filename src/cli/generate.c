@@ -20,85 +20,6 @@
 
 int cmd_generate(int argc, char **argv);
 
-typedef struct Prompt {
-    char *text;         /* for the output record: the prompt text, or the messages' JSON */
-    int *ids;
-    int n;
-} Prompt;
-
-/* One JSONL line -> ids. */
-static int line_prompt(Tokenizer *tok, const cJSON *rec, int raw, Prompt *p, const char *where, Err *e) {
-    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(rec, "prompt");
-    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(rec, "messages");
-    if (cJSON_IsString(pr)) {
-        p->text = xstrdup(pr->valuestring);
-        if (raw) return prompt_encode_raw(tok, pr->valuestring, &p->ids, &p->n, e);
-        ChatMessage m = {"user", pr->valuestring};
-        return prompt_encode_chat(tok, &m, 1, &p->ids, &p->n, e);
-    }
-    if (cJSON_IsArray(ms)) {
-        int n = cJSON_GetArraySize(ms);
-        if (n == 0) return err_set(e, "%s: \"messages\" is empty", where);
-        ChatMessage *m = xcalloc((size_t)n, sizeof *m);
-        int i = 0;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, ms) {
-            const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "role");
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "content");
-            if (!cJSON_IsString(r) || !cJSON_IsString(c)) {
-                free(m);
-                return err_set(e, "%s: messages[%d] needs string \"role\" and \"content\"", where, i);
-            }
-            m[i++] = (ChatMessage){r->valuestring, c->valuestring};
-        }
-        p->text = cJSON_PrintUnformatted(ms);
-        int rc = prompt_encode_chat(tok, m, n, &p->ids, &p->n, e);
-        free(m);
-        if (rc < 0) return err_prefix(e, "%s", where);
-        return 0;
-    }
-    return err_set(e, "%s: needs a string \"prompt\" or a \"messages\" array", where);
-}
-
-static int read_prompts(const char *path, Tokenizer *tok, int raw, Prompt **out, int *n_out, Err *e) {
-    size_t len;
-    char *buf = file_read_all(path, &len, e);
-    if (!buf) return -1;
-    Prompt *ps = NULL;
-    int n = 0, cap = 0, lineno = 0;
-    char *p = buf, *end = buf + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *le = nl ? nl : end;
-        lineno++;
-        char *s = p;
-        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r')) s++;
-        if (s < le) {
-            char where[4200];
-            snprintf(where, sizeof where, "%s:%d", path, lineno);
-            cJSON *rec = json_parse_n(p, (size_t)(le - p), e);
-            if (!rec) { err_prefix(e, "%s", where); goto fail; }
-            if (n == cap) { cap = cap ? 2 * cap : 16; ps = xrealloc(ps, (size_t)cap * sizeof *ps); }
-            memset(&ps[n], 0, sizeof ps[n]);
-            int rc = line_prompt(tok, rec, raw, &ps[n], where, e);
-            cJSON_Delete(rec);
-            n++;
-            if (rc < 0) goto fail;
-        }
-        p = le + 1;
-    }
-    free(buf);
-    if (n == 0) return err_set(e, "%s: no prompts", path);
-    *out = ps;
-    *n_out = n;
-    return 0;
-fail:
-    for (int i = 0; i < n; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
-    free(buf);
-    return -1;
-}
-
 int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
     long n = 1, max_tokens = 256, top_k = 0, seed = 0, threads = 0, batch = 64, context = 0;
@@ -159,7 +80,7 @@ int cmd_generate(int argc, char **argv) {
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
     o.vocab_limit = (int)tokenizer_vocab_size(tok);
-    Prompt *ps = NULL;
+    PromptRec *ps = NULL;
     int np = 0;
     if (prompt) {
         ps = xcalloc(1, sizeof *ps);
@@ -169,7 +90,7 @@ int cmd_generate(int argc, char **argv) {
         rc = raw ? prompt_encode_raw(tok, prompt, &ps[0].ids, &ps[0].n, &e)
                  : prompt_encode_chat(tok, &msg, 1, &ps[0].ids, &ps[0].n, &e);
         if (rc < 0) { err_prefix(&e, "--prompt"); goto done_err; }
-    } else if (read_prompts(prompts, tok, raw, &ps, &np, &e) < 0) {
+    } else if (prompt_read_jsonl(prompts, tok, raw, &ps, &np, &e) < 0) {
         goto done_err;
     }
     {
@@ -249,14 +170,12 @@ int cmd_generate(int argc, char **argv) {
         free(outs);
         free(reqs);
     }
-    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
+    prompt_recs_free(ps, np);
     tokenizer_free(tok);
     model_free(&m);
     return rc < 0 ? cli_fail(&e) : 0;
 done_err:
-    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
+    prompt_recs_free(ps, np);
     tokenizer_free(tok);
     model_free(&m);
     return cli_fail(&e);
