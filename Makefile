@@ -119,7 +119,7 @@ report-screenshot: $(BUILD)/r1
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
 
 bench: $(BUILD)/r1 $(BENCH_BIN)
 	@BUILD=$(BUILD) ./bench/run.sh $(filter-out %/bench_model,$(BENCH_BIN))   # bench_train.sh runs bench_model beside torch

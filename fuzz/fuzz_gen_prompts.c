@@ -49,30 +49,26 @@ static void check(const char *path, const uint8_t *data, size_t size, int raw) {
         return;
     }
     const uint32_t vocab = tokenizer_vocab_size(tok);
+    FzLines lines = {data, size, 0, 0};
+    const char *s;
+    size_t len;
     int k = 0;
-    for (size_t p = 0; p < size;) {
-        const uint8_t *nl = memchr(data + p, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - (data + p)) : size - p;
-        int blank = 1;
-        for (size_t j = 0; j < len && blank; j++) blank = data[p + j] == ' ' || data[p + j] == '\t' || data[p + j] == '\r';
-        if (!blank) {
-            FZ_ASSERT(k < n);
-            const PromptRec *r = &ps[k++];
-            FZ_ASSERT(r->n >= 1 && r->ids[0] == tokenizer_bos_id(tok) && r->text);
-            uint32_t *ids = malloc(sizeof(uint32_t) * (size_t)r->n);
-            for (int i = 0; i < r->n; i++) {
-                FZ_ASSERT(r->ids[i] >= 0 && (uint32_t)r->ids[i] < vocab);
-                ids[i] = (uint32_t)r->ids[i];
-            }
-            cJSON *j = json_parse_n((const char *)data + p, len, &e);
-            StrBuf want = {0};
-            FZ_ASSERT(j && expected_text(j, raw, &want) == 0);
-            FZ_ASSERT(fz_decodes_to(tok, ids, (size_t)r->n, want.s, want.len));
-            sb_free(&want);
-            cJSON_Delete(j);
-            free(ids);
+    while (fz_next_record(&lines, &s, &len)) {
+        FZ_ASSERT(k < n);
+        const PromptRec *r = &ps[k++];
+        FZ_ASSERT(r->n >= 1 && r->ids[0] == tokenizer_bos_id(tok) && r->text);
+        uint32_t *ids = malloc(sizeof(uint32_t) * (size_t)r->n);
+        for (int i = 0; i < r->n; i++) {
+            FZ_ASSERT(r->ids[i] >= 0 && (uint32_t)r->ids[i] < vocab);
+            ids[i] = (uint32_t)r->ids[i];
         }
-        p += len + 1;
+        cJSON *j = json_parse_n(s, len, &e);
+        StrBuf want = {0};
+        FZ_ASSERT(j && expected_text(j, raw, &want) == 0);
+        FZ_ASSERT(fz_decodes_to(tok, ids, (size_t)r->n, want.s, want.len));
+        sb_free(&want);
+        cJSON_Delete(j);
+        free(ids);
     }
     FZ_ASSERT(k == n && n >= 1);
     prompt_recs_free(ps, n);

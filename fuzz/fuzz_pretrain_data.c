@@ -30,33 +30,27 @@ static int encode_v3(void *ctx, const char *text, size_t len, U32Vec *out, Err *
  * the first bad line (0 if none). */
 static void expect_jsonl(Tokenizer *tok, uint32_t eos, const uint8_t *data, size_t size, U32Vec *want,
                          uint64_t *docs, uint64_t *bad, long *first_bad) {
-    long line = 0;
+    FzLines lines = {data, size, 0, 0};
+    const char *s;
+    size_t len;
     *docs = *bad = 0;
     *first_bad = 0;
-    for (size_t p = 0; p < size;) {
-        const uint8_t *nl = memchr(data + p, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - (data + p)) : size - p;
-        line++;
-        int blank = 1;
-        for (size_t i = 0; i < len && blank; i++) blank = strchr(" \t\r", data[p + i]) && data[p + i];
-        if (!blank) {
-            Err e = {{0}};
-            cJSON *j = json_parse_n((const char *)data + p, len, &e);
-            const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "text") : NULL;
-            if (cJSON_IsString(t)) {
-                TokIds ids = {0};
-                FZ_ASSERT(tokenizer_encode(tok, t->valuestring, strlen(t->valuestring), &ids, &e) == 0);
-                for (size_t i = 0; i < ids.n; i++) u32vec_push(want, ids.v[i]);
-                u32vec_push(want, eos);
-                tokids_free(&ids);
-                ++*docs;
-            } else {
-                ++*bad;
-                if (!*first_bad) *first_bad = line;
-            }
-            cJSON_Delete(j);
+    while (fz_next_record(&lines, &s, &len)) {
+        Err e = {{0}};
+        cJSON *j = json_parse_n(s, len, &e);
+        const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "text") : NULL;
+        if (cJSON_IsString(t)) {
+            TokIds ids = {0};
+            FZ_ASSERT(tokenizer_encode(tok, t->valuestring, strlen(t->valuestring), &ids, &e) == 0);
+            for (size_t i = 0; i < ids.n; i++) u32vec_push(want, ids.v[i]);
+            u32vec_push(want, eos);
+            tokids_free(&ids);
+            ++*docs;
+        } else {
+            ++*bad;
+            if (!*first_bad) *first_bad = lines.line;
         }
-        p += len + 1;
+        cJSON_Delete(j);
     }
 }
 

@@ -18,17 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The i-th non-blank line's JSON (NULL when none or not JSON). */
 static cJSON *nth_record(const uint8_t *data, size_t size, int i) {
-    int k = 0;
-    for (size_t p = 0; p < size;) {
-        const uint8_t *nl = memchr(data + p, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - (data + p)) : size - p;
-        int blank = 1;
-        for (size_t j = 0; j < len && blank; j++) blank = data[p + j] == ' ' || data[p + j] == '\t' || data[p + j] == '\r';
-        if (!blank && k++ == i) {
+    FzLines it = {data, size, 0, 0};
+    const char *s;
+    size_t n;
+    for (int k = 0; fz_next_record(&it, &s, &n); k++) {
+        if (k == i) {
             Err e = {{0}};
-            return json_parse_n((const char *)data + p, len, &e);
+            return json_parse_n(s, n, &e);
         }
-        p += len + 1;
     }
     return NULL;
 }

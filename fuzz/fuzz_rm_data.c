@@ -26,28 +26,24 @@ static void check(const char *path, const uint8_t *data, size_t size, int pointw
             FZ_ASSERT(strstr(e.msg, "not a JSON object") || strstr(e.msg, "key '"));
         return;
     }
+    FzLines lines = {data, size, 0, 0};
+    const char *s;
+    size_t len;
     int k = 0;
-    for (size_t p = 0; p < size;) {
-        const uint8_t *nl = memchr(data + p, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - (data + p)) : size - p;
-        int blank = 1;
-        for (size_t j = 0; j < len && blank; j++) blank = data[p + j] == ' ' || data[p + j] == '\t' || data[p + j] == '\r';
-        if (!blank) {
-            FZ_ASSERT(k < d.n);
-            cJSON *j = cJSON_ParseWithLength((const char *)data + p, len);
-            const RmItem *it = &d.it[k++];
-            FZ_ASSERT(j && !strcmp(it->prompt, str(j, "prompt")));
-            if (pointwise) {
-                const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "label");
-                FZ_ASSERT(!strcmp(it->chosen, str(j, "response")) && !it->rejected);
-                FZ_ASSERT(it->label == (cJSON_IsTrue(l) || (cJSON_IsNumber(l) && l->valuedouble == 1)));
-            } else {
-                FZ_ASSERT(!strcmp(it->chosen, str(j, "chosen")) && !strcmp(it->rejected, str(j, "rejected")));
-                FZ_ASSERT(it->label == 1);
-            }
-            cJSON_Delete(j);
+    while (fz_next_record(&lines, &s, &len)) {
+        FZ_ASSERT(k < d.n);
+        cJSON *j = cJSON_ParseWithLength(s, len);
+        const RmItem *it = &d.it[k++];
+        FZ_ASSERT(j && !strcmp(it->prompt, str(j, "prompt")));
+        if (pointwise) {
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "label");
+            FZ_ASSERT(!strcmp(it->chosen, str(j, "response")) && !it->rejected);
+            FZ_ASSERT(it->label == (cJSON_IsTrue(l) || (cJSON_IsNumber(l) && l->valuedouble == 1)));
+        } else {
+            FZ_ASSERT(!strcmp(it->chosen, str(j, "chosen")) && !strcmp(it->rejected, str(j, "rejected")));
+            FZ_ASSERT(it->label == 1);
         }
-        p += len + 1;
+        cJSON_Delete(j);
     }
     FZ_ASSERT(k == d.n && d.n >= 1 && d.pointwise == pointwise);
     rm_data_free(&d);

@@ -15,16 +15,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static long count_records(const uint8_t *data, size_t size) {
-    long n = 0;
-    for (size_t p = 0; p < size;) {
-        const uint8_t *nl = memchr(data + p, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - (data + p)) : size - p;
-        int blank = 1;
-        for (size_t i = 0; i < len && blank; i++) blank = data[p + i] == ' ' || data[p + i] == '\t' || data[p + i] == '\r';
-        n += !blank;
-        p += len + 1;
-    }
-    return n;
+    FzLines it = {data, size, 0, 0};
+    const char *s;
+    size_t n;
+    long k = 0;
+    while (fz_next_record(&it, &s, &n)) k++;
+    return k;
 }
 
 static void check(const char *path, const uint8_t *data, size_t size, int seq_len, int drop_long) {

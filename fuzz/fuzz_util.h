@@ -75,6 +75,32 @@ static FZ_UNUSED long fz_check_line_msg(const Err *e, const char *path, long n_l
     return 0;
 }
 
+/* The records of a JSONL input as the readers see them: lines split at '\n' (a last line without
+ * one counts), blank ones (only ' ', '\t', '\r') skipped. */
+typedef struct FzLines {
+    const uint8_t *data;
+    size_t size, pos;
+    long line;          /* number of the line last returned, from 1 */
+} FzLines;
+
+/* The next non-blank line: 1 with it in [*s, *s + *n), or 0 at the end. */
+static FZ_UNUSED int fz_next_record(FzLines *it, const char **s, size_t *n) {
+    while (it->pos < it->size) {
+        const uint8_t *p = it->data + it->pos, *nl = memchr(p, '\n', it->size - it->pos);
+        size_t len = nl ? (size_t)(nl - p) : it->size - it->pos;
+        it->pos += len + 1;
+        it->line++;
+        size_t k = 0;
+        while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r')) k++;
+        if (k < len) {
+            *s = (const char *)p;
+            *n = len;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Lines as the JSONL readers count them: split at '\n', a last line without one counts. */
 static FZ_UNUSED long fz_count_lines(const uint8_t *data, size_t size) {
     long n = 0;

