@@ -106,6 +106,51 @@ static void test_live_hf(void) {
     }
 }
 
+/* What a GGUF writer reads: merges in the file's order, the pre-tokenizer's pattern, the added
+ * tokens, the normalizer. */
+static void test_export_api(void) {
+    Err e = {0};
+    cJSON *j = json_load_file(fams[0].pruned, &e);
+    Tokenizer *t = tokenizer_load(fams[0].pruned, &e);
+    EXPECTF(j && t, "%s", e.msg);
+    if (!j || !t) goto out;
+    const cJSON *merges = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "model"), "merges");
+    const Bpe *b = tokenizer_bpe(t);
+    EXPECT((int)b->n_merges == cJSON_GetArraySize(merges) && b->n_merges > 1000);
+    uint32_t rank = 0;
+    int bad = 0;
+    for (const cJSON *m = merges->child; m && rank < b->n_merges; m = m->next, rank++) {
+        uint32_t l, r;
+        bpe_merge_pair(b, rank, &l, &r);
+        StrBuf want = {0}, got = {0};   /* byte-level text, as the file writes it */
+        sb_printf(&want, "%s %s", m->child->valuestring, m->child->next->valuestring);
+        size_t nl, nr;
+        const char *bl = tokenizer_token_bytes(t, l, &nl), *br = tokenizer_token_bytes(t, r, &nr);
+        bytelevel_encode(bl, nl, &got);
+        sb_append(&got, " ");
+        bytelevel_encode(br, nr, &got);
+        bad += strcmp(want.s, got.s) != 0;
+        sb_free(&want);
+        sb_free(&got);
+    }
+    EXPECTF(bad == 0, "%d merges differ from the file's", bad);
+    const PreTok *pt = tokenizer_pretok(t);
+    const char *re = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(j, "pre_tokenizer"), "pretokenizers"), 0), "pattern"), "Regex")->valuestring;
+    EXPECT(pt->n == 1 && pt->steps[0].is_regex && !strcmp(pt->steps[0].pattern, re));
+    uint32_t id;
+    int special;
+    EXPECT(tokenizer_n_added(t) == 26 && tokenizer_added(t, 26, &id, &special) == NULL);
+    const char *c = tokenizer_added(t, 0, &id, &special);
+    EXPECT(c && !strcmp(c, "<|endoftext|>") && id == 151643 && special);
+    c = tokenizer_added(t, 25, &id, &special);
+    EXPECT(c && !strcmp(c, "</think>") && id == 151668 && !special);
+    EXPECT(tokenizer_normalizes(t));
+out:
+    cJSON_Delete(j);
+    tokenizer_free(t);
+}
+
 /* ---- normalization ---- */
 
 static void expect_norm(const char *forms, const char *in, size_t n, const char *want, size_t wn) {
@@ -400,6 +445,7 @@ int main(void) {
     RUN(test_corpus_pruned);
     RUN(test_corpus_full);
     RUN(test_live_hf);
+    RUN(test_export_api);
     RUN(test_normalizer_forms);
     RUN(test_normalized_added_tokens);
     RUN(test_distill_render);

@@ -243,3 +243,12 @@ ChatFormat tokenizer_chat_format(const Tokenizer *tok) { return tok->chat; }
 int tokenizer_normalizes(const Tokenizer *tok) { return tok->norm.n > 0; }
 uint64_t tokenizer_hash(const Tokenizer *tok) { return tok->hash; }
 const Bpe *tokenizer_bpe(const Tokenizer *tok) { return &tok->bpe; }
+const PreTok *tokenizer_pretok(const Tokenizer *tok) { return &tok->pre; }
+int tokenizer_n_added(const Tokenizer *tok) { return tok->n_added; }
+
+const char *tokenizer_added(const Tokenizer *tok, int i, uint32_t *id, int *special) {
+    if (i < 0 || i >= tok->n_added) return NULL;
+    if (id) *id = tok->added[i].id;
+    if (special) *special = tok->added[i].special;
+    return tok->added[i].content;
+}

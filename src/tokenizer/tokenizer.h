@@ -70,8 +70,13 @@ int64_t tokenizer_pad_id(const Tokenizer *tok);
 int tokenizer_normalizes(const Tokenizer *tok);
 /* The chat format of the tokenizer_config.json beside the file (chat.h; R1 without one). */
 ChatFormat tokenizer_chat_format(const Tokenizer *tok);
-/* The BPE model inside (for tests and tools). */
+/* What writers of other formats (GGUF) need beside the ids' bytes: the BPE model inside (merges
+ * in rank order through bpe_merge_pair), the pre-tokenizer steps (each Split's pattern as in the
+ * file), and the added tokens in file order (content, id, special flag; NULL past the end). */
 const Bpe *tokenizer_bpe(const Tokenizer *tok);
+const PreTok *tokenizer_pretok(const Tokenizer *tok);
+int tokenizer_n_added(const Tokenizer *tok);
+const char *tokenizer_added(const Tokenizer *tok, int i, uint32_t *id, int *special);
 /* A 64-bit hash of the tokenizer.json bytes (identifies the tokenizer in caches). */
 uint64_t tokenizer_hash(const Tokenizer *tok);
 
