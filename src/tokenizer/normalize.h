@@ -4,8 +4,9 @@
  * Any bytes are accepted: each maximal run of valid UTF-8 is normalized on its own, and bytes that
  * are not valid UTF-8 (stray continuation bytes, truncated sequences, encoded surrogates) are
  * copied through unchanged. Hugging Face only ever sees valid UTF-8, so on such text we agree with
- * it exactly, up to the Unicode version of the tables (utf8proc_unicode_version() against that of
- * the Rust crate HF uses): characters assigned in between may compose or reorder differently.
+ * it exactly, up to the Unicode version of the tables: Debian's utf8proc 2.8 has Unicode 15, the
+ * Rust crate of HF's tokenizers 0.23 is older than Unicode 13 (it leaves U+11935 U+11930 apart,
+ * utf8proc composes them into U+11938), so characters assigned in between may differ.
  *
  * A text made only of ASCII bytes is left alone without calling utf8proc (every form maps ASCII to
  * itself), so normalization costs nothing on ASCII and nothing at all without a normalizer. */
@@ -34,9 +35,9 @@ typedef struct NormScratch NormScratch;
 NormScratch *norm_scratch_new(void);
 void norm_scratch_free(NormScratch *s);
 
-/* Normalizes text[0..n). Returns the result (text itself when nothing changes, else memory owned
- * by s, valid until the next call with s) and its length in *out_n; NULL with an Err only when
- * utf8proc fails (out of memory, a length it cannot represent). */
+/* Normalizes text[0..n). Returns the result (text itself when it is ASCII or there is no
+ * normalizer, else memory owned by s, valid until the next call with s) and its length in *out_n;
+ * NULL with an Err only when utf8proc fails (out of memory, a length it cannot represent). */
 const char *normalizer_run(const Normalizer *nz, NormScratch *s, const char *text, size_t n,
                            size_t *out_n, Err *e);
 
