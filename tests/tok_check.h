@@ -7,7 +7,21 @@
 
 #include "base/rng.h"
 #include "base/strbuf.h"
+#include "tokenizer/textgen.h"
 #include "tokenizer/tokenizer.h"
+
+/* A tokenizer.json added_tokens entry without lstrip, rstrip, single_word. */
+static TU_UNUSED cJSON *tc_added_token(uint32_t id, const char *content, int normalized, int special) {
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddNumberToObject(t, "id", id);
+    cJSON_AddStringToObject(t, "content", content);
+    cJSON_AddBoolToObject(t, "single_word", 0);
+    cJSON_AddBoolToObject(t, "lstrip", 0);
+    cJSON_AddBoolToObject(t, "rstrip", 0);
+    cJSON_AddBoolToObject(t, "normalized", normalized);
+    cJSON_AddBoolToObject(t, "special", special);
+    return t;
+}
 
 /* Encodes text; EXPECTs the ids want[0..nw) and decode(ids) == decoded[0..dlen) (decoded NULL:
  * decode(ids) encodes to the same ids again). Returns 1 when the ids match. */
@@ -41,16 +55,6 @@ static TU_UNUSED int tc_encode_eq(Tokenizer *t, const char *text, size_t n, cons
     sb_free(&back);
     tokids_free(&ids);
     return ok;
-}
-
-static TU_UNUSED void tc_put_cp(StrBuf *b, uint32_t cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
-    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
-    sb_append_n(b, u, n);
 }
 
 /* Text Unicode normalization changes: decomposed accents, reordered marks, Hangul jamo, singletons
@@ -105,7 +109,7 @@ static TU_UNUSED void tc_random_text(Rng *r, StrBuf *b, const TcTextOpts *o) {
         if (rng_below(r, 3) == 0) { sb_append(b, atoms[rng_below(r, sizeof atoms / sizeof atoms[0])]); continue; }
         const uint32_t *rg = ranges[rng_below(r, sizeof ranges / sizeof ranges[0])];
         int k = 1 + (int)rng_below(r, 8);
-        for (int j = 0; j < k; j++) tc_put_cp(b, rg[0] + (uint32_t)rng_below(r, rg[1] - rg[0] + 1));
+        for (int j = 0; j < k; j++) textgen_put_cp(b, rg[0] + (uint32_t)rng_below(r, rg[1] - rg[0] + 1));
     }
 }
 
