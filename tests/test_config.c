@@ -51,8 +51,8 @@ static char tmpdir[256];
 /* Applies `edit` (key -> value JSON, or value NULL to delete) to the small config and expects
  * config_from_json to refuse it with one line mentioning `key_in_msg` and `why`; then the same
  * file through `r1 init`. */
-static void expect_bad(const char *key, const char *value_json, const char *key_in_msg, const char *why) {
-    cJSON *j = small_config();
+static void expect_bad_in(cJSON *j, const char *key, const char *value_json, const char *key_in_msg,
+                          const char *why) {
     cJSON_DeleteItemFromObjectCaseSensitive(j, key);
     if (value_json) cJSON_AddItemToObject(j, key, cJSON_Parse(value_json));
     ModelConfig c;
@@ -80,6 +80,10 @@ static void expect_bad(const char *key, const char *value_json, const char *key_
     sb_free(&out);
 }
 
+static void expect_bad(const char *key, const char *value_json, const char *key_in_msg, const char *why) {
+    expect_bad_in(small_config(), key, value_json, key_in_msg, why);
+}
+
 static void test_bad_configs(void) {
     expect_bad("hidden_size", NULL, "hidden_size", "missing");
     expect_bad("q_lora_rank", NULL, "q_lora_rank", "missing");
@@ -90,19 +94,39 @@ static void test_bad_configs(void) {
     expect_bad("num_experts_per_tok", "9", "num_experts_per_tok", "n_routed_experts=8");
     expect_bad("n_group", "3", "n_group", "divide n_routed_experts");
     expect_bad("topk_group", "5", "topk_group", "n_group=4");
-    expect_bad("kv_lora_rank", "0", "kv_lora_rank", "> 0");
-    expect_bad("kv_lora_rank", "-16", "kv_lora_rank", "> 0");
+    expect_bad("kv_lora_rank", "0", "kv_lora_rank", "1..65536");
+    expect_bad("kv_lora_rank", "-16", "kv_lora_rank", "1..65536");
     expect_bad("q_lora_rank", "0", "q_lora_rank", "> 0 or null");
     expect_bad("q_lora_rank", "-3", "q_lora_rank", "> 0 or null");
     expect_bad("qk_rope_head_dim", "7", "qk_rope_head_dim", "even");
-    expect_bad("v_head_dim", "0", "v_head_dim", "> 0");
-    expect_bad("moe_intermediate_size", "0", "moe_intermediate_size", "> 0");
+    expect_bad("v_head_dim", "0", "v_head_dim", "1..1024");
+    expect_bad("moe_intermediate_size", "0", "moe_intermediate_size", "1..65536");
     expect_bad("topk_method", "\"best\"", "topk_method", "unknown");
     expect_bad("scoring_func", "\"relu\\nsecond line\"", "scoring_func", "relu?second");
     expect_bad("rope_scaling", "{\"type\":\"yarn\",\"factor\":4}", "original_max_position_embeddings", "rope_scaling: key");
-    expect_bad("model_type", "\"llama\"", "model_type", "deepseek_v3");
+    expect_bad("rope_scaling", "{\"rope_type\":\"llama3\",\"factor\":8}", "rope_scaling.type", "only \"yarn\")");
+    expect_bad("model_type", "\"mixtral\"", "model_type", "not supported");
     expect_bad("eos_token_id", "64", "eos_token_id", "vocabulary");
-    expect_bad("tie_word_embeddings", "true", "tie_word_embeddings", "not supported");
+    expect_bad("eos_token_id", "[1, 64]", "eos_token_id", "vocabulary");
+    /* every count and size is bounded: one line naming the key, never an abort further down */
+    expect_bad("n_routed_experts", "1000000", "n_routed_experts", "0..4096");
+    expect_bad("n_group", "1048576", "n_group", "<= 256");
+    expect_bad("num_experts_per_tok", "100000000", "num_experts_per_tok", "n_routed_experts=8");
+    expect_bad("n_shared_experts", "2000000000", "n_shared_experts", "0..");
+    expect_bad("vocab_size", "2000000000", "vocab_size", "1..4194304");
+    expect_bad("hidden_size", "1000000", "hidden_size", "1..65536");
+    expect_bad("num_hidden_layers", "100000", "num_hidden_layers", "1..1024");
+    expect_bad("num_attention_heads", "70000", "num_attention_heads", "1..1024");
+    expect_bad("qk_nope_head_dim", "5000", "qk_nope_head_dim", "1..1024");
+    expect_bad("intermediate_size", "2000000000", "intermediate_size", "0..262144");
+    expect_bad("max_position_embeddings", "2000000000", "max_position_embeddings", "1..2097152");
+    expect_bad("num_nextn_predict_layers", "1000", "num_nextn_predict_layers", "0..64");
+    expect_bad("first_k_dense_replace", "2000000000", "first_k_dense_replace", "0..");
+    expect_bad("rope_theta", "1e999", "rope_theta", "finite");
+    expect_bad("rms_norm_eps", "2", "rms_norm_eps", "(0, 1)");
+    expect_bad("routed_scaling_factor", "1e300", "routed_scaling_factor", "(0, 1e6]");
+    expect_bad("rope_scaling", "{\"type\":\"yarn\",\"factor\":1e300,\"original_max_position_embeddings\":16}",
+               "rope_scaling.factor", "1..1e6");
     /* not JSON at all / not an object */
     Err e = {{0}};
     ModelConfig c;
@@ -129,7 +153,7 @@ static void test_v3_config(void) {
     EXPECT(c.v_head_dim == 128 && config_qk_head_dim(&c) == 192);
     EXPECT(c.topk_method == TOPK_NOAUX_TC && c.scoring_func == SCORING_SIGMOID && c.norm_topk_prob);
     EXPECT(c.routed_scaling_factor == 2.5 && c.rms_norm_eps == 1e-6 && c.rope_theta == 10000);
-    EXPECT(c.rope_scaling.enabled && c.rope_scaling.factor == 40 && c.rope_scaling.original_max_position_embeddings == 4096);
+    EXPECT(c.rope_scaling.kind == ROPE_SCALING_YARN && c.rope_scaling.factor == 40 && c.rope_scaling.original_max_position_embeddings == 4096);
     EXPECT(c.rope_scaling.beta_fast == 32 && c.rope_scaling.beta_slow == 1 && c.rope_scaling.mscale_all_dim == 1.0);
     EXPECT(c.max_position_embeddings == 163840 && c.num_nextn_predict_layers == 1 && !c.tie_word_embeddings);
     EXPECT(c.bos_token_id == 0 && c.eos_token_id == 1 && !strcmp(c.torch_dtype, "bfloat16"));
@@ -182,7 +206,7 @@ static void test_round_trip(void) {
         EXPECT(s == 2 ? cJSON_IsNull(q) : cJSON_IsNumber(q));
         EXPECT(cJSON_GetObjectItemCaseSensitive(out, "quantization_config") == NULL);
         EXPECT(!strcmp(cJSON_GetObjectItemCaseSensitive(out, "model_type")->valuestring, "deepseek_v3"));
-        if (s == 3) EXPECT(a.rope_scaling.enabled && a.rope_scaling.factor == 4.0);
+        if (s == 3) EXPECT(a.rope_scaling.kind == ROPE_SCALING_YARN && a.rope_scaling.factor == 4.0);
         cJSON_Delete(out);
     }
     /* config_save + config_load */

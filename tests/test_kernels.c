@@ -149,25 +149,22 @@ static void test_rmsnorm_residual_fused(void) {
 
 /* ---- rope ---- */
 
-static ModelConfig rope_cfg(int dr, int yarn) {
-    ModelConfig c;
-    memset(&c, 0, sizeof c);
-    c.qk_rope_head_dim = dr;
-    c.rope_theta = 10000;
+static RopeParams rope_cfg(int dr, int yarn) {
+    RopeParams c = {.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000};
     if (yarn) {
-        c.rope_scaling.enabled = 1;
-        c.rope_scaling.factor = 40;
-        c.rope_scaling.original_max_position_embeddings = 4096;
-        c.rope_scaling.beta_fast = 32;
-        c.rope_scaling.beta_slow = 1;
-        c.rope_scaling.mscale = 1;
-        c.rope_scaling.mscale_all_dim = 1;
+        c.scaling = ROPE_SCALING_YARN;
+        c.factor = 40;
+        c.original_max_pos = 4096;
+        c.beta_fast = 32;
+        c.beta_slow = 1;
+        c.mscale = 1;
+        c.mscale_all_dim = 1;
     }
     return c;
 }
 
 static void test_rope_yarn_v3_numbers(void) {
-    ModelConfig c = rope_cfg(64, 1);
+    RopeParams c = rope_cfg(64, 1);
     double f[32];
     rope_inv_freq(f, &c);
     /* deepseek-v3-architecture.md §5, "V3 numbers (computed)" */
@@ -181,19 +178,41 @@ static void test_rope_yarn_v3_numbers(void) {
     EXPECT_NEAR(f[23], pow(10000, -46.0 / 64) / 40, 0, 1e-12);
     EXPECT_NEAR(f[31], 3.33380e-6, 0, 1e-5);
     EXPECT_NEAR(rope_yarn_mscale(&c), 1.0, 0, 1e-15);   /* mscale == mscale_all_dim */
-    c.rope_scaling.mscale_all_dim = 0;                  /* key missing: HF's 0.1·ln s + 1 */
+    c.mscale_all_dim = 0;                  /* key missing: HF's 0.1·ln s + 1 */
     EXPECT_NEAR(rope_yarn_mscale(&c), 0.1 * log(40) + 1, 0, 1e-15);
-    ModelConfig p = rope_cfg(16, 0);
+    RopeParams p = rope_cfg(16, 0);
     double g[8];
     rope_inv_freq(g, &p);
     for (int j = 0; j < 8; j++) EXPECT_NEAR(g[j], pow(10000, -2.0 * j / 16), 0, 1e-14);
 }
 
+/* Llama 3.1's scaling (factor 8, low 1, high 4, L0 8192, theta 500000, head_dim 128): values
+ * from the rule as transformers' _compute_llama3_parameters states it, evaluated in numpy. */
+static void test_rope_llama3_numbers(void) {
+    RopeParams c = {.dim = 128, .layout = ROPE_HALVES, .theta = 500000, .scaling = ROPE_SCALING_LLAMA3,
+                    .factor = 8, .original_max_pos = 8192, .low_freq_factor = 1, .high_freq_factor = 4};
+    double f[64];
+    rope_inv_freq(f, &c);
+    EXPECT_NEAR(f[0], 1.0, 0, 1e-12);                       /* high frequency: kept */
+    EXPECT_NEAR(f[20], 0.016560440080994446, 0, 1e-12);
+    EXPECT_NEAR(f[29], 0.002166570763503359, 0, 1e-12);      /* the smooth band, 29..34 */
+    EXPECT_NEAR(f[31], 0.0008567514129196321, 0, 1e-12);
+    EXPECT_NEAR(f[34], 0.00017850781276799638, 0, 1e-12);
+    EXPECT_NEAR(f[40], 3.428102195952591e-05, 0, 1e-12);     /* low frequency: divided by 8 */
+    EXPECT_NEAR(f[63], 3.068925988914511e-07, 0, 1e-12);
+    EXPECT_NEAR(rope_yarn_mscale(&c), 1.0, 0, 0);
+}
+
 static void test_rope_vs_ref(void) {
-    for (int yarn = 0; yarn < 2; yarn++) {
+    for (int variant = 0; variant < 3; variant++) {
+        const int yarn = variant == 1;
         const int dr = yarn ? 64 : 16, H = 3, head_stride = dr + 5, ld = H * head_stride + 2, n = 37;
-        ModelConfig c = rope_cfg(dr, yarn);
-        c.rope_scaling.mscale_all_dim = 0;   /* a non-unit magnitude factor, to test it */
+        RopeParams c = rope_cfg(dr, yarn);
+        c.mscale_all_dim = 0;   /* a non-unit magnitude factor, to test it */
+        if (variant == 2) {     /* halves, llama3 with every band present among 8 frequencies */
+            c.layout = ROPE_HALVES; c.scaling = ROPE_SCALING_LLAMA3; c.factor = 8;
+            c.original_max_pos = 64; c.low_freq_factor = 1; c.high_freq_factor = 4;
+        }
         RopeTable t;
         rope_table_init(&t, &c, 5000);
         int pos[37];
@@ -222,7 +241,7 @@ static void test_rope_vs_ref(void) {
         rope_table_free(&t);
     }
     /* position 0 is the identity (times mscale) and the pair layout is interleaved */
-    ModelConfig c = rope_cfg(4, 0);
+    RopeParams c = rope_cfg(4, 0);
     RopeTable t;
     rope_table_init(&t, &c, 4);
     float v[4] = {1, 2, 3, 4};
@@ -233,6 +252,16 @@ static void test_rope_vs_ref(void) {
     EXPECT_NEAR(v[1], sin(1.0) + 2 * cos(1.0), 1e-6, 0);
     EXPECT_NEAR(v[2], 3 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
     EXPECT_NEAR(v[3], 3 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
+    rope_table_free(&t);
+    /* halves: the pairs are (x[0], x[2]) and (x[1], x[3]) */
+    c.layout = ROPE_HALVES;
+    rope_table_init(&t, &c, 4);
+    float u[4] = {1, 2, 3, 4};
+    rope_forward(u, 4, 4, 1, &p1, 1, &t);
+    EXPECT_NEAR(u[0], cos(1.0) - 3 * sin(1.0), 1e-6, 0);
+    EXPECT_NEAR(u[2], sin(1.0) + 3 * cos(1.0), 1e-6, 0);
+    EXPECT_NEAR(u[1], 2 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
+    EXPECT_NEAR(u[3], 2 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
     rope_table_free(&t);
 }
 
@@ -571,6 +600,7 @@ int main(void) {
     RUN(test_rmsnorm_vs_ref);
     RUN(test_rmsnorm_residual_fused);
     RUN(test_rope_yarn_v3_numbers);
+    RUN(test_rope_llama3_numbers);
     RUN(test_rope_vs_ref);
     RUN(test_attention_vs_ref);
     RUN(test_attention_kv_views);

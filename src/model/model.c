@@ -22,7 +22,8 @@ void model_init(Model *m, const ModelConfig *cfg) {
     size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
     m->params = big_calloc(bytes, "parameters");
     model_view_build(&m->w, &m->table, &m->cfg, m->params);
-    rope_table_init(&m->rope, &m->cfg, m->cfg.max_position_embeddings);
+    const RopeParams rp = config_rope_params(&m->cfg);
+    rope_table_init(&m->rope, &rp, m->cfg.max_position_embeddings);
 }
 
 void model_free(Model *m) {
