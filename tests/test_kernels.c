@@ -352,6 +352,52 @@ static void test_attention_kv_views(void) {
     attention_kv_case(2, 70, 2, 32, 16, 32);
 }
 
+/* GQA's layout: q, k, v column blocks of one [n, H·D + 2·Hkv·D] row, query head h on key/value
+ * head h / rep. Must give the bits of the plain functions on K and V repeated per query head;
+ * dq lands in the q columns (nothing else of the row touched), dK and dV per query head. */
+static void attention_gqa_case(int B, int T, int Hkv, int rep, int D) {
+    const int H = Hkv * rep, n = B * T, Dq = H * D, Dkv = Hkv * D, W = Dq + 2 * Dkv;
+    const size_t nq = (size_t)n * Dq;
+    float *qkv = tu_randn(91, 1, (size_t)n * W, 1), *dout = tu_randn(91, 2, nq, 1);
+    float *q = malloc(nq * 4), *k = malloc(nq * 4), *v = malloc(nq * 4);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+            const float *r = qkv + (size_t)i * W;
+            memcpy(q + ((size_t)i * H + h) * D, r + (size_t)h * D, (size_t)D * 4);
+            memcpy(k + ((size_t)i * H + h) * D, r + Dq + (size_t)(h / rep) * D, (size_t)D * 4);
+            memcpy(v + ((size_t)i * H + h) * D, r + Dq + Dkv + (size_t)(h / rep) * D, (size_t)D * 4);
+        }
+    const float scale = 0.4f;
+    float *scr = malloc(attention_scratch_size(B, T, H, D, D, omp_get_max_threads()) * sizeof *scr);
+    float *o = calloc(nq, 4), *o2 = calloc(nq, 4), *l = calloc((size_t)n * H, 4), *l2 = calloc((size_t)n * H, 4);
+    attention_forward(o, l, q, k, v, B, T, H, D, D, scale, scr);
+    const AttKV kv = {.k1 = {qkv + Dq, (size_t)W, (size_t)D}, .v = {qkv + Dq + Dkv, (size_t)W, (size_t)D},
+                      .D1 = D, .D2 = 0, .Dv = D, .group = rep, .ldq = (size_t)W};
+    attention_forward_kv(o2, l2, qkv, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(o, o2, nq) && tu_same_bits(l, l2, (size_t)n * H));
+    float *dq = calloc(nq, 4), *dk = calloc(nq, 4), *dv = calloc(nq, 4);
+    float *dqkv = malloc((size_t)n * W * 4), *dk2 = calloc(nq, 4), *dv2 = calloc(nq, 4);
+    for (size_t i = 0; i < (size_t)n * W; i++) dqkv[i] = -7;
+    attention_backward(dq, dk, dv, dout, o, l, q, k, v, B, T, H, D, D, scale, scr);
+    const AttKVGrad g = {.k1 = {dk2, (size_t)Dq, (size_t)D}, .v = {dv2, (size_t)Dq, (size_t)D}};
+    attention_backward_kv(dqkv, &g, dout, o, l, qkv, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(dk, dk2, nq) && tu_same_bits(dv, dv2, nq));
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        bad += !tu_same_bits(dqkv + (size_t)i * W, dq + (size_t)i * Dq, (size_t)Dq);
+        for (int j = Dq; j < W; j++) bad += dqkv[(size_t)i * W + j] != -7;
+    }
+    EXPECTF(bad == 0, "B%d T%d Hkv%d rep%d D%d: %d dq rows differ", B, T, Hkv, rep, D, bad);
+    free(qkv); free(dout); free(q); free(k); free(v); free(scr); free(o); free(o2); free(l); free(l2);
+    free(dq); free(dk); free(dv); free(dqkv); free(dk2); free(dv2);
+}
+
+static void test_attention_gqa_views(void) {
+    attention_gqa_case(1, 1, 1, 1, 2);
+    attention_gqa_case(2, 37, 2, 3, 8);
+    attention_gqa_case(1, 70, 1, 4, 32);
+}
+
 /* ---- swiglu ---- */
 
 static void test_swiglu_vs_ref(void) {
@@ -604,6 +650,7 @@ int main(void) {
     RUN(test_rope_vs_ref);
     RUN(test_attention_vs_ref);
     RUN(test_attention_kv_views);
+    RUN(test_attention_gqa_views);
     RUN(test_swiglu_vs_ref);
     RUN(test_embed_vs_ref);
     RUN(test_cross_entropy_vs_ref);
