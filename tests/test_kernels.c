@@ -150,17 +150,10 @@ static void test_rmsnorm_residual_fused(void) {
 /* ---- rope ---- */
 
 static RopeParams rope_cfg(int dr, int yarn) {
-    RopeParams c = {.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000};
-    if (yarn) {
-        c.scaling = ROPE_SCALING_YARN;
-        c.factor = 40;
-        c.original_max_pos = 4096;
-        c.beta_fast = 32;
-        c.beta_slow = 1;
-        c.mscale = 1;
-        c.mscale_all_dim = 1;
-    }
-    return c;
+    if (!yarn) return (RopeParams){.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000};
+    return (RopeParams){.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000, .scaling = ROPE_SCALING_YARN,
+                        .factor = 40, .original_max_pos = 4096, .beta_fast = 32, .beta_slow = 1,
+                        .mscale = 1, .mscale_all_dim = 1};
 }
 
 static void test_rope_yarn_v3_numbers(void) {
@@ -240,29 +233,25 @@ static void test_rope_vs_ref(void) {
         free(y); free(y0);
         rope_table_free(&t);
     }
-    /* position 0 is the identity (times mscale) and the pair layout is interleaved */
+    /* the pair layouts: (0,1),(2,3) interleaved, (0,2),(1,3) in halves; at position 1 pair 0
+     * turns by 1 rad, pair 1 by 1e-2 rad */
     RopeParams c = rope_cfg(4, 0);
-    RopeTable t;
-    rope_table_init(&t, &c, 4);
-    float v[4] = {1, 2, 3, 4};
-    int p1 = 1;
-    rope_forward(v, 4, 4, 1, &p1, 1, &t);
-    /* pair 0 rotated by 1 rad: (cos1 − 2 sin1, sin1 + 2 cos1); pair 1 by 1e-2 rad */
-    EXPECT_NEAR(v[0], cos(1.0) - 2 * sin(1.0), 1e-6, 0);
-    EXPECT_NEAR(v[1], sin(1.0) + 2 * cos(1.0), 1e-6, 0);
-    EXPECT_NEAR(v[2], 3 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
-    EXPECT_NEAR(v[3], 3 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
-    rope_table_free(&t);
-    /* halves: the pairs are (x[0], x[2]) and (x[1], x[3]) */
-    c.layout = ROPE_HALVES;
-    rope_table_init(&t, &c, 4);
-    float u[4] = {1, 2, 3, 4};
-    rope_forward(u, 4, 4, 1, &p1, 1, &t);
-    EXPECT_NEAR(u[0], cos(1.0) - 3 * sin(1.0), 1e-6, 0);
-    EXPECT_NEAR(u[2], sin(1.0) + 3 * cos(1.0), 1e-6, 0);
-    EXPECT_NEAR(u[1], 2 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
-    EXPECT_NEAR(u[3], 2 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
-    rope_table_free(&t);
+    for (int halves = 0; halves < 2; halves++) {
+        c.layout = halves ? ROPE_HALVES : ROPE_INTERLEAVED;
+        RopeTable t;
+        rope_table_init(&t, &c, 4);
+        float v[4] = {1, 2, 3, 4};
+        int p1 = 1;
+        rope_forward(v, 4, 4, 1, &p1, 1, &t);
+        const int ia[2] = {0, halves ? 1 : 2}, ib[2] = {halves ? 2 : 1, 3};
+        const double ang[2] = {1.0, 0.01};
+        for (int j = 0; j < 2; j++) {
+            const double x0 = ia[j] + 1, x1 = ib[j] + 1;
+            EXPECT_NEAR(v[ia[j]], x0 * cos(ang[j]) - x1 * sin(ang[j]), 1e-6, 0);
+            EXPECT_NEAR(v[ib[j]], x0 * sin(ang[j]) + x1 * cos(ang[j]), 1e-6, 0);
+        }
+        rope_table_free(&t);
+    }
 }
 
 /* ---- attention ---- */

@@ -28,6 +28,34 @@ static void mqa_row(real *out, int ldo, const real *q, int ldq, int R, int Dk, c
     gemm(0, 0, R, Dv, S, 1, sc, ld_sc, v, ld, 0, out, ldo);             /* P [R, S] · V [S, Dv] */
 }
 
+/* Attention of the n rows over their slots' cache rows in `groups` key/value heads: row i's query
+ * heads g·R .. g·R+R−1 (Dk wide, at q + i·ldq_row) attend to key head g (at k_off + g·Dk of each
+ * cache row) and value head g (Dv wide, at v_off + g·Dv), writing Dv values per query head at
+ * out + i·ldo_row. Rows go over the threads, each with its own score rows. */
+typedef struct CacheMqa {
+    const real *q; size_t ldq_row;
+    real *out; size_t ldo_row;
+    int groups, R, Dk, Dv, k_off, v_off;
+    float scale;
+} CacheMqa;
+
+static void attend_cache(Engine *g, int layer, const int *slot, const int *pos, int n, const CacheMqa *a) {
+    const int max_len = g->kv.max_len, W = g->kv.W;
+    CHECK(a->R <= g->m->cfg.num_attention_heads);
+    #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+    for (int i = 0; i < n; i++) {
+        int tid = omp_get_thread_num();
+        CHECK(tid < g->att_threads);
+        float *sc = g->att + (size_t)tid * g->m->cfg.num_attention_heads * max_len;   /* [R, S] */
+        const float *rows = kvcache_row(&g->kv, layer, slot[i], 0);
+        for (int h = 0; h < a->groups; h++)
+            mqa_row(a->out + i * a->ldo_row + (size_t)h * a->R * a->Dv, a->Dv,
+                    a->q + i * a->ldq_row + (size_t)h * a->R * a->Dk, a->Dk, a->R, a->Dk,
+                    rows + a->k_off + (size_t)h * a->Dk, rows + a->v_off + (size_t)h * a->Dv, W,
+                    pos[i] + 1, a->Dv, a->scale, sc, max_len);
+    }
+}
+
 void decode_attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *slot,
                           const int *pos, int n) {
     const ModelConfig *cfg = &g->m->cfg;
@@ -44,19 +72,10 @@ void decode_attn_absorbed(Engine *g, const MlaWeights *w, int layer, const int *
         for (int h = 0; h < H; h++)
             memcpy(g->qabs + ((size_t)i * H + h) * W + Rkv, q + ((size_t)i * H + h) * Dqk + Dn,
                    (size_t)Dr * sizeof(real));
-    const int max_len = g->kv.max_len;
-    #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-    for (int i = 0; i < n; i++) {
-        int tid = omp_get_thread_num();
-        CHECK(tid < g->att_threads);
-        float *sc = g->att + (size_t)tid * H * max_len;     /* [H, S] */
-        const int S = pos[i] + 1;
-        const float *rows = kvcache_row(&g->kv, layer, slot[i], 0);
-        const real *qi = g->qabs + (size_t)i * H * W;
-        real *ci = g->ctx + (size_t)i * H * Rkv;
-        /* MQA with K = [c ; k_pe] (W wide), V = c (Rkv wide), all H heads on one key */
-        mqa_row(ci, Rkv, qi, W, H, W, rows, rows, W, S, Rkv, scale, sc, max_len);
-    }
+    /* MQA with K = [c ; k_pe] (W wide), V = c (Rkv wide), all H heads on one key */
+    const CacheMqa a = {.q = g->qabs, .ldq_row = (size_t)H * W, .out = g->ctx, .ldo_row = (size_t)H * Rkv,
+                        .groups = 1, .R = H, .Dk = W, .Dv = Rkv, .k_off = 0, .v_off = 0, .scale = scale};
+    attend_cache(g, layer, slot, pos, n, &a);
     /* o[i, h] = ctx[i, h]·W_UV[h]ᵀ  ([n, Rkv]·[Dv, Rkv]ᵀ per head) */
     for (int h = 0; h < H; h++)
         gemm(0, 1, n, Dv, Rkv, 1, g->ctx + (size_t)h * Rkv, H * Rkv,
@@ -110,22 +129,10 @@ void decode_attn_naive(Engine *g, const MlaWeights *w, int layer, const int *slo
 void decode_attn_gqa(Engine *g, int layer, const int *slot, const int *pos, int n) {
     const ModelConfig *cfg = &g->m->cfg;
     const int H = cfg->num_attention_heads, Hkv = cfg->num_key_value_heads, Dh = cfg->head_dim;
-    const int Dq = config_q_dim(cfg), Dkv = config_kv_dim(cfg), W = g->kv.W, rep = H / Hkv;
-    const int Wqkv = Dq + 2 * Dkv, max_len = g->kv.max_len;
-    const float scale = (float)config_softmax_scale(cfg);
-    #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-    for (int i = 0; i < n; i++) {
-        int tid = omp_get_thread_num();
-        CHECK(tid < g->att_threads);
-        float *sc = g->att + (size_t)tid * H * max_len;     /* [rep, S] */
-        const int S = pos[i] + 1;
-        const float *rows = kvcache_row(&g->kv, layer, slot[i], 0);
-        const real *qi = g->gqa.qkv + (size_t)i * Wqkv;
-        real *oi = g->o + (size_t)i * Dq;
-        for (int kh = 0; kh < Hkv; kh++) {    /* query heads kh·rep.. read key/value head kh */
-            const size_t at = (size_t)kh * rep * Dh;
-            mqa_row(oi + at, Dh, qi + at, Dh, rep, Dh, rows + (size_t)kh * Dh,
-                    rows + Dkv + (size_t)kh * Dh, W, S, Dh, scale, sc, max_len);
-        }
-    }
+    const int Dq = config_q_dim(cfg), Dkv = config_kv_dim(cfg);
+    /* query heads kh·rep.. read key/value head kh: cached [k ; v] rows, q in place in the step's qkv */
+    const CacheMqa a = {.q = g->gqa.qkv, .ldq_row = (size_t)Dq + 2 * Dkv, .out = g->o, .ldo_row = (size_t)Dq,
+                        .groups = Hkv, .R = H / Hkv, .Dk = Dh, .Dv = Dh, .k_off = 0, .v_off = Dkv,
+                        .scale = (float)config_softmax_scale(cfg)};
+    attend_cache(g, layer, slot, pos, n, &a);
 }
