@@ -2,7 +2,8 @@
  * each appended to its own cache slot) through the model, giving logits for the rows asked for.
  * Used for chunked prefill, one-token decode steps, and speculative verification alike.
  *
- * Dimension legend: model/config.h. n = rows in this call, W = Rkv + Dr (a cache row).
+ * Dimension legend: model/config.h. n = rows in this call, W = a cache row: Rkv + Dr (MLA) or
+ * 2·Hkv·Dh (GQA).
  *
  * Per layer, for the n rows (positions p_i = the slot's cached length + the row's index among
  * that slot's rows in this call):
@@ -15,6 +16,10 @@
  *        ctx[h] = Σ_s P[h, s]·cache[s][:Rkv]  [Rkv],   o[h] = W_UV[h]·ctx[h]  [Dv]
  *     NAIVE (the reference): K, V re-expanded from the cached latents (mla_expand_kv) and plain
  *        softmax attention with q — the training form, so the two can be compared.
+ *   GQA (qwen2, llama) instead: [q ; k ; v] = gqa_project (q, k rotated), cache[layer, slot_i,
+ *   p_i] = [k_i ; v_i], and each key/value head's rep query heads attend to its cached rows as one
+ *   multi-query product (the absorbed form's routine with Hkv heads); NAIVE only switches the
+ *   products to plain matmuls.
  *   h += o·W_oᵀ;  h += FFN(RMSNorm(h))  — dense SwiGLU or MoE.
  * The projections, FFN and MoE are the model's own functions (mla_project, ffn_forward,
  * moe_forward), run with the engine's few-row Linear executor (kernels/linear.h: transposed
