@@ -2,8 +2,9 @@
  * tools/ref_model.py: for tensor NAME and flat index j,
  *   key = mix64(fnv1a64(NAME) ^ mix64(seed)),  u_j = philox4x32(key, j, 0)[0]·2^-32,
  *   value_j = (float)(base + scale·(2u_j − 1))     (computed in double, rounded to float)
- * base/scale: norms 1 ± 0.2, e_score_correction_bias 0 ± 0.1, embed_tokens 0 ± 1, every other
- * (Linear [out, in]) tensor 0 ± 1/sqrt(in). Also the fixture tokens. Header-only, for tests. */
+ * base/scale: norms 1 ± 0.2, e_score_correction_bias 0 ± 0.1, Linear biases (*.bias) 0 ± 0.5,
+ * embed_tokens 0 ± 1, every other (Linear [out, in]) tensor 0 ± 1/sqrt(in). Also the fixture
+ * tokens. Header-only, for tests. */
 #ifndef R1_TESTS_FIXTURE_PARAMS_H
 #define R1_TESTS_FIXTURE_PARAMS_H
 
@@ -51,6 +52,7 @@ static inline void fixture_init_params(const ParamTable *pt, real *params, uint6
         double base = 0, scale;
         if (fixture_ends_with(p->name, "norm.weight")) base = 1, scale = 0.2;
         else if (fixture_ends_with(p->name, "e_score_correction_bias")) scale = 0.1;
+        else if (fixture_ends_with(p->name, ".bias")) scale = 0.5;
         else if (!strcmp(p->name, "model.embed_tokens.weight")) scale = 1.0;
         else scale = 1.0 / sqrt((double)p->shape[1]);
         uint64_t key = fixture_key(p->name, seed);

@@ -1,8 +1,9 @@
 /* Generation engine properties, on the model fixtures' configs (a_plain: no q-LoRA, plain RoPE;
  * c_yarn_mtp: q-LoRA, YaRN beyond the original context, grouped routing, MTP; b_bench: the bench
- * config) with the fixture init:
- *   - incremental decode over the latent cache (chunked prefill + one-token steps) gives the
- *     logits of a full forward pass (model_forward) at every position: |Δ| <= 2e-4 + 2e-3·|ref|;
+ * config; d_llama and e_qwen2: the dense families' grouped-query attention, llama3 RoPE,
+ * biases, tied embeddings) with the fixture init:
+ *   - incremental decode over the cache (chunked prefill + one-token steps) gives the logits of
+ *     a full forward pass (model_forward) at every position: |Δ| <= 2e-4 + 2e-3·|ref|;
  *   - absorbed MLA equals naive MLA (K/V re-expanded from the cache): same tolerance;
  *   - a batch of mixed-length prompts under continuous batching (fewer slots than prompts) gives
  *     each prompt exactly the tokens it gives alone, greedy and seeded sampling, and the same
@@ -86,6 +87,11 @@ static void test_incremental_bench(void) { check_incremental("b_bench", 48, 16, 
 static void test_incremental_naive(void) {
     check_incremental("a_plain", 30, 4, ATTN_NAIVE);
     check_incremental("c_yarn_mtp", 40, 3, ATTN_NAIVE);
+}
+static void test_incremental_gqa(void) {
+    check_incremental("d_llama", 60, 5, ATTN_ABSORBED);
+    check_incremental("e_qwen2", 50, 7, ATTN_ABSORBED);
+    check_incremental("e_qwen2", 30, 4, ATTN_NAIVE);       /* the model's products as training runs them */
 }
 
 /* Absorbed vs naive on the same steps, directly. */
@@ -184,10 +190,12 @@ static void check_batch_vs_alone(const char *name, double temperature) {
 static void test_batch_vs_alone_greedy(void) {
     check_batch_vs_alone("a_plain", 0);
     check_batch_vs_alone("c_yarn_mtp", 0);
+    check_batch_vs_alone("e_qwen2", 0);
 }
 static void test_batch_vs_alone_sampled(void) {
     check_batch_vs_alone("a_plain", 1.0);
     check_batch_vs_alone("c_yarn_mtp", 0.8);
+    check_batch_vs_alone("d_llama", 1.0);
 }
 
 static void test_seeded_threads(void) {
@@ -378,6 +386,7 @@ int main(void) {
     RUN(test_incremental_yarn);
     RUN(test_incremental_bench);
     RUN(test_incremental_naive);
+    RUN(test_incremental_gqa);
     RUN(test_absorbed_equals_naive);
     RUN(test_batch_vs_alone_greedy);
     RUN(test_batch_vs_alone_sampled);
