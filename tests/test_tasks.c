@@ -11,8 +11,8 @@
 #include "tasks/task.h"
 #include "test.h"
 
-static const char *const TASKS[] = {"arith", "countdown", "linear", "copy", "reverse", "next", "chat"};
-#define N_TASKS 7
+static const char *const TASKS[] = {"arith", "countdown", "linear", "program", "copy", "reverse", "next", "chat"};
+#define N_TASKS 8
 
 static void test_zh_numbers(void) {
     struct { long long v; const char *zh; } cases[] = {
@@ -153,6 +153,12 @@ static void check_problem(const char *task, int level, TaskLang lang, const Prob
         EXPECTF((chains >= 1 || !strcmp(task, "linear")) && has_final_equation(p->cot.s, v),
                 "%s #%llu: no step reaches %lld in\n%s", where,
                 (unsigned long long)idx, v, p->cot.s);
+    }
+    if (!strcmp(task, "program")) {
+        StrBuf want = {0};
+        sb_printf(&want, lang == LANG_ZH ? "所以 f(x)=%s。" : "So f(x)=%s.", p->final.s);
+        EXPECTF(strstr(p->cot.s, want.s) != NULL, "program #%llu: '%s' not in\n%s", (unsigned long long)idx, want.s, p->cot.s);
+        sb_free(&want);
     }
     if (!strcmp(task, "countdown")) {
         char *target = strchr(p->reference.s + 10, ':');
@@ -318,6 +324,8 @@ static void test_split(void) {
     EXPECT(task_split_of("linear", "Solve 6x-14=-32.") == task_split_of("linear", "解方程 6x-14=-32。"));
     EXPECT(task_split_of("next", "Next: 63, 57, 51, 45, ?") == task_split_of("next", "下一个：63，57，51，45，?"));
     EXPECT(task_split_of("arith", "Compute 8+4.") == task_split_of("arith", "计算 8+4。"));
+    EXPECT(task_split_of("program", "Find f(x) with f(1)=3, f(2)=5, f(3)=7.") ==
+           task_split_of("program", "求 f(x)，使 f(1)=3，f(2)=5，f(3)=7。"));
     EXPECT(task_split_of("copy", "Copy: cat dog") == -1);
     int n_test = 0, n = 4000;
     char buf[64];
@@ -328,8 +336,8 @@ static void test_split(void) {
     EXPECTF(fabs((double)n_test / n - 1.0 / TASK_TEST_SHARE_INV) < 0.03, "test share %d / %d", n_test, n);
     /* generated problems land in the split asked for, the same in both languages ("next" is left
      * out: its geometric levels have too few problems to hold a test member) */
-    static const char *const SPLIT_TASKS[] = {"arith", "countdown", "linear"};
-    for (int t = 0; t < 3; t++)
+    static const char *const SPLIT_TASKS[] = {"arith", "countdown", "linear", "program"};
+    for (int t = 0; t < 4; t++)
         for (int i = 0; i < 300; i++) {
             TaskSplit want = (TaskSplit)(i % 2);
             TaskOpts en = {2 + i % 3, LANG_EN, 0, want}, zh = en;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rl/verify_num.h"
+#include "tasks/program_lang.h"
 
 #define MAX_ELEMS 64
 #define MAX_WRAP 32
@@ -482,6 +483,7 @@ int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t re
         if (parse_countdown_ref(ref, ref_n, &target, nums, &k)) return 0;
         return verify_countdown(pred, pred_n, target, nums, k);
     }
+    if (ref_n >= 8 && !memcmp(ref, "program:", 8)) return prog_check(pred, pred_n, ref + 8, ref_n - 8);
     if (ref_n >= 6 && !memcmp(ref, "exact:", 6)) {
         Span a = trim(pred, pred_n), b = trim(ref + 6, ref_n - 6);
         return a.n == b.n && !memcmp(a.p, b.p, a.n);

@@ -30,6 +30,8 @@
  * Typed references (verify_reference) let datasets carry answers that are not one value:
  *   "countdown:T:a,b,c"  an expression using each of a, b, c exactly once that equals T
  *                        (exact rationals, any division exact, optional trailing "= T");
+ *   "program:X:Y,X:Y"    an expression in x (tasks/program_lang.h) that maps every X to its Y,
+ *                        run in-process on these test cases (some of them hidden from the prompt);
  *   "exact:TEXT"         the answer must equal TEXT byte for byte after trimming whitespace;
  *   anything else        a math reference: its own "#### n", \boxed{} or <answer> if present,
  *                        else the whole string, compared with verify_equiv.

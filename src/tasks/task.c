@@ -6,8 +6,8 @@
 
 static const TaskDef TASKS[] = {
     {"arith", task_arith, 1},   {"countdown", task_countdown, 1}, {"linear", task_linear, 1},
-    {"copy", task_copy, 0},     {"reverse", task_reverse, 0},     {"next", task_next, 0},
-    {"chat", task_chat, 0},
+    {"program", task_program, 1}, {"copy", task_copy, 0},        {"reverse", task_reverse, 0},
+    {"next", task_next, 0},     {"chat", task_chat, 0},
 };
 
 const TaskDef *task_find(const char *name) {
@@ -16,7 +16,7 @@ const TaskDef *task_find(const char *name) {
     return NULL;
 }
 
-const char *task_names(void) { return "arith, countdown, linear, copy, reverse, next, chat"; }
+const char *task_names(void) { return "arith, countdown, linear, program, copy, reverse, next, chat"; }
 
 long long rng_range(Rng *r, long long lo, long long hi) {
     CHECK(hi >= lo);

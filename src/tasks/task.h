@@ -4,6 +4,8 @@
  *   arith      multi-step integer arithmetic      "Compute 12+7*3-5."        answer 28
  *   countdown  reach a target, each number once   "Use 2, 3, 4 to make 20."  answer (2+3)*4
  *   linear     solve a linear equation            "Solve 3x+5=26."           answer 7
+ *   program    an expression in x for given pairs "Find f(x) with f(1)=3, f(2)=5, f(3)=7."
+ *              answer 2x+1, run on hidden test cases (tasks/program_lang.h)
  *   copy, reverse, next, chat: short non-reasoning tasks answered with an empty or one-line think
  *
  * Levels 1 (trivial: 2+3) to 5 (hard for a few-million-parameter model: five operands with
@@ -14,9 +16,9 @@
  * the digit equation, so a model sees both scripts and the language reward has something to do.
  *
  * The answer format (verify.h): completion = "<cot>\n</think>\n\n<answer>FINAL</answer>".
- * FINAL is digits (or an expression for countdown, or text for copy/reverse/chat) in both
- * languages. The reference (the rl record's "answer") is what verify_reference checks against:
- * the number, "countdown:T:a,b,c", or "exact:TEXT".
+ * FINAL is digits (or an expression for countdown and program, or text for copy/reverse/chat) in
+ * both languages. The reference (the rl record's "answer") is what verify_reference checks
+ * against: the number, "countdown:T:a,b,c", "program:X:Y,...", or "exact:TEXT".
  *
  * Determinism: problem (seed, index) draws from rng_make(seed, RNG_TASK, index, 0); the writer's
  * choices (self-checks) from stream 1; the flawed solution from stream 2 (purpose RNG_TASK_REDRAW,
@@ -70,7 +72,7 @@ typedef struct TaskDef {
 
 /* NULL when unknown. */
 const TaskDef *task_find(const char *name);
-/* "arith, countdown, linear, copy, reverse, next, chat" */
+/* "arith, countdown, linear, program, copy, reverse, next, chat" */
 const char *task_names(void);
 
 /* Generates problem `index` of `task` for `seed`, from split o->split: a draw in the other split is
@@ -102,6 +104,7 @@ const char *op_word(char op, TaskLang lang);
 void task_arith(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
 void task_countdown(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
 void task_linear(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
+void task_program(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
 void task_copy(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
 void task_reverse(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
 void task_next(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p);
