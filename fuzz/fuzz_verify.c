@@ -3,12 +3,14 @@
  * that nothing crashes or hangs, that every reward is finite and in its range, that an answer
  * equals itself, that two plain decimals are equal only at the same value, and that a
  * countdown reference built from the digits in the input never accepts an expression that
- * evaluates to something else (re-checked with an independent long double evaluation). */
+ * evaluates to something else (re-checked with an independent long double evaluation); the
+ * reflection measure (rl/reflection.h) runs on the completion and its counts stay consistent. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rl/reflection.h"
 #include "rl/rewards.h"
 #include "rl/verify.h"
 
@@ -99,6 +101,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
     }
+
+    /* the reflection measure of r1 eval on the same text */
+    Reflection rf;
+    reflection_scan_completion(comp, cn, &rf);
+    if (rf.unrepaired < 0 || rf.unrepaired > rf.false_chains || rf.false_chains > rf.chains || rf.repairs > rf.checks)
+        abort();
 
     RewardParams p;
     reward_params_default(&p);

@@ -14,7 +14,8 @@
  *   They are all 2, so f(x)=2x+b.                  "Subtract x^2: 2-1*1*1=1, ..." and the
  *   At x=1: 2*1=2, so b=3-2=1.                     same steps for the linear rest)
  *   So f(x)=2x+1.
- * with the optional self-checks of task.h, the last one substituting a shown pair. The Chinese
+ * with the optional self-checks of task.h (the constant's step may slip and be caught: "so
+ * b=3-2=2. Wait, check: 3-2=1, not 2. So b=1."), the last one substituting a shown pair. The Chinese
  * writer says the same steps ("差：5-3=2，7-5=2。" / "都是二，所以 f(x)=2x+b。"). The flawed
  * solution slips by one in the constant and carries the slip to the answer.
  */
@@ -105,17 +106,29 @@ static long long write_linear(StrBuf *b, Rng *write, const TaskOpts *o, const ch
     end_sentence(b, lang);
     sb_append(b, "\n");
     long long p = slope * x0, c = y0 - p + slip;
+    StepCheck kind = slip ? STEP_PLAIN : step_check(write, o);
+    long long said = kind == STEP_SLIP ? slip_value(write, c) : c;
     sb_printf(b, lang == LANG_ZH ? "当 x=%lld：%lld*" : "At x=%lld: %lld*", x0, slope);
     operand(b, x0);
     sb_printf(b, lang == LANG_ZH ? "=%lld，所以 %s=%lld-" : "=%lld, so %s=%lld-", p, cname, y0);
     operand(b, p);
-    sb_printf(b, "=%lld", c);
+    sb_printf(b, "=%lld", said);
     end_sentence(b, lang);
-    if (!slip) {
-        char eq[96];
-        snprintf(eq, sizeof eq, "%lld+%s%lld%s=%lld", c, p < 0 ? "(" : "", p, p < 0 ? ")" : "", y0);
-        write_check(b, write, o, eq);
+    StrBuf eq = {0};
+    if (kind == STEP_CHECK) {
+        sb_printf(&eq, "%lld+", c);
+        operand(&eq, p);
+        sb_printf(&eq, "=%lld", y0);
+        write_confirm(b, o, eq.s);
+    } else if (kind == STEP_SLIP) {
+        sb_printf(&eq, "%lld-", y0);
+        operand(&eq, p);
+        sb_printf(&eq, "=%lld", c);
+        write_catch(b, o, eq.s, said);
+        sb_printf(b, lang == LANG_ZH ? "所以 %s=%lld" : " So %s=%lld", cname, c);
+        end_sentence(b, lang);
     }
+    sb_free(&eq);
     sb_append(b, "\n");
     return c;
 }

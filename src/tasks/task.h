@@ -11,7 +11,10 @@
  * Levels 1 (trivial: 2+3) to 5 (hard for a few-million-parameter model: five operands with
  * parentheses and two-digit products; four-number countdown; x on both sides after expanding).
  * Prompts are 10-60 characters; chains of thought are one small operation per step, each step
- * optionally followed by a self-check ("Wait, check: 21-7=14. Yes." / "等等，检查：21-7=14，对。").
+ * optionally followed by a self-check ("Wait, check: 21-7=14. Yes." / "等等，检查：21-7=14，对。"),
+ * a quarter of which (in arith, linear and program) catch a deliberate slip and redo the step
+ * ("21-7=13, so 12+13. Wait, check: 21-7=14, not 13. So 12+14." / "等等，检查：21-7=14，不是13。
+ * 所以是 12+14。"; see step_check).
  * Chinese chains of thought write quantities in Chinese numerals and words ("七乘三得二十一") beside
  * the digit equation, so a model sees both scripts and the language reward has something to do.
  *
@@ -97,6 +100,22 @@ void zh_number(StrBuf *b, long long v);
 /* Appends a step's "after-thought" check with probability o->self_check:
  *   en " Wait, check: EQ. Yes."   zh "等等，检查：EQ，对。" */
 void write_check(StrBuf *b, Rng *write, const TaskOpts *o, const char *eq);
+/* The check itself, unconditionally. */
+void write_confirm(StrBuf *b, const TaskOpts *o, const char *eq);
+
+/* Self-checks that do something: of the steps that get a check (arith's steps, linear's constant
+ * and division steps, program's constant), TASK_SLIP_SHARE first state a slipped result, and the
+ * check catches the slip and redoes the step, so that a model copying the form of a check copies
+ * its function (rl/reflection.h measures both). Drawn, before the step is written, from the
+ * writer's stream: one uniform draw when o->self_check > 0. */
+#define TASK_SLIP_SHARE 0.25
+typedef enum StepCheck { STEP_PLAIN, STEP_CHECK, STEP_SLIP } StepCheck;
+StepCheck step_check(Rng *write, const TaskOpts *o);
+/* The wrong result a slip states instead of v: v±1 or v±2 (never below 0 when v is not). */
+long long slip_value(Rng *write, long long v);
+/* The catch after a slipped step: en " Wait, check: EQ, not WRONG." zh "等等，检查：EQ，不是WRONG。"
+ * with EQ the step redone ("21-7=14"); the writer then goes on from the right value. */
+void write_catch(StrBuf *b, const TaskOpts *o, const char *eq, long long wrong);
 /* Operation word: en "plus" / zh "加" etc. for + - * / */
 const char *op_word(char op, TaskLang lang);
 
