@@ -19,7 +19,7 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 -fopenmp $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
-LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lm
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lmicrohttpd -lpthread -lm
 LDFLAGS += -fopenmp
 
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -32,7 +32,10 @@ DBL_SRC   := $(shell find src/kernels src/model -name '*.c' | sort)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# the web chat page (src/serve/page.html) becomes a C string in libr1: src/serve/page.h
+PAGE_C    := $(BUILD)/gen/serve_page.c
+PAGE_OBJ  := $(BUILD)/obj/gen/serve_page.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PAGE_OBJ)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(DTEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DBL_OBJ   := $(DBL_SRC:%.c=$(BUILD)/obj-double/%.o)
@@ -62,6 +65,18 @@ $(BUILD)/obj-double/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC64  $<"
 	@$(CC) $(ALL_CFLAGS) -DR1_DOUBLE -c $< -o $@
+
+$(PAGE_C): src/serve/page.html
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	@{ echo '/* made from $< by the Makefile */'; echo '#include "serve/page.h"'; \
+	   echo 'const char serve_page_html[] = {'; od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0};'; } > $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(PAGE_C)
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

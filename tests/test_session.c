@@ -45,7 +45,7 @@ static GenOptions base_options(void) {
 
 /* Settings of sequence i: alternately greedy and sampled, each its own seed and length. */
 static GenSeqParams seq_params(int i) {
-    GenSeqParams p = {sampler_defaults(), 40 + (uint64_t)i, 10 + 2 * i, NULL, 0};
+    GenSeqParams p = {sampler_defaults(), 40 + (uint64_t)i, 10 + 2 * i, NULL, 0, 0};
     p.sampler.temperature = i % 2 ? 0.9 : 0;
     p.sampler.top_p = 0.95;
     return p;

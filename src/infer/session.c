@@ -44,7 +44,7 @@ static double now_s(void) {
 }
 
 GenSeqParams gen_seq_params(const GenOptions *o) {
-    GenSeqParams p = {o->sampler, o->seed, o->max_new_tokens, o->stop_strings, o->n_stop_strings};
+    GenSeqParams p = {o->sampler, o->seed, o->max_new_tokens, o->stop_strings, o->n_stop_strings, 0};
     return p;
 }
 
@@ -191,7 +191,7 @@ static GenFinish seq_push(GenSession *s, Seq *q, int tok, double logprob) {
     out->n++;
     q->ctx[q->n_ctx++] = tok;
     if (o->on_token) o->on_token(o->on_token_ctx, q->user, tok);
-    for (int i = 0; i < o->n_stop_ids; i++)
+    for (int i = 0; i < o->n_stop_ids && !q->p.ignore_stop_ids; i++)
         if (tok == o->stop_ids[i]) return GEN_EOS;
     if (q->p.n_stop_strings > 0) {
         size_t before = q->text.len, blen = 0;

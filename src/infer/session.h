@@ -31,6 +31,7 @@ typedef struct GenSeqParams {
     int max_new_tokens;                 /* > 0 */
     const char *const *stop_strings;    /* the caller's memory, alive while the sequence runs */
     int n_stop_strings;
+    int ignore_stop_ids;                /* run on past the session's stop ids (EOS) */
 } GenSeqParams;
 
 /* The per-sequence settings of o (what generate() gives every request). */

@@ -157,6 +157,7 @@ static int parse_limits(ServeRequest *r, const cJSON *root, ApiError *e) {
 
 static int parse_flags(ServeRequest *r, const cJSON *root, ApiError *e) {
     if (get_bool(root, "stream", &r->stream, e) < 0) return -1;
+    if (get_bool(root, "ignore_eos", &r->ignore_eos, e) < 0) return -1;
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     if (so && !cJSON_IsNull(so)) {
         if (!cJSON_IsObject(so)) return BAD(e, "stream_options", "stream_options: must be an object");

@@ -5,7 +5,7 @@
  * assistant, tool; content a string, null, or an array of {"type": "text", "text"} parts),
  * temperature [0, 2], top_p (0, 1], max_completion_tokens or max_tokens (>= 1), stop (a string or
  * up to 4), seed (an integer, |seed| <= 2^53), stream, stream_options.include_usage, n (1 only),
- * presence_penalty [-2, 2]; vLLM's top_k, min_p and repetition_penalty; and thinking_budget
+ * presence_penalty [-2, 2]; vLLM's top_k, min_p, repetition_penalty and ignore_eos; and thinking_budget
  * (>= 0): the most tokens the model may think before the server closes its thinking.
  * Refused with 400: frequency_penalty other than 0, logprobs true, tools (not supported here).
  * Every error names the field (ApiError.param) and says what is wrong. */
@@ -41,6 +41,7 @@ typedef struct ServeRequest {
     int n_stop;
     int stream, include_usage;
     int thinking_budget;        /* -1: none */
+    int ignore_eos;             /* vLLM's: generate past EOS (benchmarks, tests) */
     char **owned;               /* [n_owned] */
     int n_owned;
 } ServeRequest;
