@@ -31,8 +31,9 @@ static int get_number(const cJSON *root, const char *key, double lo, double hi, 
 
 /* An integer field, as get_number. */
 static int get_integer(const cJSON *root, const char *key, double lo, double hi, double *v, ApiError *e) {
-    int rc = get_number(root, key, lo, hi, v, e);
-    if (rc == 1 && *v != floor(*v)) return BAD(e, key, "%s: must be an integer, got %g", key, *v);
+    int rc = get_number(root, key, -INFINITY, INFINITY, v, e);
+    if (rc == 1 && (*v != floor(*v) || *v < lo || *v > hi))
+        return BAD(e, key, "%s: must be an integer in [%.0f, %.0f], got %g", key, lo, hi, *v);
     return rc;
 }
 
