@@ -43,7 +43,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot
+.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
@@ -54,6 +54,7 @@ help:
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
+	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
 	@echo "make deps     install the Debian packages r1.c needs (as root)"
 
 $(BUILD)/obj/%.o: %.c
@@ -121,11 +122,16 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
 
 FUZZ_SECONDS ?= 60
 test: all $(BUILD)/r1 $(FUZZ_BIN)
-	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh \
+	  tests/serve_api.sh tests/serve_page.sh tests/serve_load.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked
 report-screenshot: $(BUILD)/r1
 	@R1=$(BUILD)/r1 ./tests/report_render.sh --png $(BUILD)/report.png && echo "wrote $(BUILD)/report.png"
+
+# r1 serve's web chat in headless Chromium: a typed question, streamed thinking and answer, checked
+serve-screenshot: $(BUILD)/r1
+	@R1=$(BUILD)/r1 ./tests/serve_page.sh --png $(BUILD)/serve.png && echo "wrote $(BUILD)/serve.png"
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \

@@ -1,16 +1,16 @@
 # Shared by the r1 serve tests and bench (sourced, not run): a tiny model folder, and a server
 # started on a free port and stopped by its process id.
-#   serve_make_model DIR MAX_POS [CONFIG]  DIR/m: a 320-token BPE tokenizer trained by r1 on 4000
-#                                  words of a 16-word vocabulary, and `r1 init --seed 5` of CONFIG
-#                                  (default: the c_yarn_mtp fixture) with vocab_size 320 and
-#                                  max_position_embeddings MAX_POS
+#   serve_make_model DIR MAX_POS [CONFIG [VOCAB]]  DIR/m: a 320-token BPE tokenizer trained by r1
+#                                  on 4000 words of a 16-word vocabulary, and `r1 init --seed 5` of
+#                                  CONFIG (default: the c_yarn_mtp fixture) with vocab_size VOCAB
+#                                  (default 320; "keep": CONFIG's) and max_position_embeddings MAX_POS
 #   serve_start LOG ARGS...        starts `r1 serve --port 0 ARGS...`, waits for its "listening"
 #                                  line (20 s at most); sets SERVE_PID and SERVE_URL
 #   serve_stop                     SIGTERM to SERVE_PID, waits (15 s at most); returns its status
 R1=${R1:-build/r1}
 
 serve_make_model() {
-  local dir=$1 max_pos=$2 config=${3:-tests/fixtures/model/c_yarn_mtp/config.json}
+  local dir=$1 max_pos=$2 config=${3:-tests/fixtures/model/c_yarn_mtp/config.json} vocab=${4:-320}
   mkdir -p "$dir"
   python3 - "$dir/c.txt" <<'PY'
 import sys
@@ -22,10 +22,11 @@ for i in range(4000):
 open(sys.argv[1], "w").write("".join(out))
 PY
   "$R1" tokenizer train --data "$dir/c.txt" --vocab-size 320 --out "$dir/tok/tokenizer.json" --quiet || return 1
-  python3 - "$config" "$dir/cfg.json" "$max_pos" <<'PY' || return 1
+  python3 - "$config" "$dir/cfg.json" "$max_pos" "$vocab" <<'PY' || return 1
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["vocab_size"], c["max_position_embeddings"] = 320, int(sys.argv[3])
+c["max_position_embeddings"] = int(sys.argv[3])
+if sys.argv[4] != "keep": c["vocab_size"] = int(sys.argv[4])
 json.dump(c, open(sys.argv[2], "w"), indent=1)
 PY
   "$R1" init --config "$dir/cfg.json" --seed 5 --out "$dir/m" > /dev/null || return 1
