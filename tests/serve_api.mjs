@@ -6,9 +6,9 @@
 //            equal `r1 generate`'s; wrong or missing key 401; malformed JSON, bad fields, too long
 //            a prompt 400; body too large 413; 404; 405; 20 streams aborted mid-way free their
 //            slots and the server still answers
-//   limits   (--max-batch 1 --queue 1 --request-timeout 0.2 --idle-timeout 1) 429 when full,
-//            504 when a request runs out of time (a stream gets an error event), idle connections
-//            closed
+//   busy     (--max-batch 1 --queue 1) 429 when one request runs and one waits
+//   limits   (--max-batch 1 --queue 1 --request-timeout 0.3 --idle-timeout 1) 504 when a request
+//            runs out of time (a stream gets an error event), idle connections closed
 //   sigterm  SIGTERM during a stream: the stream still ends properly (tests/serve_api.sh checks
 //            the exit status)
 // Env: R1_URL, R1_KEY, R1_BIN, R1_MODEL_DIR, R1_WORK, R1_SERVE_PID.
@@ -188,18 +188,35 @@ async function phaseMain() {
   });
 }
 
+async function phaseBusy() {
+  const c = client();
+  await test("serve_queue_full", async () => {
+    // A runs (a long stream), B waits in the queue, C finds the server full
+    const ctl = new AbortController();
+    const a = await c.chat.completions.create({ messages: user("the day"), max_tokens: 3900, ignore_eos: true, stream: true },
+                                              { signal: ctl.signal });
+    const it = a[Symbol.asyncIterator]();
+    await it.next();
+    const b = fetch(base + "/v1/chat/completions", { method: "POST", signal: ctl.signal,
+      body: JSON.stringify({ messages: user("two"), max_tokens: 3900, ignore_eos: true }) }).catch(() => null);
+    let status = 0, code = null, h = null;
+    for (let k = 0; k < 200 && !(h && h.queued === 1); k++) { h = (await raw("GET", "/health")).json; if (h.queued !== 1) await sleep(5); }
+    try { await c.chat.completions.create({ messages: user("five"), max_tokens: 5 }); } catch (e) { status = e.status; code = e.code; }
+    check("serve_queue_full_429", status === 429 && code === "queue_full" && h.running === 1 && h.queued === 1,
+          `${status} ${code} with ${JSON.stringify(h)}`);
+    ctl.abort();
+    await b;
+  });
+}
+
 async function phaseLimits() {
   const c = client();
   await test("serve_limits", async () => {
-    // A runs (a long stream), B waits in the queue, C finds the server full
+    // A runs (a long stream), B waits in the queue; neither can make 3900 tokens in 0.3 s
     const a = await c.chat.completions.create({ messages: user("the day"), max_tokens: 3900, ignore_eos: true, stream: true });
     const it = a[Symbol.asyncIterator]();
     await it.next();
     const b = raw("POST", "/v1/chat/completions", JSON.stringify({ messages: user("two"), max_tokens: 3900, ignore_eos: true }));
-    await sleep(20);
-    let status = 0, code = null;
-    try { await c.chat.completions.create({ messages: user("five"), max_tokens: 5 }); } catch (e) { status = e.status; code = e.code; }
-    check("serve_queue_full_429", status === 429 && code === "queue_full", `${status} ${code}`);
     const rb = await b;
     check("serve_timeout_504", rb.status === 504 && isErrorObject(rb.json) && rb.json.error.code === "timeout",
           `${rb.status} ${rb.text.slice(0, 200)}`);
@@ -243,6 +260,6 @@ async function phaseSigterm() {
   });
 }
 
-const phases = { main: phaseMain, limits: phaseLimits, sigterm: phaseSigterm };
+const phases = { main: phaseMain, busy: phaseBusy, limits: phaseLimits, sigterm: phaseSigterm };
 await phases[phase]();
 process.exit(failed ? 1 : 0);

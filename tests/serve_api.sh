@@ -32,7 +32,9 @@ else
   echo "FAIL serve_request_log:"; head -5 "$work/main.log"; rc=1
 fi
 
-R1_KEY= run_phase limits "$work/limits.log" --max-batch 1 --queue 1 --request-timeout 0.2 --idle-timeout 1 --threads 2
+R1_KEY= run_phase busy "$work/busy.log" --max-batch 1 --queue 1 --threads 2
+serve_stop || rc=1
+R1_KEY= run_phase limits "$work/limits.log" --max-batch 1 --queue 1 --request-timeout 0.3 --idle-timeout 1 --threads 2
 serve_stop || rc=1
 
 R1_KEY= run_phase sigterm "$work/term.log" --shutdown-timeout 1 --threads 2
