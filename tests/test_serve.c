@@ -2,7 +2,8 @@
  * parsing and its errors, and the engine thread on a tiny model folder made here (a 320-token
  * tokenizer and `r1 init`, tests/test_util.h):
  *   - split: every way of cutting a text into tokens and taking after each gives the parts of the
- *     whole text (tag and its surrounding newlines dropped, UTF-8 never split, stop cut honoured);
+ *     whole text (tag and its surrounding newlines dropped, UTF-8 never split, stop cut honoured,
+ *     NUL as U+FFFD);
  *   - parse: a full request's fields; every kind of bad request gets 400, the field and a reason;
  *   - engine: a served request's text equals generate()'s with the same seed and settings, alone
  *     and with 7 others in the batch; the thinking budget closes the thinking; a full server
@@ -54,6 +55,10 @@ static void test_split_examples(void) {
     /* a stop string at offset 10 cuts the answer */
     split_once("a</think>\nbcdefgh", 17, 0, 13, &r, &c);
     EXPECTF(r.s && !strcmp(r.s, "a") && c.s && !strcmp(c.s, "bcd"), "'%s' '%s'", r.s, c.s);
+    sb_clear(&r); sb_clear(&c);
+    /* a NUL byte comes out as U+FFFD: the parts are C strings */
+    split_once("a\0b</think>c\0", 14, 0, SIZE_MAX, &r, &c);
+    EXPECTF(r.len == 5 && !strcmp(r.s, "a\xef\xbf\xbd" "b") && c.len == 4 && !strcmp(c.s, "c\xef\xbf\xbd"), "'%s' '%s'", r.s, c.s);
     sb_free(&r); sb_free(&c);
 }
 

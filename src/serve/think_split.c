@@ -28,6 +28,16 @@ void think_split_append(ThinkSplit *t, const char *bytes, size_t n) {
 
 int think_split_closed(const ThinkSplit *t) { return t->close_at != SIZE_MAX; }
 
+/* Appends s[0..n) with every NUL byte as U+FFFD: the parts become C strings (JSON through cJSON),
+ * which would end at a NUL a byte-level model can emit. */
+static void put(StrBuf *b, const char *s, size_t n) {
+    for (const char *z; n > 0 && (z = memchr(s, 0, n)) != NULL; n -= (size_t)(z - s) + 1, s = z + 1) {
+        sb_append_n(b, s, (size_t)(z - s));
+        sb_append(b, "\xef\xbf\xbd");
+    }
+    if (n > 0) sb_append_n(b, s, n);
+}
+
 /* end moved back to the start of an incomplete UTF-8 character that ends the text before it */
 static size_t utf8_boundary(const char *s, size_t start, size_t end) {
     for (size_t back = 1; back <= 3 && end >= start + back; back++) {
@@ -60,7 +70,7 @@ void think_split_take(ThinkSplit *t, int final, size_t cut, StrBuf *reasoning, S
         if (t->close_at != SIZE_MAX && t->close_at + TAG_LEN <= end) {
             size_t r = t->close_at;
             while (r > t->done && s[r - 1] == '\n') r--;    /* newlines before the tag */
-            if (r > t->done) sb_append_n(reasoning, s + t->done, r - t->done);
+            if (r > t->done) put(reasoning, s + t->done, r - t->done);
             t->done = t->close_at + TAG_LEN;
             t->answering = 1;
         } else {
@@ -69,7 +79,7 @@ void think_split_take(ThinkSplit *t, int final, size_t cut, StrBuf *reasoning, S
                 if (r == end) r -= partial_tag(s, t->done, r);
                 while (r > t->done && s[r - 1] == '\n') r--;
             }
-            if (r > t->done) sb_append_n(reasoning, s + t->done, r - t->done);
+            if (r > t->done) put(reasoning, s + t->done, r - t->done);
             if (r > t->done) t->done = r;
             return;
         }
@@ -78,7 +88,7 @@ void think_split_take(ThinkSplit *t, int final, size_t cut, StrBuf *reasoning, S
         while (t->done < end && s[t->done] == '\n') t->done++;
     if (t->done < end) {
         t->answer_started = 1;
-        sb_append_n(content, s + t->done, end - t->done);
+        put(content, s + t->done, end - t->done);
         t->done = end;
     }
 }

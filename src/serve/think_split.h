@@ -9,6 +9,7 @@
  *     completing, and the text is cut before it);
  *   - an incomplete UTF-8 character at the end waits.
  * At the end (final), everything up to `cut` (the stop string's offset, or the whole text) goes.
+ * A NUL byte is handed out as U+FFFD, so that the parts are C strings (the JSON is made with cJSON).
  * Joining every delta gives the same parts as splitting the final text at once. */
 #ifndef R1_SERVE_THINK_SPLIT_H
 #define R1_SERVE_THINK_SPLIT_H
