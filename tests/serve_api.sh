@@ -6,14 +6,8 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/serve_common.sh
-if ! command -v node > /dev/null 2>&1 || [ ! -f build/node/node_modules/openai/package.json ]; then
-  echo "SKIP serve_api: node or the npm package openai missing (tools/fetch_serve_clients.sh)"
-  exit 0
-fi
-work=$(mktemp -d /tmp/r1_serve_api_XXXXXX)
-SERVE_PID=""
-trap '[ -n "$SERVE_PID" ] && kill -KILL $SERVE_PID 2>/dev/null; rm -rf "$work"' EXIT
-serve_make_model "$work" 4000 > "$work/make.log" 2>&1 || { echo "FAIL serve_api_model"; tail "$work/make.log"; exit 1; }
+serve_need_node serve_api openai
+serve_setup serve_api 4000
 rc=0
 export R1_BIN=$R1 R1_MODEL_DIR=$work/m R1_WORK=$work
 run_phase() {   # phase log server-args...

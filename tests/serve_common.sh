@@ -4,6 +4,10 @@
 #                                  on 4000 words of a 16-word vocabulary, and `r1 init --seed 5` of
 #                                  CONFIG (default: the c_yarn_mtp fixture) with vocab_size VOCAB
 #                                  (default 320; "keep": CONFIG's) and max_position_embeddings MAX_POS
+#   serve_need_node NAME PACKAGE   prints "SKIP NAME: ..." and exits 0 when node or
+#                                  build/node/node_modules/PACKAGE is missing
+#   serve_setup NAME MAX_POS       $work: a temporary folder removed on exit (with the server
+#                                  killed), and the model in it; exits with a FAIL line if it fails
 #   serve_start LOG ARGS...        starts `r1 serve --port 0 ARGS...`, waits for its "listening"
 #                                  line (20 s at most); sets SERVE_PID and SERVE_URL
 #   serve_stop                     SIGTERM to SERVE_PID, waits (15 s at most); returns its status
@@ -31,6 +35,20 @@ json.dump(c, open(sys.argv[2], "w"), indent=1)
 PY
   "$R1" init --config "$dir/cfg.json" --seed 5 --out "$dir/m" > /dev/null || return 1
   cp "$dir"/tok/* "$dir/m/"
+}
+
+serve_need_node() {
+  if ! command -v node > /dev/null 2>&1 || [ ! -f "build/node/node_modules/$2/package.json" ]; then
+    echo "SKIP $1: node or the npm package $2 missing (tools/fetch_serve_clients.sh)"
+    exit 0
+  fi
+}
+
+serve_setup() {
+  work=$(mktemp -d "/tmp/r1_$1_XXXXXX")
+  SERVE_PID=""
+  trap '[ -n "$SERVE_PID" ] && kill -KILL $SERVE_PID 2>/dev/null; rm -rf "$work"' EXIT
+  serve_make_model "$work" "$2" > "$work/make.log" 2>&1 || { echo "FAIL $1_model"; tail "$work/make.log"; exit 1; }
 }
 
 serve_start() {

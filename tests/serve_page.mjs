@@ -140,6 +140,10 @@ try {
   check("serve_page", false, String(e && e.stack));
 }
 clearTimeout(killer);
+// close the browser and wait for it (its helpers write into the profile until they are gone)
+const exited = new Promise((r) => browser.on("exit", r));
+session = null;
+send("Browser.close").catch(() => {});
+if (await Promise.race([exited.then(() => true), sleep(10000).then(() => false)]) === false) browser.kill("SIGKILL");
 ws.close();
-browser.kill("SIGKILL");
 process.exit(failed ? 1 : 0);

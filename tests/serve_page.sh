@@ -14,13 +14,8 @@ chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || tru
 if [ -z "$chromium" ] || ! [ -x "$chromium" ]; then
   echo "SKIP serve_page: Chromium not installed (tools/deps.sh --chromium)"; exit 0
 fi
-if ! command -v node > /dev/null 2>&1 || [ ! -f build/node/node_modules/ws/package.json ]; then
-  echo "SKIP serve_page: node or the npm package ws missing (tools/fetch_serve_clients.sh)"; exit 0
-fi
-work=$(mktemp -d /tmp/r1_serve_page_XXXXXX)
-SERVE_PID=""
-trap '[ -n "$SERVE_PID" ] && kill -KILL $SERVE_PID 2>/dev/null; rm -rf "$work"' EXIT
-serve_make_model "$work" 512 > "$work/make.log" 2>&1 || { echo "FAIL serve_page_model"; tail "$work/make.log"; exit 1; }
+serve_need_node serve_page ws
+serve_setup serve_page 512
 serve_start "$work/serve.log" --model "$work/m" --threads 2 --quiet || { echo "FAIL serve_page: no server"; exit 1; }
 timeout 120 node tests/serve_page.mjs "$SERVE_URL" "$chromium" "$work" "${png_out:-$work/page.png}"; rc=$?
 serve_stop || { echo "FAIL serve_page_exit"; rc=1; }
