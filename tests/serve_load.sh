@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 . tests/serve_common.sh
 serve_need_node serve_load openai
 serve_setup serve_load 256
+# under AddressSanitizer (make debug) freed memory waits in a quarantine that RSS would count
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 serve_start "$work/serve.log" --model "$work/m" --threads 2 --quiet || { echo "FAIL serve_load: no server"; exit 1; }
 timeout 120 node tests/serve_load.mjs "$SERVE_URL" "$SERVE_PID" "${LOAD_CLIENTS:-8}" 2 "${LOAD_SECONDS:-4}"; rc=$?
 serve_stop || { echo "FAIL serve_load_exit"; rc=1; }

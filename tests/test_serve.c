@@ -228,11 +228,11 @@ static ServeEngine *start(int batch, int queue, double timeout) {
     return s;
 }
 
-static ServeRequest user_request(const char *text, int max_tokens) {
+/* One user message (*m, the caller's, holds it) and the sampler's defaults. */
+static ServeRequest user_request(ChatMessage *m, const char *text, int max_tokens) {
     ServeRequest r;
     memset(&r, 0, sizeof r);
-    static ChatMessage m[1];
-    m[0] = (ChatMessage){"user", text};
+    *m = (ChatMessage){"user", text};
     r.msgs = m;
     r.n_msgs = 1;
     r.sampler = sampler_defaults();
@@ -282,13 +282,11 @@ static void test_engine_equals_generate(void) {
                                    "people think", "what number is five", "sound of day", "three plus two"};
     ServeRequest r[8];
     ServeJob *jobs[8];
+    ChatMessage m[8];
     for (int pass = 0; pass < 2; pass++) {
         const int n = pass ? 8 : 1;      /* alone, then eight in one batch */
         for (int i = 0; i < n; i++) {
-            r[i] = user_request(texts[i], 12 + 3 * i);
-            static ChatMessage m[8];
-            m[i] = (ChatMessage){"user", texts[i]};
-            r[i].msgs = &m[i];
+            r[i] = user_request(&m[i], texts[i], 12 + 3 * i);
             r[i].sampler.temperature = i % 3 ? 1.0 : 0;
             r[i].sampler.top_p = 0.9;
             r[i].has_seed = 1;
@@ -325,7 +323,8 @@ static void test_engine_thinking_budget(void) {
     Err e = {{0}};
     CHECK(tokenizer_encode(g_tok, "\n</think>", 9, &close, &e) == 0);
     for (int budget = 0; budget <= 5; budget += 5) {
-        ServeRequest r = user_request("what is two plus three", 30);
+        ChatMessage m;
+        ServeRequest r = user_request(&m, "what is two plus three", 30);
         r.thinking_budget = budget;
         r.ignore_eos = 1;
         r.sampler.temperature = 0;
@@ -354,7 +353,8 @@ static void test_engine_limits(void) {
     /* full: one running, no queue */
     ServeEngine *s = start(1, 0, 0);
     if (!s) return;
-    ServeRequest r = user_request("the water", 240);
+    ChatMessage m, lm;
+    ServeRequest r = user_request(&m, "the water", 240);
     r.ignore_eos = 1;
     ServeJob *a = serve_submit(s, &r, &e);
     ServeJob *b = serve_submit(s, &r, &e);
@@ -375,7 +375,7 @@ static void test_engine_limits(void) {
     /* longer than the context (256) */
     StrBuf big = {0};
     for (int i = 0; i < 300; i++) sb_append(&big, "water ");
-    ServeRequest lr = user_request(big.s, 0);
+    ServeRequest lr = user_request(&lm, big.s, 0);
     b = serve_submit(s, &lr, &e);
     EXPECT(!b && e.status == 400 && !strcmp(e.code, "context_length_exceeded") && strstr(e.message, "256"));
     sb_free(&big);
