@@ -9,11 +9,14 @@
 #define R1_TESTS_FIXTURE_PARAMS_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "base/rng.h"
 #include "kernels/real.h"
+#include "model/config.h"
+#include "model/model.h"
 #include "model/params.h"
 
 static inline uint64_t fixture_fnv1a(const char *s) {
@@ -66,6 +69,18 @@ static inline void fixture_init_params(const ParamTable *pt, real *params, uint6
 static inline void fixture_tokens(int *tokens, int B, int T, int V, uint64_t seed) {
     uint64_t key = fixture_key("tokens", seed);
     for (int i = 0; i < B * T; i++) tokens[i] = (int)floor(fixture_u(key, (uint64_t)i) * V);
+}
+
+/* The model of tests/fixtures/model/NAME/config.json with the fixture init of seed 1234 (the
+ * engine tests' model). -1 with the reason in e. */
+static inline int fixture_load_model(Model *m, const char *name, Err *e) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/model/%s/config.json", name);
+    ModelConfig cfg;
+    if (config_load(&cfg, path, e) != 0) return -1;
+    model_init(m, &cfg);
+    fixture_init_params(&m->table, m->params, 1234);
+    return 0;
 }
 
 #endif
