@@ -3,18 +3,21 @@
  *   - nothing crashes or hangs; extracted spans lie inside the completion; every reward is finite
  *     and in [-1, 1];
  *   - equivalence is reflexive (an answer with content after normalisation equals itself) and,
- *     between plain number literals, symmetric;
+ *     between plain number literals, symmetric; two plain decimals are equal only at the same value;
  *   - extraction finds a plain answer put in <answer> tags, in \boxed{} and after "####";
  *   - a completion stating a reference's own answer is rewarded (math references, and typed
  *     exact: ones), so no dataset answer with content is unreachable;
  *   - a countdown reference built from the digits in the input never accepts an expression that
- *     evaluates to something else (re-checked with an independent long double evaluation). */
+ *     evaluates to something else (re-checked with an independent long double evaluation);
+ *   - the reflection measure (rl/reflection.h) runs on the completion and its counts stay
+ *     consistent. */
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rl/reflection.h"
 #include "rl/rewards.h"
 #include "rl/verify.h"
 
@@ -105,8 +108,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Span a;
     for (int flags = 0; flags < 16; flags++)
         if (verify_extract(comp, cn, flags, &a) && (a.p < comp || a.p + a.n > comp + cn)) abort();
-    (void)verify_equiv(comp, cn, refz, refz_n);
+    int fwd = verify_equiv(comp, cn, refz, refz_n);
     (void)verify_equiv(refz, refz_n, comp, cn);
+    /* an answer equals itself whenever it normalises to something */
+    static char norm[3 * VERIFY_MAX_ANSWER + 16];
+    if (verify_normalize(comp, cn, norm, sizeof norm) > 0 && !verify_equiv(comp, cn, comp, cn)) abort();
+    /* a plain decimal reference accepts a plain decimal prediction only at the same value (the
+     * exact parsers re-checked with strtod where both fit a double exactly enough) */
+    if (fwd && cn < 18 && refz_n < 18 && cn && refz_n) {
+        int simple = 1;
+        for (size_t i = 0; i < cn; i++) simple &= (comp[i] >= '0' && comp[i] <= '9') || comp[i] == '.';
+        for (size_t i = 0; i < refz_n; i++) simple &= (refz[i] >= '0' && refz[i] <= '9') || refz[i] == '.';
+        if (simple && strtod(comp, NULL) != strtod(refz, NULL)) abort();
+    }
     (void)verify_reference(comp, cn, refz, refz_n);
     (void)verify_completion(comp, cn, refz, refz_n, VERIFY_DEFAULT | VERIFY_LAST_NUMBER);
 
@@ -166,6 +180,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_equiv_laws(comp, cn, refz, refz_n);
     check_extraction(refz, refz_n);
     check_reference_reachable(refz, refz_n);
+    /* the reflection measure of r1 eval on the same text */
+    Reflection rf;
+    reflection_scan_completion(comp, cn, &rf);
+    if (rf.unrepaired < 0 || rf.unrepaired > rf.false_chains || rf.false_chains > rf.chains || rf.repairs > rf.checks)
+        abort();
 
     RewardParams p;
     reward_params_default(&p);

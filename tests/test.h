@@ -3,8 +3,9 @@
  * "FAIL name: file:line: why"; tests/run.sh adds them up across binaries and prints the closing
  * "N passed, N failed" line. A binary that crashes counts as a failure too.
  * A test whose outside oracle (Debian's torch, Node.js or an npm package, Chromium, a data file)
- * is missing ends with SKIP(why): it prints "SKIP name: why", which run.sh counts apart and never
- * as passed. A test never returns early without SKIP or a failed EXPECT.
+ * is missing ends with SKIP(why) (test_skip(why) and a return): it prints "SKIP name: why", which
+ * run.sh counts apart and never as passed. A test never returns early without a SKIP or a failed
+ * EXPECT.
  *
  * Include this header in exactly one .c file per test binary (it defines the harness state). */
 #ifndef R1_TESTS_TEST_H
@@ -17,8 +18,7 @@
 static int test_failures_in_current;   /* EXPECT failures in the running test */
 static int test_total_failed;          /* tests that failed in this binary */
 static const char *test_current_name;
-static int test_skipped_current;       /* SKIP was called in the running test */
-static char test_skip_why[1024];
+static char test_skip_why[1024];       /* set by test_skip()/SKIP in the running test */
 
 #define EXPECT(cond) \
     do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
@@ -32,7 +32,7 @@ static char test_skip_why[1024];
 
 /* Ends the running test (a return from the test function) as skipped, printf-style reason. */
 #define SKIP(...) \
-    do { snprintf(test_skip_why, sizeof test_skip_why, __VA_ARGS__); test_skipped_current = 1; return; } while (0)
+    do { test_skip(__VA_ARGS__); return; } while (0)
 /* SKIP(why) when `why` (a reason, or NULL when the oracle is there) is not NULL. */
 #define SKIP_IF(why) \
     do { const char *why_ = (why); if (why_) SKIP("%s", why_); } while (0)
@@ -72,17 +72,29 @@ static int expect_close_f32(const char *what, const float *a, const float *b, si
     return 1;
 }
 
+/* Marks the running test as skipped because its outside oracle (node, an npm package, torch...) is
+ * missing: it prints "SKIP name: why" instead of PASS, and tests/run.sh counts it apart. Return
+ * right after calling it. */
+static void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void test_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(test_skip_why, sizeof test_skip_why, fmt, ap);
+    va_end(ap);
+    if (!test_skip_why[0]) snprintf(test_skip_why, sizeof test_skip_why, "no reason given");
+}
+
 #define RUN(fn) test_run(#fn, fn)
 static void test_run(const char *name, void (*fn)(void)) __attribute__((unused));
 static void test_run(const char *name, void (*fn)(void)) {
     test_current_name = name;
     test_failures_in_current = 0;
-    test_skipped_current = 0;
+    test_skip_why[0] = 0;
     fn();
     if (test_failures_in_current) {   /* a failure before the SKIP still fails */
         printf("FAIL %s\n", name);
         test_total_failed++;
-    } else if (test_skipped_current) {
+    } else if (test_skip_why[0]) {
         printf("SKIP %s: %s\n", name, test_skip_why);
     } else {
         printf("PASS %s\n", name);

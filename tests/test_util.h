@@ -143,6 +143,9 @@ static TU_UNUSED const char *tu_no_node_module(const char *dir) {
     return why;
 }
 
+/* True when node and build/node/node_modules/<dir> can be used (tu_no_node_module says why not). */
+static TU_UNUSED int tu_have_node_module(const char *dir) { return tu_no_node_module(dir) == NULL; }
+
 /* A reference file from outside the repository (a data set, an npm package's file). */
 static TU_UNUSED const char *tu_no_file(const char *oracle, const char *path, const char *hint) {
     static char why[1024];

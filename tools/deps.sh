@@ -10,7 +10,8 @@
 #   tools/deps.sh --jinja2     only Debian's python3 with jinja2: the chat-template check
 #   tools/deps.sh --chromium   only Chromium (and python3): tests/report_render.sh, make report-screenshot
 set -eu
-pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev clang libclang-rt-14-dev libomp-14-dev)
+pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev clang
+      libclang-rt-14-dev libomp-14-dev)
 case "${1:-}" in
   "") ;;
   --reference) pkgs+=(python3-torch python3-numpy python3-jinja2 nodejs npm) ;;
