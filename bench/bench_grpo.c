@@ -71,8 +71,8 @@ static int make_policy(const char *dir, Err *e) {
     Model m;
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, 1);
-    const char *extra[1] = {tok_path};
-    rc = checkpoint_write_model_folder(dir, &m, extra, 1, e);
+    ModelFile tok_file = {tok_path, "tokenizer.json"};
+    rc = checkpoint_write_model_folder(dir, &(CkptModel){&m, NULL, NULL, &tok_file, 1}, e);
     model_free(&m);
     return rc;
 }

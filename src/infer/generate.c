@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/strbuf.h"
 
 typedef struct Seq {
@@ -19,12 +20,6 @@ typedef struct Seq {
     GenOutput *out;
     int cap;            /* capacity of out->tokens / logprobs */
 } Seq;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 const char *gen_finish_name(GenFinish f) {
     switch (f) {
@@ -228,7 +223,7 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
         }
         CHECK(nr > 0 && nr <= max_rows);
 
-        double t0 = now_s();
+        double t0 = clock_now();
         engine_forward(&g, tok, slot, nr, want);
         st.steps++;
         st.prefill_tokens += prefill_rows;
@@ -288,7 +283,7 @@ int generate(const Model *m, const GenRequest *reqs, int n, const GenOptions *o,
                 }
             }
         }
-        double dt = now_s() - t0;
+        double dt = clock_now() - t0;
         if (prefill_rows > 0) st.prefill_seconds += dt;
         else { st.decode_seconds += dt; st.decode_step_tokens += made; }
         st.decode_tokens += made;

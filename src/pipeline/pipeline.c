@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -48,12 +49,6 @@ typedef struct Ctx {
     char r1[2048];
     FILE *log;
 } Ctx;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A new command: `r1 SUB...` with the threads flag appended later by run(). */
 static Cmd r1_cmd(const Ctx *x, const char *sub) {
@@ -212,8 +207,8 @@ static int pretrain(Ctx *x, const char *stage, const char *config, long steps, E
     cmd_add(&c, "--steps=%ld", steps);
     cmd_add(&c, "--batch=%ld", x->p->pretrain_batch);
     cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->pretrain_lr);
-    cmd_add(&c, "--warmup=%ld", steps / 20 + 1);
+    cmd_add(&c, "--learning-rate=%g", x->p->pretrain_lr);
+    cmd_add(&c, "--warmup-steps=%ld", steps / 20 + 1);
     cmd_add(&c, "--seed=%ld", x->o->seed);
     threads_flag(x, &c);
     if (file_exists(a)) cmd_add(&c, "--resume");
@@ -599,7 +594,7 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     char lp[4096];
     path(&x, lp, sizeof lp, "pipeline.log");
     x.log = o->dry_run ? NULL : fopen(lp, "a");
-    double t0 = now_s();
+    double t0 = clock_now();
     int rc = 0;
     for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0] && rc == 0; i++) {
         const StageDef *s = &STAGES[i];
@@ -607,12 +602,12 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
             fprintf(stderr, "pipeline: %s done (%.0f s), skipped\n", s->name, stage_seconds(&x, s->name));
             continue;
         }
-        fprintf(stderr, "pipeline: stage %s (preset %s, %.0f s so far)\n", s->name, x.p->name, now_s() - t0);
-        double ts = now_s();
+        fprintf(stderr, "pipeline: stage %s (preset %s, %.0f s so far)\n", s->name, x.p->name, clock_now() - t0);
+        double ts = clock_now();
         rc = s->fn(&x, e);
-        if (rc == 0) rc = mark_done(&x, s->name, now_s() - ts, e);
+        if (rc == 0) rc = mark_done(&x, s->name, clock_now() - ts, e);
     }
     if (x.log) fclose(x.log);
-    if (rc == 0) fprintf(stderr, "pipeline: finished in %.0f s: %s\n", now_s() - t0, x.out);
+    if (rc == 0) fprintf(stderr, "pipeline: finished in %.0f s: %s\n", clock_now() - t0, x.out);
     return rc;
 }

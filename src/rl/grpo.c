@@ -116,7 +116,7 @@ typedef struct Run {
     int max_prompt;         /* longest prompt in tokens this run accepts */
     char ckpt_root[4096];
     char tok_json[4096], tok_cfg[4096];
-    const char *extra[2];
+    ModelFile extra[2];
     int n_extra;
 } Run;
 
@@ -488,8 +488,8 @@ static int save_checkpoint(Run *run, int64_t step, Err *e) {
     st.adamw_t = run->opt.t;
     st.options = options_json(run->o);
     char dir[4096];
-    int rc = checkpoint_save(run->ckpt_root, &run->m, &run->opt, &st, run->extra, run->n_extra, 0, dir,
-                             sizeof dir, e);
+    CkptModel cm = {&run->m, NULL, NULL, run->extra, run->n_extra};
+    int rc = checkpoint_save(run->ckpt_root, &cm, &run->opt, &st, 0, dir, sizeof dir, e);
     cJSON_Delete(st.options);
     if (rc == 0) rc = checkpoint_prune(run->ckpt_root, run->o->keep, e);
     return rc;
@@ -541,8 +541,8 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
     snprintf(run.tok_cfg, sizeof run.tok_cfg, "%s/tokenizer_config.json", o->model_dir);
     run.tok = tokenizer_load(run.tok_json, e);
     if (!run.tok) return -1;
-    run.extra[run.n_extra++] = run.tok_json;
-    if (file_exists(run.tok_cfg)) run.extra[run.n_extra++] = run.tok_cfg;
+    run.extra[run.n_extra++] = (ModelFile){run.tok_json, "tokenizer.json"};
+    if (file_exists(run.tok_cfg)) run.extra[run.n_extra++] = (ModelFile){run.tok_cfg, "tokenizer_config.json"};
     int64_t eos = tokenizer_eos_id(run.tok);
     if (eos < 0 || tokenizer_bos_id(run.tok) < 0) {
         tokenizer_free(run.tok);
@@ -659,7 +659,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
             char dir[4096];
             ref_folder(o, step + 1, dir, sizeof dir);
             memcpy(run.ref.params, run.m.params, sizeof(real) * run.m.table.total);
-            if (file_mkdirs(dir, e) != 0 || checkpoint_write_model_folder(dir, &run.ref, NULL, 0, e) != 0) rc = -1;
+            if (file_mkdirs(dir, e) != 0 || checkpoint_write_model_folder(dir, &(CkptModel){&run.ref, NULL, NULL, NULL, 0}, e) != 0) rc = -1;
         }
         write_metrics(&run, step, &st, mf);
         res->last = st;
@@ -687,7 +687,7 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
             res->last.eval_done = 1;
         }
     }
-    if (rc == 0 && !res->interrupted) rc = checkpoint_write_model_folder(o->out_dir, &run.m, run.extra, run.n_extra, e);
+    if (rc == 0 && !res->interrupted) rc = checkpoint_write_model_folder(o->out_dir, &(CkptModel){&run.m, NULL, NULL, run.extra, run.n_extra}, e);
     res->seconds = now_s() - t_begin;
     if (mf) fclose(mf);
     rollout_free(&r);

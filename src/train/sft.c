@@ -55,7 +55,7 @@ typedef struct Run {
     int have_model;
     Tokenizer *tok;
     char tok_json[4096], tok_cfg[4096], ckpt_root[4096];
-    const char *extra[2];
+    ModelFile extra[2];
     int n_extra;
     SftSet train, val;
     ModelActs acts;
@@ -83,8 +83,8 @@ static int load_model(Run *r, Err *e) {
     }
     r->tok = tokenizer_load(r->tok_json, e);
     if (!r->tok) return -1;
-    r->extra[r->n_extra++] = r->tok_json;
-    if (file_exists(r->tok_cfg)) r->extra[r->n_extra++] = r->tok_cfg;
+    r->extra[r->n_extra++] = (ModelFile){r->tok_json, "tokenizer.json"};
+    if (file_exists(r->tok_cfg)) r->extra[r->n_extra++] = (ModelFile){r->tok_cfg, "tokenizer_config.json"};
     if (tokenizer_eos_id(r->tok) < 0) return err_set(e, "%s: the tokenizer has no EOS token", r->tok_json);
     if (o->model_dir) {
         if (model_load_dir(&r->m, o->model_dir, e) != 0) return -1;
@@ -217,13 +217,15 @@ static int save(Run *r, int64_t step, const SftBatcher *tb, int64_t tokens_seen,
     TrainerState st = {0};
     st.step = step;
     st.adamw_t = r->opt.t;
-    st.epoch = tb->epoch;
-    st.pos = tb->pos;
-    st.tokens_seen = tokens_seen;
+    st.trainer = cJSON_CreateObject();
+    cJSON_AddNumberToObject(st.trainer, "epoch", (double)tb->epoch);
+    cJSON_AddNumberToObject(st.trainer, "pos", (double)tb->pos);
+    cJSON_AddNumberToObject(st.trainer, "tokens_seen", (double)tokens_seen);
     st.options = options_json(r->o, steps);
     char dir[4096];
-    int rc = checkpoint_save(r->ckpt_root, &r->m, &r->opt, &st, r->extra, r->n_extra, 0, dir, sizeof dir, e);
-    cJSON_Delete(st.options);
+    CkptModel cm = {&r->m, NULL, NULL, r->extra, r->n_extra};
+    int rc = checkpoint_save(r->ckpt_root, &cm, &r->opt, &st, 0, dir, sizeof dir, e);
+    trainer_state_free(&st);
     if (rc == 0) rc = checkpoint_prune(r->ckpt_root, r->o->keep, e);
     return rc;
 }
@@ -305,9 +307,9 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
             if (rc == 0) rc = checkpoint_load(dir, &run.m, &run.opt, &ts, e);
             if (rc == 0) {
                 start = ts.step;
-                tb.epoch = ts.epoch;
-                tb.pos = ts.pos;
-                tokens_seen = ts.tokens_seen;
+                tb.epoch = (int64_t)cJSON_GetObjectItem(ts.trainer, "epoch")->valuedouble;
+                tb.pos = (int64_t)cJSON_GetObjectItem(ts.trainer, "pos")->valuedouble;
+                tokens_seen = (int64_t)cJSON_GetObjectItem(ts.trainer, "tokens_seen")->valuedouble;
                 if (tb.pos < 0 || tb.pos >= run.train.n) rc = err_set(e, "%s: data cursor %lld out of range", dir, (long long)tb.pos);
             }
             trainer_state_free(&ts);
@@ -383,7 +385,10 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
     }
     res->seconds = now_s() - t_begin;
     res->tokens_per_s = res->seconds > 0 ? (double)tokens_run / res->seconds : 0;
-    if (rc == 0 && !res->interrupted) rc = checkpoint_write_model_folder(o->out_dir, &run.m, run.extra, run.n_extra, e);
+    if (rc == 0 && !res->interrupted) {
+        CkptModel cm = {&run.m, NULL, NULL, run.extra, run.n_extra};
+        rc = checkpoint_write_model_folder(o->out_dir, &cm, e);
+    }
     if (mf) fclose(mf);
     sft_batcher_free(&tb);
     run_free(&run);
