@@ -85,7 +85,7 @@ static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoO
     if (!tok) return -1;
     Model m;
     if (model_load_dir(&m, dir, e)) { tokenizer_free(tok); return -1; }
-    int *ids[B], lens[B], eos = (int)tokenizer_eos_id(tok);
+    int *ids[B], lens[B];
     GenRequest req[B * G];
     TokIds t = {0};
     for (int g = 0; g < B; g++) {
@@ -102,16 +102,11 @@ static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoO
         sb_free(&q); sb_free(&ref); sb_free(&text);
     }
     free(t.v);
-    GenOptions go = gen_defaults();
-    go.sampler = sampler_defaults();
-    go.sampler.temperature = o->temperature;
-    go.sampler.top_p = o->top_p;
-    go.seed = o->seed;
-    go.max_new_tokens = MAX_NEW;
+    SamplerParams sp = sampler_defaults();
+    sp.temperature = o->temperature;
+    sp.top_p = o->top_p;
+    GenOptions go = gen_options(sp, o->seed, MAX_NEW, tok);
     go.n_slots = B * G < 128 ? B * G : 128;
-    go.vocab_limit = (int)tokenizer_vocab_size(tok);
-    go.stop_ids = &eos;
-    go.n_stop_ids = 1;
     double tps = -1;
     GenOutput out[B * G];
     GenStats gs = {0};

@@ -147,9 +147,7 @@ static void test_vocab_limit(void) {
     int prompt[3] = {0, 5, 7};
     GenRequest req[16];
     for (int i = 0; i < 16; i++) req[i] = (GenRequest){prompt, 3, (uint64_t)i, 0};
-    GenOptions go = gen_defaults();
-    go.max_new_tokens = 40;
-    go.seed = 9;
+    GenOptions go = gen_options(sampler_defaults(), 9, 40, NULL);
     GenOutput out[16];
     int over_limited = 0, over_free = 0;
     for (int pass = 0; pass < 2; pass++) {

@@ -152,7 +152,7 @@ static void check_batch_vs_alone(const char *name, double temperature) {
     if (load_model(&m, name) < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = temperature;
     o.sampler.top_p = 0.9;
     o.seed = 42;
@@ -195,7 +195,7 @@ static void test_seeded_threads(void) {
     if (load_model(&m, "c_yarn_mtp") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 1.0;
     o.sampler.top_k = 20;
     o.sampler.min_p = 0.01;
@@ -230,7 +230,7 @@ static void test_speculative_equals_greedy(void) {
         if (load_model(&m, names[k]) < 0) return;
         GenRequest r[NP];
         make_requests(r, m.cfg.vocab_size);
-        GenOptions o = gen_defaults();
+        GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
         o.sampler.temperature = 0;
         o.max_new_tokens = 30;
         o.n_slots = 3;
@@ -279,7 +279,7 @@ static void test_stops(void) {
     if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 0;
     o.max_new_tokens = 24;
     GenOutput base;
@@ -288,13 +288,12 @@ static void test_stops(void) {
     /* stop id: the token at index 6 ends the sequence at its first occurrence, included */
     int stop_id = base.tokens[6], first = 0;
     while (base.tokens[first] != stop_id) first++;
-    o.stop_ids = &stop_id;
-    o.n_stop_ids = 1;
+    o.stop_id = stop_id;
     GenOutput s1;
     run(&m, &r[1], 1, &o, &s1, NULL);
     EXPECT(s1.finish == GEN_EOS && s1.n == first + 1 && s1.tokens[first] == stop_id);
     gen_outputs_free(&s1, 1);
-    o.n_stop_ids = 0;
+    o.stop_id = -1;
     /* stop string spanning tokens 9 and 10 */
     Tokenizer *tok = tiny_tokenizer(m.cfg.vocab_size);
     if (tok) {
@@ -329,7 +328,7 @@ static void test_bad_input(void) {
     if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     GenOutput out[NP];
     Err e = {{0}};
     /* prompt 1 has 17 tokens; context 16 */
@@ -352,17 +351,17 @@ static void test_bad_input(void) {
         }
         gen_outputs_free(out, 1);
     } else test_fail(__FILE__, __LINE__, "%s", e.msg);
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = -1;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "--temperature"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.top_p = 1.2;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "--top-p"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.speculative = 1;      /* a_plain has no MTP module */
     o.sampler.temperature = 0;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "MTP"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     int bad[2] = {3, 64};
     GenRequest rb = {bad, 2, 0, 0};
     EXPECT(generate(&m, &rb, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "vocabulary"));

@@ -54,12 +54,10 @@ int cmd_eval(int argc, char **argv) {
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
-    GenOptions go = gen_defaults();
-    go.sampler = sampler_defaults();
-    go.sampler.temperature = temperature;
-    go.sampler.top_p = top_p;
-    go.seed = (uint64_t)seed;
-    go.max_new_tokens = (int)max_tokens;
+    SamplerParams sp = sampler_defaults();
+    sp.temperature = temperature;
+    sp.top_p = top_p;
+    GenOptions go = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     go.n_slots = (int)slots;
     Completions c;
     rc = sample_completions(&m, tok, &ps, fmt, 0, (int)n, (int)k, &go, &c, &e);

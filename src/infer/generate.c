@@ -31,14 +31,18 @@ const char *gen_finish_name(GenFinish f) {
     }
 }
 
-GenOptions gen_defaults(void) {
+GenOptions gen_options(SamplerParams sp, uint64_t seed, int max_new_tokens, const Tokenizer *tok) {
     GenOptions o;
     memset(&o, 0, sizeof o);
-    o.sampler = sampler_defaults();
-    o.max_new_tokens = 128;
+    o.sampler = sp;
+    o.seed = seed;
+    o.max_new_tokens = max_new_tokens;
     o.n_slots = 64;
     o.prefill_chunk = 256;
     o.attn = ATTN_ABSORBED;
+    o.stop_id = tok ? (int)tokenizer_eos_id(tok) : -1;
+    o.vocab_limit = tok ? (int)tokenizer_vocab_size(tok) : 0;
+    o.tok = tok;
     return o;
 }
 
@@ -121,8 +125,7 @@ static GenFinish seq_push(Seq *s, int tok, double logprob, const GenOptions *o, 
     out->n++;
     s->ctx[s->n_ctx++] = tok;
     if (o->on_token) o->on_token(o->on_token_ctx, s->req, tok);
-    for (int i = 0; i < o->n_stop_ids; i++)
-        if (tok == o->stop_ids[i]) return GEN_EOS;
+    if (tok == o->stop_id) return GEN_EOS;
     if (o->n_stop_strings > 0) {
         size_t before = s->text.len, blen = 0;
         const char *b = tokenizer_token_bytes(o->tok, (uint32_t)tok, &blen);

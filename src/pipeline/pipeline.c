@@ -273,7 +273,7 @@ static int sft(Ctx *x, const char *stage, const char *from, const char *data, lo
     cmd_add(&c, "--steps=%ld", steps);
     cmd_add(&c, "--batch=%ld", x->p->sft_batch);
     cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->sft_lr);
+    cmd_add(&c, "--learning-rate=%g", x->p->sft_lr);
     cmd_add(&c, "--seed=%ld", x->o->seed);
     threads_flag(x, &c);
     if (resume) cmd_add(&c, "--resume");
@@ -379,7 +379,7 @@ static int st_distill(Ctx *x, Err *e) {
     cmd_add(&c, "--steps=%ld", x->p->sft_steps);
     cmd_add(&c, "--batch=%ld", x->p->sft_batch);
     cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->sft_lr);
+    cmd_add(&c, "--learning-rate=%g", x->p->sft_lr);
     cmd_add(&c, "--seed=%ld", x->o->seed);
     threads_flag(x, &c);
     if (resume) cmd_add(&c, "--resume");

@@ -177,17 +177,12 @@ static int rollout_groups(Run *run, const RolloutSpec *sp, int64_t step, uint64_
     double t0 = now_s();
     GenStats gs = {0};
     if (rc == 0) {
-        GenOptions go = gen_defaults();
-        go.sampler = sampler_defaults();
-        go.sampler.temperature = sp->temperature;
-        go.sampler.top_p = sp->top_p;
-        go.sampler.top_k = sp->top_k;
-        go.seed = sp->seed;
-        go.max_new_tokens = o->max_completion_length;
+        SamplerParams smp = sampler_defaults();
+        smp.temperature = sp->temperature;
+        smp.top_p = sp->top_p;
+        smp.top_k = sp->top_k;
+        GenOptions go = gen_options(smp, sp->seed, o->max_completion_length, run->tok);
         go.n_slots = n < 128 ? n : 128;
-        go.vocab_limit = (int)tokenizer_vocab_size(run->tok);
-        go.stop_ids = &run->eos;
-        go.n_stop_ids = 1;
         rc = generate(&run->m, req, n, &go, out, &gs, e);
     }
     double t1 = now_s();
