@@ -148,8 +148,8 @@ int main(int argc, char **argv) {
     o.max_completion_length = MAX_NEW;
     o.loss.beta = 0.04;
     o.steps = 1;
-    o.save_every = 0;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.run.quiet = 1;
     o.seed = 1;
     /* each GRPO run: a fresh output folder, one step (step 0: the same prompts as the engine's) */
     GrpoStepStats best = {0};
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     for (int run = 0; run < RUNS; run++) {
         char out[4200];
         snprintf(out, sizeof out, "%s/run%d", root, run);
-        o.out_dir = out;
+        o.run.out_dir = out;
         GrpoResult res;
         if (grpo_run(&o, &res, &e)) return die(&e);
         if (res.last.rollout_tokens_per_s > best.rollout_tokens_per_s) best = res.last;

@@ -203,7 +203,7 @@ static void test_align_smoke(void) {
     EXPECTF(prompt_source_file(&ps, prompts, 3, &e) == 0, "%s", e.msg);
     GrpoOptions o = grpo_defaults();
     o.model_dir = base_dir;
-    o.out_dir = out;
+    o.run.out_dir = out;
     o.prompts = &ps;
     o.prompt_format = PROMPT_CHAT;
     EXPECT(rewards_parse("accuracy:1,format:1,language:0.5", &o.rewards, &e) == 0);
@@ -218,8 +218,8 @@ static void test_align_smoke(void) {
     o.max_prompt_length = 64;
     o.micro_batch = 16;
     o.steps = 6;
-    o.save_every = 0;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.run.quiet = 1;
     o.seed = 3;
     GrpoResult res;
     EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);

@@ -8,14 +8,14 @@ int grpo_loss_type_parse(const char *s, GrpoLossType *out, Err *e) {
         {"grpo", GRPO_LOSS_GRPO}, {"bnpo", GRPO_LOSS_BNPO}, {"dr_grpo", GRPO_LOSS_DR_GRPO}, {"dapo", GRPO_LOSS_DAPO}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(s, names[i].name)) { *out = names[i].t; return 0; }
-    return err_set(e, "--loss-type: unknown value '%s' (grpo, bnpo, dr_grpo or dapo)", s);
+    return err_set(e, "loss type: unknown value '%s' (grpo, bnpo, dr_grpo or dapo)", s);
 }
 
 int reward_scaling_parse(const char *s, RewardScaling *out, Err *e) {
     if (!strcmp(s, "group")) *out = SCALE_GROUP;
     else if (!strcmp(s, "batch")) *out = SCALE_BATCH;
     else if (!strcmp(s, "none")) *out = SCALE_NONE;
-    else return err_set(e, "--scale-rewards: unknown value '%s' (group, batch or none)", s);
+    else return err_set(e, "reward scaling: unknown value '%s' (group, batch or none)", s);
     return 0;
 }
 

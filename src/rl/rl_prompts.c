@@ -19,7 +19,7 @@ int prompt_format_parse(const char *s, PromptFormat *out, Err *e) {
     if (!strcmp(s, "chat")) *out = PROMPT_CHAT;
     else if (!strcmp(s, "r1zero")) *out = PROMPT_R1ZERO;
     else if (!strcmp(s, "plain")) *out = PROMPT_PLAIN;
-    else return err_set(e, "--prompt-format: unknown value '%s' (chat, r1zero or plain)", s);
+    else return err_set(e, "prompt format: unknown value '%s' (chat, r1zero or plain)", s);
     return 0;
 }
 
@@ -47,26 +47,26 @@ int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels,
     const char *p = tasks;
     while (*p) {
         size_t n = strcspn(p, ",");
-        if (n == 0 || n >= sizeof ps->tasks[0]) return err_set(e, "--task: bad task list '%s'", tasks);
-        if (ps->n_tasks == 8) return err_set(e, "--task: at most 8 tasks");
+        if (n == 0 || n >= sizeof ps->tasks[0]) return err_set(e, "task: bad task list '%s'", tasks);
+        if (ps->n_tasks == 8) return err_set(e, "task: at most 8 tasks");
         memcpy(ps->tasks[ps->n_tasks], p, n);
         ps->tasks[ps->n_tasks][n] = 0;
         if (!task_find(ps->tasks[ps->n_tasks]))
-            return err_set(e, "--task: unknown task '%s' (known: %s)", ps->tasks[ps->n_tasks], task_names());
+            return err_set(e, "task: unknown task '%s' (known: %s)", ps->tasks[ps->n_tasks], task_names());
         ps->n_tasks++;
         p += n + (p[n] == ',');
     }
-    if (!ps->n_tasks) return err_set(e, "--task: empty task list");
+    if (!ps->n_tasks) return err_set(e, "task: empty task list");
     char *end;
     long lo = strtol(levels, &end, 10), hi = lo;
     if (*end == '-') hi = strtol(end + 1, &end, 10);
-    if (*end || lo < 1 || hi > 5 || lo > hi) return err_set(e, "--level: expected 1..5 or a range like 1-3, got '%s'", levels);
+    if (*end || lo < 1 || hi > 5 || lo > hi) return err_set(e, "level: expected 1..5 or a range like 1-3, got '%s'", levels);
     ps->level_lo = (int)lo;
     ps->level_hi = (int)hi;
     if (!strcmp(lang, "en")) ps->lang = LANG_EN;
     else if (!strcmp(lang, "zh")) ps->lang = LANG_ZH;
     else if (!strcmp(lang, "mixed")) ps->mixed_lang = 1;
-    else return err_set(e, "--lang: expected en, zh or mixed, got '%s'", lang);
+    else return err_set(e, "lang: expected en, zh or mixed, got '%s'", lang);
     return 0;
 }
 
@@ -124,7 +124,7 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
 int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,
                        const char *lang, uint64_t seed, Err *e) {
     memset(ps, 0, sizeof *ps);
-    if (!task == !data) return err_set(e, "give exactly one of --task or --data");
+    if (!task == !data) return err_set(e, "give exactly one of a task list or a data file");
     return task ? prompt_source_tasks(ps, task, levels, lang, seed, e) : prompt_source_file(ps, data, seed, e);
 }
 

@@ -210,7 +210,7 @@ int run_loop(Run *r, Err *e) {
         sb_clear(&r->line);
         sb_clear(&r->summary);
         if ((rc = r->t->step(r->t->ctx, r, e)) != 0) break;
-        run_io_metrics_line(r);
+        run_io_metrics_line(r, r->line.s, r->step_skipped);
         r->step++;
         run_io_progress(r);
         int stop = stop_kind(r), last = r->step == r->total;
@@ -226,6 +226,8 @@ int run_loop(Run *r, Err *e) {
     }
     return rc;
 }
+
+void run_metrics_write(Run *r, const char *fields) { run_io_metrics_line(r, fields, 0); }
 
 void run_note(Run *r, const char *fmt, ...) {
     if (r->o->quiet) return;

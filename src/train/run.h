@@ -164,6 +164,9 @@ typedef struct RunUpdate {
  * NULL) receives the factor the gradient was multiplied by besides grad_scale. */
 int run_update(Run *r, const RunUpdate *u, double *clip, Err *e);
 
+/* An extra metrics line {"step": r->step<fields>} (e.g. a final evaluation, from `finish`). */
+void run_metrics_write(Run *r, const char *fields);
+
 /* r->counts += the expert loads of the last forward of acts (a training forward). */
 void run_count_experts(Run *r, const ModelActs *acts);
 

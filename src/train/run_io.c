@@ -76,10 +76,10 @@ int run_io_save(Run *r, Err *e) {
     return 0;
 }
 
-void run_io_metrics_line(Run *r) {
+void run_io_metrics_line(Run *r, const char *fields, int skipped) {
     if (!r->metrics) return;
-    fprintf(r->metrics, "{\"step\": %lld%s%s}\n", (long long)r->step, r->line.s ? r->line.s : "",
-            r->step_skipped ? ", \"skipped\": true" : "");
+    fprintf(r->metrics, "{\"step\": %lld%s%s}\n", (long long)r->step, fields ? fields : "",
+            skipped ? ", \"skipped\": true" : "");
     fflush(r->metrics);
 }
 

@@ -14,8 +14,8 @@ int run_io_open_metrics(Run *r, Err *e);
 void run_io_close(Run *r);
 /* Checkpoint of the state after r->step steps, then pruning to `keep`. */
 int run_io_save(Run *r, Err *e);
-/* {"step": r->step<r->line>[, "skipped": true]} */
-void run_io_metrics_line(Run *r);
+/* {"step": r->step<fields>[, "skipped": true]} */
+void run_io_metrics_line(Run *r, const char *fields, int skipped);
 void run_io_progress(Run *r);
 /* Ends an open \r progress line. */
 void run_io_progress_end(Run *r);

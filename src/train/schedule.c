@@ -7,7 +7,7 @@ int schedule_parse_kind(const char *s, ScheduleKind *out, Err *e) {
     if (!strcmp(s, "cosine")) *out = SCHED_COSINE;
     else if (!strcmp(s, "wsd")) *out = SCHED_WSD;
     else if (!strcmp(s, "constant")) *out = SCHED_CONSTANT;
-    else return err_set(e, "--schedule '%s': expected cosine, wsd or constant", s);
+    else return err_set(e, "schedule '%s': expected cosine, wsd or constant", s);
     return 0;
 }
 
