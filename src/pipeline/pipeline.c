@@ -326,7 +326,7 @@ static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
     cmd_add(&c, "--out=%s", a);
     cmd_add(&c, "--n=%ld", x->p->rm_pairs);
     cmd_add(&c, "--epochs=5");
-    cmd_add(&c, "--lr=4e-3");
+    cmd_add(&c, "--learning-rate=4e-3");
     cmd_add(&c, "--seed=%ld", x->o->seed);
     return run(x, &c, stage, e);
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/json.h"
+
 /* name (snake_case) equals the first n bytes of s, '-' and '_' being the same letter */
 static int same_name(const char *name, const char *s, size_t n) {
     size_t i = 0;
@@ -130,7 +132,7 @@ static cJSON *value_json(const OptSpec *s, const void *field) {
     switch (s->type) {
     case OPT_INT: return cJSON_CreateNumber(*(const int *)field);
     case OPT_I64: return cJSON_CreateNumber((double)*(const int64_t *)field);
-    case OPT_DOUBLE: return cJSON_CreateNumber(*(const double *)field);   /* printed to round-trip */
+    case OPT_DOUBLE: return json_exact_number(*(const double *)field);
     case OPT_BOOL: return cJSON_CreateBool(*(const int *)field);
     case OPT_STR:
         if (!*(const char *const *)field) return cJSON_CreateNull();
@@ -181,6 +183,13 @@ int opt_from_json(const OptSpec *s, void *field, const cJSON *v, Err *e) {
     return err_set(e, "recorded option %s: wrong type", opt_flag(s->name, f, sizeof f));
 }
 
+/* a number, or an exact number written raw (json_exact_number) */
+static int as_number(const cJSON *j, double *out) {
+    if (cJSON_IsNumber(j)) { *out = j->valuedouble; return 1; }
+    if (cJSON_IsRaw(j)) { *out = strtod(j->valuestring, NULL); return 1; }
+    return 0;
+}
+
 typedef struct SameCtx { const cJSON *saved; const char *where; Err *e; int rc; } SameCtx;
 
 static void check_same(void *ctx, const OptSpec *s, void *field) {
@@ -189,7 +198,8 @@ static void check_same(void *ctx, const OptSpec *s, void *field) {
     char f[96];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->saved, s->name);
     cJSON *now = value_json(s, field);
-    int same = v && ((cJSON_IsNumber(v) && cJSON_IsNumber(now) && v->valuedouble == now->valuedouble) ||
+    double x, y;
+    int same = v && ((as_number(v, &x) && as_number(now, &y) && x == y) ||
                      (cJSON_IsBool(v) && cJSON_IsBool(now) && cJSON_IsTrue(v) == cJSON_IsTrue(now)) ||
                      (cJSON_IsNull(v) && cJSON_IsNull(now)) ||
                      (cJSON_IsString(v) && cJSON_IsString(now) && !strcmp(v->valuestring, now->valuestring)));

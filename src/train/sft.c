@@ -243,7 +243,7 @@ static void sft_save(void *ctx, cJSON *st) {
     cJSON_AddNumberToObject(st, "epoch", (double)r->tb.epoch);
     cJSON_AddNumberToObject(st, "pos", (double)r->tb.pos);
     cJSON_AddNumberToObject(st, "tokens_seen", (double)r->tokens_seen);
-    cJSON_AddItemToObject(st, "first_loss", isfinite(r->first_loss) ? cJSON_CreateNumber(r->first_loss) : cJSON_CreateNull());
+    cJSON_AddItemToObject(st, "first_loss", json_exact_number(r->first_loss));
 }
 
 static int sft_load(void *ctx, const cJSON *st, Err *e) {
