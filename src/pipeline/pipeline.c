@@ -16,7 +16,13 @@
 #include "io/json.h"
 #include "pipeline/presets.h"
 #include "pipeline/report.h"
+#include "rl/align.h"
+#include "rl/grpo.h"
+#include "rl/rm_train.h"
 #include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/pretrain.h"
+#include "train/sft.h"
 
 /* ---- running commands ---- */
 
@@ -35,6 +41,33 @@ static void cmd_add(Cmd *c, const char *fmt, ...) {
     if (vasprintf(&c->argv[c->n], fmt, ap) < 0) abort();
     va_end(ap);
     c->argv[++c->n] = NULL;
+}
+
+/* --NAME=VALUE (or --NAME for a boolean, fmt NULL) for an option of a trainer's table: spelt as
+ * the table spells it; a name the table lacks is a bug (the pipeline test runs every stage). */
+static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt, ...) {
+    CHECKF(optset_find(set, name, strlen(name), NULL, NULL), "'%s' is not an option of r1 %s", name, set->name);
+    char flag[96];
+    opt_flag(name, flag, sizeof flag);
+    if (!fmt) { cmd_add(c, "%s", flag); return; }
+    char *v = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&v, fmt, ap) < 0) abort();
+    va_end(ap);
+    cmd_add(c, "%s=%s", flag, v);
+    free(v);
+}
+
+/* A run folder holding a checkpoint: the stage continues it with --resume. */
+static int has_checkpoint(const char *out) {
+    char root[4200], dir[4300];
+    snprintf(root, sizeof root, "%s/checkpoints", out);
+    int64_t step;
+    Err ignore;
+    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
 }
 
 static void cmd_free(Cmd *c) {
@@ -122,6 +155,12 @@ static void threads_flag(const Ctx *x, Cmd *c) {
     if (x->o->threads > 0) cmd_add(c, "--threads=%d", x->o->threads);
 }
 
+/* The options every training stage ends with: threads, and --resume when there is a run to continue. */
+static void run_flags(const Ctx *x, Cmd *c, const OptSet *set, const char *out) {
+    if (x->o->threads > 0) cmd_opt(c, set, "threads", "%d", x->o->threads);
+    if (has_checkpoint(out)) cmd_opt(c, set, "resume", NULL);
+}
+
 static int st_data(Ctx *x, Err *e) {
     const Preset *p = x->p;
     char a[4096], b[4096];
@@ -194,24 +233,24 @@ static int st_configs(Ctx *x, Err *e) {
 }
 
 static int pretrain(Ctx *x, const char *stage, const char *config, long steps, Err *e) {
+    const OptSet *o = &PRETRAIN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "pretrain");
     path(x, a, sizeof a, config);
-    cmd_add(&c, "--config=%s", a);
+    cmd_opt(&c, o, "config", "%s", a);
     path(x, a, sizeof a, "tokenizer/tokenizer.json");
-    cmd_add(&c, "--tokenizer=%s", a);
+    cmd_opt(&c, o, "tokenizer", "%s", a);
     path(x, a, sizeof a, "data/corpus.jsonl");
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--batch=%ld", x->p->pretrain_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--learning-rate=%g", x->p->pretrain_lr);
-    cmd_add(&c, "--warmup-steps=%ld", steps / 20 + 1);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (file_exists(a)) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->pretrain_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->pretrain_lr);
+    cmd_opt(&c, o, "warmup_steps", "%ld", steps / 20 + 1);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -226,33 +265,32 @@ static int st_student_base(Ctx *x, Err *e) {
 static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, const char *format,
                 const char *rewards, const char *lang, long steps, double max_seconds, int heldout, Err *e) {
     const Preset *p = x->p;
+    const OptSet *o = &GRPO_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, sub);
     path(x, a, sizeof a, from);
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->rl_levels);
-    cmd_add(&c, "--lang=%s", lang);
-    cmd_add(&c, "--prompt-format=%s", format);
-    cmd_add(&c, "--rewards=%s", rewards);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
-    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
-    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
-    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
-    cmd_add(&c, "--dynamic-sampling");
-    cmd_add(&c, "--max-refill=1");
-    cmd_add(&c, "--eval-every=%ld", heldout ? (steps + 9) / 10 : 0);
-    cmd_add(&c, "--eval-n=%ld", p->eval_n / 2 > 16 ? p->eval_n / 2 : 16);
-    cmd_add(&c, "--eval-k=%ld", p->eval_k);
-    cmd_add(&c, "--save-every=%ld", steps / 4 + 1);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    if (max_seconds > 0) cmd_add(&c, "--max-seconds=%.1f", max_seconds);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "task", "%s", p->rl_task);
+    cmd_opt(&c, o, "level", "%s", p->rl_levels);
+    cmd_opt(&c, o, "lang", "%s", lang);
+    cmd_opt(&c, o, "prompt_format", "%s", format);
+    cmd_opt(&c, o, "rewards", "%s", rewards);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
+    cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
+    cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
+    cmd_opt(&c, o, "dynamic_sampling", NULL);
+    cmd_opt(&c, o, "max_refill", "1");
+    cmd_opt(&c, o, "eval_every", "%ld", heldout ? (steps + 9) / 10 : 0);
+    cmd_opt(&c, o, "eval_n", "%ld", p->eval_n / 2 > 16 ? p->eval_n / 2 : 16);
+    cmd_opt(&c, o, "eval_k", "%ld", p->eval_k);
+    cmd_opt(&c, o, "save_every", "%ld", steps / 4 + 1);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    if (max_seconds > 0) cmd_opt(&c, o, "max_seconds", "%.1f", max_seconds);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -261,22 +299,21 @@ static int st_zero(Ctx *x, Err *e) {
 }
 
 static int sft(Ctx *x, const char *stage, const char *from, const char *data, long steps, Err *e) {
+    const OptSet *o = &SFT_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "sft");
     path(x, a, sizeof a, from);
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, data);
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--learning-rate=%g", x->p->sft_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -317,17 +354,19 @@ static int st_sample(Ctx *x, Err *e) { return sample(x, "sample", "rl", "data/rs
 static int st_rs_sft(Ctx *x, Err *e) { return sft(x, "rs_sft", "base", "data/rs.jsonl", x->p->sft_steps, e); }
 
 static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
+    const OptSet *o = &RM_TRAIN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "rm train");
     path(x, a, sizeof a, "base");
-    cmd_add(&c, "--model=%s", a);
-    cmd_add(&c, "--builtin=%s", kind);
+    cmd_opt(&c, o, "model", "%s", a);
+    cmd_opt(&c, o, "builtin", "%s", kind);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    cmd_add(&c, "--n=%ld", x->p->rm_pairs);
-    cmd_add(&c, "--epochs=5");
-    cmd_add(&c, "--learning-rate=4e-3");
-    cmd_add(&c, "--seed=%ld", x->o->seed);
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "n", "%ld", x->p->rm_pairs);
+    cmd_opt(&c, o, "epochs", "5");
+    cmd_opt(&c, o, "learning_rate", "4e-3");
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -336,53 +375,51 @@ static int st_rm_harmless(Ctx *x, Err *e) { return rm(x, "rm_harmless", "harmles
 
 static int st_align(Ctx *x, Err *e) {
     const Preset *p = x->p;
+    const OptSet *o = &ALIGN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "align");
     path(x, a, sizeof a, "rs_sft");
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, "rm_helpful");
-    cmd_add(&c, "--rm-helpful=%s", a);
+    cmd_opt(&c, o, "rm_helpful", "%s", a);
     path(x, a, sizeof a, "rm_harmless");
-    cmd_add(&c, "--rm-harmless=%s", a);
+    cmd_opt(&c, o, "rm_harmless", "%s", a);
     path(x, a, sizeof a, "r1");
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->rl_levels);
-    cmd_add(&c, "--steps=%ld", p->align_steps);
-    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
-    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
-    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
-    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "task", "%s", p->rl_task);
+    cmd_opt(&c, o, "level", "%s", p->rl_levels);
+    cmd_opt(&c, o, "steps", "%ld", p->align_steps);
+    cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
+    cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
+    cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, "r1", e);
 }
 
 static int st_r1_samples(Ctx *x, Err *e) { return sample(x, "r1_samples", "r1", "data/r1_samples.jsonl", e); }
 
 static int st_distill(Ctx *x, Err *e) {
+    const OptSet *o = &DISTILL_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "distill");
     path(x, a, sizeof a, "data/r1_samples.jsonl");
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, "configs/student.json");
-    cmd_add(&c, "--student-config=%s", a);
+    cmd_opt(&c, o, "student_config", "%s", a);
     path(x, a, sizeof a, "tokenizer/tokenizer.json");
-    cmd_add(&c, "--tokenizer=%s", a);
+    cmd_opt(&c, o, "tokenizer", "%s", a);
     path(x, a, sizeof a, "student_base");
-    cmd_add(&c, "--init=%s", a);
+    cmd_opt(&c, o, "init", "%s", a);
     path(x, a, sizeof a, "student_distilled");
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--steps=%ld", x->p->sft_steps);
-    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--learning-rate=%g", x->p->sft_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", x->p->sft_steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, "student_distilled", e);
 }
 
