@@ -335,7 +335,7 @@ static void test_bad_input(void) {
     o.max_len = 16;
     o.max_new_tokens = 4;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0);
-    EXPECTF(strstr(e.msg, "prompt 1") && strstr(e.msg, "17 tokens") && strstr(e.msg, "--truncate-left"),
+    EXPECTF(strstr(e.msg, "prompt 1") && strstr(e.msg, "17 tokens") && strstr(e.msg, "truncate_left"),
             "%s", e.msg);
     /* left truncation keeps the last max_len - max_new = 12 tokens: same output as that suffix */
     o.truncate_left = 1;
@@ -368,7 +368,7 @@ static void test_bad_input(void) {
     GenRequest re = {bad, 0, 0, 0};
     EXPECT(generate(&m, &re, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "empty"));
     o.max_len = 100;     /* > max_position_embeddings 64 */
-    EXPECT(generate(&m, r, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "--context"));
+    EXPECT(generate(&m, r, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "max_len"));
     model_free(&m);
 }
 

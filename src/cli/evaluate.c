@@ -43,6 +43,8 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!model) { err_set(&e, "--model is required"); return cli_fail(&e); }
     if (n < 1 || k < 1) { err_set(&e, "--n and --k: must be >= 1"); return cli_fail(&e); }
+    if (slots < 1) { err_set(&e, "--slots: must be >= 1, got %ld", slots); return cli_fail(&e); }
+    if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
     PromptFormat fmt;
     if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);
     threads_set((int)threads);

@@ -1,12 +1,12 @@
 /* Flag parsing shared by every subcommand: `--name value` or `--name=value`, `--help`.
  * Each Flag points at a variable holding its default; `--help` prints every flag with its
  * default, so the documentation cannot drift from the code. The trainers' flags come from their
- * option tables (train/options.h) and parse straight into the options struct (flags_parse_set). */
+ * option tables (io/options.h) and parse straight into the options struct (flags_parse_set). */
 #ifndef R1_CLI_FLAGS_H
 #define R1_CLI_FLAGS_H
 
 #include "base/error.h"
-#include "train/options.h"
+#include "io/options.h"
 
 typedef enum FlagKind {
     FLAG_STRING,   /* const char ** */

@@ -152,6 +152,10 @@ int cmd_generate(int argc, char **argv) {
     SamplerParams sp = {temperature, (int)top_k, top_p, min_p, rep, pres};
     if (sampler_validate(&sp, &e) < 0) return cli_fail(&e);
     if (stop && !*stop) { err_set(&e, "--stop: empty string"); return cli_fail(&e); }
+    if (spec && temperature != 0) {
+        err_set(&e, "--speculative: needs greedy decoding (--temperature 0), got %g", temperature);
+        return cli_fail(&e);
+    }
     threads_set((int)threads);
 
     Model m;
@@ -171,6 +175,18 @@ int cmd_generate(int argc, char **argv) {
         if (rc < 0) { err_prefix(&e, "--prompt"); goto done_err; }
     } else if (read_prompts(prompts, tok, raw, &ps, &np, &e) < 0) {
         goto done_err;
+    }
+    if (spec && m.cfg.num_nextn_predict_layers < 1) {
+        err_set(&e, "--speculative: the model has no MTP module (num_nextn_predict_layers = 0)");
+        goto done_err;
+    }
+    for (int i = 0; i < np && !truncate; i++) {
+        int ctx_len = context > 0 ? (int)context : m.cfg.max_position_embeddings;
+        if (ps[i].n >= ctx_len) {
+            err_set(&e, "prompt %d: %d tokens, longer than the context allows (%d tokens, prompt + at least one "
+                        "generated); shorten it, raise --context, or pass --truncate-left", i, ps[i].n, ctx_len);
+            goto done_err;
+        }
     }
     {
         const int total = np * (int)n;

@@ -65,6 +65,7 @@ int cmd_sample(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!model || !out) { err_set(&e, "--model and --out are required"); return cli_fail(&e); }
     if (n < 1 || keep < 1 || n_prompts < 1) { err_set(&e, "-n, --keep and --n: must be >= 1"); return cli_fail(&e); }
+    if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
     if (mix < 0 || mix > 0.9) { err_set(&e, "--mix-non-reasoning: must be in [0, 0.9]"); return cli_fail(&e); }
     PromptFormat fmt;
     if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);

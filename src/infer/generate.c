@@ -58,22 +58,22 @@ static int check_options(const Model *m, const GenRequest *reqs, int n, const Ge
                          int max_len, Err *e) {
     const ModelConfig *cfg = &m->cfg;
     if (sampler_validate(&o->sampler, e) < 0) return -1;
-    if (o->max_new_tokens <= 0) return err_set(e, "--max-tokens: must be > 0, got %d", o->max_new_tokens);
-    if (o->n_slots <= 0) return err_set(e, "--batch: must be > 0, got %d", o->n_slots);
-    if (o->prefill_chunk <= 0) return err_set(e, "--prefill-chunk: must be > 0, got %d", o->prefill_chunk);
+    if (o->max_new_tokens <= 0) return err_set(e, "max_new_tokens: must be > 0, got %d", o->max_new_tokens);
+    if (o->n_slots <= 0) return err_set(e, "n_slots: must be > 0, got %d", o->n_slots);
+    if (o->prefill_chunk <= 0) return err_set(e, "prefill_chunk: must be > 0, got %d", o->prefill_chunk);
     if (o->max_len < 0 || o->max_len > cfg->max_position_embeddings)
-        return err_set(e, "--context: must be in [1, max_position_embeddings = %d], got %d",
+        return err_set(e, "max_len (the context): must be in [1, max_position_embeddings = %d], got %d",
                        cfg->max_position_embeddings, o->max_len);
-    if (max_len < 2) return err_set(e, "--context: must be >= 2, got %d", max_len);
+    if (max_len < 2) return err_set(e, "max_len (the context): must be >= 2, got %d", max_len);
     if (o->n_stop_strings > 0 && !o->tok)
         return err_set(e, "stop strings need a tokenizer");
     for (int i = 0; i < o->n_stop_strings; i++)
-        if (!o->stop_strings[i] || !o->stop_strings[i][0]) return err_set(e, "--stop: empty stop string");
+        if (!o->stop_strings[i] || !o->stop_strings[i][0]) return err_set(e, "stop_strings: an empty stop string");
     if (o->speculative) {
         if (cfg->num_nextn_predict_layers < 1)
-            return err_set(e, "--speculative: the model has no MTP module (num_nextn_predict_layers = 0)");
+            return err_set(e, "speculative decoding: the model has no MTP module (num_nextn_predict_layers = 0)");
         if (o->sampler.temperature != 0)
-            return err_set(e, "--speculative: needs greedy decoding (--temperature 0), got %g",
+            return err_set(e, "speculative decoding: needs greedy decoding (temperature 0), got %g",
                            o->sampler.temperature);
     }
     for (int r = 0; r < n; r++) {
@@ -84,8 +84,8 @@ static int check_options(const Model *m, const GenRequest *reqs, int n, const Ge
                                reqs[r].prompt[i], cfg->vocab_size);
         if (reqs[r].n_prompt >= max_len && !o->truncate_left)
             return err_set(e, "prompt %d: %d tokens, longer than the context allows (%d tokens, "
-                           "prompt + at least one generated); shorten it, raise --context, or pass "
-                           "--truncate-left", r, reqs[r].n_prompt, max_len);
+                           "prompt + at least one generated); shorten it, raise the context (max_len), or "
+                           "cut it from the left (truncate_left)", r, reqs[r].n_prompt, max_len);
     }
     return 0;
 }

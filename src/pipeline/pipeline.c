@@ -582,7 +582,7 @@ static int claim_folder(Ctx *x, Err *e) {
         const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "preset");
         int same = cJSON_IsString(ps) && !strcmp(ps->valuestring, x->p->name);
         cJSON_Delete(j);
-        if (!same) return err_set(e, "%s holds a run of another preset; choose another --out", x->out);
+        if (!same) return err_set(e, "%s holds a run of another preset; choose another run folder", x->out);
         return 0;
     }
     if (file_exists(x->out)) {
@@ -591,7 +591,7 @@ static int claim_folder(Ctx *x, Err *e) {
         if (!file_exists(cmd)) {
             /* an existing folder that is not one of our runs: refuse unless empty */
             if (rmdir(x->out) != 0)
-                return err_set(e, "%s exists and holds other files; choose another --out", x->out);
+                return err_set(e, "%s exists and holds other files; choose another run folder", x->out);
         }
     }
     if (x->o->dry_run) return 0;
@@ -618,13 +618,13 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     memset(&x, 0, sizeof x);
     x.o = o;
     x.p = preset_find(o->preset);
-    if (!x.p) return err_set(e, "--preset: unknown preset '%s' (%s)", o->preset, preset_names());
+    if (!x.p) return err_set(e, "unknown preset '%s' (%s)", o->preset, preset_names());
     snprintf(x.out, sizeof x.out, "%s", o->out ? o->out : "");
     if (!x.out[0]) snprintf(x.out, sizeof x.out, "runs/%s", x.p->name);
     if (o->r1) snprintf(x.r1, sizeof x.r1, "%s", o->r1);
     else {
         ssize_t n = readlink("/proc/self/exe", x.r1, sizeof x.r1 - 1);
-        if (n <= 0) return err_set(e, "cannot find the r1 binary (use --r1 PATH)");
+        if (n <= 0) return err_set(e, "cannot find the r1 binary (give its path)");
         x.r1[n] = 0;
     }
     if (claim_folder(&x, e)) return -1;

@@ -149,7 +149,7 @@ static int validate(const GrpoOptions *o, Err *e) {
     if (o->ref_sync_steps < 0) return opt_err(s, e, "ref_model_sync_steps", "must be >= 0");
     if (o->steps < 1) return opt_err(s, e, "steps", "must be >= 1");
     if (o->eval_every < 0) return opt_err(s, e, "eval_every", "must be >= 0");
-    if (o->eval_n < 1 || o->eval_k < 1) return opt_err(s, e, "eval_n", "and --eval-k: must be >= 1");
+    if (o->eval_n < 1 || o->eval_k < 1) return opt_err(s, e, "eval_n", "and %s: must be >= 1", opt_flag("eval_k", f1, sizeof f1));
     return 0;
 }
 

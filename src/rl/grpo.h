@@ -36,7 +36,7 @@
 #include "rl/grpo_loss.h"
 #include "rl/rewards.h"
 #include "rl/rl_prompts.h"
-#include "train/options.h"
+#include "io/options.h"
 #include "train/run.h"
 
 /* An extra reward term computed by the caller (a reward model's score in alignment RL, or a

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "rl/reward_model.h"
-#include "train/options.h"
+#include "io/options.h"
 #include "train/run.h"
 
 typedef struct RmTrainOptions {

@@ -471,7 +471,7 @@ static int count_chunks(const Chunk *ch, size_t nch, const TrainOpts *o, WordCou
 
 static int check_opts(const TrainOpts *o, Err *e) {
     if (o->vocab_size < N_SPECIAL + 256)
-        return err_set(e, "--vocab-size: %u is below %u (the %u special tokens and 256 bytes)", o->vocab_size,
+        return err_set(e, "vocab_size: %u is below %u (the %u special tokens and 256 bytes)", o->vocab_size,
                        N_SPECIAL + 256, N_SPECIAL);
     return 0;
 }
@@ -507,7 +507,7 @@ int tokenizer_train_texts(const char *const *texts, const size_t *lens, int n, c
 
 int tokenizer_train(const TrainOpts *o, const char *out_path, TrainStats *st, Err *e) {
     if (check_opts(o, e)) return -1;
-    if (o->n_files < 1) return err_set(e, "--data: no training files given");
+    if (o->n_files < 1) return err_set(e, "no training files given");
     char **bufs = xcalloc((size_t)o->n_files, sizeof *bufs);
     size_t *lens = xcalloc((size_t)o->n_files, sizeof *lens);
     int rc = 0;

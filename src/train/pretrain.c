@@ -58,6 +58,7 @@ PretrainOptions pretrain_defaults(void) {
 
 static int check_options(const PretrainOptions *o, Err *e) {
     const OptSet *s = &PRETRAIN_OPTIONS;
+    char f[64];
     if (!o->run.out_dir || !*o->run.out_dir) return opt_err(s, e, "out", "required");
     if (o->batch <= 0) return opt_err(s, e, "batch", "%d: must be > 0", o->batch);
     if (o->seq_len <= 1) return opt_err(s, e, "seq_len", "%d: must be > 1", o->seq_len);
@@ -65,9 +66,9 @@ static int check_options(const PretrainOptions *o, Err *e) {
     if (!(o->mtp_lambda >= 0)) return opt_err(s, e, "mtp_lambda", "must be >= 0");
     if (!(o->seq_aux_alpha >= 0)) return opt_err(s, e, "seq_aux_alpha", "must be >= 0");
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return opt_err(s, e, "val_frac", "must be in [0, 1)");
-    if (o->steps < 0 || o->tokens < 0) return opt_err(s, e, "steps", "and --tokens: must be >= 0");
+    if (o->steps < 0 || o->tokens < 0) return opt_err(s, e, "steps", "and %s: must be >= 0", opt_flag("tokens", f, sizeof f));
     if (!o->tokens_path && !(o->tokenizer_path && o->data))
-        return opt_err(s, e, "tokenizer", "required, with --data");
+        return opt_err(s, e, "tokenizer", "required, with %s", opt_flag("data", f, sizeof f));
     return 0;
 }
 
@@ -221,7 +222,8 @@ static int total_steps(const Pretrain *p, const Run *r, int64_t *total, Err *e) 
     }
     int64_t per_step = (int64_t)o->batch * o->seq_len * o->grad_accum;
     *total = steps > 0 ? steps : (tokens + per_step - 1) / per_step;
-    if (*total <= 0) return opt_err(&PRETRAIN_OPTIONS, e, "steps", "or --tokens: required (> 0)");
+    char f[64];
+    if (*total <= 0) return opt_err(&PRETRAIN_OPTIONS, e, "steps", "or %s: required (> 0)", opt_flag("tokens", f, sizeof f));
     return 0;
 }
 

@@ -22,7 +22,7 @@
 
 #include "base/error.h"
 #include "model/params.h"
-#include "train/options.h"
+#include "io/options.h"
 #include "train/run.h"
 
 typedef struct PretrainOptions {

@@ -50,7 +50,7 @@
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
-#include "train/options.h"
+#include "io/options.h"
 #include "train/schedule.h"
 
 /* The engine's options: the same flags for every trainer (RUN_OPT_TABLE). */

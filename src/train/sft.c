@@ -270,10 +270,10 @@ static int validate(const SftOptions *o, Err *e) {
     if (o->batch < 1 || o->batch > 4096) return opt_err(s, e, "batch", "must be in 1..4096 (got %d)", o->batch);
     if (o->seq_len < 2 || o->seq_len > 1 << 20) return opt_err(s, e, "seq_len", "must be in 2..1048576 (got %d)", o->seq_len);
     if (o->steps < 0 || o->epochs < 0 || (o->steps == 0 && o->epochs == 0))
-        return opt_err(s, e, "steps", "or --epochs must be > 0");
+        return opt_err(s, e, "steps", "or %s must be > 0", opt_flag("epochs", f1, sizeof f1));
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return opt_err(s, e, "val_frac", "must be in [0, 1) (got %g)", o->val_frac);
     if (o->tasks && o->task_n < 1) return opt_err(s, e, "n", "must be >= 1");
-    if (o->eval_samples < 0 || o->eval_max_new < 0) return opt_err(s, e, "eval_samples", "and --eval-max-new: must be >= 0");
+    if (o->eval_samples < 0 || o->eval_max_new < 0) return opt_err(s, e, "eval_samples", "and %s: must be >= 0", opt_flag("eval_max_new", f1, sizeof f1));
     return 0;
 }
 

@@ -22,7 +22,7 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
-#include "train/options.h"
+#include "io/options.h"
 #include "train/run.h"
 #include "train/sft_data.h"
 

@@ -15,8 +15,8 @@
  *   OPT_LENGTH  the run's length (steps, tokens, epochs): recorded; a resume may change it;
  *   0           paths, cadence, reporting: neither.
  */
-#ifndef R1_TRAIN_OPTIONS_H
-#define R1_TRAIN_OPTIONS_H
+#ifndef R1_IO_OPTIONS_H
+#define R1_IO_OPTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Typed option tables (see options.h). */
-#include "train/options.h"
+#include "io/options.h"
 
 #include <errno.h>
 #include <inttypes.h>
