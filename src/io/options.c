@@ -53,6 +53,16 @@ static void choices_list(const char *const *c, StrBuf *out) {
     for (int i = 0; c[i]; i++) sb_printf(out, "%s%s", i == 0 ? "" : c[i + 1] ? ", " : " or ", c[i]);
 }
 
+int opt_choice(const char *const *choices, const char *what, const char *s, int *out, Err *e) {
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(choices[i], s)) { *out = i; return 0; }
+    StrBuf l = {0};
+    choices_list(choices, &l);
+    err_set(e, "%s: unknown value '%s' (%s)", what, s, l.s);
+    sb_free(&l);
+    return -1;
+}
+
 static int bad_value(const OptSpec *s, const char *what, const char *text, Err *e) {
     char f[96];
     return err_set(e, "%s: expected %s, got '%s'", opt_flag(s->name, f, sizeof f), what, text);
@@ -93,17 +103,10 @@ int opt_parse(const OptSpec *s, void *field, const char *text, Err *e) {
         else if (!strcmp(text, "false") || !strcmp(text, "0")) *(int *)field = 0;
         else return bad_value(s, "true or false", text, e);
         return 0;
-    case OPT_ENUM:
-        for (int i = 0; s->choices[i]; i++)
-            if (!strcmp(s->choices[i], text)) { *(int *)field = i; return 0; }
-        {
-            StrBuf l = {0};
-            choices_list(s->choices, &l);
-            char f[96];
-            err_set(e, "%s: unknown value '%s' (%s)", opt_flag(s->name, f, sizeof f), text, l.s);
-            sb_free(&l);
-            return -1;
-        }
+    case OPT_ENUM: {
+        char f[96];
+        return opt_choice(s->choices, opt_flag(s->name, f, sizeof f), text, (int *)field, e);
+    }
     case OPT_CUSTOM: {
         if (s->parse(field, text, e) == 0) return 0;
         char f[96];

@@ -85,6 +85,10 @@ void optset_each(const OptSet *set, const void *opts,
 /* "--learning-rate" for "learning_rate", into buf. */
 const char *opt_flag(const char *name, char *buf, size_t cap);
 
+/* The index of s in a NULL-terminated list of names, into *out; otherwise -1 with
+ * "<what>: unknown value 's' (a, b or c)". Every enum that is an option parses through this. */
+int opt_choice(const char *const *choices, const char *what, const char *s, int *out, Err *e);
+
 /* Parses text into the field ("--name: expected ..." on a bad value). OPT_BOOL takes "true",
  * "false", "1" or "0". */
 int opt_parse(const OptSpec *s, void *field, const char *text, Err *e);

@@ -16,9 +16,6 @@
 #include "tokenizer/chat.h"
 #include "tokenizer/tokenizer.h"
 
-static const char *const FORMATS[] = {"chat", "r1zero", "plain", NULL};
-static const char *const LOSS_TYPES[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
-static const char *const SCALINGS[] = {"group", "batch", "none", NULL};
 _Static_assert(sizeof(PromptFormat) == sizeof(int) && sizeof(GrpoLossType) == sizeof(int) &&
                sizeof(RewardScaling) == sizeof(int), "OPT_ENUM fields are int-sized");
 
@@ -33,7 +30,7 @@ static const OptSpec PROMPT_SPECS[] = {
     OPT("data", OPT_STR, G_(data), 0, "JSONL prompts instead of --task: {\"prompt\",\"answer\"} or GSM8K"),
     OPT("prompt_format", OPT_ENUM, G_(prompt_format), OPT_MATH,
         "chat (R1 chat template), r1zero (the R1-Zero paper's template) or plain (question + newline, as "
-        "pretraining documents)", .choices = FORMATS),
+        "pretraining documents)", .choices = PROMPT_FORMAT_NAMES),
     OPT("eval_every", OPT_I64, G_(eval_every), 0,
         "held-out pass@1 before every N-th step and at the end (0: off); --task: the test split"),
     OPT("eval_n", OPT_INT, G_(eval_n), 0, "held-out problems per evaluation"),
@@ -56,8 +53,8 @@ static const OptSpec GRPO_SPECS[] = {
     OPT("dynamic_sampling", OPT_BOOL, G_(dynamic_sampling), OPT_MATH,
         "drop groups with equal rewards and draw more prompts (DAPO)"),
     OPT("max_refill", OPT_INT, G_(max_refill), OPT_MATH, "extra rounds of prompts per step for dynamic sampling"),
-    OPT("loss_type", OPT_ENUM, G_(loss.type), OPT_MATH, "grpo, bnpo, dr_grpo or dapo", .choices = LOSS_TYPES),
-    OPT("scale_rewards", OPT_ENUM, G_(scale_rewards), OPT_MATH, "group, batch or none (Dr. GRPO)", .choices = SCALINGS),
+    OPT("loss_type", OPT_ENUM, G_(loss.type), OPT_MATH, "grpo, bnpo, dr_grpo or dapo", .choices = GRPO_LOSS_TYPE_NAMES),
+    OPT("scale_rewards", OPT_ENUM, G_(scale_rewards), OPT_MATH, "group, batch or none (Dr. GRPO)", .choices = REWARD_SCALING_NAMES),
     OPT("epsilon", OPT_DOUBLE, G_(loss.epsilon_low), OPT_MATH, "clip range: ratio clipped to [1-epsilon, 1+epsilon-high]"),
     OPT("epsilon_high", OPT_DOUBLE, G_(loss.epsilon_high), OPT_MATH, "upper clip (< 0: = epsilon; DAPO uses 0.28)"),
     OPT("beta", OPT_DOUBLE, G_(loss.beta), OPT_MATH, "KL coefficient to the frozen reference (0: no reference is loaded)"),

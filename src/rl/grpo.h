@@ -29,7 +29,6 @@
 #ifndef R1_RL_GRPO_H
 #define R1_RL_GRPO_H
 
-#include <signal.h>
 #include <stdint.h>
 
 #include "base/error.h"

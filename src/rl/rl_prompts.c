@@ -6,6 +6,7 @@
 #include "base/rng.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/options.h"
 #include "tokenizer/chat.h"
 
 static const char R1ZERO_TEMPLATE[] =
@@ -15,11 +16,12 @@ static const char R1ZERO_TEMPLATE[] =
     "<think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process "
     "here </think> <answer> answer here </answer>. User: ";
 
+const char *const PROMPT_FORMAT_NAMES[] = {"chat", "r1zero", "plain", NULL};
+
 int prompt_format_parse(const char *s, PromptFormat *out, Err *e) {
-    if (!strcmp(s, "chat")) *out = PROMPT_CHAT;
-    else if (!strcmp(s, "r1zero")) *out = PROMPT_R1ZERO;
-    else if (!strcmp(s, "plain")) *out = PROMPT_PLAIN;
-    else return err_set(e, "prompt format: unknown value '%s' (chat, r1zero or plain)", s);
+    int k;
+    if (opt_choice(PROMPT_FORMAT_NAMES, "prompt format", s, &k, e) != 0) return -1;
+    *out = (PromptFormat)k;
     return 0;
 }
 

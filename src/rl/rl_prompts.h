@@ -25,6 +25,7 @@
 #include "tasks/task.h"
 
 typedef enum PromptFormat { PROMPT_CHAT, PROMPT_R1ZERO, PROMPT_PLAIN } PromptFormat;
+extern const char *const PROMPT_FORMAT_NAMES[];   /* indexed by PromptFormat, NULL-terminated */
 int prompt_format_parse(const char *s, PromptFormat *out, Err *e);
 
 typedef struct PromptSource {

@@ -27,7 +27,7 @@ typedef struct TrainerState {
     int64_t step;           /* optimizer steps done */
     int64_t adamw_t;        /* AdamW updates taken (steps minus skipped ones); set by load */
     int64_t skipped;        /* updates skipped by the NaN/Inf policy */
-    cJSON *options;         /* the run's options (checkpoints.h's caller builds them) */
+    cJSON *options;         /* the run's options (built by the caller) */
     cJSON *trainer;         /* the trainer's own state: data cursor, counters (may be NULL) */
 } TrainerState;             /* on save the caller owns the JSON; on load the state does:
                              * free with trainer_state_free */

@@ -14,8 +14,6 @@
 
 _Static_assert(sizeof(ScheduleKind) == sizeof(int), "OPT_ENUM fields are int-sized");
 
-static const char *const SCHEDULES[] = {"cosine", "wsd", "constant", NULL};
-
 static const OptSpec RUN_SPECS[] = {
     OPT("out", OPT_STR, offsetof(RunOptions, out_dir), 0, "run folder: metrics.jsonl, checkpoints/, the final model"),
     OPT("save_every", OPT_I64, offsetof(RunOptions, save_every), 0,
@@ -39,7 +37,7 @@ const OptTable RUN_OPT_TABLE = OPT_TABLE(RUN_SPECS);
 static const OptSpec OPTIM_SPECS[] = {
     OPT("learning_rate", OPT_DOUBLE, offsetof(OptimOptions, learning_rate), OPT_MATH, "peak learning rate"),
     OPT("lr_scheduler", OPT_ENUM, offsetof(OptimOptions, lr_scheduler), OPT_MATH,
-     "learning-rate schedule after the warm-up: cosine, wsd or constant", .choices = SCHEDULES),
+     "learning-rate schedule after the warm-up: cosine, wsd or constant", .choices = SCHEDULE_NAMES),
     OPT("warmup_steps", OPT_I64, offsetof(OptimOptions, warmup_steps), OPT_MATH, "linear warm-up steps"),
     OPT("min_lr_ratio", OPT_DOUBLE, offsetof(OptimOptions, min_lr_ratio), OPT_MATH,
      "final learning rate as a fraction of the peak (cosine, wsd)"),
