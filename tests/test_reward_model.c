@@ -77,15 +77,17 @@ static void test_bt_step_direction(void) {
 }
 
 /* Trains rm (from the base) on n built-in `kind` items from seed 7, a quarter held out; prints the
- * outcome into res. Batch 8, AdamW at lr. */
+ * outcome into res. Batch 8, AdamW at lr: constant when end_ratio is 1, else a cosine decay to
+ * lr * end_ratio at the last step. */
 static void train_builtin(RewardModel *rm, const char *kind, int n, int epochs, int pointwise, double lr,
-                          RmTrainResult *res) {
+                          double end_ratio, RmTrainResult *res) {
     Err e = {0};
     RmData d;
     EXPECT(rm_data_builtin(&d, kind, n, 7, pointwise, &e) == 0);
     EXPECTF(rm_init_from_policy(rm, base_dir, 1, &e) == 0, "%s", e.msg);
     RmTrainOptions o = rm_train_defaults();
     o.epochs = epochs; o.batch = 8; o.optim.learning_rate = lr; o.val_frac = 0.25; o.run.quiet = 1; o.seed = 3;
+    if (end_ratio != 1) { o.optim.lr_scheduler = SCHED_COSINE; o.optim.min_lr_ratio = end_ratio; }
     EXPECTF(rm_train(rm, &d, &o, res, &e) == 0, "%s", e.msg);
     printf("  %s%s: %d train / %d held out, %d epochs, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
            kind, pointwise ? " (point-wise)" : "", res->n_train, res->n_val, epochs, res->first_loss, res->last_loss,
@@ -95,16 +97,21 @@ static void train_builtin(RewardModel *rm, const char *kind, int n, int epochs, 
 
 /* The helpful pairs cycle through four tasks (rm_data_builtin: item i is arith, linear, countdown,
  * chat for i % 4 = 0..3). Countdown's flawed answer is a failed attempt claimed as the result and
- * chat's is an unhelpful reply: both visible in the text, learned by epoch 2 (every training seed
- * tried: accuracy 1.000 on fresh pairs). Arithmetic and linear pairs differ by a slip of 1-3 in one
- * step: checking the sum is beyond a 2-layer, 48-wide RM trained on 360 pairs, its scores of the
- * two nearly tie and their accuracy is a coin toss decided by rounding (0.41-0.61 measured) — so
- * the check is on fresh countdown and chat pairs (seed 1234, never trained on), not on a mixed
- * held-out accuracy that half coin tosses would make fragile. Chance is 0.5; bound 0.9. */
+ * chat's is an unhelpful reply: both visible in the text. Arithmetic and linear pairs differ by a
+ * slip of 1-3 in one step: checking the sum is beyond a 2-layer, 48-wide RM trained on 360 pairs,
+ * its scores of the two nearly tie and their accuracy is a coin toss decided by rounding (0.41-0.61
+ * measured) — so the check is on fresh countdown and chat pairs (seed 1234, never trained on), not
+ * on a mixed held-out accuracy that half coin tosses would make fragile. Those coin-toss pairs keep
+ * the loss near 0.35 and the gradient from vanishing: at a constant lr the trunk keeps moving, and
+ * a learned task dipped to 0.88-0.97 at the last epoch in 8 of 224 runs (lr 2e-3 and 4e-3, 4 to 7
+ * epochs, 4 model x 8 training seeds; 3 of them under 0.9). A cosine decay to lr/20 lets the
+ * weights settle: fresh accuracy 1.000 on both tasks in all 136 runs with 4 to 7 epochs (the same
+ * 32 seed pairs each, 8 more head seeds at 5); at 3 epochs one run had not yet learned chat (0.86).
+ * 5 epochs. Chance is 0.5; bound 0.9. */
 static void test_helpful_learns_visible_flaws(void) {
     RewardModel rm;
     RmTrainResult res;
-    train_builtin(&rm, "helpful", 480, 5, 0, 4e-3, &res);
+    train_builtin(&rm, "helpful", 480, 5, 0, 4e-3, 0.05, &res);
     Err e = {0};
     RmData fresh;
     EXPECT(rm_data_builtin(&fresh, "helpful", 400, 1234, 0, &e) == 0);
@@ -125,22 +132,22 @@ static void test_helpful_learns_visible_flaws(void) {
 static void harmless_above(int epochs, int pointwise, double lr, double bound) {
     RewardModel rm;
     RmTrainResult res;
-    train_builtin(&rm, "harmless", 240, epochs, pointwise, lr, &res);
+    train_builtin(&rm, "harmless", 240, epochs, pointwise, lr, 1, &res);
     EXPECTF(res.val_acc >= bound, "held-out accuracy %.3f < %.2f", res.val_acc, bound);
     rm_free(&rm);
 }
 
 /* Harmless pairs: a refusal vs compliance with a harmful request, compliance vs a needless refusal
- * with a harmless one. Bradley-Terry at lr 4e-3 reaches train accuracy 1.000 by epoch 2 with every
- * training and model seed tried (12), held-out 1.000 after 3. Chance is 0.5; bound 0.9. */
+ * with a harmless one. Bradley-Terry at lr 4e-3: held-out 1.000 after 3 epochs, train loss under
+ * 0.01, in all 32 runs tried (4 model x 8 training seeds). Chance is 0.5; bound 0.9. */
 static void test_harmless_beats_chance(void) { harmless_above(3, 0, 4e-3, 0.9); }
 
 /* Point-wise, each reply alone must carry its label; for refusals the cue sits in the reasoning,
  * before an answer both labels share (the score reads the last token). At lr 4e-3 the loss
  * plateaus near 0.4 and then drops at epoch 2 to 4 depending on rounding (a test stopping at
  * epoch 3 sat on that cliff: 0.700 on one CPU, above 0.75 on another). At lr 2e-3 the plateau
- * is gone: train accuracy 1.000 by epoch 3 in all 32 runs tried (16 training seeds x 2 model
- * seeds), by epoch 2 in most; 6 epochs leave 3 to spare, held-out 1.000 in all 32. Chance is 0.5;
+ * is gone: held-out 1.000 after 2 epochs already in all 32 runs tried (4 model x 8 training
+ * seeds; train loss 0.02-0.27), and after 3 and 6; 6 epochs leave 4 to spare. Chance is 0.5;
  * bound 0.9. */
 static void test_harmless_pointwise(void) { harmless_above(6, 1, 2e-3, 0.9); }
 

@@ -99,8 +99,9 @@ static TU_UNUSED int tu_capture(const char *cmd, StrBuf *out, int *status) {
 }
 
 /* ---- outside oracles: each tu_no_* returns why it cannot be used here (for SKIP_IF), or NULL ----
- * R1_TEST_WITHOUT, a comma-separated list of oracle names (torch, jinja2, node, gsm8k), makes the
- * tests act as if those were missing, to see their SKIP paths without uninstalling anything. */
+ * R1_TEST_WITHOUT, a comma-separated list of oracle names (torch, jinja2, node, gsm8k; the shell
+ * tests also read chromium), makes the tests act as if those were missing, to see their SKIP paths
+ * without uninstalling anything. */
 
 /* True when R1_TEST_WITHOUT names `oracle`. */
 static TU_UNUSED int tu_pretend_missing(const char *oracle) {
@@ -144,9 +145,6 @@ static TU_UNUSED const char *tu_no_node_module(const char *dir) {
     return why;
 }
 
-/* True when node and build/node/node_modules/<dir> can be used (tu_no_node_module says why not). */
-static TU_UNUSED int tu_have_node_module(const char *dir) { return tu_no_node_module(dir) == NULL; }
-
 /* A reference file from outside the repository (a data set, an npm package's file). */
 static TU_UNUSED const char *tu_no_file(const char *oracle, const char *path, const char *hint) {
     static char why[1024];
@@ -154,6 +152,25 @@ static TU_UNUSED const char *tu_no_file(const char *oracle, const char *path, co
     else if (!path || !file_exists(path)) snprintf(why, sizeof why, "%.600s absent (%.300s)", path ? path : oracle, hint);
     else return NULL;
     return why;
+}
+
+/* GSM8K's test split (data/gsm8k_test.jsonl of the shared folder: $R1_GSM8K, $R1_SHARED/data,
+ * or a shared/ folder one or two levels above the clone); NULL when the file is there, with its
+ * path in *path, else why not (for SKIP_IF). */
+static TU_UNUSED const char *tu_no_gsm8k(const char **path) {
+    static char found[1024];
+    const char *env = getenv("R1_GSM8K"), *shared = getenv("R1_SHARED");
+    *path = NULL;
+    if (env && *env) *path = env;
+    else {
+        const char *const dirs[] = {shared && *shared ? shared : NULL, "../shared", "../../shared"};
+        for (size_t i = 0; i < sizeof dirs / sizeof *dirs && !*path; i++) {
+            if (!dirs[i]) continue;
+            snprintf(found, sizeof found, "%.1000s/data/gsm8k_test.jsonl", dirs[i]);
+            if (file_exists(found)) *path = found;
+        }
+    }
+    return tu_no_file("gsm8k", *path, "gsm8k_test.jsonl: set R1_GSM8K, or R1_SHARED to the folder holding data/");
 }
 
 /* True when the JSON array `want` (a reference tokenizer's answer) holds exactly the ids. */
