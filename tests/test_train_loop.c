@@ -156,6 +156,7 @@ static void test_memorises_small_corpus(void) {
     int rc = pretrain_run(&o, &res, &e);
     EXPECTF(rc == 0, "%s", e.msg);
     /* from ln(48) ≈ 3.87 to below 0.05: the 64 tokens are memorised */
+    printf("  memorisation: final loss %.4f after %lld steps\n", res.last_loss, (long long)res.steps_done);
     EXPECTF(res.last_loss < 0.05, "final loss %.4f (bound 0.05)", res.last_loss);
     EXPECT(res.steps_done == 150 && res.skipped == 0);
     /* the final model folder */
