@@ -1,7 +1,8 @@
 /* Reward model (rl/reward_model.h): the Bradley–Terry gradient points the right way, RMs trained
  * on the built-in helpful and harmless pairs learn what the text shows, by a stated margin on pairs
  * they never saw, a training run resumes bit for bit, RM folders round-trip (and the policy loader
- * refuses them), bad data files name file:line. */
+ * refuses them), bad data files name file:line, and `r1 rm train` / `r1 rm score` through the
+ * binary (env R1, default build/r1). */
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -267,6 +268,50 @@ static void test_bad_data(void) {
     EXPECT(rm_data_builtin(&d, "nosuch", 4, 1, 0, &e) != 0);
 }
 
+/* Exactly one line of output, an "r1: error:" holding `want`. */
+static int one_line_error(const StrBuf *o, const char *want) {
+    return o->s && !strncmp(o->s, "r1: error: ", 11) && strstr(o->s, want) && strchr(o->s, '\n') == o->s + o->len - 1;
+}
+
+/* The commands: rm train writes an RM folder and refuses to overwrite its run; rm score adds a
+ * finite rm_score to every record; bad records in either name file:line and the key. */
+static void test_cli(void) {
+    const char *r1 = tu_r1_bin();
+    StrBuf o = {0};
+    int rc = tu_runf(&o, "%s rm train --model %s --builtin harmless --n 24 --epochs 1 --out %s/rm_cli --quiet --threads 1",
+                     r1, base_dir, dir);
+    EXPECTF(rc == 0 && strstr(o.s, "held-out accuracy"), "rm train: %s", o.s);
+    rc = tu_runf(&o, "%s rm train --model %s --builtin harmless --n 24 --epochs 1 --out %s/rm_cli --quiet", r1, base_dir, dir);
+    EXPECTF(rc != 0 && one_line_error(&o, "pass --resume"), "rm train again: %s", o.s);
+    char recs[160], bad[160], scored[160];
+    snprintf(recs, sizeof recs, "%s/to_score.jsonl", dir);
+    snprintf(bad, sizeof bad, "%s/bad_score.jsonl", dir);
+    snprintf(scored, sizeof scored, "%s/scored.jsonl", dir);
+    Err e = {0};
+    const char *two = "{\"prompt\":\"Help me.\",\"response\":\"Sure.\"}\n\n{\"prompt\":\"Hi\",\"response\":\"No.\"}\n";
+    const char *nores = "{\"prompt\":\"a\",\"reply\":\"b\"}\n";
+    EXPECT(file_write_atomic(recs, two, strlen(two), &e) == 0 && file_write_atomic(bad, nores, strlen(nores), &e) == 0);
+    rc = tu_runf(&o, "%s rm score --model %s/rm_cli --data %s --out %s", r1, dir, recs, scored);
+    EXPECTF(rc == 0 && strstr(o.s, "mean over 2 records"), "rm score: %s", o.s);
+    double v[4];
+    int n = 0;
+    char *text = file_read_all(scored, NULL, &e);
+    for (char *l = text ? strstr(text, "\"rm_score\":") : NULL; l && n < 4; l = strstr(l + 1, "\"rm_score\":"))
+        v[n++] = atof(l + strlen("\"rm_score\":"));
+    free(text);
+    EXPECTF(n == 2 && isfinite(v[0]) && isfinite(v[1]) && v[0] != v[1], "%d scores", n);
+    char want[200];
+    snprintf(want, sizeof want, "%s:1: key 'response': missing", bad);
+    rc = tu_runf(&o, "%s rm score --model %s/rm_cli --data %s", r1, dir, bad);
+    EXPECTF(rc != 0 && one_line_error(&o, want), "rm score, bad record: %s", o.s);
+    const char *nochosen = "{\"prompt\":\"a\",\"rejected\":\"c\"}\n";
+    EXPECT(file_write_atomic(bad, nochosen, strlen(nochosen), &e) == 0);
+    snprintf(want, sizeof want, "%s:1: key 'chosen': missing", bad);
+    rc = tu_runf(&o, "%s rm train --model %s --data %s --out %s/rm_bad --quiet", r1, base_dir, bad, dir);
+    EXPECTF(rc != 0 && one_line_error(&o, want), "rm train, bad pair: %s", o.s);
+    sb_free(&o);
+}
+
 /* The RM callback: 0 on reasoning prompts; the helpful RM reads the summary after </think>. */
 static void test_align_reward_views(void) {
     Err e = {0};
@@ -373,6 +418,7 @@ int main(void) {
     RUN(test_train_resume_same_bits);
     RUN(test_save_load_score);
     RUN(test_bad_data);
+    RUN(test_cli);
     RUN(test_align_reward_views);
     RUN(test_align_smoke);
     char cmd[128];
