@@ -1,0 +1,236 @@
+/* Tokenizer -> tokenizer.ggml.* keys (see gguf_vocab.h). */
+#include "tokenizer/gguf_vocab.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "base/strbuf.h"
+#include "io/file.h"
+#include "io/json.h"
+#include "tokenizer/tok_internal.h"
+
+enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER_DEFINED = 4, TT_UNUSED = 5 };
+
+/* Strings gathered in one buffer, then handed to the writer as pointers and lengths. */
+typedef struct StrList {
+    StrBuf blob;
+    size_t *off, *len;
+    uint64_t n, cap;
+} StrList;
+
+static void sl_begin(StrList *l) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->off = xrealloc(l->off, l->cap * sizeof *l->off);
+        l->len = xrealloc(l->len, l->cap * sizeof *l->len);
+    }
+    l->off[l->n] = l->blob.len;
+}
+
+static void sl_end(StrList *l) { l->len[l->n] = l->blob.len - l->off[l->n]; l->n++; }
+
+static void sl_add(StrList *l, const char *s, size_t n) { sl_begin(l); sb_append_n(&l->blob, s, n); sl_end(l); }
+
+static void sl_write(GgufWriter *w, const char *key, StrList *l) {
+    const char **p = xmalloc((l->n ? l->n : 1) * sizeof *p);
+    for (uint64_t i = 0; i < l->n; i++) p[i] = l->blob.s ? l->blob.s + l->off[i] : "";
+    gguf_w_arr_str(w, key, p, l->len, l->n);
+    free(p);
+}
+
+static void sl_free(StrList *l) { sb_free(&l->blob); free(l->off); free(l->len); memset(l, 0, sizeof *l); }
+
+/* The Split regexes of a pre_tokenizer (Sequence or single step) and whether a ByteLevel step
+ * with use_regex was seen. Returns the number of Split patterns, -1 for other step types. */
+static int pre_patterns(const cJSON *pre, const char **pat, int cap, int *bytelevel_regex) {
+    const char *ty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pre, "type"));
+    if (!ty) return -1;
+    if (!strcmp(ty, "Sequence")) {
+        int n = 0;
+        const cJSON *s;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(pre, "pretokenizers")) {
+            int k = pre_patterns(s, pat + n, cap - n, bytelevel_regex);
+            if (k < 0) return -1;
+            n += k;
+        }
+        return n;
+    }
+    if (!strcmp(ty, "Split")) {
+        const char *re = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pre, "pattern"), "Regex"));
+        if (!re || cap < 1) return -1;
+        pat[0] = re;
+        return 1;
+    }
+    if (!strcmp(ty, "ByteLevel")) {
+        const cJSON *ur = cJSON_GetObjectItemCaseSensitive(pre, "use_regex");
+        if (!ur || cJSON_IsTrue(ur)) *bytelevel_regex = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* llama.cpp's name for the tokenizer.json's pre-tokenizer, or NULL. */
+static const char *pre_name(const cJSON *root) {
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+    const char *pat[PRETOK_MAX_STEPS];
+    int blr = 0;
+    if (!pre || cJSON_IsNull(pre)) return NULL;
+    int n = pre_patterns(pre, pat, PRETOK_MAX_STEPS, &blr);
+    if (n == 3 && !blr && !strcmp(pat[0], PRETOK_DEEPSEEK_V3[0]) && !strcmp(pat[1], PRETOK_DEEPSEEK_V3[1]) &&
+        !strcmp(pat[2], PRETOK_DEEPSEEK_V3[2]))
+        return "deepseek-v3";
+    if (n == 0 && blr) return "gpt-2";
+    return NULL;
+}
+
+/* Merges in rank order, rebuilt from the merge table (slot = left << 44 | right << 24 | rank). */
+static void add_merges(GgufWriter *w, const Bpe *b) {
+    uint32_t *left = xmalloc((b->n_merges + 1) * sizeof *left), *right = xmalloc((b->n_merges + 1) * sizeof *right);
+    for (size_t s = 0; s < b->mcap; s++) {
+        uint64_t v = b->mslots[s];
+        if (v == UINT64_MAX) continue;
+        uint32_t rank = (uint32_t)(v & ((1u << 24) - 1));
+        CHECK(rank < b->n_merges);
+        left[rank] = (uint32_t)(v >> 44);
+        right[rank] = (uint32_t)((v >> 24) & ((1u << 20) - 1));
+    }
+    StrList l = {0};
+    for (uint32_t r = 0; r < b->n_merges; r++) {
+        sl_begin(&l);
+        bytelevel_encode(b->blob + b->off[left[r]], b->len[left[r]], &l.blob);
+        sb_append_n(&l.blob, " ", 1);
+        bytelevel_encode(b->blob + b->off[right[r]], b->len[right[r]], &l.blob);
+        sl_end(&l);
+    }
+    sl_write(w, "tokenizer.ggml.merges", &l);
+    sl_free(&l);
+    free(left);
+    free(right);
+}
+
+static int cmp_offstr(const void *a, const void *b, void *ctx);
+
+/* Token texts must be distinct for llama.cpp (it maps text -> id); returns a duplicate index. */
+static int64_t find_duplicate(const StrList *l) {
+    uint64_t *idx = xmalloc((l->n ? l->n : 1) * sizeof *idx);
+    for (uint64_t i = 0; i < l->n; i++) idx[i] = i;
+    qsort_r(idx, l->n, sizeof *idx, cmp_offstr, (void *)l);
+    int64_t dup = -1;
+    for (uint64_t i = 1; i < l->n && dup < 0; i++)
+        if (!cmp_offstr(&idx[i - 1], &idx[i], (void *)l)) dup = (int64_t)idx[i];
+    free(idx);
+    return dup;
+}
+
+static int cmp_offstr(const void *a, const void *b, void *ctx) {
+    const StrList *l = ctx;
+    uint64_t i = *(const uint64_t *)a, j = *(const uint64_t *)b;
+    size_t n = l->len[i] < l->len[j] ? l->len[i] : l->len[j];
+    int c = memcmp(l->blob.s + l->off[i], l->blob.s + l->off[j], n);
+    return c ? c : (l->len[i] > l->len[j]) - (l->len[i] < l->len[j]);
+}
+
+static void add_chat_template(GgufWriter *w, const char *tokenizer_json) {
+    char *dup = xstrdup(tokenizer_json), path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dirname(dup));
+    free(dup);
+    Err ignore = {0};
+    cJSON *cfg = file_exists(path) ? json_load_file(path, &ignore) : NULL;
+    const char *tpl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "chat_template"));
+    if (tpl) gguf_w_str(w, "tokenizer.chat_template", tpl);
+    cJSON_Delete(cfg);
+}
+
+int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_size, Err *e) {
+    cJSON *root = json_load_file(tokenizer_json, e);
+    if (!root) return -1;
+    const char *pre = pre_name(root);
+    cJSON_Delete(root);
+    if (!pre)
+        return err_set(e, "%s: key 'pre_tokenizer': not one llama.cpp knows (DeepSeek-V3's Split regexes or a GPT-2 ByteLevel)", tokenizer_json);
+    Tokenizer *tok = tokenizer_load(tokenizer_json, e);
+    if (!tok) return -1;
+    if (tokenizer_vocab_size(tok) > vocab_size) {
+        err_set(e, "%s: ids up to %u do not fit the model's vocab_size %u", tokenizer_json, tokenizer_vocab_size(tok) - 1, vocab_size);
+        tokenizer_free(tok);
+        return -1;
+    }
+    int32_t *types = xmalloc(vocab_size * sizeof *types);
+    const AddedToken **added = xcalloc(vocab_size, sizeof *added);
+    for (int i = 0; i < tok->n_added; i++) added[tok->added[i].id] = &tok->added[i];
+    StrList l = {0};
+    for (uint32_t id = 0; id < vocab_size; id++) {
+        const Bpe *b = &tok->bpe;
+        if (added[id]) {
+            sl_add(&l, added[id]->content, added[id]->len);
+            types[id] = added[id]->special ? TT_CONTROL : TT_USER_DEFINED;
+        } else if (id < b->n_ids && b->len[id] != UINT32_MAX) {
+            sl_begin(&l);
+            bytelevel_encode(b->blob + b->off[id], b->len[id], &l.blob);
+            sl_end(&l);
+            types[id] = TT_NORMAL;
+        } else {
+            char pad[32];
+            int n = snprintf(pad, sizeof pad, "[PAD%u]", id);
+            sl_add(&l, pad, (size_t)n);
+            types[id] = TT_UNUSED;
+        }
+    }
+    int64_t dup = find_duplicate(&l);
+    int rc = 0;
+    if (dup >= 0) {
+        rc = err_set(e, "%s: id %lld: token text '%.*s' appears twice (llama.cpp maps texts to ids)", tokenizer_json,
+                     (long long)dup, (int)(l.len[dup] > 60 ? 60 : l.len[dup]), l.blob.s + l.off[dup]);
+    } else {
+        gguf_w_str(w, "tokenizer.ggml.model", "gpt2");
+        gguf_w_str(w, "tokenizer.ggml.pre", pre);
+        sl_write(w, "tokenizer.ggml.tokens", &l);
+        gguf_w_arr_i32(w, "tokenizer.ggml.token_type", types, vocab_size);
+        add_merges(w, &tok->bpe);
+        if (tok->bos >= 0) gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)tok->bos);
+        if (tok->eos >= 0) gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)tok->eos);
+        if (tok->pad >= 0) gguf_w_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)tok->pad);
+        gguf_w_bool(w, "tokenizer.ggml.add_bos_token", tok->bos >= 0);
+        gguf_w_bool(w, "tokenizer.ggml.add_eos_token", 0);
+        add_chat_template(w, tokenizer_json);
+    }
+    sl_free(&l);
+    free(types);
+    free(added);
+    tokenizer_free(tok);
+    return rc;
+}
+
+void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, int eos_id) {
+    int32_t *types = xmalloc((vocab_size ? vocab_size : 1) * sizeof *types);
+    StrList l = {0};
+    for (uint32_t id = 0; id < vocab_size; id++) {
+        if (id < 256) {
+            unsigned char byte = (unsigned char)id;
+            sl_begin(&l);
+            bytelevel_encode(&byte, 1, &l.blob);
+            sl_end(&l);
+            types[id] = TT_NORMAL;
+        } else {
+            char pad[32];
+            int n = snprintf(pad, sizeof pad, "[PAD%u]", id);
+            sl_add(&l, pad, (size_t)n);
+            types[id] = TT_UNUSED;
+        }
+    }
+    gguf_w_str(w, "tokenizer.ggml.model", "gpt2");
+    gguf_w_str(w, "tokenizer.ggml.pre", "default");
+    sl_write(w, "tokenizer.ggml.tokens", &l);
+    gguf_w_arr_i32(w, "tokenizer.ggml.token_type", types, vocab_size);
+    gguf_w_arr_str(w, "tokenizer.ggml.merges", NULL, NULL, 0);
+    gguf_w_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos_id);
+    gguf_w_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)eos_id);
+    gguf_w_bool(w, "tokenizer.ggml.add_bos_token", 0);
+    gguf_w_bool(w, "tokenizer.ggml.add_eos_token", 0);
+    sl_free(&l);
+    free(types);
+}

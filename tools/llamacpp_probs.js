@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs a GGUF file in llama.cpp (the prebuilt CPU binary of npm node-llama-cpp@3.21.1, installed
+// in build/node) and prints, as one JSON line, a greedy continuation of the given prompt and the
+// full next-token distribution before each generated token:
+//   {"tokens": [t1, ..., tN], "probs": [[p_0 .. p_V-1] before t1, ..., before tN], "n_vocab": V}
+// probs[k] is llama.cpp's softmax of the raw logits (temperature 0 = the greedy sampler, which
+// leaves the logits untouched). K/V cache in F32 and flash attention off, so the f32 comparison
+// with `r1 logits` sees llama.cpp's arithmetic and not a cache rounded to f16.
+//
+//   node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]
+"use strict";
+const path = require("path");
+
+async function main() {
+    const [modelPath, promptArg, nArg, threadsArg] = process.argv.slice(2);
+    if (!modelPath || !promptArg || !nArg) {
+        console.error("usage: node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]");
+        process.exit(2);
+    }
+    const prompt = promptArg.split(",").map(Number);
+    const n = Number(nArg), threads = Number(threadsArg || 1);
+    const lib = path.join(__dirname, "..", "build", "node", "node_modules", "node-llama-cpp");
+    const {getLlama, LlamaLogLevel} = await import(path.join(lib, "dist", "index.js"));
+    const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false});
+    const model = await llama.loadModel({modelPath, gpuLayers: 0});
+    const ctx = await model.createContext({
+        contextSize: Math.max(32, prompt.length + n + 8), batchSize: Math.max(32, prompt.length + 1), threads,
+        flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+    });
+    const seq = ctx.getSequence();
+    const V = model.tokens.vocabSize ?? model.fileInsights?.vocabSize;
+    const out = {tokens: [], probs: [], n_vocab: V};
+    const it = seq.evaluateWithMetadata(prompt, {probabilities: true}, {temperature: 0, yieldEogToken: true});
+    for await (const step of it) {
+        const p = new Array(V).fill(0);
+        for (const [tok, prob] of step.probabilities) p[tok] = prob;
+        out.tokens.push(step.token);
+        out.probs.push(p);
+        if (out.tokens.length >= n) break;
+    }
+    process.stdout.write(JSON.stringify(out) + "\n");
+    await ctx.dispose();
+    await model.dispose();
+    await llama.dispose();
+}
+
+main().catch((err) => { console.error("llamacpp_probs: " + (err && err.message ? err.message : err)); process.exit(1); });
