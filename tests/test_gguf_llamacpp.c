@@ -1,0 +1,164 @@
+/* `r1 export gguf` checked by llama.cpp itself: random DeepSeek-V3 models (q-LoRA or a single q
+ * projection, YaRN, group-limited noaux_tc routing with a bias, softmax routing, leading dense
+ * layers, shared experts, MTP left out) are exported, loaded by the prebuilt CPU llama.cpp of npm
+ * node-llama-cpp@3.21.1 (tools/llamacpp_probs.js), which continues a prompt greedily and reports its
+ * next-token distribution at every step; `r1 logits` over the same tokens must agree.
+ *
+ * Bounds. f32: |p_llama − p_r1| ≤ 1e-3 for every token of the vocabulary at every step, and the
+ * same greedy token (r1's argmax) at every step.
+ * f16 / bf16 / q8_0: the file's weights are rounded, and llama.cpp's CPU matmul also rounds each
+ * activation row to the weight type's dot-product format before multiplying (f16, bf16, or q8_0
+ * blocks). Two comparisons:
+ *   (a) llama.cpp vs r1 running the same file (`r1 logits --model F.gguf`: the same rounded weights
+ *       in f32), so only llama.cpp's activation rounding differs. An input rounded with relative
+ *       error ≤ u gives a matmul output error of about u·‖W‖‖x‖/√3 per row (independent errors of a
+ *       uniform rounding), i.e. a relative error ≈ u; the logits pass ~7 rounded matmul inputs per
+ *       layer in series (q, kv, absorbed k, v, o, gate/up, down), plus lm_head, so with L ≤ 3
+ *       layers δz ≲ 24·u·max|z|. A log-probability moves by at most 2·max|δz| (δ log p_i = δz_i −
+ *       Σ_j p_j δz_j). We allow |δ log p| ≤ 48·u·max|z| on tokens with p ≥ 1e-3 (rarer ones are
+ *       allowed the same absolute error in p). u: f16 2^-11, bf16 2^-8, q8_0 1/254 (half a step of
+ *       max|x|/127) + 2^-11 for the f16 scale.
+ *   (b) llama.cpp vs r1 on the original f32 folder: the weight rounding adds an error of the same
+ *       form (another rounded operand per matmul), so twice (a)'s allowance.
+ * Greedy tokens in (a) and (b) must agree wherever r1's top-two margin exceeds the allowed
+ * logit error. The measured maxima are printed so the margins can be read off.
+ * SKIP (not pass) when node or the package is missing. */
+#include "test.h"
+#include "test_util.h"
+#include "test_gguf_util.h"
+
+#include <unistd.h>
+
+static const int PROMPT[8] = {5, 17, 42, 9, 33, 2, 60, 11};
+enum { NPROMPT = 8, NNEW = 8 };
+
+static int have_llamacpp(void) {
+    return tu_have_node_module("node-llama-cpp") &&
+           file_exists("build/node/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node");
+}
+
+/* llama.cpp's greedy continuation of PROMPT: tokens [NNEW] and probabilities [NNEW, V]. */
+static int run_llamacpp(const char *gguf, int *tokens, double **probs, int *V) {
+    char cmd[1024], prompt[256];
+    size_t k = 0;
+    for (int i = 0; i < NPROMPT; i++) k += (size_t)snprintf(prompt + k, sizeof prompt - k, "%s%d", i ? "," : "", PROMPT[i]);
+    snprintf(cmd, sizeof cmd, "node tools/llamacpp_probs.js %s %s %d 1", gguf, prompt, NNEW);
+    StrBuf out = {0};
+    int status = 0;
+    if (tu_capture(cmd, &out, &status) || status != 0) { printf("  %s: status %d\n", cmd, status); sb_free(&out); return -1; }
+    cJSON *j = cJSON_Parse(out.s);
+    sb_free(&out);
+    const cJSON *tk = cJSON_GetObjectItem(j, "tokens"), *pr = cJSON_GetObjectItem(j, "probs");
+    if (!j || cJSON_GetArraySize(tk) != NNEW || cJSON_GetArraySize(pr) != NNEW) { printf("  llama.cpp output not understood\n"); cJSON_Delete(j); return -1; }
+    *V = cJSON_GetArraySize(cJSON_GetArrayItem(pr, 0));
+    *probs = malloc((size_t)NNEW * *V * sizeof **probs);
+    for (int s = 0; s < NNEW; s++) {
+        tokens[s] = cJSON_GetArrayItem(tk, s)->valueint;
+        const cJSON *row = cJSON_GetArrayItem(pr, s);
+        for (int v = 0; v < *V; v++) (*probs)[(size_t)s * *V + v] = cJSON_GetArrayItem(row, v)->valuedouble;
+    }
+    cJSON_Delete(j);
+    return 0;
+}
+
+typedef struct Diff { double p, logp, zmax; int token_mismatch, unsure_steps; } Diff;
+
+/* Compares llama.cpp's steps with r1's logits of `model` over PROMPT + llama.cpp's tokens;
+ * `zerr` is the logit error allowed (a greedy token may differ only where r1's margin is below it). */
+static int compare(const char *model, const char *tmp, const int *ltok, const double *lp, int V, double zerr, Diff *d) {
+    int ids[NPROMPT + NNEW], Vr = 0;
+    memcpy(ids, PROMPT, sizeof PROMPT);
+    for (int s = 0; s < NNEW - 1; s++) ids[NPROMPT + s] = ltok[s];
+    float *z = gg_r1_logits(model, ids, NPROMPT + NNEW - 1, tmp, &Vr);
+    if (!z || Vr != V) { printf("  r1 logits: vocab %d vs llama.cpp %d\n", Vr, V); free(z); return -1; }
+    memset(d, 0, sizeof *d);
+    double *p = malloc((size_t)V * sizeof *p);
+    for (int s = 0; s < NNEW; s++) {
+        const float *row = z + (size_t)(NPROMPT - 1 + s) * V;
+        gg_softmax(row, V, p);
+        int best = 0, second = -1;
+        for (int v = 0; v < V; v++) {
+            double q = lp[(size_t)s * V + v];
+            d->p = fmax(d->p, fabs(p[v] - q));
+            if (p[v] >= 1e-3) d->logp = fmax(d->logp, fabs(log(p[v]) - log(q)));
+            d->zmax = fmax(d->zmax, fabs(row[v]));
+            if (row[v] > row[best]) best = v;
+        }
+        for (int v = 0; v < V; v++) if (v != best && (second < 0 || row[v] > row[second])) second = v;
+        if (best != ltok[s]) {
+            if (row[best] - row[second] > 2 * zerr) d->token_mismatch++;
+            else d->unsure_steps++;
+        }
+    }
+    free(p);
+    free(z);
+    return 0;
+}
+
+static void check_model(const char *cfg, uint64_t seed, const char *const *types, int n_types) {
+    char tmpl[] = "/tmp/r1gguf.XXXXXX", dir[600];
+    if (tu_mkdtemp_sub(tmpl, "m", dir, sizeof dir)) { EXPECT(0); return; }
+    EXPECT(gg_save_model(dir, cfg, seed) == 0);
+    for (int t = 0; t < n_types; t++) {
+        const char *ty = types[t];
+        char gguf[700];
+        snprintf(gguf, sizeof gguf, "%s/m-%s.gguf", tmpl, ty);
+        StrBuf o = {0};
+        int rc = tu_runf(&o, "%s export gguf --model %s --out %s --type %s", tu_r1_bin(), dir, gguf, ty);
+        EXPECTF(rc == 0, "export %s: %s", ty, o.s);
+        sb_free(&o);
+        int ltok[NNEW], V = 0;
+        double *lp = NULL;
+        if (rc || run_llamacpp(gguf, ltok, &lp, &V)) { EXPECTF(0, "llama.cpp failed on %s", gguf); continue; }
+        Diff a, b;
+        if (!strcmp(ty, "f32")) {
+            EXPECT(compare(dir, tmpl, ltok, lp, V, 0, &a) == 0);
+            printf("  f32: max|dp| %.2e, max|dlogp| %.2e, max|z| %.2f\n", a.p, a.logp, a.zmax);
+            EXPECTF(a.p <= 1e-3, "f32: probabilities differ by %.3g > 1e-3", a.p);
+            EXPECTF(a.token_mismatch + a.unsure_steps == 0, "f32: %d greedy tokens differ", a.token_mismatch + a.unsure_steps);
+        } else {
+            double u = !strcmp(ty, "f16") ? 1.0 / 2048 : !strcmp(ty, "bf16") ? 1.0 / 256 : 1.0 / 254 + 1.0 / 2048;
+            EXPECT(compare(gguf, tmpl, ltok, lp, V, 0, &a) == 0);
+            double zerr = 24 * u * a.zmax;
+            EXPECT(compare(gguf, tmpl, ltok, lp, V, zerr, &a) == 0);
+            EXPECT(compare(dir, tmpl, ltok, lp, V, 2 * zerr, &b) == 0);
+            printf("  %s: same weights max|dlogp| %.2e (allowed %.2e), vs f32 model %.2e (allowed %.2e), max|z| %.2f, "
+                   "max|dp| %.2e / %.2e, near-tie steps %d / %d\n",
+                   ty, a.logp, 2 * zerr, b.logp, 4 * zerr, a.zmax, a.p, b.p, a.unsure_steps, b.unsure_steps);
+            EXPECTF(a.logp <= 2 * zerr && a.p <= 2 * zerr, "%s: llama.cpp vs r1 on the same weights: dlogp %.3g, dp %.3g > %.3g", ty, a.logp, a.p, 2 * zerr);
+            EXPECTF(b.logp <= 4 * zerr && b.p <= 4 * zerr, "%s: llama.cpp vs r1's f32 model: dlogp %.3g, dp %.3g > %.3g", ty, b.logp, b.p, 4 * zerr);
+            EXPECTF(a.token_mismatch == 0 && b.token_mismatch == 0, "%s: greedy tokens differ beyond a near tie", ty);
+        }
+        free(lp);
+    }
+    StrBuf o = {0};
+    tu_runf(&o, "rm -rf %s", tmpl);
+    sb_free(&o);
+}
+
+static void test_llamacpp_qlora_yarn_groups(void) {
+    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
+    check_model(GG_CFG_QLORA_YARN, 11, types, 4);
+}
+
+static void test_llamacpp_single_q_no_groups(void) {
+    const char *types[] = {"f32", "q8_0"};
+    check_model(GG_CFG_PLAIN_Q, 12, types, 2);
+}
+
+static void test_llamacpp_softmax_routing(void) {
+    const char *types[] = {"f32", "bf16"};
+    check_model(GG_CFG_SOFTMAX, 13, types, 2);
+}
+
+int main(void) {
+    if (!have_llamacpp()) {
+        printf("SKIP test_gguf_llamacpp: node or npm node-llama-cpp@3.21.1 is not installed in build/node "
+               "(tools/fetch_v3_tokenizer.sh installs it)\n");
+        return 0;
+    }
+    RUN(test_llamacpp_qlora_yarn_groups);
+    RUN(test_llamacpp_single_q_no_groups);
+    RUN(test_llamacpp_softmax_routing);
+    return TEST_EXIT();
+}
