@@ -151,6 +151,50 @@ static void test_llamacpp_softmax_routing(void) {
     check_model(GG_CFG_SOFTMAX, 13, types, 2);
 }
 
+/* The vocabulary, merges, added tokens and pre-tokenizer name in the file make llama.cpp encode
+ * the 90-text corpus (scripts, code, digits, whitespace runs, special tokens) exactly as Hugging
+ * Face's DeepSeek-V3 tokenizer does (tests/fixtures/tokenizer/v3_expected.json). The pruned
+ * tokenizer keeps DeepSeek-V3's ids, so the file also carries [PAD] rows for the holes. */
+static void test_llamacpp_v3_tokenizer(void) {
+    static const char cfg[] =
+        "{\"model_type\":\"deepseek_v3\",\"vocab_size\":129280,\"hidden_size\":16,\"num_hidden_layers\":1,"
+        "\"first_k_dense_replace\":1,\"intermediate_size\":16,\"num_attention_heads\":1,\"q_lora_rank\":null,"
+        "\"kv_lora_rank\":8,\"qk_nope_head_dim\":8,\"qk_rope_head_dim\":8,\"v_head_dim\":8,\"n_routed_experts\":0,"
+        "\"norm_topk_prob\":false,\"max_position_embeddings\":64,\"bos_token_id\":0,\"eos_token_id\":1}";
+    char tmpl[] = "/tmp/r1gguf.XXXXXX", dir[600], gguf[700];
+    if (tu_mkdtemp_sub(tmpl, "m", dir, sizeof dir)) { EXPECT(0); return; }
+    EXPECT(tu_save_model(dir, cfg, 1) == 0);
+    StrBuf o = {0};
+    snprintf(gguf, sizeof gguf, "%s/m.gguf", tmpl);
+    int rc = tu_runf(&o, "cp tests/fixtures/tokenizer/v3_pruned.tokenizer.json %s/tokenizer.json && "
+                         "%s export gguf --model %s --out %s --type bf16", dir, tu_r1_bin(), dir, gguf);
+    EXPECTF(rc == 0, "export: %s", o.s);
+    sb_free(&o);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "node tools/llamacpp_probs.js --tokenize %s tests/fixtures/tokenizer/v3_corpus.json", gguf);
+    int status = 0;
+    if (rc == 0 && tu_capture(cmd, &o, &status) == 0 && status == 0) {
+        cJSON *got = cJSON_Parse(o.s);
+        char *want_s = tu_slurp("tests/fixtures/tokenizer/v3_expected.json");
+        cJSON *want = cJSON_Parse(want_s);
+        int n = cJSON_GetArraySize(want), bad = 0;
+        EXPECT(n == 90 && cJSON_GetArraySize(got) == n);
+        for (int i = 0; i < n && cJSON_GetArraySize(got) == n; i++) {
+            if (cJSON_Compare(cJSON_GetArrayItem(got, i), cJSON_GetArrayItem(want, i), 1)) continue;
+            if (bad++ < 3) printf("  text %d: llama.cpp's ids differ from Hugging Face's\n", i);
+        }
+        EXPECTF(bad == 0, "%d of %d texts encode differently in llama.cpp", bad, n);
+        cJSON_Delete(got);
+        cJSON_Delete(want);
+        free(want_s);
+    } else {
+        EXPECTF(0, "%s: status %d", cmd, status);
+    }
+    sb_free(&o);
+    tu_runf(&o, "rm -rf %s", tmpl);
+    sb_free(&o);
+}
+
 int main(void) {
     if (!have_llamacpp()) {
         printf("SKIP test_gguf_llamacpp: node or npm node-llama-cpp@3.21.1 is not installed in build/node "
@@ -160,5 +204,6 @@ int main(void) {
     RUN(test_llamacpp_qlora_yarn_groups);
     RUN(test_llamacpp_single_q_no_groups);
     RUN(test_llamacpp_softmax_routing);
+    RUN(test_llamacpp_v3_tokenizer);
     return TEST_EXIT();
 }

@@ -8,10 +8,29 @@
 // with `r1 logits` sees llama.cpp's arithmetic and not a cache rounded to f16.
 //
 //   node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]
+//   node tools/llamacpp_probs.js --tokenize MODEL.gguf TEXTS.json
+// The second form prints llama.cpp's token ids of each text of a JSON array of strings, as an array
+// of arrays (no BOS; added tokens inside a text are matched, as r1 and Hugging Face do).
 "use strict";
 const path = require("path");
 
+async function load(modelPath) {
+    const lib = path.join(__dirname, "..", "build", "node", "node_modules", "node-llama-cpp");
+    const {getLlama, LlamaLogLevel} = await import(path.join(lib, "dist", "index.js"));
+    const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false});
+    return {llama, model: await llama.loadModel({modelPath, gpuLayers: 0})};
+}
+
+async function tokenize(modelPath, textPath) {
+    const {llama, model} = await load(modelPath);
+    const texts = JSON.parse(require("fs").readFileSync(textPath, "utf8"));
+    process.stdout.write(JSON.stringify(texts.map((t) => Array.from(model.tokenize(t, true)))) + "\n");
+    await model.dispose();
+    await llama.dispose();
+}
+
 async function main() {
+    if (process.argv[2] === "--tokenize") return tokenize(process.argv[3], process.argv[4]);
     const [modelPath, promptArg, nArg, threadsArg] = process.argv.slice(2);
     if (!modelPath || !promptArg || !nArg) {
         console.error("usage: node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]");
@@ -19,10 +38,7 @@ async function main() {
     }
     const prompt = promptArg.split(",").map(Number);
     const n = Number(nArg), threads = Number(threadsArg || 1);
-    const lib = path.join(__dirname, "..", "build", "node", "node_modules", "node-llama-cpp");
-    const {getLlama, LlamaLogLevel} = await import(path.join(lib, "dist", "index.js"));
-    const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false});
-    const model = await llama.loadModel({modelPath, gpuLayers: 0});
+    const {llama, model} = await load(modelPath);
     const ctx = await model.createContext({
         contextSize: Math.max(32, prompt.length + n + 8), batchSize: Math.max(32, prompt.length + 1), threads,
         flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
