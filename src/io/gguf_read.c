@@ -222,8 +222,8 @@ static int parse(Gguf *g, Err *e) {
     if (g->version != 2 && g->version != 3) return err_set(e, "%s: GGUF version %u is not supported (2 and 3 are)", g->path, g->version);
     if (rd_u64(&c, &nt) || rd_u64(&c, &nkv)) return err_set(e, "%s: truncated header", g->path);
     /* each tensor info takes at least 8+1+4+8+4+8 bytes, each key/value at least 8+1+4+1 */
-    if (nt > g->size / 33) return err_set(e, "%s: header claims %llu tensors, more than the file can hold", g->path, (unsigned long long)nt);
-    if (nkv > g->size / 14) return err_set(e, "%s: header claims %llu metadata entries, more than the file can hold", g->path, (unsigned long long)nkv);
+    if (nt > g->size / 33) return err_set(e, "%s: header claims %llu tensors, more than the file can hold (truncated?)", g->path, (unsigned long long)nt);
+    if (nkv > g->size / 14) return err_set(e, "%s: header claims %llu metadata entries, more than the file can hold (truncated?)", g->path, (unsigned long long)nkv);
     g->kv = xcalloc(nkv ? nkv : 1, sizeof *g->kv);
     g->t = xcalloc(nt ? nt : 1, sizeof *g->t);
     for (int64_t i = 0; i < (int64_t)nkv; i++)
