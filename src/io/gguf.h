@@ -37,7 +37,7 @@ typedef enum GgmlType { GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1, GGML_TYPE_Q8_0 = 8
 enum { GGUF_MAX_DIMS = 4, GGUF_Q8_0_BLOCK = 32, GGUF_DEFAULT_ALIGNMENT = 32 };
 
 typedef struct GgufKv {
-    char *key;                  /* owned, NUL-terminated (keys with a NUL byte are refused) */
+    char *key;                  /* owned, NUL-terminated (keys with control bytes are refused) */
     GgufValueType type;
     GgufValueType arr_type;     /* element type when type == GGUF_ARRAY */
     uint64_t n;                 /* array length; string length for GGUF_STRING */

@@ -92,6 +92,13 @@ static void shown(char *out, size_t cap, const uint8_t *s, uint64_t n) {
     out[k] = 0;
 }
 
+/* Keys and tensor names are printed in error messages: no NUL and no control bytes. */
+static int bad_name(const uint8_t *s, uint64_t n) {
+    if (n == 0) return 1;
+    for (uint64_t i = 0; i < n; i++) if (s[i] < 32 || s[i] == 127) return 1;
+    return 0;
+}
+
 static char *dup_name(const uint8_t *s, uint64_t n) {
     char *r = xmalloc(n + 1);
     memcpy(r, s, n);
@@ -118,7 +125,7 @@ static int parse_kv(Gguf *g, Cur *c, int64_t i, Err *e) {
     if (rd_str(c, &ks, &klen)) return err_set(e, "%s: truncated in the key of metadata entry %lld", g->path, (long long)i);
     char name[96];
     shown(name, sizeof name, ks, klen);
-    if (klen == 0 || memchr(ks, 0, klen)) return err_set(e, "%s: metadata entry %lld: empty key or a NUL byte in key '%s'", g->path, (long long)i, name);
+    if (bad_name(ks, klen)) return err_set(e, "%s: metadata entry %lld: empty key or a control byte in key '%s'", g->path, (long long)i, name);
     GgufKv *kv = &g->kv[i];
     kv->key = dup_name(ks, klen);
     g->n_kv = i + 1;
@@ -167,7 +174,7 @@ static int parse_tensor(Gguf *g, Cur *c, int64_t i, Err *e) {
     if (rd_str(c, &ns, &nlen)) return err_set(e, "%s: truncated in the name of tensor %lld", g->path, (long long)i);
     char name[96];
     shown(name, sizeof name, ns, nlen);
-    if (nlen == 0 || memchr(ns, 0, nlen)) return err_set(e, "%s: tensor %lld: empty name or a NUL byte in '%s'", g->path, (long long)i, name);
+    if (bad_name(ns, nlen)) return err_set(e, "%s: tensor %lld: empty name or a control byte in '%s'", g->path, (long long)i, name);
     GgufTensor *t = &g->t[i];
     t->name = dup_name(ns, nlen);
     g->n_tensors = i + 1;

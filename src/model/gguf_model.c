@@ -257,6 +257,34 @@ static int64_t rows_of(const Gguf *g, const char *name) {
     return t && t->n_dims == 2 ? t->ne[1] : -1;
 }
 
+/* The metadata must describe the tensors the file holds before anything is allocated from it:
+ * the last block, the router's experts, and no more parameters than the file has elements. */
+static int check_size(const Gguf *g, const ModelConfig *c, Err *e) {
+    char name[96];
+    const int L = c->num_hidden_layers;
+    if (L > g->n_tensors) return err_set(e, "%s: key 'deepseek2.block_count': %d blocks but %lld tensors", g->path, L, (long long)g->n_tensors);
+    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", L - 1);
+    if (!gguf_find_tensor(g, name)) return err_set(e, "%s: tensor '%s' is missing (key 'deepseek2.block_count' is %d)", g->path, name, L);
+    const GgufTensor *emb = gguf_find_tensor(g, "token_embd.weight");
+    if (emb->ne[0] != c->hidden_size)
+        return err_set(e, "%s: tensor 'token_embd.weight': %lld columns, key 'deepseek2.embedding_length' is %d", g->path, (long long)emb->ne[0], c->hidden_size);
+    if (c->n_routed_experts > 0 && c->first_k_dense_replace < L) {
+        snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", c->first_k_dense_replace);
+        const GgufTensor *t = gguf_find_tensor(g, name);
+        if (!t || t->n_dims != 2 || t->ne[1] != c->n_routed_experts)
+            return err_set(e, "%s: tensor '%s' is missing or has not key 'deepseek2.expert_count' = %d rows", g->path, name, c->n_routed_experts);
+    }
+    uint64_t held = 0;
+    for (int64_t i = 0; i < g->n_tensors; i++) held += g->t[i].numel;
+    ParamTable pt;
+    param_table_build(&pt, c);
+    size_t need = pt.count;
+    param_table_free(&pt);
+    if (need > held)
+        return err_set(e, "%s: the metadata describes %zu parameters, the tensors hold %llu values", g->path, need, (unsigned long long)held);
+    return 0;
+}
+
 int gguf_model_config(const Gguf *g, ModelConfig *cfg, Err *e) {
     const char *arch;
     size_t alen;
@@ -348,7 +376,7 @@ int gguf_model_config(const Gguf *g, ModelConfig *cfg, Err *e) {
     if (gguf_get_u32(g, "tokenizer.ggml.eos_token_id", 0, &tok, e) == 0) c->eos_token_id = (int)tok;
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
     if (config_validate(c, e)) return err_prefix(e, "%s", g->path);
-    return 0;
+    return check_size(g, c, e);
 }
 
 /* Checks that tensor `name` exists with the given dims; *t receives it. */
