@@ -257,33 +257,7 @@ static int64_t rows_of(const Gguf *g, const char *name) {
     return t && t->n_dims == 2 ? t->ne[1] : -1;
 }
 
-/* The metadata must describe the tensors the file holds before anything is allocated from it:
- * the last block, the router's experts, and no more parameters than the file has elements. */
-static int check_size(const Gguf *g, const ModelConfig *c, Err *e) {
-    char name[96];
-    const int L = c->num_hidden_layers;
-    if (L > g->n_tensors) return err_set(e, "%s: key 'deepseek2.block_count': %d blocks but %lld tensors", g->path, L, (long long)g->n_tensors);
-    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", L - 1);
-    if (!gguf_find_tensor(g, name)) return err_set(e, "%s: tensor '%s' is missing (key 'deepseek2.block_count' is %d)", g->path, name, L);
-    const GgufTensor *emb = gguf_find_tensor(g, "token_embd.weight");
-    if (emb->ne[0] != c->hidden_size)
-        return err_set(e, "%s: tensor 'token_embd.weight': %lld columns, key 'deepseek2.embedding_length' is %d", g->path, (long long)emb->ne[0], c->hidden_size);
-    if (c->n_routed_experts > 0 && c->first_k_dense_replace < L) {
-        snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", c->first_k_dense_replace);
-        const GgufTensor *t = gguf_find_tensor(g, name);
-        if (!t || t->n_dims != 2 || t->ne[1] != c->n_routed_experts)
-            return err_set(e, "%s: tensor '%s' is missing or has not key 'deepseek2.expert_count' = %d rows", g->path, name, c->n_routed_experts);
-    }
-    uint64_t held = 0;
-    for (int64_t i = 0; i < g->n_tensors; i++) held += g->t[i].numel;
-    ParamTable pt;
-    param_table_build(&pt, c);
-    size_t need = pt.count;
-    param_table_free(&pt);
-    if (need > held)
-        return err_set(e, "%s: the metadata describes %zu parameters, the tensors hold %llu values", g->path, need, (unsigned long long)held);
-    return 0;
-}
+static int check_size(const Gguf *g, const ModelConfig *c, Err *e);
 
 int gguf_model_config(const Gguf *g, ModelConfig *cfg, Err *e) {
     const char *arch;
@@ -435,6 +409,67 @@ static int read_kv_b(const Gguf *g, const ModelConfig *c, int l, const char *hf,
     return 0;
 }
 
+/* The tensor(s) a parameter comes from, present with the right dims; *t (if not NULL) receives
+ * the tensor of a plain or expert parameter. */
+static int check_source(const Gguf *g, const ModelConfig *c, const ParamInfo *p, const GgufTensor **t, Err *e) {
+    Mapped mp = map_name(p->name, c->num_hidden_layers);
+    const GgufTensor *dummy;
+    if (!t) t = &dummy;
+    *t = NULL;
+    if (mp.kind == MAP_MTP) return 0;
+    if (mp.kind == MAP_EXPERT) {
+        int64_t ne[3] = {p->shape[1], p->shape[0], c->n_routed_experts};
+        return want(g, mp.gguf, p->name, 3, ne, t, e);
+    }
+    if (mp.kind == MAP_PLAIN) {
+        int64_t ne[2] = {p->ndim == 2 ? p->shape[1] : p->shape[0], p->shape[0]};
+        return want(g, mp.gguf, p->name, p->ndim, ne, t, e);
+    }
+    const int H = c->num_attention_heads, Dn = c->qk_nope_head_dim, Dv = c->v_head_dim, R = c->kv_lora_rank;
+    char kn[96], vn[96];
+    const GgufTensor *tk, *tv;
+    snprintf(kn, sizeof kn, "blk.%d.attn_kv_b.weight", mp.layer);
+    if (gguf_find_tensor(g, kn)) {
+        int64_t ne[2] = {R, (int64_t)H * (Dn + Dv)};
+        return want(g, kn, p->name, 2, ne, &tk, e);
+    }
+    snprintf(kn, sizeof kn, "blk.%d.attn_k_b.weight", mp.layer);
+    snprintf(vn, sizeof vn, "blk.%d.attn_v_b.weight", mp.layer);
+    int64_t nek[3] = {Dn, R, H}, nev[3] = {R, Dv, H};
+    return want(g, kn, p->name, 3, nek, &tk, e) || want(g, vn, p->name, 3, nev, &tv, e) ? -1 : 0;
+}
+
+/* The metadata must describe the tensors the file holds before anything is allocated from it:
+ * the last block, the router's experts, and every parameter's tensor with its dims. */
+static int check_size(const Gguf *g, const ModelConfig *c, Err *e) {
+    char name[96];
+    const int L = c->num_hidden_layers;
+    if (L > g->n_tensors) return err_set(e, "%s: key 'deepseek2.block_count': %d blocks but %lld tensors", g->path, L, (long long)g->n_tensors);
+    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", L - 1);
+    if (!gguf_find_tensor(g, name)) return err_set(e, "%s: tensor '%s' is missing (key 'deepseek2.block_count' is %d)", g->path, name, L);
+    const GgufTensor *emb = gguf_find_tensor(g, "token_embd.weight");
+    if (emb->ne[0] != c->hidden_size)
+        return err_set(e, "%s: tensor 'token_embd.weight': %lld columns, key 'deepseek2.embedding_length' is %d", g->path, (long long)emb->ne[0], c->hidden_size);
+    if (c->n_routed_experts > 0 && c->first_k_dense_replace < L) {
+        snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", c->first_k_dense_replace);
+        const GgufTensor *t = gguf_find_tensor(g, name);
+        if (!t || t->n_dims != 2 || t->ne[1] != c->n_routed_experts)
+            return err_set(e, "%s: tensor '%s' is missing or has not key 'deepseek2.expert_count' = %d rows", g->path, name, c->n_routed_experts);
+    }
+    uint64_t held = 0;
+    for (int64_t i = 0; i < g->n_tensors; i++) held += g->t[i].numel;
+    /* each MoE layer's stacked expert tensors hold at least E values: bounds the table's size */
+    if ((uint64_t)(L - c->first_k_dense_replace) * (uint64_t)c->n_routed_experts > held)
+        return err_set(e, "%s: key 'deepseek2.expert_count': %d experts in %d layers do not fit the file's tensors", g->path,
+                       c->n_routed_experts, L - c->first_k_dense_replace);
+    ParamTable pt;
+    param_table_build(&pt, c);
+    int rc = 0;
+    for (int i = 0; i < pt.n && rc == 0; i++) rc = check_source(g, c, &pt.t[i], NULL, e);
+    param_table_free(&pt);
+    return rc;
+}
+
 int gguf_model_read_params(const Gguf *g, const ModelConfig *cfg, const ParamTable *pt, real *params, Err *e) {
     unsigned char *used = xcalloc((size_t)(g->n_tensors ? g->n_tensors : 1), 1);
     const int L = cfg->num_hidden_layers;
@@ -445,24 +480,16 @@ int gguf_model_read_params(const Gguf *g, const ModelConfig *cfg, const ParamTab
         const GgufTensor *t;
         if (mp.kind == MAP_KV_B) {
             rc = read_kv_b(g, cfg, mp.layer, p->name, params + p->offset, used, e);
-        } else if (mp.kind == MAP_EXPERT) {
-            int64_t ne[3] = {p->shape[1], p->shape[0], cfg->n_routed_experts};
-            if ((rc = want(g, mp.gguf, p->name, 3, ne, &t, e))) break;
-            /* expert e is the e-th slab of ne0·ne1 values; Q8_0 slabs are whole blocks */
-            GgufTensor slab = *t;
-            slab.numel = p->numel;
-            slab.nbytes = t->nbytes / (uint64_t)cfg->n_routed_experts;
-            slab.data = t->data + slab.nbytes * (uint64_t)mp.expert;
+        } else if (mp.kind != MAP_MTP) {
+            if ((rc = check_source(g, cfg, p, &t, e))) break;
+            GgufTensor src = *t;
+            if (mp.kind == MAP_EXPERT) {   /* expert e: the e-th slab; Q8_0 slabs are whole blocks */
+                src.numel = p->numel;
+                src.nbytes = t->nbytes / (uint64_t)cfg->n_routed_experts;
+                src.data = t->data + src.nbytes * (uint64_t)mp.expert;
+            }
             float *buf = xmalloc(p->numel * sizeof *buf);
-            gguf_tensor_to_f32(&slab, buf);
-            store(params + p->offset, buf, p->numel);
-            free(buf);
-            used[t - g->t] = 1;
-        } else if (mp.kind == MAP_PLAIN) {
-            int64_t ne[2] = {p->ndim == 2 ? p->shape[1] : p->shape[0], p->shape[0]};
-            if ((rc = want(g, mp.gguf, p->name, p->ndim, ne, &t, e))) break;
-            float *buf = xmalloc(p->numel * sizeof *buf);
-            gguf_tensor_to_f32(t, buf);
+            gguf_tensor_to_f32(&src, buf);
             store(params + p->offset, buf, p->numel);
             free(buf);
             used[t - g->t] = 1;
