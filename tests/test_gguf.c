@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "model/gguf_model.h"
 #include "model/model_io.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/tokenizer.h"
 
 static char g_tmp[] = "/tmp/r1gguf-unit.XXXXXX";
@@ -220,6 +221,60 @@ static void test_tokenizer_keys(void) {
     }
     tokenizer_free(tok);
     gguf_free(&g);
+    /* the file runs in r1 with its own vocabulary: the same greedy text as the folder */
+    StrBuf a = {0}, b = {0};
+#define GEN "%s generate --model %s --prompt 'the water of' --raw --temperature 0 --max-tokens 16 --threads 1 2>/dev/null"
+    char mdir[500];
+    snprintf(mdir, sizeof mdir, "%s/m", dir);
+    EXPECT(tu_runf(&o, "%s export gguf --model %s --out %s", tu_r1_bin(), mdir, tu_path(g_tmp, "tok-f32.gguf")) == 0);
+    EXPECT(tu_runf(&a, GEN, tu_r1_bin(), mdir) == 0 && tu_runf(&b, GEN, tu_r1_bin(), tu_path(g_tmp, "tok-f32.gguf")) == 0);
+#undef GEN
+    EXPECTF(a.len > 0 && a.len == b.len && !memcmp(a.s, b.s, a.len), "folder: %s\ngguf: %s", a.s, b.s);
+    sb_free(&a);
+    sb_free(&b);
+    sb_free(&o);
+}
+
+/* A file's tokenizer.ggml.* keys read back as a Tokenizer encode DeepSeek-V3's corpus as Hugging
+ * Face does (the pruned DeepSeek-V3 tokenizer.json: added tokens, holes, 3 Split regexes). */
+static void test_tokenizer_from_gguf(void) {
+    static const char cfg[] =
+        "{\"model_type\":\"deepseek_v3\",\"vocab_size\":129280,\"hidden_size\":16,\"num_hidden_layers\":1,"
+        "\"first_k_dense_replace\":1,\"intermediate_size\":16,\"num_attention_heads\":1,\"q_lora_rank\":null,"
+        "\"kv_lora_rank\":8,\"qk_nope_head_dim\":8,\"qk_rope_head_dim\":8,\"v_head_dim\":8,\"n_routed_experts\":0,"
+        "\"norm_topk_prob\":false,\"max_position_embeddings\":64,\"bos_token_id\":0,\"eos_token_id\":1}";
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/v3", g_tmp);
+    EXPECT(tu_save_model(dir, cfg, 1) == 0);
+    StrBuf o = {0};
+    const char *gguf = tu_path(g_tmp, "v3.gguf");
+    EXPECT(tu_runf(&o, "cp tests/fixtures/tokenizer/v3_pruned.tokenizer.json %s/tokenizer.json && %s export gguf --model %s --out %s --type bf16",
+                   dir, tu_r1_bin(), dir, gguf) == 0);
+    sb_free(&o);
+    Gguf g;
+    Err e = {0};
+    Tokenizer *tok = NULL;
+    if (gguf_open_file(&g, gguf, &e) == 0) tok = gguf_vocab_tokenizer(&g, &e);
+    gguf_free(&g);
+    EXPECTF(tok != NULL, "%s", e.msg);
+    char *cs = tu_slurp("tests/fixtures/tokenizer/v3_corpus.json"), *ws = tu_slurp("tests/fixtures/tokenizer/v3_expected.json");
+    cJSON *corpus = cJSON_Parse(cs), *want = cJSON_Parse(ws);
+    int n = cJSON_GetArraySize(corpus), bad = 0;
+    EXPECT(n == 90 && cJSON_GetArraySize(want) == n);
+    for (int i = 0; tok && i < n; i++) {
+        const char *text = cJSON_GetArrayItem(corpus, i)->valuestring;
+        TokIds ids = {0};
+        EXPECT(tokenizer_encode(tok, text, strlen(text), &ids, &e) == 0);
+        bad += !tu_ids_match(cJSON_GetArrayItem(want, i), &ids);
+        tokids_free(&ids);
+    }
+    EXPECTF(bad == 0, "%d of %d texts encode differently", bad, n);
+    EXPECT(tok && tokenizer_bos_id(tok) == 0 && tokenizer_eos_id(tok) == 1);
+    cJSON_Delete(corpus);
+    cJSON_Delete(want);
+    free(cs);
+    free(ws);
+    tokenizer_free(tok);
 }
 
 /* Bad files: one line naming the file and the key or tensor. */
@@ -314,6 +369,7 @@ int main(void) {
     RUN(test_export_import_params);
     RUN(test_cli_logits_same);
     RUN(test_tokenizer_keys);
+    RUN(test_tokenizer_from_gguf);
     RUN(test_bad_files);
     StrBuf o = {0};
     tu_runf(&o, "rm -rf %s", g_tmp);

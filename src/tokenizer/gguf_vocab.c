@@ -234,3 +234,119 @@ void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, 
     sl_free(&l);
     free(types);
 }
+
+/* The pre_tokenizer JSON of a llama.cpp pre-tokenizer name, or NULL. */
+static cJSON *pre_json(const char *name, size_t n) {
+    cJSON *pre = cJSON_CreateObject();
+    if (n == 11 && !memcmp(name, "deepseek-v3", 11)) {
+        cJSON_AddStringToObject(pre, "type", "Sequence");
+        cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
+        for (int i = 0; i < 3; i++) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "type", "Split");
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", PRETOK_DEEPSEEK_V3[i]);
+            cJSON_AddStringToObject(s, "behavior", "Isolated");
+            cJSON_AddItemToArray(steps, s);
+        }
+        cJSON *bl = cJSON_CreateObject();
+        cJSON_AddStringToObject(bl, "type", "ByteLevel");
+        cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
+        cJSON_AddBoolToObject(bl, "use_regex", 0);
+        cJSON_AddItemToArray(steps, bl);
+        return pre;
+    }
+    if ((n == 5 && !memcmp(name, "gpt-2", 5)) || (n == 7 && !memcmp(name, "default", 7))) {
+        cJSON_AddStringToObject(pre, "type", "ByteLevel");
+        cJSON_AddBoolToObject(pre, "add_prefix_space", 0);
+        cJSON_AddBoolToObject(pre, "use_regex", 1);
+        return pre;
+    }
+    cJSON_Delete(pre);
+    return NULL;
+}
+
+/* A NUL-terminated copy of a string from the file; NULL when it holds a NUL byte. */
+static char *cstr(const char *s, size_t n) {
+    if (memchr(s, 0, n)) return NULL;
+    char *r = xmalloc(n + 1);
+    memcpy(r, s, n);
+    r[n] = 0;
+    return r;
+}
+
+Tokenizer *gguf_vocab_tokenizer(const Gguf *g, Err *e) {
+    const char *model, *pre = "default";
+    size_t mlen, plen = 7;
+    if (gguf_get_str(g, "tokenizer.ggml.model", 1, &model, &mlen, e)) return NULL;
+    if (mlen != 4 || memcmp(model, "gpt2", 4)) {
+        err_set(e, "%s: key 'tokenizer.ggml.model': '%.*s' is not supported (gpt2 is)", g->path, (int)(mlen > 20 ? 20 : mlen), model);
+        return NULL;
+    }
+    if (gguf_get_str(g, "tokenizer.ggml.pre", 0, &pre, &plen, e) < 0) return NULL;
+    const GgufKv *tk = gguf_find_kv(g, "tokenizer.ggml.tokens"), *ty = gguf_find_kv(g, "tokenizer.ggml.token_type"),
+                 *mg = gguf_find_kv(g, "tokenizer.ggml.merges");
+    const char *bad = !tk || tk->type != GGUF_ARRAY || tk->arr_type != GGUF_STRING ? "tokenizer.ggml.tokens"
+                    : ty && (ty->type != GGUF_ARRAY || !(ty->arr_type == GGUF_I32 || ty->arr_type == GGUF_U32) || ty->n < tk->n) ? "tokenizer.ggml.token_type"
+                    : mg && (mg->type != GGUF_ARRAY || mg->arr_type != GGUF_STRING) ? "tokenizer.ggml.merges" : NULL;
+    if (bad) { err_set(e, "%s: key '%s': missing or not an array of the right type and length", g->path, bad); return NULL; }
+    cJSON *pj = pre_json(pre, plen);
+    if (!pj) { err_set(e, "%s: key 'tokenizer.ggml.pre': '%.*s' is not supported (deepseek-v3, gpt-2, default)", g->path, (int)(plen > 30 ? 30 : plen), pre); return NULL; }
+    cJSON *root = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(m, "type", "BPE");
+    cJSON *vocab = cJSON_AddObjectToObject(m, "vocab"), *merges = cJSON_AddArrayToObject(m, "merges");
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    cJSON_AddItemToObject(root, "pre_tokenizer", pj);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "decoder"), "type", "ByteLevel");
+    const char *what = NULL;
+    uint64_t at = 0;
+    for (uint64_t id = 0; id < tk->n && !what; id++) {
+        size_t n;
+        const char *raw = gguf_arr_str(tk, id, &n);
+        char *s = cstr(raw, n);
+        int64_t type = ty ? gguf_arr_int(ty, id) : TT_NORMAL;
+        if (!s) { what = "tokenizer.ggml.tokens"; at = id; break; }
+        if (type == TT_CONTROL || type == TT_USER_DEFINED) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddNumberToObject(a, "id", (double)id);
+            cJSON_AddStringToObject(a, "content", s);
+            cJSON_AddBoolToObject(a, "special", type == TT_CONTROL);
+            cJSON_AddBoolToObject(a, "normalized", 0);
+            cJSON_AddItemToArray(added, a);
+        } else if (type != TT_UNUSED) {
+            cJSON_AddItemToObject(vocab, s, cJSON_CreateNumber((double)id));
+        }
+        free(s);
+    }
+    for (uint64_t r = 0; mg && r < mg->n && !what; r++) {
+        size_t n;
+        const char *raw = gguf_arr_str(mg, r, &n);
+        char *s = cstr(raw, n);
+        if (!s) { what = "tokenizer.ggml.merges"; at = r; break; }
+        cJSON_AddItemToArray(merges, cJSON_CreateString(s));
+        free(s);
+    }
+    Tokenizer *tok = NULL;
+    if (what) {
+        err_set(e, "%s: key '%s': entry %llu holds a NUL byte", g->path, what, (unsigned long long)at);
+    } else {
+        char *json = cJSON_PrintUnformatted(root);
+        tok = tokenizer_from_json(json, strlen(json), g->path, e);
+        free(json);
+    }
+    cJSON_Delete(root);
+    if (!tok) return NULL;
+    const char *keys[3] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"};
+    int64_t *dst[3] = {&tok->bos, &tok->eos, &tok->pad};
+    for (int k = 0; k < 3; k++) {
+        uint32_t v;
+        int rc = gguf_get_u32(g, keys[k], 0, &v, e);
+        if (rc < 0 || (rc == 0 && v >= tokenizer_vocab_size(tok))) {
+            if (rc == 0) err_set(e, "%s: key '%s': %u is outside the vocabulary", g->path, keys[k], v);
+            tokenizer_free(tok);
+            return NULL;
+        }
+        if (rc == 0) *dst[k] = v;
+    }
+    if (tok->pad < 0) tok->pad = tok->eos;
+    return tok;
+}

@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "io/gguf.h"
+#include "tokenizer/tokenizer.h"
 
 /* From a tokenizer.json (its folder's tokenizer_config.json too); vocab_size >= the tokenizer's
  * ids (the model's embedding rows). Errors name the file and the key. */
@@ -29,5 +30,11 @@ int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_siz
 /* A placeholder for a model folder without tokenizer.json: ids 0..min(256, V)-1 are the 256
  * byte-level single-byte tokens, the rest "[PAD<id>]" (unused); no merges; pre "default". */
 void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, int eos_id);
+
+/* The other way: a Tokenizer from a GGUF file's tokenizer.ggml.* keys (model "gpt2", pre
+ * "deepseek-v3", "gpt-2" or "default"): normal tokens form the BPE vocabulary, control and
+ * user-defined tokens the added tokens (control = special), unused rows stay holes; BOS/EOS/PAD
+ * from the *_token_id keys. Errors name the file and the key. */
+Tokenizer *gguf_vocab_tokenizer(const Gguf *g, Err *e);
 
 #endif
