@@ -119,15 +119,21 @@ static int skip_value(Cur *c, GgufValueType t) {
     return 0;
 }
 
+/* A key or tensor name (`what` i): *out owned, `name` a printable copy for messages. */
+static int rd_name(const Gguf *g, Cur *c, const char *what, int64_t i, char **out, char *name, size_t cap, Err *e) {
+    const uint8_t *s;
+    uint64_t n;
+    if (rd_str(c, &s, &n)) return err_set(e, "%s: truncated in the name of %s %lld", g->path, what, (long long)i);
+    shown(name, cap, s, n);
+    if (bad_name(s, n)) return err_set(e, "%s: %s %lld: empty name or a control byte in '%s'", g->path, what, (long long)i, name);
+    *out = dup_name(s, n);
+    return 0;
+}
+
 static int parse_kv(Gguf *g, Cur *c, int64_t i, Err *e) {
-    const uint8_t *ks;
-    uint64_t klen;
-    if (rd_str(c, &ks, &klen)) return err_set(e, "%s: truncated in the key of metadata entry %lld", g->path, (long long)i);
     char name[96];
-    shown(name, sizeof name, ks, klen);
-    if (bad_name(ks, klen)) return err_set(e, "%s: metadata entry %lld: empty key or a control byte in key '%s'", g->path, (long long)i, name);
     GgufKv *kv = &g->kv[i];
-    kv->key = dup_name(ks, klen);
+    if (rd_name(g, c, "metadata entry", i, &kv->key, name, sizeof name, e)) return -1;
     g->n_kv = i + 1;
     uint32_t type;
     if (rd_u32(c, &type)) return err_set(e, "%s: key '%s': truncated", g->path, name);
@@ -169,14 +175,9 @@ static int parse_kv(Gguf *g, Cur *c, int64_t i, Err *e) {
 }
 
 static int parse_tensor(Gguf *g, Cur *c, int64_t i, Err *e) {
-    const uint8_t *ns;
-    uint64_t nlen;
-    if (rd_str(c, &ns, &nlen)) return err_set(e, "%s: truncated in the name of tensor %lld", g->path, (long long)i);
     char name[96];
-    shown(name, sizeof name, ns, nlen);
-    if (bad_name(ns, nlen)) return err_set(e, "%s: tensor %lld: empty name or a control byte in '%s'", g->path, (long long)i, name);
     GgufTensor *t = &g->t[i];
-    t->name = dup_name(ns, nlen);
+    if (rd_name(g, c, "tensor", i, &t->name, name, sizeof name, e)) return -1;
     g->n_tensors = i + 1;
     uint32_t nd, type;
     if (rd_u32(c, &nd)) return err_set(e, "%s: tensor '%s': truncated", g->path, name);

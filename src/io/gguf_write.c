@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +161,7 @@ int gguf_writer_write(const GgufWriter *w, const char *path, Err *e) {
         rc = file_write_fd(fd, buf, padded, path, e);
     }
     free(buf);
-    if (rc == 0 && fsync(fd) != 0) rc = err_set(e, "%s: fsync failed: %s", path, strerror(errno));
-    if (close(fd) != 0 && rc == 0) rc = err_set(e, "%s: close failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(e, "%s: rename failed: %s", path, strerror(errno));
-    if (rc != 0) unlink(tmp);
+    rc = file_finish_atomic(fd, tmp, path, rc, e);
     free(tmp);
-    if (rc == 0) {
-        char *copy = xstrdup(path);
-        rc = file_fsync_dir(dirname(copy), e);
-        free(copy);
-    }
     return rc;
 }

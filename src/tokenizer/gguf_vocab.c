@@ -12,6 +12,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "tokenizer/tok_internal.h"
+#include "tokenizer/train.h"
 
 enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER_DEFINED = 4, TT_UNUSED = 5 };
 
@@ -34,6 +35,15 @@ static void sl_begin(StrList *l) {
 static void sl_end(StrList *l) { l->len[l->n] = l->blob.len - l->off[l->n]; l->n++; }
 
 static void sl_add(StrList *l, const char *s, size_t n) { sl_begin(l); sb_append_n(&l->blob, s, n); sl_end(l); }
+
+/* A token in byte-level form (NORMAL), or "[PAD<id>]" (UNUSED) when bytes is NULL. */
+static int32_t sl_add_token(StrList *l, const void *bytes, size_t n, uint32_t id) {
+    sl_begin(l);
+    if (bytes) bytelevel_encode(bytes, n, &l->blob);
+    else sb_printf(&l->blob, "[PAD%u]", id);
+    sl_end(l);
+    return bytes ? TT_NORMAL : TT_UNUSED;
+}
 
 static void sl_write(GgufWriter *w, const char *key, StrList *l) {
     const char **p = xmalloc((l->n ? l->n : 1) * sizeof *p);
@@ -168,16 +178,9 @@ int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_siz
         if (added[id]) {
             sl_add(&l, added[id]->content, added[id]->len);
             types[id] = added[id]->special ? TT_CONTROL : TT_USER_DEFINED;
-        } else if (id < b->n_ids && b->len[id] != UINT32_MAX) {
-            sl_begin(&l);
-            bytelevel_encode(b->blob + b->off[id], b->len[id], &l.blob);
-            sl_end(&l);
-            types[id] = TT_NORMAL;
         } else {
-            char pad[32];
-            int n = snprintf(pad, sizeof pad, "[PAD%u]", id);
-            sl_add(&l, pad, (size_t)n);
-            types[id] = TT_UNUSED;
+            int have = id < b->n_ids && b->len[id] != UINT32_MAX;
+            types[id] = sl_add_token(&l, have ? b->blob + b->off[id] : NULL, have ? b->len[id] : 0, id);
         }
     }
     int64_t dup = find_duplicate(&l);
@@ -209,18 +212,8 @@ void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, 
     int32_t *types = xmalloc((vocab_size ? vocab_size : 1) * sizeof *types);
     StrList l = {0};
     for (uint32_t id = 0; id < vocab_size; id++) {
-        if (id < 256) {
-            unsigned char byte = (unsigned char)id;
-            sl_begin(&l);
-            bytelevel_encode(&byte, 1, &l.blob);
-            sl_end(&l);
-            types[id] = TT_NORMAL;
-        } else {
-            char pad[32];
-            int n = snprintf(pad, sizeof pad, "[PAD%u]", id);
-            sl_add(&l, pad, (size_t)n);
-            types[id] = TT_UNUSED;
-        }
+        unsigned char byte = (unsigned char)id;
+        types[id] = sl_add_token(&l, id < 256 ? &byte : NULL, 1, id);
     }
     gguf_w_str(w, "tokenizer.ggml.model", "gpt2");
     gguf_w_str(w, "tokenizer.ggml.pre", "default");
@@ -239,21 +232,8 @@ void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, 
 static cJSON *pre_json(const char *name, size_t n) {
     cJSON *pre = cJSON_CreateObject();
     if (n == 11 && !memcmp(name, "deepseek-v3", 11)) {
-        cJSON_AddStringToObject(pre, "type", "Sequence");
-        cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
-        for (int i = 0; i < 3; i++) {
-            cJSON *s = cJSON_CreateObject();
-            cJSON_AddStringToObject(s, "type", "Split");
-            cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", PRETOK_DEEPSEEK_V3[i]);
-            cJSON_AddStringToObject(s, "behavior", "Isolated");
-            cJSON_AddItemToArray(steps, s);
-        }
-        cJSON *bl = cJSON_CreateObject();
-        cJSON_AddStringToObject(bl, "type", "ByteLevel");
-        cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
-        cJSON_AddBoolToObject(bl, "use_regex", 0);
-        cJSON_AddItemToArray(steps, bl);
-        return pre;
+        cJSON_Delete(pre);
+        return tokenizer_pre_deepseek_v3_json();
     }
     if ((n == 5 && !memcmp(name, "gpt-2", 5)) || (n == 7 && !memcmp(name, "default", 7))) {
         cJSON_AddStringToObject(pre, "type", "ByteLevel");

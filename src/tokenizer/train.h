@@ -40,6 +40,10 @@ typedef struct TrainStats {
 } TrainStats;
 
 /* Trains and writes out_path (tokenizer.json) and tokenizer_config.json in the same folder. */
+/* DeepSeek-V3's pre_tokenizer object (three Split regexes, then ByteLevel without its regex), as
+ * trained tokenizers write it. Caller deletes. */
+struct cJSON *tokenizer_pre_deepseek_v3_json(void);
+
 int tokenizer_train(const TrainOpts *o, const char *out_path, TrainStats *st, Err *e);
 
 /* The same on texts in memory (tests). */
