@@ -2,7 +2,8 @@
 # Decode speed against llama.cpp itself on the same model: the bench config
 # (/work/shared/bench/bench_config.json, else the b_bench fixture's copy) initialised as
 # bench_decode does (`r1 init --seed 1`: the same weights) and exported with `r1 export gguf`,
-# f32 weights on both sides (r1 decodes in f32), f32 KV cache on both sides, the same threads:
+# f32 weights on both sides (r1 decodes in f32), the same threads; llama.cpp keeps its default
+# f16 K/V cache (llama-bench accepts no f32 cache; r1's latent cache is f32):
 #   decode1_vs_llamacpp    bench_decode --only 1  (one stream, 16 prompt tokens, 128 new) vs
 #                          llama-bench -p 0 -n 128 -d 16 (tg128 after a 16-token context)
 #   decode64_vs_llamacpp   bench_decode --only 64 (64 streams × 16 prompt tokens, 128 new) vs
@@ -52,11 +53,11 @@ fi
 
 bin=$out/bin
 # one stream: llama-bench's tg128 after a 16-token context, 3 repetitions (its average)
-l1=$("$bin/llama-bench" -m "$gguf" -p 0 -n 128 -d 16 -t "$THREADS" -r 3 -ctk f32 -ctv f32 -o jsonl 2>/dev/null | tail -1)
+l1=$("$bin/llama-bench" -m "$gguf" -p 0 -n 128 -d 16 -t "$THREADS" -r 3 -o jsonl 2>"$BUILD/llama.cpp/bench.err" | tail -1)
 o1=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 1 | grep '^BENCH ')
 # 64 streams: 64 prompts of 16 tokens, 128 new tokens each; its decode tokens/s (S_TG)
 l64=$("$bin/llama-batched-bench" -m "$gguf" -c $((64 * 160)) -b 2048 -ub 512 -npp 16 -ntg 128 -npl 64 \
-        -t "$THREADS" -ctk f32 -ctv f32 --output-format jsonl 2>/dev/null | grep '"speed_tg"' | tail -1)
+        -t "$THREADS" --output-format jsonl 2>"$BUILD/llama.cpp/batched.err" | grep '"speed_tg"' | tail -1)
 o64=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 64 | grep '^BENCH ')
 python3 - "$THREADS" "$l1" "$o1" "$l64" "$o64" <<'PY'
 import json, sys
@@ -65,14 +66,14 @@ def ours(s): return json.loads(s.split("BENCH ", 1)[1])["value"]
 rows = []
 try:
     ref1 = json.loads(sys.argv[2])["avg_ts"]
-    rows.append(("decode1_vs_llamacpp", ours(sys.argv[3]), ref1, f"llama-bench tg128 at depth 16, f32, {threads} threads"))
+    rows.append(("decode1_vs_llamacpp", ours(sys.argv[3]), ref1, f"llama-bench tg128 at depth 16, f32 weights, {threads} threads"))
 except Exception as e:
-    print(f"bench_llamacpp.sh: llama-bench gave no result ({e})", file=sys.stderr)
+    print(f"bench_llamacpp.sh: llama-bench gave no result ({e}); see build/llama.cpp/bench.err", file=sys.stderr)
 try:
     ref64 = json.loads(sys.argv[4])["speed_tg"]
-    rows.append(("decode64_vs_llamacpp", ours(sys.argv[5]), ref64, f"llama-batched-bench 64x(16+128) S_TG, f32, {threads} threads"))
+    rows.append(("decode64_vs_llamacpp", ours(sys.argv[5]), ref64, f"llama-batched-bench 64x(16+128) S_TG, f32 weights, {threads} threads"))
 except Exception as e:
-    print(f"bench_llamacpp.sh: llama-batched-bench gave no result ({e})", file=sys.stderr)
+    print(f"bench_llamacpp.sh: llama-batched-bench gave no result ({e}); see build/llama.cpp/batched.err", file=sys.stderr)
 for name, v, ref, what in rows:
     print("BENCH " + json.dumps({"name": name, "value": round(v, 3), "unit": "tokens/s", "reference": what,
                                  "reference_value": round(ref, 3), "ratio": round(v / ref, 4)}))
