@@ -19,7 +19,7 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 -fopenmp $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
-LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lm
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lm
 LDFLAGS += -fopenmp
 
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 static int test_failures_in_current;   /* EXPECT failures in the running test */
+static char test_skip_why[256];         /* set by test_skip() in the running test */
 static int test_total_failed;          /* tests that failed in this binary */
 static const char *test_current_name;
 
@@ -60,15 +61,29 @@ static int expect_close_f32(const char *what, const float *a, const float *b, si
     return 1;
 }
 
+/* Marks the running test as skipped because its outside oracle (node, an npm package, torch...) is
+ * missing: it prints "SKIP name: why" instead of PASS, and tests/run.sh counts it apart. Return
+ * right after calling it. */
+static void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void test_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(test_skip_why, sizeof test_skip_why, fmt, ap);
+    va_end(ap);
+}
+
 #define RUN(fn) test_run(#fn, fn)
 static void test_run(const char *name, void (*fn)(void)) __attribute__((unused));
 static void test_run(const char *name, void (*fn)(void)) {
     test_current_name = name;
     test_failures_in_current = 0;
+    test_skip_why[0] = 0;
     fn();
     if (test_failures_in_current) {
         printf("FAIL %s\n", name);
         test_total_failed++;
+    } else if (test_skip_why[0]) {
+        printf("SKIP %s: %s\n", name, test_skip_why);
     } else {
         printf("PASS %s\n", name);
     }

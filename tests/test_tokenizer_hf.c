@@ -12,6 +12,7 @@
 #include "io/json.h"
 #include "test.h"
 #include "test_util.h"
+#include "tok_check.h"
 #include "tokenizer/textgen.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/train.h"
@@ -69,17 +70,7 @@ static void variant(const char *path, cJSON *pre, int ignore_merges, int strip_t
         }
         /* overlapping added tokens: "<t>" (normalized=false) is matched before "<t>x" (normalized) */
         const char *extra[2] = {"<t>", "<t>x"};
-        for (int k = 0; k < 2; k++) {
-            cJSON *t = cJSON_CreateObject();
-            cJSON_AddNumberToObject(t, "id", 1200 + k);
-            cJSON_AddStringToObject(t, "content", extra[k]);
-            cJSON_AddBoolToObject(t, "single_word", 0);
-            cJSON_AddBoolToObject(t, "lstrip", 0);
-            cJSON_AddBoolToObject(t, "rstrip", 0);
-            cJSON_AddBoolToObject(t, "normalized", k == 1);
-            cJSON_AddBoolToObject(t, "special", 0);
-            cJSON_AddItemToArray(added, t);
-        }
+        for (int k = 0; k < 2; k++) cJSON_AddItemToArray(added, tc_added_token(1200 + (uint32_t)k, extra[k], k == 1, 0));
     }
     CHECK(json_save_file(j, path, &e) == 0);
     cJSON_Delete(j);
@@ -134,7 +125,7 @@ static void compare_with_hf(const char *tok_path, const char *label) {
 }
 
 static void test_variants_vs_hf(void) {
-    if (!tu_have_node_module("tokenizers")) { printf("  (skipped: node or the npm package tokenizers absent)\n"); return; }
+    if (!tu_have_node_module("tokenizers")) { test_skip("node or the npm package tokenizers absent"); return; }
     struct { const char *name; cJSON *pre; int ignore_merges, strip; } v[] = {
         {"gpt2", bytelevel(0, 1), 0, 0},
         {"gpt2_prefix", bytelevel(1, 1), 0, 1},

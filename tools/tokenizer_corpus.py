@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/tokenizer/v3_corpus.json: the varied texts whose DeepSeek-V3 token ids
-(from the npm reference, tools/tokenizer_ref.js) are committed as a fixture. Run by
-tools/make_tokenizer_fixtures.sh. Deterministic (no randomness)."""
-import json, os, sys
+"""Writes the varied texts whose token ids (from the references in tools/tokenizer_ref.js) are
+committed as fixtures. Run by tools/make_tokenizer_fixtures.sh. Deterministic (no randomness).
+
+  tokenizer_corpus.py [OUT]                  v3_corpus.json: the DeepSeek-V3 corpus
+  tokenizer_corpus.py --families [OUT]       families_corpus.json: the same texts and more, for the
+                                             Qwen and Llama-3 files: text whose Unicode
+                                             normalization changes it (NFC), more scripts, code,
+                                             digit and whitespace runs, their special tokens
+"""
+import json, sys
 
 S = {
     "bos": "<｜begin▁of▁sentence｜>", "eos": "<｜end▁of▁sentence｜>", "user": "<｜User｜>",
@@ -60,7 +66,49 @@ texts = [
     "\x01\x02\x1f control \x7f chars", "mixed中文English日本語123한국어!", "R1-Zero uses <answer>42</answer> tags",
     "\\boxed{\\frac{1}{2}} and $$\\int_0^1 x^2\\,dx = \\frac13$$", "#### 72\nThe answer is 72.",
 ]
-out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/tokenizer/v3_corpus.json"
+# Text that NFC changes or must keep: combining sequences, reordering of marks, Hangul jamo,
+# singletons, compatibility characters (NFC keeps them; NFKC would not), CJK compatibility
+# ideographs, and marks right after special tokens (normalized per segment between them).
+families = [
+    "cafe\u0301 nai\u0308ve re\u0301sume\u0301 Cre\u0300me bru\u0302le\u0301e", "A\u030a \u212b \u00c5 \u2126 \u212a K",
+    "a\u0323\u0307 a\u0307\u0323 q\u0307\u0323 s\u0323\u0307 d\u031b\u0323", "\u1100\u1161 \u1112\u1161\u11ab\u1100\u1173\u11af \u110b\u1165 \u1100\u1161\u11a8",
+    "\u037e \u0387 \u1fef \u0340\u0341 \u0344 \u0f73 \u2000\u2001", "\uf900\uf901 \ufa10 \U0002f800 \ufb1d \ufb2a",
+    "\ufb01 \u2460 \u00bd \u2075 \uff21\uff22 \u3300 \u1e9b\u0323 \u00b5 \u017f", "e\u0301\u0301\u0301 \u0301start o\u0328\u0304 \u01ed",
+    "<|im_start|>\u0301x<|im_end|>e\u0301<|endoftext|>", "<|begin_of_text|>\u0301<|eot_id|>A\u030a",
+    "\u0915\u093c \u0929 \u09a1\u09bc \u0b47\u0b3e \u0bc6\u0bbe \u0cbf\u0cd5 \u0d46\u0d3e", "\u05d1\u05bc \u05e9\u05c1\u05bc \u0627\u0653 \u0648\u0654",
+    "\u1e0a\u0323 \u1e0c\u0307 D\u0307\u0323 \u00c7\u0301 \u1e08", "\u304b\u3099 \u30cf\u309a \u304c \u30d1 \uff76\uff9e",
+    # more scripts
+    "Ελληνικά: ἀρχὴ ἥμισυ παντός. Ἐν ἀρχῇ ἦν ὁ λόγος.", "ქართული ენა · Հայերեն լեզու · ᏣᎳᎩ", "ဗမာစာ ខ្មែរ ລາວ ᠮᠣᠩᠭᠣᠯ",
+    "አማርኛ ቋንቋ ·  ߒߞߏ · ⵜⴰⵎⴰⵣⵉⵖⵜ", "தமிழ் తెలుగు ಕನ್ನಡ മലയാളം ગુજરાતી ਪੰਜਾਬੀ ଓଡ଼ିଆ বাংলা සිංහල",
+    "Ӑӑ Ӓӓ Ѐѐ Ёё Її Ґґ Ўў Љљ Њњ Џџ", "Ł ł Ś ś Ź ź Ż ż Ő ő Ű ű Ā ā Ē ē Ī ī Ō ō Ū ū",
+    "𝐀𝐁𝐂 𝔄𝔅 𝕒𝕓 𝟘𝟙𝟚 🄰🄱 ℌℑℜ", "中文繁體：臺灣、香港；简体：台湾、香港。龘 𠀀𠀁 𪚥",
+    # code
+    "fn main() -> Result<(), Box<dyn Error>> {\n    let v: Vec<u8> = vec![0x1f; 16];\n    println!(\"{:?}\", v);\n    Ok(())\n}\n",
+    "class Foo(Bar):\n    \"\"\"Doc.\"\"\"\n    def __init__(self, *args, **kw):\n        super().__init__(*args, **kw)\n        self._x: int = 0  # noqa\n",
+    "const re = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+)@(?:\\w+\\.)+$/iu;\nawait fetch(`${base}/api?q=${encodeURIComponent(q)}`);",
+    "\\documentclass{article}\n\\begin{align}\n  e^{i\\pi} + 1 &= 0 \\\\\n  \\sum_{k=1}^{n} k^2 &= \\tfrac{n(n+1)(2n+1)}{6}\n\\end{align}",
+    "diff --git a/x.c b/x.c\n@@ -1,3 +1,4 @@\n-int a;\n+int a = 0;\n+int b;\n", "<?php echo htmlspecialchars($_GET['q'] ?? ''); ?>\t// ok\r\n",
+    # digits
+    "9" * 37, "0.1 + 0.2 = 0.30000000000000004", "v1.2.3-rc.4+build.567 2024-02-29T23:59:59.999Z",
+    "+1 (555) 010-9999 ext. 12345", "٠١٢٣٤٥٦٧٨٩ ۰۱۲۳ ०१२३४ ০১২৩ ๐๑๒๓ ０１２３４５",
+    "1234567890123456789012345678901234567890 12 345 6789 01234",
+    # whitespace runs
+    "x" + " " * 17 + "y" + "\t" * 9 + "z", "\r\n\r\n\r\n  \r\n", "a \n b  \n\n  c   \n\n\n   d",
+    "\u00a0\u00a0x\u2028y\u2029z\u0085w\u200b\u3000\u3000v", " " * 33, "\t \t \t \n\t\n", "tail \n ",
+    # their special tokens inside text
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nHello",
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<tool_call>{\"name\": \"f\"}</tool_call> <|fim_prefix|>a<|fim_suffix|>b<|fim_middle|> <|reserved_special_token_7|>",
+    "<|im_start|<|im_end|>> <|endoftext|x <|eot_id|><|eot_id|> <think></think><think>",
+    # the text between the added tokens of the R1-Distill chat prompt in tests/test_tokenizer_families.c
+    "You are a careful solver.", "Then you.", "What is 2+2?", "\n\n4", "And 3+3? Think in Espan\u0303ol.",
+]
+
+if len(sys.argv) > 1 and sys.argv[1] == "--families":
+    texts = texts + families
+    out = sys.argv[2] if len(sys.argv) > 2 else "tests/fixtures/tokenizer/families_corpus.json"
+else:
+    out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/tokenizer/v3_corpus.json"
 with open(out, "w", encoding="utf-8") as f:
     json.dump(texts, f, ensure_ascii=False, indent=0)
     f.write("\n")

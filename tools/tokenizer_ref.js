@@ -11,6 +11,9 @@
 //                                                        (and the tokenizer_config.json beside it)
 //   node tools/tokenizer_ref.js hf-encode TOK.json IN.json       Hugging Face's Rust tokenizers (npm
 //   node tools/tokenizer_ref.js hf-encode-bin TOK.json IN.bin    `tokenizers`), same outputs as above
+//   node tools/tokenizer_ref.js hf-decode TOK.json IDS.json      HF decodes each id array -> JSON array of strings
+//   node tools/tokenizer_ref.js hf-fixture TOK.json IN.json      {"ids": [...], "decoded": [...]} of IN's texts
+//   node tools/tokenizer_ref.js hf-prune TOK.json IN.json OUT.json   as `prune`, for any tokenizer.json, by HF
 //   node tools/tokenizer_ref.js hf-train TOK.json DATA OUT.json  HF's BpeTrainer (defaults) on DATA
 //   node tools/tokenizer_ref.js bench FILE [REPEAT]      encodes FILE's lines; prints {"mb_per_s": x, "tokens": n}
 //   node tools/tokenizer_ref.js prune IN.json OUT.json   a tokenizer.json holding only what IN's texts use
@@ -32,6 +35,106 @@ const path = require("path");
 
 const modules = process.env.R1_NODE_MODULES || path.join(__dirname, "..", "build", "node", "node_modules");
 const [mode0, a0, b0] = process.argv.slice(2);
+
+// A tokenizer.json holding only what `texts` use: the byte alphabet, every added token, every token
+// `ids` (the texts' encodings) hold, and merges:
+//  - `prune` (applied = false): recursively, every merge producing a kept token (and both its parts);
+//  - `hf-prune` (applied = true): only the merges BPE applies to build each kept token from its
+//    bytes (a final token's span is merged in the same order inside its piece as alone), and the
+//    tokens they involve; smaller where a token has many merges (runs of spaces in Llama-3).
+// Encoding the texts with the pruned file gives the same ids: the merges BPE applies to them are
+// all kept, and a subset of merges that holds the lowest-ranked available pair keeps choosing it
+// (with ignore_merges, a piece that is a whole token of the full file is one of the kept ids).
+// hf-prune checks this with HF on the pruned file, and lists the added tokens in model.vocab too.
+function prune(full, ids, applied = false) {
+  const vocab = full.model.vocab;
+  const split = (m) => (typeof m === "string" ? m.split(" ") : m);
+  const byResult = new Map(), rankOf = new Map();
+  full.model.merges.forEach((m, rank) => {
+    const [x, y] = split(m);
+    const r = x + y;
+    if (!byResult.has(r)) byResult.set(r, []);
+    byResult.get(r).push(rank);
+    if (!rankOf.has(x + " " + y)) rankOf.set(x + " " + y, rank);
+  });
+  const idToTok = new Map(Object.entries(vocab).map(([t, i]) => [i, t]));
+  const keep = new Set();
+  const keepMerges = new Set();
+  const stack = [];
+  const add = (t) => { if (!keep.has(t)) { keep.add(t); stack.push(t); } };
+  const bpeAlone = (t) => {   // the ranks BPE applies to the characters of t
+    const sym = [...t];
+    for (;;) {
+      let best = -1, br = Infinity;
+      for (let i = 0; i + 1 < sym.length; i++) {
+        const r = rankOf.get(sym[i] + " " + sym[i + 1]);
+        if (r !== undefined && r < br) { br = r; best = i; }
+      }
+      if (best < 0) return;
+      keepMerges.add(br);
+      sym.splice(best, 2, sym[best] + sym[best + 1]);
+    }
+  };
+  for (const t of Object.keys(vocab)) if ([...t].length === 1) add(t);   // byte alphabet (and 1-char tokens)
+  for (const row of ids) for (const id of row) if (idToTok.has(id)) add(idToTok.get(id));
+  if (applied) {
+    for (const t of [...keep]) bpeAlone(t);
+    for (const rank of keepMerges) { const [x, y] = split(full.model.merges[rank]); keep.add(x); keep.add(y); keep.add(x + y); }
+  } else {
+    while (stack.length) {
+      const t = stack.pop();
+      for (const rank of byResult.get(t) || []) {
+        keepMerges.add(rank);
+        const [x, y] = split(full.model.merges[rank]);
+        add(x); add(y);
+      }
+    }
+  }
+  const out = {};
+  for (const k of ["version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder"]) out[k] = full[k];
+  out.model = { ...full.model, vocab: {}, merges: [] };
+  for (const [t, i] of Object.entries(vocab)) if (keep.has(t)) out.model.vocab[t] = i;
+  // HF gives added tokens that are not in model.vocab new ids after the vocabulary's size, which
+  // the pruned vocabulary shrinks: list them in model.vocab too so that they keep theirs
+  if (applied) for (const a of full.added_tokens || []) if (!(a.content in vocab)) out.model.vocab[a.content] = a.id;
+  full.model.merges.forEach((m, rank) => { if (keepMerges.has(rank)) out.model.merges.push(m); });
+  process.stderr.write(`pruned: ${Object.keys(out.model.vocab).length} tokens, ${out.model.merges.length} merges\n`);
+  return out;
+}
+
+// hf-decode / hf-fixture / hf-prune: Hugging Face's Rust tokenizers over any tokenizer.json.
+if (mode0 === "hf-decode" || mode0 === "hf-fixture" || mode0 === "hf-prune") {
+  const { Tokenizer } = require(path.join(modules, "tokenizers"));
+  const hf = Tokenizer.fromFile(a0);
+  const input = JSON.parse(fs.readFileSync(b0, "utf8"));
+  (async () => {
+    if (mode0 === "hf-decode") {
+      const out = [];
+      for (const ids of input) out.push(await hf.decode(ids, false));
+      process.stdout.write(JSON.stringify(out) + "\n");
+      return;
+    }
+    const ids = [], decoded = [];
+    for (const t of input) {
+      ids.push((await hf.encode(t, null, { addSpecialTokens: false })).getIds());
+      decoded.push(await hf.decode(ids[ids.length - 1], false));
+    }
+    if (mode0 === "hf-fixture") {
+      // one text per line keeps the committed file readable in diffs
+      const rows = (a) => "[\n" + a.map((x) => JSON.stringify(x)).join(",\n") + "\n]";
+      process.stdout.write(`{"ids": ${rows(ids)},\n"decoded": ${rows(decoded)}}\n`);
+    } else {
+      const out = prune(JSON.parse(fs.readFileSync(a0, "utf8")), ids, true);
+      const small = Tokenizer.fromString(JSON.stringify(out));
+      for (let i = 0; i < input.length; i++) {
+        const got = (await small.encode(input[i], null, { addSpecialTokens: false })).getIds();
+        if (got.join() !== ids[i].join()) { process.stderr.write(`hf-prune: text ${i} encodes differently\n`); process.exit(1); }
+      }
+      fs.writeFileSync(process.argv[5], JSON.stringify(out));
+    }
+  })();
+  return;
+}
 
 // hf-encode / hf-encode-bin: Hugging Face's own Rust `tokenizers` (npm package `tokenizers`, a
 // native addon) over any tokenizer.json.
@@ -85,44 +188,9 @@ if (mode === "encode-with") {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   process.stdout.write(JSON.stringify({ mb_per_s: bytes / 1e6 / secs, tokens, seconds: secs }) + "\n");
 } else if (mode === "prune") {
-  // Keep the byte alphabet, every added token, every token the texts encode to, and, recursively,
-  // every merge producing a kept token (and both its parts). Encoding the texts with the pruned
-  // file gives the same ids: the merges BPE applies to them are all kept, and a subset of merges
-  // keeps the lowest-ranked available pair at every step.
-  const full = pkg.tokenizerJSON;
   const texts = JSON.parse(fs.readFileSync(a, "utf8"));
-  const vocab = full.model.vocab;
-  const byResult = new Map();
-  full.model.merges.forEach((m, rank) => {
-    const [x, y] = typeof m === "string" ? m.split(" ") : m;
-    const r = x + y;
-    if (!byResult.has(r)) byResult.set(r, []);
-    byResult.get(r).push(rank);
-  });
-  const idToTok = new Map(Object.entries(vocab).map(([t, i]) => [i, t]));
-  const keep = new Set();
-  const keepMerges = new Set();
-  const stack = [];
-  const add = (t) => { if (!keep.has(t)) { keep.add(t); stack.push(t); } };
-  for (const [t, i] of Object.entries(vocab)) if ([...t].length === 1) add(t);   // byte alphabet (and 1-char tokens)
-  for (const t of texts) for (const id of enc(t)) if (idToTok.has(id)) add(idToTok.get(id));
-  while (stack.length) {
-    const t = stack.pop();
-    for (const rank of byResult.get(t) || []) {
-      keepMerges.add(rank);
-      const m = full.model.merges[rank];
-      const [x, y] = typeof m === "string" ? m.split(" ") : m;
-      add(x); add(y);
-    }
-  }
-  const out = {};
-  for (const k of ["version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder"]) out[k] = full[k];
-  out.model = { ...full.model, vocab: {}, merges: [] };
-  for (const [t, i] of Object.entries(vocab)) if (keep.has(t)) out.model.vocab[t] = i;
-  full.model.merges.forEach((m, rank) => { if (keepMerges.has(rank)) out.model.merges.push(m); });
-  fs.writeFileSync(b, JSON.stringify(out));
-  process.stderr.write(`pruned: ${Object.keys(out.model.vocab).length} tokens, ${out.model.merges.length} merges\n`);
+  fs.writeFileSync(b, JSON.stringify(prune(pkg.tokenizerJSON, texts.map(enc))));
 } else {
-  process.stderr.write("usage: tokenizer_ref.js encode|encode-bin|bench|prune ...\n");
+  process.stderr.write("usage: tokenizer_ref.js encode|encode-bin|encode-with|bench|prune|hf-... (see the header)\n");
   process.exit(2);
 }

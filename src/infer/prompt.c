@@ -22,7 +22,7 @@ static int ids_from_text(Tokenizer *tok, const char *text, size_t len, int bos, 
 
 int prompt_encode_chat(Tokenizer *tok, const ChatMessage *msgs, int n_msgs, int **ids, int *n, Err *e) {
     StrBuf sb = {0};
-    if (chat_render(msgs, n_msgs, 1, &sb, e) < 0) {
+    if (chat_render_format(tokenizer_chat_format(tok), msgs, n_msgs, 1, &sb, e) < 0) {
         sb_free(&sb);
         return -1;
     }

@@ -1,9 +1,10 @@
 /* Prompt text -> token ids for generation, and generated ids -> text, shared by r1 generate,
  * r1 chat and the RL rollouts.
  *
- * Chat prompts are rendered with the R1 chat template (tokenizer/chat.h: BOS, system text,
- * <｜User｜>..., generation prompt <｜Assistant｜><think>\n) and then encoded (the special and
- * role tokens are added tokens, matched before pre-tokenisation). Raw prompts are BOS + the text.
+ * Chat prompts are rendered in the tokenizer's chat format (tokenizer/chat.h, R1 or R1-Distill:
+ * BOS, system text, <｜User｜>..., generation prompt <｜Assistant｜><think>\n) and then encoded
+ * (the special and role tokens are added tokens, matched before pre-tokenisation). Raw prompts
+ * are BOS + the text.
  */
 #ifndef R1_INFER_PROMPT_H
 #define R1_INFER_PROMPT_H

@@ -86,6 +86,7 @@ void bpe_free(Bpe *b) {
     bytesmap_free(&b->vocab);
     free(b->mslots);
     free(b->merged);
+    free(b->pairs);
     memset(b, 0, sizeof *b);
 }
 
@@ -148,9 +149,17 @@ int bpe_add_merge(Bpe *b, uint32_t left, uint32_t right, uint32_t merged) {
     if (b->n_merges == b->merged_cap) {
         b->merged_cap = b->merged_cap ? b->merged_cap * 2 : 1024;
         b->merged = xrealloc(b->merged, b->merged_cap * sizeof *b->merged);
+        b->pairs = xrealloc(b->pairs, b->merged_cap * sizeof *b->pairs);
     }
+    b->pairs[b->n_merges] = (uint64_t)left << 32 | right;
     b->merged[b->n_merges++] = merged;
     return 0;
+}
+
+void bpe_merge_pair(const Bpe *b, uint32_t rank, uint32_t *left, uint32_t *right) {
+    CHECK(rank < b->n_merges);
+    *left = (uint32_t)(b->pairs[rank] >> 32);
+    *right = (uint32_t)b->pairs[rank];
 }
 
 void bpe_index_bytes(Bpe *b) {

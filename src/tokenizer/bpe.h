@@ -45,6 +45,7 @@ typedef struct Bpe {
     uint64_t *mslots;
     size_t mcap;
     uint32_t *merged;
+    uint64_t *pairs;         /* [rank] left << 32 | right, for writing the merges out */
     size_t merged_cap;
     int64_t byte_id[256];    /* id of each single byte, -1 if the vocabulary lacks it */
     uint32_t n_merges;
@@ -60,6 +61,8 @@ int64_t bpe_vocab_find(const Bpe *b, const void *bytes, size_t n);
 /* Adds a merge of rank b->n_merges (ids < BPE_MAX_ID, fewer than BPE_MAX_MERGES merges: CHECKed,
  * callers validate). Returns -1 on a duplicate pair. */
 int bpe_add_merge(Bpe *b, uint32_t left, uint32_t right, uint32_t merged);
+/* The ids merged at rank (< b->n_merges). */
+void bpe_merge_pair(const Bpe *b, uint32_t rank, uint32_t *left, uint32_t *right);
 /* Fills byte_id from the vocabulary. */
 void bpe_index_bytes(Bpe *b);
 

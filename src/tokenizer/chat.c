@@ -41,7 +41,19 @@ const char CHAT_TEMPLATE_R1[] =
     "\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81""end\xef\xbd\x9c>'}}{% endif %}{% if add_generation_"
     "prompt and not ns.is_tool %}{{'<\xef\xbd\x9c""Assistant\xef\xbd\x9c><think>\\n'}}{% endif %}";
 
+ChatFormat chat_format_of_template(const char *t) {
+    /* R1 accumulates (is_first_sp, "+ '\n\n' +"); the distill template assigns each one */
+    if (t && !strstr(t, "is_first_sp") && strstr(t, "ns.system_prompt = message['content']"))
+        return CHAT_FORMAT_R1_DISTILL;
+    return CHAT_FORMAT_R1;
+}
+
 int chat_render(const ChatMessage *msgs, int n, int add_generation_prompt, StrBuf *out, Err *e) {
+    return chat_render_format(CHAT_FORMAT_R1, msgs, n, add_generation_prompt, out, e);
+}
+
+int chat_render_format(ChatFormat f, const ChatMessage *msgs, int n, int add_generation_prompt,
+                       StrBuf *out, Err *e) {
     for (int i = 0; i < n; i++) {
         if (!msgs[i].role || !msgs[i].content) return err_set(e, "messages[%d]: missing role or content", i);
         const char *r = msgs[i].role;
@@ -49,13 +61,16 @@ int chat_render(const ChatMessage *msgs, int n, int add_generation_prompt, StrBu
             return err_set(e, "messages[%d].role: '%s' is not system, user, assistant or tool", i, r);
     }
     sb_append(out, CHAT_BOS);
-    int first_sp = 1;
+    int first_sp = 1, last_sp = -1;
     for (int i = 0; i < n; i++)
         if (!strcmp(msgs[i].role, "system")) {
+            last_sp = i;
+            if (f == CHAT_FORMAT_R1_DISTILL) continue;
             if (!first_sp) sb_append(out, "\n\n");
             sb_append(out, msgs[i].content);
             first_sp = 0;
         }
+    if (f == CHAT_FORMAT_R1_DISTILL && last_sp >= 0) sb_append(out, msgs[last_sp].content);
     int is_tool = 0, output_first = 1;
     for (int i = 0; i < n; i++) {
         const char *r = msgs[i].role, *c = msgs[i].content;

@@ -1,7 +1,8 @@
-/* The DeepSeek-R1 chat format, rendered in C, and the Jinja template other tools apply.
+/* The DeepSeek-R1 chat formats, rendered in C, and the Jinja template other tools apply.
  *
  * Rules (the R1 tokenizer_config.json template, Feb-2025 version):
- *   <｜begin▁of▁sentence｜> + all system contents joined by "\n\n"
+ *   <｜begin▁of▁sentence｜> + all system contents joined by "\n\n" (R1-Distill: the last system
+ *               content alone)
  *   user:       <｜User｜> + content
  *   assistant:  <｜Assistant｜> + content.split('</think>')[-1] + <｜end▁of▁sentence｜>
  *               (earlier turns' reasoning is stripped; the text after the last </think> is kept
@@ -12,7 +13,13 @@
  *   generation prompt (when asked and not after tool output): <｜Assistant｜><think>\n
  * chat_render() and CHAT_TEMPLATE_R1 implement the same rules; tests check examples of both
  * against the architecture notes. Tool *calls* (assistant messages with tool_calls) are not
- * represented in ChatMessage. */
+ * represented in ChatMessage.
+ *
+ * The R1-Distill students (DeepSeek-R1-Distill-Qwen-*, -Llama-*) ship a template that differs from
+ * R1's only in the system prompt: a later system message replaces an earlier one. Their
+ * tokenizer_config.json (Feb-2025 version) also opens the assistant turn with <think>\n; the
+ * first version's generation prompt was <｜Assistant｜> alone, and DeepSeek's usage notes ask to
+ * force <think>\n, which r1 always does. */
 #ifndef R1_TOKENIZER_CHAT_H
 #define R1_TOKENIZER_CHAT_H
 
@@ -34,9 +41,21 @@ typedef struct ChatMessage {
     const char *content;
 } ChatMessage;
 
+typedef enum ChatFormat {
+    CHAT_FORMAT_R1,            /* DeepSeek-R1 (and r1's own tokenizers) */
+    CHAT_FORMAT_R1_DISTILL,    /* DeepSeek-R1-Distill-Qwen / -Llama */
+} ChatFormat;
+
 /* Appends the rendered conversation to out. -1 with an Err naming messages[i] on an unknown
  * role or a NULL content. */
+int chat_render_format(ChatFormat f, const ChatMessage *msgs, int n, int add_generation_prompt,
+                       StrBuf *out, Err *e);
+/* The same in the R1 format. */
 int chat_render(const ChatMessage *msgs, int n, int add_generation_prompt, StrBuf *out, Err *e);
+
+/* The format a tokenizer_config.json chat_template renders: R1-Distill when it sets the system
+ * prompt to each system message in turn (no "\n\n" join), otherwise (and for NULL) R1. */
+ChatFormat chat_format_of_template(const char *chat_template);
 
 /* The R1 chat template (Jinja), as stored in tokenizer_config.json. */
 extern const char CHAT_TEMPLATE_R1[];

@@ -1,10 +1,16 @@
 /* Loading a Hugging Face tokenizer.json (byte-level BPE) into a Tokenizer.
  *
  * Accepted: model.type BPE (vocab, merges as "a b" strings or [a, b] pairs, ignore_merges),
- * added_tokens, normalizer null or an empty Sequence, pre_tokenizer Sequence / Split / ByteLevel /
- * Digits, decoder ByteLevel (or a Sequence of them, or null). Everything else is refused with a
- * one-line error naming the field. Vocab entries that are not byte-level strings are allowed only
- * when an added token with the same id and text covers them (DeepSeek stores its specials so). */
+ * added_tokens, normalizer null / NFC / NFD / NFKC / NFKD / a Sequence of them (normalize.h),
+ * pre_tokenizer Sequence / Split / ByteLevel / Digits, decoder ByteLevel (or a Sequence of them, or
+ * null). Everything else is refused with a one-line error naming the field. Vocab entries that are
+ * not byte-level strings are allowed only when an added token with the same id and text covers them
+ * (DeepSeek stores its specials so).
+ *
+ * Added-token ids are the file's. Hugging Face keeps them only where they follow its own numbering
+ * (a token missing from model.vocab gets the next id after the vocabulary's entry count and the
+ * added tokens before it; it warns otherwise), as in every real file; a file with holes in its
+ * vocabulary, such as the pruned test fixtures, is where the two differ. */
 #include <libgen.h>
 #include <string.h>
 
@@ -67,6 +73,21 @@ static int load_pre_one(Tokenizer *tok, const cJSON *p, const char *where, Err *
         return pretok_add_split(&tok->pre, re, strlen(re), 1, SPLIT_ISOLATED, 0, where, e);
     }
     return err_set(e, "%s.type: '%s' is not supported (Sequence, Split, ByteLevel, Digits are)", where, ty);
+}
+
+static int load_norm(Tokenizer *tok, const cJSON *n, const char *where, Err *e) {
+    const char *ty = type_of(n);
+    if (!cJSON_IsObject(n) || !ty) return err_set(e, "%s: expected an object with a \"type\"", where);
+    if (strcmp(ty, "Sequence")) return normalizer_add(&tok->norm, ty, where, e);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
+    if (!cJSON_IsArray(arr)) return err_set(e, "%s.normalizers: missing or not an array", where);
+    int i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        char w[256];
+        snprintf(w, sizeof w, "%s.normalizers[%d]", where, i);
+        if (load_norm(tok, c, w, e)) return -1;
+    }
+    return 0;
 }
 
 static int check_decoder(const cJSON *d, const char *where, Err *e) {
@@ -226,6 +247,7 @@ static int load_added(Tokenizer *tok, const cJSON *root, unsigned char *non_bl, 
     if (!cJSON_IsArray(arr)) return err_set(e, "added_tokens: not an array");
     int n = cJSON_GetArraySize(arr), i = 0;
     tok->added = xcalloc((size_t)n + 1, sizeof *tok->added);
+
     for (const cJSON *t = arr->child; t; t = t->next, i++) {
         AddedToken *a = &tok->added[tok->n_added];
         int64_t id;
@@ -282,6 +304,8 @@ static void set_specials(Tokenizer *tok, const char *path) {
         *dst[k] = tokenizer_token_id(tok, name);
     }
     if (tok->pad < 0) tok->pad = tok->eos;
+    const cJSON *tmpl = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "chat_template") : NULL;
+    tok->chat = chat_format_of_template(cJSON_IsString(tmpl) ? tmpl->valuestring : NULL);
     cJSON_Delete(cfg);
 }
 
@@ -306,14 +330,7 @@ static Tokenizer *from_json(const char *json, size_t n, const char *name, const 
             goto out;
         }
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
-    if (norm && !cJSON_IsNull(norm)) {
-        const char *ty = type_of(norm);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(norm, "normalizers");
-        if (!ty || strcmp(ty, "Sequence") || (cJSON_IsArray(list) && cJSON_GetArraySize(list) > 0)) {
-            err_set(e, "normalizer: '%s' is not supported (none or an empty Sequence)", ty ? ty : "?");
-            goto out;
-        }
-    }
+    if (norm && !cJSON_IsNull(norm) && load_norm(tok, norm, "normalizer", e)) goto out;
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     if (pre && !cJSON_IsNull(pre) && load_pre_one(tok, pre, "pre_tokenizer", e)) goto out;
     if (check_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), "decoder", e)) goto out;

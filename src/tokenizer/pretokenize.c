@@ -74,6 +74,10 @@ int pretok_add_split(PreTok *pt, const char *pattern, size_t pattern_len, int is
     PreTokStep *st = &pt->steps[pt->n];
     memset(st, 0, sizeof *st);
     if (compile(st, pattern, pattern_len, is_regex, where, e)) return -1;
+    st->pattern = xmalloc(pattern_len + 1);
+    memcpy(st->pattern, pattern, pattern_len);
+    st->pattern[pattern_len] = 0;
+    st->is_regex = is_regex;
     st->behavior = behavior;
     st->invert = invert;
     pt->n++;
@@ -92,8 +96,10 @@ int pretok_add_bytelevel(PreTok *pt, int add_prefix_space, int use_regex, const 
 }
 
 void pretok_free(PreTok *pt) {
-    for (int i = 0; i < pt->n; i++)
+    for (int i = 0; i < pt->n; i++) {
         if (pt->steps[i].re) pcre2_code_free(pt->steps[i].re);
+        free(pt->steps[i].pattern);
+    }
     pt->n = 0;
 }
 

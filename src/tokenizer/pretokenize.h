@@ -28,6 +28,8 @@ typedef enum SplitBehavior {
 
 typedef struct PreTokStep {
     void *re;                  /* pcre2_code_8 *, or NULL for a prefix-space-only step */
+    char *pattern;             /* owned: the pattern as given (before rewriting), or NULL */
+    int is_regex;
     SplitBehavior behavior;
     int invert;
     int add_prefix_space;      /* ByteLevel: prepend ' ' to each piece not starting with one */

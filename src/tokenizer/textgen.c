@@ -16,7 +16,7 @@ typedef struct Gen {
     StrBuf *out;
 } Gen;
 
-static void put_cp(StrBuf *b, uint32_t cp) {
+void textgen_put_cp(StrBuf *b, uint32_t cp) {
     char u[4];
     size_t n;
     if (cp < 0x80) { u[0] = (char)cp; n = 1; }
@@ -70,7 +70,7 @@ static void chinese(Gen *g) {
     for (int i = 0; i < n; i++) {
         /* skewed towards the low end of the range (frequent characters) */
         double u = rng_uniform(&g->r);
-        put_cp(g->out, 0x4E00 + (uint32_t)(u * u * 3000));
+        textgen_put_cp(g->out, 0x4E00 + (uint32_t)(u * u * 3000));
         if (rng_below(&g->r, 12) == 0) sb_append(g->out, rng_below(&g->r, 3) ? "\xef\xbc\x8c" : "\xe3\x80\x82");
     }
     sb_append(g->out, "\xe3\x80\x82\n");
@@ -80,9 +80,9 @@ static void japanese(Gen *g) {
     int n = 8 + (int)rng_below(&g->r, 30);
     for (int i = 0; i < n; i++) {
         uint64_t k = rng_below(&g->r, 10);
-        if (k < 5) put_cp(g->out, 0x3041 + (uint32_t)rng_below(&g->r, 83));
-        else if (k < 8) put_cp(g->out, 0x30A1 + (uint32_t)rng_below(&g->r, 89));
-        else put_cp(g->out, 0x4E00 + (uint32_t)rng_below(&g->r, 2000));
+        if (k < 5) textgen_put_cp(g->out, 0x3041 + (uint32_t)rng_below(&g->r, 83));
+        else if (k < 8) textgen_put_cp(g->out, 0x30A1 + (uint32_t)rng_below(&g->r, 89));
+        else textgen_put_cp(g->out, 0x4E00 + (uint32_t)rng_below(&g->r, 2000));
     }
     sb_append(g->out, "\xe3\x80\x82\n");
 }
@@ -101,10 +101,10 @@ static void other(Gen *g) {
     int n = 3 + (int)rng_below(&g->r, 10);
     for (int i = 0; i < n; i++) {
         int len = 2 + (int)rng_below(&g->r, 8);
-        for (int j = 0; j < len; j++) put_cp(g->out, 0x430 + (uint32_t)rng_below(&g->r, 32));
+        for (int j = 0; j < len; j++) textgen_put_cp(g->out, 0x430 + (uint32_t)rng_below(&g->r, 32));
         sb_append(g->out, " ");
     }
-    if (rng_below(&g->r, 2)) put_cp(g->out, 0x1F600 + (uint32_t)rng_below(&g->r, 80));
+    if (rng_below(&g->r, 2)) textgen_put_cp(g->out, 0x1F600 + (uint32_t)rng_below(&g->r, 80));
     sb_append(g->out, rng_below(&g->r, 4) ? "\n" : "\n\n\n");
 }
 

@@ -10,6 +10,9 @@
 
 #include "base/strbuf.h"
 
+/* Appends the UTF-8 encoding of code point cp (< 0x110000) to out. */
+void textgen_put_cp(StrBuf *out, uint32_t cp);
+
 /* Appends about `bytes` bytes (whole lines, valid UTF-8) to out. */
 void textgen_mixed(uint64_t seed, size_t bytes, StrBuf *out);
 

@@ -4,6 +4,7 @@
 #define R1_TOKENIZER_TOK_INTERNAL_H
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/normalize.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/tokenizer.h"
 
@@ -29,12 +30,14 @@ typedef struct Trie {
 
 struct Tokenizer {
     Bpe bpe;
+    Normalizer norm;             /* n == 0: none */
     PreTok pre;
     AddedToken *added;
     int n_added;
     Trie special_trie, plain_trie;   /* normalized=false tokens (matched first), normalized=true */
     unsigned char *is_special;   /* [bpe.n_ids] */
     int64_t bos, eos, pad;
+    ChatFormat chat;
     uint64_t hash;
     TokState *state;             /* for tokenizer_encode(); created on first use */
 };

@@ -6,6 +6,7 @@
 struct TokState {
     PreTokScratch *pre;
     BpeWork *bpe;
+    NormScratch *norm;
     /* during one encode call */
     const Tokenizer *tok;
     TokIds *out;
@@ -69,12 +70,19 @@ static size_t trie_longest(const Trie *t, const unsigned char *p, size_t n, int3
 void tokenizer_finish(Tokenizer *tok) {
     trie_init(&tok->special_trie);
     trie_init(&tok->plain_trie);
+    NormScratch *ns = tok->norm.n ? norm_scratch_new() : NULL;
     for (int i = 0; i < tok->n_added; i++) {
         AddedToken *a = &tok->added[i];
         /* HF matches tokens with normalized=false on the raw text first, then the others on the
-         * normalized text (our normalizer is the identity) */
-        trie_add(a->normalized ? &tok->plain_trie : &tok->special_trie, a->content, a->len, i);
+         * normalized text, in their normalized form */
+        if (!a->normalized) { trie_add(&tok->special_trie, a->content, a->len, i); continue; }
+        size_t n = a->len;
+        Err e = {0};
+        const char *c = ns ? normalizer_run(&tok->norm, ns, a->content, a->len, &n, &e) : a->content;
+        CHECK(c);   /* fails only when out of memory */
+        trie_add(&tok->plain_trie, c, n, i);
     }
+    norm_scratch_free(ns);
     tok->is_special = xcalloc(tok->bpe.n_ids ? tok->bpe.n_ids : 1, 1);
     for (int i = 0; i < tok->n_added; i++)
         if (tok->added[i].special) tok->is_special[tok->added[i].id] = 1;
@@ -99,6 +107,7 @@ TokState *tok_state_new(const Tokenizer *tok) {
     TokState *s = xcalloc(1, sizeof *s);
     s->pre = pretok_scratch_new(&tok->pre);
     s->bpe = bpe_work_new();
+    if (tok->norm.n) s->norm = norm_scratch_new();
     return s;
 }
 
@@ -106,6 +115,7 @@ void tok_state_free(TokState *s) {
     if (!s) return;
     pretok_scratch_free(s->pre);
     bpe_work_free(s->bpe);
+    norm_scratch_free(s->norm);
     tokids_free(&s->scratch);
     free(s);
 }
@@ -156,7 +166,12 @@ static int split_added(TokState *s, const Trie *t, const char *text, size_t n,
     return next(s, text + seg, n - seg);
 }
 
+/* A segment between normalized=false tokens: normalized, then the other added tokens cut out. */
 static int pass_plain(TokState *s, const char *p, size_t n) {
+    if (s->tok->norm.n && n > 0) {
+        p = normalizer_run(&s->tok->norm, s->norm, p, n, &n, s->e);
+        if (!p) return -1;
+    }
     return split_added(s, &s->tok->plain_trie, p, n, encode_plain);
 }
 
@@ -224,5 +239,16 @@ uint32_t tokenizer_vocab_size(const Tokenizer *tok) { return tok->bpe.n_ids; }
 int64_t tokenizer_bos_id(const Tokenizer *tok) { return tok->bos; }
 int64_t tokenizer_eos_id(const Tokenizer *tok) { return tok->eos; }
 int64_t tokenizer_pad_id(const Tokenizer *tok) { return tok->pad; }
+ChatFormat tokenizer_chat_format(const Tokenizer *tok) { return tok->chat; }
+int tokenizer_normalizes(const Tokenizer *tok) { return tok->norm.n > 0; }
 uint64_t tokenizer_hash(const Tokenizer *tok) { return tok->hash; }
 const Bpe *tokenizer_bpe(const Tokenizer *tok) { return &tok->bpe; }
+const PreTok *tokenizer_pretok(const Tokenizer *tok) { return &tok->pre; }
+int tokenizer_n_added(const Tokenizer *tok) { return tok->n_added; }
+
+const char *tokenizer_added(const Tokenizer *tok, int i, uint32_t *id, int *special) {
+    if (i < 0 || i >= tok->n_added) return NULL;
+    if (id) *id = tok->added[i].id;
+    if (special) *special = tok->added[i].special;
+    return tok->added[i].content;
+}

@@ -83,7 +83,7 @@ int sft_add_record(SftSet *s, Tokenizer *tok, const cJSON *rec, const SftDataOpt
     if (eos < 0) { free(msgs); return err_set(e, "the tokenizer has no EOS token"); }
     StrBuf prompt = {0};
     TokIds ids = {0};
-    int rc = chat_render(msgs, n - 1, 1, &prompt, e);
+    int rc = chat_render_format(tokenizer_chat_format(tok), msgs, n - 1, 1, &prompt, e);
     if (rc) err_prefix(e, "%s", where);
     if (rc == 0) rc = encode(tok, prompt.s ? prompt.s : "", &ids, where, e);
     size_t n_prompt = ids.n;
