@@ -19,7 +19,7 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 -fopenmp $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
-LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lm
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lmicrohttpd -lpthread -lm
 LDFLAGS += -fopenmp
 
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -32,7 +32,10 @@ DBL_SRC   := $(shell find src/kernels src/model -name '*.c' | sort)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# the web chat page (src/serve/page.html) becomes a C string in libr1: src/serve/page.h
+PAGE_C    := $(BUILD)/gen/serve_page.c
+PAGE_OBJ  := $(BUILD)/obj/gen/serve_page.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PAGE_OBJ)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(DTEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DBL_OBJ   := $(DBL_SRC:%.c=$(BUILD)/obj-double/%.o)
@@ -40,7 +43,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot
+.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
@@ -51,6 +54,7 @@ help:
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
+	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
 	@echo "make deps     install the Debian packages r1.c needs (as root)"
 
 $(BUILD)/obj/%.o: %.c
@@ -62,6 +66,18 @@ $(BUILD)/obj-double/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC64  $<"
 	@$(CC) $(ALL_CFLAGS) -DR1_DOUBLE -c $< -o $@
+
+$(PAGE_C): src/serve/page.html
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	@{ echo '/* made from $< by the Makefile */'; echo '#include "serve/page.h"'; \
+	   echo 'const char serve_page_html[] = {'; od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0};'; } > $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(PAGE_C)
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -106,11 +122,16 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
 
 FUZZ_SECONDS ?= 60
 test: all $(BUILD)/r1 $(FUZZ_BIN)
-	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh \
+	  tests/serve_api.sh tests/serve_page.sh tests/serve_load.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked
 report-screenshot: $(BUILD)/r1
 	@R1=$(BUILD)/r1 ./tests/report_render.sh --png $(BUILD)/report.png && echo "wrote $(BUILD)/report.png"
+
+# r1 serve's web chat in headless Chromium: a typed question, streamed thinking and answer, checked
+serve-screenshot: $(BUILD)/r1
+	@R1=$(BUILD)/r1 ./tests/serve_page.sh --png $(BUILD)/serve.png && echo "wrote $(BUILD)/serve.png"
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \

@@ -1,6 +1,7 @@
 /* Fuzz target: any bytes parsed as JSON and handed to config_from_json either give a config or
- * fail with one line naming the key (never crash). An accepted config passes config_validate,
- * survives config_to_json -> config_from_json unchanged, and its derived quantities are finite. */
+ * fail with one line naming the key (never crash), for every model type (deepseek_v3, qwen2,
+ * llama). An accepted config passes config_validate, survives config_to_json -> config_from_json
+ * unchanged, and its derived quantities are finite and within the bounds. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     cJSON_Delete(j);
     if (config_validate(&c, &e) != 0) abort();
-    if (!isfinite(config_softmax_scale(&c)) || config_qk_head_dim(&c) <= 0) abort();
+    const int head = config_is_mla(&c) ? config_qk_head_dim(&c) : c.head_dim;
+    if (!isfinite(config_softmax_scale(&c)) || head <= 0 || head > 2 * CONFIG_MAX_HEAD_DIM) abort();
     cJSON *back = config_to_json(&c);
     ModelConfig c2;
     if (config_from_json(&c2, back, "round trip", &e) != 0) abort();

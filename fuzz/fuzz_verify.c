@@ -1,14 +1,16 @@
 /* Fuzz target: answer extraction, equivalence, countdown checking and every reward on arbitrary
  * bytes. Input: completion, a 0x00 byte, reference (no 0x00: the whole input is both). Checks
- * that nothing crashes or hangs, that every reward is finite and in its range, that equivalence
- * of an answer with itself never depends on the side it is on for plain integers, and that a
+ * that nothing crashes or hangs, that every reward is finite and in its range, that an answer
+ * equals itself, that two plain decimals are equal only at the same value, and that a
  * countdown reference built from the digits in the input never accepts an expression that
- * evaluates to something else (re-checked with an independent long double evaluation). */
+ * evaluates to something else (re-checked with an independent long double evaluation); the
+ * reflection measure (rl/reflection.h) runs on the completion and its counts stay consistent. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rl/reflection.h"
 #include "rl/rewards.h"
 #include "rl/verify.h"
 
@@ -31,8 +33,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Span a;
     for (int flags = 0; flags < 16; flags++)
         if (verify_extract(comp, cn, flags, &a) && (a.p < comp || a.p + a.n > comp + cn)) abort();
-    (void)verify_equiv(comp, cn, refz, refz_n);
+    int fwd = verify_equiv(comp, cn, refz, refz_n);
     (void)verify_equiv(refz, refz_n, comp, cn);
+    /* an answer equals itself whenever it normalises to something */
+    static char norm[3 * VERIFY_MAX_ANSWER + 16];
+    if (verify_normalize(comp, cn, norm, sizeof norm) > 0 && !verify_equiv(comp, cn, comp, cn)) abort();
+    /* a plain decimal reference accepts a plain decimal prediction only at the same value (the
+     * exact parsers re-checked with strtod where both fit a double exactly enough) */
+    if (fwd && cn < 18 && refz_n < 18 && cn && refz_n) {
+        int simple = 1;
+        for (size_t i = 0; i < cn; i++) simple &= (comp[i] >= '0' && comp[i] <= '9') || comp[i] == '.';
+        for (size_t i = 0; i < refz_n; i++) simple &= (refz[i] >= '0' && refz[i] <= '9') || refz[i] == '.';
+        if (simple && strtod(comp, NULL) != strtod(refz, NULL)) abort();
+    }
     (void)verify_reference(comp, cn, refz, refz_n);
     (void)verify_completion(comp, cn, refz, refz_n, VERIFY_DEFAULT | VERIFY_LAST_NUMBER);
 
@@ -88,6 +101,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
     }
+
+    /* the reflection measure of r1 eval on the same text */
+    Reflection rf;
+    reflection_scan_completion(comp, cn, &rf);
+    if (rf.unrepaired < 0 || rf.unrepaired > rf.false_chains || rf.false_chains > rf.chains || rf.repairs > rf.checks)
+        abort();
 
     RewardParams p;
     reward_params_default(&p);

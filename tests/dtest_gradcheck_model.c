@@ -3,7 +3,9 @@
  *
  * For tiny configs covering MLA with and without q-LoRA, dense and MoE layers, expert groups
  * (noaux_tc top-2 group scores), YaRN, MTP (two modules) and the sequence-wise balance loss
- * (α > 0), softmax scoring with group max, greedy routing without shared experts, and for every
+ * (α > 0), softmax scoring with group max, greedy routing without shared experts, and the dense
+ * families' grouped-query attention (llama: biases on q/k/v/o, tied embeddings, explicit head_dim,
+ * llama3 RoPE; qwen2: q/k/v biases, 3 query heads per key head), and for every
  * parameter tensor, a few sampled elements θ_j get
  *   numeric_j = (J(θ + h e_j) − J(θ − h e_j)) / 2h,   h = 1e-5,
  * with the expert selection frozen to the unperturbed pass (ModelOptions.freeze_routing), and
@@ -72,6 +74,22 @@ static const char *CFG_GREEDY =
     "\"topk_method\":\"greedy\",\"norm_topk_prob\":false,\"routed_scaling_factor\":1.0,"
     "\"rms_norm_eps\":1e-6,\"rope_theta\":10000.0,\"rope_scaling\":null,"
     "\"max_position_embeddings\":32,\"num_nextn_predict_layers\":1,\"tie_word_embeddings\":false}";
+
+/* llama: GQA (4 query heads on 2 key/value heads), an explicit head_dim (not D/H), q/k/v and o
+ * biases (attention_bias), tied embeddings, llama3 RoPE scaling with all three bands present */
+static const char *CFG_LLAMA =
+    "{\"model_type\":\"llama\",\"vocab_size\":17,\"hidden_size\":8,\"num_hidden_layers\":2,"
+    "\"intermediate_size\":12,\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":6,"
+    "\"attention_bias\":true,\"tie_word_embeddings\":true,\"rms_norm_eps\":1e-5,\"rope_theta\":10000.0,"
+    "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":1.0,"
+    "\"high_freq_factor\":4.0,\"original_max_position_embeddings\":64},\"max_position_embeddings\":32}";
+
+/* qwen2: GQA (6 query heads on 2), q/k/v biases, no o bias, separate lm_head */
+static const char *CFG_QWEN2 =
+    "{\"model_type\":\"qwen2\",\"vocab_size\":13,\"hidden_size\":12,\"num_hidden_layers\":2,"
+    "\"intermediate_size\":10,\"num_attention_heads\":6,\"num_key_value_heads\":2,"
+    "\"tie_word_embeddings\":false,\"rms_norm_eps\":1e-6,\"rope_theta\":1000000.0,"
+    "\"max_position_embeddings\":32,\"use_sliding_window\":false}";
 
 typedef struct Case {
     Model m;
@@ -193,6 +211,9 @@ static void test_gradcheck_yarn_mtp(void) { run_case(CFG_YARN_MTP, 2, 8, 0.3, 0.
 static void test_gradcheck_row_weights(void) { run_case(CFG_YARN_MTP, 2, 7, 0.5, 0.2, 1); }
 static void test_gradcheck_softmax_groupmax(void) { run_case(CFG_SOFTMAX, 3, 5, 0.4, 0.2, 0); }
 static void test_gradcheck_greedy_no_shared(void) { run_case(CFG_GREEDY, 2, 6, 0.3, 0.2, 0); }
+static void test_gradcheck_llama(void) { run_case(CFG_LLAMA, 2, 7, 0, 0, 0); }
+static void test_gradcheck_llama_row_weights(void) { run_case(CFG_LLAMA, 2, 6, 0, 0, 1); }
+static void test_gradcheck_qwen2(void) { run_case(CFG_QWEN2, 3, 5, 0, 0, 0); }
 
 /* The checker must catch wrong gradients. */
 static void test_gradcheck_catches_errors(void) {
@@ -249,6 +270,9 @@ int main(void) {
     RUN(test_gradcheck_row_weights);
     RUN(test_gradcheck_softmax_groupmax);
     RUN(test_gradcheck_greedy_no_shared);
+    RUN(test_gradcheck_llama);
+    RUN(test_gradcheck_llama_row_weights);
+    RUN(test_gradcheck_qwen2);
     RUN(test_gradcheck_catches_errors);
     RUN(test_freeze_routing_holds_selection);
     return TEST_EXIT();

@@ -138,7 +138,7 @@ static void test_grad_rmsnorm(void) {
     }
 }
 
-/* ---- rope (plain and YaRN with a non-unit magnitude) ---- */
+/* ---- rope (both layouts; plain, YaRN with a non-unit magnitude, llama3) ---- */
 
 typedef struct { real *x, *c; int n, H, ld, hs; const int *pos; const RopeTable *t; } RopeCtx;
 static double rope_loss(void *p) {
@@ -153,15 +153,15 @@ static double rope_loss(void *p) {
 }
 
 static void test_grad_rope(void) {
-    for (int yarn = 0; yarn < 2; yarn++) {
-        ModelConfig cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.qk_rope_head_dim = 8;
-        cfg.rope_theta = 10000;
-        if (yarn) {
-            RopeScaling *s = &cfg.rope_scaling;
-            s->enabled = 1; s->factor = 4; s->original_max_position_embeddings = 64;
-            s->beta_fast = 32; s->beta_slow = 1; s->mscale = 1; s->mscale_all_dim = 0;
+    /* interleaved plain, interleaved YaRN with a non-unit magnitude, halves with llama3 scaling */
+    for (int variant = 0; variant < 3; variant++) {
+        RopeParams cfg = {.dim = 8, .theta = 10000};
+        if (variant == 1) {
+            cfg.scaling = ROPE_SCALING_YARN; cfg.factor = 4; cfg.original_max_pos = 64;
+            cfg.beta_fast = 32; cfg.beta_slow = 1; cfg.mscale = 1; cfg.mscale_all_dim = 0;
+        } else if (variant == 2) {
+            cfg.layout = ROPE_HALVES; cfg.scaling = ROPE_SCALING_LLAMA3; cfg.factor = 8;
+            cfg.original_max_pos = 64; cfg.low_freq_factor = 1; cfg.high_freq_factor = 4;
         }
         RopeTable t;
         rope_table_init(&t, &cfg, 300);

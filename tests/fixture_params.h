@@ -2,17 +2,21 @@
  * tools/ref_model.py: for tensor NAME and flat index j,
  *   key = mix64(fnv1a64(NAME) ^ mix64(seed)),  u_j = philox4x32(key, j, 0)[0]·2^-32,
  *   value_j = (float)(base + scale·(2u_j − 1))     (computed in double, rounded to float)
- * base/scale: norms 1 ± 0.2, e_score_correction_bias 0 ± 0.1, embed_tokens 0 ± 1, every other
- * (Linear [out, in]) tensor 0 ± 1/sqrt(in). Also the fixture tokens. Header-only, for tests. */
+ * base/scale: norms 1 ± 0.2, e_score_correction_bias 0 ± 0.1, Linear biases (*.bias) 0 ± 0.5,
+ * embed_tokens 0 ± 1, every other (Linear [out, in]) tensor 0 ± 1/sqrt(in). Also the fixture
+ * tokens. Header-only, for tests. */
 #ifndef R1_TESTS_FIXTURE_PARAMS_H
 #define R1_TESTS_FIXTURE_PARAMS_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "base/rng.h"
 #include "kernels/real.h"
+#include "model/config.h"
+#include "model/model.h"
 #include "model/params.h"
 
 static inline uint64_t fixture_fnv1a(const char *s) {
@@ -51,6 +55,7 @@ static inline void fixture_init_params(const ParamTable *pt, real *params, uint6
         double base = 0, scale;
         if (fixture_ends_with(p->name, "norm.weight")) base = 1, scale = 0.2;
         else if (fixture_ends_with(p->name, "e_score_correction_bias")) scale = 0.1;
+        else if (fixture_ends_with(p->name, ".bias")) scale = 0.5;
         else if (!strcmp(p->name, "model.embed_tokens.weight")) scale = 1.0;
         else scale = 1.0 / sqrt((double)p->shape[1]);
         uint64_t key = fixture_key(p->name, seed);
@@ -64,6 +69,18 @@ static inline void fixture_init_params(const ParamTable *pt, real *params, uint6
 static inline void fixture_tokens(int *tokens, int B, int T, int V, uint64_t seed) {
     uint64_t key = fixture_key("tokens", seed);
     for (int i = 0; i < B * T; i++) tokens[i] = (int)floor(fixture_u(key, (uint64_t)i) * V);
+}
+
+/* The model of tests/fixtures/model/NAME/config.json with the fixture init of seed 1234 (the
+ * engine tests' model). -1 with the reason in e. */
+static inline int fixture_load_model(Model *m, const char *name, Err *e) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/model/%s/config.json", name);
+    ModelConfig cfg;
+    if (config_load(&cfg, path, e) != 0) return -1;
+    model_init(m, &cfg);
+    fixture_init_params(&m->table, m->params, 1234);
+    return 0;
 }
 
 #endif

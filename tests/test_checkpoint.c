@@ -11,7 +11,8 @@
  *    r1 logits on a folder holding the fixture parameters reproduces the PyTorch reference logits
  *    of tests/fixtures/model (tolerance as in test_model_fixture: 2e-5·max|ref| + 1e-4·|ref|),
  *    and, live when /usr/bin/python3 has torch, r1 logits on a BF16 folder from r1 init equals
- *    tools/folder_logits.py (independent reader + our PyTorch reference). */
+ *    tools/folder_logits.py (independent reader + our PyTorch reference), for deepseek_v3, llama
+ *    (tied embeddings: no lm_head tensor) and qwen2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -93,7 +94,9 @@ static void save_load_save(const char *fixture, const char *dtype, const char *t
     EXPECT(st_open_folder(&st, d1, &e) == 0);
     EXPECT(st.metadata_format && !strcmp(st.metadata_format, "pt"));
     const StTensor *emb = st_find(&st, "model.embed_tokens.weight"), *head = st_find(&st, "lm_head.weight");
-    EXPECT(emb && head && emb->dtype == (bf16 ? ST_BF16 : ST_F32));
+    EXPECT(emb && emb->dtype == (bf16 ? ST_BF16 : ST_F32));
+    EXPECT(c.tie_word_embeddings ? head == NULL : head != NULL);   /* tied: the embedding is the head */
+    if (c.tie_word_embeddings) head = emb;
     const int L = c.num_hidden_layers;
     EXPECT(st.n == m.table.n + 2 * c.num_nextn_predict_layers);
     for (int k = 0; k < c.num_nextn_predict_layers && emb && head; k++) {
@@ -124,6 +127,10 @@ static void save_load_save(const char *fixture, const char *dtype, const char *t
 static void test_save_load_save_f32(void) { save_load_save("c_yarn_mtp", NULL, "f32"); }
 static void test_save_load_save_bf16(void) { save_load_save("c_yarn_mtp", "bfloat16", "bf16"); }
 static void test_save_load_save_plain(void) { save_load_save("a_plain", NULL, "plain"); }
+static void test_save_load_save_dense(void) {
+    save_load_save("d_llama", "bfloat16", "llama");     /* tied, biases on q/k/v/o, llama3 RoPE */
+    save_load_save("e_qwen2", NULL, "qwen2");
+}
 
 /* ---- folders rewritten tensor by tensor, as another tool might have written them ---- */
 
@@ -535,12 +542,14 @@ static void logits_vs_fixture(const char *fixture) {
 /* Live, when /usr/bin/python3 has torch: r1 init a BF16 folder (real init), then r1 logits vs
  * tools/folder_logits.py, which reads the folder with its own parser into our PyTorch reference
  * (float64). Same tolerance as the fixtures. */
-static void test_live_torch_bf16_folder(void) {
+static void live_torch_bf16_folder(const char *fixture) {
     StrBuf out = {0}, cmd = {0};
     if (tu_run("/usr/bin/python3 -c 'import torch, numpy'", &out) != 0) { sb_free(&out); return; }   /* no torch: skip */
     sb_clear(&out);
     Err e = {{0}};
-    cJSON *j = json_load_file("tests/fixtures/model/c_yarn_mtp/config.json", &e);
+    char fx[300];
+    snprintf(fx, sizeof fx, "tests/fixtures/model/%s/config.json", fixture);
+    cJSON *j = json_load_file(fx, &e);
     EXPECT(j != NULL);
     if (!j) return;
     cJSON_ReplaceItemInObjectCaseSensitive(j, "torch_dtype", cJSON_CreateString("bfloat16"));
@@ -582,8 +591,18 @@ static void test_live_torch_bf16_folder(void) {
     sb_free(&cmd);
 }
 
+static void test_live_torch_bf16_folder(void) {
+    live_torch_bf16_folder("c_yarn_mtp");
+    live_torch_bf16_folder("d_llama");
+    live_torch_bf16_folder("e_qwen2");
+}
+
 static void test_cli_logits_a_plain(void) { logits_vs_fixture("a_plain"); }
 static void test_cli_logits_c_yarn_mtp(void) { logits_vs_fixture("c_yarn_mtp"); }
+static void test_cli_logits_dense(void) {
+    logits_vs_fixture("d_llama");
+    logits_vs_fixture("e_qwen2");
+}
 
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/r1-test-ckpt-XXXXXX");
@@ -591,12 +610,14 @@ int main(void) {
     RUN(test_save_load_save_f32);
     RUN(test_save_load_save_bf16);
     RUN(test_save_load_save_plain);
+    RUN(test_save_load_save_dense);
     RUN(test_refuses_bad_folders);
     RUN(test_mtp_absent_folder);
     RUN(test_f8_and_sharded_folders);
     RUN(test_cli_init);
     RUN(test_cli_logits_a_plain);
     RUN(test_cli_logits_c_yarn_mtp);
+    RUN(test_cli_logits_dense);
     RUN(test_live_torch_bf16_folder);
     Err e;
     file_remove_tree(tmpdir, &e);

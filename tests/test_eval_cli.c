@@ -80,6 +80,23 @@ static void test_eval(void) {
     rc = tu_runf(&o, "%s eval --model %s/m --task arith --n 2 --k 2 --max-tokens 8 --seed 8 --out %s/e3.json",
                  G, dir, dir);
     EXPECTF(rc == 0, "%s", o.s);
+    /* the program task and the reflection columns */
+    rc = tu_runf(&o, "%s eval --model %s/m --task program,arith --level 1-5 --n 4 --k 2 --max-tokens 8 --seed 9 "
+                 "--out %s/e4.json", G, dir, dir);
+    EXPECTF(rc == 0 && strstr(o.s, "program") && strstr(o.s, "check") && strstr(o.s, "repair"), "%s", o.s);
+    char *e4 = tu_slurp(tu_path(dir, "e4.json"));
+    cJSON *j4 = cJSON_Parse(e4);
+    free(e4);
+    const cJSON *all4 = cJSON_GetObjectItemCaseSensitive(j4, "all"), *rows4 = cJSON_GetObjectItemCaseSensitive(j4, "rows");
+    EXPECT(all4 && in01(all4, "self_check") && in01(all4, "check_repairs"));
+    int program_rows = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows4) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(row, "task");
+        program_rows += cJSON_IsString(t) && !strcmp(t->valuestring, "program");
+    }
+    EXPECT(program_rows >= 1);
+    cJSON_Delete(j4);
     sb_free(&o);
 }
 

@@ -92,7 +92,7 @@ static void test_report(void) {
     EvalReport *r = xcalloc(1, sizeof *r);
     r->k = 4;
     r->k_pass = 2;
-    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0, 4}, b = {0.5, 0.8, 0.0, 0.5, 1.0, 30.0, 0.0, 2};
+    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0, 4, 0, 0, 0, 0}, b = {0.5, 0.8, 0.0, 0.5, 1.0, 30.0, 0.0, 2, 0, 0, 0, 0};
     eval_report_add(r, "arith", 2, &a);
     eval_report_add(r, "arith", 2, &b);
     eval_report_add(r, "countdown", 1, &b);

@@ -149,7 +149,7 @@ static void test_export_import_params(void) {
                        x->scoring_func == y->scoring_func && x->norm_topk_prob == y->norm_topk_prob &&
                        x->first_k_dense_replace == y->first_k_dense_replace && x->n_shared_experts == y->n_shared_experts &&
                        fabs(x->routed_scaling_factor - y->routed_scaling_factor) < 1e-6 &&
-                       x->rope_scaling.enabled == y->rope_scaling.enabled &&
+                       x->rope_scaling.kind == y->rope_scaling.kind &&
                        fabs(x->rope_scaling.mscale_all_dim - y->rope_scaling.mscale_all_dim) < 1e-6 &&
                        fabs(x->rms_norm_eps - y->rms_norm_eps) < 1e-12 * 1e6);
                 model_free(&b);

@@ -149,25 +149,15 @@ static void test_rmsnorm_residual_fused(void) {
 
 /* ---- rope ---- */
 
-static ModelConfig rope_cfg(int dr, int yarn) {
-    ModelConfig c;
-    memset(&c, 0, sizeof c);
-    c.qk_rope_head_dim = dr;
-    c.rope_theta = 10000;
-    if (yarn) {
-        c.rope_scaling.enabled = 1;
-        c.rope_scaling.factor = 40;
-        c.rope_scaling.original_max_position_embeddings = 4096;
-        c.rope_scaling.beta_fast = 32;
-        c.rope_scaling.beta_slow = 1;
-        c.rope_scaling.mscale = 1;
-        c.rope_scaling.mscale_all_dim = 1;
-    }
-    return c;
+static RopeParams rope_cfg(int dr, int yarn) {
+    if (!yarn) return (RopeParams){.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000};
+    return (RopeParams){.dim = dr, .layout = ROPE_INTERLEAVED, .theta = 10000, .scaling = ROPE_SCALING_YARN,
+                        .factor = 40, .original_max_pos = 4096, .beta_fast = 32, .beta_slow = 1,
+                        .mscale = 1, .mscale_all_dim = 1};
 }
 
 static void test_rope_yarn_v3_numbers(void) {
-    ModelConfig c = rope_cfg(64, 1);
+    RopeParams c = rope_cfg(64, 1);
     double f[32];
     rope_inv_freq(f, &c);
     /* deepseek-v3-architecture.md §5, "V3 numbers (computed)" */
@@ -181,19 +171,41 @@ static void test_rope_yarn_v3_numbers(void) {
     EXPECT_NEAR(f[23], pow(10000, -46.0 / 64) / 40, 0, 1e-12);
     EXPECT_NEAR(f[31], 3.33380e-6, 0, 1e-5);
     EXPECT_NEAR(rope_yarn_mscale(&c), 1.0, 0, 1e-15);   /* mscale == mscale_all_dim */
-    c.rope_scaling.mscale_all_dim = 0;                  /* key missing: HF's 0.1·ln s + 1 */
+    c.mscale_all_dim = 0;                  /* key missing: HF's 0.1·ln s + 1 */
     EXPECT_NEAR(rope_yarn_mscale(&c), 0.1 * log(40) + 1, 0, 1e-15);
-    ModelConfig p = rope_cfg(16, 0);
+    RopeParams p = rope_cfg(16, 0);
     double g[8];
     rope_inv_freq(g, &p);
     for (int j = 0; j < 8; j++) EXPECT_NEAR(g[j], pow(10000, -2.0 * j / 16), 0, 1e-14);
 }
 
+/* Llama 3.1's scaling (factor 8, low 1, high 4, L0 8192, theta 500000, head_dim 128): values
+ * from the rule as transformers' _compute_llama3_parameters states it, evaluated in numpy. */
+static void test_rope_llama3_numbers(void) {
+    RopeParams c = {.dim = 128, .layout = ROPE_HALVES, .theta = 500000, .scaling = ROPE_SCALING_LLAMA3,
+                    .factor = 8, .original_max_pos = 8192, .low_freq_factor = 1, .high_freq_factor = 4};
+    double f[64];
+    rope_inv_freq(f, &c);
+    EXPECT_NEAR(f[0], 1.0, 0, 1e-12);                       /* high frequency: kept */
+    EXPECT_NEAR(f[20], 0.016560440080994446, 0, 1e-12);
+    EXPECT_NEAR(f[29], 0.002166570763503359, 0, 1e-12);      /* the smooth band, 29..34 */
+    EXPECT_NEAR(f[31], 0.0008567514129196321, 0, 1e-12);
+    EXPECT_NEAR(f[34], 0.00017850781276799638, 0, 1e-12);
+    EXPECT_NEAR(f[40], 3.428102195952591e-05, 0, 1e-12);     /* low frequency: divided by 8 */
+    EXPECT_NEAR(f[63], 3.068925988914511e-07, 0, 1e-12);
+    EXPECT_NEAR(rope_yarn_mscale(&c), 1.0, 0, 0);
+}
+
 static void test_rope_vs_ref(void) {
-    for (int yarn = 0; yarn < 2; yarn++) {
+    for (int variant = 0; variant < 3; variant++) {
+        const int yarn = variant == 1;
         const int dr = yarn ? 64 : 16, H = 3, head_stride = dr + 5, ld = H * head_stride + 2, n = 37;
-        ModelConfig c = rope_cfg(dr, yarn);
-        c.rope_scaling.mscale_all_dim = 0;   /* a non-unit magnitude factor, to test it */
+        RopeParams c = rope_cfg(dr, yarn);
+        c.mscale_all_dim = 0;   /* a non-unit magnitude factor, to test it */
+        if (variant == 2) {     /* halves, llama3 with every band present among 8 frequencies */
+            c.layout = ROPE_HALVES; c.scaling = ROPE_SCALING_LLAMA3; c.factor = 8;
+            c.original_max_pos = 64; c.low_freq_factor = 1; c.high_freq_factor = 4;
+        }
         RopeTable t;
         rope_table_init(&t, &c, 5000);
         int pos[37];
@@ -221,19 +233,25 @@ static void test_rope_vs_ref(void) {
         free(y); free(y0);
         rope_table_free(&t);
     }
-    /* position 0 is the identity (times mscale) and the pair layout is interleaved */
-    ModelConfig c = rope_cfg(4, 0);
-    RopeTable t;
-    rope_table_init(&t, &c, 4);
-    float v[4] = {1, 2, 3, 4};
-    int p1 = 1;
-    rope_forward(v, 4, 4, 1, &p1, 1, &t);
-    /* pair 0 rotated by 1 rad: (cos1 − 2 sin1, sin1 + 2 cos1); pair 1 by 1e-2 rad */
-    EXPECT_NEAR(v[0], cos(1.0) - 2 * sin(1.0), 1e-6, 0);
-    EXPECT_NEAR(v[1], sin(1.0) + 2 * cos(1.0), 1e-6, 0);
-    EXPECT_NEAR(v[2], 3 * cos(0.01) - 4 * sin(0.01), 1e-6, 0);
-    EXPECT_NEAR(v[3], 3 * sin(0.01) + 4 * cos(0.01), 1e-6, 0);
-    rope_table_free(&t);
+    /* the pair layouts: (0,1),(2,3) interleaved, (0,2),(1,3) in halves; at position 1 pair 0
+     * turns by 1 rad, pair 1 by 1e-2 rad */
+    RopeParams c = rope_cfg(4, 0);
+    for (int halves = 0; halves < 2; halves++) {
+        c.layout = halves ? ROPE_HALVES : ROPE_INTERLEAVED;
+        RopeTable t;
+        rope_table_init(&t, &c, 4);
+        float v[4] = {1, 2, 3, 4};
+        int p1 = 1;
+        rope_forward(v, 4, 4, 1, &p1, 1, &t);
+        const int ia[2] = {0, halves ? 1 : 2}, ib[2] = {halves ? 2 : 1, 3};
+        const double ang[2] = {1.0, 0.01};
+        for (int j = 0; j < 2; j++) {
+            const double x0 = ia[j] + 1, x1 = ib[j] + 1;
+            EXPECT_NEAR(v[ia[j]], x0 * cos(ang[j]) - x1 * sin(ang[j]), 1e-6, 0);
+            EXPECT_NEAR(v[ib[j]], x0 * sin(ang[j]) + x1 * cos(ang[j]), 1e-6, 0);
+        }
+        rope_table_free(&t);
+    }
 }
 
 /* ---- attention ---- */
@@ -321,6 +339,52 @@ static void test_attention_kv_views(void) {
     attention_kv_case(1, 1, 1, 1, 1, 1);
     attention_kv_case(2, 37, 3, 8, 4, 5);
     attention_kv_case(2, 70, 2, 32, 16, 32);
+}
+
+/* GQA's layout: q, k, v column blocks of one [n, H·D + 2·Hkv·D] row, query head h on key/value
+ * head h / rep. Must give the bits of the plain functions on K and V repeated per query head;
+ * dq lands in the q columns (nothing else of the row touched), dK and dV per query head. */
+static void attention_gqa_case(int B, int T, int Hkv, int rep, int D) {
+    const int H = Hkv * rep, n = B * T, Dq = H * D, Dkv = Hkv * D, W = Dq + 2 * Dkv;
+    const size_t nq = (size_t)n * Dq;
+    float *qkv = tu_randn(91, 1, (size_t)n * W, 1), *dout = tu_randn(91, 2, nq, 1);
+    float *q = malloc(nq * 4), *k = malloc(nq * 4), *v = malloc(nq * 4);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < H; h++) {
+            const float *r = qkv + (size_t)i * W;
+            memcpy(q + ((size_t)i * H + h) * D, r + (size_t)h * D, (size_t)D * 4);
+            memcpy(k + ((size_t)i * H + h) * D, r + Dq + (size_t)(h / rep) * D, (size_t)D * 4);
+            memcpy(v + ((size_t)i * H + h) * D, r + Dq + Dkv + (size_t)(h / rep) * D, (size_t)D * 4);
+        }
+    const float scale = 0.4f;
+    float *scr = malloc(attention_scratch_size(B, T, H, D, D, omp_get_max_threads()) * sizeof *scr);
+    float *o = calloc(nq, 4), *o2 = calloc(nq, 4), *l = calloc((size_t)n * H, 4), *l2 = calloc((size_t)n * H, 4);
+    attention_forward(o, l, q, k, v, B, T, H, D, D, scale, scr);
+    const AttKV kv = {.k1 = {qkv + Dq, (size_t)W, (size_t)D}, .v = {qkv + Dq + Dkv, (size_t)W, (size_t)D},
+                      .D1 = D, .D2 = 0, .Dv = D, .group = rep, .ldq = (size_t)W};
+    attention_forward_kv(o2, l2, qkv, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(o, o2, nq) && tu_same_bits(l, l2, (size_t)n * H));
+    float *dq = calloc(nq, 4), *dk = calloc(nq, 4), *dv = calloc(nq, 4);
+    float *dqkv = malloc((size_t)n * W * 4), *dk2 = calloc(nq, 4), *dv2 = calloc(nq, 4);
+    for (size_t i = 0; i < (size_t)n * W; i++) dqkv[i] = -7;
+    attention_backward(dq, dk, dv, dout, o, l, q, k, v, B, T, H, D, D, scale, scr);
+    const AttKVGrad g = {.k1 = {dk2, (size_t)Dq, (size_t)D}, .v = {dv2, (size_t)Dq, (size_t)D}};
+    attention_backward_kv(dqkv, &g, dout, o, l, qkv, &kv, B, T, H, scale, scr);
+    EXPECT(tu_same_bits(dk, dk2, nq) && tu_same_bits(dv, dv2, nq));
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        bad += !tu_same_bits(dqkv + (size_t)i * W, dq + (size_t)i * Dq, (size_t)Dq);
+        for (int j = Dq; j < W; j++) bad += dqkv[(size_t)i * W + j] != -7;
+    }
+    EXPECTF(bad == 0, "B%d T%d Hkv%d rep%d D%d: %d dq rows differ", B, T, Hkv, rep, D, bad);
+    free(qkv); free(dout); free(q); free(k); free(v); free(scr); free(o); free(o2); free(l); free(l2);
+    free(dq); free(dk); free(dv); free(dqkv); free(dk2); free(dv2);
+}
+
+static void test_attention_gqa_views(void) {
+    attention_gqa_case(1, 1, 1, 1, 2);
+    attention_gqa_case(2, 37, 2, 3, 8);
+    attention_gqa_case(1, 70, 1, 4, 32);
 }
 
 /* ---- swiglu ---- */
@@ -571,9 +635,11 @@ int main(void) {
     RUN(test_rmsnorm_vs_ref);
     RUN(test_rmsnorm_residual_fused);
     RUN(test_rope_yarn_v3_numbers);
+    RUN(test_rope_llama3_numbers);
     RUN(test_rope_vs_ref);
     RUN(test_attention_vs_ref);
     RUN(test_attention_kv_views);
+    RUN(test_attention_gqa_views);
     RUN(test_swiglu_vs_ref);
     RUN(test_embed_vs_ref);
     RUN(test_cross_entropy_vs_ref);

@@ -1,5 +1,6 @@
-/* The C model (float) against the PyTorch reference (tools/ref_model.py, float64) on the committed
- * fixtures tests/fixtures/model/{a_plain,c_yarn_mtp,b_bench} (format: notes/fixture_spec.md).
+/* The C model (float) against the PyTorch references (tools/ref_model.py for DeepSeek-V3,
+ * tools/ref_dense.py for llama and qwen2; float64) on the committed fixtures
+ * tests/fixtures/model/{a_plain,c_yarn_mtp,b_bench,d_llama,e_qwen2} (format: notes/fixture_spec.md).
  *
  * Parameters come from the deterministic fixture init (tests/fixture_params.h, bit-exact with
  * the reference), tokens from the fixture, targets = tokens shifted left (−1 at T−1). Compared:
@@ -249,6 +250,8 @@ static int check_fixture(const char *dir) {
 static void test_fixture_a_plain(void) { EXPECT(check_fixture("tests/fixtures/model/a_plain") == 0); }
 static void test_fixture_c_yarn_mtp(void) { EXPECT(check_fixture("tests/fixtures/model/c_yarn_mtp") == 0); }
 static void test_fixture_b_bench(void) { EXPECT(check_fixture("tests/fixtures/model/b_bench") == 0); }
+static void test_fixture_d_llama(void) { EXPECT(check_fixture("tests/fixtures/model/d_llama") == 0); }
+static void test_fixture_e_qwen2(void) { EXPECT(check_fixture("tests/fixtures/model/e_qwen2") == 0); }
 
 /* Same inputs and thread count, same bits: forward + backward twice on the c_yarn_mtp config
  * (MoE with groups, MTP, α > 0) at 2 threads gives identical losses, logits and gradients; and
@@ -388,8 +391,8 @@ static void test_fixture_live_torch(void) {
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
     char dir[] = "/tmp/r1_model_fixture_XXXXXX";
     if (!mkdtemp(dir)) return;
-    const char *names[] = {"a_plain", "c_yarn_mtp"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[] = {"a_plain", "c_yarn_mtp", "d_llama", "e_qwen2"};
+    for (int i = 0; i < 4; i++) {
         char cmd[1024], sub[1100];
         snprintf(cmd, sizeof cmd,
                  "/usr/bin/python3 tools/make_fixtures.py --out %s --only %s >/dev/null 2>&1", dir,
@@ -407,6 +410,8 @@ int main(void) {
     RUN(test_fixture_a_plain);
     RUN(test_fixture_c_yarn_mtp);
     RUN(test_fixture_b_bench);
+    RUN(test_fixture_d_llama);
+    RUN(test_fixture_e_qwen2);
     RUN(test_repeatable_bits);
     RUN(test_prefix_logits_causal);
     RUN(test_bias_update_from_loads);

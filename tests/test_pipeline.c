@@ -53,6 +53,17 @@ static void test_nano_runs_every_stage(void) {
         EXPECTF(cJSON_IsNumber(pass) && pass->valuedouble >= 0 && pass->valuedouble <= 1, "%s: no pass@1", models[i]);
         if (md && html) EXPECT(strstr(md, models[i]) && strstr(html, models[i]));
     }
+    /* the students are qwen2 models, as DeepSeek-R1-Distill-Qwen is; the policy stays deepseek_v3 */
+    const char *types[][2] = {{"r1", "deepseek_v3"}, {"student_base", "qwen2"}, {"student_distilled", "qwen2"},
+                              {"student_rl", "qwen2"}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s/config.json", out, types[i][0]);
+        cJSON *c = json_load_file(p, &e);
+        const cJSON *mt = cJSON_GetObjectItemCaseSensitive(c, "model_type");
+        EXPECTF(cJSON_IsString(mt) && !strcmp(mt->valuestring, types[i][1]), "%s: model_type is not %s",
+                types[i][0], types[i][1]);
+        cJSON_Delete(c);
+    }
     const cJSON *curve = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "curves"), "r1_zero");
     /* nano: 3 RL steps, one metrics line each, and the held-out point after the last step */
     EXPECT(cJSON_GetArraySize(curve) == 4);

@@ -1,18 +1,20 @@
 /* Built-in tasks (src/tasks/): same seed same data; every generated answer passes its own
  * verifier and the flawed one fails it; every chain of thought is arithmetically true step by step
- * and reaches its answer; both languages; records in each format. Thousands of seeds. */
+ * (a deliberate slip only when the check after it repairs it, rl/reflection.h) and reaches its
+ * answer; both languages; records in each format. Thousands of seeds. */
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
+#include "rl/reflection.h"
 #include "rl/rewards.h"
 #include "rl/verify.h"
 #include "tasks/records.h"
 #include "tasks/task.h"
 #include "test.h"
 
-static const char *const TASKS[] = {"arith", "countdown", "linear", "copy", "reverse", "next", "chat"};
-#define N_TASKS 7
+static const char *const TASKS[] = {"arith", "countdown", "linear", "program", "copy", "reverse", "next", "chat"};
+#define N_TASKS 8
 
 static void test_zh_numbers(void) {
     struct { long long v; const char *zh; } cases[] = {
@@ -29,88 +31,6 @@ static void test_zh_numbers(void) {
     }
 }
 
-/* ---- a tiny exact evaluator for the equations written in chains of thought ---- */
-
-typedef struct Ev { const char *s, *e; int bad; } Ev;
-static long long ev_expr(Ev *v);
-static long long ev_atom(Ev *v) {
-    if (v->s < v->e && *v->s == '-') { v->s++; return -ev_atom(v); }
-    if (v->s < v->e && *v->s == '(') {
-        v->s++;
-        long long x = ev_expr(v);
-        if (v->s < v->e && *v->s == ')') v->s++;
-        else v->bad = 1;
-        return x;
-    }
-    if (v->s >= v->e || *v->s < '0' || *v->s > '9') { v->bad = 1; return 0; }
-    long long x = 0;
-    while (v->s < v->e && *v->s >= '0' && *v->s <= '9') x = x * 10 + (*v->s++ - '0');
-    return x;
-}
-static long long ev_term(Ev *v) {
-    long long x = ev_atom(v);
-    while (v->s < v->e && (*v->s == '*' || *v->s == '/')) {
-        char op = *v->s++;
-        long long y = ev_atom(v);
-        if (op == '*') x *= y;
-        else if (y == 0 || x % y) { v->bad = 1; return 0; }
-        else x /= y;
-    }
-    return x;
-}
-static long long ev_expr(Ev *v) {
-    long long x = ev_term(v);
-    while (v->s < v->e && (*v->s == '+' || *v->s == '-')) {
-        char op = *v->s++;
-        long long y = ev_term(v);
-        x = op == '+' ? x + y : x - y;
-    }
-    return x;
-}
-
-static int eq_char(char c) { return (c >= '0' && c <= '9') || strchr("+-*/()=", c); }
-
-/* Every chain "E1=E2=..." of digits and operators in text must have equal values (parts touching
- * a letter, like the "3" of "3x=21", are skipped). Returns the number of chains checked, -1 on a
- * false one; *last gets the final value of the last chain. */
-static int check_chains(const char *t, long long *last, char *why, size_t why_n) {
-    int checked = 0;
-    size_t n = strlen(t);
-    for (size_t i = 0; i < n;) {
-        if (!eq_char(t[i])) { i++; continue; }
-        size_t j = i;
-        while (j < n && eq_char(t[j])) j++;
-        int letter_before = i > 0 && ((t[i - 1] >= 'a' && t[i - 1] <= 'z') || (t[i - 1] >= 'A' && t[i - 1] <= 'Z'));
-        int letter_after = j < n && ((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z'));
-        if (memchr(t + i, '=', j - i)) {
-            long long vals[16];
-            int k = 0;
-            size_t a = i;
-            while (a <= j && k < 16) {
-                const char *eqp = memchr(t + a, '=', j - a);
-                size_t b = eqp ? (size_t)(eqp - t) : j;
-                int first = a == i, lastp = b == j;
-                int skip = (first && letter_before) || (lastp && letter_after) || b == a;
-                /* a bare "(" or ")" fragment from a parenthesised check is not an expression */
-                if (!skip) {
-                    Ev v = {t + a, t + b, 0};
-                    long long x = ev_expr(&v);
-                    if (!v.bad && v.s == v.e) vals[k++] = x;
-                }
-                a = b + 1;
-            }
-            for (int q = 1; q < k; q++)
-                if (vals[q] != vals[0]) {
-                    snprintf(why, why_n, "false equation '%.*s'", (int)(j - i), t + i);
-                    return -1;
-                }
-            if (k >= 2) { checked++; *last = vals[k - 1]; }
-        }
-        i = j;
-    }
-    return checked;
-}
-
 static int has_final_equation(const char *cot, long long value) {
     char pat[32];
     snprintf(pat, sizeof pat, "=%lld", value);
@@ -121,7 +41,8 @@ static int has_final_equation(const char *cot, long long value) {
     return 0;
 }
 
-static void check_problem(const char *task, int level, TaskLang lang, const Problem *p, uint64_t idx) {
+static void check_problem(const char *task, int level, TaskLang lang, const Problem *p, uint64_t idx,
+                          Reflection *totals) {
     RewardParams rp;
     reward_params_default(&rp);
     StrBuf good = {0}, bad = {0};
@@ -143,16 +64,31 @@ static void check_problem(const char *task, int level, TaskLang lang, const Prob
     EXPECTF(plen >= 2 && plen <= 64, "%s: prompt of %ld code points: %s", where, plen, p->prompt.s);
     EXPECT(text_script(p->prompt.s, p->prompt.len) == (lang == LANG_ZH ? SCRIPT_HAN : SCRIPT_LATIN) ||
            !strcmp(task, "next"));
-    /* the chain of thought: every equation true, and it reaches the answer */
-    char why[256];
-    long long last = 0;
-    int chains = check_chains(p->cot.s, &last, why, sizeof why);
-    EXPECTF(chains >= 0, "%s L%d #%llu: %s in\n%s", where, level, (unsigned long long)idx, why, p->cot.s);
+    /* the chain of thought: every equation true or repaired by the check after it, and it
+     * reaches the answer */
+    Reflection r;
+    reflection_scan(p->cot.s, p->cot.len, &r);
+    EXPECTF(r.unrepaired == 0, "%s L%d #%llu: a false step no check repairs in\n%s", where, level,
+            (unsigned long long)idx, p->cot.s);
     if (!strcmp(task, "arith") || !strcmp(task, "linear") || !strcmp(task, "next")) {
         long long v = atoll(p->final.s);
-        EXPECTF((chains >= 1 || !strcmp(task, "linear")) && has_final_equation(p->cot.s, v),
+        EXPECTF((r.chains >= 1 || !strcmp(task, "linear")) && has_final_equation(p->cot.s, v),
                 "%s #%llu: no step reaches %lld in\n%s", where,
                 (unsigned long long)idx, v, p->cot.s);
+    }
+    /* a slip in the flawed solution stays: nothing catches it */
+    Reflection rb;
+    reflection_scan(p->bad_cot.s, p->bad_cot.len, &rb);
+    if (!strcmp(task, "arith") || !strcmp(task, "program"))
+        EXPECTF(rb.unrepaired >= 1 && rb.checks == 0, "%s #%llu: flawed solution\n%s", where, (unsigned long long)idx,
+                p->bad_cot.s);
+    totals->checks += r.checks;
+    totals->repairs += r.repairs;
+    if (!strcmp(task, "program")) {
+        StrBuf want = {0};
+        sb_printf(&want, lang == LANG_ZH ? "所以 f(x)=%s。" : "So f(x)=%s.", p->final.s);
+        EXPECTF(strstr(p->cot.s, want.s) != NULL, "program #%llu: '%s' not in\n%s", (unsigned long long)idx, want.s, p->cot.s);
+        sb_free(&want);
     }
     if (!strcmp(task, "countdown")) {
         char *target = strchr(p->reference.s + 10, ':');
@@ -168,6 +104,7 @@ static void check_problem(const char *task, int level, TaskLang lang, const Prob
 static void test_every_answer_verifies(void) {
     int per = 1000;
     long total = 0;
+    Reflection sums[N_TASKS] = {{0}};
     for (int t = 0; t < N_TASKS; t++)
         for (int level = 1; level <= 5; level++)
             for (int lang = 0; lang < 2; lang++)
@@ -176,12 +113,20 @@ static void test_every_answer_verifies(void) {
                     Problem p;
                     Err e = {0};
                     EXPECT(task_make(TASKS[t], 1234, (uint64_t)i, &o, &p, &e) == 0);
-                    check_problem(TASKS[t], level, (TaskLang)lang, &p, (uint64_t)i);
+                    check_problem(TASKS[t], level, (TaskLang)lang, &p, (uint64_t)i, &sums[t]);
                     problem_free(&p);
                     total++;
                     if (test_failures_in_current > 5) return;
                 }
     EXPECT(total == (long)N_TASKS * 5 * 2 * per);
+    /* half the problems have self-checks at rate 0.5; a quarter of those catch a slip */
+    for (int t = 0; t < N_TASKS; t++) {
+        int slips = !strcmp(TASKS[t], "arith") || !strcmp(TASKS[t], "linear") || !strcmp(TASKS[t], "program");
+        double share = sums[t].checks ? (double)sums[t].repairs / sums[t].checks : 0;
+        EXPECTF(!slips || (share > 0.08 && share < 0.4), "%s: %d repairs of %d checks", TASKS[t], sums[t].repairs,
+                sums[t].checks);
+        EXPECTF(slips || sums[t].repairs == 0, "%s: %d repairs", TASKS[t], sums[t].repairs);
+    }
 }
 
 static void test_determinism(void) {
@@ -291,25 +236,14 @@ static void test_mixed_cot(void) {
         double lr = reward_language(&in, &rp);
         mixed += lr < 1.0;
         n++;
-        long long last;
-        char why[128];
-        EXPECTF(check_chains(content, &last, why, sizeof why) >= 0, "%s", why);
+        Reflection refl;
+        reflection_scan_completion(content, strlen(content), &refl);
+        EXPECTF(refl.unrepaired == 0, "a false step no check repairs in\n%s", content);
         cJSON_Delete(r);
         cJSON_Delete(rl);
     }
     /* the switch point is uniform over the lines: most chains end up mixed */
     EXPECTF(mixed > n / 2, "%d of %d mixed", mixed, n);
-}
-
-/* The chain checker itself must catch a false step. */
-static void test_chain_checker(void) {
-    char why[128];
-    long long last = 0;
-    EXPECT(check_chains("7*3=21, so 12+21-5.", &last, why, sizeof why) == 1 && last == 21);
-    EXPECT(check_chains("Subtract 5: 3x=26-5=21. Divide: x=21/3=7.", &last, why, sizeof why) == 2 && last == 7);
-    EXPECT(check_chains("7*3=22.", &last, why, sizeof why) == -1);
-    EXPECT(check_chains("23*17=23*10+23*7=230+161=392", &last, why, sizeof why) == -1);
-    EXPECT(check_chains("check: 2*(-3)+5=-1", &last, why, sizeof why) == 1 && last == -1);
 }
 
 /* The held-out split: training draws never produce a test problem, in either language, and the
@@ -318,6 +252,8 @@ static void test_split(void) {
     EXPECT(task_split_of("linear", "Solve 6x-14=-32.") == task_split_of("linear", "解方程 6x-14=-32。"));
     EXPECT(task_split_of("next", "Next: 63, 57, 51, 45, ?") == task_split_of("next", "下一个：63，57，51，45，?"));
     EXPECT(task_split_of("arith", "Compute 8+4.") == task_split_of("arith", "计算 8+4。"));
+    EXPECT(task_split_of("program", "Find f(x) with f(1)=3, f(2)=5, f(3)=7.") ==
+           task_split_of("program", "求 f(x)，使 f(1)=3，f(2)=5，f(3)=7。"));
     EXPECT(task_split_of("copy", "Copy: cat dog") == -1);
     int n_test = 0, n = 4000;
     char buf[64];
@@ -328,8 +264,8 @@ static void test_split(void) {
     EXPECTF(fabs((double)n_test / n - 1.0 / TASK_TEST_SHARE_INV) < 0.03, "test share %d / %d", n_test, n);
     /* generated problems land in the split asked for, the same in both languages ("next" is left
      * out: its geometric levels have too few problems to hold a test member) */
-    static const char *const SPLIT_TASKS[] = {"arith", "countdown", "linear"};
-    for (int t = 0; t < 3; t++)
+    static const char *const SPLIT_TASKS[] = {"arith", "countdown", "linear", "program"};
+    for (int t = 0; t < 4; t++)
         for (int i = 0; i < 300; i++) {
             TaskSplit want = (TaskSplit)(i % 2);
             TaskOpts en = {2 + i % 3, LANG_EN, 0, want}, zh = en;
@@ -349,7 +285,6 @@ static void test_split(void) {
 
 int main(void) {
     RUN(test_zh_numbers);
-    RUN(test_chain_checker);
     RUN(test_every_answer_verifies);
     RUN(test_determinism);
     RUN(test_records);

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
+#include "io/file.h"
+#include "io/json.h"
 #include "rl/verify.h"
 #include "rl/verify_num.h"
 #include "test.h"
@@ -89,7 +93,9 @@ static void test_no_false_accepts(void) {
     EXPECT(!eq("\\frac{84}{2}", "42"));
     EXPECT(!eq("6*7", "42"));
     EXPECT(!eq("40+2", "42"));
-    EXPECT(!eq("2^{10}", "1024"));      /* plain reference: plain prediction */
+    EXPECT(!eq("\\frac{2}{4}", "0.5"));  /* a plain reference takes evaluated forms only */
+    EXPECT(!eq("\\sqrt{4}", "2"));
+    EXPECT(!eq("2\\times21", "42"));
     EXPECT(!eq("42 or 43", "42"));
     EXPECT(!eq("42, 43", "42"));
     EXPECT(!eq("", "42"));
@@ -112,7 +118,8 @@ static void test_no_false_accepts(void) {
 
 static void test_lists_and_symbols(void) {
     EXPECT(eq("(1, 2)", "(1,2)"));
-    EXPECT(eq("\\left(1,\\frac{1}{2}\\right)", "(1, 0.5)") == 0);   /* plain 0.5 needs a plain prediction */
+    EXPECT(eq("\\left(1,\\frac{1}{2}\\right)", "(1, 0.5)"));   /* 1/2 is 0.5 written as a fraction */
+    EXPECT(!eq("\\left(1,\\frac{2}{4}\\right)", "(1, 0.5)"));
     EXPECT(eq("(1, 0.5)", "\\left(1,\\frac{1}{2}\\right)"));
     EXPECT(eq("[-1, 3)", "[-1,3)"));
     EXPECT(eq("\\{3, 1, 2\\}", "\\{1,2,3\\}"));
@@ -125,6 +132,64 @@ static void test_lists_and_symbols(void) {
     EXPECT(eq("\\pi", "\\pi"));
     EXPECT(!eq("2\\pi", "\\pi"));
     EXPECT(eq("\\frac{\\pi}{2}", "\\dfrac{\\pi}{2}"));
+}
+
+/* The answer formats of Math-Verify's test suite that have one exact value, each accepted. */
+static void test_answer_formats(void) {
+    static const char *const ACCEPT[][2] = {
+        /* prediction, reference */
+        {"2^{10}", "1024"},           {"10^3", "1000"},           {"10^{-3}", "0.001"},
+        {"(-2)^3", "-8"},             {"1e3", "1000"},            {"1E3", "1000"},
+        {"1.5e3", "1500"},            {"2.5e-1", "0.25"},         {"1.5\\times10^{3}", "1500"},
+        {"1.5 \\times 10^3", "1500"}, {"1.5\xc3\x97" "10^3", "1500"}, {"3\\cdot10^{2}", "300"},
+        {"1500", "1.5\\times10^{3}"}, {"1/2", "0.5"},             {"0.5", "1/2"},
+        {"\\frac{1}{2}", "0.5"},      {"-\\frac{3}{4}", "-0.75"}, {"\\frac{-3}{4}", "-0.75"},
+        {"\\frac12", "1/2"},          {"\\frac12", "0.5"},        {"\\dfrac{1}{2}", "\\frac12"},
+        {"\\cfrac{1}{3}", "1/3"},     {"\\frac1{3}", "1/3"},      {"\\frac{3}3", "3/3"},
+        {"\\sqrt3", "\\sqrt{3}"},     {"\\sqrt51", "\\sqrt{5}"},  {"\\sqrt{5}1", "\\sqrt{5}"},
+        {"\\sqrt{3}2", "2\\sqrt{3}"}, {"\\left( 1, 2 \\right)", "(1,2)"},
+        {"\\left[0, 1\\right)", "[0,1)"},
+        {"\\left(-\\infty, 3\\right]", "(-\\infty,3]"}, {"(-\xe2\x88\x9e, 3]", "(-\\infty, 3]"},
+        {"\\left\\{1, 2\\right\\}", "\\{2,1\\}"},   {"\\left( \\frac{1}{2}, 3 \\right)", "(0.5, 3)"},
+        {"$18", "18"},                {"\\$18", "18"},            {"18 dollars", "18"},
+        {"18\\text{ cm}", "18"},      {"18 \\text{cm}", "18\\text{ cm}"}, {"x = 7", "7"},
+        {"k=\\frac13", "1/3"},        {"15 cm^2", "15"},          {"15\\mbox{ cm}^2", "15 cm\xc2\xb2"},
+        {"\\text{18 dollars}", "18"}, {"\xe2\x82\xac" "18", "18"}, {"18.00", "18"},
+        {"1,000,000", "1000000"},     {"1 000", "1000"},          {"1\\,000", "1000"},
+        {"1{,}000", "1000"},          {"12,345.5", "12345.5"},    {"28\\%", "28\\%"},
+        {"28", "28\\%"},              {"28 %", "28\\%"},          {"28 percent", "28\\%"},
+        {"28 pct", "28\\%"},
+    };
+    for (size_t i = 0; i < sizeof ACCEPT / sizeof ACCEPT[0]; i++)
+        EXPECTF(eq(ACCEPT[i][0], ACCEPT[i][1]), "'%s' should equal '%s'", ACCEPT[i][0], ACCEPT[i][1]);
+    EXPECT(extract_is("so \\boxed{\\frac12}.", VERIFY_DEFAULT, "\\frac12"));
+    EXPECT(ref_ok("1.5\\times10^{3}", "#### 1,500"));
+}
+
+/* Near misses: each looks like the reference and is not it. */
+static void test_near_misses(void) {
+    static const char *const REJECT[][2] = {
+        {"2^{10}", "1000"},           {"2^{10}", "2^{11}"},       {"10^3", "10^4"},
+        {"1e3", "100"},               {"1e3", "1e4"},             {"1e-3", "1000"},
+        {"1.5\\times10^{3}", "150"},  {"1.5\\times10^{3}", "15000"}, {"1.5\\times10^{3}", "1.5"},
+        {"1.5\\times3", "4.5"},       {"6\\times10", "60"},       {"\\frac{1}{2}", "\\frac{2}{1}"},
+        {"\\frac{1}{2}", "2"},        {"1/2", "2/1"},             {"1/3", "0.333"},
+        {"0.333", "1/3"},             {"0.33", "\\frac13"},       {"\\frac{84}{2}", "42"},
+        {"84/2", "42"},               {"\\frac{2}{4}", "0.5"},    {"\\frac{-2}{-4}", "0.5"},
+        {"\\frac{1}{2}", "-0.5"},     {"\\sqrt51", "\\sqrt{51}"}, {"\xe2\x88\x9a" "51", "\\sqrt{5}"},
+        {"\\sqrt{4}", "2"},           {"[0,1]", "[0,1)"},         {"(0,1)", "[0,1]"},
+        {"\\left(0,1\\right]", "(0,1)"}, {"\\left[0,1\\right]", "\\left(0,1\\right)"},
+        {"(1,2)", "(2,1)"},           {"(1,2)", "\\{1,2\\}"},     {"(-\\infty,3)", "(-\\infty,3]"},
+        {"(-\\infty,3)", "(\\infty,3)"}, {"12 3", "123"},         {"1 2", "12"},
+        {"1\\,2", "12"},              {"1,23", "123"},            {"1,2345", "12345"},
+        {"28", "0.28"},               {"28\\%", "0.28"},          {"0.28", "28\\%"},
+        {"18 cm", "18 m"},            {"18 dollars", "18 cents"}, {"18 cm^2", "18 cm^3"},
+        {"18", "81"},                 {"x = 7", "-7"},            {"x = 7, y = 2", "2"},
+        {"7x", "7"},                  {"$18$ or $19$", "18"},     {"2e", "2"},
+        {"1e400", "1e401"},           {"2^{300}", "2^{301}"},
+    };
+    for (size_t i = 0; i < sizeof REJECT / sizeof REJECT[0]; i++)
+        EXPECTF(!eq(REJECT[i][0], REJECT[i][1]), "'%s' should not equal '%s'", REJECT[i][0], REJECT[i][1]);
 }
 
 static void test_big_numbers(void) {
@@ -142,9 +207,67 @@ static void test_big_numbers(void) {
     EXPECT(eq("9223372036854775807", "9223372036854775807"));
     EXPECT(eq("9223372036854775808.000", "9223372036854775808"));
     NumVal v;
-    int plain;
+    NumForm plain;
     EXPECT(num_parse_answer("2^{256}", 7, &v, &plain) == -1);
     EXPECT(num_parse_answer("\\sqrt{99999999999999999}", 23, &v, &plain) == -1);
+}
+
+/* GSM8K's test set (when the file is there): every record's "#### n" is extracted from its own
+ * worked answer, and the number verifies in the ways a model writes it, while near numbers fail. */
+static const char *gsm8k_path(void) {
+    static const char *const PATHS[] = {"../shared/data/gsm8k_test.jsonl", "../../shared/data/gsm8k_test.jsonl"};
+    const char *env = getenv("R1_GSM8K");
+    if (env && *env) return file_exists(env) ? env : NULL;
+    for (size_t i = 0; i < sizeof PATHS / sizeof PATHS[0]; i++)
+        if (file_exists(PATHS[i])) return PATHS[i];
+    return NULL;
+}
+
+static void test_gsm8k_answers(void) {
+    size_t n;
+    Err e = {{0}};
+    char *buf = file_read_all(gsm8k_path(), &n, &e);
+    EXPECT(buf != NULL);
+    if (!buf) return;
+    int records = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = json_parse_n(line, strlen(line), &e);
+        const char *answer = NULL;
+        EXPECT(j && json_get_string(j, "answer", 1, &answer, &e) == 0);
+        if (!answer) { cJSON_Delete(j); continue; }
+        records++;
+        Span ref;
+        EXPECT(verify_extract(answer, strlen(answer), VERIFY_DEFAULT, &ref));
+        EXPECTF(verify_completion(answer, strlen(answer), answer, strlen(answer), VERIFY_DEFAULT),
+                "record %d: its own answer fails: %s", records, answer);
+        /* the digits without separators, as a model writes them */
+        char digits[64], text[160];
+        size_t k = 0;
+        for (size_t i = 0; i < ref.n && k < sizeof digits - 1; i++)
+            if (ref.p[i] != ',') digits[k++] = ref.p[i];
+        digits[k] = 0;
+        long long v = atoll(digits);
+        static const char *const OK[][2] = {{"<answer>", "</answer>"}, {"\\boxed{", "}"}, {"<answer>$", "</answer>"},
+                                            {"<answer>", " dollars</answer>"}, {"#### ", ""}};
+        for (size_t f = 0; f < sizeof OK / sizeof OK[0]; f++) {
+            snprintf(text, sizeof text, "%s%s%s", OK[f][0], digits, OK[f][1]);
+            EXPECTF(verify_completion(text, strlen(text), answer, strlen(answer), VERIFY_DEFAULT), "record %d: '%s' vs '%.*s'",
+                    records, text, (int)ref.n, ref.p);
+        }
+        snprintf(text, sizeof text, "<answer>%lld</answer>", v + 1);
+        EXPECTF(!verify_completion(text, strlen(text), answer, strlen(answer), VERIFY_DEFAULT), "record %d: %s", records, text);
+        snprintf(text, sizeof text, "<answer>%lld.%lld</answer>", v / 10, (v < 0 ? -v : v) % 10);
+        EXPECTF(v % 10 == 0 || !verify_completion(text, strlen(text), answer, strlen(answer), VERIFY_DEFAULT),
+                "record %d: %s", records, text);
+        if (v >= 1000 && v % 1000 == 0) {
+            snprintf(text, sizeof text, "<answer>%llde3</answer>", v / 1000);
+            EXPECTF(verify_completion(text, strlen(text), answer, strlen(answer), VERIFY_DEFAULT), "record %d: %s", records, text);
+        }
+        cJSON_Delete(j);
+        if (test_failures_in_current > 5) break;
+    }
+    EXPECTF(records > 1000, "%d records", records);
+    free(buf);
 }
 
 static void test_countdown(void) {
@@ -223,8 +346,12 @@ int main(void) {
     RUN(test_numbers);
     RUN(test_no_false_accepts);
     RUN(test_lists_and_symbols);
+    RUN(test_answer_formats);
+    RUN(test_near_misses);
     RUN(test_big_numbers);
     RUN(test_countdown);
+    if (gsm8k_path()) RUN(test_gsm8k_answers);
+    else printf("SKIP test_gsm8k_answers: no gsm8k_test.jsonl in ../shared/data (set R1_GSM8K)\n");
     RUN(test_deep_nesting);
     RUN(test_huge_text);
     return TEST_EXIT();

@@ -1,13 +1,14 @@
-"""Logits of a Hugging Face DeepSeek-V3 model folder, computed by our PyTorch reference
-(tools/ref_model.py) in float64 — the independent side of `r1 logits` (tests/test_checkpoint.c
-runs both on a folder written by `r1 init` and compares them when torch is installed).
+"""Logits of a Hugging Face model folder (deepseek_v3, qwen2 or llama), computed by our PyTorch
+references (tools/ref_model.py, tools/ref_dense.py) in float64 — the independent side of
+`r1 logits` (tests/test_checkpoint.c runs both on a folder written by `r1 init` and compares them
+when torch is installed).
 
 usage: /usr/bin/python3 tools/folder_logits.py DIR 1,2,3 OUT.safetensors
 
 The folder is read with tools/safetensors_io.py (numpy; F32, BF16 and F16), not with r1.c's:
 every parameter of the reference model must be present under its Hugging Face name with its shape;
-the MTP modules' copies of embed_tokens / shared_head.head must equal the main tensors; any other
-tensor is an error. Writes the f32 tensor "logits" [T, vocab_size].
+the MTP modules' copies of embed_tokens / shared_head.head (and a tied lm_head, when present) must
+equal the main tensors; any other tensor is an error. Writes the f32 tensor "logits" [T, vocab_size].
 """
 import json
 import os
@@ -33,12 +34,18 @@ def main():
         raise SystemExit(__doc__)
     folder, toks, out_path = sys.argv[1:]
     import torch
+    import ref_dense
     import ref_model
 
     with open(os.path.join(folder, "config.json")) as f:
-        cfg = ref_model.Config(json.load(f))
+        raw = json.load(f)
     tensors = read_safetensors(os.path.join(folder, "model.safetensors"))
-    model = ref_model.DeepseekV3(cfg).to(torch.float64)
+    if raw.get("model_type") in ("qwen2", "llama"):
+        cfg = ref_dense.DenseConfig(raw)
+        model = ref_dense.DenseLM(cfg).to(torch.float64)
+    else:
+        cfg = ref_model.Config(raw)
+        model = ref_model.DeepseekV3(cfg).to(torch.float64)
     seen = set()
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -50,13 +57,17 @@ def main():
             p.copy_(torch.from_numpy(np.ascontiguousarray(a)))
             seen.add(name)
     L = cfg.num_hidden_layers
+    dups = []
+    if getattr(cfg, "tie_word_embeddings", False) and "lm_head.weight" in tensors:
+        dups.append(("lm_head.weight", "model.embed_tokens.weight"))
     for k in range(cfg.num_nextn_predict_layers):
         for dup, main in (("embed_tokens.weight", "model.embed_tokens.weight"),
                           ("shared_head.head.weight", "lm_head.weight")):
-            name = "model.layers.%d.%s" % (L + k, dup)
-            if name not in tensors or not np.array_equal(tensors[name], tensors[main]):
-                raise SystemExit("tensor %s: missing or not a copy of %s" % (name, main))
-            seen.add(name)
+            dups.append(("model.layers.%d.%s" % (L + k, dup), main))
+    for name, main in dups:
+        if name not in tensors or not np.array_equal(tensors[name], tensors[main]):
+            raise SystemExit("tensor %s: missing or not a copy of %s" % (name, main))
+        seen.add(name)
     extra = sorted(set(tensors) - seen)
     if extra:
         raise SystemExit("unexpected tensors: %s" % ", ".join(extra[:5]))

@@ -1,5 +1,6 @@
 """Writes the model fixtures of notes/fixture_spec.md: tests/fixtures/model/<name>/{config.json,
-meta.json, ref.safetensors} for a_plain, b_bench and c_yarn_mtp.
+meta.json, ref.safetensors} for a_plain, b_bench and c_yarn_mtp (DeepSeek-V3, ref_model.py) and
+d_llama and e_qwen2 (the dense families, ref_dense.py).
 
     /usr/bin/python3 tools/make_fixtures.py --out tests/fixtures/model [--only NAME]
 
@@ -22,6 +23,7 @@ except ImportError:
              "(apt-get install python3-torch python3-numpy)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ref_dense  # noqa: E402
 import ref_model  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -85,6 +87,30 @@ FIXTURES = OrderedDict([
                                   ("original_max_position_embeddings", 16), ("beta_fast", 32.0),
                                   ("beta_slow", 1.0), ("mscale", 1.0), ("mscale_all_dim", 1.0)])),
         seed=1234, batch=2, seq=24, mtp_lambda=0.3, alpha=0.1)),
+    # llama: 4 query heads on 2 key/value heads, head_dim 12 (not D/H = 8), biases on q/k/v/o,
+    # tied embeddings, llama3 RoPE whose three bands all occur among the 6 frequencies
+    # (wavelengths 6.3 < 16 kept, 29 between 16 and 64 smoothed, the rest divided by 8)
+    ("d_llama", dict(config=OrderedDict([
+        ("architectures", ["LlamaForCausalLM"]), ("model_type", "llama"), ("vocab_size", 64),
+        ("hidden_size", 32), ("intermediate_size", 48), ("num_hidden_layers", 2),
+        ("num_attention_heads", 4), ("num_key_value_heads", 2), ("head_dim", 12),
+        ("attention_bias", True), ("mlp_bias", False), ("hidden_act", "silu"),
+        ("rms_norm_eps", 1e-05), ("rope_theta", 10000.0),
+        ("rope_scaling", OrderedDict([("rope_type", "llama3"), ("factor", 8.0), ("low_freq_factor", 1.0),
+                                      ("high_freq_factor", 4.0), ("original_max_position_embeddings", 64)])),
+        ("max_position_embeddings", 64), ("tie_word_embeddings", True), ("initializer_range", 0.02),
+        ("bos_token_id", 0), ("eos_token_id", 1), ("torch_dtype", "float32")]),
+        seed=1234, batch=2, seq=16, mtp_lambda=0.0, alpha=0.0)),
+    # qwen2: 4 query heads on one key/value head, q/k/v biases, separate lm_head, rope_theta 1e6
+    ("e_qwen2", dict(config=OrderedDict([
+        ("architectures", ["Qwen2ForCausalLM"]), ("model_type", "qwen2"), ("vocab_size", 64),
+        ("hidden_size", 32), ("intermediate_size", 48), ("num_hidden_layers", 2),
+        ("num_attention_heads", 4), ("num_key_value_heads", 1), ("hidden_act", "silu"),
+        ("rms_norm_eps", 1e-06), ("rope_theta", 1000000.0), ("rope_scaling", None),
+        ("max_position_embeddings", 64), ("use_sliding_window", False), ("sliding_window", None),
+        ("max_window_layers", 2), ("tie_word_embeddings", False), ("initializer_range", 0.02),
+        ("bos_token_id", 0), ("eos_token_id", 1), ("torch_dtype", "float32")]),
+        seed=1234, batch=2, seq=16, mtp_lambda=0.0, alpha=0.0)),
 ])
 
 SAMPLE_MUL = 2654435761
@@ -103,10 +129,12 @@ def f32(x):
 
 def compute(spec):
     """Runs the float64 reference; returns (tensors, meta, report)."""
-    cfg = ref_model.Config(spec["config"])
+    dense = spec["config"]["model_type"] in ("qwen2", "llama")
+    ref = ref_dense if dense else ref_model
+    cfg = ref_dense.DenseConfig(spec["config"]) if dense else ref_model.Config(spec["config"])
     B, T = spec["batch"], spec["seq"]
     torch.manual_seed(0)
-    model = ref_model.build_fixture_model(cfg, spec["seed"], torch.float64)
+    model = ref.build_fixture_model(cfg, spec["seed"], torch.float64)
     tokens = ref_model.fixture_tokens(spec["seed"], B, T, cfg.vocab_size)
     out = model(torch.from_numpy(tokens), mtp_lambda=spec["mtp_lambda"], alpha=spec["alpha"])
     out["total_loss"].backward()

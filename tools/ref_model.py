@@ -104,6 +104,8 @@ def fixture_base_scale(name, shape):
         return 1.0, 0.2
     if name.endswith("e_score_correction_bias"):
         return 0.0, 0.1
+    if name.endswith(".bias"):
+        return 0.0, 0.5
     if name == "model.embed_tokens.weight":
         return 0.0, 1.0
     return 0.0, 1.0 / math.sqrt(shape[1])

@@ -16,6 +16,7 @@
     X(data, "write task corpora: r1 data make --task T --format pretrain|sft|rl|prefs") \
     X(generate, "generate text from a model folder (batched, sampled or greedy, speculative with MTP)") \
     X(chat, "interactive chat with a model folder (R1 template, streamed, reasoning dimmed)") \
+    X(serve, "OpenAI-compatible HTTP server with reasoning_content, streaming, and a web chat") \
     X(score, "score completions in a JSONL file with rule rewards") \
     X(rm, "reward model: r1 rm train (Bradley-Terry / point-wise) and r1 rm score") \
     X(align, "alignment RL: GRPO on reasoning + general prompts, reward models switched on late") \

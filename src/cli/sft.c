@@ -36,7 +36,7 @@ int sft_cli_run(int argc, char **argv, int distill) {
     Flag flags[40];
     int nf = 0;
     if (distill) {
-        flags[nf++] = (Flag){"student-config", FLAG_STRING, &o.config_path, "config.json of the dense student (no routed experts)"};
+        flags[nf++] = (Flag){"student-config", FLAG_STRING, &o.config_path, "config.json of the student: qwen2 or llama (R1-Distill shapes), or a dense deepseek_v3"};
         flags[nf++] = (Flag){"tokenizer", FLAG_STRING, &o.tokenizer_path, "tokenizer.json (tokenizer_config.json beside it is copied too)"};
         flags[nf++] = (Flag){"init", FLAG_STRING, &o.init_dir, "start from this student folder (default: random init from --seed)"};
     } else {

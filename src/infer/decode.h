@@ -2,7 +2,8 @@
  * each appended to its own cache slot) through the model, giving logits for the rows asked for.
  * Used for chunked prefill, one-token decode steps, and speculative verification alike.
  *
- * Dimension legend: model/config.h. n = rows in this call, W = Rkv + Dr (a cache row).
+ * Dimension legend: model/config.h. n = rows in this call, W = a cache row: Rkv + Dr (MLA) or
+ * 2·Hkv·Dh (GQA).
  *
  * Per layer, for the n rows (positions p_i = the slot's cached length + the row's index among
  * that slot's rows in this call):
@@ -15,13 +16,16 @@
  *        ctx[h] = Σ_s P[h, s]·cache[s][:Rkv]  [Rkv],   o[h] = W_UV[h]·ctx[h]  [Dv]
  *     NAIVE (the reference): K, V re-expanded from the cached latents (mla_expand_kv) and plain
  *        softmax attention with q — the training form, so the two can be compared.
- *   h += o·W_oᵀ;  h += FFN(RMSNorm(h))  — dense SwiGLU or MoE (the model's moe_route selects; the
- *   step's rows are then grouped by expert, so each routed expert runs one matmul over all its
- *   rows of the step). The NAIVE mode runs the model's own mla_project / moe_forward / ffn_forward
- *   instead, so the tests compare two independent implementations.
- * Matmuls with few rows are split into fixed column blocks over the threads (bits independent of
- * the thread count); 2-3 rows are padded to 4; from 4 rows they run against transposed copies of
- * the weights made at engine_init (see lin() in decode.c).
+ *   GQA (qwen2, llama) instead: [q ; k ; v] = gqa_project (q, k rotated), cache[layer, slot_i,
+ *   p_i] = [k_i ; v_i], and each key/value head's rep query heads attend to its cached rows as one
+ *   multi-query product (the absorbed form's routine with Hkv heads); NAIVE only switches the
+ *   products to plain matmuls.
+ *   h += o·W_oᵀ;  h += FFN(RMSNorm(h))  — dense SwiGLU or MoE.
+ * The projections, FFN and MoE are the model's own functions (mla_project, ffn_forward,
+ * moe_forward), run with the engine's few-row Linear executor (kernels/linear.h: transposed
+ * weight copies made at engine_init, column blocks over the threads, bits independent of the
+ * thread count and of the row count); the NAIVE mode runs them with plain matmuls, exactly as
+ * training does. Attention over the cache is decode_attn.c.
  * Then hf = RMSNorm(h; model.norm) for every row and logits = hf·lm_headᵀ for the wanted rows.
  *
  * MTP (speculative drafting): engine_mtp_forward runs MTP module 1 on rows (h_prev = the main
@@ -36,12 +40,10 @@
 
 #include "base/arena.h"
 #include "infer/kvcache.h"
+#include "kernels/linear.h"
 #include "model/model.h"
 
 typedef enum AttnMode { ATTN_ABSORBED = 0, ATTN_NAIVE = 1 } AttnMode;
-
-/* A Linear weight W [out, in] of the model and its transpose [in, out] made by engine_init. */
-typedef struct WtEntry { const real *w; real *t; } WtEntry;
 
 typedef struct Engine {
     const Model *m;
@@ -51,14 +53,15 @@ typedef struct Engine {
     int with_mtp;
     AttnMode mode;
     /* scratch, sized for max_rows */
-    MlaActs mla;
+    MlaActs mla;            /* deepseek_v3 */
+    GqaActs gqa;            /* qwen2, llama */
     MoeActs moe;
     real *h;                /* [max_rows, D] residual stream */
     real *xn;               /* [max_rows, D] */
     real *y;                /* [max_rows, D] */
     real *qabs;             /* [max_rows, H, W] absorbed queries [q̃ ; q_pe] */
     real *ctx;              /* [max_rows, H, Rkv] attended latents */
-    real *o;                /* [max_rows, H·Dv] */
+    real *o;                /* [max_rows, H·Dv] (GQA: H·Dh) */
     real *hf;               /* [max_rows, D] final-normed hidden state of the last call */
     real *hsel;             /* [max_rows, D] gathered rows for lm_head */
     real *logits;           /* [max_rows, V] logits of the wanted rows of the last call */
@@ -67,16 +70,9 @@ typedef struct Engine {
     float *att;             /* [n_threads, H, max_len] per-thread score rows */
     int att_threads;
     int *pos;               /* [max_rows] */
-    int *fill;              /* [E] grouping cursor */
-    size_t pad_dim;         /* widest matmul side */
-    real *padx, *pady;      /* [4, pad_dim] row padding for 2-3 row matmuls */
     Arena arena;            /* scratch of moe/ffn/naive attention */
     void *mem;
-    /* transposed copies of the Linear weights lin() multiplies (batched engines only: max_rows
-     * >= 4), sorted by w; lin() uses them for 4+ rows (kernels/gemm_small.h) */
-    WtEntry *wt;
-    int n_wt;
-    real *wt_mem;
+    LinearExec lin;         /* the step's products */
 } Engine;
 
 /* n_slots sequences of up to max_len tokens, at most max_rows rows per call; with_mtp also

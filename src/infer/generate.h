@@ -21,6 +21,9 @@
  * naming the request, or with truncate_left keeps its last max(1, max_len − max_new_tokens)
  * tokens. Generation ends with GEN_LENGTH when the context is full.
  *
+ * The engine runs step by step in a generation session (session.h), which sequences may join
+ * and leave while it runs; generate() drives one over a fixed list of requests.
+ *
  * Speculative decoding (speculative = 1, greedy only, the model needs an MTP module): each step
  * the MTP module drafts one token past the next, the main model verifies both in one forward;
  * accepted drafts give two tokens per forward. Output is that of plain greedy decoding.
@@ -43,8 +46,11 @@ typedef struct GenRequest {
     uint64_t sample_index;
 } GenRequest;
 
-typedef enum GenFinish { GEN_RUNNING = 0, GEN_EOS, GEN_STOP_STRING, GEN_MAX_TOKENS, GEN_LENGTH } GenFinish;
-const char *gen_finish_name(GenFinish f);   /* "eos", "stop", "max_tokens", "length" */
+typedef enum GenFinish {
+    GEN_RUNNING = 0, GEN_EOS, GEN_STOP_STRING, GEN_MAX_TOKENS, GEN_LENGTH,
+    GEN_CANCELLED           /* ended by its caller (session.h) */
+} GenFinish;
+const char *gen_finish_name(GenFinish f);   /* "eos", "stop", "max_tokens", "length", "cancelled" */
 
 typedef struct GenOutput {
     int *tokens;            /* [n] generated ids, owned (gen_outputs_free) */
@@ -85,7 +91,7 @@ typedef struct GenOptions {
 GenOptions gen_defaults(void);
 
 typedef struct GenStats {
-    int64_t prefill_tokens, decode_tokens;  /* prompt rows fed; tokens generated */
+    int64_t prefill_tokens, decode_tokens;  /* prompt (and forced) rows fed; tokens sampled */
     int64_t steps;                          /* engine forwards */
     double prefill_seconds;                 /* steps that fed prompt rows */
     double decode_seconds;                  /* steps of decode rows only */

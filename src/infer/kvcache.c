@@ -1,4 +1,4 @@
-/* MLA latent KV cache: allocation, slots, sizes (see kvcache.h). */
+/* The KV cache (MLA latents or GQA keys and values): allocation, slots, sizes (see kvcache.h). */
 #include "infer/kvcache.h"
 
 #include <stdlib.h>
@@ -12,9 +12,7 @@ void kvcache_init(KvCache *kv, const ModelConfig *cfg, int n_slots, int max_len,
     kv->n_layers = cfg->num_hidden_layers + n_mtp;
     kv->n_slots = n_slots;
     kv->max_len = max_len;
-    kv->Rkv = cfg->kv_lora_rank;
-    kv->Dr = cfg->qk_rope_head_dim;
-    kv->W = kv->Rkv + kv->Dr;
+    kv->W = kvcache_row_width(cfg);
     size_t n = (size_t)kv->n_layers * n_slots * max_len * kv->W;
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     kv->data = aligned_alloc(64, bytes > 0 ? bytes : 64);
@@ -50,11 +48,16 @@ size_t kvcache_bytes(const KvCache *kv) {
     return (size_t)kv->n_layers * kv->n_slots * kv->max_len * kv->W * sizeof(float);
 }
 
+int kvcache_row_width(const ModelConfig *cfg) {
+    return config_is_mla(cfg) ? cfg->kv_lora_rank + cfg->qk_rope_head_dim : 2 * config_kv_dim(cfg);
+}
+
 size_t kvcache_bytes_per_token(const ModelConfig *cfg) {
-    return (size_t)cfg->num_hidden_layers * (cfg->kv_lora_rank + cfg->qk_rope_head_dim) * sizeof(float);
+    return (size_t)cfg->num_hidden_layers * kvcache_row_width(cfg) * sizeof(float);
 }
 
 size_t kvcache_mha_bytes_per_token(const ModelConfig *cfg) {
-    return (size_t)cfg->num_hidden_layers * cfg->num_attention_heads *
-           (config_qk_head_dim(cfg) + cfg->v_head_dim) * sizeof(float);
+    const size_t per_head = config_is_mla(cfg) ? (size_t)config_qk_head_dim(cfg) + cfg->v_head_dim
+                                               : 2 * (size_t)cfg->head_dim;
+    return (size_t)cfg->num_hidden_layers * cfg->num_attention_heads * per_head * sizeof(float);
 }

@@ -83,7 +83,11 @@ static real *at_out(HeadsGrad v, int b, int T, int h) {
     return v.p + (size_t)b * T * v.ld + (size_t)h * v.hs;
 }
 
-/* Kt [Dqk, Tp] = (k1 | k2)ᵀ of one pair. */
+/* The key/value head query head h reads. */
+static int kv_head(const AttKV *kv, int h) { return kv->group > 1 ? h / kv->group : h; }
+static int q_stride(const AttKV *kv, int H) { return kv->ldq ? (int)kv->ldq : H * (kv->D1 + kv->D2); }
+
+/* Kt [Dqk, Tp] = (k1 | k2)ᵀ of one pair (h: the key head). */
 static void transpose_keys(real *Kt, size_t Tp, const AttKV *kv, int b, int T, int h) {
     transpose(Kt, Tp, at_in(kv->k1, b, T, h), T, kv->D1, (int)kv->k1.ld);
     if (kv->D2 > 0) transpose(Kt + (size_t)kv->D1 * Tp, Tp, at_in(kv->k2, b, T, h), T, kv->D2, (int)kv->k2.ld);
@@ -92,24 +96,25 @@ static void transpose_keys(real *Kt, size_t Tp, const AttKV *kv, int b, int T, i
 static void check_kv(const AttKV *kv) {
     CHECK(kv->D1 > 0 && kv->D2 >= 0 && kv->Dv > 0);
     CHECK(kv->k1.ld <= 0x7fffffff && kv->k2.ld <= 0x7fffffff && kv->v.ld <= 0x7fffffff);
+    CHECK(kv->group >= 0 && kv->ldq <= 0x7fffffff);
 }
 
 void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, int B, int T, int H,
                           real scale, real *scratch) {
     check_kv(kv);
-    const int Dqk = kv->D1 + kv->D2, Dv = kv->Dv, ldq = H * Dqk, ldo = H * Dv, ldv = (int)kv->v.ld;
+    const int Dqk = kv->D1 + kv->D2, Dv = kv->Dv, ldq = q_stride(kv, H), ldo = H * Dv, ldv = (int)kv->v.ld;
     const int nt = att_threads(B, H);
     const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int bh = 0; bh < B * H; bh++) {
-        const int b = bh / H, h = bh % H;
+        const int b = bh / H, h = bh % H, kh = kv_head(kv, h);
         real *S = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [ATT_TR, Tp] */
         real *Kt = S + 2 * (size_t)T * Tp;                                          /* [Dqk, Tp] */
         const real *Q = q + (size_t)b * T * ldq + (size_t)h * Dqk;
-        const real *V = at_in(kv->v, b, T, h);
+        const real *V = at_in(kv->v, b, T, kh);
         real *O = out + (size_t)b * T * ldo + (size_t)h * Dv;
         real *L = lse + (size_t)bh * T;
-        transpose_keys(Kt, Tp, kv, b, T, h);
+        transpose_keys(Kt, Tp, kv, b, T, kh);
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, n = t1;   /* keys 0..t1-1 */
             const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
@@ -136,24 +141,24 @@ void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, con
                            real scale, real *scratch) {
     check_kv(kv);
     const int D1 = kv->D1, D2 = kv->D2, Dqk = D1 + D2, Dv = kv->Dv;
-    const int ldq = H * Dqk, ldo = H * Dv;
+    const int ldq = q_stride(kv, H), ldo = H * Dv;
     /* each head writes its own gradient columns */
     CHECK(dkv->k1.hs >= (size_t)D1 && (D2 == 0 || dkv->k2.hs >= (size_t)D2) && dkv->v.hs >= (size_t)Dv);
     const int nt = att_threads(B, H);
     const size_t Tp = row_stride(T);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int bh = 0; bh < B * H; bh++) {
-        const int b = bh / H, h = bh % H;
+        const int b = bh / H, h = bh % H, kh = kv_head(kv, h);
         real *P = scratch + (size_t)omp_get_thread_num() * per_thread(T, Dqk, Dv);   /* [T, Tp] */
         real *dS = P + (size_t)T * Tp;                                      /* [T, Tp] dscore */
         real *Kt = dS + (size_t)T * Tp, *Vt = Kt + (size_t)Dqk * Tp;         /* [Dqk, Tp], [Dv, Tp] */
         real *Kr = Vt + (size_t)Dv * Tp, *dKt = Kr + (size_t)T * Dqk;       /* [T, Dqk], [ATT_TR, Dqk] */
         const size_t oq = (size_t)b * T * ldq + (size_t)h * Dqk, oo = (size_t)b * T * ldo + (size_t)h * Dv;
         const real *Q = q + oq, *O = out + oo, *dO = dout + oo;
-        const real *K1 = at_in(kv->k1, b, T, h), *K2 = D2 > 0 ? at_in(kv->k2, b, T, h) : NULL;
+        const real *K1 = at_in(kv->k1, b, T, kh), *K2 = D2 > 0 ? at_in(kv->k2, b, T, kh) : NULL;
         const real *L = lse + (size_t)bh * T;
-        transpose_keys(Kt, Tp, kv, b, T, h);
-        transpose(Vt, Tp, at_in(kv->v, b, T, h), T, Dv, (int)kv->v.ld);
+        transpose_keys(Kt, Tp, kv, b, T, kh);
+        transpose(Vt, Tp, at_in(kv->v, b, T, kh), T, Dv, (int)kv->v.ld);
         /* key rows for dQ = dS·K: in place when K is one block, else assembled (Dqk each) */
         const real *Krows = K1;
         size_t ldk = kv->k1.ld;

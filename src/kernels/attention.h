@@ -21,14 +21,17 @@ size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_thread
 /* The same attention on keys and values read in place from wider activations, and their gradients
  * written in place: MLA's keys are two column blocks of different tensors (k_nope from the kv_b
  * output, the rotary key shared by all heads), and its values sit beside k_nope in the kv_b
- * output, so no per-head K and V need to be assembled.
+ * output; grouped-query attention reads q, k and v as column blocks of one fused projection. So
+ * no per-head K and V need to be assembled.
  * A view: head h of row r (r = b·T + t) starts at p + r·ld + h·hs (hs = 0: one block for all heads;
  * inputs only). K[h] = (k1[h] (D1 columns), k2[h] (D2 columns)), Dqk = D1 + D2; V[h] = v[h] (Dv).
- * q, out, dq, dout, lse are laid out as above. Same arithmetic as attention_forward/backward:
- * same bits. */
+ * group > 1 (GQA): query head h reads key/value head h / group of the input views; the gradient
+ * views are still indexed by the query head (each query head's share, which the caller sums over
+ * its group). ldq: row stride of q and dq (0: H·Dqk, contiguous). out, dout, lse are laid out as
+ * above. Same arithmetic as attention_forward/backward: same bits. */
 typedef struct { const real *p; size_t ld, hs; } HeadsView;
 typedef struct { real *p; size_t ld, hs; } HeadsGrad;
-typedef struct { HeadsView k1, k2, v; int D1, D2, Dv; } AttKV;
+typedef struct { HeadsView k1, k2, v; int D1, D2, Dv; int group; size_t ldq; } AttKV;
 typedef struct { HeadsGrad k1, k2, v; } AttKVGrad;
 
 void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, int B, int T, int H,

@@ -2,6 +2,7 @@
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
 #include <immintrin.h>
@@ -183,4 +184,18 @@ void ops_softmax_grad_row(real *x, real *y, int n, int n_pad, real lse, real del
     }
 #endif
     for (; i < n_pad; i++) x[i] = y[i] = 0;
+}
+
+void ops_add_bias(real *y, int ld, const real *b, int n, int m) {
+    for (int i = 0; i < n; i++) {
+        real *yi = y + (size_t)i * ld;
+        for (int j = 0; j < m; j++) yi[j] += b[j];
+    }
+}
+
+void ops_bias_grad(real *db, const real *dy, int ld, int n, int m) {
+    for (int i = 0; i < n; i++) {
+        const real *di = dy + (size_t)i * ld;
+        for (int j = 0; j < m; j++) db[j] += di[j];
+    }
 }

@@ -29,6 +29,10 @@ void ops_sigmoid(real *y, const real *x, int n);
  * ops_softmax_grad_row: x holds scores, y holds dP: x[s] = p = exp(x[s] − lse),
  * y[s] = p·(y[s] − delta) for s < n. */
 real ops_exp_row(real *x, int n, int n_pad, real *sum);
+/* A Linear layer's bias: y[i, j] += b[j] (forward) and db[j] += Σ_i dy[i, j] summed over the rows
+ * in order (backward), for n rows of m values with row stride ld. */
+void ops_add_bias(real *y, int ld, const real *b, int n, int m);
+void ops_bias_grad(real *db, const real *dy, int ld, int n, int m);
 void ops_softmax_grad_row(real *x, real *y, int n, int n_pad, real lse, real delta);
 
 #endif

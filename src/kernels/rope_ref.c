@@ -13,9 +13,11 @@ static void rotate_ref(real *x, int ld, int head_stride, int n_heads, const int 
             for (int j = 0; j < t->half; j++) {
                 double a = (double)pos[i] * t->inv_freq[j];
                 double c = cos(a) * t->mscale, s = sign * sin(a) * t->mscale;
-                double x0 = v[2 * j], x1 = v[2 * j + 1];
-                v[2 * j] = (real)(x0 * c - x1 * s);
-                v[2 * j + 1] = (real)(x0 * s + x1 * c);
+                const int ia = t->layout == ROPE_HALVES ? j : 2 * j;
+                const int ib = t->layout == ROPE_HALVES ? j + t->half : 2 * j + 1;
+                double x0 = v[ia], x1 = v[ib];
+                v[ia] = (real)(x0 * c - x1 * s);
+                v[ib] = (real)(x0 * s + x1 * c);
             }
         }
 }

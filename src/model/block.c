@@ -12,7 +12,8 @@ void block_acts_carve(BlockActs *a, Carve *c, const ModelConfig *cfg, int is_moe
     a->is_moe = is_moe;
     a->xn = carve_real(c, n * D);
     a->rstd1 = carve_real(c, n);
-    mla_acts_carve(&a->attn, c, cfg, max_n);
+    if (config_is_mla(cfg)) mla_acts_carve(&a->attn, c, cfg, max_n);
+    else gqa_acts_carve(&a->gqa, c, cfg, max_n);
     a->hmid = carve_real(c, n * D);
     a->xn2 = carve_real(c, n * D);
     a->rstd2 = carve_real(c, n);
@@ -34,14 +35,15 @@ double block_forward(real *out, BlockActs *a, const real *x, const LayerWeights 
     const real eps = (real)cfg->rms_norm_eps;
     CHECK(a->is_moe == w->is_moe);
     rmsnorm_forward(a->xn, D, a->rstd1, x, D, w->attn_norm, n, D, eps);
-    mla_forward(a->hmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
+    if (config_is_mla(cfg)) mla_forward(a->hmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
+    else gqa_forward(a->hmid, &a->gqa, a->xn, &w->gqa, cfg, pos, B, T, rope, scratch);
     /* hmid = x + attn, then its norm, in one pass */
     rmsnorm_forward_residual(a->xn2, a->rstd2, a->hmid, x, w->ffn_norm, n, D, eps);
     a->aux = 0;
     if (w->is_moe)
-        a->aux = moe_forward(out, &a->moe, a->xn2, &w->moe, cfg, n, B, T, alpha, frozen, scratch);
+        a->aux = moe_forward(out, &a->moe, a->xn2, &w->moe, cfg, n, B, T, alpha, frozen, scratch, NULL);
     else
-        ffn_forward(out, 0, a->ffn_gu, a->xn2, &w->dense, NULL, n, D, scratch);
+        ffn_forward(out, 0, a->ffn_gu, a->xn2, &w->dense, NULL, n, D, scratch, NULL);
     add_into(out, a->hmid, (size_t)n * D);                               /* out = hmid + ffn */
     return a->aux;
 }
@@ -62,7 +64,10 @@ void block_backward(real *dx, LayerWeights *gw, const real *dout, const BlockAct
     /* dhmid = norm backward + dout (the residual) */
     rmsnorm_backward_residual(dhmid, gw->ffn_norm, dxn2, a->hmid, w->ffn_norm, a->rstd2, dout, n, D);
     real *dxn = dxn2;                                    /* reuse: dxn2 is dead */
-    mla_backward(dxn, &gw->attn, dhmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
+    if (config_is_mla(cfg))
+        mla_backward(dxn, &gw->attn, dhmid, &a->attn, a->xn, &w->attn, cfg, pos, B, T, rope, scratch);
+    else
+        gqa_backward(dxn, &gw->gqa, dhmid, &a->gqa, a->xn, &w->gqa, cfg, pos, B, T, rope, scratch);
     rmsnorm_backward_residual(dx, gw->attn_norm, dxn, x, w->attn_norm, a->rstd1, dhmid, n, D);
     arena_reset(scratch, mark);
 }

@@ -1,5 +1,5 @@
 /* One pre-norm decoder block (main layers and the MTP modules' blocks):
- *   hmid = x + MLA(RMSNorm(x; input_layernorm))
+ *   hmid = x + Attn(RMSNorm(x; input_layernorm))      Attn = MLA (deepseek_v3) or GQA (qwen2, llama)
  *   out  = hmid + FFN(RMSNorm(hmid; post_attention_layernorm))     FFN = dense SwiGLU or MoE
  * x, hmid, out [n, D] with n = B·T rows (B sequences of T rows, positions pos [n]).
  */
@@ -11,6 +11,7 @@
 #include "kernels/rope.h"
 #include "model/acts.h"
 #include "model/config.h"
+#include "model/gqa.h"
 #include "model/mla.h"
 #include "model/moe.h"
 #include "model/params.h"
@@ -19,7 +20,8 @@ typedef struct BlockActs {
     int is_moe;
     real *xn;       /* [n, D] input_layernorm output */
     real *rstd1;    /* [n] */
-    MlaActs attn;
+    MlaActs attn;   /* deepseek_v3 */
+    GqaActs gqa;    /* qwen2, llama */
     real *hmid;     /* [n, D] residual after attention */
     real *xn2;      /* [n, D] post_attention_layernorm output */
     real *rstd2;    /* [n] */

@@ -6,20 +6,20 @@
 #include "model/acts.h"
 
 void ffn_forward_buf(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
-                     const real *row_scale, int n, int D, real *h) {
+                     const real *row_scale, int n, int D, real *h, const LinearExec *lx) {
     if (n == 0) return;
     const int F = w->F;
-    matmul_forward(gu, x, w->gate_up, n, D, 2 * F, 0);         /* gu [n, 2F] = x·[gate;up]ᵀ */
+    linear_forward(lx, gu, x, w->gate_up, n, D, 2 * F, 0);      /* gu [n, 2F] = x·[gate;up]ᵀ */
     swiglu_forward(h, gu, row_scale, n, F);                      /* h [n, F] = s·silu(a)⊙u */
-    matmul_forward(y, h, w->down, n, F, D, accumulate);          /* y [n, D] (+)= h·downᵀ */
+    linear_forward(lx, y, h, w->down, n, F, D, accumulate);     /* y [n, D] (+)= h·downᵀ */
 }
 
 void ffn_forward(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
-                 const real *row_scale, int n, int D, Arena *scratch) {
+                 const real *row_scale, int n, int D, Arena *scratch, const LinearExec *lx) {
     if (n == 0) return;
     size_t mark = arena_mark(scratch);
     real *h = arena_real(scratch, (size_t)n * w->F);             /* [n, F] */
-    ffn_forward_buf(y, accumulate, gu, x, w, row_scale, n, D, h);
+    ffn_forward_buf(y, accumulate, gu, x, w, row_scale, n, D, h, lx);
     arena_reset(scratch, mark);
 }
 

@@ -136,10 +136,10 @@ static int check_exportable(const ModelConfig *c, Err *e) {
     if (has_moe && c->topk_method == TOPK_GROUP_LIMITED_GREEDY && c->n_group > 1 && c->topk_group < c->n_group)
         return err_set(e, "config: key 'topk_method': group_limited_greedy scores a group by its max, llama.cpp by the sum of its top two experts; not exportable");
     const RopeScaling *y = &c->rope_scaling;
-    if (y->enabled && y->factor > 1 && y->mscale != y->mscale_all_dim)
+    if (y->kind == ROPE_SCALING_YARN && y->factor > 1 && y->mscale != y->mscale_all_dim)
         return err_set(e, "config: key 'rope_scaling.mscale': %g differs from mscale_all_dim %g; llama.cpp's deepseek2 assumes they are equal (no cos/sin scale)",
                        y->mscale, y->mscale_all_dim);
-    if (y->enabled && (y->beta_fast != 32 || y->beta_slow != 1))
+    if (y->kind == ROPE_SCALING_YARN && (y->beta_fast != 32 || y->beta_slow != 1))
         return err_set(e, "config: key 'rope_scaling.beta_fast': llama.cpp's deepseek2 uses beta_fast 32 and beta_slow 1 (got %g, %g)",
                        y->beta_fast, y->beta_slow);
     return 0;
@@ -193,7 +193,7 @@ static void add_metadata(GgufWriter *w, const ModelConfig *c, GgmlType type, con
         gguf_w_u32(w, K("expert_group_used_count"), (uint32_t)c->topk_group);
     }
     const RopeScaling *y = &c->rope_scaling;
-    if (y->enabled) {
+    if (y->kind == ROPE_SCALING_YARN) {
         gguf_w_str(w, K("rope.scaling.type"), "yarn");
         gguf_w_f32(w, K("rope.scaling.factor"), (float)y->factor);
         gguf_w_u32(w, K("rope.scaling.original_context_length"), (uint32_t)y->original_max_position_embeddings);
@@ -333,7 +333,7 @@ int gguf_model_config(const Gguf *g, ModelConfig *cfg, Err *e) {
     if (r == 0 && tlen == 4 && !memcmp(ty, "yarn", 4)) {
         RopeScaling *y = &c->rope_scaling;
         double mul = 0;
-        y->enabled = 1;
+        y->kind = ROPE_SCALING_YARN;
         y->beta_fast = 32;
         y->beta_slow = 1;
         if (get_f(g, "rope.scaling.factor", 1, &y->factor, e) || get_f(g, "rope.scaling.yarn_log_multiplier", 0, &mul, e) ||

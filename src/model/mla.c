@@ -26,20 +26,20 @@ void mla_acts_carve(MlaActs *a, Carve *c, const ModelConfig *cfg, int max_n) {
 }
 
 void mla_project(MlaActs *a, const real *x, const MlaWeights *w, const ModelConfig *cfg,
-                 const int *pos, int n, const RopeTable *rope) {
+                 const int *pos, int n, const RopeTable *rope, const LinearExec *lx) {
     const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg);
     const int Rq = cfg->q_lora_rank, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
     const int Dn = cfg->qk_nope_head_dim;
     const real eps = (real)cfg->rms_norm_eps;
     if (Rq > 0) {
-        matmul_forward(a->cq, x, w->q_a_proj, n, D, Rq, 0);                 /* cq [n, Rq] */
+        linear_forward(lx, a->cq, x, w->q_a_proj, n, D, Rq, 0);            /* cq [n, Rq] */
         rmsnorm_forward(a->cqn, Rq, a->rstd_q, a->cq, Rq, w->q_a_norm, n, Rq, eps);
-        matmul_forward(a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);      /* q [n, H·Dqk] */
+        linear_forward(lx, a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);  /* q [n, H·Dqk] */
     } else {
-        matmul_forward(a->q, x, w->q_proj, n, D, H * Dqk, 0);
+        linear_forward(lx, a->q, x, w->q_proj, n, D, H * Dqk, 0);
     }
     rope_forward(a->q + Dn, H * Dqk, Dqk, H, pos, n, rope);                 /* q_pe per head */
-    matmul_forward(a->kva, x, w->kv_a_proj, n, D, Rkv + Dr, 0);            /* a [n, Rkv+Dr] */
+    linear_forward(lx, a->kva, x, w->kv_a_proj, n, D, Rkv + Dr, 0);       /* a [n, Rkv+Dr] */
     rmsnorm_forward(a->c, Rkv, a->rstd_kv, a->kva, Rkv + Dr, w->kv_a_norm, n, Rkv, eps);
     rope_forward(a->kva + Rkv, Rkv + Dr, 0, 1, pos, n, rope);              /* k_pe, in place */
 }
@@ -85,7 +85,7 @@ void mla_forward(real *out, MlaActs *a, const real *x, const MlaWeights *w, cons
     const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dv = cfg->v_head_dim;
     const int Rkv = cfg->kv_lora_rank, W = cfg->qk_nope_head_dim + Dv;
     const int n = B * T;
-    mla_project(a, x, w, cfg, pos, n, rope);
+    mla_project(a, x, w, cfg, pos, n, rope, NULL);
     matmul_forward(a->kv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);          /* kv [n, H·(Dn+Dv)] */
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg));

@@ -18,6 +18,7 @@
 #define R1_MODEL_MLA_H
 
 #include "base/arena.h"
+#include "kernels/linear.h"
 #include "kernels/real.h"
 #include "kernels/rope.h"
 #include "model/acts.h"
@@ -40,9 +41,10 @@ typedef struct MlaActs {
 void mla_acts_carve(MlaActs *a, Carve *c, const ModelConfig *cfg, int max_n);
 
 /* Projections for n rows at positions pos [n]: fills a->q, a->kva (k_pe = a->kva + Rkv, row
- * stride Rkv + Dr), a->c and the norm statistics (a->cq, a->cqn, a->rstd_q when Rq > 0). */
+ * stride Rkv + Dr), a->c and the norm statistics (a->cq, a->cqn, a->rstd_q when Rq > 0). lx: how
+ * the products run (kernels/linear.h; NULL for training). */
 void mla_project(MlaActs *a, const real *x, const MlaWeights *w, const ModelConfig *cfg,
-                 const int *pos, int n, const RopeTable *rope);
+                 const int *pos, int n, const RopeTable *rope, const LinearExec *lx);
 
 /* k [n, H, Dqk], v [n, H, Dv] from latents c [n, Rkv] and rotated rope keys k_pe (row stride
  * ld_pe). */

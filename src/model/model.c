@@ -22,7 +22,8 @@ void model_init(Model *m, const ModelConfig *cfg) {
     size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
     m->params = big_calloc(bytes, "parameters");
     model_view_build(&m->w, &m->table, &m->cfg, m->params);
-    rope_table_init(&m->rope, &m->cfg, m->cfg.max_position_embeddings);
+    const RopeParams rp = config_rope_params(&m->cfg);
+    rope_table_init(&m->rope, &rp, m->cfg.max_position_embeddings);
 }
 
 void model_free(Model *m) {
@@ -64,7 +65,8 @@ static size_t scratch_bytes(const ModelConfig *cfg, int max_B, int max_T) {
     int threads = omp_get_max_threads();
     if (omp_get_num_procs() > threads) threads = omp_get_num_procs();
     size_t att = attention_scratch_size(max_B, max_T, (int)H, (int)Dqk, (int)Dv, threads);
-    size_t mla = N * (2 * H * Dv + 2 * H * Dqk + H * (Dn + Dv) + 2 * Rkv + Dr + Rq) + att;
+    size_t mla = config_is_mla(cfg) ? N * (2 * H * Dv + 2 * H * Dqk + H * (Dn + Dv) + 2 * Rkv + Dr + Rq) + att
+                                    : gqa_scratch_reals(cfg, max_B, max_T, threads);
     size_t ffn_dense = N * 4 * I;
     size_t moe = E > 0 ? N * K * (3 * D + 1 + 4 * Im) + N * E + N * 4 * Fs : 0;
     size_t inner = mla > ffn_dense ? mla : ffn_dense;
@@ -288,6 +290,10 @@ double model_train_flops(const ModelConfig *c, int B, int T, int with_mtp) {
     /* multiply-adds per token */
     double attn = (Rq > 0 ? D * Rq + Rq * H * Dqk : D * H * Dqk) + D * (Rkv + Dr) +
                   Rkv * H * (Dn + Dv) + H * Dv * D + (T + 1) / 2.0 * H * (Dqk + Dv);
+    if (!config_is_mla(c)) {
+        const double Dq = config_q_dim(c), Dkv = config_kv_dim(c);
+        attn = D * (Dq + 2 * Dkv) + Dq * D + (T + 1) / 2.0 * 2 * Dq;
+    }
     double moe = D * c->n_routed_experts + 3 * D * Im * (c->num_experts_per_tok + c->n_shared_experts);
     double dense = 3 * D * c->intermediate_size;
     double per_tok = D * V;

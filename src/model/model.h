@@ -1,6 +1,7 @@
-/* The whole DeepSeek-V3 model: embedding -> L decoder blocks (MLA + dense SwiGLU or MoE) -> final
- * RMSNorm -> lm_head, plus the Multi-Token Prediction modules, the losses, forward and backward.
- * MODEL.md describes the architecture as implemented, every tensor, and the choices made.
+/* The whole model: embedding -> L decoder blocks (MLA + dense SwiGLU or MoE for DeepSeek-V3;
+ * grouped-query attention + dense SwiGLU for qwen2 and llama) -> final RMSNorm -> lm_head, plus
+ * the Multi-Token Prediction modules, the losses, forward and backward. MODEL.md describes the
+ * architecture as implemented, every tensor, and the choices made.
  *
  * Dimension legend: see model/config.h (B T D H Dn Dr Dqk Dv Rq Rkv E K F V L M).
  * N = B·T rows; rows are laid out sequence-major: row b·T + t is token t of sequence b.

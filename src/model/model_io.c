@@ -31,6 +31,7 @@ static StDtype disk_dtype(const ModelConfig *cfg, const ParamInfo *p) {
 static int write_tensors(const char *path, const ModelConfig *cfg, const ParamTable *pt, const real *params, Err *e) {
     const int L = cfg->num_hidden_layers, M = cfg->num_nextn_predict_layers;
     const ParamInfo *embed = param_find(pt, "model.embed_tokens.weight"), *head = param_find(pt, "lm_head.weight");
+    if (cfg->tie_word_embeddings) head = embed;
     CHECK(embed && head);
     int cap = pt->n + 2 * M, n = 0;
     StWriteTensor *w = xcalloc((size_t)cap, sizeof *w);
@@ -206,8 +207,10 @@ static void shape_text(char *buf, size_t cap, int ndim, const int64_t *shape) {
     if (k < cap) snprintf(buf + k, cap - k, "]");
 }
 
-/* The MTP modules' copies of embed_tokens / lm_head: accepted, not loaded. */
-static int is_mtp_duplicate(const char *name, const ModelConfig *cfg) {
+/* Copies of a shared tensor: the MTP modules' embed_tokens / lm_head, and a tied lm_head some
+ * writers store anyway. Accepted, not loaded. */
+static int is_duplicate(const char *name, const ModelConfig *cfg) {
+    if (cfg->tie_word_embeddings && !strcmp(name, "lm_head.weight")) return 1;
     int l, end = 0;
     if (sscanf(name, "model.layers.%d.%n", &l, &end) != 1 || end == 0) return 0;
     if (l < cfg->num_hidden_layers || l >= cfg->num_hidden_layers + cfg->num_nextn_predict_layers) return 0;
@@ -245,7 +248,7 @@ int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const Pa
         const char *name = st->t[i].name;
         while (j < pt->n && strcmp(names[j], name) < 0) j++;   /* both sorted by name */
         if (j < pt->n && !strcmp(names[j], name)) continue;
-        if (is_mtp_duplicate(name, cfg)) continue;
+        if (is_duplicate(name, cfg)) continue;
         size_t len = strlen(name), sl = strlen("_scale_inv");
         if (len > sl && !strcmp(name + len - sl, "_scale_inv")) {
             char base[512];

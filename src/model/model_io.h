@@ -1,6 +1,6 @@
-/* Model folders: a DeepSeek-V3 model saved and loaded as a Hugging Face folder (DESIGN.md §5,
- * deepseek-v3-architecture.md §9):
- *     config.json              config_save (model_type deepseek_v3; torch_dtype picks the dtype)
+/* Model folders: a model (deepseek_v3, qwen2, llama) saved and loaded as a Hugging Face folder
+ * (DESIGN.md §5, deepseek-v3-architecture.md §9):
+ *     config.json              config_save (its model_type; torch_dtype picks the dtype)
  *     model.safetensors        every table tensor under its HF name: F32, or BF16 when torch_dtype
  *                              is "bfloat16" (F16 for "float16"); e_score_correction_bias stays F32
  *                              as in the release. The MTP modules' model.layers.{L+k}.embed_tokens
@@ -8,7 +8,8 @@
  *                              and lm_head (the checkpoint layout every reader expects).
  *     generation_config.json   bos/eos, do_sample, temperature 0.6, top_p 0.95 (R1's values)
  *
- * Loading reads any DeepSeek-V3 folder another tool wrote: one file or shards with an index,
+ * With tie_word_embeddings no lm_head.weight is written; one present on load is ignored.
+ * Loading reads any such folder another tool wrote: one file or shards with an index,
  * F32/BF16/F16/F8_E4M3 (+ _scale_inv) tensors, MTP layers present or not. Every table tensor must
  * be present with the shape config.json implies; errors name the tensor (missing, unexpected,
  * wrong shape, wrong dtype). The MTP duplicates are accepted and ignored. When config.json has

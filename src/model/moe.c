@@ -92,7 +92,7 @@ void moe_route(MoeActs *a, const real *x, const MoeWeights *w, const ModelConfig
     CHECK(E <= 4096);
     /* z [n, E] = x·W_gateᵀ, then s = sigmoid(z) or softmax(z), in place */
     matmul_forward(a->scores, x, w->router, n, D, E, 0);
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if ((double)n * D * E >= LINEAR_PAR_MIN)
     for (int i = 0; i < n; i++) {
         real *s = a->scores + (size_t)i * E;
         if (softmax) {
@@ -173,7 +173,8 @@ static double balance_loss(MoeActs *a, int E, int K) {
 }
 
 double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, const ModelConfig *cfg,
-                   int n, int n_seq, int seq_len, real alpha, int frozen, Arena *scratch) {
+                   int n, int n_seq, int seq_len, real alpha, int frozen, Arena *scratch,
+                   const LinearExec *lx) {
     const int E = cfg->n_routed_experts, K = cfg->num_experts_per_tok, D = cfg->hidden_size;
     const int Im = cfg->moe_intermediate_size;
     CHECK(!frozen || a->n == n);
@@ -198,10 +199,11 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
     real *hs = sh ? arena_real(scratch, (size_t)n * w->shared.F) : NULL;   /* [n, F_s] */
     int order[4096];
     largest_first(order, a->count, E);
-    #pragma omp parallel for schedule(dynamic, 1)
+    const double work = ((double)n * K + (double)n * w->shared.F / Im) * 3.0 * D * Im;
+    #pragma omp parallel for schedule(dynamic, 1) if (work >= LINEAR_PAR_MIN)
     for (int t = 0; t < E + sh; t++) {
         if (sh && t == 0) {
-            ffn_forward_buf(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, hs);
+            ffn_forward_buf(y, 0, a->shared_gu, x, &w->shared, NULL, n, D, hs, lx);
             continue;
         }
         const int e = order[t - sh];
@@ -210,11 +212,11 @@ double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, cons
         for (size_t row = o; row < o + (size_t)a->count[e]; row++)
             memcpy(xg + row * D, x + (size_t)a->tok_of[row] * D, (size_t)D * sizeof *x);
         ffn_forward_buf(yg + o * D, 0, a->gu + o * 2 * Im, xg + o * D, &w->experts[e],
-                        a->gate_g + o, a->count[e], D, hg + o * Im);
+                        a->gate_g + o, a->count[e], D, hg + o * Im, lx);
     }
     /* y = shared(x) + Σ_slots yg[row_of(token, slot)], slots in order */
     if (!sh) memset(y, 0, (size_t)n * D * sizeof *y);
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if (n > 64)
     for (int i = 0; i < n; i++) {
         real *yi = y + (size_t)i * D;
         for (int r = 0; r < K; r++) {

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "kernels/linear.h"
 #include "kernels/real.h"
 #include "model/acts.h"
 #include "model/config.h"
@@ -51,9 +52,12 @@ void moe_acts_carve(MoeActs *a, Carve *c, const ModelConfig *cfg, int max_n, int
 
 /* y [n, D] = MoE(x). With frozen != 0 the selection already in a->sel (from an earlier forward
  * over the same rows) is reused instead of recomputed. Returns the layer's balance loss (0 when
- * alpha == 0 or n_seq == 0). n_seq·seq_len must equal n when alpha > 0. */
+ * alpha == 0 or n_seq == 0). n_seq·seq_len must equal n when alpha > 0. lx: how the experts'
+ * products run (kernels/linear.h; NULL for training). Work below LINEAR_PAR_MIN multiply-adds
+ * (a decode step's few rows) stays on the calling thread; the bits never depend on it. */
 double moe_forward(real *y, MoeActs *a, const real *x, const MoeWeights *w, const ModelConfig *cfg,
-                   int n, int n_seq, int seq_len, real alpha, int frozen, Arena *scratch);
+                   int n, int n_seq, int seq_len, real alpha, int frozen, Arena *scratch,
+                   const LinearExec *lx);
 
 /* dx [n, D] = dL/dx for dL/dy = dy (and the balance loss of the forward, weight aux_scale times
  * its α: the caller's dJ/d(aux loss), normally 1); gw += parameter gradients. */

@@ -51,11 +51,23 @@ static void add_ffn(Builder *b, int layer, const char *prefix, int F, int D) {
     add(b, 1, PARAM_LINEAR, layer, D, F, "%s.down_proj.weight", prefix);
 }
 
-static void add_block(Builder *b, const ModelConfig *c, int l) {
+/* q, k, v packed (one [Wqkv, D] matrix, one [Wqkv] bias), then o_proj. */
+static void add_gqa(Builder *b, const ModelConfig *c, int l, const char *pre) {
+    const int D = c->hidden_size, Dq = config_q_dim(c), Dkv = config_kv_dim(c);
+    add(b, 1, PARAM_LINEAR, l, Dq, D, "%s.self_attn.q_proj.weight", pre);
+    add(b, 0, PARAM_LINEAR, l, Dkv, D, "%s.self_attn.k_proj.weight", pre);
+    add(b, 0, PARAM_LINEAR, l, Dkv, D, "%s.self_attn.v_proj.weight", pre);
+    if (config_qkv_bias(c)) {
+        add(b, 1, PARAM_BIAS, l, Dq, 0, "%s.self_attn.q_proj.bias", pre);
+        add(b, 0, PARAM_BIAS, l, Dkv, 0, "%s.self_attn.k_proj.bias", pre);
+        add(b, 0, PARAM_BIAS, l, Dkv, 0, "%s.self_attn.v_proj.bias", pre);
+    }
+    add(b, 1, PARAM_LINEAR, l, D, Dq, "%s.self_attn.o_proj.weight", pre);
+    if (config_o_bias(c)) add(b, 1, PARAM_BIAS, l, D, 0, "%s.self_attn.o_proj.bias", pre);
+}
+
+static void add_mla(Builder *b, const ModelConfig *c, int l, const char *pre) {
     const int D = c->hidden_size, H = c->num_attention_heads, Dqk = config_qk_head_dim(c);
-    char pre[64], sub[96];
-    snprintf(pre, sizeof pre, "model.layers.%d", l);
-    add(b, 1, PARAM_NORM, l, D, 0, "%s.input_layernorm.weight", pre);
     if (c->q_lora_rank > 0) {
         add(b, 1, PARAM_LINEAR, l, c->q_lora_rank, D, "%s.self_attn.q_a_proj.weight", pre);
         add(b, 1, PARAM_NORM, l, c->q_lora_rank, 0, "%s.self_attn.q_a_layernorm.weight", pre);
@@ -69,6 +81,15 @@ static void add_block(Builder *b, const ModelConfig *c, int l) {
     add(b, 1, PARAM_LINEAR, l, (int64_t)H * (c->qk_nope_head_dim + c->v_head_dim), c->kv_lora_rank,
         "%s.self_attn.kv_b_proj.weight", pre);
     add(b, 1, PARAM_LINEAR, l, D, (int64_t)H * c->v_head_dim, "%s.self_attn.o_proj.weight", pre);
+}
+
+static void add_block(Builder *b, const ModelConfig *c, int l) {
+    const int D = c->hidden_size;
+    char pre[64], sub[96];
+    snprintf(pre, sizeof pre, "model.layers.%d", l);
+    add(b, 1, PARAM_NORM, l, D, 0, "%s.input_layernorm.weight", pre);
+    if (config_is_mla(c)) add_mla(b, c, l, pre);
+    else add_gqa(b, c, l, pre);
     add(b, 1, PARAM_NORM, l, D, 0, "%s.post_attention_layernorm.weight", pre);
     if (!config_is_moe_layer(c, l)) {
         snprintf(sub, sizeof sub, "%s.mlp", pre);
@@ -103,7 +124,7 @@ void param_table_build(ParamTable *pt, const ModelConfig *c) {
         add(&b, 1, PARAM_NORM, l, D, 0, "model.layers.%d.shared_head.norm.weight", l);
     }
     add(&b, 1, PARAM_NORM, -1, D, 0, "model.norm.weight");
-    add(&b, 1, PARAM_LINEAR, -1, c->vocab_size, D, "lm_head.weight");
+    if (!c->tie_word_embeddings) add(&b, 1, PARAM_LINEAR, -1, c->vocab_size, D, "lm_head.weight");
     pt->total = (pt->total + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
 }
 
@@ -165,6 +186,21 @@ static FfnWeights ffn_view(const ParamTable *pt, real *base, const char *prefix,
     return f;
 }
 
+static GqaWeights gqa_view(const ParamTable *pt, const ModelConfig *c, real *base, const char *pre) {
+    const size_t D = c->hidden_size, Dq = config_q_dim(c), Dkv = config_kv_dim(c);
+    GqaWeights g = {0};
+    g.qkv = at(pt, base, "%s.self_attn.q_proj.weight", pre);
+    g.qkv_bias = at(pt, base, "%s.self_attn.q_proj.bias", pre);
+    g.o_proj = at(pt, base, "%s.self_attn.o_proj.weight", pre);
+    g.o_bias = at(pt, base, "%s.self_attn.o_proj.bias", pre);
+    CHECK(g.qkv && g.o_proj);
+    /* the table packs q, k, v (and their biases) with no gap */
+    CHECK(at(pt, base, "%s.self_attn.k_proj.weight", pre) == g.qkv + Dq * D);
+    CHECK(at(pt, base, "%s.self_attn.v_proj.weight", pre) == g.qkv + (Dq + Dkv) * D);
+    CHECK(!g.qkv_bias || at(pt, base, "%s.self_attn.v_proj.bias", pre) == g.qkv_bias + Dq + Dkv);
+    return g;
+}
+
 static void block_view(LayerWeights *lw, const ParamTable *pt, const ModelConfig *c, real *base,
                        int l, FfnWeights *experts) {
     memset(lw, 0, sizeof *lw);
@@ -172,6 +208,7 @@ static void block_view(LayerWeights *lw, const ParamTable *pt, const ModelConfig
     snprintf(pre, sizeof pre, "model.layers.%d", l);
     lw->attn_norm = at(pt, base, "%s.input_layernorm.weight", pre);
     lw->ffn_norm = at(pt, base, "%s.post_attention_layernorm.weight", pre);
+    if (!config_is_mla(c)) lw->gqa = gqa_view(pt, c, base, pre);
     MlaWeights *a = &lw->attn;
     a->q_a_proj = at(pt, base, "%s.self_attn.q_a_proj.weight", pre);
     a->q_a_norm = at(pt, base, "%s.self_attn.q_a_layernorm.weight", pre);
@@ -206,7 +243,7 @@ void model_view_build(ModelView *v, const ParamTable *pt, const ModelConfig *c, 
     const int L = c->num_hidden_layers, M = c->num_nextn_predict_layers, E = c->n_routed_experts;
     v->embed = at(pt, base, "model.embed_tokens.weight");
     v->final_norm = at(pt, base, "model.norm.weight");
-    v->lm_head = at(pt, base, "lm_head.weight");
+    v->lm_head = c->tie_word_embeddings ? v->embed : at(pt, base, "lm_head.weight");
     v->layers = xcalloc((size_t)L, sizeof *v->layers);
     v->mtp = xcalloc((size_t)(M > 0 ? M : 1), sizeof *v->mtp);
     v->expert_store = xcalloc((size_t)(L + M) * (size_t)(E > 0 ? E : 1), sizeof *v->expert_store);

@@ -1,5 +1,5 @@
-/* The parameter table: every tensor of a DeepSeek-V3 model, named exactly as in Hugging Face
- * checkpoints, with its shape and its offset in one flat buffer.
+/* The parameter table: every tensor of a model (DeepSeek-V3, qwen2, llama), named exactly as in
+ * Hugging Face checkpoints, with its shape and its offset in one flat buffer.
  *
  * Parameters, gradients and AdamW moments all share this layout, one buffer each; loading,
  * saving and the optimizer are loops over the table. Typed views (MlaWeights, MoeWeights, ...)
@@ -8,7 +8,10 @@
  * Layout choices:
  *  - each tensor starts on a 16-element (64-byte) boundary;
  *  - an MLP's gate_proj and up_proj are adjacent with no gap, so [gate; up] is one [2F, D]
- *    matrix and both projections run as one GEMM (FfnWeights.gate_up);
+ *    matrix and both projections run as one GEMM (FfnWeights.gate_up); likewise GQA's q_proj,
+ *    k_proj, v_proj (one [Wqkv, D] matrix) and their biases (GqaWeights);
+ *  - with tie_word_embeddings there is no lm_head tensor: the view's lm_head is embed_tokens,
+ *    so its gradient is the sum of both uses;
  *  - the MTP modules' copies of embed_tokens and shared_head.head are NOT parameters: they share
  *    the main model's tensors (as in training); the checkpoint writer adds the copies on save.
  *  - e_score_correction_bias lives in the table (it is saved with the model) but gets no
@@ -28,6 +31,7 @@ typedef enum ParamKind {
     PARAM_NORM,         /* RMSNorm gain [n]; no decay; initialised to 1 */
     PARAM_EMBED,        /* embed_tokens [V, D]; no decay by default */
     PARAM_ROUTER_BIAS,  /* e_score_correction_bias [E]; not trained by the optimizer */
+    PARAM_BIAS,         /* a Linear layer's bias [out]; no decay; initialised to 0 */
 } ParamKind;
 
 typedef struct ParamInfo {
@@ -85,10 +89,19 @@ typedef struct MlaWeights {
     real *o_proj;       /* [D, H*Dv] */
 } MlaWeights;
 
+/* Grouped-query attention (qwen2, llama): Dq = H·Dh, Dkv = Hkv·Dh, Wqkv = Dq + 2·Dkv. */
+typedef struct GqaWeights {
+    real *qkv;          /* [Wqkv, D]: q_proj rows, then k_proj, then v_proj (packed) */
+    real *qkv_bias;     /* [Wqkv] their biases, packed the same way (NULL without) */
+    real *o_proj;       /* [D, Dq] */
+    real *o_bias;       /* [D] (llama with attention_bias; NULL otherwise) */
+} GqaWeights;
+
 typedef struct LayerWeights {
     real *attn_norm;    /* [D] input_layernorm */
     real *ffn_norm;     /* [D] post_attention_layernorm */
-    MlaWeights attn;
+    MlaWeights attn;    /* deepseek_v3 */
+    GqaWeights gqa;     /* qwen2, llama */
     int is_moe;
     FfnWeights dense;   /* when !is_moe, width I */
     MoeWeights moe;     /* when is_moe */
@@ -105,7 +118,7 @@ typedef struct MtpWeights {
 typedef struct ModelView {
     real *embed;        /* [V, D] model.embed_tokens */
     real *final_norm;   /* [D] model.norm */
-    real *lm_head;      /* [V, D] */
+    real *lm_head;      /* [V, D]; = embed with tie_word_embeddings */
     LayerWeights *layers;   /* [L], owned */
     MtpWeights *mtp;        /* [M], owned */
     FfnWeights *expert_store; /* backing array for every layer's experts, owned */

@@ -461,8 +461,9 @@ static cJSON *curve(const Ctx *x, const char *stage) {
     return arr;
 }
 
-/* Maps an eval JSON (r1 eval --out) to {TASK: {pass@1, cons@k, format, language, length}}: its
- * "all" row (every level of the pipeline's task), with "cons@K" renamed "cons@k". */
+/* Maps an eval JSON (r1 eval --out) to {TASK: {pass@1, cons@k, format, language, length, think,
+ * check, repair}}: its "all" row (every level of the pipeline's task), with "cons@K" renamed
+ * "cons@k" and the reflection measure's "self_check" and "check_repairs" "check" and "repair". */
 static cJSON *eval_summary(const Ctx *x, const char *name) {
     char p[4096];
     snprintf(p, sizeof p, "%s/evals/%s.json", x->out, name);
@@ -480,6 +481,8 @@ static cJSON *eval_summary(const Ctx *x, const char *name) {
             cJSON_AddNumberToObject(m, k, v->valuedouble);
         else if (!strncmp(k, "cons@", 5))
             cJSON_AddNumberToObject(m, "cons@k", v->valuedouble);
+        else if (!strcmp(k, "self_check") || !strcmp(k, "check_repairs"))
+            cJSON_AddNumberToObject(m, k[0] == 's' ? "check" : "repair", v->valuedouble);
     }
     cJSON_Delete(j);
     return out;

@@ -11,7 +11,7 @@
 typedef struct Preset {
     const char *name;
     const char *base_config;        /* JSON text of the policy's config.json (vocab_size filled in) */
-    const char *student_config;     /* the dense student's */
+    const char *student_config;     /* the student's: a qwen2 decoder (R1-Distill-Qwen's shape) */
     int vocab_size;                 /* tokenizer vocabulary (the model's vocab_size is this, rounded up to 64) */
     /* data */
     long pretrain_docs;             /* documents in the pretraining corpus */

@@ -12,7 +12,8 @@
 static const char *const CHECKPOINTS[] = {"base", "r1_zero", "cold_start", "rl", "rs_sft", "r1",
                                           "student_distilled", "student_rl"};
 enum { N_CHECKPOINTS = sizeof CHECKPOINTS / sizeof CHECKPOINTS[0] };
-static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", "length", "think"};
+static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", "length", "think", "check",
+                                      "repair"};
 enum { N_METRICS = sizeof METRICS / sizeof METRICS[0] };
 
 /* Thresholds of the verdicts: a gain must exceed noise of a few-hundred-problem evaluation. */
@@ -144,7 +145,8 @@ static void write_tables(StrBuf *md, StrBuf *html, const cJSON *results) {
     const char *tasks[32];
     int n_tasks = collect_tasks(ckpts, tasks, 32);
     sb_append(md, "## Benchmark table\n\nOne row per checkpoint; per task: pass@1 (mean over k samples), "
-                  "cons@k, format compliance, language consistency, mean response length (tokens), share of answers with a chain of thought.\n\n| checkpoint |");
+                  "cons@k, format compliance, language consistency, mean response length (tokens), share of answers with a chain of thought, "
+                  "share with a self-check, and of those the share where a check repaired a wrong step (check, repair).\n\n| checkpoint |");
     sb_append(html, "<h2>Benchmark table</h2>\n<table>\n<tr><th rowspan=\"2\">checkpoint</th>");
     for (int t = 0; t < n_tasks; t++) {
         for (int m = 0; m < N_METRICS; m++) sb_printf(md, " %s %s |", tasks[t], METRICS[m]);

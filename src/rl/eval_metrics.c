@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "base/error.h"
+#include "rl/reflection.h"
 
 double pass_at_k(int n, int c, int k) {
     CHECK(n >= 0 && c >= 0 && c <= n && k >= 1 && k <= n);
@@ -67,6 +68,10 @@ void eval_group(const char *prompt, const char *reference, const char *const *co
         out->language += reward_language(&in, p);
         out->length += (double)(in.n_tokens > 0 ? in.n_tokens : utf8_length(completions[i], lens[i]));
         out->think += completion_thinks(completions[i], lens[i]);
+        Reflection r;
+        reflection_scan_completion(completions[i], lens[i], &r);
+        out->n_checked += r.checks > 0;
+        out->n_repaired += r.checks > 0 && r.repairs > 0;
     }
     out->pass1 = (double)out->n_correct / k;
     out->pass_k = pass_at_k(k, out->n_correct, k_pass);
@@ -77,6 +82,8 @@ void eval_group(const char *prompt, const char *reference, const char *const *co
     out->language /= k;
     out->length /= k;
     out->think /= k;
+    out->check = (double)out->n_checked / k;
+    out->repair = out->n_checked ? (double)out->n_repaired / out->n_checked : 0;
     free(ans);
 }
 
@@ -89,7 +96,10 @@ void eval_totals_add(EvalTotals *t, const EvalGroup *g) {
     t->sum.language += g->language;
     t->sum.length += g->length;
     t->sum.think += g->think;
+    t->sum.check += g->check;
     t->sum.n_correct += g->n_correct;
+    t->sum.n_checked += g->n_checked;
+    t->sum.n_repaired += g->n_repaired;
 }
 
 EvalGroup eval_totals_mean(const EvalTotals *t) {
@@ -103,7 +113,11 @@ EvalGroup eval_totals_mean(const EvalTotals *t) {
     m.language = t->sum.language / n;
     m.length = t->sum.length / n;
     m.think = t->sum.think / n;
+    m.check = t->sum.check / n;
     m.n_correct = t->sum.n_correct;
+    m.n_checked = t->sum.n_checked;
+    m.n_repaired = t->sum.n_repaired;
+    m.repair = m.n_checked ? (double)m.n_repaired / m.n_checked : 0;
     return m;
 }
 
@@ -134,8 +148,8 @@ static void print_line(FILE *out, const char *task, int level, const EvalTotals 
     char lv[8];
     if (level) snprintf(lv, sizeof lv, "%d", level);
     else snprintf(lv, sizeof lv, "-");
-    fprintf(out, "%-12s %5s %8ld %8.4f %8.4f %8.4f %8.4f %8.4f %8.1f %8.4f\n", task, lv, t->groups, m.pass1,
-            m.pass_k, m.cons, m.format, m.language, m.length, m.think);
+    fprintf(out, "%-12s %5s %8ld %8.4f %8.4f %8.4f %8.4f %8.4f %8.1f %8.4f %8.4f %8.4f\n", task, lv, t->groups,
+            m.pass1, m.pass_k, m.cons, m.format, m.language, m.length, m.think, m.check, m.repair);
 }
 
 void eval_report_print(const EvalReport *r, FILE *out) {
@@ -145,8 +159,8 @@ void eval_report_print(const EvalReport *r, FILE *out) {
     char pk[16], ck[16];
     snprintf(pk, sizeof pk, "pass@%d", r->k_pass);
     snprintf(ck, sizeof ck, "cons@%d", r->k);
-    fprintf(out, "%-12s %5s %8s %8s %8s %8s %8s %8s %8s %8s\n", "task", "level", "prompts", "pass@1", pk, ck,
-            "format", "language", "length", "think");
+    fprintf(out, "%-12s %5s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "task", "level", "prompts", "pass@1", pk, ck,
+            "format", "language", "length", "think", "check", "repair");
     for (int i = 0; i < r->n_rows; i++) print_line(out, rows[i].task, rows[i].level, &rows[i].totals);
     print_line(out, "all", 0, &r->all);
     free(rows);
@@ -168,6 +182,9 @@ static cJSON *row_json(const char *task, int level, const EvalTotals *t, const E
     cJSON_AddNumberToObject(o, "language", m.language);
     cJSON_AddNumberToObject(o, "length", m.length);
     cJSON_AddNumberToObject(o, "think", m.think);
+    cJSON_AddNumberToObject(o, "self_check", m.check);
+    cJSON_AddNumberToObject(o, "check_repairs", m.repair);
+    cJSON_AddNumberToObject(o, "checked", m.n_checked);
     return o;
 }
 

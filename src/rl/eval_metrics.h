@@ -11,6 +11,9 @@
  *   length   mean completion length (tokens when given, else code points)
  *   think    share of samples whose chain of thought is not empty (text before </think>, after an
  *            optional <think>): R1-Zero's policy adopting the reasoning it was not told to use
+ *   check    share of samples with a self-check in the chain of thought (rl/reflection.h)
+ *   repair   of the samples with a self-check, the share where a check changed a wrong
+ *            intermediate result into the right one (pooled: repaired / checked over all groups)
  *
  * `r1 eval` is a loop over prompts: generate k completions, eval_group, eval_totals_add; then
  * eval_totals_mean per task and level. */
@@ -40,6 +43,9 @@ typedef struct EvalGroup {
     double length;
     double think;
     int n_correct;
+    double check;       /* share of samples with a self-check */
+    double repair;      /* n_repaired / n_checked, 0 when none checked */
+    int n_checked, n_repaired;
 } EvalGroup;
 
 /* 1 if the completion has a non-blank chain of thought before its first </think>. */
@@ -76,10 +82,12 @@ typedef struct EvalReport {
 
 /* Adds one prompt's group under (task, level); rows beyond EVAL_MAX_ROWS only count in "all". */
 void eval_report_add(EvalReport *r, const char *task, int level, const EvalGroup *g);
-/* A fixed-width table: task level prompts pass@1 pass@k cons@k format language length. */
+/* A fixed-width table: task level prompts pass@1 pass@k cons@k format language length think check
+ * repair. */
 void eval_report_print(const EvalReport *r, FILE *out);
 /* {"k":..,"k_pass":..,"rows":[{"task","level","prompts","pass@1","pass@K","cons@K","format",
- *  "language","length"}...],"all":{...}}; caller frees with cJSON_Delete. */
+ *  "language","length","think","self_check","check_repairs","checked"}...],"all":{...}};
+ * caller frees with cJSON_Delete. */
 struct cJSON *eval_report_json(const EvalReport *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rl/verify_num.h"
+#include "tasks/program_lang.h"
 
 #define MAX_ELEMS 64
 #define MAX_WRAP 32
@@ -38,6 +39,7 @@ static const char *const UNITS[] = {
     "inches", "foot", "feet", "ft", "yard", "yards", "mile", "miles", "meter", "meters", "metre",
     "metres", "mph", "unit", "units", "degree", "degrees", "percent", "point", "points", "sq",
     "square", "cubic", "pounds", "lbs", "lb", "ounces", "oz", "liters", "litres", "gallons",
+    "pct", "percentage", "euro", "euros", "pound", "m2", "cm2", "km2", "m3", "cm3",
 };
 
 static int is_unit(const char *w, size_t n) {
@@ -53,8 +55,16 @@ static int is_unit(const char *w, size_t n) {
 /* Pass 1: LaTeX and symbol clean-up, keeping single spaces (units need word boundaries). */
 static size_t pass_tokens(const char *s, size_t n, char *o) {
     static const char *const SKIP[] = {"\\displaystyle", "^{\\circ}", "^\\circ", "\\circ", "\\degree",
-                                       "\xc2\xb0", "\\%", "%", "\\$", "$", "\\!", "\\,", "\\;", "\\:",
-                                       "\\ ", "\\(", "\\)", "\\[", "\\]"};
+                                       "\xc2\xb0", "\\%", "%", "\\$", "$", "\\!", "\\(", "\\)", "\\[",
+                                       "\\]", "\\left.", "\\right.", "\xe2\x82\xac" /* € */,
+                                       "\xc2\xa3" /* £ */};
+    /* spacing commands are spaces: "1\,000" is a thousands separator, "1\,2" is not 12 */
+    static const char *const SPACE[] = {"\\,", "\\;", "\\:", "\\ ", "\\quad", "\\qquad"};
+    /* symbols spelled as the commands the parsers read */
+    static const char *const SPELL[][2] = {{"\xc3\x97", "\\times"}, {"\xc2\xb7", "\\cdot"},
+                                           {"\xe2\x88\x9e", "\\infty"}, {"\xe2\x88\x92", "-"},
+                                           {"\\cfrac", "\\frac"}, {"\\dfrac", "\\frac"},
+                                           {"\\tfrac", "\\frac"}};
     static const char *const WRAP[] = {"\\text{", "\\textbf{", "\\textrm{", "\\mathrm{", "\\mathbf{",
                                        "\\mbox{", "\\operatorname{", "\\textnormal{"};
     int drop[MAX_WRAP], n_drop = 0, depth = 0;
@@ -63,17 +73,28 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
     while (i < n) {
         char c = s[i];
         int matched = 0;
-        if (c == '\\' || c == '^' || c == '$' || c == '%' || (unsigned char)c == 0xc2) {
+        if (c == '\\' || c == '^' || c == '$' || c == '%' || (unsigned char)c >= 0xc2) {
             for (size_t t = 0; t < sizeof SKIP / sizeof SKIP[0]; t++)
                 if (starts(s, n, i, SKIP[t])) { i += strlen(SKIP[t]); matched = 1; break; }
+            for (size_t t = 0; t < sizeof SPACE / sizeof SPACE[0] && !matched; t++)
+                if (starts(s, n, i, SPACE[t]) && !(i + strlen(SPACE[t]) < n && is_alpha(s[i + strlen(SPACE[t])]) &&
+                                                   is_alpha(SPACE[t][strlen(SPACE[t]) - 1]))) {
+                    i += strlen(SPACE[t]);
+                    if (k && o[k - 1] != ' ') o[k++] = ' ';
+                    matched = 1;
+                }
+            for (size_t t = 0; t < sizeof SPELL / sizeof SPELL[0] && !matched; t++)
+                if (starts(s, n, i, SPELL[t][0])) {
+                    memcpy(o + k, SPELL[t][1], strlen(SPELL[t][1]));
+                    k += strlen(SPELL[t][1]);
+                    i += strlen(SPELL[t][0]);
+                    matched = 1;
+                }
             if (matched) continue;
         }
         if (c == '\\') {
             if ((starts(s, n, i, "\\left") && !(i + 5 < n && is_alpha(s[i + 5]))) ) { i += 5; continue; }
             if ((starts(s, n, i, "\\right") && !(i + 6 < n && is_alpha(s[i + 6]))) ) { i += 6; continue; }
-            if (starts(s, n, i, "\\dfrac") || starts(s, n, i, "\\tfrac")) {
-                memcpy(o + k, "\\frac", 5); k += 5; i += 6; continue;
-            }
             for (size_t t = 0; t < sizeof WRAP / sizeof WRAP[0]; t++)
                 if (starts(s, n, i, WRAP[t]) && n_drop < MAX_WRAP) {
                     i += strlen(WRAP[t]);
@@ -84,7 +105,6 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
                 }
             if (matched) continue;
         }
-        if (starts(s, n, i, "\xe2\x88\x92")) { o[k++] = '-'; i += 3; continue; }          /* U+2212 */
         if (starts(s, n, i, "\xe2\x88\x9a")) { memcpy(o + k, "\\sqrt", 5); k += 5; i += 3; /* √ */
             if (i < n && is_digit(s[i])) {   /* √51 -> \sqrt{51} */
                 o[k++] = '{';
@@ -110,28 +130,63 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
     return k;
 }
 
-int verify_normalize(const char *s, size_t n, char *out, size_t cap) {
+/* Length of a power after a unit ("^2", "^{3}", "²", "³") ending buf[0..k), or 0; the power's
+ * digit in *digit. */
+static size_t unit_power(const char *buf, size_t k, char *digit) {
+    static const char *const POW[] = {"^2", "^3", "^{2}", "^{3}", "\xc2\xb2", "\xc2\xb3"};
+    for (size_t t = 0; t < sizeof POW / sizeof POW[0]; t++) {
+        size_t p = strlen(POW[t]);
+        if (k > p && !memcmp(buf + k - p, POW[t], p) && is_alpha(buf[k - p - 1])) {
+            *digit = t % 2 ? '3' : '2';
+            return p;
+        }
+    }
+    return 0;
+}
+
+/* verify_normalize, also giving the unit words it dropped (lower case, without a plural s,
+ * '+'-joined; "" when none) in unit[0..UNIT_CAP). */
+#define UNIT_CAP 40
+static int normalize_unit(const char *s, size_t n, char *out, size_t cap, char *unit) {
+    unit[0] = 0;
     Span t = trim(s, n);
-    /* worst-case growth: √d -> \sqrt{d} is 3 bytes -> 8 */
+    /* worst-case growth: × -> \times is 2 bytes -> 6, √d -> \sqrt{d} is 4 -> 8 */
     if (t.n > VERIFY_MAX_ANSWER || cap < 3 * t.n + 16) return -1;
     char buf[3 * VERIFY_MAX_ANSWER + 16];
     size_t k = pass_tokens(t.p, t.n, buf);
-    /* drop up to two trailing unit words after a number */
+    /* drop up to two trailing unit words after a number ("5 cm", "15 cm^2", "3 square feet") */
+    size_t un = 0;
     for (int round = 0; round < 2; round++) {
         while (k && buf[k - 1] == ' ') k--;
         while (k && buf[k - 1] == '.') k--;
-        size_t w = k;
+        char digit = 0;
+        size_t pw = unit_power(buf, k, &digit), end = k - pw;
+        size_t w = end;
         while (w && is_alpha(buf[w - 1])) w--;
-        if (w == k || !is_unit(buf + w, k - w)) break;
+        if (w == end || !is_unit(buf + w, end - w)) break;
         size_t before = w;
         while (before && buf[before - 1] == ' ') before--;
         if (!before || !(is_digit(buf[before - 1]) || buf[before - 1] == '}')) break;
+        size_t len = end - w;
+        if (len > 2 && (buf[end - 1] == 's' || buf[end - 1] == 'S')) len--;
+        if (un + len + 1 < UNIT_CAP) {
+            if (un) unit[un++] = '+';
+            for (size_t q = 0; q < len; q++) unit[un++] = (char)tolower((unsigned char)buf[w + q]);
+            if (pw && un + 1 < UNIT_CAP) unit[un++] = digit;
+            unit[un] = 0;
+        }
         k = before;
     }
-    /* remove spaces */
+    /* remove spaces; one between two digits becomes a comma, so "1 000" is 1000 (a thousands
+     * separator) while "12 3" stays two numbers */
     size_t m = 0;
-    for (size_t i = 0; i < k; i++)
-        if (buf[i] != ' ') out[m++] = buf[i];
+    for (size_t i = 0; i < k; i++) {
+        if (buf[i] != ' ') { out[m++] = buf[i]; continue; }
+        size_t j = i;
+        while (j < k && buf[j] == ' ') j++;
+        if (m && is_digit(out[m - 1]) && j < k && is_digit(buf[j])) out[m++] = ',';
+        i = j - 1;
+    }
     while (m && out[m - 1] == '.') m--;
     out[m] = 0;
     /* "x=5" -> "5" (one letter on the left, a single '=') */
@@ -212,6 +267,11 @@ int verify_normalize(const char *s, size_t n, char *out, size_t cap) {
         out[m] = 0;
     }
     return (int)m;
+}
+
+int verify_normalize(const char *s, size_t n, char *out, size_t cap) {
+    char unit[UNIT_CAP];
+    return normalize_unit(s, n, out, cap, unit);
 }
 
 /* ---- lists: tuples, intervals, sets ---- */
@@ -321,10 +381,10 @@ static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int de
     if (!split_list(a, an, &lp) && !split_list(b, bn, &lg) && (lp.n > 1 || lg.n > 1))
         return lists_equiv(&lp, &lg, depth);
     NumVal va, vb;
-    int pa, pb;
-    int ok_a = !num_parse_answer(a, an, &va, &pa), ok_b = !num_parse_answer(b, bn, &vb, &pb);
+    NumForm fa, fb;
+    int ok_a = !num_parse_answer(a, an, &va, &fa), ok_b = !num_parse_answer(b, bn, &vb, &fb);
     if (ok_a && ok_b) {
-        if (pb && !pa) return 0;   /* a plain reference needs a plain prediction */
+        if (fb == NUM_FORM_PLAIN && fa == NUM_FORM_OTHER) return 0;   /* the question, unevaluated */
         return num_eq(va, vb);
     }
     /* too big for 64 bits: compare plain literals digit by digit */
@@ -338,9 +398,11 @@ static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int de
 
 int verify_equiv(const char *pred, size_t pred_n, const char *gold, size_t gold_n) {
     if (pred_n > VERIFY_MAX_ANSWER || gold_n > VERIFY_MAX_ANSWER) return 0;
-    char a[3 * VERIFY_MAX_ANSWER + 16], b[3 * VERIFY_MAX_ANSWER + 16];
-    int an = verify_normalize(pred, pred_n, a, sizeof a);
-    int bn = verify_normalize(gold, gold_n, b, sizeof b);
+    char a[3 * VERIFY_MAX_ANSWER + 16], b[3 * VERIFY_MAX_ANSWER + 16], ua[UNIT_CAP], ub[UNIT_CAP];
+    int an = normalize_unit(pred, pred_n, a, sizeof a, ua);
+    int bn = normalize_unit(gold, gold_n, b, sizeof b, ub);
+    /* a unit on one side only is dropped ("5 cm" for 5); two different units are not equal */
+    if (ua[0] && ub[0] && strcmp(ua, ub)) return 0;
     return an > 0 && bn > 0 && equiv_norm(a, (size_t)an, b, (size_t)bn, 0);
 }
 
@@ -421,6 +483,7 @@ int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t re
         if (parse_countdown_ref(ref, ref_n, &target, nums, &k)) return 0;
         return verify_countdown(pred, pred_n, target, nums, k);
     }
+    if (ref_n >= 8 && !memcmp(ref, "program:", 8)) return prog_check(pred, pred_n, ref + 8, ref_n - 8);
     if (ref_n >= 6 && !memcmp(ref, "exact:", 6)) {
         Span a = trim(pred, pred_n), b = trim(ref + 6, ref_n - 6);
         return a.n == b.n && !memcmp(a.p, b.p, a.n);

@@ -14,16 +14,24 @@
  *   4. else, only with VERIFY_LAST_NUMBER, the last number in the text.
  *
  * Equivalence (verify_equiv) after normalisation (spaces, \left/\right, \text{}, \mathrm{},
- * \dfrac/\tfrac, degrees, $ and \%, units, thousands separators, "x = " prefixes, braces):
- * exact rational/radical values (integers, decimals, a/b, \frac, 2^{10}, \sqrt{12} = 2\sqrt{3}),
- * tuples and intervals element-wise with the same brackets, sets and bare lists as multisets, and
- * anything else as equal normalised strings. One rule guards against reward hacking: when the
- * reference is a plain literal (42, 0.5) the prediction must be a plain literal too, so "84/2" or
- * "6*7" never earns the reward for 42 (the model would learn to copy the question).
+ * \dfrac/\tfrac/\cfrac, degrees, $ € £ and \%, unit words after a number, thousands separators
+ * (1,000 / 1{,}000 / 1\,000 / 1 000), "x = " prefixes, braces, × · ∞ √ − spelled as commands):
+ * exact rational/radical values (integers, decimals, a/b, \frac, \frac12, 2^{10}, 1e3,
+ * 1.5\times10^{3}, \sqrt{12} = 2\sqrt{3}, \sqrt51 = \sqrt{5}·1 as LaTeX reads it), tuples and
+ * intervals element-wise with the same brackets, sets and bare lists as multisets, and anything
+ * else as equal normalised strings. Nothing is compared in floating point: 1/3 is not 0.333.
+ * Two units that differ ("18 cm", "18 m") are not equal; a unit on one side only is dropped.
+ * One rule guards against reward hacking: when the reference is a plain literal (42, 0.5) the
+ * prediction must be a plain literal or an evaluated form of one (1e3, 2^{10}, a fraction in
+ * lowest terms such as 1/2; verify_num.h), so "84/2", "\frac{2}{4}" or "6*7" never earns the
+ * reward for 42 or 0.5 (the model would learn to copy the question). A percent reference (28\%)
+ * takes 28, 28%, "28 percent"; 0.28 is a different answer.
  *
  * Typed references (verify_reference) let datasets carry answers that are not one value:
  *   "countdown:T:a,b,c"  an expression using each of a, b, c exactly once that equals T
  *                        (exact rationals, any division exact, optional trailing "= T");
+ *   "program:X:Y,X:Y"    an expression in x (tasks/program_lang.h) that maps every X to its Y,
+ *                        run in-process on these test cases (some of them hidden from the prompt);
  *   "exact:TEXT"         the answer must equal TEXT byte for byte after trimming whitespace;
  *   anything else        a math reference: its own "#### n", \boxed{} or <answer> if present,
  *                        else the whole string, compared with verify_equiv.

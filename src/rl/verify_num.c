@@ -151,7 +151,23 @@ static int parse_number(P *p, NumVal *out) {
         }
     }
     if (!nd) return -1;
-    return make128(n, d, 1, out);
+    if (make128(n, d, 1, out)) return -1;
+    /* scientific notation: 1e3, 1.5E-2 (an exponent only when digits follow) */
+    if (p->s + 1 < p->end && (*p->s == 'e' || *p->s == 'E')) {
+        const char *q = p->s + 1;
+        int neg = 0;
+        if (q < p->end && (*q == '-' || *q == '+')) neg = *q++ == '-';
+        if (q >= p->end || !is_digit(*q)) return 0;
+        int64_t e = 0;
+        while (q < p->end && is_digit(*q)) {
+            e = e * 10 + (*q++ - '0');
+            if (e > 256) return -1;
+        }
+        p->s = q;
+        NumVal ten = {10, 1, 1}, scale;
+        if (num_pow(ten, neg ? -e : e, &scale) || num_mul(*out, scale, out)) return -1;
+    }
+    return 0;
 }
 
 static int parse_value(P *p, NumVal *out);
@@ -169,7 +185,10 @@ static int parse_group(P *p, NumVal *out) {
     return -1;
 }
 
-static int parse_primary(P *p, NumVal *out) {
+/* *root = 1 when the primary is a square root (a digit right after one multiplies: LaTeX reads
+ * \sqrt51 as \sqrt{5}1). */
+static int parse_primary(P *p, NumVal *out, int *root) {
+    *root = 0;
     if (p->s >= p->end) return -1;
     if (at(p, "\\frac")) {
         p->s += 5;
@@ -181,6 +200,7 @@ static int parse_primary(P *p, NumVal *out) {
         p->s += 5;
         NumVal a;
         if (parse_group(p, &a)) return -1;
+        *root = 1;
         return num_sqrt(a, out);
     }
     if (*p->s == '{' || *p->s == '(') {
@@ -194,9 +214,10 @@ static int parse_primary(P *p, NumVal *out) {
     return parse_number(p, out);
 }
 
-static int parse_factor(P *p, NumVal *out) {
-    if (parse_primary(p, out)) return -1;
+static int parse_factor(P *p, NumVal *out, int *root) {
+    if (parse_primary(p, out, root)) return -1;
     if (p->s < p->end && *p->s == '^') {
+        *root = 0;
         p->s++;
         NumVal e;
         if (p->s < p->end && *p->s == '{') {
@@ -222,15 +243,22 @@ static int parse_value(P *p, NumVal *out) {
     if (++p->depth > MAX_DEPTH) return -1;
     int neg = 0;
     if (p->s < p->end && (*p->s == '-' || *p->s == '+')) neg = *p->s++ == '-';
-    if (parse_factor(p, out)) return -1;
+    int root;
+    if (parse_factor(p, out, &root)) return -1;
     for (;;) {
+        NumVal b;
         if (p->s < p->end && *p->s == '/') {
             p->s++;
-            NumVal b;
-            if (parse_factor(p, &b) || num_div(*out, b, out)) return -1;
+            if (parse_factor(p, &b, &root) || num_div(*out, b, out)) return -1;
         } else if (at(p, "\\sqrt")) {
-            NumVal b;
-            if (parse_factor(p, &b) || num_mul(*out, b, out)) return -1;
+            if (parse_factor(p, &b, &root) || num_mul(*out, b, out)) return -1;
+        } else if (root && p->s < p->end && is_digit(*p->s)) {
+            if (parse_number(p, &b) || num_mul(*out, b, out)) return -1;
+            root = 0;
+        } else if (at(p, "\\times10^") || at(p, "\\cdot10^")) {
+            /* scientific notation only: \times and \cdot are not otherwise closed forms */
+            p->s += p->s[1] == 't' ? 6 : 5;
+            if (parse_factor(p, &b, &root) || num_mul(*out, b, out)) return -1;
         } else {
             break;
         }
@@ -240,15 +268,105 @@ static int parse_value(P *p, NumVal *out) {
     return 0;
 }
 
-int num_parse_answer(const char *s, size_t n, NumVal *out, int *plain) {
+/* ---- the form of an answer, for the guard against unevaluated answers ---- */
+
+typedef struct F {
+    const char *s, *end;
+} F;
+
+static int f_lit(F *f, const char *lit) {
+    size_t k = strlen(lit);
+    if ((size_t)(f->end - f->s) >= k && !memcmp(f->s, lit, k)) { f->s += k; return 1; }
+    return 0;
+}
+
+static void f_sign(F *f) {
+    if (f->s < f->end && (*f->s == '-' || *f->s == '+')) f->s++;
+}
+
+/* digits; their value in *v (saturating, only compared for small fractions) */
+static int f_digits(F *f, int64_t *v) {
+    const char *a = f->s;
+    int64_t x = 0;
+    while (f->s < f->end && is_digit(*f->s)) {
+        x = x < INT64_MAX / 16 ? x * 10 + (*f->s - '0') : INT64_MAX / 16;
+        f->s++;
+    }
+    if (v) *v = x;
+    return f->s > a;
+}
+
+/* [+-]? digits (. digits)? or .digits */
+static int f_plain(F *f) {
+    f_sign(f);
+    int a = f_digits(f, NULL);
+    if (f->s < f->end && *f->s == '.') {
+        f->s++;
+        if (!f_digits(f, NULL)) return 0;
+        return 1;
+    }
+    return a;
+}
+
+/* An integer exponent: digits, -digits or {[+-]digits}. */
+static int f_exponent(F *f) {
+    if (f_lit(f, "{")) {
+        f_sign(f);
+        return f_digits(f, NULL) && f_lit(f, "}");
+    }
+    f_lit(f, "-");
+    return f_digits(f, NULL);
+}
+
+/* A group of \frac: one digit or {[+-]?digits}; the value in *v, its sign in *neg. */
+static int f_group(F *f, int64_t *v, int *neg) {
+    *neg = 0;
+    if (f->s < f->end && is_digit(*f->s)) { *v = *f->s++ - '0'; return 1; }
+    if (!f_lit(f, "{")) return 0;
+    if (f->s < f->end && (*f->s == '-' || *f->s == '+')) *neg = *f->s++ == '-';
+    return f_digits(f, v) && f_lit(f, "}");
+}
+
+static int64_t gcd_small(int64_t a, int64_t b) {
+    while (b) { int64_t t = a % b; a = b; b = t; }
+    return a;
+}
+
+static int whole(const F *f) { return f->s == f->end; }
+
+static NumForm form_of(const char *s, size_t n) {
+    F f = {s, s + n};
+    if (f_plain(&f) && whole(&f)) return NUM_FORM_PLAIN;
+    /* scientific notation: plain mantissa, then e[+-]digits or \times10^k / \cdot10^k */
+    f = (F){s, s + n};
+    if (f_plain(&f)) {
+        F g = f;
+        if ((f_lit(&g, "e") || f_lit(&g, "E")) && (f_sign(&g), f_digits(&g, NULL)) && whole(&g))
+            return NUM_FORM_EVALUATED;
+        g = f;
+        if ((f_lit(&g, "\\times10^") || f_lit(&g, "\\cdot10^")) && f_exponent(&g) && whole(&g))
+            return NUM_FORM_EVALUATED;
+    }
+    /* a power of an integer: 2^{10}, (-2)^3, 10^-3 */
+    f = (F){s, s + n};
+    f_sign(&f);
+    int base = f_digits(&f, NULL) || (f_lit(&f, "(") && (f_lit(&f, "-"), f_digits(&f, NULL)) && f_lit(&f, ")"));
+    if (base && f_lit(&f, "^") && f_exponent(&f) && whole(&f)) return NUM_FORM_EVALUATED;
+    /* a fraction in lowest terms with a denominator above 1: 1/2, -\frac{3}{4}, \frac12 */
+    f = (F){s, s + n};
+    f_sign(&f);
+    int64_t a, b;
+    int na = 0, nb = 0;
+    int frac = f_lit(&f, "\\frac") ? f_group(&f, &a, &na) && f_group(&f, &b, &nb)
+                                    : f_digits(&f, &a) && f_lit(&f, "/") && f_digits(&f, &b);
+    if (frac && !nb && whole(&f) && b > 1 && a > 0 && gcd_small(a, b) == 1) return NUM_FORM_EVALUATED;
+    return NUM_FORM_OTHER;
+}
+
+int num_parse_answer(const char *s, size_t n, NumVal *out, NumForm *form) {
     P p = {s, s + n, 0};
     if (parse_value(&p, out) || p.s != p.end) return -1;
-    /* plain literal: [+-]? digits (. digits)? */
-    size_t i = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
-    size_t digits = 0;
-    while (i < n && (is_digit(s[i]) || s[i] == '.')) { i++; digits++; }
-    *plain = i == n && digits > 0;
+    *form = form_of(s, n);
     return 0;
 }
 

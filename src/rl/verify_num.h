@@ -7,9 +7,11 @@
  *
  * Two parsers over the same value type:
  *  - num_parse_answer: the closed forms a final answer may take after normalisation (verify.c):
- *    integers, decimals, a/b, \frac{a}{b}, powers with integer exponents (2^{10}, 2^10), square
- *    roots (\sqrt{12} = 2\sqrt{3}), a leading sign, a coefficient before a root. No binary + or -
- *    and no * : "3+4" is not a closed answer, it is the question.
+ *    integers, decimals, a/b, \frac{a}{b} (\frac12 = \frac{1}{2}), powers with integer exponents
+ *    (2^{10}, 2^10), scientific notation (1e3, 1.5E-2, 1.5\times10^{3}, 2\cdot10^4), square roots
+ *    (\sqrt{12} = 2\sqrt{3}; \sqrt3 = \sqrt{3}; as in LaTeX \sqrt51 is \sqrt{5}·1), a leading
+ *    sign, a coefficient before a root. No binary + or -, and no * or \times other than the
+ *    "\times10^" of scientific notation: "3+4" is not a closed answer, it is the question.
  *  - num_eval_countdown: the countdown game's arithmetic (+ - * / and parentheses over positive
  *    integer literals), collecting the literals used.
  */
@@ -35,10 +37,19 @@ int num_pow(NumVal a, int64_t e, NumVal *out);  /* |e| <= 256 */
 int num_sqrt(NumVal a, NumVal *out);            /* a rational, >= 0 */
 int num_eq(NumVal a, NumVal b);
 
-/* Parses the whole of s[0..n) (already normalised: no spaces) as a closed-form answer.
- * *plain = 1 when it is a bare literal: optional sign, digits, optional .digits.
- * Returns 0 on success, -1 otherwise (including overflow). */
-int num_parse_answer(const char *s, size_t n, NumVal *out, int *plain);
+/* How an answer is written, for the rule that a plain reference (42, 0.5) takes only evaluated
+ * answers: a bare literal, or a form that is how one writes a number rather than a question
+ * about it — scientific notation, a power of an integer, a fraction in lowest terms with a
+ * denominator above 1. "84/2", "\frac{2}{4}", "\sqrt{4}" and "6\times7" are OTHER. */
+typedef enum NumForm {
+    NUM_FORM_OTHER,       /* any other closed form */
+    NUM_FORM_PLAIN,       /* [+-]? digits (. digits)? */
+    NUM_FORM_EVALUATED,   /* 1e3, 1.5\times10^{3}, 2^{10}, (-2)^3, 1/2, -\frac{3}{4}, \frac12 */
+} NumForm;
+
+/* Parses the whole of s[0..n) (already normalised: no spaces) as a closed-form answer; *form
+ * says how it is written. Returns 0 on success, -1 otherwise (including overflow). */
+int num_parse_answer(const char *s, size_t n, NumVal *out, NumForm *form);
 
 /* Countdown: evaluates s[0..n) made of positive integer literals, + - * / (also × ÷ \times \div
  * \cdot), parentheses and spaces. Literals are appended to used[] (at most max_used; more is an

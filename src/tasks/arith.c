@@ -9,6 +9,8 @@
  * Every intermediate value stays in 0..9999; divisions are exact.
  *
  * English step: "7*3=21, so 12+21-5."; Chinese step: "七乘三得二十一：7*3=21，现在是 12+21-5。".
+ * A step may be checked ("Wait, check: 21/3=7. Yes.") or slip and be caught: "7*3=22, so 12+22-5.
+ * Wait, check: 7*3=21, not 22. So 12+21-5." (task.h, step_check).
  * The flawed solution makes a slip of 1-3 at one step and carries it to the end.
  */
 #include <string.h>
@@ -76,57 +78,77 @@ static void write_num(StrBuf *b, long long v, TaskLang lang) {
     else sb_printf(b, "%lld", v);
 }
 
-/* Writes the reduction of e step by step into b; slip_step >= 0 adds slip to that step's result.
- * Returns the final value. */
+/* "a op c = v" for one step; two-digit by two-digit products split by tens and units
+ * (23*17=23*10+23*7=230+161=391) unless plain. */
+static void write_equation(StrBuf *b, long long a, char op, long long c, long long v, int plain) {
+    long long t = c / 10 * 10, u = c % 10;
+    if (op == '*' && a >= 10 && c >= 10 && u && !plain)
+        sb_printf(b, "%lld*%lld=%lld*%lld+%lld*%lld=%lld+%lld=%lld", a, c, a, t, a, u, a * t, a * u, v);
+    else
+        sb_printf(b, "%lld%c%lld=%lld", a, op, c, v);
+}
+
+/* ", so 12+21-5." (what is left after a step), or "." after the last one. */
+static void write_rest(StrBuf *b, const Expr *e, TaskLang lang, const char *so_en, const char *so_zh) {
+    if (expr_next(e, e->root) >= 0) {
+        sb_append(b, lang == LANG_ZH ? so_zh : so_en);
+        expr_print(e, e->root, b);
+    }
+    sb_append(b, lang == LANG_ZH ? "。" : ".");
+}
+
+/* Writes the reduction of e step by step into b; slip_step >= 0 adds slip to that step's result
+ * (the flawed solution: no checks, the slip carried to the end). Otherwise steps may get a
+ * self-check, or a slip that the check catches (task.h, step_check). Returns the final value. */
 static long long write_steps(Expr e, StrBuf *b, Rng *write, const TaskOpts *o, int slip_step,
                              long long slip) {
-    TaskOpts oc = *o;
-    if (slip_step >= 0) oc.self_check = 0;   /* a flawed solution does not check itself */
     int step = 0;
     for (;;) {
         int i = expr_next(&e, e.root);
         if (i < 0) break;
         ExprNode *n = &e.n[i];
+        char op = n->op;
         long long a = e.n[n->l].v, c = e.n[n->r].v, v;
-        switch (n->op) {
+        switch (op) {
         case '+': v = a + c; break;
         case '-': v = a - c; break;
         case '*': v = a * c; break;
         default: v = c ? a / c : 0;
         }
         if (step == slip_step) v += slip;
-        if (step) sb_append(b, o->lang == LANG_ZH ? "\n" : "\n");
+        /* a product by zero has no inverse to check with */
+        StepCheck kind = slip_step < 0 && !(op == '*' && c == 0) ? step_check(write, o) : STEP_PLAIN;
+        long long said = kind == STEP_SLIP ? slip_value(write, v) : v;
+        if (step) sb_append(b, "\n");
         if (o->lang == LANG_ZH) {
             write_num(b, a, LANG_ZH);
-            sb_append(b, op_word(n->op, LANG_ZH));
+            sb_append(b, op_word(op, LANG_ZH));
             write_num(b, c, LANG_ZH);
             sb_append(b, "得");
-            write_num(b, v, LANG_ZH);
+            write_num(b, said, LANG_ZH);
             sb_append(b, "：");
         }
-        /* two-digit by two-digit products are split by tens and units */
-        if (n->op == '*' && a >= 10 && c >= 10 && step != slip_step) {
-            long long t = c / 10 * 10, u = c % 10;
-            if (u) sb_printf(b, "%lld*%lld=%lld*%lld+%lld*%lld=%lld+%lld=%lld", a, c, a, t, a, u, a * t, a * u, v);
-            else sb_printf(b, "%lld*%lld=%lld", a, c, v);
-        } else {
-            sb_printf(b, "%lld%c%lld=%lld", a, n->op, c, v);
-        }
-        char check[96];
-        char inv = n->op == '+' ? '-' : n->op == '-' ? '+' : n->op == '*' ? '/' : '*';
-        if (n->op == '*' && c == 0) check[0] = 0;
-        else snprintf(check, sizeof check, "%lld%c%lld=%lld", v, inv, c, a);
+        write_equation(b, a, op, c, said, step == slip_step || kind == STEP_SLIP);
         n->op = 0;
-        n->v = v;
+        n->v = said;
         step++;
-        if (expr_next(&e, e.root) >= 0) {
-            sb_append(b, o->lang == LANG_ZH ? "，现在是 " : ", so ");
-            expr_print(&e, e.root, b);
-            sb_append(b, o->lang == LANG_ZH ? "。" : ".");
-        } else {
-            sb_append(b, o->lang == LANG_ZH ? "。" : ".");
+        write_rest(b, &e, o->lang, ", so ", "，现在是 ");
+        StrBuf eq = {0};
+        if (kind == STEP_CHECK) {
+            char inv = op == '+' ? '-' : op == '-' ? '+' : op == '*' ? '/' : '*';
+            sb_printf(&eq, "%lld%c%lld=%lld", v, inv, c, a);
+            write_confirm(b, o, eq.s);
+        } else if (kind == STEP_SLIP) {
+            write_equation(&eq, a, op, c, v, 0);
+            write_catch(b, o, eq.s, said);
+            n->v = v;
+            if (expr_next(&e, e.root) >= 0) {
+                sb_append(b, o->lang == LANG_ZH ? "所以是 " : " So ");
+                expr_print(&e, e.root, b);
+                sb_append(b, o->lang == LANG_ZH ? "。" : ".");
+            }
         }
-        if (check[0] && (slip_step < 0)) write_check(b, write, &oc, check);
+        sb_free(&eq);
     }
     return e.n[e.root].v;
 }

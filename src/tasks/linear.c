@@ -7,7 +7,9 @@
  *   level 5  a(x+b)=cx+d           "Solve 2(x-3)=5x+9."
  *
  * One step per line, each one operation on both sides: expand, move the x terms to the left,
- * move the constant to the right, divide. A final check substitutes x (optional, "Check: ...").
+ * move the constant to the right, divide. The constant and division steps may be checked
+ * ("Wait, check: 21+5=26. Yes.") or slip and be caught ("3x=26-5=20. Wait, check: 26-5=21, not
+ * 20. So 3x=21."); a final check substitutes x (all optional, task.h).
  * The flawed solution moves a constant with the wrong sign (a classic slip) or mis-divides.
  */
 #include "tasks/task.h"
@@ -49,10 +51,30 @@ static void move_words(StrBuf *b, long long v, int is_x, TaskLang lang) {
 
 static void end_line(StrBuf *b, TaskLang lang) { sb_append(b, lang == LANG_ZH ? "。\n" : ".\n"); }
 
+/* Ends a step's sentence: its self-check, or the catch of a slip (task.h, step_check) followed
+ * by the step's result restated ("So 3x=21."), then the line break. */
+static void end_step(StrBuf *b, const TaskOpts *o, StepCheck kind, const char *confirm, const char *redo,
+                     long long said, long long A, long long right, int is_x) {
+    sb_append(b, o->lang == LANG_ZH ? "。" : ".");
+    if (kind == STEP_CHECK) write_confirm(b, o, confirm);
+    if (kind == STEP_SLIP) {
+        write_catch(b, o, redo, said);
+        sb_append(b, o->lang == LANG_ZH ? "所以 " : " So ");
+        if (is_x) sb_append(b, "x");
+        else term_x(b, A);
+        sb_printf(b, "=%lld", right);
+        sb_append(b, o->lang == LANG_ZH ? "。" : ".");
+    }
+    sb_append(b, "\n");
+}
+
 /* Writes the solution of A x + B = C x + D (after an optional expansion); slip: 0 none, 1 wrong
- * sign when moving the constant. Returns x (rounded toward zero if the slip makes it inexact). */
-static long long solve(StrBuf *b, long long A, long long B, long long C, long long D, int slip,
-                       TaskLang lang) {
+ * sign when moving the constant (the flawed solution, without checks). Without the slip, the
+ * constant and division steps may be checked or slip and be caught (task.h). Returns x (rounded
+ * toward zero if the slip makes it inexact). */
+static long long solve(StrBuf *b, Rng *write, const TaskOpts *o, long long A, long long B, long long C, long long D,
+                       int slip) {
+    TaskLang lang = o->lang;
     if (C) {
         if (A > C) {
             move_words(b, C, 1, lang);
@@ -70,20 +92,29 @@ static long long solve(StrBuf *b, long long A, long long B, long long C, long lo
         }
         end_line(b, lang);
     }
+    char confirm[96], redo[96];
     if (B) {
+        StepCheck kind = slip ? STEP_PLAIN : step_check(write, o);
         move_words(b, B, 0, lang);
         long long E = slip == 1 ? D + B : D - B;
+        long long said = kind == STEP_SLIP ? slip_value(write, E) : E;
         term_x(b, A);
-        sb_printf(b, "=%lld%+lld=%lld", D, slip == 1 ? B : -B, E);
-        end_line(b, lang);
+        sb_printf(b, "=%lld%+lld=%lld", D, slip == 1 ? B : -B, said);
+        snprintf(confirm, sizeof confirm, "%lld%+lld=%lld", E, B, D);
+        snprintf(redo, sizeof redo, "%lld%+lld=%lld", D, -B, E);
+        end_step(b, o, kind, confirm, redo, said, A, E, 0);
         D = E;
     }
     long long x = D / A;
     if (A != 1) {
+        StepCheck kind = slip ? STEP_PLAIN : step_check(write, o);
+        long long said = kind == STEP_SLIP ? slip_value(write, x) : x;
         if (lang == LANG_ZH) { sb_append(b, "两边除以"); amount(b, A, lang); sb_append(b, "："); }
         else sb_printf(b, "Divide both sides by %lld: ", A);
-        sb_printf(b, "x=%lld/%lld=%lld", D, A, x);
-        end_line(b, lang);
+        sb_printf(b, "x=%lld/%s%lld%s=%lld", D, A < 0 ? "(" : "", A, A < 0 ? ")" : "", said);
+        snprintf(confirm, sizeof confirm, "%lld*%s%lld%s=%lld", x, A < 0 ? "(" : "", A, A < 0 ? ")" : "", D);
+        snprintf(redo, sizeof redo, "%lld/%s%lld%s=%lld", D, A < 0 ? "(" : "", A, A < 0 ? ")" : "", x);
+        end_step(b, o, kind, confirm, redo, said, A, x, 1);
     }
     return x;
 }
@@ -130,7 +161,7 @@ void task_linear(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p)
             end_line(out, lang);
         }
         int slip = pass && B != 0 ? 1 : 0;
-        long long got = solve(out, a, B, c, d, slip, lang);
+        long long got = solve(out, write, o, a, B, c, d, slip);
         if (!pass) {
             CHECK(got == x);
             char check[160];

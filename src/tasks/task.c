@@ -6,8 +6,8 @@
 
 static const TaskDef TASKS[] = {
     {"arith", task_arith, 1},   {"countdown", task_countdown, 1}, {"linear", task_linear, 1},
-    {"copy", task_copy, 0},     {"reverse", task_reverse, 0},     {"next", task_next, 0},
-    {"chat", task_chat, 0},
+    {"program", task_program, 1}, {"copy", task_copy, 0},        {"reverse", task_reverse, 0},
+    {"next", task_next, 0},     {"chat", task_chat, 0},
 };
 
 const TaskDef *task_find(const char *name) {
@@ -16,7 +16,7 @@ const TaskDef *task_find(const char *name) {
     return NULL;
 }
 
-const char *task_names(void) { return "arith, countdown, linear, copy, reverse, next, chat"; }
+const char *task_names(void) { return "arith, countdown, linear, program, copy, reverse, next, chat"; }
 
 long long rng_range(Rng *r, long long lo, long long hi) {
     CHECK(hi >= lo);
@@ -138,10 +138,32 @@ void zh_number(StrBuf *b, long long v) {
     }
 }
 
+static const char *sep_before_check(const StrBuf *b) { return b->len && b->s[b->len - 1] != '\n' ? " " : ""; }
+
+void write_confirm(StrBuf *b, const TaskOpts *o, const char *eq) {
+    if (o->lang == LANG_ZH) sb_printf(b, "等等，检查：%s，对。", eq);
+    else sb_printf(b, "%sWait, check: %s. Yes.", sep_before_check(b), eq);
+}
+
 void write_check(StrBuf *b, Rng *write, const TaskOpts *o, const char *eq) {
     if (o->self_check <= 0 || rng_uniform(write) >= o->self_check) return;
-    if (o->lang == LANG_ZH) sb_printf(b, "等等，检查：%s，对。", eq);
-    else sb_printf(b, "%sWait, check: %s. Yes.", b->len && b->s[b->len - 1] != '\n' ? " " : "", eq);
+    write_confirm(b, o, eq);
+}
+
+StepCheck step_check(Rng *write, const TaskOpts *o) {
+    if (o->self_check <= 0) return STEP_PLAIN;
+    double u = rng_uniform(write);
+    return u < o->self_check * TASK_SLIP_SHARE ? STEP_SLIP : u < o->self_check ? STEP_CHECK : STEP_PLAIN;
+}
+
+long long slip_value(Rng *write, long long v) {
+    long long d = rng_range(write, 1, 2);
+    return rng_below(write, 2) || (v >= 0 && v - d < 0) ? v + d : v - d;
+}
+
+void write_catch(StrBuf *b, const TaskOpts *o, const char *eq, long long wrong) {
+    if (o->lang == LANG_ZH) sb_printf(b, "等等，检查：%s，不是%lld。", eq, wrong);
+    else sb_printf(b, "%sWait, check: %s, not %lld.", sep_before_check(b), eq, wrong);
 }
 
 const char *op_word(char op, TaskLang lang) {

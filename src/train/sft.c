@@ -101,7 +101,8 @@ static int load_model(Run *r, Err *e) {
             r->have_model = 1;
             if (r->m.table.total != 0) {
                 ModelConfig *lc = &r->m.cfg;
-                if (lc->hidden_size != cfg.hidden_size || lc->num_hidden_layers != cfg.num_hidden_layers ||
+                if (lc->model_type != cfg.model_type || lc->hidden_size != cfg.hidden_size ||
+                    lc->num_hidden_layers != cfg.num_hidden_layers ||
                     lc->vocab_size != cfg.vocab_size || lc->n_routed_experts != cfg.n_routed_experts)
                     return err_set(e, "%s: its config does not match the student config %s", o->init_dir, o->config_path);
             }
