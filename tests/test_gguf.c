@@ -15,18 +15,8 @@
 
 static char g_tmp[] = "/tmp/r1gguf-unit.XXXXXX";
 
-/* An exported model (library calls, no tokenizer) in w; m stays loaded for comparisons. */
 static void export_to(const char *cfg, uint64_t seed, GgmlType type, const char *path, Model *m) {
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/src-%llu", g_tmp, (unsigned long long)seed);
-    CHECK(gg_save_model(dir, cfg, seed) == 0);
-    Err e = {0};
-    CHECK(model_load_dir(m, dir, &e) == 0);
-    GgufWriter w;
-    gguf_writer_init(&w);
-    EXPECTF(gguf_model_add(&w, m, type, "t", &e) == 0, "%s", e.msg);
-    EXPECTF(gguf_writer_write(&w, path, &e) == 0, "%s", e.msg);
-    gguf_writer_free(&w);
+    gg_export_to(g_tmp, cfg, seed, type, path, m);
 }
 
 static void test_roundtrip_values_and_types(void) {
@@ -104,32 +94,6 @@ static void test_q8_0_rounding(void) {
     free(x);
 }
 
-/* Import of an export: f32 bit for bit; f16/bf16 every weight is its rounding; q8_0 within half a
- * step of its block (bounded by the tensor's max|x|/254 plus the f16 scale's rounding); 1-D
- * tensors and the router stay f32 exactly. */
-static void check_params(const Model *a, const Model *b, GgmlType type) {
-    EXPECT(b->cfg.num_hidden_layers == a->cfg.num_hidden_layers && b->cfg.num_nextn_predict_layers == 0);
-    for (int i = 0; i < b->table.n; i++) {
-        const ParamInfo *pb = &b->table.t[i], *pa = param_find(&a->table, pb->name);
-        EXPECTF(pa && pa->numel == pb->numel, "%s", pb->name);
-        if (!pa) continue;
-        const real *x = a->params + pa->offset, *y = b->params + pb->offset;
-        int exact = type == GGML_TYPE_F32 || pa->ndim == 1 || strstr(pa->name, "mlp.gate.weight");
-        double amax = 0;
-        for (size_t k = 0; k < pa->numel; k++) amax = fmax(amax, fabs(x[k]));
-        int bad = 0;
-        for (size_t k = 0; k < pa->numel && !bad; k++) {
-            float xf = (float)x[k];
-            if (exact) bad = y[k] != x[k];
-            else if (type == GGML_TYPE_F16) bad = y[k] != st_f16_to_f32(st_f32_to_f16(xf));
-            else if (type == GGML_TYPE_BF16) bad = y[k] != st_bf16_to_f32(st_f32_to_bf16(xf));
-            else bad = !(fabs(y[k] - x[k]) <= amax / 254 * (1 + 1e-6) + amax / 2048 ||
-                         y[k] == st_f16_to_f32(st_f32_to_f16(xf)));   /* rows not a multiple of 32: f16 */
-        }
-        EXPECTF(!bad, "%s differs beyond the rounding of type %s", pa->name, gguf_type_name(type));
-    }
-}
-
 static void test_export_import_params(void) {
     GgmlType types[4] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0};
     const char *cfgs[3] = {GG_CFG_QLORA_YARN, GG_CFG_PLAIN_Q, GG_CFG_SOFTMAX};
@@ -142,7 +106,7 @@ static void test_export_import_params(void) {
             int rc = model_load_gguf(&b, path, &e);
             EXPECTF(rc == 0, "%s", e.msg);
             if (rc == 0) {
-                check_params(&a, &b, types[t]);
+                gg_check_params(&a, &b, types[t]);
                 const ModelConfig *x = &a.cfg, *y = &b.cfg;
                 EXPECT(x->q_lora_rank == y->q_lora_rank && x->qk_nope_head_dim == y->qk_nope_head_dim &&
                        x->v_head_dim == y->v_head_dim && x->n_group == y->n_group && x->topk_group == y->topk_group &&

@@ -151,6 +151,26 @@ static void test_llamacpp_softmax_routing(void) {
     check_model(GG_CFG_SOFTMAX, 13, types, 2);
 }
 
+static void test_llamacpp_llama_gqa_bias_llama3(void) {
+    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
+    check_model(GG_CFG_LLAMA, 14, types, 4);
+}
+
+static void test_llamacpp_llama_tied_mqa(void) {
+    const char *types[] = {"f32", "q8_0"};
+    check_model(GG_CFG_LLAMA_TIED, 15, types, 2);
+}
+
+static void test_llamacpp_qwen2(void) {
+    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
+    check_model(GG_CFG_QWEN2, 16, types, 4);
+}
+
+static void test_llamacpp_qwen2_tied(void) {
+    const char *types[] = {"f32", "bf16"};
+    check_model(GG_CFG_QWEN2_TIED, 17, types, 2);
+}
+
 /* The vocabulary, merges, added tokens and pre-tokenizer name in the file make llama.cpp encode
  * the 90-text corpus (scripts, code, digits, whitespace runs, special tokens) exactly as Hugging
  * Face's DeepSeek-V3 tokenizer does (tests/fixtures/tokenizer/v3_expected.json). The pruned
@@ -204,6 +224,10 @@ int main(void) {
     RUN(test_llamacpp_qlora_yarn_groups);
     RUN(test_llamacpp_single_q_no_groups);
     RUN(test_llamacpp_softmax_routing);
+    RUN(test_llamacpp_llama_gqa_bias_llama3);
+    RUN(test_llamacpp_llama_tied_mqa);
+    RUN(test_llamacpp_qwen2);
+    RUN(test_llamacpp_qwen2_tied);
     RUN(test_llamacpp_v3_tokenizer);
     return TEST_EXIT();
 }

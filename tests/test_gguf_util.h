@@ -1,10 +1,14 @@
-/* Shared by the GGUF tests: small DeepSeek-V3 configs that exercise what llama.cpp's deepseek2
- * must get right, and random model folders whose norms and router biases are not the init values
- * (1 and 0), so a swapped norm or a dropped bias changes the logits. Include after test_util.h. */
+/* Shared by the GGUF tests: small DeepSeek-V3, llama and qwen2 configs that exercise what
+ * llama.cpp's deepseek2, llama and qwen2 must get right, and random model folders whose norms and
+ * biases are not the init values (1 and 0), so a swapped norm, a dropped bias or a bias left
+ * unpermuted changes the logits. Include after test_util.h. */
 #ifndef R1_TESTS_TEST_GGUF_UTIL_H
 #define R1_TESTS_TEST_GGUF_UTIL_H
 
+#include "io/gguf.h"
 #include "io/safetensors.h"
+#include "model/gguf_model.h"
+#include "model/model_io.h"
 
 /* q-LoRA, YaRN (mscale = mscale_all_dim = 1), one leading dense layer, group-limited noaux_tc
  * routing (4 groups, 2 kept), one MTP module (left out of the export). */
@@ -40,11 +44,44 @@ static const char *const GG_CFG_SOFTMAX =
     "\"routed_scaling_factor\":1.0,\"rms_norm_eps\":1e-6,\"rope_theta\":10000.0,\"max_position_embeddings\":64,"
     "\"num_nextn_predict_layers\":0,\"initializer_range\":0.15,\"bos_token_id\":0,\"eos_token_id\":1}";
 
-/* RMSNorm gains 1 + N(0, 0.2²) and router biases N(0, 0.3²) instead of the init values. */
+/* llama: GQA (4 query heads on 2 key/value heads), head_dim 24 != D/H, biases on q/k/v/o, llama3
+ * RoPE scaling whose band [L0/high, L0/low] holds two of the 12 frequencies, untied lm_head. */
+static const char *const GG_CFG_LLAMA =
+    "{\"model_type\":\"llama\",\"vocab_size\":96,\"hidden_size\":64,\"intermediate_size\":96,"
+    "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":24,"
+    "\"attention_bias\":true,\"tie_word_embeddings\":false,\"rms_norm_eps\":1e-5,\"rope_theta\":10000.0,"
+    "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,"
+    "\"original_max_position_embeddings\":1024},\"max_position_embeddings\":4096,\"initializer_range\":0.15,"
+    "\"bos_token_id\":0,\"eos_token_id\":1}";
+
+/* llama: one key/value head, no biases, tied embeddings, Llama-3.1's RoPE base and scaling. */
+static const char *const GG_CFG_LLAMA_TIED =
+    "{\"model_type\":\"llama\",\"vocab_size\":80,\"hidden_size\":48,\"intermediate_size\":64,"
+    "\"num_hidden_layers\":2,\"num_attention_heads\":3,\"num_key_value_heads\":1,"
+    "\"attention_bias\":false,\"tie_word_embeddings\":true,\"rms_norm_eps\":1e-5,\"rope_theta\":500000.0,"
+    "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,"
+    "\"original_max_position_embeddings\":64},\"max_position_embeddings\":512,\"initializer_range\":0.15,"
+    "\"bos_token_id\":0,\"eos_token_id\":1}";
+
+/* qwen2 (R1-Distill-Qwen's shape): q/k/v biases, GQA, untied lm_head. */
+static const char *const GG_CFG_QWEN2 =
+    "{\"model_type\":\"qwen2\",\"vocab_size\":96,\"hidden_size\":64,\"intermediate_size\":128,"
+    "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,\"tie_word_embeddings\":false,"
+    "\"rms_norm_eps\":1e-6,\"rope_theta\":10000.0,\"max_position_embeddings\":256,\"use_sliding_window\":false,"
+    "\"sliding_window\":4096,\"max_window_layers\":2,\"initializer_range\":0.15,\"bos_token_id\":0,\"eos_token_id\":1}";
+
+/* qwen2 with tied embeddings, 6 query heads on 2 key/value heads (R1-Distill-Qwen-1.5B ties). */
+static const char *const GG_CFG_QWEN2_TIED =
+    "{\"model_type\":\"qwen2\",\"vocab_size\":72,\"hidden_size\":48,\"intermediate_size\":64,"
+    "\"num_hidden_layers\":3,\"num_attention_heads\":6,\"num_key_value_heads\":2,\"tie_word_embeddings\":true,"
+    "\"rms_norm_eps\":1e-6,\"rope_theta\":1000000.0,\"max_position_embeddings\":256,\"initializer_range\":0.15,"
+    "\"bos_token_id\":0,\"eos_token_id\":1}";
+
+/* RMSNorm gains 1 + N(0, 0.2²), router and Linear biases N(0, 0.3²) instead of the init values. */
 static TU_UNUSED void gg_spread_norms(Model *m, uint64_t seed) {
     for (int i = 0; i < m->table.n; i++) {
         const ParamInfo *p = &m->table.t[i];
-        if (p->kind != PARAM_NORM && p->kind != PARAM_ROUTER_BIAS) continue;
+        if (p->kind != PARAM_NORM && p->kind != PARAM_ROUTER_BIAS && p->kind != PARAM_BIAS) continue;
         float *r = tu_randn(seed, 1000 + (uint64_t)i, p->numel, p->kind == PARAM_NORM ? 0.2f : 0.3f);
         for (size_t k = 0; k < p->numel; k++) m->params[p->offset + k] = (p->kind == PARAM_NORM ? 1 : 0) + r[k];
         free(r);
@@ -89,6 +126,47 @@ static TU_UNUSED void gg_softmax(const float *z, int V, double *p) {
     for (int i = 0; i < V; i++) mx = z[i] > mx ? z[i] : mx;
     for (int i = 0; i < V; i++) s += p[i] = exp(z[i] - mx);
     for (int i = 0; i < V; i++) p[i] /= s;
+}
+
+/* The model folder gg_save_model(cfg, seed) under tmp exported to path (library calls, no
+ * tokenizer); m stays loaded for comparisons. */
+static TU_UNUSED void gg_export_to(const char *tmp, const char *cfg, uint64_t seed, GgmlType type, const char *path, Model *m) {
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/src-%llu", tmp, (unsigned long long)seed);
+    CHECK(gg_save_model(dir, cfg, seed) == 0);
+    Err e = {0};
+    CHECK(model_load_dir(m, dir, &e) == 0);
+    GgufWriter w;
+    gguf_writer_init(&w);
+    EXPECTF(gguf_model_add(&w, m, type, "t", &e) == 0, "%s", e.msg);
+    EXPECTF(gguf_writer_write(&w, path, &e) == 0, "%s", e.msg);
+    gguf_writer_free(&w);
+}
+
+/* Import of an export: f32 bit for bit; f16/bf16 every weight is its rounding; q8_0 within half a
+ * step of its block (bounded by the tensor's max|x|/254 plus the f16 scale's rounding); 1-D
+ * tensors and the router stay f32 exactly. */
+static TU_UNUSED void gg_check_params(const Model *a, const Model *b, GgmlType type) {
+    EXPECT(b->cfg.num_hidden_layers == a->cfg.num_hidden_layers && b->cfg.num_nextn_predict_layers == 0);
+    for (int i = 0; i < b->table.n; i++) {
+        const ParamInfo *pb = &b->table.t[i], *pa = param_find(&a->table, pb->name);
+        EXPECTF(pa && pa->numel == pb->numel, "%s", pb->name);
+        if (!pa) continue;
+        const real *x = a->params + pa->offset, *y = b->params + pb->offset;
+        int exact = type == GGML_TYPE_F32 || pa->ndim == 1 || strstr(pa->name, "mlp.gate.weight");
+        double amax = 0;
+        for (size_t k = 0; k < pa->numel; k++) amax = fmax(amax, fabs(x[k]));
+        int bad = 0;
+        for (size_t k = 0; k < pa->numel && !bad; k++) {
+            float xf = (float)x[k];
+            if (exact) bad = y[k] != x[k];
+            else if (type == GGML_TYPE_F16) bad = y[k] != st_f16_to_f32(st_f32_to_f16(xf));
+            else if (type == GGML_TYPE_BF16) bad = y[k] != st_bf16_to_f32(st_f32_to_bf16(xf));
+            else bad = !(fabs(y[k] - x[k]) <= amax / 254 * (1 + 1e-6) + amax / 2048 ||
+                         y[k] == st_f16_to_f32(st_f32_to_f16(xf)));   /* rows not a multiple of 32: f16 */
+        }
+        EXPECTF(!bad, "%s differs beyond the rounding of type %s", pa->name, gguf_type_name(type));
+    }
 }
 
 #endif

@@ -72,9 +72,10 @@ int cmd_export(int argc, char **argv) {
     }
     if (rc == 0) rc = gguf_writer_write(&w, out, &e);
     int n_tensors = w.n_tensors;
+    const char *arch = gguf_model_arch_name(&m.cfg);   /* a string literal */
     gguf_writer_free(&w);
     model_free(&m);
     if (rc) return cli_fail(&e);
-    printf("wrote %s: deepseek2, %d tensors, %s weights\n", out, n_tensors, type_s);
+    printf("wrote %s: %s, %d tensors, %s weights\n", out, arch, n_tensors, type_s);
     return 0;
 }

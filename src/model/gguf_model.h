@@ -45,6 +45,9 @@
 #include "io/gguf.h"
 #include "model/model.h"
 
+/* llama.cpp's architecture name for a config: "deepseek2", "qwen2" or "llama". */
+const char *gguf_model_arch_name(const ModelConfig *c);
+
 /* Adds general.architecture/name/file_type and the architecture's metadata and tensors of m to
  * w, weights as `type` (norms, biases and the router stay F32; a Q8_0 tensor whose rows are not a
  * multiple of 32 falls back to F16, as llama.cpp's converter does). The tensors are f32 copies

@@ -83,43 +83,70 @@ static int pre_patterns(const cJSON *pre, const char **pat, int cap, int *bytele
     return -1;
 }
 
-/* llama.cpp's name for the tokenizer.json's pre-tokenizer, or NULL. */
-static const char *pre_name(const cJSON *root) {
+/* The pre-tokenizers llama.cpp knows by name (tokenizer.ggml.pre) that r1 writes and reads: the
+ * Split regexes of a tokenizer.json (each followed by a ByteLevel without its regex), or none and a
+ * ByteLevel with the GPT-2 regex; and, for the import, what Hugging Face's files of that family set
+ * beside them (llama.cpp itself runs no normalizer). */
+typedef struct PreKind {
+    const char *name;
+    const char *const *split;   /* the Split regexes in order (n_split of them) */
+    int n_split;
+    const char *normalizer;     /* the family's tokenizer.json normalizer, or NULL */
+    int ignore_merges;          /* the family's model.ignore_merges */
+} PreKind;
+
+static const PreKind PRE_KINDS[] = {
+    {"deepseek-v3", PRETOK_DEEPSEEK_V3, 3, NULL, 0},
+    {"qwen2", &PRETOK_QWEN2, 1, "NFC", 0},
+    {"llama-bpe", &PRETOK_LLAMA3, 1, NULL, 1},
+    {"gpt-2", NULL, 0, NULL, 0},
+};
+enum { N_PRE_KINDS = sizeof PRE_KINDS / sizeof PRE_KINDS[0] };
+
+/* Other names llama.cpp gives the same pre-tokenizers (a placeholder vocabulary says "default"). */
+static const char *const PRE_ALIASES[][2] = {
+    {"deepseek-r1-qwen", "qwen2"}, {"llama3", "llama-bpe"}, {"llama-v3", "llama-bpe"}, {"default", "gpt-2"},
+};
+
+/* The kind of a tokenizer.json's pre_tokenizer, or NULL. */
+static const PreKind *pre_kind_of_json(const cJSON *root) {
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
     const char *pat[PRETOK_MAX_STEPS];
     int blr = 0;
     if (!pre || cJSON_IsNull(pre)) return NULL;
     int n = pre_patterns(pre, pat, PRETOK_MAX_STEPS, &blr);
-    if (n == 3 && !blr && !strcmp(pat[0], PRETOK_DEEPSEEK_V3[0]) && !strcmp(pat[1], PRETOK_DEEPSEEK_V3[1]) &&
-        !strcmp(pat[2], PRETOK_DEEPSEEK_V3[2]))
-        return "deepseek-v3";
-    if (n == 0 && blr) return "gpt-2";
+    for (int k = 0; k < N_PRE_KINDS && n >= 0; k++) {
+        const PreKind *pk = &PRE_KINDS[k];
+        int same = n == pk->n_split && blr == (pk->n_split == 0);
+        for (int i = 0; i < n && same; i++) same = !strcmp(pat[i], pk->split[i]);
+        if (same) return pk;
+    }
     return NULL;
 }
 
-/* Merges in rank order, rebuilt from the merge table (slot = left << 44 | right << 24 | rank). */
+/* The kind named by a GGUF file's tokenizer.ggml.pre, or NULL. */
+static const PreKind *pre_kind_named(const char *name, size_t n) {
+    for (size_t a = 0; a < sizeof PRE_ALIASES / sizeof PRE_ALIASES[0]; a++)
+        if (strlen(PRE_ALIASES[a][0]) == n && !memcmp(name, PRE_ALIASES[a][0], n)) { name = PRE_ALIASES[a][1]; n = strlen(name); }
+    for (int k = 0; k < N_PRE_KINDS; k++)
+        if (strlen(PRE_KINDS[k].name) == n && !memcmp(name, PRE_KINDS[k].name, n)) return &PRE_KINDS[k];
+    return NULL;
+}
+
+/* Merges in rank order, "left right" in byte-level form. */
 static void add_merges(GgufWriter *w, const Bpe *b) {
-    uint32_t *left = xmalloc((b->n_merges + 1) * sizeof *left), *right = xmalloc((b->n_merges + 1) * sizeof *right);
-    for (size_t s = 0; s < b->mcap; s++) {
-        uint64_t v = b->mslots[s];
-        if (v == UINT64_MAX) continue;
-        uint32_t rank = (uint32_t)(v & ((1u << 24) - 1));
-        CHECK(rank < b->n_merges);
-        left[rank] = (uint32_t)(v >> 44);
-        right[rank] = (uint32_t)((v >> 24) & ((1u << 20) - 1));
-    }
     StrList l = {0};
     for (uint32_t r = 0; r < b->n_merges; r++) {
+        uint32_t left, right;
+        bpe_merge_pair(b, r, &left, &right);
         sl_begin(&l);
-        bytelevel_encode(b->blob + b->off[left[r]], b->len[left[r]], &l.blob);
+        bytelevel_encode(b->blob + b->off[left], b->len[left], &l.blob);
         sb_append_n(&l.blob, " ", 1);
-        bytelevel_encode(b->blob + b->off[right[r]], b->len[right[r]], &l.blob);
+        bytelevel_encode(b->blob + b->off[right], b->len[right], &l.blob);
         sl_end(&l);
     }
     sl_write(w, "tokenizer.ggml.merges", &l);
     sl_free(&l);
-    free(left);
-    free(right);
 }
 
 static int cmp_offstr(const void *a, const void *b, void *ctx);
@@ -158,10 +185,10 @@ static void add_chat_template(GgufWriter *w, const char *tokenizer_json) {
 int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_size, Err *e) {
     cJSON *root = json_load_file(tokenizer_json, e);
     if (!root) return -1;
-    const char *pre = pre_name(root);
+    const PreKind *pre = pre_kind_of_json(root);
     cJSON_Delete(root);
     if (!pre)
-        return err_set(e, "%s: key 'pre_tokenizer': not one llama.cpp knows (DeepSeek-V3's Split regexes or a GPT-2 ByteLevel)", tokenizer_json);
+        return err_set(e, "%s: key 'pre_tokenizer': not one llama.cpp knows (the Split regexes of DeepSeek-V3, Qwen2 or Llama-3, or a GPT-2 ByteLevel)", tokenizer_json);
     Tokenizer *tok = tokenizer_load(tokenizer_json, e);
     if (!tok) return -1;
     if (tokenizer_vocab_size(tok) > vocab_size) {
@@ -190,7 +217,7 @@ int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_siz
                      (long long)dup, (int)(l.len[dup] > 60 ? 60 : l.len[dup]), l.blob.s + l.off[dup]);
     } else {
         gguf_w_str(w, "tokenizer.ggml.model", "gpt2");
-        gguf_w_str(w, "tokenizer.ggml.pre", pre);
+        gguf_w_str(w, "tokenizer.ggml.pre", pre->name);
         sl_write(w, "tokenizer.ggml.tokens", &l);
         gguf_w_arr_i32(w, "tokenizer.ggml.token_type", types, vocab_size);
         add_merges(w, &tok->bpe);
@@ -228,21 +255,14 @@ void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, 
     free(types);
 }
 
-/* The pre_tokenizer JSON of a llama.cpp pre-tokenizer name, or NULL. */
-static cJSON *pre_json(const char *name, size_t n) {
+/* The pre_tokenizer JSON of a kind. */
+static cJSON *pre_json(const PreKind *pk) {
+    if (pk->n_split) return tokenizer_pre_split_json(pk->split, pk->n_split);
     cJSON *pre = cJSON_CreateObject();
-    if (n == 11 && !memcmp(name, "deepseek-v3", 11)) {
-        cJSON_Delete(pre);
-        return tokenizer_pre_deepseek_v3_json();
-    }
-    if ((n == 5 && !memcmp(name, "gpt-2", 5)) || (n == 7 && !memcmp(name, "default", 7))) {
-        cJSON_AddStringToObject(pre, "type", "ByteLevel");
-        cJSON_AddBoolToObject(pre, "add_prefix_space", 0);
-        cJSON_AddBoolToObject(pre, "use_regex", 1);
-        return pre;
-    }
-    cJSON_Delete(pre);
-    return NULL;
+    cJSON_AddStringToObject(pre, "type", "ByteLevel");
+    cJSON_AddBoolToObject(pre, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(pre, "use_regex", 1);
+    return pre;
 }
 
 /* A NUL-terminated copy of a string from the file; NULL when it holds a NUL byte. */
@@ -269,13 +289,19 @@ Tokenizer *gguf_vocab_tokenizer(const Gguf *g, Err *e) {
                     : ty && (ty->type != GGUF_ARRAY || !(ty->arr_type == GGUF_I32 || ty->arr_type == GGUF_U32) || ty->n < tk->n) ? "tokenizer.ggml.token_type"
                     : mg && (mg->type != GGUF_ARRAY || mg->arr_type != GGUF_STRING) ? "tokenizer.ggml.merges" : NULL;
     if (bad) { err_set(e, "%s: key '%s': missing or not an array of the right type and length", g->path, bad); return NULL; }
-    cJSON *pj = pre_json(pre, plen);
-    if (!pj) { err_set(e, "%s: key 'tokenizer.ggml.pre': '%.*s' is not supported (deepseek-v3, gpt-2, default)", g->path, (int)(plen > 30 ? 30 : plen), pre); return NULL; }
+    const PreKind *pk = pre_kind_named(pre, plen);
+    if (!pk) {
+        err_set(e, "%s: key 'tokenizer.ggml.pre': '%.*s' is not supported (deepseek-v3, qwen2, llama-bpe, gpt-2, default)", g->path,
+                (int)(plen > 30 ? 30 : plen), pre);
+        return NULL;
+    }
     cJSON *root = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(m, "type", "BPE");
+    cJSON_AddBoolToObject(m, "ignore_merges", pk->ignore_merges);
+    if (pk->normalizer) cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "normalizer"), "type", pk->normalizer);
     cJSON *vocab = cJSON_AddObjectToObject(m, "vocab"), *merges = cJSON_AddArrayToObject(m, "merges");
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
-    cJSON_AddItemToObject(root, "pre_tokenizer", pj);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pre_json(pk));
     cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "decoder"), "type", "ByteLevel");
     const char *what = NULL;
     uint64_t at = 0;

@@ -26,14 +26,14 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-cJSON *tokenizer_pre_deepseek_v3_json(void) {
+cJSON *tokenizer_pre_split_json(const char *const *patterns, int n) {
     cJSON *pre = cJSON_CreateObject();
     cJSON_AddStringToObject(pre, "type", "Sequence");
     cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "type", "Split");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", PRETOK_DEEPSEEK_V3[i]);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", patterns[i]);
         cJSON_AddStringToObject(s, "behavior", "Isolated");
         cJSON_AddBoolToObject(s, "invert", 0);
         cJSON_AddItemToArray(steps, s);
@@ -46,6 +46,8 @@ cJSON *tokenizer_pre_deepseek_v3_json(void) {
     cJSON_AddItemToArray(steps, bl);
     return pre;
 }
+
+cJSON *tokenizer_pre_deepseek_v3_json(void) { return tokenizer_pre_split_json(PRETOK_DEEPSEEK_V3, 3); }
 
 /* tokenizer.json skeleton: added tokens, V3 pre-tokenizer, byte-level decoder; the model's vocab
  * and merges are filled by the caller. */
