@@ -234,28 +234,16 @@ static void test_bad_files(void) {
  * pre-tokenizer names llama.cpp knows, and read back from its keys encode the families corpus as
  * Hugging Face does (the Qwen tokenizer with its NFC normalizer). */
 static void test_family_tokenizers(void) {
-    static const char *const cfg[2] = {
-        "{\"model_type\":\"qwen2\",\"vocab_size\":151936,\"hidden_size\":16,\"intermediate_size\":16,\"num_hidden_layers\":1,"
-        "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"tie_word_embeddings\":true,\"max_position_embeddings\":64,"
-        "\"bos_token_id\":151643,\"eos_token_id\":151645}",
-        "{\"model_type\":\"llama\",\"vocab_size\":128256,\"hidden_size\":16,\"intermediate_size\":16,\"num_hidden_layers\":1,"
-        "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"tie_word_embeddings\":true,\"max_position_embeddings\":64,"
-        "\"bos_token_id\":128000,\"eos_token_id\":128009}"};
-    static const char *const fam[2] = {"qwen3", "llama3_1"}, *const pre[2] = {"qwen2", "llama-bpe"};
-    static const char *const tok_cfg[2] = {   /* the special tokens of their tokenizer_config.json */
-        "{\"bos_token\": null, \"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\"}",
-        "{\"bos_token\": \"<|begin_of_text|>\", \"eos_token\": \"<|eot_id|>\", \"pad_token\": null}"};
     char *cs = tu_slurp("tests/fixtures/tokenizer/families_corpus.json");
     cJSON *corpus = cJSON_Parse(cs);
     for (int f = 0; f < 2; f++) {
-        char dir[400], gguf[400], ws[300];
+        const GgFamily *fam = &GG_FAMILIES[f];
+        char dir[400], gguf[400];
         snprintf(dir, sizeof dir, "%s/fam%d", g_tmp, f);
         snprintf(gguf, sizeof gguf, "%s/fam%d.gguf", g_tmp, f);
-        EXPECT(tu_save_model(dir, cfg[f], 1) == 0);
-        tu_put(tu_path(dir, "tokenizer_config.json"), tok_cfg[f]);
+        EXPECT(gg_family_folder(dir, f) == 0);
         StrBuf o = {0};
-        EXPECTF(tu_runf(&o, "cp tests/fixtures/tokenizer/%s_pruned.tokenizer.json %s/tokenizer.json && "
-                            "%s export gguf --model %s --out %s --type q8_0", fam[f], dir, tu_r1_bin(), dir, gguf) == 0, "%s", o.s);
+        EXPECTF(tu_runf(&o, "%s export gguf --model %s --out %s --type q8_0", tu_r1_bin(), dir, gguf) == 0, "%s", o.s);
         sb_free(&o);
         Gguf g;
         Err e = {0};
@@ -263,13 +251,12 @@ static void test_family_tokenizers(void) {
         const char *s = "";
         size_t n = 0;
         if (gguf_open_file(&g, gguf, &e) == 0) {
-            EXPECT(gguf_get_str(&g, "tokenizer.ggml.pre", 1, &s, &n, &e) == 0 && n == strlen(pre[f]) && !memcmp(s, pre[f], n));
+            EXPECT(gguf_get_str(&g, "tokenizer.ggml.pre", 1, &s, &n, &e) == 0 && n == strlen(fam->pre) && !memcmp(s, fam->pre, n));
             tok = gguf_vocab_tokenizer(&g, &e);
         }
         gguf_free(&g);
-        EXPECTF(tok != NULL, "%s: %s", fam[f], e.msg);
-        snprintf(ws, sizeof ws, "tests/fixtures/tokenizer/%s_expected.json", fam[f]);
-        char *wj = tu_slurp(ws);
+        EXPECTF(tok != NULL, "%s: %s", fam->name, e.msg);
+        char *wj = tu_slurp(fam->expected);
         cJSON *wroot = cJSON_Parse(wj), *want = cJSON_GetObjectItem(wroot, "ids");
         int total = cJSON_GetArraySize(corpus), bad = 0;
         EXPECT(total > 130 && cJSON_GetArraySize(want) == total);
@@ -277,12 +264,12 @@ static void test_family_tokenizers(void) {
             const char *text = cJSON_GetArrayItem(corpus, i)->valuestring;
             TokIds ids = {0};
             EXPECT(tokenizer_encode(tok, text, strlen(text), &ids, &e) == 0);
-            if (!tu_ids_match(cJSON_GetArrayItem(want, i), &ids) && bad++ < 3) printf("  %s: text %d differs\n", fam[f], i);
+            if (!tu_ids_match(cJSON_GetArrayItem(want, i), &ids) && bad++ < 3) printf("  %s: text %d differs\n", fam->name, i);
             tokids_free(&ids);
         }
-        EXPECTF(bad == 0, "%s: %d of %d texts encode differently from the .gguf's keys", fam[f], bad, total);
+        EXPECTF(bad == 0, "%s: %d of %d texts encode differently from the .gguf's keys", fam->name, bad, total);
         EXPECTF(tok && tokenizer_bos_id(tok) == (f ? 128000 : -1) && tokenizer_eos_id(tok) == (f ? 128009 : 151645),
-                "%s: bos %lld eos %lld", fam[f], (long long)tokenizer_bos_id(tok), (long long)tokenizer_eos_id(tok));
+                "%s: bos %lld eos %lld", fam->name, (long long)tokenizer_bos_id(tok), (long long)tokenizer_eos_id(tok));
         cJSON_Delete(wroot);
         free(wj);
         tokenizer_free(tok);

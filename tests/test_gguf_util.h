@@ -77,6 +77,39 @@ static const char *const GG_CFG_QWEN2_TIED =
     "\"rms_norm_eps\":1e-6,\"rope_theta\":1000000.0,\"max_position_embeddings\":256,\"initializer_range\":0.15,"
     "\"bos_token_id\":0,\"eos_token_id\":1}";
 
+/* The Qwen3 and Llama-3.1 tokenizers (the pruned tokenizer.json fixtures, real ids) on tiny
+ * models of their families with the real vocabulary sizes, and the special tokens of their
+ * tokenizer_config.json; HF's ids and decoded texts of families_corpus.json. */
+typedef struct GgFamily {
+    const char *name, *pre, *model_cfg, *tok_cfg, *tokenizer, *expected;
+    int normalizes;
+} GgFamily;
+
+static const GgFamily GG_FAMILIES[2] = {
+    {"qwen3", "qwen2",
+     "{\"model_type\":\"qwen2\",\"vocab_size\":151936,\"hidden_size\":16,\"intermediate_size\":16,\"num_hidden_layers\":1,"
+     "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"tie_word_embeddings\":true,\"max_position_embeddings\":64,"
+     "\"bos_token_id\":151643,\"eos_token_id\":151645}",
+     "{\"bos_token\": null, \"eos_token\": \"<|im_end|>\", \"pad_token\": \"<|endoftext|>\"}",
+     "tests/fixtures/tokenizer/qwen3_pruned.tokenizer.json", "tests/fixtures/tokenizer/qwen3_expected.json", 1},
+    {"llama3_1", "llama-bpe",
+     "{\"model_type\":\"llama\",\"vocab_size\":128256,\"hidden_size\":16,\"intermediate_size\":16,\"num_hidden_layers\":1,"
+     "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"tie_word_embeddings\":true,\"max_position_embeddings\":64,"
+     "\"bos_token_id\":128000,\"eos_token_id\":128009}",
+     "{\"bos_token\": \"<|begin_of_text|>\", \"eos_token\": \"<|eot_id|>\", \"pad_token\": null}",
+     "tests/fixtures/tokenizer/llama3_1_pruned.tokenizer.json", "tests/fixtures/tokenizer/llama3_1_expected.json", 0},
+};
+
+/* A model folder of family f with its tokenizer.json and tokenizer_config.json. */
+static TU_UNUSED int gg_family_folder(const char *dir, int f) {
+    if (tu_save_model(dir, GG_FAMILIES[f].model_cfg, 1)) return -1;
+    tu_put(tu_path(dir, "tokenizer_config.json"), GG_FAMILIES[f].tok_cfg);
+    StrBuf o = {0};
+    int rc = tu_runf(&o, "cp %s %s/tokenizer.json", GG_FAMILIES[f].tokenizer, dir);
+    sb_free(&o);
+    return rc;
+}
+
 /* RMSNorm gains 1 + N(0, 0.2²), router and Linear biases N(0, 0.3²) instead of the init values. */
 static TU_UNUSED void gg_spread_norms(Model *m, uint64_t seed) {
     for (int i = 0; i < m->table.n; i++) {
