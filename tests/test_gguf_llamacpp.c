@@ -33,6 +33,8 @@
 
 #include <unistd.h>
 
+#include "tokenizer/chat.h"
+
 static const int PROMPT[8] = {5, 17, 42, 9, 33, 2, 60, 11};
 enum { NPROMPT = 8, NNEW = 8 };
 
@@ -301,6 +303,79 @@ static void test_llamacpp_family_tokenizers(void) {
     sb_free(&o);
 }
 
+/* A distilled student: `r1 distill` trains a qwen2 student (the pipeline's family) on a small
+ * arithmetic chat set in a few hundred fast steps, `r1 export gguf` writes it (f32, with the
+ * tokenizer r1 trained), and llama.cpp continues each chat prompt (its own tokenization of the
+ * rendered text, greedy, until its end-of-generation token) with the text `r1 generate` writes,
+ * from the folder and from the .gguf file. */
+static void test_llamacpp_distilled_student(void) {
+    static const char *const questions[3] = {"Compute 4+8.", "Compute 9+3.", "Compute 6+7."};
+    char tmpl[] = "/tmp/r1gguf.XXXXXX";
+    if (!mkdtemp(tmpl)) { EXPECT(0); return; }
+    const char *r = tu_r1_bin();
+    StrBuf o = {0};
+    tu_put(tu_path(tmpl, "qwen2.json"),
+           "{\"model_type\": \"qwen2\", \"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64,"
+           " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+           " \"max_position_embeddings\": 256, \"tie_word_embeddings\": true}");
+    int rc = tu_runf(&o, "%s data make --task=arith --level=1 --n=300 --format=pretrain --seed=1 --out=%s/pt.jsonl "
+                     "--text-out=%s/pt.txt", r, tmpl, tmpl);
+    if (rc == 0) rc = tu_runf(&o, "%s data make --task=arith --level=1 --n=40 --format=sft --seed=2 --out=%s/sft.jsonl", r, tmpl);
+    if (rc == 0) rc = tu_runf(&o, "%s tokenizer train --data=%s/pt.txt --vocab-size=300 --out=%s/tok/tokenizer.json --quiet", r, tmpl, tmpl);
+    if (rc == 0)
+        rc = tu_runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/qwen2.json --tokenizer=%s/tok/tokenizer.json "
+                     "--out=%s/st --steps=200 --batch=8 --seq-len=96 --lr=3e-3 --quiet --threads=1", r, tmpl, tmpl, tmpl, tmpl);
+    if (rc == 0) rc = tu_runf(&o, "%s export gguf --model %s/st --out %s/st.gguf", r, tmpl, tmpl);
+    EXPECTF(rc == 0, "student: %s", o.s);
+    FILE *f = fopen(tu_path(tmpl, "prompts.jsonl"), "w");
+    for (int i = 0; f && i < 3; i++) fprintf(f, "{\"prompt\": \"%s\"}\n", questions[i]);
+    if (f) fclose(f);
+    cJSON *from_dir = NULL, *from_gguf = NULL;
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        rc = tu_runf(&o, "%s generate --model %s/%s --prompts %s/prompts.jsonl --temperature 0 --max-tokens 48 "
+                     "--threads 1 --quiet --out %s/gen%d.jsonl", r, tmpl, k ? "st.gguf" : "st", tmpl, tmpl, k);
+        EXPECTF(rc == 0, "generate: %s", o.s);
+        char path[64];
+        snprintf(path, sizeof path, "gen%d.jsonl", k);
+        char *txt = rc ? NULL : tu_slurp(tu_path(tmpl, path));
+        cJSON *arr = cJSON_CreateArray();
+        for (char *line = txt ? strtok(txt, "\n") : NULL; line; line = strtok(NULL, "\n")) cJSON_AddItemToArray(arr, cJSON_Parse(line));
+        free(txt);
+        *(k ? &from_gguf : &from_dir) = arr;
+    }
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        ChatMessage msg = {"user", questions[i]};
+        StrBuf prompt = {0};
+        Err e = {0};
+        EXPECT(chat_render(&msg, 1, 1, &prompt, &e) == 0);
+        tu_put(tu_path(tmpl, "prompt.txt"), prompt.s);
+        sb_free(&prompt);
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "node tools/llamacpp_probs.js --generate %s/st.gguf %s/prompt.txt 48", tmpl, tmpl);
+        int status = 0;
+        sb_clear(&o);
+        cJSON *l = tu_capture(cmd, &o, &status) == 0 && status == 0 ? cJSON_Parse(o.s) : NULL;
+        const cJSON *a = cJSON_GetArrayItem(from_dir, i), *b = cJSON_GetArrayItem(from_gguf, i);
+        const char *lt = cJSON_GetStringValue(cJSON_GetObjectItem(l, "text")), *at = cJSON_GetStringValue(cJSON_GetObjectItem(a, "completion")),
+                   *bt = cJSON_GetStringValue(cJSON_GetObjectItem(b, "completion"));
+        const char *lf = cJSON_GetStringValue(cJSON_GetObjectItem(l, "finish")), *af = cJSON_GetStringValue(cJSON_GetObjectItem(a, "finish"));
+        EXPECTF(lt && at && bt && lf && af, "%s: no output (llama.cpp status %d: %.200s)", questions[i], status, o.s);
+        if (lt && at && bt && lf && af) {
+            printf("  %s -> ", questions[i]);
+            for (const char *c = at; *c; c++) fputs(*c == '\n' ? "\\n" : (char[2]){*c, 0}, stdout);
+            printf("\n");
+            EXPECTF(!strcmp(lt, at) && !strcmp(lf, af), "%s: llama.cpp '%s' (%s), r1 generate '%s' (%s)", questions[i], lt, lf, at, af);
+            EXPECTF(!strcmp(bt, at), "%s: r1 on the .gguf '%s', on the folder '%s'", questions[i], bt, at);
+            EXPECTF(cJSON_GetArraySize(cJSON_GetObjectItem(l, "tokens")) >= 8, "%s: only '%s'", questions[i], lt);
+        }
+        cJSON_Delete(l);
+    }
+    cJSON_Delete(from_dir);
+    cJSON_Delete(from_gguf);
+    tu_runf(&o, "rm -rf %s", tmpl);
+    sb_free(&o);
+}
+
 int main(void) {
     if (!have_llamacpp()) {
         printf("SKIP test_gguf_llamacpp: node or npm node-llama-cpp@3.21.1 is not installed in build/node "
@@ -316,5 +391,6 @@ int main(void) {
     RUN(test_llamacpp_qwen2_tied);
     RUN(test_llamacpp_v3_tokenizer);
     RUN(test_llamacpp_family_tokenizers);
+    RUN(test_llamacpp_distilled_student);
     return TEST_EXIT();
 }

@@ -9,8 +9,12 @@
 //
 //   node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]
 //   node tools/llamacpp_probs.js --tokenize MODEL.gguf TEXTS.json
+//   node tools/llamacpp_probs.js --generate MODEL.gguf PROMPT.txt NEW_TOKENS
 // The second form prints llama.cpp's token ids of each text of a JSON array of strings, as an array
-// of arrays (no BOS; added tokens inside a text are matched, as r1 and Hugging Face do).
+// of arrays (no BOS; added tokens inside a text are matched, as r1 and Hugging Face do). The third
+// tokenizes the prompt text the same way (a BOS, if wanted, is part of the text), continues it
+// greedily until an end-of-generation token or NEW_TOKENS tokens, and prints
+//   {"tokens": [...], "text": detokenized without special tokens, "finish": "eos"|"length"}
 "use strict";
 const path = require("path");
 
@@ -29,8 +33,33 @@ async function tokenize(modelPath, textPath) {
     await llama.dispose();
 }
 
+function f32Context(model, size, threads) {
+    return model.createContext({
+        contextSize: Math.max(32, size), batchSize: Math.max(32, size), threads,
+        flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+    });
+}
+
+async function generate(modelPath, promptPath, n) {
+    const {llama, model} = await load(modelPath);
+    const prompt = model.tokenize(require("fs").readFileSync(promptPath, "utf8"), true);
+    const ctx = await f32Context(model, prompt.length + n + 8, 1);
+    const out = {tokens: [], text: "", finish: "length"};
+    for await (const tok of ctx.getSequence().evaluate(prompt, {temperature: 0, yieldEogToken: true})) {
+        if (model.isEogToken(tok)) { out.finish = "eos"; break; }
+        out.tokens.push(tok);
+        if (out.tokens.length >= n) break;
+    }
+    out.text = model.detokenize(out.tokens, false);
+    process.stdout.write(JSON.stringify(out) + "\n");
+    await ctx.dispose();
+    await model.dispose();
+    await llama.dispose();
+}
+
 async function main() {
     if (process.argv[2] === "--tokenize") return tokenize(process.argv[3], process.argv[4]);
+    if (process.argv[2] === "--generate") return generate(process.argv[3], process.argv[4], Number(process.argv[5]));
     const [modelPath, promptArg, nArg, threadsArg] = process.argv.slice(2);
     if (!modelPath || !promptArg || !nArg) {
         console.error("usage: node tools/llamacpp_probs.js MODEL.gguf 3,17,5 NEW_TOKENS [THREADS]");
@@ -39,10 +68,7 @@ async function main() {
     const prompt = promptArg.split(",").map(Number);
     const n = Number(nArg), threads = Number(threadsArg || 1);
     const {llama, model} = await load(modelPath);
-    const ctx = await model.createContext({
-        contextSize: Math.max(32, prompt.length + n + 8), batchSize: Math.max(32, prompt.length + 1), threads,
-        flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
-    });
+    const ctx = await f32Context(model, prompt.length + n + 8, threads);
     const seq = ctx.getSequence();
     const V = model.tokens.vocabSize ?? model.fileInsights?.vocabSize;
     const out = {tokens: [], probs: [], n_vocab: V};
