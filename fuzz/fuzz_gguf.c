@@ -1,14 +1,17 @@
 /* Fuzz target: any bytes as a GGUF file either parse or fail with a one-line message naming the
  * file (never crash, never read outside the buffer). What parses is read in full: every key
  * through the typed getters, every string of every string array, every tensor converted to f32
- * (its data inside the buffer); and when the metadata describes a small deepseek2 model, the
- * model import runs too (errors must name the file). */
+ * (its data inside the buffer); when the metadata describes a small model of an architecture r1
+ * reads (deepseek2, qwen2, llama), the model import runs too, and so does the tokenizer import
+ * from the tokenizer.ggml keys (errors must name the file). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/gguf.h"
 #include "model/gguf_model.h"
+#include "tokenizer/gguf_vocab.h"
+#include "tokenizer/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,6 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         param_table_free(&pt);
     }
+    Tokenizer *tok = gguf_vocab_tokenizer(&g, &e);
+    if (!tok) one_line(&e);
+    tokenizer_free(tok);
     gguf_free(&g);
     free(buf);
     return 0;

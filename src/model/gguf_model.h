@@ -1,7 +1,10 @@
 /* A model as a llama.cpp GGUF file: the metadata keys and tensor names of llama.cpp's
- * `deepseek2` architecture (DeepSeek-V2/V3), both ways.
+ * architectures `deepseek2` (deepseek_v3 folders; model/gguf_deepseek2.c), `qwen2` and `llama`
+ * (model/gguf_dense.c), both ways. In every file a tensor's GGUF dims are its HF shape reversed
+ * (the same bytes); norms and biases stay F32.
  *
- * Tensors (HF name -> GGUF name; GGUF dims are the HF shape reversed, same bytes):
+ * ---- deepseek2 ----
+ * Tensors (HF name -> GGUF name):
  *   model.embed_tokens.weight [V, D]            token_embd.weight       {D, V}
  *   model.norm.weight / lm_head.weight          output_norm.weight / output.weight
  *   model.layers.{l}.input_layernorm            blk.{l}.attn_norm
@@ -36,8 +39,29 @@
  *     yarn_get_mscale(s, mscale_all_dim));
  *   - YaRN with beta_fast/beta_slow other than 32/1: llama.cpp's deepseek2 does not read them;
  *   - MoE layers without shared experts (llama.cpp's deepseek2 requires them).
- * Import reads what llama.cpp reads (legacy files with an unsplit attn_kv_b too) into a
- * ModelConfig and the parameter table; F32/F16/BF16/Q8_0 tensors become f32. */
+ * Import reads what llama.cpp reads (legacy files with an unsplit attn_kv_b too).
+ *
+ * ---- qwen2, llama ----
+ * Tensors: model.embed_tokens / model.norm / lm_head (absent when tied: llama.cpp then uses
+ * token_embd) -> token_embd / output_norm / output; per layer input_layernorm, self_attn.{q,k,v}_proj
+ * (weight, bias), self_attn.o_proj (weight, llama's bias), post_attention_layernorm,
+ * mlp.{gate,up,down}_proj -> blk.{l}.attn_norm, attn_{q,k,v}, attn_output, ffn_norm, ffn_{gate,up,down}.
+ * llama.cpp's llama rotates interleaved pairs (x[2j], x[2j+1]) where the HF checkpoint rotates
+ * halves (x[j], x[j + Dh/2]), so llama's q and k rows (and biases) are permuted within each head:
+ * GGUF row 2j + i = HF row i·Dh/2 + j; import undoes it. qwen2 runs halves in llama.cpp (NeoX):
+ * no permutation. Llama-3 RoPE scaling is not metadata but rope_freqs.weight {Dh/2}: the divisor
+ * ff_j of each frequency (θ_j/ff_j is the scaled one); import finds llama3 parameters that give
+ * the same divisors (model/gguf_rope.c).
+ * Metadata: ARCH.{block_count, context_length, embedding_length, feed_forward_length, vocab_size,
+ * attention.head_count, attention.head_count_kv, attention.key_length = attention.value_length =
+ * rope.dimension_count = Dh, rope.freq_base, attention.layer_norm_rms_epsilon}.
+ * Refused on export: YaRN (only llama's llama3 scaling is exported); for qwen2 llama3 scaling
+ * (llama.cpp reads rope_freqs for llama only) and H·Dh != D (llama.cpp's qwen2 assumes head_dim =
+ * D/H). Refused on import: experts, value_length or rope.dimension_count != key_length, linear
+ * or YaRN rope.scaling, divisors no llama3 rule gives.
+ *
+ * Import fills a ModelConfig and the parameter table; F32/F16/BF16/Q8_0 tensors become f32, and
+ * a tensor the model does not use is an error naming it. */
 #ifndef R1_MODEL_GGUF_MODEL_H
 #define R1_MODEL_GGUF_MODEL_H
 
@@ -54,7 +78,8 @@ const char *gguf_model_arch_name(const ModelConfig *c);
  * owned by w. Writes one notice line to stderr when MTP modules are left out. */
 int gguf_model_add(GgufWriter *w, const Model *m, GgmlType type, const char *name, Err *e);
 
-/* Reads the config of an opened GGUF file (architecture deepseek2). */
+/* Reads the config of an opened GGUF file (architecture deepseek2, qwen2 or llama), checking that
+ * every parameter's tensor is present with its dims. */
 int gguf_model_config(const Gguf *g, ModelConfig *cfg, Err *e);
 /* Fills params (laid out by pt, from cfg = gguf_model_config(g)) from g's tensors, checking that
  * every tensor is present with its shape and that no unknown tensor is left over. */

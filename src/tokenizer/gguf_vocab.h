@@ -3,9 +3,12 @@
  *   tokenizer.ggml.model       "gpt2" (byte-level BPE)
  *   tokenizer.ggml.pre         the pre-tokenizer name llama.cpp knows for the tokenizer.json's
  *                              pre_tokenizer: "deepseek-v3" for DeepSeek-V3's three Split regexes
- *                              + ByteLevel (also what `r1 tokenizer train` writes), "gpt-2" for a
- *                              ByteLevel with the GPT-2 regex; any other is refused (llama.cpp
- *                              would split text differently)
+ *                              + ByteLevel (also what `r1 tokenizer train` writes), "qwen2" for the
+ *                              Split regex of Qwen2/Qwen3, "llama-bpe" for Llama-3's, "gpt-2" for
+ *                              a ByteLevel with the GPT-2 regex; any other is refused (llama.cpp
+ *                              would split text differently). llama.cpp runs no normalizer: text
+ *                              that Qwen's NFC changes encodes differently there unless it is
+ *                              normalized first
  *   tokenizer.ggml.tokens      vocab_size strings: model tokens in their byte-level form ("Ġthe"),
  *                              added tokens as their text, ids without a token "[PAD<id>]"
  *   tokenizer.ggml.token_type  1 normal, 3 control (special added tokens), 4 user-defined
@@ -32,9 +35,11 @@ int gguf_vocab_add(GgufWriter *w, const char *tokenizer_json, uint32_t vocab_siz
 void gguf_vocab_add_placeholder(GgufWriter *w, uint32_t vocab_size, int bos_id, int eos_id);
 
 /* The other way: a Tokenizer from a GGUF file's tokenizer.ggml.* keys (model "gpt2", pre
- * "deepseek-v3", "gpt-2" or "default"): normal tokens form the BPE vocabulary, control and
- * user-defined tokens the added tokens (control = special), unused rows stay holes; BOS/EOS/PAD
- * from the *_token_id keys. Errors name the file and the key. */
+ * "deepseek-v3", "qwen2" or "deepseek-r1-qwen", "llama-bpe" / "llama3" / "llama-v3", "gpt-2" or
+ * "default"): normal tokens form the BPE vocabulary, control and user-defined tokens the added
+ * tokens (control = special), unused rows stay holes; BOS/EOS/PAD from the *_token_id keys. The
+ * tokenizer encodes as Hugging Face's file of that family does: Qwen's NFC normalizer,
+ * Llama-3's ignore_merges. Errors name the file and the key. */
 Tokenizer *gguf_vocab_tokenizer(const Gguf *g, Err *e);
 
 #endif
