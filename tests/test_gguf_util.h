@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/gguf_model.h"
 #include "model/model_io.h"
+#include "tokenizer/tokenizer.h"
 
 /* q-LoRA, YaRN (mscale = mscale_all_dim = 1), one leading dense layer, group-limited noaux_tc
  * routing (4 groups, 2 kept), one MTP module (left out of the export). */
@@ -200,6 +201,30 @@ static TU_UNUSED void gg_check_params(const Model *a, const Model *b, GgmlType t
         }
         EXPECTF(!bad, "%s differs beyond the rounding of type %s", pa->name, gguf_type_name(type));
     }
+}
+
+/* Loading path must fail with one line naming the file and containing `what`. */
+static TU_UNUSED void gg_expect_import_error(const char *path, const char *what) {
+    Model m;
+    Err e = {0};
+    int rc = model_load_gguf(&m, path, &e);
+    EXPECTF(rc != 0 && strstr(e.msg, path) && strstr(e.msg, what) && !strchr(e.msg, '\n'), "want '%s', got: %s", what, e.msg);
+    if (rc == 0) model_free(&m);
+}
+
+/* The texts of corpus (a JSON array) whose ids from tok differ from want's (an array of id
+ * arrays); the first few are named. */
+static TU_UNUSED int gg_encode_differing(Tokenizer *tok, const cJSON *corpus, const cJSON *want, const char *label) {
+    int bad = 0, n = cJSON_GetArraySize(corpus);
+    for (int i = 0; i < n; i++) {
+        const char *text = cJSON_GetArrayItem(corpus, i)->valuestring;
+        TokIds ids = {0};
+        Err e = {0};
+        EXPECTF(tokenizer_encode(tok, text, strlen(text), &ids, &e) == 0, "%s", e.msg);
+        if (!tu_ids_match(cJSON_GetArrayItem(want, i), &ids) && bad++ < 3) printf("  %s: text %d differs\n", label, i);
+        tokids_free(&ids);
+    }
+    return bad;
 }
 
 #endif
