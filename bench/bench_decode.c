@@ -30,7 +30,7 @@ static Run run_once(const Model *m, int B, int prompt_len, int new_tokens, int s
     Rng r = rng_make(1, RNG_TEST, 42, 0);
     for (int i = 0; i < B * prompt_len; i++) prompts[i] = (int)rng_below(&r, (uint64_t)m->cfg.vocab_size);
     for (int b = 0; b < B; b++) reqs[b] = (GenRequest){prompts + (size_t)b * prompt_len, prompt_len, (uint64_t)b, 0};
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 0;
     o.max_new_tokens = new_tokens;
     o.n_slots = B;

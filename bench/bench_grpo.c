@@ -71,8 +71,8 @@ static int make_policy(const char *dir, Err *e) {
     Model m;
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, 1);
-    const char *extra[1] = {tok_path};
-    rc = checkpoint_write_model_folder(dir, &m, extra, 1, e);
+    ModelFile tok_file = {tok_path, "tokenizer.json"};
+    rc = checkpoint_write_model_folder(dir, &(CkptModel){&m, NULL, NULL, &tok_file, 1}, e);
     model_free(&m);
     return rc;
 }
@@ -85,7 +85,7 @@ static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoO
     if (!tok) return -1;
     Model m;
     if (model_load_dir(&m, dir, e)) { tokenizer_free(tok); return -1; }
-    int *ids[B], lens[B], eos = (int)tokenizer_eos_id(tok);
+    int *ids[B], lens[B];
     GenRequest req[B * G];
     TokIds t = {0};
     for (int g = 0; g < B; g++) {
@@ -102,16 +102,11 @@ static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoO
         sb_free(&q); sb_free(&ref); sb_free(&text);
     }
     free(t.v);
-    GenOptions go = gen_defaults();
-    go.sampler = sampler_defaults();
-    go.sampler.temperature = o->temperature;
-    go.sampler.top_p = o->top_p;
-    go.seed = o->seed;
-    go.max_new_tokens = MAX_NEW;
+    SamplerParams sp = sampler_defaults();
+    sp.temperature = o->temperature;
+    sp.top_p = o->top_p;
+    GenOptions go = gen_options(sp, o->seed, MAX_NEW, tok);
     go.n_slots = B * G < 128 ? B * G : 128;
-    go.vocab_limit = (int)tokenizer_vocab_size(tok);
-    go.stop_ids = &eos;
-    go.n_stop_ids = 1;
     double tps = -1;
     GenOutput out[B * G];
     GenStats gs = {0};
@@ -153,8 +148,8 @@ int main(int argc, char **argv) {
     o.max_completion_length = MAX_NEW;
     o.loss.beta = 0.04;
     o.steps = 1;
-    o.save_every = 0;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.run.quiet = 1;
     o.seed = 1;
     /* each GRPO run: a fresh output folder, one step (step 0: the same prompts as the engine's) */
     GrpoStepStats best = {0};
@@ -162,7 +157,7 @@ int main(int argc, char **argv) {
     for (int run = 0; run < RUNS; run++) {
         char out[4200];
         snprintf(out, sizeof out, "%s/run%d", root, run);
-        o.out_dir = out;
+        o.run.out_dir = out;
         GrpoResult res;
         if (grpo_run(&o, &res, &e)) return die(&e);
         if (res.last.rollout_tokens_per_s > best.rollout_tokens_per_s) best = res.last;

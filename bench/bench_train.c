@@ -76,15 +76,15 @@ int main(int argc, char **argv) {
     PretrainOptions o = pretrain_defaults();
     o.config_path = BENCH_CONFIG;
     o.tokens_path = tpath;
-    o.out_dir = out;
+    o.run.out_dir = out;
     o.steps = steps;
     o.batch = B;
     o.seq_len = T;
     o.val_frac = 0;
     o.eval_every = 0;
-    o.save_every = 0;
-    o.warmup = 2;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.optim.warmup_steps = 2;
+    o.run.quiet = 1;
     PretrainResult res;
     if (pretrain_run(&o, &res, &e) != 0) { fprintf(stderr, "bench_train: %s\n", e.msg); return 1; }
     /* loop throughput over steps 2..N from the metrics' wall clock (step 1 is the warm-up) */

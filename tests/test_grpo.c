@@ -69,7 +69,7 @@ static void curve_ends(const char *out, int k, double *first, double *last, int 
 static GrpoOptions small_run(const char *out, PromptSource *ps, double weight, int steps) {
     GrpoOptions o = grpo_defaults();
     o.model_dir = model_dir;
-    o.out_dir = out;
+    o.run.out_dir = out;
     o.prompts = ps;
     o.rewards.n = 0;
     o.extra_reward = digit_share;
@@ -80,10 +80,10 @@ static GrpoOptions small_run(const char *out, PromptSource *ps, double weight, i
     o.max_completion_length = 10;
     o.max_prompt_length = 40;
     o.micro_batch = 32;
-    o.lr = 1e-2;
+    o.optim.learning_rate = 1e-2;
     o.steps = steps;
-    o.save_every = 0;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.run.quiet = 1;
     o.seed = 5;
     return o;
 }
@@ -128,13 +128,31 @@ static void test_resume_same_bits(void) {
     o.steps = 3;
     EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);
     o.steps = 6;
-    o.resume = 1;
-    o.stop = &stop;
+    o.run.resume = 1;
+    o.run.stop = &stop;
+    /* a resume that would change the maths is refused, naming the option */
+    o.num_generations = 4;
+    EXPECTF(grpo_run(&o, &res, &e) == -1 && strstr(e.msg, "--num-generations") && strstr(e.msg, "step-3"), "%s", e.msg);
+    o.num_generations = 8;
+    o.optim.bias_update_speed = 0;
+    EXPECTF(grpo_run(&o, &res, &e) == -1 && strstr(e.msg, "--bias-update-speed"), "%s", e.msg);
+    o.optim.bias_update_speed = grpo_defaults().optim.bias_update_speed;
     EXPECTF(grpo_run(&o, &res, &e) == 0, "%s", e.msg);
+    EXPECT(res.steps_done == 6 && !res.interrupted);
     char a[256], b[256];
     snprintf(a, sizeof a, "%s/model.safetensors", full);
     snprintf(b, sizeof b, "%s/model.safetensors", split);
     EXPECT(tu_same_file(a, b));
+    snprintf(a, sizeof a, "%s/checkpoints/step-6/trainer_state/optimizer.safetensors", full);
+    snprintf(b, sizeof b, "%s/checkpoints/step-6/trainer_state/optimizer.safetensors", split);
+    EXPECT(tu_same_file(a, b));
+    /* --resume with nothing to resume is an error; a folder holding a run needs --resume */
+    snprintf(b, sizeof b, "%s/empty", dir);
+    o.run.out_dir = b;
+    EXPECTF(grpo_run(&o, &res, &e) == -1 && strstr(e.msg, "no checkpoint"), "%s", e.msg);
+    o.run.out_dir = split;
+    o.run.resume = 0;
+    EXPECTF(grpo_run(&o, &res, &e) == -1 && strstr(e.msg, "--resume"), "%s", e.msg);
     prompt_source_free(&ps);
 }
 
@@ -147,9 +165,7 @@ static void test_vocab_limit(void) {
     int prompt[3] = {0, 5, 7};
     GenRequest req[16];
     for (int i = 0; i < 16; i++) req[i] = (GenRequest){prompt, 3, (uint64_t)i, 0};
-    GenOptions go = gen_defaults();
-    go.max_new_tokens = 40;
-    go.seed = 9;
+    GenOptions go = gen_options(sampler_defaults(), 9, 40, NULL);
     GenOutput out[16];
     int over_limited = 0, over_free = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -222,8 +238,8 @@ static void test_bad_options(void) {
     o = small_run(out, &ps, 1.0, 2);
     o.max_completion_length = 1000;
     EXPECT(grpo_run(&o, &res, &e) == -1 && strstr(e.msg, "--max-completion-length"));
-    EXPECT(prompt_source_tasks(&ps, "nosuch", "1", "en", 5, &e) == -1 && strstr(e.msg, "--task"));
-    EXPECT(prompt_source_tasks(&ps, "copy", "0-9", "en", 5, &e) == -1 && strstr(e.msg, "--level"));
+    EXPECT(prompt_source_tasks(&ps, "nosuch", "1", "en", 5, &e) == -1 && strstr(e.msg, "task: unknown task 'nosuch'"));
+    EXPECT(prompt_source_tasks(&ps, "copy", "0-9", "en", 5, &e) == -1 && strstr(e.msg, "level: expected"));
     prompt_source_free(&ps);
 }
 

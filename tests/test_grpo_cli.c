@@ -34,11 +34,11 @@ static void test_bad_options(void) {
         {"--rewards accuracy:1,bogus:2", "unknown reward 'bogus'"},
         {"--rewards accuracy:x", "bad weight 'x'"},
         {"--num-generations 1", "--num-generations"},
-        {"--num-generations 8 --generation-batch-size 30", "--generation-batch-size 30"},
+        {"--num-generations 8 --generation-batch-size 30", "--generation-batch-size: 30"},
         {"--temperature 0", "--temperature"},
         {"--top-p 1.5", "--top-p"},
         {"--loss-type nosuch", "nosuch"},
-        {"--level 7", "--level"},
+        {"--level 7", "level: expected 1..5"},
         {"--eval-every -1", "--eval-every"},
     };
     StrBuf o = {0};

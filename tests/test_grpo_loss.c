@@ -151,8 +151,8 @@ static void test_parse_errors(void) {
     Err e = {0};
     GrpoLossType t;
     RewardScaling s;
-    EXPECT(grpo_loss_type_parse("ppo", &t, &e) == -1 && strstr(e.msg, "--loss-type") != NULL);
-    EXPECT(reward_scaling_parse("std", &s, &e) == -1 && strstr(e.msg, "--scale-rewards") != NULL);
+    EXPECT(grpo_loss_type_parse("ppo", &t, &e) == -1 && strstr(e.msg, "loss type: unknown value 'ppo'") != NULL);
+    EXPECT(reward_scaling_parse("std", &s, &e) == -1 && strstr(e.msg, "reward scaling: unknown value 'std'") != NULL);
 }
 
 int main(void) {

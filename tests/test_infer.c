@@ -158,7 +158,7 @@ static void check_batch_vs_alone(const char *name, double temperature) {
     if (load_model(&m, name) < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = temperature;
     o.sampler.top_p = 0.9;
     o.seed = 42;
@@ -203,7 +203,7 @@ static void test_seeded_threads(void) {
     if (load_model(&m, "c_yarn_mtp") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 1.0;
     o.sampler.top_k = 20;
     o.sampler.min_p = 0.01;
@@ -238,7 +238,7 @@ static void test_speculative_equals_greedy(void) {
         if (load_model(&m, names[k]) < 0) return;
         GenRequest r[NP];
         make_requests(r, m.cfg.vocab_size);
-        GenOptions o = gen_defaults();
+        GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
         o.sampler.temperature = 0;
         o.max_new_tokens = 30;
         o.n_slots = 3;
@@ -287,7 +287,7 @@ static void test_stops(void) {
     if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 0;
     o.max_new_tokens = 24;
     GenOutput base;
@@ -296,13 +296,12 @@ static void test_stops(void) {
     /* stop id: the token at index 6 ends the sequence at its first occurrence, included */
     int stop_id = base.tokens[6], first = 0;
     while (base.tokens[first] != stop_id) first++;
-    o.stop_ids = &stop_id;
-    o.n_stop_ids = 1;
+    o.stop_id = stop_id;
     GenOutput s1;
     run(&m, &r[1], 1, &o, &s1, NULL);
     EXPECT(s1.finish == GEN_EOS && s1.n == first + 1 && s1.tokens[first] == stop_id);
     gen_outputs_free(&s1, 1);
-    o.n_stop_ids = 0;
+    o.stop_id = -1;
     /* stop string spanning tokens 9 and 10 */
     Tokenizer *tok = tiny_tokenizer(m.cfg.vocab_size);
     if (tok) {
@@ -337,14 +336,14 @@ static void test_bad_input(void) {
     if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
     make_requests(r, m.cfg.vocab_size);
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     GenOutput out[NP];
     Err e = {{0}};
     /* prompt 1 has 17 tokens; context 16 */
     o.max_len = 16;
     o.max_new_tokens = 4;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0);
-    EXPECTF(strstr(e.msg, "prompt 1") && strstr(e.msg, "17 tokens") && strstr(e.msg, "--truncate-left"),
+    EXPECTF(strstr(e.msg, "prompt 1") && strstr(e.msg, "17 tokens") && strstr(e.msg, "truncate_left"),
             "%s", e.msg);
     /* left truncation keeps the last max_len - max_new = 12 tokens: same output as that suffix */
     o.truncate_left = 1;
@@ -360,34 +359,33 @@ static void test_bad_input(void) {
         }
         gen_outputs_free(out, 1);
     } else test_fail(__FILE__, __LINE__, "%s", e.msg);
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = -1;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "--temperature"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.top_p = 1.2;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "--top-p"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.speculative = 1;      /* a_plain has no MTP module */
     o.sampler.temperature = 0;
     EXPECT(generate(&m, r, NP, &o, out, NULL, &e) < 0 && strstr(e.msg, "MTP"));
-    o = gen_defaults();
+    o = gen_options(sampler_defaults(), 0, 128, NULL);
     int bad[2] = {3, 64};
     GenRequest rb = {bad, 2, 0, 0};
     EXPECT(generate(&m, &rb, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "vocabulary"));
     GenRequest re = {bad, 0, 0, 0};
     EXPECT(generate(&m, &re, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "empty"));
     o.max_len = 100;     /* > max_position_embeddings 64 */
-    EXPECT(generate(&m, r, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "--context"));
+    EXPECT(generate(&m, r, 1, &o, out, NULL, &e) < 0 && strstr(e.msg, "max_len"));
     model_free(&m);
 }
 
 /* ---- the stepwise session (infer/session.h) ---- */
 
 static GenOptions base_options(void) {
-    GenOptions o = gen_defaults();
+    GenOptions o = gen_options(sampler_defaults(), 0, 16, NULL);
     o.n_slots = 3;
     o.prefill_chunk = 8;
-    o.max_new_tokens = 16;
     return o;
 }
 

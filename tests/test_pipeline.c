@@ -91,6 +91,50 @@ static void test_nano_runs_every_stage(void) {
     free(err);
 }
 
+/* Every flag a stage passes is one its command documents in --help: the trainers' flags come
+ * from their option tables (a name the table lacks aborts the pipeline), the others are checked
+ * here, so a renamed flag fails this test instead of a run. */
+static void test_stage_flags_exist(void) {
+    char cmd[2048], log[512];
+    snprintf(log, sizeof log, "%s/dry.log", dir);
+    snprintf(cmd, sizeof cmd, "%s pipeline --preset nano --dry-run --out %s/dry 2> %s >/dev/null", r1_bin(), dir, log);
+    EXPECT(system(cmd) == 0);
+    Err e;
+    char *out = file_read_all(log, NULL, &e);
+    EXPECT(out != NULL);
+    int commands = 0, flags = 0;
+    for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "$ r1 ", 5)) continue;
+        commands++;
+        /* the subcommand: the words before the first flag */
+        char sub[64] = "", *p = line + 5;
+        while (*p && *p != '-') {
+            size_t n = strcspn(p, " ");
+            snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%.*s ", (int)n, p);
+            p += n + (p[n] == ' ');
+        }
+        char help_path[600];
+        snprintf(help_path, sizeof help_path, "%s/help.txt", dir);
+        snprintf(cmd, sizeof cmd, "%s %s--help > %s 2>&1", r1_bin(), sub, help_path);
+        EXPECTF(system(cmd) == 0, "r1 %s--help failed", sub);
+        char *help = file_read_all(help_path, NULL, &e);
+        for (char *tok = p; help && *tok;) {
+            size_t n = strcspn(tok, " ");
+            if (n > 2 && !strncmp(tok, "--", 2)) {
+                char want[96];
+                size_t k = strcspn(tok, "= ");
+                snprintf(want, sizeof want, "  %.*s ", (int)k, tok);
+                EXPECTF(strstr(help, want), "r1 %s: the pipeline passes %.*s, which --help does not list", sub, (int)k, tok);
+                flags++;
+            }
+            tok += n + (tok[n] == ' ');
+        }
+        free(help);
+    }
+    free(out);
+    EXPECTF(commands >= 20 && flags > 200, "%d commands, %d flags", commands, flags);
+}
+
 static void test_bad_input(void) {
     char cmd[2048], log[512], other[512];
     snprintf(log, sizeof log, "%s/bad.log", dir);
@@ -115,6 +159,7 @@ static void test_bad_input(void) {
 
 int main(void) {
     if (!mkdtemp(dir)) return 1;
+    RUN(test_stage_flags_exist);
     RUN(test_nano_runs_every_stage);
     RUN(test_bad_input);
     Err e;

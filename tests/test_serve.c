@@ -251,14 +251,7 @@ static void reference(const ServeRequest *r, StrBuf *reasoning, StrBuf *content,
     int *ids = NULL, n = 0;
     CHECK(prompt_encode_chat(g_tok, r->msgs, r->n_msgs, &ids, &n, &e) == 0);
     GenRequest q = {ids, n, 0, 0};
-    GenOptions o = gen_defaults();
-    o.sampler = r->sampler;
-    o.seed = r->seed;
-    o.max_new_tokens = r->max_tokens;
-    int eos = (int)tokenizer_eos_id(g_tok);
-    o.stop_ids = &eos;
-    o.n_stop_ids = 1;
-    o.vocab_limit = (int)tokenizer_vocab_size(g_tok);
+    GenOptions o = gen_options(r->sampler, r->seed, r->max_tokens, g_tok);
     GenOutput out;
     CHECK(generate(&g_model, &q, 1, &o, &out, NULL, &e) == 0);
     StrBuf text = {0};

@@ -17,6 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/sft.h"
 #include "train/sft_data.h"
+#include "rl/sft_eval.h"
 #include "test.h"
 #include "test_util.h"
 
@@ -230,15 +231,15 @@ static SftOptions small_run(const char *out) {
     SftOptions o = sft_defaults();
     o.model_dir = model_dir;
     o.data_path = data_path;
-    o.out_dir = out;
+    o.run.out_dir = out;
     o.batch = 4;
     o.seq_len = 64;
     o.steps = 80;
-    o.lr = 1e-2;
-    o.warmup = 5;
+    o.optim.learning_rate = 1e-2;
+    o.optim.warmup_steps = 5;
     o.val_frac = 0;
     o.seed = 11;
-    o.quiet = 1;
+    o.run.quiet = 1;
     return o;
 }
 
@@ -266,11 +267,10 @@ static void test_learns(void) {
         int ids[128];
         for (size_t i = 0; i < ip.n; i++) ids[i] = (int)ip.v[i];
         GenRequest rq = {ids, (int)ip.n, (uint64_t)k, 0};
-        GenOptions go = gen_defaults();
-        go.sampler.temperature = 0;
-        go.max_new_tokens = 32;
-        go.stop_ids = &eos;
-        go.n_stop_ids = 1;
+        SamplerParams greedy = sampler_defaults();
+        greedy.temperature = 0;
+        GenOptions go = gen_options(greedy, 0, 32, NULL);
+        go.stop_id = eos;
         GenOutput g;
         if (generate(&m, &rq, 1, &go, &g, NULL, &e) == 0) {
             StrBuf t = {0};
@@ -320,15 +320,25 @@ static void test_resume_same_bits(void) {
     o.seq_len = 40;          /* one example per row: several epochs in 6 steps */
     o.val_frac = 0.25;
     o.eval_every = 2;
-    o.score = score_ref;
+    SftScorer scorer = {score_ref, NULL};
+    o.accuracy = sft_greedy_accuracy;
+    o.accuracy_ctx = &scorer;
     SftResult r1, r2;
     EXPECTF(sft_run(&o, &r1, &e) == 0, "%s", e.msg);
-    o.out_dir = b;
-    o.stop_after = 2;             /* mid-epoch: the data cursor matters */
+    o.run.out_dir = b;
+    o.run.stop_after = 2;             /* mid-epoch: the data cursor matters */
     EXPECTF(sft_run(&o, &r2, &e) == 0, "%s", e.msg);
     EXPECT(r2.interrupted && r2.steps_done == 2);
-    o.stop_after = 0;
-    o.resume = 1;
+    o.run.stop_after = 0;
+    o.run.resume = 1;
+    /* a resume that would change the maths is refused, naming the option; nothing is touched */
+    o.optim.learning_rate *= 2;
+    SftResult r3;
+    EXPECTF(sft_run(&o, &r3, &e) == -1 && strstr(e.msg, "--learning-rate") && strstr(e.msg, "step-2"), "%s", e.msg);
+    o.optim.learning_rate /= 2;
+    o.seed++;
+    EXPECTF(sft_run(&o, &r3, &e) == -1 && strstr(e.msg, "--seed"), "%s", e.msg);
+    o.seed--;
     EXPECTF(sft_run(&o, &r2, &e) == 0, "%s", e.msg);
     EXPECT(r2.steps_done == 6 && !r2.interrupted);
     snprintf(fa, sizeof fa, "%s/model.safetensors", a);
@@ -351,6 +361,12 @@ static void test_resume_same_bits(void) {
     snprintf(fa, sizeof fa, "%s/tokenizer.json", b);
     EXPECT(file_exists(fa));
     EXPECT(!isnan(r1.val_loss) && r1.val_loss == r2.val_loss);
+    /* --resume with nothing to resume is an error; a folder holding a run needs --resume */
+    o.run.out_dir = tu_path(dir, "empty");
+    EXPECTF(sft_run(&o, &r3, &e) == -1 && strstr(e.msg, "no checkpoint"), "%s", e.msg);
+    o.run.out_dir = a;
+    o.run.resume = 0;
+    EXPECTF(sft_run(&o, &r3, &e) == -1 && strstr(e.msg, "--resume"), "%s", e.msg);
     /* evals at steps 2, 4, 6 with one held-out prompt: the scorer sees the right reference each time
      * (a completion holding ids the tokenizer lacks scores 0 without a call) */
     EXPECTF(score_calls >= 2 && score_ref_ok == score_calls && r1.accuracy == 0.75 && r2.accuracy == 0.75, "%d %d %g",
@@ -372,8 +388,8 @@ static void test_distill(void) {
     o.tokenizer_path = tok_path;
     o.require_dense = 1;
     o.data_path = data_path;
-    o.out_dir = out;
-    o.batch = 2; o.seq_len = 64; o.steps = 4; o.val_frac = 0; o.quiet = 1;
+    o.run.out_dir = out;
+    o.batch = 2; o.seq_len = 64; o.steps = 4; o.val_frac = 0; o.run.quiet = 1;
     tu_write_text(cfgp, MOE_CFG);
     SftResult r;
     EXPECTF(sft_run(&o, &r, &e) == -1 && strstr(e.msg, "student.json") && strstr(e.msg, "dense") &&
@@ -385,9 +401,9 @@ static void test_distill(void) {
     EXPECT(r.steps_done == 4 && file_exists(f) && r.last_loss < r.first_loss);
     /* --init from a folder of the same config */
     o.init_dir = model_dir;
-    o.resume = 0;
+    o.run.resume = 0;
     snprintf(out, sizeof out, "%s/student2", dir);
-    o.out_dir = out;
+    o.run.out_dir = out;
     EXPECTF(sft_run(&o, &r, &e) == 0, "%s", e.msg);
 }
 

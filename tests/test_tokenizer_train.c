@@ -221,7 +221,7 @@ static void test_bad_options(void) {
     const char *texts[1] = {"abc"};
     size_t lens[1] = {3};
     Err e = {0};
-    EXPECT(tokenizer_train_texts(texts, lens, 1, &o, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "--vocab-size"));
+    EXPECT(tokenizer_train_texts(texts, lens, 1, &o, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "vocab_size"));
     const char *files[1] = {"/nonexistent/corpus.txt"};
     TrainOpts o2 = {.files = files, .n_files = 1, .vocab_size = 1000, .min_frequency = 2};
     EXPECT(tokenizer_train(&o2, "/tmp/never.json", NULL, &e) == -1 && strstr(e.msg, "/nonexistent/corpus.txt"));
@@ -322,7 +322,7 @@ static void test_cli(void) {
     n = p ? fread(out, 1, sizeof out - 1, p) : 0;
     out[n] = 0;
     rc = p ? pclose(p) : 0;
-    EXPECTF(rc != 0 && strstr(out, "r1: error: --vocab-size"), "got '%s'", out);
+    EXPECTF(rc != 0 && strstr(out, "r1: error: vocab_size"), "got '%s'", out);
 }
 
 static void test_chat_render(void) {

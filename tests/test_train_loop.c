@@ -50,21 +50,21 @@ static PretrainOptions base_options(const char *out, const char *tokens) {
     PretrainOptions o = pretrain_defaults();
     o.config_path = cfg_path;
     o.tokens_path = tokens;
-    o.out_dir = out;
+    o.run.out_dir = out;
     o.batch = 2;
     o.seq_len = 8;
     o.grad_accum = 2;
     o.steps = 8;
-    o.lr = 1e-2;
-    o.warmup = 2;
+    o.optim.learning_rate = 1e-2;
+    o.optim.warmup_steps = 2;
     o.val_frac = 0.2;
     o.eval_every = 2;
     o.eval_batches = 2;
-    o.save_every = 0;
-    o.keep = 0;
-    o.bias_update_speed = 0.01;
+    o.run.save_every = 0;
+    o.run.keep = 0;
+    o.optim.bias_update_speed = 0.01;
     o.seed = 3;
-    o.quiet = 1;
+    o.run.quiet = 1;
     return o;
 }
 
@@ -77,7 +77,7 @@ static void test_matches_reference(void) {
     if (!ref) return;
     const cJSON *opt = cJSON_GetObjectItem(ref, "options"), *toks = cJSON_GetObjectItem(ref, "tokens");
     const cJSON *steps = cJSON_GetObjectItem(ref, "steps");
-#define OPT(k) cJSON_GetObjectItem(opt, k)->valuedouble
+#define REF(k) cJSON_GetObjectItem(opt, k)->valuedouble
     int n = cJSON_GetArraySize(toks);
     uint32_t *t = malloc((size_t)n * sizeof *t);
     for (int i = 0; i < n; i++) t[i] = (uint32_t)cJSON_GetArrayItem(toks, i)->valueint;
@@ -87,39 +87,39 @@ static void test_matches_reference(void) {
     PretrainOptions o = pretrain_defaults();
     o.config_path = FIXTURE_DIR "/config.json";
     o.tokens_path = tp;
-    o.out_dir = tpath("ref_run");
-    o.steps = (int64_t)OPT("steps");
-    o.batch = (int)OPT("batch");
-    o.seq_len = (int)OPT("seq_len");
-    o.grad_accum = (int)OPT("grad_accum");
-    o.lr = OPT("lr");
-    o.warmup = (int64_t)OPT("warmup");
-    o.min_lr_ratio = OPT("min_lr_ratio");
-    o.schedule = SCHED_COSINE;
-    o.adamw.beta1 = OPT("beta1");
-    o.adamw.beta2 = OPT("beta2");
-    o.adamw.eps = OPT("eps");
-    o.adamw.weight_decay = OPT("weight_decay");
-    o.clip = OPT("clip");
-    o.mtp_lambda = OPT("mtp_lambda");
+    o.run.out_dir = tpath("ref_run");
+    o.steps = (int64_t)REF("steps");
+    o.batch = (int)REF("batch");
+    o.seq_len = (int)REF("seq_len");
+    o.grad_accum = (int)REF("grad_accum");
+    o.optim.learning_rate = REF("lr");
+    o.optim.warmup_steps = (int64_t)REF("warmup");
+    o.optim.min_lr_ratio = REF("min_lr_ratio");
+    o.optim.lr_scheduler = SCHED_COSINE;
+    o.optim.adamw.beta1 = REF("beta1");
+    o.optim.adamw.beta2 = REF("beta2");
+    o.optim.adamw.eps = REF("eps");
+    o.optim.adamw.weight_decay = REF("weight_decay");
+    o.optim.max_grad_norm = REF("clip");
+    o.mtp_lambda = REF("mtp_lambda");
     o.seq_aux_alpha = 0;
-    o.bias_update_speed = OPT("bias_update_speed");
-    o.seed = (uint64_t)OPT("seed");
-    o.init_seed = (uint64_t)OPT("init_seed");
+    o.optim.bias_update_speed = REF("bias_update_speed");
+    o.seed = (uint64_t)REF("seed");
+    o.init_seed = (uint64_t)REF("init_seed");
     o.init_params = fixture_init;
     o.val_frac = 0;
     o.eval_every = 0;
-    o.save_every = 0;
-    o.quiet = 1;
+    o.run.save_every = 0;
+    o.run.quiet = 1;
     PretrainResult res;
     int rc = pretrain_run(&o, &res, &e);
     EXPECTF(rc == 0, "%s", e.msg);
     if (rc == 0) {
         double loss[16], mtp[16], norm[16], lr[16];
-        int k = tu_read_metric(o.out_dir, "loss", loss, 16);
-        tu_read_metric(o.out_dir, "mtp_loss", mtp, 16);
-        tu_read_metric(o.out_dir, "grad_norm", norm, 16);
-        tu_read_metric(o.out_dir, "lr", lr, 16);
+        int k = tu_read_metric(o.run.out_dir, "loss", loss, 16);
+        tu_read_metric(o.run.out_dir, "mtp_loss", mtp, 16);
+        tu_read_metric(o.run.out_dir, "grad_norm", norm, 16);
+        tu_read_metric(o.run.out_dir, "lr", lr, 16);
         EXPECT(k == cJSON_GetArraySize(steps));
         for (int s = 0; s < k && s < cJSON_GetArraySize(steps); s++) {
             const cJSON *r = cJSON_GetArrayItem(steps, s);
@@ -132,7 +132,7 @@ static void test_matches_reference(void) {
         EXPECT(k >= 10 && loss[9] < loss[0] - 0.3);
     }
     cJSON_Delete(ref);
-#undef OPT
+#undef REF
 }
 
 /* ---- memorisation ---- */
@@ -145,10 +145,10 @@ static void test_memorises_small_corpus(void) {
     o.seq_len = 16;
     o.grad_accum = 1;
     o.steps = 150;
-    o.lr = 1e-2;
-    o.warmup = 10;
-    o.min_lr_ratio = 0.1;
-    o.adamw.weight_decay = 0.0;
+    o.optim.learning_rate = 1e-2;
+    o.optim.warmup_steps = 10;
+    o.optim.min_lr_ratio = 0.1;
+    o.optim.adamw.weight_decay = 0.0;
     o.val_frac = 0;
     o.eval_every = 0;
     PretrainResult res;
@@ -177,28 +177,28 @@ static void resume_case(int threads) {
     EXPECTF(pretrain_run(&a, &ra, &e) == 0, "%s", e.msg);
     snprintf(name, sizeof name, "res_part_%d", threads);
     PretrainOptions b = base_options(tpath(name), tp);
-    b.stop_after = 4;   /* as if SIGINT arrived during step 4 */
+    b.run.stop_after = 4;   /* as if SIGINT arrived during step 4 */
     EXPECTF(pretrain_run(&b, &rb, &e) == 0, "%s", e.msg);
     EXPECT(rb.interrupted && rb.steps_done == 4);
     snprintf(name, sizeof name, "res_part_%d/checkpoints/step-4/trainer_state/state.json", threads);
     EXPECT(file_exists(tpath(name)));
-    PretrainOptions c = base_options(b.out_dir, tp);
-    c.resume = 1;
+    PretrainOptions c = base_options(b.run.out_dir, tp);
+    c.run.resume = 1;
     c.steps = 0;            /* the saved total */
     c.config_path = NULL;   /* comes from the checkpoint */
     EXPECTF(pretrain_run(&c, &rc_, &e) == 0, "%s", e.msg);
     EXPECT(rc_.steps_done == 8 && !rc_.interrupted);
     char pa[600], pc[600];
-    snprintf(pa, sizeof pa, "%s/model.safetensors", a.out_dir);
-    snprintf(pc, sizeof pc, "%s/model.safetensors", c.out_dir);
+    snprintf(pa, sizeof pa, "%s/model.safetensors", a.run.out_dir);
+    snprintf(pc, sizeof pc, "%s/model.safetensors", c.run.out_dir);
     EXPECTF(tu_same_file(pa, pc), "final parameters differ after resume (%d threads)", threads);
-    snprintf(pa, sizeof pa, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", a.out_dir);
-    snprintf(pc, sizeof pc, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", c.out_dir);
+    snprintf(pa, sizeof pa, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", a.run.out_dir);
+    snprintf(pc, sizeof pc, "%s/checkpoints/step-8/trainer_state/optimizer.safetensors", c.run.out_dir);
     EXPECTF(tu_same_file(pa, pc), "AdamW moments differ after resume (%d threads)", threads);
     double la[16], lc[16], va[16], vc[16];
-    int na = tu_read_metric(a.out_dir, "loss", la, 16), nc = tu_read_metric(c.out_dir, "loss", lc, 16);
-    tu_read_metric(a.out_dir, "val_loss", va, 16);
-    tu_read_metric(c.out_dir, "val_loss", vc, 16);
+    int na = tu_read_metric(a.run.out_dir, "loss", la, 16), nc = tu_read_metric(c.run.out_dir, "loss", lc, 16);
+    tu_read_metric(a.run.out_dir, "val_loss", va, 16);
+    tu_read_metric(c.run.out_dir, "val_loss", vc, 16);
     EXPECT(na == 8 && nc == 8);
     for (int s = 0; s < na && s < nc; s++) {
         EXPECTF(la[s] == lc[s], "step %d loss %.9g vs resumed %.9g", s + 1, la[s], lc[s]);
@@ -221,8 +221,8 @@ static void test_interrupted_checkpoint_keeps_previous(void) {
     PretrainResult r;
     /* fault in the 2nd save (step 4), half-way through optimizer.safetensors: a full disk */
     PretrainOptions o = base_options(tpath("int_run"), tp);
-    o.save_every = 2;
-    o.ckpt_fault = 2;
+    o.run.save_every = 2;
+    o.run.ckpt_fault = 2;
     EXPECT(pretrain_run(&o, &r, &e) == -1);
     EXPECTF(strstr(e.msg, "step 4") && strstr(e.msg, "previous checkpoint is intact") &&
             strstr(e.msg, "write failed"), "msg: %s", e.msg);
@@ -235,8 +235,8 @@ static void test_interrupted_checkpoint_keeps_previous(void) {
     EXPECT(st.step == 2);
     trainer_state_free(&st);
     /* resuming from step 2 reaches the uninterrupted run's bits */
-    PretrainOptions c = base_options(o.out_dir, tp);
-    c.resume = 1;
+    PretrainOptions c = base_options(o.run.out_dir, tp);
+    c.run.resume = 1;
     c.steps = 0;
     EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
     PretrainOptions a = base_options(tpath("int_ref"), tp);
@@ -283,7 +283,7 @@ static void test_killed_during_checkpoint(void) {
     trainer_state_free(&st);
     /* and the run resumes from it (for two more steps) */
     PretrainOptions c = base_options(out, tp);
-    c.resume = 1;
+    c.run.resume = 1;
     c.steps = step + 2;
     c.eval_every = 0;
     PretrainResult r;
@@ -341,8 +341,8 @@ static void test_corrupt_checkpoint_refused(void) {
     EXPECT(truncate(model, (off_t)(n - 100)) == 0);
     EXPECT(checkpoint_read_state(dir, &st, &e) == -1);
     EXPECTF(strstr(e.msg, "model.safetensors") && strstr(e.msg, "truncated"), "msg: %s", e.msg);
-    PretrainOptions c = base_options(o.out_dir, tp);
-    c.resume = 1;
+    PretrainOptions c = base_options(o.run.out_dir, tp);
+    c.run.resume = 1;
     c.steps = 0;
     EXPECT(pretrain_run(&c, &r, &e) == -1 && strstr(e.msg, "truncated"));
     /* altered: one byte of the data flipped, same size */
@@ -392,7 +392,7 @@ static void test_bad_inputs(void) {
     EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
     EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "--resume"));
     o = base_options(tpath("bad_in3"), tp);
-    o.resume = 1;
+    o.run.resume = 1;
     EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "no checkpoint"));
     /* --tokens gives the step count */
     o = base_options(tpath("bad_in4"), tp);
@@ -421,7 +421,7 @@ static void test_nonfinite_guard(void) {
     o = base_options(tpath("nan_run2"), tp);
     o.init_params = nan_init;
     o.steps = 3;
-    o.skip_nonfinite = 1;
+    o.run.skip_nonfinite = 1;
     EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
     EXPECT(r.skipped == 3 && r.steps_done == 3);
 }
@@ -437,7 +437,12 @@ static void test_cli_pretrain(void) {
     const char *r1 = getenv("R1");
     if (!r1 || access(r1, X_OK) != 0) { printf("  (skipped: $R1 not set)\n"); return; }
     char cmd[4096];
-    const char *tokz = "tests/fixtures/tokenizer/v3_pruned.tokenizer.json";
+    /* a tokenizer file not called tokenizer.json: model folders get it as tokenizer.json */
+    char tokz[512];
+    snprintf(tokz, sizeof tokz, "%s", tpath("tok.json"));
+    char *tj = tu_slurp("tests/fixtures/tokenizer/v3_pruned.tokenizer.json");
+    EXPECT(tu_write_text(tokz, tj) == 0);
+    free(tj);
     /* a config whose vocab_size fits the fixture tokenizer */
     Err e = {{0}};
     cJSON *c = json_load_file(FIXTURE_DIR "/config.json", &e);
@@ -475,6 +480,14 @@ static void test_cli_pretrain(void) {
         snprintf(p, sizeof p, "%s/%s", out, want[i]);
         EXPECTF(file_exists(p), "missing %s", p);
     }
+    EXPECT(!file_exists(tpath("cli_run/tok.json")) && !file_exists(tpath("cli_run/checkpoints/step-4/tok.json")));
+    /* a resume that changes an option of the maths is refused, naming it */
+    snprintf(cmd, sizeof cmd, "%s pretrain --tokenizer %s --data %s --out %s --steps 6 --resume --skip-bad "
+             "--learning-rate 1e-3 2>%s", r1, tokz, tpath("cli.jsonl"), out, tpath("cli_err5.txt"));
+    EXPECT(sh(cmd) == 1);
+    msg = file_read_all(tpath("cli_err5.txt"), &n, &e);
+    EXPECTF(msg && strstr(msg, "--learning-rate is 0.001") && strstr(msg, "step-4"), "stderr: %s", msg ? msg : "");
+    free(msg);
     double v[16];
     EXPECT(tu_read_metric(out, "loss", v, 16) == 4);
     /* resume with more steps */
@@ -507,14 +520,14 @@ static int child_main(const char *mode, const char *out, const char *tp) {
     o.steps = 100000;
     o.eval_every = 0;
     if (!strcmp(mode, "kill")) {
-        o.save_every = 1;
-        o.keep = 2;
+        o.run.save_every = 1;
+        o.run.keep = 2;
     } else {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = child_on_sigint;
         sigaction(SIGINT, &sa, NULL);
-        o.stop = &child_stop;
+        o.run.stop = &child_stop;
     }
     PretrainResult r;
     Err e;

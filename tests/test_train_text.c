@@ -36,7 +36,8 @@ static void test_prepare(void) {
     cfg.vocab_size = (int)tokenizer_vocab_size(tok);
     EXPECTF(pretrain_prepare_data(&d, TOKENIZER, files, 2, tpath("tok.bin"), &cfg, 0, tmpdir, &e) == 0, "%s", e.msg);
     EXPECT(d.info.rebuilt && d.info.n_docs == 3 && d.info.n_bad == 0);
-    EXPECT(d.n_files == 2 && !strcmp(d.files[0], TOKENIZER) && file_exists(d.files[1]));
+    EXPECT(d.n_files == 2 && !strcmp(d.files[0].src, TOKENIZER) && !strcmp(d.files[0].name, "tokenizer.json") &&
+           file_exists(d.files[1].src) && !strcmp(d.files[1].name, "tokenizer_config.json"));
     EXPECT(file_exists(tpath("data/tokenizer_config.json")));
     /* the stream = encode(doc) + EOS for each document */
     TokFile f;

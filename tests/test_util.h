@@ -26,6 +26,7 @@
 #include "io/json.h"
 #include "model/config.h"
 #include "model/model.h"
+#include "model/model_io.h"
 #include "model/params.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/train.h"
@@ -212,7 +213,7 @@ static TU_UNUSED int tu_save_model_with(const char *dir, const char *cfg_json, u
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, seed);
     if (tweak) tweak(&m, seed);
-    rc = checkpoint_write_model_folder(dir, &m, NULL, 0, &e);
+    rc = model_write_dir(&m, dir, &e);
     model_free(&m);
     if (rc) printf("  save: %s\n", e.msg);
     return rc;

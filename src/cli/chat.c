@@ -100,23 +100,18 @@ int cmd_chat(int argc, char **argv) {
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be > 0, got %ld", max_tokens); return cli_fail(&e); }
     if (top_k < 0 || top_k > 1 << 30) { err_set(&e, "--top-k: must be >= 0 (0 = off), got %ld", top_k); return cli_fail(&e); }
     if (context < 0 || context > 1 << 24) { err_set(&e, "--context: must be >= 0, got %ld", context); return cli_fail(&e); }
-    GenOptions o = gen_defaults();
-    o.sampler = (SamplerParams){temperature, (int)top_k, top_p, min_p, 1.0, 0.0};
-    if (sampler_validate(&o.sampler, &e) < 0) return cli_fail(&e);
+    SamplerParams sp = {temperature, (int)top_k, top_p, min_p, 1.0, 0.0};
+    if (sampler_validate(&sp, &e) < 0) return cli_fail(&e);
     threads_set((int)threads);
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
-    o.vocab_limit = (int)tokenizer_vocab_size(tok);
-    int eos = (int)(tokenizer_eos_id(tok) >= 0 ? tokenizer_eos_id(tok) : m.cfg.eos_token_id);
-    Stream s = {tok, eos, isatty(1), 0, {0}};
-    o.seed = (uint64_t)seed;
-    o.max_new_tokens = (int)max_tokens;
+    GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
+    if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
+    Stream s = {tok, o.stop_id, isatty(1), 0, {0}};
     o.n_slots = 1;
     o.max_len = (int)context;
     o.truncate_left = 1;
-    o.stop_ids = &eos;
-    o.n_stop_ids = 1;
     o.on_token = on_token;
     o.on_token_ctx = &s;
     Conv c = {0};

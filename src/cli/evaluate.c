@@ -43,6 +43,8 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!model) { err_set(&e, "--model is required"); return cli_fail(&e); }
     if (n < 1 || k < 1) { err_set(&e, "--n and --k: must be >= 1"); return cli_fail(&e); }
+    if (slots < 1) { err_set(&e, "--slots: must be >= 1, got %ld", slots); return cli_fail(&e); }
+    if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
     PromptFormat fmt;
     if (prompt_format_parse(format, &fmt, &e)) return cli_fail(&e);
     threads_set((int)threads);
@@ -54,12 +56,10 @@ int cmd_eval(int argc, char **argv) {
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
-    GenOptions go = gen_defaults();
-    go.sampler = sampler_defaults();
-    go.sampler.temperature = temperature;
-    go.sampler.top_p = top_p;
-    go.seed = (uint64_t)seed;
-    go.max_new_tokens = (int)max_tokens;
+    SamplerParams sp = sampler_defaults();
+    sp.temperature = temperature;
+    sp.top_p = top_p;
+    GenOptions go = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     go.n_slots = (int)slots;
     Completions c;
     rc = sample_completions(&m, tok, &ps, fmt, 0, (int)n, (int)k, &go, &c, &e);

@@ -1,29 +1,50 @@
 /* Flag parsing shared by every subcommand: `--name value` or `--name=value`, `--help`.
  * Each Flag points at a variable holding its default; `--help` prints every flag with its
- * default, so the documentation cannot drift from the code. */
+ * default, so the documentation cannot drift from the code. The trainers' flags come from their
+ * option tables (io/options.h) and parse straight into the options struct (flags_parse_set). */
 #ifndef R1_CLI_FLAGS_H
 #define R1_CLI_FLAGS_H
 
 #include "base/error.h"
+#include "io/options.h"
 
 typedef enum FlagKind {
     FLAG_STRING,   /* const char ** */
     FLAG_INT,      /* long * */
     FLAG_DOUBLE,   /* double * */
     FLAG_BOOL,     /* int *; takes no value */
+    FLAG_OPT,      /* OptField *: a table option (an OPT_BOOL takes no value) */
 } FlagKind;
 
 typedef struct Flag {
-    const char *name;   /* without the leading dashes */
+    const char *name;   /* without the leading dashes ('_' and '-' are the same letter) */
     FlagKind kind;
     void *dest;
     const char *help;
 } Flag;
+
+typedef struct OptField {
+    const OptSpec *spec;
+    void *field;
+} OptField;
 
 /* Parses argv[1..argc-1] (argv[0] is the subcommand). Positional arguments are collected into
  * positional[] (up to max_positional) when positional is not NULL, otherwise refused.
  * Returns 0 on success, 1 when --help was printed (the caller exits 0), -1 with an Err. */
 int flags_parse(const char *usage, const Flag *flags, int n_flags, int argc, char **argv,
                 const char **positional, int max_positional, int *n_positional, Err *e);
+
+/* The specs a command line set, in order. */
+enum { FLAGS_MAX_GIVEN = 128 };
+typedef struct FlagsGiven {
+    const OptSpec *spec[FLAGS_MAX_GIVEN];
+    int n;
+} FlagsGiven;
+
+/* flags_parse over every option of `set` (fields of opts) followed by the plain flags extra[];
+ * given (may be NULL) receives the options the command line set. */
+int flags_parse_set(const char *usage, const OptSet *set, void *opts, const Flag *extra, int n_extra,
+                    int argc, char **argv, const char **positional, int max_positional, int *n_positional,
+                    FlagsGiven *given, Err *e);
 
 #endif

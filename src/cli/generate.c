@@ -149,16 +149,20 @@ int cmd_generate(int argc, char **argv) {
     if (context < 0 || context > 1 << 24) { err_set(&e, "--context: must be >= 0, got %ld", context); return cli_fail(&e); }
     if (threads < 0) { err_set(&e, "--threads: must be >= 0, got %ld", threads); return cli_fail(&e); }
     if (top_k < 0 || top_k > 1 << 30) { err_set(&e, "--top-k: must be >= 0 (0 = off), got %ld", top_k); return cli_fail(&e); }
-    GenOptions o = gen_defaults();
-    o.sampler = (SamplerParams){temperature, (int)top_k, top_p, min_p, rep, pres};
-    if (sampler_validate(&o.sampler, &e) < 0) return cli_fail(&e);
+    SamplerParams sp = {temperature, (int)top_k, top_p, min_p, rep, pres};
+    if (sampler_validate(&sp, &e) < 0) return cli_fail(&e);
     if (stop && !*stop) { err_set(&e, "--stop: empty string"); return cli_fail(&e); }
+    if (spec && temperature != 0) {
+        err_set(&e, "--speculative: needs greedy decoding (--temperature 0), got %g", temperature);
+        return cli_fail(&e);
+    }
     threads_set((int)threads);
 
     Model m;
     Tokenizer *tok = NULL;
     if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
-    o.vocab_limit = (int)tokenizer_vocab_size(tok);
+    GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
+    if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
     Prompt *ps = NULL;
     int np = 0;
     if (prompt) {
@@ -172,25 +176,31 @@ int cmd_generate(int argc, char **argv) {
     } else if (read_prompts(prompts, tok, raw, &ps, &np, &e) < 0) {
         goto done_err;
     }
+    if (spec && m.cfg.num_nextn_predict_layers < 1) {
+        err_set(&e, "--speculative: the model has no MTP module (num_nextn_predict_layers = 0)");
+        goto done_err;
+    }
+    for (int i = 0; i < np && !truncate; i++) {
+        int ctx_len = context > 0 ? (int)context : m.cfg.max_position_embeddings;
+        if (ps[i].n >= ctx_len) {
+            err_set(&e, "prompt %d: %d tokens, longer than the context allows (%d tokens, prompt + at least one "
+                        "generated); shorten it, raise --context, or pass --truncate-left", i, ps[i].n, ctx_len);
+            goto done_err;
+        }
+    }
     {
         const int total = np * (int)n;
         GenRequest *reqs = xmalloc((size_t)total * sizeof *reqs);
         for (int i = 0; i < np; i++)
             for (int j = 0; j < n; j++)
                 reqs[i * n + j] = (GenRequest){ps[i].ids, ps[i].n, (uint64_t)i, (uint64_t)j};
-        int eos = (int)(tokenizer_eos_id(tok) >= 0 ? tokenizer_eos_id(tok) : m.cfg.eos_token_id);
         const char *stops[1] = {stop};
-        o.seed = (uint64_t)seed;
-        o.max_new_tokens = (int)max_tokens;
         o.n_slots = (int)batch;
         o.prefill_chunk = (int)chunk;
         o.max_len = (int)context;
         o.truncate_left = truncate;
-        o.stop_ids = &eos;
-        o.n_stop_ids = 1;
         o.stop_strings = stops;
         o.n_stop_strings = stop ? 1 : 0;
-        o.tok = tok;
         o.want_logprobs = logprobs;
         o.speculative = spec;
         GenOutput *outs = xcalloc((size_t)total, sizeof *outs);

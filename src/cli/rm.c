@@ -1,11 +1,11 @@
-/* r1 rm: the reward model of alignment RL (rl/reward_model.h).
+/* r1 rm: the reward model of alignment RL (rl/reward_model.h, rl/rm_train.h).
  *   r1 rm train --model DIR (--data prefs.jsonl | --builtin helpful|harmless) --out DIR
- *               [--epochs --batch --lr --val-frac --seed --pointwise --n]
+ *               [--epochs --batch --learning-rate --val-frac --seed --pointwise --n --resume ...]
  *   r1 rm score --model RM_DIR --data FILE.jsonl [--field response] [--out FILE.jsonl]
  * train initialises the RM from a policy/base folder (trunk copied, small random head), trains it
- * with the Bradley–Terry loss (or BCE on safe/unsafe labels with --pointwise), prints the held-out
- * pair accuracy and saves the RM folder. score prints the mean score and writes every record with
- * "rm_score" added. */
+ * with the Bradley–Terry loss (or BCE on safe/unsafe labels with --pointwise) as a run
+ * (checkpoints, metrics.jsonl, --resume), prints the held-out pair accuracy and leaves the RM
+ * folder in --out. score prints the mean score and writes every record with "rm_score" added. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,54 +15,31 @@
 #include "base/strbuf.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/train_cli.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "rl/reward_model.h"
+#include "rl/rm_train.h"
 
 int cmd_rm(int argc, char **argv);
 
 static int rm_train_cmd(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *builtin = NULL, *out = NULL;
     RmTrainOptions o = rm_train_defaults();
-    long epochs = o.epochs, batch = o.batch, seed = (long)o.seed, n = 400;
-    int pointwise = 0;
-    Flag flags[] = {
-        {"model", FLAG_STRING, &model, "policy/base model folder the RM starts from (trunk copied)"},
-        {"data", FLAG_STRING, &data, "JSONL of {\"prompt\",\"chosen\",\"rejected\"} (point-wise: {\"prompt\",\"response\",\"label\"})"},
-        {"builtin", FLAG_STRING, &builtin, "built-in data instead of --data: helpful or harmless"},
-        {"n", FLAG_INT, &n, "built-in data: number of pairs"},
-        {"out", FLAG_STRING, &out, "RM folder to write"},
-        {"epochs", FLAG_INT, &epochs, "passes over the training items"},
-        {"batch", FLAG_INT, &batch, "pairs (or labelled items) per step, 1..16"},
-        {"lr", FLAG_DOUBLE, &o.lr, "AdamW learning rate"},
-        {"clip", FLAG_DOUBLE, &o.clip, "gradient norm clip (0 = off)"},
-        {"val-frac", FLAG_DOUBLE, &o.val_frac, "share held out for the accuracy"},
-        {"seed", FLAG_INT, &seed, "seed of the head init, the split and the shuffles (and of built-in data)"},
-        {"pointwise", FLAG_BOOL, &pointwise, "BCE on safe (1) / unsafe (0) labels instead of pairs"},
-    };
+    cJSON *saved = NULL;
     Err e = {0};
-    int rc = flags_parse("usage: r1 rm train --model DIR (--data prefs.jsonl | --builtin helpful|harmless) --out DIR [flags]",
-                         flags, sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
-    if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    if (!model || !out) { err_set(&e, "rm train: --model and --out are required"); return cli_fail(&e); }
-    if (!data == !builtin) { err_set(&e, "rm train: give exactly one of --data and --builtin"); return cli_fail(&e); }
-    o.epochs = (int)epochs;
-    o.batch = (int)batch;
-    o.seed = (uint64_t)seed;
-    RmData d;
-    if (data ? rm_data_load(&d, data, pointwise, &e) : rm_data_builtin(&d, builtin, (int)n, (uint64_t)seed, pointwise, &e))
-        return cli_fail(&e);
-    RewardModel rm;
-    if (rm_init_from_policy(&rm, model, (uint64_t)seed, &e)) { rm_data_free(&d); return cli_fail(&e); }
+    int rc = train_cli_parse("usage: r1 rm train --model DIR (--data prefs.jsonl | --builtin helpful|harmless) --out DIR [flags]",
+                             &RM_TRAIN_OPTIONS, &o, &o.run, NULL, 0, argc, argv, NULL, 0, NULL, &saved, &e);
     RmTrainResult res;
-    rc = rm_train(&rm, &d, &o, &res, &e);
-    if (rc == 0) rc = rm_save(&rm, out, &e);
-    rm_free(&rm);
-    rm_data_free(&d);
-    if (rc) return cli_fail(&e);
+    if (rc == 0) rc = rm_train_run(&o, &res, &e);
+    cJSON_Delete(saved);
+    if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (res.interrupted) {
+        printf("rm: stopped after %d steps: checkpoint written; continue with --resume\n", res.steps);
+        return 0;
+    }
     printf("rm: %d train / %d held-out %s, %d steps, loss %.4f -> %.4f, held-out accuracy %.3f (before %.3f), %.1f s -> %s\n",
-           res.n_train, res.n_val, pointwise ? "items" : "pairs", res.steps, res.first_loss, res.last_loss,
-           res.val_acc, res.val_acc_before, res.seconds, out);
+           res.n_train, res.n_val, o.pointwise ? "items" : "pairs", res.steps, res.first_loss, res.last_loss,
+           res.val_acc, res.val_acc_before, res.seconds, o.run.out_dir);
     return 0;
 }
 

@@ -18,14 +18,18 @@ const char *gen_finish_name(GenFinish f) {
     }
 }
 
-GenOptions gen_defaults(void) {
+GenOptions gen_options(SamplerParams sp, uint64_t seed, int max_new_tokens, const Tokenizer *tok) {
     GenOptions o;
     memset(&o, 0, sizeof o);
-    o.sampler = sampler_defaults();
-    o.max_new_tokens = 128;
+    o.sampler = sp;
+    o.seed = seed;
+    o.max_new_tokens = max_new_tokens;
     o.n_slots = 64;
     o.prefill_chunk = 256;
     o.attn = ATTN_ABSORBED;
+    o.stop_id = tok ? (int)tokenizer_eos_id(tok) : -1;
+    o.vocab_limit = tok ? (int)tokenizer_vocab_size(tok) : 0;
+    o.tok = tok;
     return o;
 }
 

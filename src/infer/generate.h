@@ -73,8 +73,7 @@ typedef struct GenOptions {
     int prefill_chunk;      /* prompt rows per step (> 0) */
     int max_len;            /* context per sequence; 0 = max_position_embeddings */
     int truncate_left;
-    const int *stop_ids;    /* e.g. the EOS id */
-    int n_stop_ids;
+    int stop_id;            /* generation ends at this id (the EOS), kept in the output; -1: none */
     const char *const *stop_strings;
     int n_stop_strings;
     const Tokenizer *tok;   /* needed for stop strings (token bytes), else may be NULL */
@@ -87,8 +86,11 @@ typedef struct GenOptions {
                              * model's vocab_size is rounded up with rows that are no token */
 } GenOptions;
 
-/* Sensible defaults: greedy off (T = 1), 128 new tokens, 64 slots, chunk 256, absorbed. */
-GenOptions gen_defaults(void);
+/* The one constructor of generation options: sampler sp, seed, at most max_new_tokens new
+ * tokens; with a tokenizer (may be NULL), generation stops at its EOS (stop_id) and samples only
+ * ids it has (vocab_limit). The rest: 64 slots, prefill chunk 256, the absorbed attention, the
+ * whole context, no stop strings. */
+GenOptions gen_options(SamplerParams sp, uint64_t seed, int max_new_tokens, const Tokenizer *tok);
 
 typedef struct GenStats {
     int64_t prefill_tokens, decode_tokens;  /* prompt (and forced) rows fed; tokens sampled */

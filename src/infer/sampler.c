@@ -18,19 +18,30 @@ SamplerParams sampler_defaults(void) {
     return p;
 }
 
+static const OptSpec SAMPLER_SPECS[] = {
+    OPT("temperature", OPT_DOUBLE, offsetof(SamplerParams, temperature), OPT_MATH, "sampling temperature; 0 = greedy"),
+    OPT("top_k", OPT_INT, offsetof(SamplerParams, top_k), OPT_MATH, "keep the k most probable tokens; 0 = off"),
+    OPT("top_p", OPT_DOUBLE, offsetof(SamplerParams, top_p), OPT_MATH, "nucleus mass in (0, 1]; 1 = off"),
+    OPT("min_p", OPT_DOUBLE, offsetof(SamplerParams, min_p), OPT_MATH, "keep tokens with p >= min-p * max p; 0 = off"),
+    OPT("repetition_penalty", OPT_DOUBLE, offsetof(SamplerParams, repetition_penalty), OPT_MATH,
+        "divide positive (multiply negative) logits of tokens seen; 1 = off"),
+    OPT("presence_penalty", OPT_DOUBLE, offsetof(SamplerParams, presence_penalty), OPT_MATH,
+        "subtract from logits of tokens already generated; 0 = off"),
+};
+static const OptTable SAMPLER_TABLE = OPT_TABLE(SAMPLER_SPECS);
+const OptSet SAMPLER_OPTIONS = {"sampler", {{&SAMPLER_TABLE, 0}}, 1};
+
 int sampler_validate(const SamplerParams *p, Err *e) {
+    const OptSet *s = &SAMPLER_OPTIONS;
     if (!(p->temperature >= 0) || !isfinite(p->temperature))
-        return err_set(e, "--temperature: must be a finite number >= 0, got %g", p->temperature);
-    if (p->top_k < 0) return err_set(e, "--top-k: must be >= 0 (0 = off), got %d", p->top_k);
-    if (!(p->top_p > 0 && p->top_p <= 1))
-        return err_set(e, "--top-p: must be in (0, 1], got %g", p->top_p);
-    if (!(p->min_p >= 0 && p->min_p <= 1))
-        return err_set(e, "--min-p: must be in [0, 1], got %g", p->min_p);
+        return opt_err(s, e, "temperature", "must be a finite number >= 0, got %g", p->temperature);
+    if (p->top_k < 0) return opt_err(s, e, "top_k", "must be >= 0 (0 = off), got %d", p->top_k);
+    if (!(p->top_p > 0 && p->top_p <= 1)) return opt_err(s, e, "top_p", "must be in (0, 1], got %g", p->top_p);
+    if (!(p->min_p >= 0 && p->min_p <= 1)) return opt_err(s, e, "min_p", "must be in [0, 1], got %g", p->min_p);
     if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty))
-        return err_set(e, "--repetition-penalty: must be a finite number > 0, got %g",
-                       p->repetition_penalty);
+        return opt_err(s, e, "repetition_penalty", "must be a finite number > 0, got %g", p->repetition_penalty);
     if (!isfinite(p->presence_penalty))
-        return err_set(e, "--presence-penalty: must be finite, got %g", p->presence_penalty);
+        return opt_err(s, e, "presence_penalty", "must be finite, got %g", p->presence_penalty);
     return 0;
 }
 

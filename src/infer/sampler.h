@@ -29,6 +29,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "io/options.h"
 
 typedef struct SamplerParams {
     double temperature;         /* >= 0; 0 = greedy */
@@ -42,7 +43,10 @@ typedef struct SamplerParams {
 /* temperature 1, everything else off. */
 SamplerParams sampler_defaults(void);
 
-/* One-line error naming the flag, e.g. "--top-p: must be in (0, 1], got 1.5". */
+/* The sampler's option table (io/options.h): the names the commands' flags share. */
+extern const OptSet SAMPLER_OPTIONS;
+
+/* One-line error naming the option through the table, e.g. "--top-p: must be in (0, 1], got 1.5". */
 int sampler_validate(const SamplerParams *p, Err *e);
 
 /* Scratch for one sampling call at a time (one per thread), sized for vocabulary V. */

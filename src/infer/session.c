@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/strbuf.h"
 
 typedef struct Seq {
@@ -37,12 +37,6 @@ struct GenSession {
     GenStats st;
 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 GenSeqParams gen_seq_params(const GenOptions *o) {
     GenSeqParams p = {o->sampler, o->seed, o->max_new_tokens, o->stop_strings, o->n_stop_strings, 0};
     return p;
@@ -50,12 +44,12 @@ GenSeqParams gen_seq_params(const GenOptions *o) {
 
 static int check_seq_params(const GenOptions *o, const GenSeqParams *p, Err *e) {
     if (sampler_validate(&p->sampler, e) < 0) return -1;
-    if (p->max_new_tokens <= 0) return err_set(e, "--max-tokens: must be > 0, got %d", p->max_new_tokens);
+    if (p->max_new_tokens <= 0) return err_set(e, "max_new_tokens: must be > 0, got %d", p->max_new_tokens);
     if (p->n_stop_strings > 0 && !o->tok) return err_set(e, "stop strings need a tokenizer");
     for (int i = 0; i < p->n_stop_strings; i++)
-        if (!p->stop_strings[i] || !p->stop_strings[i][0]) return err_set(e, "--stop: empty stop string");
+        if (!p->stop_strings[i] || !p->stop_strings[i][0]) return err_set(e, "stop_strings: an empty stop string");
     if (o->speculative && p->sampler.temperature != 0)
-        return err_set(e, "--speculative: needs greedy decoding (--temperature 0), got %g",
+        return err_set(e, "speculative decoding: needs greedy decoding (temperature 0), got %g",
                        p->sampler.temperature);
     return 0;
 }
@@ -64,15 +58,15 @@ int gen_options_check(const Model *m, const GenOptions *o, Err *e) {
     const ModelConfig *cfg = &m->cfg;
     const int max_len = o->max_len > 0 ? o->max_len : cfg->max_position_embeddings;
     if (sampler_validate(&o->sampler, e) < 0) return -1;
-    if (o->max_new_tokens <= 0) return err_set(e, "--max-tokens: must be > 0, got %d", o->max_new_tokens);
-    if (o->n_slots <= 0) return err_set(e, "--batch: must be > 0, got %d", o->n_slots);
-    if (o->prefill_chunk <= 0) return err_set(e, "--prefill-chunk: must be > 0, got %d", o->prefill_chunk);
+    if (o->max_new_tokens <= 0) return err_set(e, "max_new_tokens: must be > 0, got %d", o->max_new_tokens);
+    if (o->n_slots <= 0) return err_set(e, "n_slots: must be > 0, got %d", o->n_slots);
+    if (o->prefill_chunk <= 0) return err_set(e, "prefill_chunk: must be > 0, got %d", o->prefill_chunk);
     if (o->max_len < 0 || o->max_len > cfg->max_position_embeddings)
-        return err_set(e, "--context: must be in [1, max_position_embeddings = %d], got %d",
+        return err_set(e, "max_len (the context): must be in [1, max_position_embeddings = %d], got %d",
                        cfg->max_position_embeddings, o->max_len);
-    if (max_len < 2) return err_set(e, "--context: must be >= 2, got %d", max_len);
+    if (max_len < 2) return err_set(e, "max_len (the context): must be >= 2, got %d", max_len);
     if (o->speculative && cfg->num_nextn_predict_layers < 1)
-        return err_set(e, "--speculative: the model has no MTP module (num_nextn_predict_layers = 0)");
+        return err_set(e, "speculative decoding: the model has no MTP module (num_nextn_predict_layers = 0)");
     GenSeqParams p = gen_seq_params(o);
     return check_seq_params(o, &p, e);
 }
@@ -135,8 +129,8 @@ int gen_session_check(const GenSession *s, const GenRequest *q, const GenSeqPara
                            q->prompt[i], s->V);
     if (q->n_prompt >= s->max_len && !s->o.truncate_left)
         return err_set(e, "prompt %d: %d tokens, longer than the context allows (%d tokens, "
-                       "prompt + at least one generated); shorten it, raise --context, or pass "
-                       "--truncate-left", index, q->n_prompt, s->max_len);
+                       "prompt + at least one generated); shorten it, raise the context (max_len), or "
+                       "cut it from the left (truncate_left)", index, q->n_prompt, s->max_len);
     return 0;
 }
 
@@ -191,8 +185,7 @@ static GenFinish seq_push(GenSession *s, Seq *q, int tok, double logprob) {
     out->n++;
     q->ctx[q->n_ctx++] = tok;
     if (o->on_token) o->on_token(o->on_token_ctx, q->user, tok);
-    for (int i = 0; i < o->n_stop_ids && !q->p.ignore_stop_ids; i++)
-        if (tok == o->stop_ids[i]) return GEN_EOS;
+    if (tok == o->stop_id && !q->p.ignore_stop_ids) return GEN_EOS;
     if (q->p.n_stop_strings > 0) {
         size_t before = q->text.len, blen = 0;
         const char *b = tokenizer_token_bytes(o->tok, (uint32_t)tok, &blen);
@@ -327,7 +320,7 @@ int64_t gen_session_step(GenSession *s) {
     int chunk_rows = 0;
     int nr = build_rows(s, &chunk_rows);
     CHECK(nr > 0 && nr <= s->max_rows);
-    double t0 = now_s();
+    double t0 = clock_now();
     engine_forward(&s->g, s->tok, s->slot, nr, s->want);
     s->st.steps++;
     s->st.prefill_tokens += chunk_rows;
@@ -337,7 +330,7 @@ int64_t gen_session_step(GenSession *s) {
     for (int h = 0; h < s->n_slots; h++)
         if (s->seqs[h].busy) engine_truncate(&s->g, h, s->seqs[h].fed);
     if (s->spec) draft_next(s, nr);
-    double dt = now_s() - t0;
+    double dt = clock_now() - t0;
     if (chunk_rows > 0) s->st.prefill_seconds += dt;
     else { s->st.decode_seconds += dt; s->st.decode_step_tokens += made; }
     s->st.decode_tokens += made;

@@ -31,20 +31,20 @@ typedef struct GenSeqParams {
     int max_new_tokens;                 /* > 0 */
     const char *const *stop_strings;    /* the caller's memory, alive while the sequence runs */
     int n_stop_strings;
-    int ignore_stop_ids;                /* run on past the session's stop ids (EOS) */
+    int ignore_stop_ids;                /* run on past the session's stop id (EOS) */
 } GenSeqParams;
 
 /* The per-sequence settings of o (what generate() gives every request). */
 GenSeqParams gen_seq_params(const GenOptions *o);
 
-/* Checks o's engine settings and its per-sequence settings, with errors naming the flag. */
+/* Checks o's engine settings and its per-sequence settings, with errors naming the option. */
 int gen_options_check(const Model *m, const GenOptions *o, Err *e);
 
 typedef struct GenSession GenSession;
 
 /* Uses o's engine settings: n_slots, prefill_chunk, max_len, attn, speculative, vocab_limit,
- * stop_ids (the caller's memory, alive with the session), tok, want_logprobs, on_token.
- * NULL with an Err naming the flag on invalid settings. */
+ * stop_id, tok, want_logprobs, on_token.
+ * NULL with an Err naming the option on invalid settings. */
 GenSession *gen_session_new(const Model *m, const GenOptions *o, Err *e);
 void gen_session_free(GenSession *s);
 

@@ -1,6 +1,8 @@
 #include "io/json.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/strbuf.h"
@@ -96,4 +98,14 @@ int json_save_file(const cJSON *obj, const char *path, Err *e) {
     int rc = file_write_atomic(path, buf, strlen(buf), e);
     free(buf);
     return rc;
+}
+
+cJSON *json_exact_number(double v) {
+    if (!isfinite(v)) return cJSON_CreateNull();
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return cJSON_CreateRaw(buf);
 }

@@ -22,6 +22,11 @@ int json_get_bool(const cJSON *obj, const char *key, int required, int *out, Err
 /* *out points into obj (not copied). */
 int json_get_string(const cJSON *obj, const char *key, int required, const char **out, Err *e);
 
+/* A JSON number that reads back as exactly v (cJSON prints doubles with 15 digits when they are
+ * merely close; checkpoints need the bits): the shortest of %.15g, %.16g, %.17g that round-trips.
+ * NaN and infinities become null. */
+cJSON *json_exact_number(double v);
+
 /* The one-line JSON text of `obj` (a JSONL record), made valid UTF-8: cJSON copies string bytes
  * as they are, so every ill-formed sequence (model output can end mid-character) becomes U+FFFD.
  * Every JSON writer goes through this or json_save_file. Caller frees; never NULL. */

@@ -10,12 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
 #include "pipeline/presets.h"
 #include "pipeline/report.h"
+#include "rl/align.h"
+#include "rl/grpo.h"
+#include "rl/rm_train.h"
 #include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/pretrain.h"
+#include "train/sft.h"
 
 /* ---- running commands ---- */
 
@@ -36,6 +43,33 @@ static void cmd_add(Cmd *c, const char *fmt, ...) {
     c->argv[++c->n] = NULL;
 }
 
+/* --NAME=VALUE (or --NAME for a boolean, fmt NULL) for an option of a trainer's table: spelt as
+ * the table spells it; a name the table lacks is a bug (the pipeline test runs every stage). */
+static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt, ...) {
+    CHECKF(optset_find(set, name, strlen(name), NULL, NULL), "'%s' is not an option of r1 %s", name, set->name);
+    char flag[96];
+    opt_flag(name, flag, sizeof flag);
+    if (!fmt) { cmd_add(c, "%s", flag); return; }
+    char *v = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&v, fmt, ap) < 0) abort();
+    va_end(ap);
+    cmd_add(c, "%s=%s", flag, v);
+    free(v);
+}
+
+/* A run folder holding a checkpoint: the stage continues it with --resume. */
+static int has_checkpoint(const char *out) {
+    char root[4200], dir[4300];
+    snprintf(root, sizeof root, "%s/checkpoints", out);
+    int64_t step;
+    Err ignore;
+    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
+}
+
 static void cmd_free(Cmd *c) {
     for (int i = 0; i < c->n; i++) free(c->argv[i]);
     c->n = 0;
@@ -48,12 +82,6 @@ typedef struct Ctx {
     char r1[2048];
     FILE *log;
 } Ctx;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A new command: `r1 SUB...` with the threads flag appended later by run(). */
 static Cmd r1_cmd(const Ctx *x, const char *sub) {
@@ -125,6 +153,12 @@ static int mark_done(const Ctx *x, const char *stage, double seconds, Err *e) {
 
 static void threads_flag(const Ctx *x, Cmd *c) {
     if (x->o->threads > 0) cmd_add(c, "--threads=%d", x->o->threads);
+}
+
+/* The options every training stage ends with: threads, and --resume when there is a run to continue. */
+static void run_flags(const Ctx *x, Cmd *c, const OptSet *set, const char *out) {
+    if (x->o->threads > 0) cmd_opt(c, set, "threads", "%d", x->o->threads);
+    if (has_checkpoint(out)) cmd_opt(c, set, "resume", NULL);
 }
 
 static int st_data(Ctx *x, Err *e) {
@@ -199,24 +233,24 @@ static int st_configs(Ctx *x, Err *e) {
 }
 
 static int pretrain(Ctx *x, const char *stage, const char *config, long steps, Err *e) {
+    const OptSet *o = &PRETRAIN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "pretrain");
     path(x, a, sizeof a, config);
-    cmd_add(&c, "--config=%s", a);
+    cmd_opt(&c, o, "config", "%s", a);
     path(x, a, sizeof a, "tokenizer/tokenizer.json");
-    cmd_add(&c, "--tokenizer=%s", a);
+    cmd_opt(&c, o, "tokenizer", "%s", a);
     path(x, a, sizeof a, "data/corpus.jsonl");
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--batch=%ld", x->p->pretrain_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->pretrain_lr);
-    cmd_add(&c, "--warmup=%ld", steps / 20 + 1);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (file_exists(a)) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->pretrain_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->pretrain_lr);
+    cmd_opt(&c, o, "warmup_steps", "%ld", steps / 20 + 1);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -231,33 +265,32 @@ static int st_student_base(Ctx *x, Err *e) {
 static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, const char *format,
                 const char *rewards, const char *lang, long steps, double max_seconds, int heldout, Err *e) {
     const Preset *p = x->p;
+    const OptSet *o = &GRPO_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, sub);
     path(x, a, sizeof a, from);
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->rl_levels);
-    cmd_add(&c, "--lang=%s", lang);
-    cmd_add(&c, "--prompt-format=%s", format);
-    cmd_add(&c, "--rewards=%s", rewards);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
-    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
-    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
-    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
-    cmd_add(&c, "--dynamic-sampling");
-    cmd_add(&c, "--max-refill=1");
-    cmd_add(&c, "--eval-every=%ld", heldout ? (steps + 9) / 10 : 0);
-    cmd_add(&c, "--eval-n=%ld", p->eval_n / 2 > 16 ? p->eval_n / 2 : 16);
-    cmd_add(&c, "--eval-k=%ld", p->eval_k);
-    cmd_add(&c, "--save-every=%ld", steps / 4 + 1);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    if (max_seconds > 0) cmd_add(&c, "--max-seconds=%.1f", max_seconds);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "task", "%s", p->rl_task);
+    cmd_opt(&c, o, "level", "%s", p->rl_levels);
+    cmd_opt(&c, o, "lang", "%s", lang);
+    cmd_opt(&c, o, "prompt_format", "%s", format);
+    cmd_opt(&c, o, "rewards", "%s", rewards);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
+    cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
+    cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
+    cmd_opt(&c, o, "dynamic_sampling", NULL);
+    cmd_opt(&c, o, "max_refill", "1");
+    cmd_opt(&c, o, "eval_every", "%ld", heldout ? (steps + 9) / 10 : 0);
+    cmd_opt(&c, o, "eval_n", "%ld", p->eval_n / 2 > 16 ? p->eval_n / 2 : 16);
+    cmd_opt(&c, o, "eval_k", "%ld", p->eval_k);
+    cmd_opt(&c, o, "save_every", "%ld", steps / 4 + 1);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    if (max_seconds > 0) cmd_opt(&c, o, "max_seconds", "%.1f", max_seconds);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -266,22 +299,21 @@ static int st_zero(Ctx *x, Err *e) {
 }
 
 static int sft(Ctx *x, const char *stage, const char *from, const char *data, long steps, Err *e) {
+    const OptSet *o = &SFT_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "sft");
     path(x, a, sizeof a, from);
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, data);
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--steps=%ld", steps);
-    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->sft_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -322,17 +354,19 @@ static int st_sample(Ctx *x, Err *e) { return sample(x, "sample", "rl", "data/rs
 static int st_rs_sft(Ctx *x, Err *e) { return sft(x, "rs_sft", "base", "data/rs.jsonl", x->p->sft_steps, e); }
 
 static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
+    const OptSet *o = &RM_TRAIN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "rm train");
     path(x, a, sizeof a, "base");
-    cmd_add(&c, "--model=%s", a);
-    cmd_add(&c, "--builtin=%s", kind);
+    cmd_opt(&c, o, "model", "%s", a);
+    cmd_opt(&c, o, "builtin", "%s", kind);
     path(x, a, sizeof a, stage);
-    cmd_add(&c, "--out=%s", a);
-    cmd_add(&c, "--n=%ld", x->p->rm_pairs);
-    cmd_add(&c, "--epochs=5");
-    cmd_add(&c, "--lr=4e-3");
-    cmd_add(&c, "--seed=%ld", x->o->seed);
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "n", "%ld", x->p->rm_pairs);
+    cmd_opt(&c, o, "epochs", "5");
+    cmd_opt(&c, o, "learning_rate", "4e-3");
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
 
@@ -341,53 +375,51 @@ static int st_rm_harmless(Ctx *x, Err *e) { return rm(x, "rm_harmless", "harmles
 
 static int st_align(Ctx *x, Err *e) {
     const Preset *p = x->p;
+    const OptSet *o = &ALIGN_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "align");
     path(x, a, sizeof a, "rs_sft");
-    cmd_add(&c, "--model=%s", a);
+    cmd_opt(&c, o, "model", "%s", a);
     path(x, a, sizeof a, "rm_helpful");
-    cmd_add(&c, "--rm-helpful=%s", a);
+    cmd_opt(&c, o, "rm_helpful", "%s", a);
     path(x, a, sizeof a, "rm_harmless");
-    cmd_add(&c, "--rm-harmless=%s", a);
+    cmd_opt(&c, o, "rm_harmless", "%s", a);
     path(x, a, sizeof a, "r1");
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--task=%s", p->rl_task);
-    cmd_add(&c, "--level=%s", p->rl_levels);
-    cmd_add(&c, "--steps=%ld", p->align_steps);
-    cmd_add(&c, "--prompts-per-step=%ld", p->rl_prompts);
-    cmd_add(&c, "--num-generations=%ld", p->rl_generations);
-    cmd_add(&c, "--max-completion-length=%ld", p->max_completion);
-    cmd_add(&c, "--learning-rate=%g", p->rl_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "task", "%s", p->rl_task);
+    cmd_opt(&c, o, "level", "%s", p->rl_levels);
+    cmd_opt(&c, o, "steps", "%ld", p->align_steps);
+    cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
+    cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
+    cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, "r1", e);
 }
 
 static int st_r1_samples(Ctx *x, Err *e) { return sample(x, "r1_samples", "r1", "data/r1_samples.jsonl", e); }
 
 static int st_distill(Ctx *x, Err *e) {
+    const OptSet *o = &DISTILL_OPTIONS;
     char a[4096];
     Cmd c = r1_cmd(x, "distill");
     path(x, a, sizeof a, "data/r1_samples.jsonl");
-    cmd_add(&c, "--data=%s", a);
+    cmd_opt(&c, o, "data", "%s", a);
     path(x, a, sizeof a, "configs/student.json");
-    cmd_add(&c, "--student-config=%s", a);
+    cmd_opt(&c, o, "student_config", "%s", a);
     path(x, a, sizeof a, "tokenizer/tokenizer.json");
-    cmd_add(&c, "--tokenizer=%s", a);
+    cmd_opt(&c, o, "tokenizer", "%s", a);
     path(x, a, sizeof a, "student_base");
-    cmd_add(&c, "--init=%s", a);
+    cmd_opt(&c, o, "init", "%s", a);
     path(x, a, sizeof a, "student_distilled");
-    cmd_add(&c, "--out=%s", a);
-    int resume = file_exists(a);
-    cmd_add(&c, "--steps=%ld", x->p->sft_steps);
-    cmd_add(&c, "--batch=%ld", x->p->sft_batch);
-    cmd_add(&c, "--seq-len=%ld", x->p->seq_len);
-    cmd_add(&c, "--lr=%g", x->p->sft_lr);
-    cmd_add(&c, "--seed=%ld", x->o->seed);
-    threads_flag(x, &c);
-    if (resume) cmd_add(&c, "--resume");
+    cmd_opt(&c, o, "out", "%s", a);
+    cmd_opt(&c, o, "steps", "%ld", x->p->sft_steps);
+    cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
+    cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
+    cmd_opt(&c, o, "seed", "%ld", x->o->seed);
+    run_flags(x, &c, o, a);
     return run(x, &c, "student_distilled", e);
 }
 
@@ -553,7 +585,7 @@ static int claim_folder(Ctx *x, Err *e) {
         const cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "preset");
         int same = cJSON_IsString(ps) && !strcmp(ps->valuestring, x->p->name);
         cJSON_Delete(j);
-        if (!same) return err_set(e, "%s holds a run of another preset; choose another --out", x->out);
+        if (!same) return err_set(e, "%s holds a run of another preset; choose another run folder", x->out);
         return 0;
     }
     if (file_exists(x->out)) {
@@ -562,7 +594,7 @@ static int claim_folder(Ctx *x, Err *e) {
         if (!file_exists(cmd)) {
             /* an existing folder that is not one of our runs: refuse unless empty */
             if (rmdir(x->out) != 0)
-                return err_set(e, "%s exists and holds other files; choose another --out", x->out);
+                return err_set(e, "%s exists and holds other files; choose another run folder", x->out);
         }
     }
     if (x->o->dry_run) return 0;
@@ -589,20 +621,20 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     memset(&x, 0, sizeof x);
     x.o = o;
     x.p = preset_find(o->preset);
-    if (!x.p) return err_set(e, "--preset: unknown preset '%s' (%s)", o->preset, preset_names());
+    if (!x.p) return err_set(e, "unknown preset '%s' (%s)", o->preset, preset_names());
     snprintf(x.out, sizeof x.out, "%s", o->out ? o->out : "");
     if (!x.out[0]) snprintf(x.out, sizeof x.out, "runs/%s", x.p->name);
     if (o->r1) snprintf(x.r1, sizeof x.r1, "%s", o->r1);
     else {
         ssize_t n = readlink("/proc/self/exe", x.r1, sizeof x.r1 - 1);
-        if (n <= 0) return err_set(e, "cannot find the r1 binary (use --r1 PATH)");
+        if (n <= 0) return err_set(e, "cannot find the r1 binary (give its path)");
         x.r1[n] = 0;
     }
     if (claim_folder(&x, e)) return -1;
     char lp[4096];
     path(&x, lp, sizeof lp, "pipeline.log");
     x.log = o->dry_run ? NULL : fopen(lp, "a");
-    double t0 = now_s();
+    double t0 = clock_now();
     int rc = 0;
     for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0] && rc == 0; i++) {
         const StageDef *s = &STAGES[i];
@@ -610,12 +642,12 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
             fprintf(stderr, "pipeline: %s done (%.0f s), skipped\n", s->name, stage_seconds(&x, s->name));
             continue;
         }
-        fprintf(stderr, "pipeline: stage %s (preset %s, %.0f s so far)\n", s->name, x.p->name, now_s() - t0);
-        double ts = now_s();
+        fprintf(stderr, "pipeline: stage %s (preset %s, %.0f s so far)\n", s->name, x.p->name, clock_now() - t0);
+        double ts = clock_now();
         rc = s->fn(&x, e);
-        if (rc == 0) rc = mark_done(&x, s->name, now_s() - ts, e);
+        if (rc == 0) rc = mark_done(&x, s->name, clock_now() - ts, e);
     }
     if (x.log) fclose(x.log);
-    if (rc == 0) fprintf(stderr, "pipeline: finished in %.0f s: %s\n", now_s() - t0, x.out);
+    if (rc == 0) fprintf(stderr, "pipeline: finished in %.0f s: %s\n", clock_now() - t0, x.out);
     return rc;
 }

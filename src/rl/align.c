@@ -25,19 +25,19 @@ static void add_record(StrBuf *out, const char *prompt, const char *answer) {
 
 int align_write_prompts(const char *path, const AlignMix *mix, Err *e) {
     if (mix->n < 1) return err_set(e, "align: the prompt pool needs at least one record");
-    if (!(mix->general_frac >= 0 && mix->general_frac <= 1)) return err_set(e, "--general-frac: must be in [0, 1]");
+    if (!(mix->general_frac >= 0 && mix->general_frac <= 1)) return err_set(e, "general_frac: must be in [0, 1]");
     char names[8][16];
     int n_tasks = 0;
     for (const char *s = mix->tasks; s && *s && n_tasks < 8;) {
         size_t l = strcspn(s, ",");
-        if (l == 0 || l >= sizeof names[0]) return err_set(e, "--task: bad task list '%s'", mix->tasks);
+        if (l == 0 || l >= sizeof names[0]) return err_set(e, "task: bad task list '%s'", mix->tasks);
         memcpy(names[n_tasks], s, l);
         names[n_tasks][l] = 0;
-        if (!task_find(names[n_tasks])) return err_set(e, "--task: unknown task '%s' (%s)", names[n_tasks], task_names());
+        if (!task_find(names[n_tasks])) return err_set(e, "task: unknown task '%s' (%s)", names[n_tasks], task_names());
         n_tasks++;
         s += l + (s[l] == ',');
     }
-    if (n_tasks == 0 && mix->general_frac < 1) return err_set(e, "--task: no reasoning task given");
+    if (n_tasks == 0 && mix->general_frac < 1) return err_set(e, "task: no reasoning task given");
     StrBuf out = {0};
     Rng r = rng_make(mix->seed, RNG_DATA, 0, 11);
     int rc = 0;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "rl/grpo.h"
 #include "rl/rewards.h"
 #include "rl/reward_model.h"
 
@@ -40,5 +41,29 @@ typedef struct AlignRm {
 
 /* GrpoRewardFn: 0 for reasoning prompts; for general ones, helpful(summary) + harmless(whole). */
 double align_rm_reward(void *ctx, const RewardInput *in);
+
+/* `r1 align`: GRPO (its task and level name the reasoning mix) plus the reward models. */
+typedef struct AlignOptions {
+    GrpoOptions grpo;
+    const char *rm_helpful;     /* helpfulness RM folder (required) */
+    const char *rm_harmless;    /* harmlessness RM folder (NULL: none) */
+    int helpful_full;           /* the helpful RM reads the whole response, not the summary */
+    double general_frac;        /* share of general prompts in the pool */
+    int pool;                   /* prompts in the pool (written to out/align_prompts.jsonl) */
+    double rm_weight;           /* weight of the RM term */
+    double rm_from_frac;        /* the RM term counts from step floor(frac·steps) on */
+} AlignOptions;
+
+extern const OptSet ALIGN_OPTIONS;
+
+AlignOptions align_defaults(void);
+
+typedef struct AlignResult {
+    GrpoResult grpo;
+    int64_t rm_from_step;
+    int n_calls;                /* general completions scored by the RMs */
+} AlignResult;
+
+int align_run(const AlignOptions *o, AlignResult *res, Err *e);
 
 #endif

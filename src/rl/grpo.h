@@ -1,4 +1,5 @@
-/* GRPO: group-relative policy optimisation, the RL of DeepSeek-R1 (and R1-Zero).
+/* GRPO: group-relative policy optimisation, the RL of DeepSeek-R1 (and R1-Zero); a trainer on
+ * the run engine (train/run.h), which owns the update, the folder, checkpoints and resume.
  *
  * One step (r1-recipe.md §2.8):
  *   1. B prompts (rl_prompts.h: a function of (seed, step)), each rendered and tokenized;
@@ -7,10 +8,11 @@
  *   3. rule rewards (rewards.h), weighted; group advantages (grpo_loss.h, --scale-rewards);
  *      with dynamic sampling, groups whose rewards are all equal are dropped and more prompts are
  *      drawn (up to max_refill rounds) until B informative groups are in hand;
- *   4. μ = num_iterations passes over the rollout batch, one optimizer step each: per
+ *   4. μ = num_iterations passes over the rollout batch, one optimizer update each: per
  *      micro-batch, the policy's per-token log-probs (model_target_logprobs), the reference's
  *      when β > 0, the loss of the chosen variant and dL/dlogp (grpo_loss), backpropagated as
- *      per-position weights on the cross-entropy (model_backward); then clipping and AdamW. The
+ *      per-position weights on the cross-entropy (model_backward); then the engine's update
+ *      (clipping, AdamW, the MoE bias update with the policy forwards' expert loads). The
  *      old log-probs are those of pass 0, before any update (so pass 0 has ratio exactly 1);
  *   5. every ref_sync_steps steps the reference is reset to the policy (R1: every 400 steps).
  *
@@ -19,32 +21,33 @@
  *
  * A run lives in one folder: metrics.jsonl (one object per step: every reward's mean and std,
  * accuracy, share of zero-variance groups, completion length mean/max, share truncated, KL,
- * clip fractions, entropy, rollout and training tokens/s), checkpoints/step-N/ (train/checkpoint.h)
- * and, at the end, the final model as a Hugging Face folder. --resume continues from the latest
- * checkpoint to the same bits.
+ * clip fractions, entropy, rollout and training tokens/s; and after the last step a line
+ * {"step": N, "final": true, ...} of the held-out evaluation), checkpoints/step-N/, out/ref/step-K/
+ * (the reference after a sync) and, at the end, the final model as a Hugging Face folder. A resume
+ * continues to the same bits: prompts and sampling streams are functions of (seed, step).
  */
 #ifndef R1_RL_GRPO_H
 #define R1_RL_GRPO_H
 
-#include <signal.h>
 #include <stdint.h>
 
 #include "base/error.h"
 #include "rl/grpo_loss.h"
 #include "rl/rewards.h"
 #include "rl/rl_prompts.h"
-#include "train/adamw.h"
-#include "train/schedule.h"
+#include "io/options.h"
+#include "train/run.h"
 
 /* An extra reward term computed by the caller (a reward model's score in alignment RL, or a
  * synthetic reward in tests): added to the rule rewards with its weight. */
 typedef double (*GrpoRewardFn)(void *ctx, const RewardInput *in);
 
 typedef struct GrpoOptions {
-    /* inputs and output */
+    /* inputs */
     const char *model_dir;          /* HF folder with config.json, model.safetensors, tokenizer.json */
-    const char *out_dir;
-    PromptSource *prompts;          /* not owned */
+    const char *task, *level, *lang;    /* the prompts: built-in tasks (level "2" or "1-3"), or */
+    const char *data;               /*   a JSONL file of {"prompt","answer"} / GSM8K records */
+    PromptSource *prompts;          /* instead: an open source (not owned); NULL: from the above */
     PromptFormat prompt_format;
     RewardSet rewards;
     RewardParams reward_params;
@@ -57,6 +60,7 @@ typedef struct GrpoOptions {
     /* rollout */
     int prompts_per_step;           /* B */
     int num_generations;            /* G (>= 2) */
+    int generation_batch_size;      /* > 0: B = this / G instead of prompts_per_step (TRL's name) */
     double temperature, top_p;
     int top_k;
     int max_completion_length;
@@ -64,34 +68,34 @@ typedef struct GrpoOptions {
     int dynamic_sampling;           /* drop zero-variance groups and refill */
     int max_refill;                 /* extra rounds of B prompts per step */
     /* objective */
-    GrpoLossConfig loss;            /* type, epsilon_low/high, beta (totals are set per step) */
+    GrpoLossConfig loss;            /* type, epsilon_low/high (high < 0: = low), beta */
     RewardScaling scale_rewards;
     int num_iterations;             /* μ */
     int mask_truncated_completions;
     int64_t ref_sync_steps;         /* 0: never reset the reference */
-    /* optimizer */
-    double lr, min_lr_ratio;
-    int64_t warmup;
-    ScheduleKind schedule;
-    AdamWConfig adamw;
-    double clip;
     int micro_batch;                /* sequences per forward/backward */
     /* held-out evaluation during the run (R1-Zero's accuracy curve): before steps 0, N, 2N, ...
      * and after the last, eval_n problems x eval_k samples at T 0.6 / top-p 0.95 */
-    PromptSource *eval_prompts;     /* NULL: none; the TEST split of the training tasks */
+    PromptSource *eval_prompts;     /* not owned; NULL: the TEST split of `task`, or eval_data */
+    const char *eval_data;          /* with `data`: JSONL of held-out prompts */
     int64_t eval_every;             /* 0: off */
     int eval_n, eval_k;
     /* run */
     int64_t steps;
-    double max_seconds;             /* > 0: stop (and save) after the step that passes this wall
-                                     * time — a compute budget, e.g. to match another stage's */
     uint64_t seed;
-    int64_t save_every;
-    int keep;
-    int resume;
-    int quiet;
-    volatile sig_atomic_t *stop;
+    OptimOptions optim;             /* the MoE bias update runs in RL as in pretraining (V3 keeps
+                                     * the auxiliary-loss-free balancing on for all training) */
+    RunOptions run;
+    /* a command built on GRPO (align): its name and the options its checkpoints record
+     * (NULL: "grpo" and GRPO_OPTIONS of this struct) */
+    const char *command;
+    const OptSet *command_options;
+    const void *command_opts;
 } GrpoOptions;
+
+extern const OptTable GRPO_PROMPT_TABLE;    /* task, level, lang, data, prompt format, eval_* */
+extern const OptTable GRPO_TABLE;           /* the rest of GRPO's own options */
+extern const OptSet GRPO_OPTIONS;
 
 GrpoOptions grpo_defaults(void);
 

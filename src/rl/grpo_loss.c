@@ -3,19 +3,22 @@
 #include <math.h>
 #include <string.h>
 
+#include "io/options.h"
+
+const char *const GRPO_LOSS_TYPE_NAMES[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
+const char *const REWARD_SCALING_NAMES[] = {"group", "batch", "none", NULL};
+
 int grpo_loss_type_parse(const char *s, GrpoLossType *out, Err *e) {
-    static const struct { const char *name; GrpoLossType t; } names[] = {
-        {"grpo", GRPO_LOSS_GRPO}, {"bnpo", GRPO_LOSS_BNPO}, {"dr_grpo", GRPO_LOSS_DR_GRPO}, {"dapo", GRPO_LOSS_DAPO}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(s, names[i].name)) { *out = names[i].t; return 0; }
-    return err_set(e, "--loss-type: unknown value '%s' (grpo, bnpo, dr_grpo or dapo)", s);
+    int k;
+    if (opt_choice(GRPO_LOSS_TYPE_NAMES, "loss type", s, &k, e) != 0) return -1;
+    *out = (GrpoLossType)k;
+    return 0;
 }
 
 int reward_scaling_parse(const char *s, RewardScaling *out, Err *e) {
-    if (!strcmp(s, "group")) *out = SCALE_GROUP;
-    else if (!strcmp(s, "batch")) *out = SCALE_BATCH;
-    else if (!strcmp(s, "none")) *out = SCALE_NONE;
-    else return err_set(e, "--scale-rewards: unknown value '%s' (group, batch or none)", s);
+    int k;
+    if (opt_choice(REWARD_SCALING_NAMES, "reward scaling", s, &k, e) != 0) return -1;
+    *out = (RewardScaling)k;
     return 0;
 }
 

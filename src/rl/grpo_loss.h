@@ -24,7 +24,11 @@
 typedef enum GrpoLossType { GRPO_LOSS_GRPO, GRPO_LOSS_BNPO, GRPO_LOSS_DR_GRPO, GRPO_LOSS_DAPO } GrpoLossType;
 typedef enum RewardScaling { SCALE_GROUP, SCALE_BATCH, SCALE_NONE } RewardScaling;
 
-/* Parses "grpo|bnpo|dr_grpo|dapo" and "group|batch|none"; error names the flag value. */
+/* The names, indexed by the enums, NULL-terminated. */
+extern const char *const GRPO_LOSS_TYPE_NAMES[];
+extern const char *const REWARD_SCALING_NAMES[];
+
+/* Parses "grpo|bnpo|dr_grpo|dapo" and "group|batch|none"; the error names the value. */
 int grpo_loss_type_parse(const char *s, GrpoLossType *out, Err *e);
 int reward_scaling_parse(const char *s, RewardScaling *out, Err *e);
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/bigmem.h"
 #include "base/rng.h"
@@ -18,18 +17,8 @@
 #include "model/model_hidden.h"
 #include "model/model_io.h"
 #include "rl/rl_prompts.h"
-#include "train/adamw.h"
-#include "train/clip.h"
 
 #define REAL_ST (REAL_IS_DOUBLE ? ST_F64 : ST_F32)
-
-enum { RM_SCORE_BATCH = 16 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void rm_set_len(RewardModel *rm) {
     rm->max_len = rm->m.cfg.max_position_embeddings;
@@ -114,8 +103,7 @@ int rm_load(RewardModel *rm, const char *dir, Err *e) {
     return 0;
 }
 
-int rm_save(const RewardModel *rm, const char *dir, Err *e) {
-    if (file_mkdirs(dir, e)) return -1;
+int rm_write_weights(const RewardModel *rm, const char *dir, Err *e) {
     const ModelConfig *cfg = &rm->m.cfg;
     const ParamTable *pt = &rm->m.table;
     char path[4096];
@@ -142,14 +130,19 @@ int rm_save(const RewardModel *rm, const char *dir, Err *e) {
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     rc = st_write(path, w, pt->n + 1, e);
     free(w);
-    if (rc) return -1;
+    return rc;
+}
+
+int rm_save(const RewardModel *rm, const char *dir, Err *e) {
+    if (file_mkdirs(dir, e) || rm_write_weights(rm, dir, e)) return -1;
     /* the tokenizer, so the folder scores text on its own */
+    char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if (!strcmp(path, rm->tok_path)) return 0;
     size_t n = 0;
     char *json = file_read_all(rm->tok_path, &n, e);
     if (!json) return -1;
-    rc = file_write_atomic(path, json, n, e);
+    int rc = file_write_atomic(path, json, n, e);
     free(json);
     return rc;
 }
@@ -219,12 +212,12 @@ static void forward_scores(RewardModel *rm, const int *tokens, const int *lens, 
 
 int rm_score(RewardModel *rm, int n, const char *const *prompts, const char *const *responses,
              double *out, Err *e) {
-    ensure_acts(rm, RM_SCORE_BATCH);
-    int *tokens = xmalloc((size_t)RM_SCORE_BATCH * rm->max_len * sizeof *tokens);
-    int lens[RM_SCORE_BATCH];
+    ensure_acts(rm, RM_MAX_BATCH);
+    int *tokens = xmalloc((size_t)RM_MAX_BATCH * rm->max_len * sizeof *tokens);
+    int lens[RM_MAX_BATCH];
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i += RM_SCORE_BATCH) {
-        int B = n - i < RM_SCORE_BATCH ? n - i : RM_SCORE_BATCH;
+    for (int i = 0; i < n && rc == 0; i += RM_MAX_BATCH) {
+        int B = n - i < RM_MAX_BATCH ? n - i : RM_MAX_BATCH;
         int T = encode_batch(rm, B, prompts + i, responses + i, tokens, lens, e);
         if (T < 0) { rc = -1; break; }
         forward_scores(rm, tokens, lens, B, T, out + i);
@@ -233,24 +226,18 @@ int rm_score(RewardModel *rm, int n, const char *const *prompts, const char *con
     return rc;
 }
 
-/* ---- training ---- */
-
-RmTrainOptions rm_train_defaults(void) {
-    return (RmTrainOptions){.epochs = 3, .batch = 8, .lr = 1e-3, .weight_decay = 0.0, .clip = 1.0,
-                            .val_frac = 0.2, .seed = 1, .quiet = 0};
-}
+/* ---- the losses ---- */
 
 static double softplus(double x) { return x > 30 ? x : log1p(exp(x)); }
 static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
-/* Loss of a batch of items and (when grads) its gradient into grads / gscore.
- * Pairs: sequences [chosen_0..chosen_{P-1}, rejected_0..rejected_{P-1}]. correct += items right. */
-static int batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real *grads, real *gscore,
-                      int *tokens, real *dhf, double *loss, int *correct, Err *e) {
-    const char *pr[2 * RM_SCORE_BATCH] = {0}, *rs[2 * RM_SCORE_BATCH] = {0};
-    int lens[2 * RM_SCORE_BATCH];
-    double r[2 * RM_SCORE_BATCH], dr[2 * RM_SCORE_BATCH];
-    CHECK(P <= RM_SCORE_BATCH);
+int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real *grads, real *gscore,
+                  int *tokens, real *dhf, double *loss, int *correct, Err *e) {
+    const char *pr[2 * RM_MAX_BATCH] = {0}, *rs[2 * RM_MAX_BATCH] = {0};
+    int lens[2 * RM_MAX_BATCH];
+    double r[2 * RM_MAX_BATCH], dr[2 * RM_MAX_BATCH];
+    CHECK(P <= RM_MAX_BATCH);
+    ensure_acts(rm, 2 * RM_MAX_BATCH);
     int B = d->pointwise ? P : 2 * P;
     for (int i = 0; i < P; i++) {
         const RmItem *it = &d->it[idx[i]];
@@ -291,13 +278,13 @@ static int batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, r
 }
 
 int rm_evaluate(RewardModel *rm, const RmData *d, const int *idx, int n, double *acc, double *loss, Err *e) {
-    ensure_acts(rm, 2 * RM_SCORE_BATCH);
-    int *tokens = xmalloc((size_t)2 * RM_SCORE_BATCH * rm->max_len * sizeof *tokens);
+    ensure_acts(rm, 2 * RM_MAX_BATCH);
+    int *tokens = xmalloc((size_t)2 * RM_MAX_BATCH * rm->max_len * sizeof *tokens);
     double l = 0;
     int correct = 0, rc = 0;
-    for (int i = 0; i < n && rc == 0; i += RM_SCORE_BATCH) {
-        int P = n - i < RM_SCORE_BATCH ? n - i : RM_SCORE_BATCH;
-        rc = batch_loss(rm, d, idx + i, P, NULL, NULL, tokens, NULL, &l, &correct, e);
+    for (int i = 0; i < n && rc == 0; i += RM_MAX_BATCH) {
+        int P = n - i < RM_MAX_BATCH ? n - i : RM_MAX_BATCH;
+        rc = rm_batch_loss(rm, d, idx + i, P, NULL, NULL, tokens, NULL, &l, &correct, e);
     }
     free(tokens);
     *acc = n ? (double)correct / n : 0;
@@ -305,85 +292,3 @@ int rm_evaluate(RewardModel *rm, const RmData *d, const int *idx, int n, double 
     return rc;
 }
 
-int rm_train(RewardModel *rm, const RmData *d, const RmTrainOptions *o, RmTrainResult *res, Err *e) {
-    memset(res, 0, sizeof *res);
-    if (o->batch < 1 || o->batch > RM_SCORE_BATCH) return err_set(e, "--batch: must be 1..%d", RM_SCORE_BATCH);
-    if (o->epochs < 1) return err_set(e, "--epochs: must be >= 1");
-    if (!(o->val_frac >= 0 && o->val_frac < 1)) return err_set(e, "--val-frac: must be in [0, 1)");
-    if (!(o->lr > 0)) return err_set(e, "--lr: must be > 0");
-    double t0 = now_s();
-    /* seeded shuffle; the last val_frac held out */
-    int n = d->n;
-    int *order = xmalloc((size_t)(n ? n : 1) * sizeof *order);
-    for (int i = 0; i < n; i++) order[i] = i;
-    Rng r = rng_make(o->seed, RNG_DATA, 0, 7);
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)rng_below(&r, (uint64_t)i + 1);
-        int t = order[i]; order[i] = order[j]; order[j] = t;
-    }
-    int n_val = (int)(n * o->val_frac), n_train = n - n_val;
-    if (n_train < 1) { free(order); return err_set(e, "no training items (%d items, --val-frac %.2f)", n, o->val_frac); }
-    res->n_train = n_train;
-    res->n_val = n_val;
-    const int *val = order + n_train;
-    double vl;
-    if (n_val && rm_evaluate(rm, d, val, n_val, &res->val_acc_before, &vl, e)) { free(order); return -1; }
-
-    const int D = rm->m.cfg.hidden_size;
-    ensure_acts(rm, 2 * RM_SCORE_BATCH);
-    real *grads = big_calloc(rm->m.table.total * sizeof(real), "gradients");
-    real *gscore = xcalloc((size_t)D, sizeof(real));
-    double *hm = xcalloc((size_t)D, sizeof(double)), *hv = xcalloc((size_t)D, sizeof(double));
-    int *tokens = xmalloc((size_t)2 * RM_SCORE_BATCH * rm->max_len * sizeof *tokens);
-    real *dhf = xmalloc((size_t)2 * RM_SCORE_BATCH * rm->max_len * D * sizeof(real));
-    AdamWConfig ac = adamw_defaults();
-    ac.weight_decay = o->weight_decay;
-    AdamW opt;
-    adamw_init(&opt, &rm->m.table, &ac);
-    double *partial = xmalloc((size_t)opt.chunks.n * sizeof *partial + sizeof(double));
-    int *perm = xmalloc((size_t)n_train * sizeof *perm);
-    int rc = 0;
-    for (int ep = 0; ep < o->epochs && rc == 0; ep++) {
-        memcpy(perm, order, (size_t)n_train * sizeof *perm);
-        Rng re = rng_make(o->seed, RNG_DATA, (uint64_t)ep + 1, 7);
-        for (int i = n_train - 1; i > 0; i--) {
-            int j = (int)rng_below(&re, (uint64_t)i + 1);
-            int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
-        }
-        double ep_loss = 0;
-        int correct = 0;
-        for (int i = 0; i < n_train && rc == 0; i += o->batch) {
-            int P = n_train - i < o->batch ? n_train - i : o->batch;
-            double l = 0;
-            memset(gscore, 0, (size_t)D * sizeof *gscore);
-            rc = batch_loss(rm, d, perm + i, P, grads, gscore, tokens, dhf, &l, &correct, e);
-            if (rc) break;
-            ep_loss += l;
-            double gn = grad_global_norm(&opt.chunks, grads, 1.0, partial), hn = 0;
-            for (int k = 0; k < D; k++) hn += (double)gscore[k] * gscore[k];
-            double cf = clip_factor(sqrt(gn * gn + hn), o->clip);
-            adamw_step_and_zero(&opt, rm->m.params, grads, o->lr, cf);
-            /* the head: the same AdamW update (no decay) */
-            double b1 = ac.beta1, b2 = ac.beta2, t = (double)opt.t;
-            for (int k = 0; k < D; k++) {
-                double g = cf * gscore[k];
-                hm[k] = b1 * hm[k] + (1 - b1) * g;
-                hv[k] = b2 * hv[k] + (1 - b2) * g * g;
-                double mh = hm[k] / (1 - pow(b1, t)), vh = hv[k] / (1 - pow(b2, t));
-                rm->score[k] -= (real)(o->lr * mh / (sqrt(vh) + ac.eps));
-            }
-            res->steps++;
-        }
-        ep_loss /= n_train;
-        if (ep == 0) res->first_loss = ep_loss;
-        res->last_loss = ep_loss;
-        if (!o->quiet)
-            fprintf(stderr, "rm: epoch %d/%d  train loss %.4f  train acc %.3f\n", ep + 1, o->epochs, ep_loss,
-                    (double)correct / n_train);
-    }
-    if (rc == 0 && n_val) rc = rm_evaluate(rm, d, val, n_val, &res->val_acc, &res->val_loss, e);
-    adamw_free(&opt);
-    free(perm); free(partial); free(dhf); free(tokens); free(hm); free(hv); free(gscore); free(grads); free(order);
-    res->seconds = now_s() - t0;
-    return rc;
-}

@@ -30,6 +30,8 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
+enum { RM_MAX_BATCH = 16 };   /* sequences per scoring forward; items per training step at most */
+
 typedef struct RewardModel {
     Model m;            /* trunk (MTP modules dropped) */
     real *score;        /* [D] score.weight */
@@ -43,10 +45,12 @@ typedef struct RewardModel {
 /* A new RM from a policy/base folder: the trunk copied, the head small random (seed). */
 int rm_init_from_policy(RewardModel *rm, const char *dir, uint64_t seed, Err *e);
 int rm_load(RewardModel *rm, const char *dir, Err *e);
+/* The RM folder: rm_write_weights (config.json, model.safetensors) + tokenizer.json. */
 int rm_save(const RewardModel *rm, const char *dir, Err *e);
+int rm_write_weights(const RewardModel *rm, const char *dir, Err *e);
 void rm_free(RewardModel *rm);
 
-/* Scores n (prompt, response) texts, up to 16 per forward. */
+/* Scores n (prompt, response) texts, up to RM_MAX_BATCH per forward. */
 int rm_score(RewardModel *rm, int n, const char *const *prompts, const char *const *responses,
              double *out, Err *e);
 
@@ -72,25 +76,13 @@ int rm_data_load(RmData *d, const char *path, int pointwise, Err *e);
 int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int pointwise, Err *e);
 void rm_data_free(RmData *d);
 
-typedef struct RmTrainOptions {
-    int epochs, batch;          /* batch: pairs (or labelled items) per step */
-    double lr, weight_decay, clip;
-    double val_frac;            /* held out (the last share after a seeded shuffle) */
-    uint64_t seed;
-    int quiet;
-} RmTrainOptions;
-
-RmTrainOptions rm_train_defaults(void);
-
-typedef struct RmTrainResult {
-    int n_train, n_val, steps;
-    double first_loss, last_loss;   /* mean train loss of the first / last epoch */
-    double val_acc, val_loss;       /* held-out pair accuracy (point-wise: sign matches label) */
-    double val_acc_before;          /* the same before training */
-    double seconds;
-} RmTrainResult;
-
-int rm_train(RewardModel *rm, const RmData *d, const RmTrainOptions *o, RmTrainResult *res, Err *e);
+/* Loss of P <= RM_MAX_BATCH items idx[0..P) of d, added to *loss (sum over items), and *correct
+ * += the items scored right; when grads is not NULL, the gradient of the mean loss: the trunk's
+ * added to grads [table.total], the head's to gscore [D]. Pairs run as sequences [chosen_0..
+ * chosen_{P-1}, rejected_0..rejected_{P-1}]. Scratch: tokens [2·RM_MAX_BATCH·max_len], dhf
+ * [2·RM_MAX_BATCH·max_len·D] (with grads). */
+int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real *grads, real *gscore,
+                  int *tokens, real *dhf, double *loss, int *correct, Err *e);
 
 /* Held-out metrics over items idx[0..n) of d: accuracy (pairs: r_chosen > r_rejected; point-wise:
  * (r > 0) == label) and mean loss. */

@@ -367,24 +367,24 @@ int rewards_parse(const char *list, RewardSet *out, Err *e) {
         size_t nn = (size_t)(name_end - s);
         int id = reward_lookup(s, nn);
         if (id < 0)
-            return err_set(e, "--rewards: unknown reward '%.*s' (known: accuracy, format, tag_count, "
+            return err_set(e, "unknown reward '%.*s' (known: accuracy, format, tag_count, "
                               "language, cosine, repetition, overlong)", (int)nn, s);
         double w = 1.0;
         if (colon) {
             char buf[64];
             size_t wn = (size_t)(end - colon - 1);
-            if (wn == 0 || wn >= sizeof buf) return err_set(e, "--rewards: bad weight for '%.*s'", (int)nn, s);
+            if (wn == 0 || wn >= sizeof buf) return err_set(e, "bad weight for '%.*s'", (int)nn, s);
             memcpy(buf, colon + 1, wn);
             buf[wn] = 0;
             char *stop;
             w = strtod(buf, &stop);
             while (*stop == ' ') stop++;
             if (*stop || !isfinite(w))
-                return err_set(e, "--rewards: bad weight '%s' for '%.*s'", buf, (int)nn, s);
+                return err_set(e, "bad weight '%s' for '%.*s'", buf, (int)nn, s);
         }
         for (int i = 0; i < out->n; i++)
-            if ((int)out->id[i] == id) return err_set(e, "--rewards: '%.*s' given twice", (int)nn, s);
-        if (out->n >= REWARD_MAX_TERMS) return err_set(e, "--rewards: too many terms");
+            if ((int)out->id[i] == id) return err_set(e, "'%.*s' given twice", (int)nn, s);
+        if (out->n >= REWARD_MAX_TERMS) return err_set(e, "too many terms");
         out->id[out->n] = (RewardId)id;
         out->weight[out->n] = w;
         out->n++;
@@ -392,6 +392,11 @@ int rewards_parse(const char *list, RewardSet *out, Err *e) {
         s = end + 1;
     }
     return 0;
+}
+
+void rewards_format(const RewardSet *set, StrBuf *out) {
+    for (int i = 0; i < set->n; i++)
+        sb_printf(out, "%s%s:%g", i ? "," : "", reward_name(set->id[i]), set->weight[i]);
 }
 
 double rewards_score(const RewardSet *set, const RewardInput *in, const RewardParams *p,

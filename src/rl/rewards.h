@@ -33,6 +33,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 
 typedef struct RewardInput {
     const char *prompt;       /* may be NULL (= "") */
@@ -88,6 +89,8 @@ typedef struct RewardSet {
 /* Parses "accuracy:1,format:0.5" (a missing ":w" means weight 1). Unknown name, bad weight or a
  * repeated name -> -1 with a one-line Err listing the known names. */
 int rewards_parse(const char *list, RewardSet *out, Err *e);
+/* The list as rewards_parse reads it ("accuracy:1,format:0.5"). */
+void rewards_format(const RewardSet *set, StrBuf *out);
 /* Weighted sum; each[i] (if not NULL) receives term i's unweighted score. */
 double rewards_score(const RewardSet *set, const RewardInput *in, const RewardParams *p,
                      double *each);

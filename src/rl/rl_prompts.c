@@ -6,6 +6,7 @@
 #include "base/rng.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "io/options.h"
 #include "tokenizer/chat.h"
 
 static const char R1ZERO_TEMPLATE[] =
@@ -15,11 +16,12 @@ static const char R1ZERO_TEMPLATE[] =
     "<think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process "
     "here </think> <answer> answer here </answer>. User: ";
 
+const char *const PROMPT_FORMAT_NAMES[] = {"chat", "r1zero", "plain", NULL};
+
 int prompt_format_parse(const char *s, PromptFormat *out, Err *e) {
-    if (!strcmp(s, "chat")) *out = PROMPT_CHAT;
-    else if (!strcmp(s, "r1zero")) *out = PROMPT_R1ZERO;
-    else if (!strcmp(s, "plain")) *out = PROMPT_PLAIN;
-    else return err_set(e, "--prompt-format: unknown value '%s' (chat, r1zero or plain)", s);
+    int k;
+    if (opt_choice(PROMPT_FORMAT_NAMES, "prompt format", s, &k, e) != 0) return -1;
+    *out = (PromptFormat)k;
     return 0;
 }
 
@@ -47,26 +49,26 @@ int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels,
     const char *p = tasks;
     while (*p) {
         size_t n = strcspn(p, ",");
-        if (n == 0 || n >= sizeof ps->tasks[0]) return err_set(e, "--task: bad task list '%s'", tasks);
-        if (ps->n_tasks == 8) return err_set(e, "--task: at most 8 tasks");
+        if (n == 0 || n >= sizeof ps->tasks[0]) return err_set(e, "task: bad task list '%s'", tasks);
+        if (ps->n_tasks == 8) return err_set(e, "task: at most 8 tasks");
         memcpy(ps->tasks[ps->n_tasks], p, n);
         ps->tasks[ps->n_tasks][n] = 0;
         if (!task_find(ps->tasks[ps->n_tasks]))
-            return err_set(e, "--task: unknown task '%s' (known: %s)", ps->tasks[ps->n_tasks], task_names());
+            return err_set(e, "task: unknown task '%s' (known: %s)", ps->tasks[ps->n_tasks], task_names());
         ps->n_tasks++;
         p += n + (p[n] == ',');
     }
-    if (!ps->n_tasks) return err_set(e, "--task: empty task list");
+    if (!ps->n_tasks) return err_set(e, "task: empty task list");
     char *end;
     long lo = strtol(levels, &end, 10), hi = lo;
     if (*end == '-') hi = strtol(end + 1, &end, 10);
-    if (*end || lo < 1 || hi > 5 || lo > hi) return err_set(e, "--level: expected 1..5 or a range like 1-3, got '%s'", levels);
+    if (*end || lo < 1 || hi > 5 || lo > hi) return err_set(e, "level: expected 1..5 or a range like 1-3, got '%s'", levels);
     ps->level_lo = (int)lo;
     ps->level_hi = (int)hi;
     if (!strcmp(lang, "en")) ps->lang = LANG_EN;
     else if (!strcmp(lang, "zh")) ps->lang = LANG_ZH;
     else if (!strcmp(lang, "mixed")) ps->mixed_lang = 1;
-    else return err_set(e, "--lang: expected en, zh or mixed, got '%s'", lang);
+    else return err_set(e, "lang: expected en, zh or mixed, got '%s'", lang);
     return 0;
 }
 
@@ -124,7 +126,7 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
 int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,
                        const char *lang, uint64_t seed, Err *e) {
     memset(ps, 0, sizeof *ps);
-    if (!task == !data) return err_set(e, "give exactly one of --task or --data");
+    if (!task == !data) return err_set(e, "give exactly one of a task list or a data file");
     return task ? prompt_source_tasks(ps, task, levels, lang, seed, e) : prompt_source_file(ps, data, seed, e);
 }
 

@@ -25,6 +25,7 @@
 #include "tasks/task.h"
 
 typedef enum PromptFormat { PROMPT_CHAT, PROMPT_R1ZERO, PROMPT_PLAIN } PromptFormat;
+extern const char *const PROMPT_FORMAT_NAMES[];   /* indexed by PromptFormat, NULL-terminated */
 int prompt_format_parse(const char *s, PromptFormat *out, Err *e);
 
 typedef struct PromptSource {
@@ -41,13 +42,13 @@ typedef struct PromptSource {
     uint64_t seed;
 } PromptSource;
 
-/* "arith,countdown" and a level range "1-3" (or "2"). Errors name the flag. */
+/* "arith,countdown" and a level range "1-3" (or "2"). Errors name the option (task, level, lang). */
 int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels, const char *lang,
                         uint64_t seed, Err *e);
 /* Loads every record; a line without the fields is an error naming file:line. */
 int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e);
 void prompt_source_free(PromptSource *ps);
-/* What the commands take: exactly one of --task (with level and lang) or --data. */
+/* What the commands take: exactly one of a task list (with level and lang) or a data file. */
 int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,
                        const char *lang, uint64_t seed, Err *e);
 

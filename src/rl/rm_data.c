@@ -118,5 +118,5 @@ int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int point
         }
         return 0;
     }
-    return err_set(e, "--builtin: unknown data '%s' (helpful, harmless)", kind);
+    return err_set(e, "built-in data: unknown kind '%s' (helpful, harmless)", kind);
 }

@@ -17,7 +17,7 @@ void completions_free(Completions *c) {
 }
 
 int sample_completions(const Model *m, Tokenizer *tok, const PromptSource *ps, PromptFormat fmt,
-                       uint64_t first_index, int n_prompts, int k, const GenOptions *go_in,
+                       uint64_t first_index, int n_prompts, int k, const GenOptions *go,
                        Completions *c, Err *e) {
     memset(c, 0, sizeof *c);
     const int n = n_prompts * k;
@@ -49,12 +49,7 @@ int sample_completions(const Model *m, Tokenizer *tok, const PromptSource *ps, P
             req[i * k + j] = (GenRequest){ids[i], n_ids[i], first_index + (uint64_t)i, (uint64_t)j};
         sb_free(&q); sb_free(&ref); sb_free(&text);
     }
-    int eos = (int)tokenizer_eos_id(tok);
-    GenOptions go = *go_in;
-    go.stop_ids = &eos;
-    go.vocab_limit = (int)tokenizer_vocab_size(tok);
-    go.n_stop_ids = 1;
-    if (rc == 0) rc = generate(m, req, n, &go, out, NULL, e);
+    if (rc == 0) rc = generate(m, req, n, go, out, NULL, e);
     StrBuf t = {0};
     for (int i = 0; i < n && rc == 0; i++) {
         sb_clear(&t);

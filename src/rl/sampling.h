@@ -24,7 +24,7 @@ typedef struct Completions {
     int *finish;                    /* [n_prompts·k] GenFinish */
 } Completions;
 
-/* go: sampler, seed, max_new_tokens, slots (stop ids are set here to the tokenizer's EOS). */
+/* go: from gen_options(..., tok) (stopping at the tokenizer's EOS), slots as wanted. */
 int sample_completions(const Model *m, Tokenizer *tok, const PromptSource *ps, PromptFormat fmt,
                        uint64_t first_index, int n_prompts, int k, const GenOptions *go,
                        Completions *out, Err *e);

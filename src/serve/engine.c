@@ -219,14 +219,12 @@ ServeEngine *serve_engine_start(const Model *m, Tokenizer *tok, const ServeEngin
     s->tok = tok;
     s->o = *o;
     s->eos = (int)(tokenizer_eos_id(tok) >= 0 ? tokenizer_eos_id(tok) : m->cfg.eos_token_id);
-    GenOptions go = gen_defaults();
+    /* each request brings its own sampler, seed and length (GenSeqParams); these are the engine's */
+    GenOptions go = gen_options(sampler_defaults(), 0, 1, tok);
     go.n_slots = o->max_batch;
     go.prefill_chunk = o->prefill_chunk;
     go.max_len = o->max_len;
-    go.stop_ids = &s->eos;
-    go.n_stop_ids = 1;
-    go.tok = tok;
-    go.vocab_limit = (int)tokenizer_vocab_size(tok);
+    go.stop_id = s->eos;
     go.on_token = on_token;
     go.on_token_ctx = s;
     s->sess = gen_session_new(m, &go, e);

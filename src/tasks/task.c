@@ -75,7 +75,7 @@ int task_split_of(const char *task, const char *prompt) {
 int task_split_parse(const char *s, TaskSplit *out, Err *e) {
     if (!strcmp(s, "train")) *out = SPLIT_TRAIN;
     else if (!strcmp(s, "test")) *out = SPLIT_TEST;
-    else return err_set(e, "--split: expected train or test, got '%s'", s);
+    else return err_set(e, "split: expected train or test, got '%s'", s);
     return 0;
 }
 

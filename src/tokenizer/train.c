@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -19,12 +20,6 @@ static const struct { const char *text; int special; } SPECIALS[] = {
 };
 #define N_SPECIAL ((uint32_t)(sizeof SPECIALS / sizeof SPECIALS[0]))
 #define CHUNK (1u << 20)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 cJSON *tokenizer_pre_split_json(const char *const *patterns, int n) {
     cJSON *pre = cJSON_CreateObject();
@@ -273,7 +268,7 @@ static void byte_ids(uint32_t id_of[256], uint32_t byte_of[256]) {
 }
 
 static int train_words(const WordCounts *wc, const TrainOpts *o, const char *out_path, TrainStats *st, Err *e) {
-    double t0 = now_s();
+    double t0 = clock_now();
     Trainer t = {0};
     uint32_t id_of[256], byte_of[256];
     byte_ids(id_of, byte_of);
@@ -424,7 +419,7 @@ static int train_words(const WordCounts *wc, const TrainOpts *o, const char *out
     if (st) {
         st->vocab_size = vocab;
         st->merges = n_merges;
-        st->merge_seconds = now_s() - t0;
+        st->merge_seconds = clock_now() - t0;
     }
     return rc;
 }
@@ -483,7 +478,7 @@ static int count_chunks(const Chunk *ch, size_t nch, const TrainOpts *o, WordCou
 
 static int check_opts(const TrainOpts *o, Err *e) {
     if (o->vocab_size < N_SPECIAL + 256)
-        return err_set(e, "--vocab-size: %u is below %u (the %u special tokens and 256 bytes)", o->vocab_size,
+        return err_set(e, "vocab_size: %u is below %u (the %u special tokens and 256 bytes)", o->vocab_size,
                        N_SPECIAL + 256, N_SPECIAL);
     return 0;
 }
@@ -491,7 +486,7 @@ static int check_opts(const TrainOpts *o, Err *e) {
 int tokenizer_train_texts(const char *const *texts, const size_t *lens, int n, const TrainOpts *o,
                           const char *out_path, TrainStats *st, Err *e) {
     if (check_opts(o, e)) return -1;
-    double t0 = now_s();
+    double t0 = clock_now();
     Chunk *ch = NULL;
     size_t nch = 0, cap = 0, bytes = 0;
     for (int i = 0; i < n; i++) {
@@ -507,11 +502,11 @@ int tokenizer_train_texts(const char *const *texts, const size_t *lens, int n, c
         st->bytes = bytes;
         st->words = wc.total;
         st->distinct_words = wc.map.n;
-        st->count_seconds = now_s() - t0;
+        st->count_seconds = clock_now() - t0;
     }
     if (o->verbose)
         fprintf(stderr, "tokenizer train: %zu bytes, %llu words (%zu distinct) counted in %.1f s\n", bytes,
-                (unsigned long long)wc.total, wc.map.n, now_s() - t0);
+                (unsigned long long)wc.total, wc.map.n, clock_now() - t0);
     rc = train_words(&wc, o, out_path, st, e);
     wc_free(&wc);
     return rc;
@@ -519,7 +514,7 @@ int tokenizer_train_texts(const char *const *texts, const size_t *lens, int n, c
 
 int tokenizer_train(const TrainOpts *o, const char *out_path, TrainStats *st, Err *e) {
     if (check_opts(o, e)) return -1;
-    if (o->n_files < 1) return err_set(e, "--data: no training files given");
+    if (o->n_files < 1) return err_set(e, "no training files given");
     char **bufs = xcalloc((size_t)o->n_files, sizeof *bufs);
     size_t *lens = xcalloc((size_t)o->n_files, sizeof *lens);
     int rc = 0;

@@ -16,11 +16,12 @@
 #include "model/config.h"
 #include "model/model_io.h"
 
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 
 void trainer_state_free(TrainerState *st) {
     cJSON_Delete(st->options);
-    st->options = NULL;
+    cJSON_Delete(st->trainer);
+    st->options = st->trainer = NULL;
 }
 
 /* ---- hashing: 4 lanes of a 64-bit multiply-xorshift over 32-byte blocks, streamed ---- */
@@ -97,16 +98,6 @@ static int copy_file(const char *from, const char *to, Err *e) {
     int rc = file_write_atomic(to, buf, n, e);
     free(buf);
     return rc;
-}
-
-/* Name of a copied file inside a model folder: *tokenizer_config.json and *tokenizer.json get
- * the standard names (e.g. "v3.tokenizer.json" -> "tokenizer.json"), others keep theirs. */
-static const char *base_name(const char *p) {
-    size_t n = strlen(p);
-    if (n >= 21 && !strcmp(p + n - 21, "tokenizer_config.json")) return "tokenizer_config.json";
-    if (n >= 14 && !strcmp(p + n - 14, "tokenizer.json")) return "tokenizer.json";
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 /* ---- the optimizer moments: a safetensors file of F32 tensors, streamed from the buffers ---- */
@@ -219,13 +210,13 @@ done:
 
 /* ---- the model folder ---- */
 
-int checkpoint_write_model_folder(const char *dir, const Model *m, const char *const *extra_files,
-                                  int n_extra, Err *e) {
+int checkpoint_write_model_folder(const char *dir, const CkptModel *cm, Err *e) {
     char path[4096];
-    if (model_write_dir(m, dir, e) != 0) return -1;   /* config, weights (+MTP copies), generation config */
-    for (int i = 0; i < n_extra; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, base_name(extra_files[i]));
-        if (copy_file(extra_files[i], path, e) != 0) return -1;
+    /* config, weights (+MTP copies), generation config */
+    if ((cm->write ? cm->write(cm->ctx, dir, e) : model_write_dir(cm->m, dir, e)) != 0) return -1;
+    for (int i = 0; i < cm->n_files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cm->files[i].name);
+        if (copy_file(cm->files[i].src, path, e) != 0) return -1;
     }
     static const char *const written[] = {"config.json", "model.safetensors", "generation_config.json"};
     for (size_t i = 0; i < sizeof written / sizeof *written; i++) {
@@ -252,15 +243,15 @@ static int add_file_entry(cJSON *files, const char *dir, const char *rel, Err *e
     return 0;
 }
 
-int checkpoint_save(const char *root, const Model *m, const AdamW *opt, const TrainerState *st,
-                    const char *const *extra_files, int n_extra, int fault, char *dir_out,
-                    size_t dir_cap, Err *e) {
+int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const TrainerState *st,
+                    int fault, char *dir_out, size_t dir_cap, Err *e) {
+    const Model *m = cm->m;
     char tmp[4096], fin[4096], old[4096], path[4200];
     snprintf(tmp, sizeof tmp, "%s/.tmp-step-%" PRId64, root, st->step);
     snprintf(fin, sizeof fin, "%s/step-%" PRId64, root, st->step);
     snprintf(old, sizeof old, "%s/.old-step-%" PRId64, root, st->step);
     if (file_remove_tree(tmp, e) != 0 || file_mkdirs(tmp, e) != 0) return -1;
-    int rc = checkpoint_write_model_folder(tmp, m, extra_files, n_extra, e);
+    int rc = checkpoint_write_model_folder(tmp, cm, e);
     if (rc == 0 && fault == 1) rc = err_set(e, "%s: write failed: simulated failure after the model folder", tmp);
     snprintf(path, sizeof path, "%s/trainer_state", tmp);
     if (rc == 0) rc = file_mkdirs(path, e);
@@ -273,16 +264,14 @@ int checkpoint_save(const char *root, const Model *m, const AdamW *opt, const Tr
         cJSON_AddNumberToObject(state, "version", STATE_VERSION);
         cJSON_AddNumberToObject(state, "step", (double)st->step);
         cJSON_AddNumberToObject(state, "adamw_step", (double)opt->t);
-        cJSON_AddNumberToObject(state, "epoch", (double)st->epoch);
-        cJSON_AddNumberToObject(state, "pos", (double)st->pos);
-        cJSON_AddNumberToObject(state, "tokens_seen", (double)st->tokens_seen);
         cJSON_AddNumberToObject(state, "skipped", (double)st->skipped);
         cJSON_AddItemToObject(state, "options", cJSON_Duplicate(st->options, 1));
+        cJSON_AddItemToObject(state, "trainer", st->trainer ? cJSON_Duplicate(st->trainer, 1) : cJSON_CreateObject());
         cJSON *files = cJSON_AddArrayToObject(state, "files");
         static const char *const mine[] = {"config.json", "model.safetensors",
                                            "trainer_state/optimizer.safetensors"};
         for (size_t i = 0; rc == 0 && i < sizeof mine / sizeof *mine; i++) rc = add_file_entry(files, tmp, mine[i], e);
-        for (int i = 0; rc == 0 && i < n_extra; i++) rc = add_file_entry(files, tmp, base_name(extra_files[i]), e);
+        for (int i = 0; rc == 0 && i < cm->n_files; i++) rc = add_file_entry(files, tmp, cm->files[i].name, e);
     }
     snprintf(path, sizeof path, "%s/trainer_state/state.json", tmp);
     if (rc == 0) rc = json_save_file(state, path, e);
@@ -407,14 +396,12 @@ int checkpoint_read_state(const char *dir, TrainerState *st, Err *e) {
     if (rc == 0 && version != STATE_VERSION) rc = err_set(e, "%s: version %" PRId64 " (expected %d)", path, version, STATE_VERSION);
     if (rc == 0) rc = get_i64(j, "step", &st->step, path, e);
     if (rc == 0) rc = get_i64(j, "adamw_step", &st->adamw_t, path, e);
-    if (rc == 0) rc = get_i64(j, "epoch", &st->epoch, path, e);
-    if (rc == 0) rc = get_i64(j, "pos", &st->pos, path, e);
-    if (rc == 0) rc = get_i64(j, "tokens_seen", &st->tokens_seen, path, e);
     if (rc == 0) rc = get_i64(j, "skipped", &st->skipped, path, e);
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
+    const cJSON *trainer = cJSON_GetObjectItemCaseSensitive(j, "trainer");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");
-    if (rc == 0 && (!cJSON_IsObject(opts) || !cJSON_IsArray(files)))
-        rc = err_set(e, "%s: keys 'options' and 'files' required", path);
+    if (rc == 0 && (!cJSON_IsObject(opts) || !cJSON_IsObject(trainer) || !cJSON_IsArray(files)))
+        rc = err_set(e, "%s: keys 'options', 'trainer' and 'files' required", path);
     const cJSON *f;
     int n_files = 0;
     if (rc == 0) cJSON_ArrayForEach(f, files) {
@@ -445,7 +432,10 @@ int checkpoint_read_state(const char *dir, TrainerState *st, Err *e) {
         n_files++;
     }
     if (rc == 0 && n_files < 3) rc = err_set(e, "%s: files: incomplete list", path);
-    if (rc == 0) st->options = cJSON_Duplicate(opts, 1);
+    if (rc == 0) {
+        st->options = cJSON_Duplicate(opts, 1);
+        st->trainer = cJSON_Duplicate(trainer, 1);
+    }
     cJSON_Delete(j);
     return rc;
 }

@@ -1,11 +1,12 @@
 /* Training checkpoints: out/checkpoints/step-N/ =
  *     config.json, model.safetensors (f32), generation_config.json   the Hugging Face model folder
- *     tokenizer.json, tokenizer_config.json                          copied when given
+ *     tokenizer.json, tokenizer_config.json                          copied in, under these names
  *     trainer_state/optimizer.safetensors   AdamW moments: "exp_avg.<HF name>" and
  *                                           "exp_avg_sq.<HF name>" for every trainable tensor (F32)
- *     trainer_state/state.json              step, AdamW step count, loader cursor, counters, the
- *                                           run's options, and the size and 64-bit hash of every
- *                                           file above (a truncated or altered file is refused)
+ *     trainer_state/state.json              step, AdamW step count, skipped steps, the run's
+ *                                           options, the trainer's own state (its data cursor),
+ *                                           and the size and 64-bit hash of every file above (a
+ *                                           truncated or altered file is refused)
  *
  * Written into out/checkpoints/.tmp-step-N/, every file fsync'ed, then renamed to step-N and the
  * parent folder fsync'ed: an interrupted write (kill, full disk) leaves only a .tmp folder, which
@@ -25,25 +26,39 @@
 typedef struct TrainerState {
     int64_t step;           /* optimizer steps done */
     int64_t adamw_t;        /* AdamW updates taken (steps minus skipped ones); set by load */
-    int64_t epoch, pos;     /* loader cursor */
-    int64_t tokens_seen;
-    int64_t skipped;        /* steps skipped by the NaN/Inf guard */
-    cJSON *options;         /* the run's options (owned by the caller on save; on load, owned
-                             * by the state: free with trainer_state_free) */
-} TrainerState;
+    int64_t skipped;        /* updates skipped by the NaN/Inf policy */
+    cJSON *options;         /* the run's options (built by the caller) */
+    cJSON *trainer;         /* the trainer's own state: data cursor, counters (may be NULL) */
+} TrainerState;             /* on save the caller owns the JSON; on load the state does:
+                             * free with trainer_state_free */
 
 void trainer_state_free(TrainerState *st);
 
+/* A file copied into model folders under a fixed name, whatever the source is called
+ * ("tok.json" -> "tokenizer.json"), so the folder is a valid model folder. */
+typedef struct ModelFile {
+    const char *src;
+    const char *name;
+} ModelFile;
+
+/* What a model folder holds: the model's weights — model_write_dir(m) (config.json,
+ * model.safetensors, generation_config.json), or `write` for a folder of another layout (the
+ * reward model's) that writes config.json and model.safetensors —, and copies of files. */
+typedef struct CkptModel {
+    const Model *m;
+    int (*write)(void *ctx, const char *dir, Err *e);
+    void *ctx;
+    const ModelFile *files;
+    int n_files;
+} CkptModel;
+
 /* Test hook: fault = k > 0 makes the save fail at point k (1: after the model folder, 2: half-way
  * through optimizer.safetensors, 3: before the rename), as a full disk or a kill would. */
-int checkpoint_save(const char *root, const Model *m, const AdamW *opt, const TrainerState *st,
-                    const char *const *extra_files, int n_extra, int fault, char *dir_out,
-                    size_t dir_cap, Err *e);
+int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const TrainerState *st,
+                    int fault, char *dir_out, size_t dir_cap, Err *e);
 
-/* Writes the Hugging Face model folder (config.json, model.safetensors, generation_config.json,
- * and copies of extra_files) into an existing folder `dir`, every file fsync'ed. */
-int checkpoint_write_model_folder(const char *dir, const Model *m, const char *const *extra_files,
-                                  int n_extra, Err *e);
+/* Writes the model folder into an existing folder `dir`, every file fsync'ed. */
+int checkpoint_write_model_folder(const char *dir, const CkptModel *cm, Err *e);
 
 /* Latest complete checkpoint under root (highest N of step-N with a trainer_state/state.json).
  * Returns 1 and its folder, 0 when there is none, -1 on error. */

@@ -1,80 +1,66 @@
-/* The pretraining loop: batches from the loader → model forward/backward (gradient accumulation)
- * → NaN/Inf guard → global-norm clipping → AdamW → auxiliary-loss-free bias update, with the
- * schedule's learning rate; validation loss, metrics.jsonl, a progress line, periodic
- * checkpoints (checkpoint.h) and resume.
+/* Pretraining: text tokenized once into a token cache (pretrain_data.h), shuffled sequences from
+ * the loader, model forward/backward with gradient accumulation, the run engine's update
+ * (train/run.h: NaN/Inf policy, clipping, AdamW, MoE bias update) with the schedule's learning
+ * rate, held-out loss. The run engine owns the folder, checkpoints, resume, metrics and progress:
+ *     out/metrics.jsonl      {"step", "loss", "mtp_loss", "aux_loss", "lr", "grad_norm", "tokens",
+ *                            "tokens_per_s", "time_s"[, "val_loss"][, "skipped"]} per step
+ *     out/checkpoints/step-N/, out/ the final model (tokenizer.json, tokenizer_config.json copied)
+ *     out/data/tokens.bin    the token cache, unless cache_path names another
  *
- * A run lives in one folder `out`:
- *     out/metrics.jsonl                 one JSON object per step (and "val_loss" on eval steps)
- *     out/checkpoints/step-N/           HF model folder + trainer_state/ (checkpoint.h)
- *     out/config.json, model.safetensors, tokenizer.json, ...   the final model, at the end
+ * Resume: the checkpoint gives the parameters, moments, step, the loader cursor (epoch, pos) and
+ * the data size (a changed corpus is refused); the data order is a function of (seed, epoch), the
+ * schedule of the step, and every reduction runs in a fixed order, so the resumed run reaches the
+ * uninterrupted run's bits (same thread count).
  *
- * Resume: the latest valid checkpoint gives the parameters (model.safetensors, f32), the AdamW
- * moments and step count, the loader cursor and the run's options; the loop then continues to
- * exactly the bits the uninterrupted run reaches (same thread count): the schedule is a function
- * of the step, the data order a function of (seed, epoch), and every reduction runs in a fixed
- * order.
- *
- * Step accounting: step s (0-based) consumes grad_accum·batch sequences, uses lr =
- * schedule_lr(s); the checkpoint "step-N" holds the state after N updates.
+ * Step accounting: step s (0-based) consumes grad_accum·batch sequences with lr = schedule(s);
+ * checkpoint step-N holds the state after N steps.
  */
 #ifndef R1_TRAIN_PRETRAIN_H
 #define R1_TRAIN_PRETRAIN_H
 
-#include <signal.h>
 #include <stdint.h>
 
 #include "base/error.h"
 #include "model/params.h"
-#include "train/adamw.h"
-#include "train/schedule.h"
+#include "io/options.h"
+#include "train/run.h"
 
 typedef struct PretrainOptions {
     /* inputs */
-    const char *config_path;        /* model config.json */
-    const char *tokens_path;        /* token cache (tokcache.h), already built */
-    const char *tokenizer_dir_files[4]; /* files copied into every checkpoint and the final
-                                         * folder (tokenizer.json, tokenizer_config.json); NULLs */
-    const char *out_dir;
+    const char *config_path;        /* model config.json (when resuming: the checkpoint's) */
+    const char *tokenizer_path;     /* tokenizer.json, whatever it is called */
+    const char *data;               /* text or JSONL ({"text": ...}) files, comma-separated */
+    const char *cache_path;         /* token cache (NULL: out/data/tokens.bin) */
+    int skip_bad;                   /* skip (and count) JSONL lines that are not {"text": ...} */
+    const char *tokens_path;        /* instead of tokenizer + data: a token cache already built
+                                     * (tests; model folders then get no tokenizer files) */
     /* length */
-    int64_t steps;                  /* total optimizer steps (0: from `tokens`) */
-    int64_t tokens;                 /* total training tokens when steps == 0 */
+    int64_t steps;                  /* optimizer steps (0: from `tokens`; resuming: the run's) */
+    int64_t tokens;                 /* training tokens when steps == 0 */
     /* batch */
     int batch, seq_len, grad_accum;
-    /* optimizer */
-    double lr, min_lr_ratio, decay_frac;
-    int64_t warmup;
-    ScheduleKind schedule;
-    AdamWConfig adamw;
-    double clip;                    /* max global grad norm (0: off) */
     /* model losses */
-    double mtp_lambda, seq_aux_alpha, bias_update_speed;
+    double mtp_lambda, seq_aux_alpha;
     uint64_t seed;
-    /* evaluation, checkpoints, logging */
+    /* evaluation */
     double val_frac;                /* held-out fraction of sequences */
-    int64_t eval_every;             /* 0: never (except at the end when val data exists) */
+    int64_t eval_every;             /* 0: only at the end (when there is held-out data) */
     int64_t eval_batches;           /* at most this many held-out batches per evaluation */
-    int64_t save_every;             /* 0: only at the end and on a signal */
-    int keep;                       /* keep the last K checkpoints (0: all) */
-    int64_t log_every;              /* progress line every N steps (0: a TTY-friendly 1) */
-    int skip_nonfinite;             /* skip steps with a NaN/Inf loss or gradient instead of stopping */
-    int resume;
-    int quiet;                      /* no progress line (tests) */
-    /* control */
-    volatile sig_atomic_t *stop;    /* set by a SIGINT/SIGTERM handler: checkpoint and return */
-    int64_t stop_after;             /* tests: behave as if signalled once this step is done (0: off) */
+    OptimOptions optim;
+    RunOptions run;
     /* tests: fills the initial parameters instead of param_init (NULL: param_init(seed)) */
     void (*init_params)(const ParamTable *pt, const ModelConfig *cfg, real *params, uint64_t seed);
     uint64_t init_seed;             /* seed handed to init_params / param_init (0: `seed`) */
-    int ckpt_fault;                 /* tests: simulate a write failure in checkpoint number
-                                     * ckpt_fault (1-based) of this run (0: off), see checkpoint.h */
 } PretrainOptions;
+
+extern const OptSet PRETRAIN_OPTIONS;
 
 /* Defaults of every field (the CLI's --help shows these). */
 PretrainOptions pretrain_defaults(void);
 
 typedef struct PretrainResult {
     int64_t steps_done;             /* optimizer steps in total (including before a resume) */
-    int64_t skipped;                /* steps skipped by the NaN/Inf guard */
+    int64_t skipped;                /* updates skipped by the NaN/Inf policy */
     double last_loss;               /* training loss of the last step */
     double val_loss;                /* last validation loss (NAN if none) */
     int interrupted;                /* stopped by a signal / stop_after: checkpoint written */

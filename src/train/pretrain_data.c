@@ -57,7 +57,7 @@ int pretrain_prepare_data(PretrainData *d, const char *tokenizer_path, const cha
     if (rc == 0 && d->info.n_tokens == 0)
         rc = err_set(e, "the corpus is empty (%d file%s, no text)", n_files, n_files == 1 ? "" : "s");
     if (rc == 0) {
-        d->files[d->n_files++] = tokenizer_path;
+        d->files[d->n_files++] = (ModelFile){tokenizer_path, "tokenizer.json"};
         char *tc = sibling(tokenizer_path, "tokenizer_config.json");
         if (!file_exists(tc)) {
             free(tc);
@@ -70,14 +70,14 @@ int pretrain_prepare_data(PretrainData *d, const char *tokenizer_path, const cha
             free(dir);
             if (rc == 0) rc = chat_write_tokenizer_config(tc, cfg->max_position_embeddings, e);
         }
-        d->owned[0] = tc;
-        d->files[d->n_files++] = tc;
+        d->owned = tc;
+        d->files[d->n_files++] = (ModelFile){tc, "tokenizer_config.json"};
     }
     tokenizer_free(tok);
     return rc;
 }
 
 void pretrain_data_free(PretrainData *d) {
-    for (int i = 0; i < 4; i++) free(d->owned[i]);
+    free(d->owned);
     memset(d, 0, sizeof *d);
 }

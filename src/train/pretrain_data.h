@@ -7,13 +7,14 @@
 
 #include "base/error.h"
 #include "model/config.h"
+#include "train/checkpoint.h"
 #include "train/tokcache.h"
 
 typedef struct PretrainData {
     TokCacheInfo info;
-    const char *files[4];   /* tokenizer files to copy into model folders; NULL-terminated */
+    ModelFile files[2];     /* tokenizer.json and tokenizer_config.json for model folders */
     int n_files;
-    char *owned[4];         /* paths allocated here */
+    char *owned;            /* the tokenizer_config.json path, allocated here */
 } PretrainData;
 
 /* tokenizer_path: tokenizer.json. cache_path: the token cache. out_dir: where a generated

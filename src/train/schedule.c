@@ -3,17 +3,18 @@
 #include <math.h>
 #include <string.h>
 
+#include "io/options.h"
+
+const char *const SCHEDULE_NAMES[] = {"cosine", "wsd", "constant", NULL};
+
 int schedule_parse_kind(const char *s, ScheduleKind *out, Err *e) {
-    if (!strcmp(s, "cosine")) *out = SCHED_COSINE;
-    else if (!strcmp(s, "wsd")) *out = SCHED_WSD;
-    else if (!strcmp(s, "constant")) *out = SCHED_CONSTANT;
-    else return err_set(e, "--schedule '%s': expected cosine, wsd or constant", s);
+    int k;
+    if (opt_choice(SCHEDULE_NAMES, "schedule", s, &k, e) != 0) return -1;
+    *out = (ScheduleKind)k;
     return 0;
 }
 
-const char *schedule_kind_name(ScheduleKind k) {
-    return k == SCHED_COSINE ? "cosine" : k == SCHED_WSD ? "wsd" : "constant";
-}
+const char *schedule_kind_name(ScheduleKind k) { return SCHEDULE_NAMES[k]; }
 
 double schedule_lr(const Schedule *s, int64_t step) {
     if (step < 0) step = 0;

@@ -26,6 +26,9 @@ typedef struct Schedule {
     double decay_frac;  /* wsd: fraction of total spent decaying (default 0.2) */
 } Schedule;
 
+/* The names of the kinds, indexed by ScheduleKind, NULL-terminated. */
+extern const char *const SCHEDULE_NAMES[];
+
 /* "cosine" | "wsd" | "constant"; -1 + Err naming the value otherwise. */
 int schedule_parse_kind(const char *s, ScheduleKind *out, Err *e);
 const char *schedule_kind_name(ScheduleKind k);

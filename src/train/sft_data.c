@@ -147,16 +147,16 @@ int sft_load_tasks(SftSet *s, Tokenizer *tok, const char *tasks, int level, int6
     for (const char *p = tasks; *p && nt < 16;) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == 0 || len >= 64) return err_set(e, "--task: bad task list '%s'", tasks);
+        if (len == 0 || len >= 64) return err_set(e, "task: bad task list '%s'", tasks);
         memcpy(names[nt], p, len);
         names[nt++][len] = 0;
         p += len + (c ? 1 : 0);
     }
-    if (nt == 0) return err_set(e, "--task: empty task list");
+    if (nt == 0) return err_set(e, "task: empty task list");
     for (int64_t i = 0; i < n; i++) {
         RecordSpec spec = {names[i % nt], level, LANG_EN, 0.3, 1.0, 0.0, REC_SFT, SPLIT_TRAIN};
         cJSON *r = record_make(&spec, seed, (uint64_t)i, e);
-        if (!r) return err_prefix(e, "--task %s", names[i % nt]);
+        if (!r) return err_prefix(e, "task %s", names[i % nt]);
         char where[128];
         snprintf(where, sizeof where, "task %s record %lld", names[i % nt], (long long)i);
         int rc = sft_add_record(s, tok, r, o, where, e);

@@ -1,0 +1,25 @@
+/* The run engine's files and terminal output (run.h): the run folder and what is resumed, the
+ * checkpoints, metrics.jsonl, the progress line, the final model folder. Internal to train/run.c;
+ * under data parallelism these are rank 0's alone. */
+#ifndef R1_TRAIN_RUN_IO_H
+#define R1_TRAIN_RUN_IO_H
+
+#include "train/run.h"
+
+/* The folder rules and the checkpoint to resume (state read, command and options compared). */
+int run_io_open_folder(Run *r, Err *e);
+/* Creates out/checkpoints and opens metrics.jsonl (a resumed run drops the lines of steps it
+ * will run again). */
+int run_io_open_metrics(Run *r, Err *e);
+void run_io_close(Run *r);
+/* Checkpoint of the state after r->step steps, then pruning to `keep`. */
+int run_io_save(Run *r, Err *e);
+/* {"step": r->step<fields>[, "skipped": true]} */
+void run_io_metrics_line(Run *r, const char *fields, int skipped);
+void run_io_progress(Run *r);
+/* Ends an open \r progress line. */
+void run_io_progress_end(Run *r);
+/* The final model folder in out/. */
+int run_io_final_folder(Run *r, Err *e);
+
+#endif
