@@ -324,7 +324,7 @@ static void test_llamacpp_distilled_student(void) {
     if (rc == 0) rc = tu_runf(&o, "%s tokenizer train --data=%s/pt.txt --vocab-size=300 --out=%s/tok/tokenizer.json --quiet", r, tmpl, tmpl);
     if (rc == 0)
         rc = tu_runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/qwen2.json --tokenizer=%s/tok/tokenizer.json "
-                     "--out=%s/st --steps=200 --batch=8 --seq-len=96 --lr=3e-3 --quiet --threads=1", r, tmpl, tmpl, tmpl, tmpl);
+                     "--out=%s/st --steps=200 --batch=8 --seq-len=96 --learning-rate=3e-3 --quiet --threads=1", r, tmpl, tmpl, tmpl, tmpl);
     if (rc == 0) rc = tu_runf(&o, "%s export gguf --model %s/st --out %s/st.gguf", r, tmpl, tmpl);
     EXPECTF(rc == 0, "student: %s", o.s);
     FILE *f = fopen(tu_path(tmpl, "prompts.jsonl"), "w");
