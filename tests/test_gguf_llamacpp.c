@@ -38,9 +38,12 @@
 static const int PROMPT[8] = {5, 17, 42, 9, 33, 2, 60, 11};
 enum { NPROMPT = 8, NNEW = 8 };
 
-static int have_llamacpp(void) {
-    return tu_have_node_module("node-llama-cpp") &&
-           file_exists("build/node/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node");
+/* Why llama.cpp (npm node-llama-cpp@3.21.1 and its x64 CPU binary, in build/node) cannot be run
+ * here, or NULL. */
+static const char *no_llamacpp(void) {
+    const char *why = tu_no_node_module("node-llama-cpp");
+    return why ? why : tu_no_file("node", "build/node/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node",
+                                  "node-llama-cpp's x64 CPU binary; tools/fetch_v3_tokenizer.sh installs it");
 }
 
 /* llama.cpp's greedy continuation of PROMPT: tokens [NNEW] and probabilities [NNEW, V]. */
@@ -111,6 +114,7 @@ static int rounded_in_series(const char *cfg) {
 }
 
 static void check_model(const char *cfg, uint64_t seed, const char *const *types, int n_types) {
+    SKIP_IF(no_llamacpp());   /* ends the calling test as skipped */
     char tmpl[] = "/tmp/r1gguf.XXXXXX", dir[600];
     if (tu_mkdtemp_sub(tmpl, "m", dir, sizeof dir)) { EXPECT(0); return; }
     EXPECT(gg_save_model(dir, cfg, seed) == 0);
@@ -217,6 +221,7 @@ static int count_differing(const cJSON *got, const cJSON *want, const char *labe
  * Face's DeepSeek-V3 tokenizer does (tests/fixtures/tokenizer/v3_expected.json). The pruned
  * tokenizer keeps DeepSeek-V3's ids, so the file also carries [PAD] rows for the holes. */
 static void test_llamacpp_v3_tokenizer(void) {
+    SKIP_IF(no_llamacpp());
     static const char cfg[] =
         "{\"model_type\":\"deepseek_v3\",\"vocab_size\":129280,\"hidden_size\":16,\"num_hidden_layers\":1,"
         "\"first_k_dense_replace\":1,\"intermediate_size\":16,\"num_attention_heads\":1,\"q_lora_rank\":null,"
@@ -251,6 +256,7 @@ static void test_llamacpp_v3_tokenizer(void) {
  * every one exactly; the raw texts NFC changes are then tokenized too and the ones llama.cpp
  * encodes differently counted (printed; every other text must still match). */
 static void test_llamacpp_family_tokenizers(void) {
+    SKIP_IF(no_llamacpp());
     char tmpl[] = "/tmp/r1gguf.XXXXXX", dir[400], gguf[400], texts[400];
     if (!mkdtemp(tmpl)) { EXPECT(0); return; }
     for (int f = 0; f < 2; f++) {
@@ -309,6 +315,7 @@ static void test_llamacpp_family_tokenizers(void) {
  * rendered text, greedy, until its end-of-generation token) with the text `r1 generate` writes,
  * from the folder and from the .gguf file. */
 static void test_llamacpp_distilled_student(void) {
+    SKIP_IF(no_llamacpp());
     static const char *const questions[3] = {"Compute 4+8.", "Compute 9+3.", "Compute 6+7."};
     char tmpl[] = "/tmp/r1gguf.XXXXXX";
     if (!mkdtemp(tmpl)) { EXPECT(0); return; }
@@ -377,11 +384,6 @@ static void test_llamacpp_distilled_student(void) {
 }
 
 int main(void) {
-    if (!have_llamacpp()) {
-        printf("SKIP test_gguf_llamacpp: node or npm node-llama-cpp@3.21.1 is not installed in build/node "
-               "(tools/fetch_v3_tokenizer.sh installs it)\n");
-        return 0;
-    }
     RUN(test_llamacpp_qlora_yarn_groups);
     RUN(test_llamacpp_single_q_no_groups);
     RUN(test_llamacpp_softmax_routing);
