@@ -2,9 +2,10 @@
  * --data` read): the input as a JSONL file of {"prompt"|"question"|"problem", "answer"|"solution"}
  * records. Either one error naming FILE:LINE (or the file when it holds no record), or one record
  * per non-blank line whose question is the record's own string, whose reference is its answer
- * (GSM8K: the text after "####"; MATH: the last \boxed{} of the solution) — so a completion that
- * states exactly that reference is rewarded, unless it normalises to nothing (verify.h: an empty
- * answer is never correct) — and every prompt format shows the question. */
+ * (GSM8K: the text after "####"; MATH: the last \boxed{} of the solution), well formed when typed
+ * (a "countdown:" or "program:" reference that does not parse is refused by FILE:LINE) — so a
+ * completion that states exactly a plain reference is rewarded, unless it normalises to nothing
+ * (verify.h: an empty answer is never correct) — and every prompt format shows the question. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             Span b;
             FZ_ASSERT(sol && verify_extract(sol, strlen(sol), VERIFY_BOXED, &b) && b.n == strlen(ref) && memcmp(b.p, ref, b.n) == 0);
         }
+        /* a typed reference that was loaded is well formed (a malformed one is refused by name) */
+        size_t rn = strlen(ref);
+        FZ_ASSERT(verify_reference_problem(ref, rn) == NULL);
         /* a completion stating the reference's own answer earns the reward (when that answer is a
          * plain one the completion can carry: no tags, not typed, not over the length limit) */
-        size_t rn = strlen(ref);
         Span ans = verify_reference_answer(ref, rn);
         static char norm[3 * VERIFY_MAX_ANSWER + 16];
         if (ans.n > 0 && ans.n < 200 && !memchr(ans.p, '<', ans.n) && !memchr(ans.p, '\n', ans.n) &&
             verify_normalize(ans.p, ans.n, norm, sizeof norm) > 0 &&
-            strncmp(ref, "countdown:", 10) != 0 && strncmp(ref, "exact:", 6) != 0 && !strstr(ref, "</think>")) {
+            strncmp(ref, "countdown:", 10) != 0 && strncmp(ref, "program:", 8) != 0 && strncmp(ref, "exact:", 6) != 0 &&
+            !strstr(ref, "</think>")) {
             char comp[300];
             int cn = snprintf(comp, sizeof comp, "</think>\n\n<answer>%.*s</answer>", (int)ans.n, ans.p);
             if (!verify_completion(comp, (size_t)cn, ref, rn, VERIFY_DEFAULT)) {

@@ -1,7 +1,8 @@
 /* Fuzz target: completions to score (rl/score_record.h, what `r1 score --data` reads line by
  * line): the input as one JSON record, read under the default keys (completion, answer, prompt)
- * and under chat-style keys. Either "key 'K': missing|not a string" naming one of the keys, or
- * the record's own texts (a string, the last chat message's content, or a number printed exactly
+ * and under chat-style keys. Either "key 'K': missing|not a string" naming one of the keys, or a
+ * malformed typed answer ("countdown:", "program:") refused naming the answer key, or the record's
+ * own texts (a string, the last chat message's content, or a number printed exactly
  * when it is an integer), scored by every rule reward to a finite value in [-1, 1]. */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include "io/json.h"
 #include "rl/rewards.h"
 #include "rl/score_record.h"
+#include "rl/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,10 +25,11 @@ static void check(const cJSON *rec, const char *ck, const char *ak, const char *
         snprintf(want_c, sizeof want_c, "key '%s': ", ck);
         snprintf(want_a, sizeof want_a, "key '%s': ", ak);
         FZ_ASSERT(!strncmp(e.msg, want_c, strlen(want_c)) || !strncmp(e.msg, want_a, strlen(want_a)));
-        FZ_ASSERT(strstr(e.msg, "missing") || strstr(e.msg, "not a string"));
+        FZ_ASSERT(strstr(e.msg, "missing") || strstr(e.msg, "not a string") ||
+                  (!strncmp(e.msg, want_a, strlen(want_a)) && r.answer && verify_reference_problem(r.answer, strlen(r.answer))));
         return;
     }
-    FZ_ASSERT(r.completion && r.answer && r.prompt);
+    FZ_ASSERT(r.completion && r.answer && r.prompt && !verify_reference_problem(r.answer, strlen(r.answer)));
     const cJSON *av = cJSON_GetObjectItemCaseSensitive(rec, ak);
     if (cJSON_IsNumber(av) && r.answer == r.num) {
         double v = av->valuedouble;

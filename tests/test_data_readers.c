@@ -1,7 +1,8 @@
 /* The readers of outside data files, on the shapes they accept and the inputs the fuzz targets
  * (fuzz/) found mishandled: error messages stay one line whatever they quote; RL prompts in the
- * {prompt, answer}, GSM8K and MATH shapes; the records `r1 score` and `r1 generate --prompts` read;
- * SFT's truncated/dropped counts; a token cache whose count wraps around the file size. */
+ * {prompt, answer}, GSM8K and MATH shapes, malformed typed references refused; the records
+ * `r1 score` and `r1 generate --prompts` read; SFT's truncated/dropped counts; a token cache whose
+ * count wraps around the file size. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,39 @@ static void test_rl_prompt_shapes(void) {
     EXPECT(load_prompts(&ps, "{\"prompt\": \"a\", \"answer\": \"1\"}\n{oops\n", &e) != 0);
     EXPECTF(strstr(e.msg, "prompts.jsonl:2: invalid JSON"), "%s", e.msg);
     EXPECT(load_prompts(&ps, "\n  \n", &e) != 0 && strstr(e.msg, "prompts.jsonl: no records"));
+}
+
+/* Typed references: a well-formed one loads as it is; one that does not parse, which no answer
+ * could ever match (an unreachable prompt), or a program mapping an x to two values is refused by
+ * file:line and key. */
+static void test_typed_references(void) {
+    PromptSource ps;
+    Err e = {{0}};
+    int rc = load_prompts(&ps, "{\"prompt\": \"f?\", \"answer\": \"program:1:3,2:5,-4:-7\"}\n"
+                               "{\"prompt\": \"c?\", \"answer\": \"countdown:24:2,3,4\"}\n"
+                               "{\"prompt\": \"e?\", \"answer\": \"exact:anything at all\"}\n", &e);
+    EXPECTF(rc == 0 && ps.n_records == 3 && !strcmp(ps.references[0], "program:1:3,2:5,-4:-7"), "%s", e.msg);
+    if (rc == 0) prompt_source_free(&ps);
+    static const struct { const char *answer, *says; } bad[] = {
+        {"program:tamps and gives away 250.", "'program:tamps and gives away 250.' is not a program reference"},
+        {"program:1:2,x", "is not a program reference"},
+        {"program:1:2,1:3", "maps one x to two values"},
+        {"countdown:5", "'countdown:5' is not a countdown reference"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "{\"prompt\": \"a\", \"answer\": \"1\"}\n{\"prompt\": \"b\", \"answer\": \"%s\"}\n",
+                 bad[i].answer);
+        EXPECTF(load_prompts(&ps, text, &e) != 0 && strstr(e.msg, "prompts.jsonl:2: key 'answer': ") &&
+                    strstr(e.msg, bad[i].says), "%s: %s", bad[i].answer, e.msg);
+    }
+    /* the same answer to score */
+    cJSON *j = cJSON_Parse("{\"completion\": \"c\", \"answer\": \"program:zz\"}");
+    ScoreRecord r;
+    EXPECTF(score_record_read(j, "completion", "answer", "prompt", &r, &e) != 0 &&
+                !strcmp(e.msg, "key 'answer': 'program:zz' is not a program reference (program:X:Y,X:Y,...; 1 to 16 "
+                               "integer cases)"), "%s", e.msg);
+    cJSON_Delete(j);
 }
 
 static void test_score_records(void) {
@@ -187,6 +221,7 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     RUN(test_error_is_one_line);
     RUN(test_rl_prompt_shapes);
+    RUN(test_typed_references);
     RUN(test_score_records);
     RUN(test_generate_prompts);
     RUN(test_sft_counts);

@@ -118,15 +118,21 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
                 ps->questions = xrealloc(ps->questions, sizeof(char *) * (size_t)cap);
                 ps->references = xrealloc(ps->references, sizeof(char *) * (size_t)cap);
             }
-            ps->questions[ps->n_records] = xstrdup(q);
+            char *ref;
             if (a) {
-                ps->references[ps->n_records] = xstrdup(gsm8k_reference(a));
+                ref = xstrdup(gsm8k_reference(a));
             } else {
-                ps->references[ps->n_records] = xmalloc(boxed.n + 1);
-                memcpy(ps->references[ps->n_records], boxed.p, boxed.n);
-                ps->references[ps->n_records][boxed.n] = 0;
+                ref = xmalloc(boxed.n + 1);
+                memcpy(ref, boxed.p, boxed.n);
+                ref[boxed.n] = 0;
             }
-            ps->n_records++;
+            if (verify_reference_check(ref, a ? "answer" : "solution", e) != 0) {
+                rc = err_prefix(e, "%s:%d", path, line);
+                free(ref);
+            } else {
+                ps->questions[ps->n_records] = xstrdup(q);
+                ps->references[ps->n_records++] = ref;
+            }
         }
         cJSON_Delete(j);
         s = next;

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "rl/verify.h"
+
 /* A field's text: a string, or a chat array whose last message has "content". NULL if neither. */
 static const char *field_text(const cJSON *rec, const char *key, int *present) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
@@ -36,5 +38,5 @@ int score_record_read(const cJSON *rec, const char *completion_key, const char *
         return err_set(e, "key '%s': %s", completion_key, has_c ? "not a string" : "missing");
     if (!r->answer)
         return err_set(e, "key '%s': %s", answer_key, has_a ? "not a string" : "missing");
-    return 0;
+    return verify_reference_check(r->answer, answer_key, e);
 }

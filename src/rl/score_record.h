@@ -15,8 +15,8 @@ typedef struct ScoreRecord {
     char num[64];
 } ScoreRecord;
 
-/* Fills r from rec. -1 with "key 'K': missing" or "key 'K': not a string" (the caller adds
- * file:line). */
+/* Fills r from rec. -1 with "key 'K': missing", "key 'K': not a string" or, for an answer that
+ * is a malformed typed reference, verify_reference_check's message (the caller adds file:line). */
 int score_record_read(const cJSON *rec, const char *completion_key, const char *answer_key,
                       const char *prompt_key, ScoreRecord *r, Err *e);
 
