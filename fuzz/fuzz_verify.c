@@ -6,7 +6,8 @@
  *     between plain number literals, symmetric; two plain decimals are equal only at the same value;
  *   - extraction finds a plain answer put in <answer> tags, in \boxed{} and after "####";
  *   - a completion stating a reference's own answer is rewarded (math references, and typed
- *     exact: ones), so no dataset answer with content is unreachable;
+ *     exact: ones; countdown: and program: ones need an expression or a program), so no dataset
+ *     answer with content is unreachable;
  *   - a countdown reference built from the digits in the input never accepts an expression that
  *     evaluates to something else (re-checked with an independent long double evaluation);
  *   - the reflection measure (rl/reflection.h) runs on the completion and its counts stay
@@ -79,6 +80,7 @@ static void check_extraction(const char *x, size_t n) {
 
 static void check_reference_reachable(const char *ref, size_t rn) {
     if (rn >= 10 && !memcmp(ref, "countdown:", 10)) return;   /* an expression is needed */
+    if (rn >= 8 && !memcmp(ref, "program:", 8)) return;       /* a program is needed (fuzz_program) */
     Span g = rn >= 6 && !memcmp(ref, "exact:", 6) ? (Span){ref + 6, rn - 6} : verify_reference_answer(ref, rn);
     while (g.n && strchr(" \t\n\r\f\v", g.p[0])) { g.p++; g.n--; }
     while (g.n && strchr(" \t\n\r\f\v", g.p[g.n - 1])) g.n--;
