@@ -265,6 +265,7 @@ int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, con
         cJSON_AddNumberToObject(state, "step", (double)st->step);
         cJSON_AddNumberToObject(state, "adamw_step", (double)opt->t);
         cJSON_AddNumberToObject(state, "skipped", (double)st->skipped);
+        cJSON_AddNumberToObject(state, "train_tokens", (double)st->train_tokens);
         cJSON_AddItemToObject(state, "options", cJSON_Duplicate(st->options, 1));
         cJSON_AddItemToObject(state, "trainer", st->trainer ? cJSON_Duplicate(st->trainer, 1) : cJSON_CreateObject());
         cJSON *files = cJSON_AddArrayToObject(state, "files");
@@ -397,6 +398,7 @@ int checkpoint_read_state(const char *dir, TrainerState *st, Err *e) {
     if (rc == 0) rc = get_i64(j, "step", &st->step, path, e);
     if (rc == 0) rc = get_i64(j, "adamw_step", &st->adamw_t, path, e);
     if (rc == 0) rc = get_i64(j, "skipped", &st->skipped, path, e);
+    if (rc == 0 && json_get_int(j, "train_tokens", 0, &st->train_tokens, e) < 0) rc = err_prefix(e, "%s", path);
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
     const cJSON *trainer = cJSON_GetObjectItemCaseSensitive(j, "trainer");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");

@@ -3,7 +3,8 @@
  *     tokenizer.json, tokenizer_config.json                          copied in, under these names
  *     trainer_state/optimizer.safetensors   AdamW moments: "exp_avg.<HF name>" and
  *                                           "exp_avg_sq.<HF name>" for every trainable tensor (F32)
- *     trainer_state/state.json              step, AdamW step count, skipped steps, the run's
+ *     trainer_state/state.json              step, AdamW step count, skipped steps, training
+ *                                           tokens, the run's
  *                                           options, the trainer's own state (its data cursor),
  *                                           and the size and 64-bit hash of every file above (a
  *                                           truncated or altered file is refused)
@@ -27,6 +28,7 @@ typedef struct TrainerState {
     int64_t step;           /* optimizer steps done */
     int64_t adamw_t;        /* AdamW updates taken (steps minus skipped ones); set by load */
     int64_t skipped;        /* updates skipped by the NaN/Inf policy */
+    int64_t train_tokens;   /* tokens through forward+backward so far (0 in older checkpoints) */
     cJSON *options;         /* the run's options (built by the caller) */
     cJSON *trainer;         /* the trainer's own state: data cursor, counters (may be NULL) */
 } TrainerState;             /* on save the caller owns the JSON; on load the state does:
