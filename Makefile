@@ -43,7 +43,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot
+.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot chaos tsan
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
@@ -53,6 +53,7 @@ help:
 	@echo "make bench    benchmarks beside their references; writes build/bench.json"
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make chaos    soak: every trainer and the nano pipeline SIGKILLed CHAOS_KILLS times (default 20), resumed, bytes compared"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
 	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
 	@echo "make deps     install the Debian packages r1.c needs (as root)"
@@ -132,6 +133,11 @@ report-screenshot: $(BUILD)/r1
 # r1 serve's web chat in headless Chromium: a typed question, streamed thinking and answer, checked
 serve-screenshot: $(BUILD)/r1
 	@R1=$(BUILD)/r1 ./tests/serve_page.sh --png $(BUILD)/serve.png && echo "wrote $(BUILD)/serve.png"
+
+# the SIGKILL soak: tests/test_chaos.c with more kills (R1_CHAOS_SEED=S replays a run's moments)
+CHAOS_KILLS ?= 20
+chaos: all
+	@R1=$(BUILD)/r1 R1_CHAOS_KILLS=$(CHAOS_KILLS) $(BUILD)/tests/test_chaos
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \
