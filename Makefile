@@ -123,7 +123,7 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
 
 FUZZ_SECONDS ?= 60
 test: all $(BUILD)/r1 $(FUZZ_BIN)
-	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh \
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh tests/disk_full.sh \
 	  tests/serve_api.sh tests/serve_page.sh tests/serve_load.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked
