@@ -52,6 +52,7 @@ help:
 	@echo "make test     run every test (ends with 'N passed, N failed'), fuzz targets briefly"
 	@echo "make bench    benchmarks beside their references; writes build/bench.json"
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make tsan     the threaded kernel and engine tests under ThreadSanitizer (clang, libomp + Archer)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make chaos    soak: every trainer and the nano pipeline SIGKILLed CHAOS_KILLS times (default 20), resumed, bytes compared"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
@@ -150,6 +151,21 @@ debug:
 	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
+# ThreadSanitizer on the threaded kernel and engine tests. With GCC's libgomp TSan reports false
+# races (libgomp's barriers are invisible to it); clang with LLVM's OpenMP runtime and its Archer
+# tool (OMPT) tells TSan about OpenMP's synchronisation. OpenBLAS (built on libgomp, uninstrumented)
+# runs single-threaded; accesses inside it are not checked.
+TSAN_TESTS := test_kernels test_matmul_threads test_tile_mm test_gemm_small test_train_optim test_checkpoint \
+              test_train_loop test_sft test_grpo
+ARCHER     := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
+tsan:
+	@test -n "$(ARCHER)" || { echo "make tsan: libarcher.so not found (Debian: libomp-dev)"; exit 1; }
+	$(MAKE) BUILD=build-tsan CC=clang OPT="-O1 -fno-omit-frame-pointer -fsanitize=thread" \
+	        LDFLAGS="-fopenmp -fsanitize=thread" $(TSAN_TESTS:%=build-tsan/tests/%)
+	@OMP_TOOL_LIBRARIES=$(ARCHER) OPENBLAS_NUM_THREADS=1 \
+	  TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=0 second_deadlock_stack=1" \
+	  ./tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
+
 deps:
 	./tools/deps.sh
 
@@ -158,6 +174,6 @@ run: deps
 	./tools/run_default.sh
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-tsan
 
 -include $(shell find $(BUILD) build-debug -name '*.d' 2>/dev/null)

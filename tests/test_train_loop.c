@@ -488,6 +488,43 @@ static void test_nonfinite_injected_mid_run(void) {
     EXPECT(checkpoint_finite(tpath("inj_gs/checkpoints/step-8")));
 }
 
+/* What a kill leaves between writes: a half-written checkpoint folder, one checkpoint too many
+ * (killed between a save and its pruning), a torn last metrics line. Resuming the finished run
+ * clears them: the folder holds what the uninterrupted run's does. */
+static void test_resume_clears_kill_leftovers(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    PretrainOptions a = base_options(tpath("left_ref"), tp);
+    a.run.save_every = 2;
+    a.run.keep = 2;
+    EXPECTF(pretrain_run(&a, &r, &e) == 0, "%s", e.msg);
+    PretrainOptions b = base_options(tpath("left_run"), tp);
+    b.run.save_every = 2;
+    EXPECTF(pretrain_run(&b, &r, &e) == 0, "%s", e.msg);   /* keep 0: step-2 .. step-8 stay */
+    EXPECT(file_exists(tpath("left_run/checkpoints/step-4")));
+    EXPECT(file_mkdirs(tpath("left_run/checkpoints/.tmp-step-9/trainer_state"), &e) == 0);
+    FILE *f = fopen(tpath("left_run/metrics.jsonl"), "a");
+    if (f) { fputs("{\"step\": 8, \"loss\": 1.2", f); fclose(f); }
+    PretrainOptions c = base_options(b.run.out_dir, tp);
+    c.run.resume = 1;
+    c.run.keep = 2;
+    c.steps = 0;
+    c.config_path = NULL;
+    EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
+    StrBuf la = {0}, lb = {0};
+    tu_runf(&la, "ls -A %s", tpath("left_ref/checkpoints"));
+    tu_runf(&lb, "ls -A %s", tpath("left_run/checkpoints"));
+    EXPECTF(!strcmp(la.s, lb.s), "checkpoints: %s vs the uninterrupted run's %s", lb.s, la.s);
+    double va[16], vb[16];
+    int na = tu_read_metric(a.run.out_dir, "loss", va, 16), nb = tu_read_metric(b.run.out_dir, "loss", vb, 16);
+    EXPECT(na == 8 && nb == 8 && !memcmp(va, vb, sizeof va[0] * 8));
+    EXPECT(tu_same_file(tpath("left_ref/model.safetensors"), tpath("left_run/model.safetensors")));
+    sb_free(&la);
+    sb_free(&lb);
+}
+
 /* --max-train-tokens: the run stops after the step that reaches the budget (32 tokens a step
  * here), writes its model, and a resume of the finished run runs no further step. */
 static void test_train_token_budget(void) {
@@ -648,6 +685,7 @@ int main(int argc, char **argv) {
     RUN(test_nonfinite_guard);
     RUN(test_nonfinite_injected_mid_run);
     RUN(test_train_token_budget);
+    RUN(test_resume_clears_kill_leftovers);
     RUN(test_cli_pretrain);
     file_remove_tree(tmpdir, &e);
     return TEST_EXIT();

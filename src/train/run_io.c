@@ -41,7 +41,9 @@ int run_io_open_metrics(Run *r, Err *e) {
     if (file_mkdirs(r->root, e) != 0) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->o->out_dir);
-    if (r->resume_dir[0] && metrics_truncate(path, r->step, e) != 0) return -1;
+    /* a kill between a save and its pruning leaves one checkpoint too many (and maybe a .tmp) */
+    if (r->resume_dir[0] && (checkpoint_prune(r->root, r->o->keep, e) != 0 || metrics_truncate(path, r->step, e) != 0))
+        return -1;
     r->metrics = fopen(path, r->resume_dir[0] ? "a" : "w");
     if (!r->metrics) return err_set(e, "%s: %s", path, strerror(errno));
     return 0;
