@@ -174,14 +174,6 @@ static void command(const Case *c, const char *in, const char *out, int resume, 
     snprintf(buf, cap, "%s %s --out=%s --threads=2%s", tu_r1_bin(), args, out, resume ? " --resume" : "");
 }
 
-static int has_checkpoint(const char *out) {
-    char root[1024], d[1100];
-    snprintf(root, sizeof root, "%s/checkpoints", out);
-    int64_t step;
-    Err e;
-    return checkpoint_latest(root, d, sizeof d, &step, &e) == 1;
-}
-
 /* Runs the case uninterrupted into out, then moves it to ref. Returns its wall seconds (< 0 on
  * failure). */
 static double reference_run(const Case *c, const char *in, const char *out, const char *ref) {
@@ -217,7 +209,7 @@ static void run_case(int index, const Case *c, const char *in, double T) {
         int done = 0, attempts = 0;
         while (!done) {
             char cmd[4096];
-            command(c, in, out, !c->pipeline && has_checkpoint(out), cmd, sizeof cmd);
+            command(c, in, out, !c->pipeline && checkpoint_in_run(out), cmd, sizeof cmd);
             double when = landed < kills_wanted ? T * (0.02 + 0.78 * rng_uniform(&rng)) : -1;
             int status;
             int killed = wait_or_kill(start(cmd, log), when >= 0 ? when : 600 + 20 * T, &status);

@@ -62,15 +62,6 @@ static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt
     free(v);
 }
 
-/* A run folder holding a checkpoint: the stage continues it with --resume. */
-static int has_checkpoint(const char *out) {
-    char root[4200], dir[4300];
-    snprintf(root, sizeof root, "%s/checkpoints", out);
-    int64_t step;
-    Err ignore;
-    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
-}
-
 static void cmd_free(Cmd *c) {
     for (int i = 0; i < c->n; i++) free(c->argv[i]);
     c->n = 0;
@@ -167,7 +158,7 @@ static void threads_flag(const Ctx *x, Cmd *c) {
 /* The options every training stage ends with: threads, and --resume when there is a run to continue. */
 static void run_flags(const Ctx *x, Cmd *c, const OptSet *set, const char *out) {
     if (x->o->threads > 0) cmd_opt(c, set, "threads", "%d", x->o->threads);
-    if (has_checkpoint(out)) cmd_opt(c, set, "resume", NULL);
+    if (checkpoint_in_run(out)) cmd_opt(c, set, "resume", NULL);
 }
 
 static int st_data(Ctx *x, Err *e) {

@@ -350,6 +350,14 @@ int checkpoint_latest(const char *root, char *dir, size_t cap, int64_t *step, Er
     return found;
 }
 
+int checkpoint_in_run(const char *out_dir) {
+    char root[4200], dir[4300];
+    snprintf(root, sizeof root, "%s/checkpoints", out_dir);
+    int64_t step;
+    Err ignore;
+    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
+}
+
 int checkpoint_prune(const char *root, int keep, Err *e) {
     DIR *d = opendir(root);
     char path[4096];

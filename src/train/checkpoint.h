@@ -66,6 +66,9 @@ int checkpoint_write_model_folder(const char *dir, const CkptModel *cm, Err *e);
  * Returns 1 and its folder, 0 when there is none, -1 on error. */
 int checkpoint_latest(const char *root, char *dir, size_t cap, int64_t *step, Err *e);
 
+/* True when the run folder out_dir holds a complete checkpoint (out_dir/checkpoints/step-N). */
+int checkpoint_in_run(const char *out_dir);
+
 /* Reads the trainer state of a checkpoint folder (options included), verifying the sizes and
  * hashes of the files it lists. */
 int checkpoint_read_state(const char *dir, TrainerState *st, Err *e);
