@@ -106,6 +106,10 @@ static void test_stage_flags_exist(void) {
     for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "$ r1 ", 5)) continue;
         commands++;
+        /* a wall-time limit would make results depend on the machine's load and on interruptions;
+         * the control's budget is in tokens */
+        EXPECTF(!strstr(line, "--max-seconds"), "a stage runs on a wall-time budget: %s", line);
+        if (!strncmp(line, "$ r1 grpo", 9) && strstr(line, "/student_rl ")) EXPECTF(strstr(line, "--max-train-tokens="), "%s", line);
         /* the subcommand: the words before the first flag */
         char sub[64] = "", *p = line + 5;
         while (*p && *p != '-') {
