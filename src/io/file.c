@@ -109,19 +109,14 @@ void file_out_abort(FileOut *o) {
 int file_out_commit(FileOut *o, Err *e) {
     int err = o->err;
     errno = 0;
-    if (!err && (fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0)) err = errno ? errno : EIO;
-    if (fclose(o->f) != 0 && !err) err = errno;
-    int bad = err != 0;
+    if (!err && (fflush(o->f) != 0 || ferror(o->f))) err = errno ? errno : EIO;
+    int fd = dup(fileno(o->f));   /* the stream goes; its file is finished by descriptor */
+    if (fd < 0 && !err) err = errno;
+    fclose(o->f);
     o->f = NULL;
-    int rc = bad ? err_set(e, "%s: write failed: %s", o->path, strerror(err)) : 0;
-    if (rc == 0 && rename(o->tmp, o->path) != 0) rc = err_set(e, "%s: rename failed: %s", o->path, strerror(errno));
-    if (rc == 0) {
-        char *copy = xstrdup(o->path);
-        rc = file_fsync_dir(dirname(copy), e);
-        free(copy);
-        free(o->tmp);
-        o->tmp = NULL;
-    }
+    int rc = err ? err_set(e, "%s: write failed: %s", o->path, strerror(err)) : 0;
+    if (fd >= 0) rc = file_finish_atomic(fd, o->tmp, o->path, rc, e);   /* removes tmp on failure */
+    if (fd >= 0) { free(o->tmp); o->tmp = NULL; }
     file_out_abort(o);
     return rc;
 }
