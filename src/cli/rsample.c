@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "infer/model_dir.h"
+#include "io/file.h"
 #include "io/json.h"
 #include "rl/rs_filter.h"
 #include "rl/sampling.h"
@@ -16,7 +17,7 @@
 
 int cmd_sample(int argc, char **argv);
 
-static void write_record(FILE *f, const char *question, const char *assistant) {
+static void write_record(FileOut *f, const char *question, const char *assistant) {
     cJSON *r = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(r, "messages");
     cJSON *u = cJSON_CreateObject(), *a = cJSON_CreateObject();
     cJSON_AddStringToObject(u, "role", "user");
@@ -26,7 +27,7 @@ static void write_record(FILE *f, const char *question, const char *assistant) {
     cJSON_AddItemToArray(msgs, u);
     cJSON_AddItemToArray(msgs, a);
     char *s = json_print_line(r);
-    fprintf(f, "%s\n", s);
+    file_out_line(f, s);
     free(s);
     cJSON_Delete(r);
 }
@@ -81,10 +82,8 @@ int cmd_sample(int argc, char **argv) {
     GenOptions go = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     Completions c;
     rc = sample_completions(&m, tok, &ps, fmt, 0, (int)n_prompts, (int)n, &go, &c, &e);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    FILE *f = rc == 0 ? fopen(tmp, "w") : NULL;
-    if (rc == 0 && !f) rc = err_set(&e, "%s: cannot write", tmp);
+    FileOut fo = {0};
+    if (rc == 0) rc = file_out_open(&fo, out, &e);
     long counts[RS_N_VERDICTS] = {0}, kept = 0, mixed = 0;
     if (rc == 0) {
         RsFilter flt = {min_len, max_len, max_rep};
@@ -107,7 +106,7 @@ int cmd_sample(int argc, char **argv) {
                 sb_clear(&content);
                 if (fmt == PROMPT_CHAT) sb_append(&content, "<think>\n");
                 sb_append_n(&content, c.text[s], c.len[s]);
-                write_record(f, c.question[i], content.s);
+                write_record(&fo, c.question[i], content.s);
                 kept++;
             }
         }
@@ -128,12 +127,13 @@ int cmd_sample(int argc, char **argv) {
             cJSON *r = record_make(&spec, (uint64_t)seed + 991, (uint64_t)i, &e);
             if (!r) { rc = -1; break; }
             char *s = json_print_line(r);
-            fprintf(f, "%s\n", s);
+            file_out_line(&fo, s);
             free(s);
             cJSON_Delete(r);
             mixed++;
         }
-        if (fclose(f) != 0 || (rc == 0 && rename(tmp, out) != 0)) rc = err_set(&e, "%s: write failed", out);
+        if (rc == 0) rc = file_out_commit(&fo, &e);
+        else file_out_abort(&fo);
     }
     if (rc == 0) {
         fprintf(stderr, "sample: %d prompts x %ld samples: kept %ld (cap %ld per prompt)", c.n_prompts, n, kept, keep);

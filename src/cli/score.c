@@ -55,13 +55,8 @@ int cmd_score(int argc, char **argv) {
     size_t size;
     char *buf = file_read_all(data, &size, &e);
     if (!buf) return cli_fail(&e);
-    FILE *f = NULL;
-    char tmp[4096];
-    if (out) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", out);
-        f = fopen(tmp, "w");
-        if (!f) { free(buf); err_set(&e, "%s: cannot write", tmp); return cli_fail(&e); }
-    }
+    FileOut fo = {0};
+    if (out && file_out_open(&fo, out, &e) != 0) { free(buf); return cli_fail(&e); }
     double sum[REWARD_MAX_TERMS] = {0}, each[REWARD_MAX_TERMS];
     long n = 0, line_no = 0;
     int status = 0;
@@ -86,27 +81,20 @@ int cmd_score(int argc, char **argv) {
         double total = rewards_score(&set, &in, &rp, each);
         for (int i = 0; i < set.n; i++) sum[i] += each[i];
         n++;
-        if (f) {
+        if (out) {
             cJSON *r = cJSON_AddObjectToObject(rec, "rewards");
             for (int i = 0; i < set.n; i++) cJSON_AddNumberToObject(r, reward_name(set.id[i]), each[i]);
             cJSON_AddNumberToObject(rec, "reward", total);
             char *text = json_print_line(rec);
-            fputs(text, f);
-            fputc('\n', f);
+            file_out_line(&fo, text);
             free(text);
         }
         cJSON_Delete(rec);
         line = next;
     }
     free(buf);
-    if (f) {
-        int bad = fclose(f);
-        if (status || bad || rename(tmp, out)) {
-            remove(tmp);
-            if (!status) err_set(&e, "%s: write failed", out);
-            return cli_fail(&e);
-        }
-    }
+    if (out && status == 0) status = file_out_commit(&fo, &e);
+    file_out_abort(&fo);
     if (status) return cli_fail(&e);
     for (int i = 0; i < set.n; i++) printf("%s: %.4f\n", reward_name(set.id[i]), n ? sum[i] / (double)n : 0.0);
     fprintf(stderr, "scored %ld records from %s\n", n, data);

@@ -76,6 +76,51 @@ int file_write_atomic(const char *path, const void *data, size_t n, Err *e) {
     return rc;
 }
 
+int file_out_open(FileOut *o, const char *path, Err *e) {
+    o->path = xstrdup(path);
+    o->tmp = xmalloc(strlen(path) + 5);
+    sprintf(o->tmp, "%s.tmp", path);
+    o->f = fopen(o->tmp, "w");
+    if (o->f) return 0;
+    int rc = err_set(e, "%s: cannot write: %s", o->path, strerror(errno));
+    file_out_abort(o);
+    return rc;
+}
+
+void file_out_puts(FileOut *o, const char *s) {
+    if (o->err) return;
+    errno = 0;
+    if (fputs(s, o->f) == EOF) o->err = errno ? errno : EIO;
+}
+
+void file_out_line(FileOut *o, const char *s) {
+    file_out_puts(o, s);
+    file_out_puts(o, "\n");
+}
+
+void file_out_abort(FileOut *o) {
+    if (o->f) fclose(o->f);
+    if (o->tmp) unlink(o->tmp);
+    free(o->path);
+    free(o->tmp);
+    memset(o, 0, sizeof *o);
+}
+
+int file_out_commit(FileOut *o, Err *e) {
+    int err = o->err;
+    errno = 0;
+    if (!err && (fflush(o->f) != 0 || ferror(o->f))) err = errno ? errno : EIO;
+    int fd = dup(fileno(o->f));   /* the stream goes; its file is finished by descriptor */
+    if (fd < 0 && !err) err = errno;
+    fclose(o->f);
+    o->f = NULL;
+    int rc = err ? err_set(e, "%s: write failed: %s", o->path, strerror(err)) : 0;
+    if (fd >= 0) rc = file_finish_atomic(fd, o->tmp, o->path, rc, e);   /* removes tmp on failure */
+    if (fd >= 0) { free(o->tmp); o->tmp = NULL; }
+    file_out_abort(o);
+    return rc;
+}
+
 int file_mkdirs(const char *path, Err *e) {
     char *p = xstrdup(path);
     for (char *s = p + 1; ; s++) {

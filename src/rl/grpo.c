@@ -271,7 +271,7 @@ static void micro_batch(Grpo *g, Run *run, const Rollout *r, TokenView *v, const
                 v->ref[t] = (float)mb->lp_full[s * T + r->n_prompt[b0 + s] - 1 + (t - cs[b0 + s])];
     }
     model_target_logprobs(&g->m, &g->acts, mb->tokens, mb->targets, S, T, mb->lp_full);
-    run_count_experts(run, &g->acts);
+    run_count_forward(run, &g->acts);
     for (int s = 0; s < S; s++)
         for (int t = cs[b0 + s]; t < cs[b0 + s + 1]; t++) {
             int pos = s * T + r->n_prompt[b0 + s] - 1 + (t - cs[b0 + s]);
@@ -423,7 +423,7 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
 /* The trained policy's point of the held-out curve, on a line of its own. */
 static int grpo_finish(void *ctx, Run *run, Err *e) {
     Grpo *g = ctx;
-    if (!g->eval || run->step == run->first) return 0;
+    if (!g->eval) return 0;
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
     if (grpo_heldout_eval(&g->pol, &st, e) != 0) return -1;

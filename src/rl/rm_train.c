@@ -94,7 +94,7 @@ static int rm_step(void *ctx, Run *r, Err *e) {
     memset(t->gscore, 0, (size_t)D * sizeof *t->gscore);
     if (rm_batch_loss(t->rm, t->d, t->perm + i, P, r->grads, t->gscore, t->tokens, t->dhf, &l, &t->ep_correct, e))
         return -1;
-    run_count_experts(r, &t->rm->a);
+    run_count_forward(r, &t->rm->a);
     t->ep_loss += l;
     double hn = 0, cf = 0;
     for (int k = 0; k < D; k++) hn += (double)t->gscore[k] * t->gscore[k];

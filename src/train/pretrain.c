@@ -125,7 +125,7 @@ static int pt_step(void *ctx, Run *r, Err *e) {
         sum.mtp_loss += l.mtp_loss / A;
         sum.aux_loss += l.aux_loss / A;
         sum.total += l.total / A;
-        run_count_experts(r, &p->acts);
+        run_count_forward(r, &p->acts);
     }
     p->tokens_seen += (int64_t)A * B * T;
     RunUpdate u = {.grad_scale = 1.0 / A, .loss = sum.total};

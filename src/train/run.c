@@ -23,6 +23,9 @@ static const OptSpec RUN_SPECS[] = {
      "continue the run in --out from its latest checkpoint (options not given are the run's)"),
     OPT("max_seconds", OPT_DOUBLE, offsetof(RunOptions, max_seconds), 0,
      "stop after the step that passes this wall time, as if it were the last (0: no limit)"),
+    OPT("max_train_tokens", OPT_I64, offsetof(RunOptions, max_train_tokens), OPT_LENGTH,
+     "stop after the step that brings the tokens through forward+backward to this, as if it were the last "
+     "(0: no limit): a compute budget every run meets at the same step"),
     OPT("skip_nonfinite", OPT_BOOL, offsetof(RunOptions, skip_nonfinite), OPT_MATH,
      "skip updates with a NaN/Inf loss or gradient instead of stopping"),
     OPT("log_every", OPT_I64, offsetof(RunOptions, log_every), 0,
@@ -63,6 +66,7 @@ static int check_options(const RunOptions *o, const OptimOptions *p, Err *e) {
     if (o->save_every < 0) return opt_err(&ENGINE_SET, e, "save_every", "must be >= 0");
     if (o->keep < 0) return opt_err(&ENGINE_SET, e, "keep", "must be >= 0");
     if (!(o->max_seconds >= 0)) return opt_err(&ENGINE_SET, e, "max_seconds", "must be >= 0");
+    if (o->max_train_tokens < 0) return opt_err(&ENGINE_SET, e, "max_train_tokens", "must be >= 0");
     if (o->log_every < 0) return opt_err(&ENGINE_SET, e, "log_every", "must be >= 0");
     if (o->threads < 0) return opt_err(&ENGINE_SET, e, "threads", "must be >= 0");
     if (o->stop_after < 0) return opt_err(&ENGINE_SET, e, "stop_after", "must be >= 0");
@@ -109,6 +113,7 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
         if (checkpoint_load(r->resume_dir, m, &r->opt, &r->resume, e) != 0) return -1;
         r->step = r->resume.step;
         r->skipped = r->resume.skipped;
+        r->train_tokens = r->resume.train_tokens;
         if (r->t->load_state && r->t->load_state(r->t->ctx, r->resume.trainer, e) != 0)
             return err_prefix(e, "%s/trainer_state/state.json", r->resume_dir);
         if (r->step > total_steps)
@@ -135,7 +140,8 @@ void run_free(Run *r) {
 
 double run_elapsed(const Run *r) { return clock_now() - r->t_start; }
 
-void run_count_experts(Run *r, const ModelActs *acts) {
+void run_count_forward(Run *r, const ModelActs *acts) {
+    r->train_tokens += (int64_t)acts->B * acts->T;
     if (r->m->cfg.n_routed_experts > 0) model_expert_counts_add(acts, &r->m->cfg, r->counts);
 }
 
@@ -158,6 +164,7 @@ static const char *nonfinite_name(double x) { return isnan(x) ? "NaN" : "Inf"; }
 
 int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
     RunUpdate u = *u_in;
+    if (r->o->fault_kind == RUN_FAULT_INF_GRAD && r->o->fault_step == r->step + 1) r->grads[0] = INFINITY;
     reduce_gradients(r, &u);
     double norm = grad_global_norm(&r->opt.chunks, r->grads, u.grad_scale, r->partial);
     if (u.extra) norm = sqrt(norm * norm + u.extra_sq);
@@ -187,28 +194,41 @@ int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
     return 0;
 }
 
-/* Stop conditions after a step: 1 signal / stop_after (interrupted), 2 out of time. */
+static int budget_spent(const Run *r) {
+    return r->o->max_train_tokens > 0 && r->train_tokens >= r->o->max_train_tokens;
+}
+
+/* Stop conditions after a step: 1 signal / stop_after (interrupted), 2 out of time or compute. */
 static int stop_kind(const Run *r) {
     if ((r->o->stop && *r->o->stop) || (r->o->stop_after > 0 && r->step == r->o->stop_after)) return 1;
     if (r->o->max_seconds > 0 && run_elapsed(r) >= r->o->max_seconds) return 2;
+    if (budget_spent(r)) return 2;
     return 0;
+}
+
+/* The fault RUN_FAULT_NAN_WEIGHT: a NaN in the final norm, which every token passes. */
+static void inject_nan_weight(Run *r) {
+    const ParamInfo *p = param_find(&r->m->table, "model.norm.weight");
+    r->m->params[p ? p->offset : 0] = NAN;
 }
 
 int run_loop(Run *r, Err *e) {
     r->t_start = clock_now();
     int rc = 0;
-    while (r->step < r->total) {
+    while (r->step < r->total && !budget_spent(r)) {   /* (a resumed run may have spent it) */
         if (r->o->stop && *r->o->stop) {   /* signalled between steps */
             r->interrupted = 1;
             if (r->step > r->saved_step) rc = run_io_save(r, e);
             break;
         }
+        if (r->o->fault_kind == RUN_FAULT_NAN_WEIGHT && r->o->fault_step == r->step + 1) inject_nan_weight(r);
         r->lr = schedule_lr(&r->sched, r->step);
         r->step_skipped = 0;
         sb_clear(&r->line);
         sb_clear(&r->summary);
         if ((rc = r->t->step(r->t->ctx, r, e)) != 0) break;
         run_io_metrics_line(r, r->line.s, r->step_skipped);
+        if ((rc = run_io_metrics_check(r, e)) != 0) break;
         r->step++;
         run_io_progress(r);
         int stop = stop_kind(r), last = r->step == r->total;
@@ -220,6 +240,7 @@ int run_loop(Run *r, Err *e) {
     run_io_progress_end(r);
     if (rc == 0 && !r->interrupted) {
         if (r->t->finish) rc = r->t->finish(r->t->ctx, r, e);
+        if (rc == 0) rc = run_io_metrics_check(r, e);
         if (rc == 0) rc = run_io_final_folder(r, e);
     }
     return rc;

@@ -212,7 +212,7 @@ static int sft_step(void *ctx, Run *run, Err *e) {
     double norm = 0;
     if (l.n_valid > 0) {   /* rows with no completion token: nothing to learn this step */
         model_backward(&r->m, &r->acts, run->grads, NULL);
-        run_count_experts(run, &r->acts);
+        run_count_forward(run, &r->acts);
         RunUpdate u = {.grad_scale = 1.0, .loss = l.loss};
         if (run_update(run, &u, NULL, e) < 0) return -1;
         norm = run->grad_norm;
