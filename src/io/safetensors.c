@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "base/fp_formats.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -35,60 +36,13 @@ int st_dtype_parse(const char *s, StDtype *out) {
 
 static int is_float_dtype(StDtype d) { return d <= ST_F8_E4M3; }
 
-/* ---- scalar conversions ---- */
+/* ---- scalar conversions (base/fp_formats.h) ---- */
 
-static float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static uint32_t bits_from_f32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-
-float st_bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
-
-uint16_t st_f32_to_bf16(float f) {
-    uint32_t u = bits_from_f32(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);   /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);   /* round to nearest, ties to even (may carry into inf) */
-    return (uint16_t)(u >> 16);
-}
-
-float st_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (man << 13));   /* inf / NaN */
-    if (exp == 0) {
-        float v = ldexpf((float)man, -24);                                    /* subnormal or 0 */
-        return sign ? -v : v;
-    }
-    return f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
-}
-
-uint16_t st_f32_to_f16(float f) {
-    uint32_t u = bits_from_f32(f);
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);                   /* NaN */
-    if (a >= 0x47800000u) {                                                  /* >= 65536: inf */
-        return (uint16_t)(sign | 0x7c00u);
-    }
-    if (a < 0x38800000u) {                       /* below 2^-14: subnormal half (or zero) */
-        /* value = a_float; half subnormal unit = 2^-24. Round a_float / 2^-24 to nearest even. */
-        float v = f32_from_bits(a) * 16777216.0f;   /* exact: scaling by a power of two */
-        uint32_t q = (uint32_t)v;
-        float rem = v - (float)q;
-        if (rem > 0.5f || (rem == 0.5f && (q & 1u))) q++;
-        return (uint16_t)(sign | q);             /* q == 0x400 rolls into the smallest normal */
-    }
-    uint32_t exp = (a >> 23) - 112u, man = a & 0x7fffffu;
-    uint32_t h = (exp << 10) | (man >> 13), rest = man & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;                /* may carry to inf */
-    return (uint16_t)(sign | h);
-}
-
-float st_f8e4m3_to_f32(uint8_t b) {
-    int sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 7;
-    float v;
-    if (exp == 0xf && man == 7) return NAN;                     /* e4m3fn: no infinities */
-    if (exp == 0) v = ldexpf((float)man, -9);                   /* 2^-6 · m/8 */
-    else v = ldexpf(1.0f + (float)man / 8.0f, exp - 7);
-    return sign ? -v : v;
-}
+float st_bf16_to_f32(uint16_t h) { return bf16_to_f32(h); }
+uint16_t st_f32_to_bf16(float f) { return f32_to_bf16(f); }
+float st_f16_to_f32(uint16_t h) { return f16_to_f32(h); }
+uint16_t st_f32_to_f16(float f) { return f32_to_f16(f); }
+float st_f8e4m3_to_f32(uint8_t b) { return e4m3_to_f32(b); }
 
 /* ---- parsing ---- */
 
