@@ -334,8 +334,10 @@ static void convert_float(const StTensor *t, void *dst, StDtype dt) {
     }
 }
 
-static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype dt, Err *e) {
+int st_f8_scales(const Safetensors *st, const StTensor *t, float **scale, Err *e) {
     const char *path = st_path(st, t);
+    *scale = NULL;
+    if (t->dtype != ST_F8_E4M3) return err_set(e, "%s: tensor '%s': not F8_E4M3", path, t->name);
     if (t->ndim != 2) return err_set(e, "%s: tensor '%s': F8_E4M3 tensors must be 2-D (got %d dimensions)", path, t->name, t->ndim);
     char sname[512];
     st_scale_inv_name(t->name, sname, sizeof sname);
@@ -345,23 +347,27 @@ static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype 
     if (!is_float_dtype(s->dtype) || s->dtype == ST_F8_E4M3 || s->ndim != 2 || s->shape[0] != br || s->shape[1] != bc)
         return err_set(e, "%s: tensor '%s': must be a float tensor of shape [%lld, %lld] for %s [%lld, %lld]",
                        st_path(st, s), sname, (long long)br, (long long)bc, t->name, (long long)R, (long long)C);
-    float *scale = xmalloc((size_t)(br * bc + 1) * sizeof *scale);
-    convert_float(s, scale, ST_F32);
+    for (uint64_t i = 0; i < t->numel; i++)
+        if (e4m3_is_nan(t->data[i]))
+            return err_set(e, "%s: tensor '%s': element %llu holds the e4m3 NaN byte (corrupt weights?)", path, t->name,
+                           (unsigned long long)i);
+    *scale = xmalloc((size_t)(br * bc + 1) * sizeof **scale);
+    convert_float(s, *scale, ST_F32);
+    return 0;
+}
+
+static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype dt, Err *e) {
+    float *scale;
+    if (st_f8_scales(st, t, &scale, e)) return -1;
+    const int64_t R = t->shape[0], C = t->shape[1], bc = (C + 127) / 128;
     float lut[256];
-    for (int b = 0; b < 256; b++) lut[b] = st_f8e4m3_to_f32((uint8_t)b);
-    int64_t bad = -1;
+    for (int b = 0; b < 256; b++) lut[b] = e4m3_to_f32((uint8_t)b);
     for (int64_t r = 0; r < R; r++) {
         const uint8_t *row = t->data + r * C;
         const float *srow = scale + (r / 128) * bc;
-        for (int64_t c = 0; c < C; c++) {
-            uint8_t b = row[c];
-            if ((b & 0x7f) == 0x7f) { if (bad < 0) bad = r * C + c; continue; }
-            put(dst, dt, (uint64_t)(r * C + c), (double)(lut[b] * srow[c / 128]));
-        }
+        for (int64_t c = 0; c < C; c++) put(dst, dt, (uint64_t)(r * C + c), (double)(lut[row[c]] * srow[c / 128]));
     }
     free(scale);
-    if (bad >= 0)
-        return err_set(e, "%s: tensor '%s': element %lld holds the e4m3 NaN byte (corrupt weights?)", path, t->name, (long long)bad);
     return 0;
 }
 

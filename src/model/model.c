@@ -15,21 +15,30 @@
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
 
-void model_init(Model *m, const ModelConfig *cfg) {
+static void init(Model *m, const ModelConfig *cfg, int lazy) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     param_table_build(&m->table, &m->cfg);
     size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
-    m->params = big_calloc(bytes, "parameters");
+    m->params = lazy ? big_zero_lazy(bytes, "parameters") : big_calloc(bytes, "parameters");
+    m->params_mapped = lazy ? bytes : 0;
     model_view_build(&m->w, &m->table, &m->cfg, m->params);
     const RopeParams rp = config_rope_params(&m->cfg);
     rope_table_init(&m->rope, &rp, m->cfg.max_position_embeddings);
 }
 
+void model_init(Model *m, const ModelConfig *cfg) { init(m, cfg, 0); }
+void model_init_lazy(Model *m, const ModelConfig *cfg) { init(m, cfg, 1); }
+
 void model_free(Model *m) {
     rope_table_free(&m->rope);
     model_view_free(&m->w);
-    free(m->params);
+    if (m->params_mapped) big_unmap(m->params, m->params_mapped);
+    else free(m->params);
+    if (m->packs) {
+        linear_packs_free(m->packs);
+        free(m->packs);
+    }
     param_table_free(&m->table);
     memset(m, 0, sizeof *m);
 }
@@ -129,6 +138,7 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
     CHECKF(B >= 1 && B <= a->max_B && T >= 1 && T <= a->max_T, "B=%d T=%d, acts sized %d×%d", B, T,
            a->max_B, a->max_T);
     CHECKF(T <= m->rope.max_pos, "T=%d > max_position_embeddings %d", T, m->rope.max_pos);
+    CHECKF(!m->packs, "the model's weights are kept in their stored precision: decode engine only");
     const int N = B * T;
     if (opt->freeze_routing) CHECK(a->B == B && a->T == T);
     a->B = B; a->T = T; a->N = N;
