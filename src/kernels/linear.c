@@ -184,6 +184,12 @@ void linear_forward(const LinearExec *lx, real *y, const real *x, const real *w,
     memcpy(y, lx->pady, (size_t)n * out * sizeof *y);
 }
 
+void linear_forward_p(const LinearExec *lx, MatPrec prec, real *y, const real *x, const real *w, int n,
+                      int in, int out, int acc) {
+    if (lx) linear_forward(lx, y, x, w, n, in, out, acc);
+    else matmul_forward_p(prec, y, x, w, n, in, out, acc);
+}
+
 void linear_rows(const LinearExec *lx, real *h, const real *table, const int *tok, int n, int D) {
     const KnWeight *kw = lx ? linear_packs_find(lx->stored, table) : NULL;
     if (!kw) {

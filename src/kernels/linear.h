@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "kernels/kn_lowp.h"
+#include "kernels/matmul.h"
 #include "kernels/real.h"
 
 #define LINEAR_MAX_ROWS 64
@@ -81,6 +82,10 @@ void linear_exec_free(LinearExec *lx);
 /* y [n, out] (+)= x [n, in]·wᵀ (acc = 1: +=); lx NULL: matmul_forward. */
 void linear_forward(const LinearExec *lx, real *y, const real *x, const real *w, int n, int in,
                     int out, int acc);
+
+/* linear_forward, with lx NULL running matmul_forward_p in precision prec (training). */
+void linear_forward_p(const LinearExec *lx, MatPrec prec, real *y, const real *x, const real *w, int n,
+                      int in, int out, int acc);
 
 /* h [n, D] = rows tok[i] of table [V, D] (an embedding): read back from the stored packs when the
  * table is kept there (lx may be NULL: f32 rows). */

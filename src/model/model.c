@@ -43,6 +43,21 @@ void model_free(Model *m) {
     memset(m, 0, sizeof *m);
 }
 
+static void layer_precision(LayerWeights *l, int n_experts, MatPrec prec) {
+    l->attn.prec = l->gqa.prec = l->dense.prec = l->moe.shared.prec = prec;
+    for (int e = 0; l->is_moe && e < n_experts; e++) l->moe.experts[e].prec = prec;
+}
+
+void model_set_precision(Model *m, MatPrec prec) {
+    const ModelConfig *c = &m->cfg;
+    m->w.prec = prec;
+    for (int l = 0; l < c->num_hidden_layers; l++) layer_precision(&m->w.layers[l], c->n_routed_experts, prec);
+    for (int k = 0; k < c->num_nextn_predict_layers; k++) {
+        m->w.mtp[k].prec = prec;
+        layer_precision(&m->w.mtp[k].block, c->n_routed_experts, prec);
+    }
+}
+
 /* ---- activations ---- */
 
 static void acts_layout(ModelActs *a, Carve *c, const ModelConfig *cfg, int max_B, int max_T) {
@@ -168,7 +183,7 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
     }
     rmsnorm_forward(a->hf, D, a->rstd_f, a->h + (size_t)L * ND, D, m->w.final_norm, N, D,
                     (real)cfg->rms_norm_eps);
-    matmul_forward(a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
+    matmul_forward_p(m->w.prec, a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
     if (opt->head_grad_in_forward)   /* the gradient model_backward would form: scale 1/N_valid */
         cross_entropy_forward_grad(a->ce, a->lse, a->logits, a->targets, head_ce_scale(a), N, V);
     else
@@ -256,7 +271,7 @@ void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_w
     else
         cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight,
                                row_weight ? 1 : head_ce_scale(a), N, V);
-    matmul_backward(dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
+    matmul_backward_p(m->w.prec, dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
     rmsnorm_backward(dA, D, g->final_norm, dhf, D, a->h + (size_t)L * ND, D, m->w.final_norm,
                      a->rstd_f, N, D);
     for (int l = L - 1; l >= 0; l--) {

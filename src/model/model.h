@@ -63,6 +63,11 @@ void model_init(Model *m, const ModelConfig *cfg);
 void model_init_lazy(Model *m, const ModelConfig *cfg);
 void model_free(Model *m);
 
+/* The precision of the model's big products in forward and backward (the Linear layers' x·Wᵀ,
+ * dX = dY·W and dW += dYᵀ·X, lm_head's included): MAT_F32 (the default) or MAT_BF16 (mixed
+ * precision: bf16 operands, fp32 sums; the weights, norms, softmax, router and losses stay fp32). */
+void model_set_precision(Model *m, MatPrec prec);
+
 typedef struct ModelOptions {
     double mtp_lambda;      /* λ of the MTP loss; 0 = MTP modules are not run at all */
     double seq_aux_alpha;   /* α of the sequence-wise balance loss; 0 = off */
