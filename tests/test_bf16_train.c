@@ -9,7 +9,8 @@
  *   - the products really run in bf16 (the gradients differ from fp32's) and fp32 stays the
  *     default;
  *   - determinism: the same seed and threads give the same bits in bf16, a run and a resumed run
- *     included (`r1 pretrain --precision bf16`), and a resume with another precision is refused.
+ *     included (`r1 pretrain --precision bf16`), and a resume with another precision is refused;
+ *     R1-Zero with bf16 rollouts and bf16 training twice gives the same weights.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -120,11 +121,37 @@ static void test_pretrain_bf16_deterministic(void) {
     sb_free(&o);
 }
 
+/* r1 zero --rollout-precision bf16: the rollouts decode with bf16 copies; twice the same bits. */
+static void test_rollouts_bf16_deterministic(void) {
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/rl", tmp_root);
+    StrBuf o = {0};
+    if (tu_cli_model(dir, 128)) { sb_free(&o); return; }
+    for (int k = 0; k < 2; k++) {
+        const int rc = tu_runf(&o, "%s zero --model %s/m --out %s/z%d --task arith --prompt-format plain --steps 2 "
+                               "--prompts-per-step 2 --num-generations 2 --max-completion-length 12 --eval-every 0 "
+                               "--rollout-precision bf16 --precision bf16 --quiet --threads 2", tu_r1_bin(), dir, dir, k);
+        EXPECTF(rc == 0, "%s", o.s);
+    }
+    char a[200], b[200];
+    snprintf(a, sizeof a, "%s/z0/model.safetensors", dir);
+    snprintf(b, sizeof b, "%s/z1/model.safetensors", dir);
+    EXPECT(file_exists(a) && tu_same_file(a, b));
+    double ra[4], rb[4], la[4], lb[4];
+    snprintf(a, sizeof a, "%s/z0", dir);
+    snprintf(b, sizeof b, "%s/z1", dir);
+    const int na = tu_read_metric(a, "completion_length", la, 4), nb = tu_read_metric(b, "completion_length", lb, 4);
+    EXPECT(na == 2 && nb == 2 && tu_read_metric(a, "reward", ra, 4) == 2 && tu_read_metric(b, "reward", rb, 4) == 2);
+    for (int s = 0; s < na && s < nb; s++) EXPECT(la[s] == lb[s] && ra[s] == rb[s]);
+    sb_free(&o);
+}
+
 int main(void) {
     if (!mkdtemp(tmp_root)) return 1;
     threads_set(2);
     RUN(test_model_bf16_vs_fp32);
     RUN(test_pretrain_bf16_deterministic);
+    RUN(test_rollouts_bf16_deterministic);
     Err e;
     file_remove_tree(tmp_root, &e);
     return TEST_EXIT();

@@ -120,9 +120,9 @@ static int write_folder(const char *name, const char *kind, const char *dir) {
 }
 
 /* Engine logits over T tokens: a prefill of `chunk` rows, then one row at a time; out [T, V]. */
-static void engine_logits(const Model *m, const int *toks, int T, int chunk, float *out) {
+static void engine_logits_as(const Model *m, KnFormat fmt, const int *toks, int T, int chunk, float *out) {
     Engine g;
-    engine_init(&g, m, 1, T, T, 0);
+    engine_init_as(&g, m, 1, T, T, 0, fmt);
     const int V = m->cfg.vocab_size;
     int slot[64] = {0};
     for (int t = 0; t < T;) {
@@ -132,6 +132,10 @@ static void engine_logits(const Model *m, const int *toks, int T, int chunk, flo
         t += n;
     }
     engine_free(&g);
+}
+
+static void engine_logits(const Model *m, const int *toks, int T, int chunk, float *out) {
+    engine_logits_as(m, KN_F32, toks, T, chunk, out);
 }
 
 /* Every matrix the engine multiplies has a stored pack. */
@@ -197,6 +201,28 @@ static void test_bf16_f16_folders(void) {
     stored_vs_dequantised("c_yarn_mtp", "bfloat16");
     stored_vs_dequantised("e_qwen2", "bfloat16");
     stored_vs_dequantised("d_llama", "float16");
+}
+
+/* An f32 model in memory decoded with the engine's bf16 copies (GRPO's --rollout-precision bf16):
+ * not the f32 bits, within the --weights bf16 bound, the same whatever the row count. */
+static void test_engine_bf16_copies(void) {
+    Model m;
+    Err e = {{0}};
+    if (fixture_load_model(&m, "c_yarn_mtp", &e)) { test_fail(__FILE__, __LINE__, "%s", e.msg); return; }
+    const int T = 24, V = m.cfg.vocab_size;
+    int toks[24];
+    fixture_tokens(toks, 1, T, V, 6);
+    float *f = malloc(sizeof(float) * (size_t)T * V), *b = malloc(sizeof(float) * (size_t)T * V);
+    float *b1 = malloc(sizeof(float) * (size_t)T * V);
+    engine_logits_as(&m, KN_F32, toks, T, 16, f);
+    engine_logits_as(&m, KN_BF16_DOT, toks, T, 16, b);
+    engine_logits_as(&m, KN_BF16_DOT, toks, T, 1, b1);
+    double lo = INFINITY, hi = -INFINITY, worst = 0;
+    for (int i = 0; i < T * V; i++) { lo = fmin(lo, f[i]); hi = fmax(hi, f[i]); worst = fmax(worst, fabs((double)b[i] - f[i])); }
+    EXPECTF(worst > 0 && worst <= 0.05 * (hi - lo), "bf16 copies: max |dlogit| %.4g of a range %.4g", worst, hi - lo);
+    EXPECTF(tu_same_bits(b, b1, (size_t)T * V), "bf16 copies: a prefill of 16 rows and one row at a time differ");
+    free(f); free(b); free(b1);
+    model_free(&m);
 }
 
 /* `r1 logits` on the FP8 folder and on the f32 folder of its dequantised weights. */
@@ -294,6 +320,7 @@ int main(void) {
     if (!mkdtemp(tmp_root)) return 1;
     RUN(test_fp8_folders);
     RUN(test_bf16_f16_folders);
+    RUN(test_engine_bf16_copies);
     RUN(test_cli_logits_fp8);
     RUN(test_generate_reports_memory);
     RUN(test_fp8_without_scales);
