@@ -34,10 +34,10 @@ void gqa_output(real *out, int acc, const real *o, const GqaWeights *w, const Mo
 }
 
 /* q, k, v read in place from qkv [n, Wqkv]. */
-static AttKV gqa_kv(const real *qkv, const ModelConfig *cfg) {
+static AttKV gqa_kv(const real *qkv, const ModelConfig *cfg, MatPrec prec) {
     const size_t Dh = cfg->head_dim, Dq = config_q_dim(cfg), Dkv = config_kv_dim(cfg);
     const size_t W = Dq + 2 * Dkv;
-    AttKV kv = {.k1 = {qkv + Dq, W, Dh}, .k2 = {NULL, 0, 0}, .v = {qkv + Dq + Dkv, W, Dh},
+    AttKV kv = {.k1 = {qkv + Dq, W, Dh}, .k2 = {NULL, 0, 0}, .v = {qkv + Dq + Dkv, W, Dh}, .prec = prec,
                 .D1 = (int)Dh, .D2 = 0, .Dv = (int)Dh,
                 .group = cfg->num_attention_heads / cfg->num_key_value_heads, .ldq = W};
     return kv;
@@ -58,7 +58,7 @@ void gqa_forward(real *out, GqaActs *a, const real *x, const GqaWeights *w, cons
     gqa_project(a, x, w, cfg, pos, n, rope, NULL);
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg, omp_get_max_threads()));
-    const AttKV kv = gqa_kv(a->qkv, cfg);
+    const AttKV kv = gqa_kv(a->qkv, cfg, w->prec);
     attention_forward_kv(a->o, a->lse, a->qkv, &kv, B, T, cfg->num_attention_heads,
                          (real)config_softmax_scale(cfg), s);
     arena_reset(scratch, mark);
@@ -84,7 +84,7 @@ void gqa_backward(real *dx, GqaWeights *gw, const real *dout, const GqaActs *a, 
     {
         size_t m2 = arena_mark(scratch);
         real *s = arena_real(scratch, attn_scratch(B, T, cfg, omp_get_max_threads()));
-        const AttKV kv = gqa_kv(a->qkv, cfg);
+        const AttKV kv = gqa_kv(a->qkv, cfg, w->prec);
         const AttKVGrad g = {.k1 = {dk, ldg, (size_t)Dh}, .k2 = {NULL, 0, 0}, .v = {dv, ldg, (size_t)Dh}};
         attention_backward_kv(dqkv, &g, dO, a->o, a->lse, a->qkv, &kv, B, T, H,
                               (real)config_softmax_scale(cfg), s);

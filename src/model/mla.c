@@ -66,11 +66,11 @@ void mla_expand_kv(real *k, real *v, const real *c, const real *k_pe, int ld_pe,
 }
 
 /* K [h] = (kv[h, :Dn], k_pe) and V [h] = kv[h, Dn:], read where they are. */
-static AttKV mla_kv(const MlaActs *a, const ModelConfig *cfg) {
+static AttKV mla_kv(const MlaActs *a, const ModelConfig *cfg, MatPrec prec) {
     const int H = cfg->num_attention_heads, Dn = cfg->qk_nope_head_dim, Dv = cfg->v_head_dim;
     const int Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
     const size_t W = (size_t)Dn + Dv;
-    AttKV kv = {.k1 = {a->kv, H * W, W}, .k2 = {a->kva + Rkv, (size_t)Rkv + Dr, 0},
+    AttKV kv = {.k1 = {a->kv, H * W, W}, .k2 = {a->kva + Rkv, (size_t)Rkv + Dr, 0}, .prec = prec,
                 .v = {a->kv + Dn, H * W, W}, .D1 = Dn, .D2 = Dr, .Dv = Dv};
     return kv;
 }
@@ -89,7 +89,7 @@ void mla_forward(real *out, MlaActs *a, const real *x, const MlaWeights *w, cons
     matmul_forward_p(w->prec, a->kv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);          /* kv [n, H·(Dn+Dv)] */
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-    const AttKV kv = mla_kv(a, cfg);
+    const AttKV kv = mla_kv(a, cfg, w->prec);
     attention_forward_kv(a->o, a->lse, a->q, &kv, B, T, H, (real)config_softmax_scale(cfg), s);
     arena_reset(scratch, mark);
     matmul_forward_p(w->prec, out, a->o, w->o_proj, n, H * Dv, D, 0);                 /* out [n, D] */
@@ -113,7 +113,7 @@ void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, 
     {
         size_t m2 = arena_mark(scratch);
         real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-        const AttKV kv = mla_kv(a, cfg);
+        const AttKV kv = mla_kv(a, cfg, w->prec);
         const AttKVGrad g = {.k1 = {dkv, (size_t)H * W, (size_t)W}, .k2 = {dpe, (size_t)H * Dr, (size_t)Dr},
                              .v = {dkv + Dn, (size_t)H * W, (size_t)W}};
         attention_backward_kv(dq, &g, dO, a->o, a->lse, a->q, &kv, B, T, H,
