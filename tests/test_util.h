@@ -198,8 +198,10 @@ static TU_UNUSED int tu_train_tokenizer(const char *text, size_t len, uint32_t v
 }
 
 /* A random model folder in dir (created if missing): config.json from cfg_json, parameters from
- * param_init(seed), generation_config.json. Prints the reason and returns -1 on failure. */
-static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64_t seed) {
+ * param_init(seed), then tweak(m, seed) when not NULL, generation_config.json. Prints the reason
+ * and returns -1 on failure. */
+static TU_UNUSED int tu_save_model_with(const char *dir, const char *cfg_json, uint64_t seed,
+                                        void (*tweak)(Model *m, uint64_t seed)) {
     Err e = {0};
     ModelConfig cfg;
     cJSON *j = cJSON_Parse(cfg_json);
@@ -210,10 +212,15 @@ static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64
     Model m;
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, seed);
+    if (tweak) tweak(&m, seed);
     rc = model_write_dir(&m, dir, &e);
     model_free(&m);
     if (rc) printf("  save: %s\n", e.msg);
     return rc;
+}
+
+static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64_t seed) {
+    return tu_save_model_with(dir, cfg_json, seed, NULL);
 }
 
 /* The CLI tests' model: in dir, a 320-token tokenizer trained by `r1 tokenizer train` on 4000

@@ -1,7 +1,8 @@
 /* Opens a Hugging Face model folder for inference: the model (model/model_io.h: config.json and
  * model.safetensors or shards, any float dtype, MTP layers optional) and its tokenizer.json,
  * checked against each other: a tokenizer with ids beyond config.json's vocab_size is refused.
- * Errors are one line naming the folder and the file. */
+ * Errors are one line naming the folder and the file. A .gguf file (llama.cpp) is opened too: its
+ * model (model/gguf_model.h) and the tokenizer of its tokenizer.ggml.* keys. */
 #ifndef R1_INFER_MODEL_DIR_H
 #define R1_INFER_MODEL_DIR_H
 

@@ -51,6 +51,19 @@ int file_fsync_dir(const char *dir, Err *e) {
     return rc == 0 ? 0 : err_set(e, "%s: fsync failed: %s", dir, strerror(errno));
 }
 
+int file_finish_atomic(int fd, const char *tmp, const char *path, int rc, Err *e) {
+    if (rc == 0 && fsync(fd) != 0) rc = err_set(e, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0) rc = err_set(e, "%s: close failed: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(e, "%s: rename failed: %s", path, strerror(errno));
+    if (rc != 0) unlink(tmp);
+    if (rc == 0) {
+        char *copy = xstrdup(path);
+        rc = file_fsync_dir(dirname(copy), e);
+        free(copy);
+    }
+    return rc;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t n, Err *e) {
     size_t len = strlen(path);
     char *tmp = xmalloc(len + 5);
@@ -58,17 +71,8 @@ int file_write_atomic(const char *path, const void *data, size_t n, Err *e) {
     memcpy(tmp + len, ".tmp", 5);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) { err_set(e, "%s: %s", tmp, strerror(errno)); free(tmp); return -1; }
-    int rc = file_write_fd(fd, data, n, path, e);
-    if (rc == 0 && fsync(fd) != 0) rc = err_set(e, "%s: fsync failed: %s", path, strerror(errno));
-    if (close(fd) != 0 && rc == 0) rc = err_set(e, "%s: close failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(e, "%s: rename failed: %s", path, strerror(errno));
-    if (rc != 0) unlink(tmp);
+    int rc = file_finish_atomic(fd, tmp, path, file_write_fd(fd, data, n, path, e), e);
     free(tmp);
-    if (rc == 0) {
-        char *copy = xstrdup(path);
-        rc = file_fsync_dir(dirname(copy), e);
-        free(copy);
-    }
     return rc;
 }
 

@@ -11,6 +11,9 @@
 char *file_read_all(const char *path, size_t *n_out, Err *e);
 /* Writes n bytes to path via path.tmp + fsync + rename. */
 int file_write_atomic(const char *path, const void *data, size_t n, Err *e);
+/* Ends a write to tmp (open as fd) that will become path: fsync, close, rename, fsync of the folder;
+ * with rc != 0 (the write failed) or any step failing, tmp is removed. Returns the first error. */
+int file_finish_atomic(int fd, const char *tmp, const char *path, int rc, Err *e);
 /* Writes all of buf to fd, retrying short writes; errno-based message naming `what`. */
 int file_write_fd(int fd, const void *buf, size_t n, const char *what, Err *e);
 /* fsyncs a folder so a rename inside it is durable. */

@@ -15,6 +15,7 @@
 
 #include "io/file.h"
 #include "io/json.h"
+#include "model/gguf_model.h"
 
 #define REAL_ST (REAL_IS_DOUBLE ? ST_F64 : ST_F32)
 
@@ -270,6 +271,7 @@ int model_load_dir(Model *m, const char *dir, Err *e) {
     ModelConfig cfg;
     Safetensors st;
     memset(m, 0, sizeof *m);
+    if (model_path_is_gguf(dir)) return model_load_gguf(m, dir, e);
     if (model_io_open(dir, &cfg, &st, e)) return -1;
     model_init(m, &cfg);
     int rc = model_io_read_params(&st, &m->cfg, &m->table, m->params, e);
@@ -284,4 +286,10 @@ int model_save_dir(const Model *m, const char *dir, Err *e) {
 
 int model_write_dir(const Model *m, const char *dir, Err *e) {
     return model_io_write(dir, &m->cfg, &m->table, m->params, e);
+}
+
+int model_path_is_gguf(const char *path) {
+    struct stat sb;
+    size_t n = strlen(path);
+    return n > 5 && !strcmp(path + n - 5, ".gguf") && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
