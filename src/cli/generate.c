@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bigmem.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/threads.h"
@@ -21,13 +22,14 @@
 int cmd_generate(int argc, char **argv);
 
 int cmd_generate(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
+    const char *weights = "auto", *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
     long n = 1, max_tokens = 256, top_k = 0, seed = 0, threads = 0, batch = 64, context = 0;
     long chunk = 256;
     double temperature = 0.6, top_p = 0.95, min_p = 0, rep = 1, pres = 0;
     int raw = 0, truncate = 0, spec = 0, logprobs = 0, quiet = 0;
     Flag flags[] = {
         {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
+        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"prompt", FLAG_STRING, &prompt, "one prompt (a user message, unless --raw)"},
         {"prompts", FLAG_STRING, &prompts, "JSONL file: {\"prompt\": ...} or {\"messages\": [...]} per line"},
         {"n", FLAG_INT, &n, "samples per prompt (-n works too)"},
@@ -61,6 +63,8 @@ int cmd_generate(int argc, char **argv) {
                          flags, sizeof flags / sizeof flags[0], argc, args, NULL, 0, NULL, &e);
     free(args);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    WeightMode wmode;
+    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
     if (!model) { err_set(&e, "generate: --model is required"); return cli_fail(&e); }
     if (!prompt == !prompts) { err_set(&e, "generate: give exactly one of --prompt and --prompts"); return cli_fail(&e); }
     if (n < 1 || n > 1000000) { err_set(&e, "-n: must be in [1, 1000000], got %ld", n); return cli_fail(&e); }
@@ -81,7 +85,7 @@ int cmd_generate(int argc, char **argv) {
 
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
     GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
     PromptRec *ps = NULL;
@@ -172,6 +176,9 @@ int cmd_generate(int argc, char **argv) {
             if (spec) fprintf(stderr, "; MTP drafts accepted %lld/%lld (%.1f%%)", (long long)st.accepted,
                               (long long)st.drafted, st.drafted ? 100.0 * st.accepted / st.drafted : 0.0);
             fprintf(stderr, "\n");
+            const size_t wb = model_weight_bytes(&m);
+            fprintf(stderr, "weights (--weights %s): %.2f bytes/parameter, %.1f MB; peak RSS %.1f MB\n",
+                    weight_mode_name(wmode), (double)wb / (double)m.table.count, wb / 1e6, mem_peak_rss() / 1e6);
             if (out) fprintf(stderr, "wrote %d records to %s\n", total, out);
         }
         sb_free(&all);

@@ -24,6 +24,10 @@ static int open_gguf(const char *path, Model *m, Tokenizer **tok, Err *e) {
 }
 
 int model_dir_open(const char *dir, Model *m, Tokenizer **tok, Err *e) {
+    return model_dir_open_as(dir, WEIGHTS_F32, m, tok, e);
+}
+
+int model_dir_open_as(const char *dir, WeightMode mode, Model *m, Tokenizer **tok, Err *e) {
     char path[4096];
     if (tok) *tok = NULL;
     if (!file_exists(dir)) return err_set(e, "%s: no such model folder", dir);
@@ -32,7 +36,7 @@ int model_dir_open(const char *dir, Model *m, Tokenizer **tok, Err *e) {
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);
         if (!file_exists(path)) return err_set(e, "%s: missing tokenizer.json", dir);
     }
-    if (model_load_dir(m, dir, e) < 0) return -1;
+    if (model_load_dir_as(m, dir, mode, e) < 0) return -1;
     if (!tok) return 0;
     *tok = tokenizer_load(path, e);
     if (!*tok) {

@@ -8,9 +8,12 @@
 
 #include "base/error.h"
 #include "model/model.h"
+#include "model/model_lowp.h"
 #include "tokenizer/tokenizer.h"
 
 /* tok may be NULL (no tokenizer wanted). On failure nothing is left allocated. */
 int model_dir_open(const char *dir, Model *m, Tokenizer **tok, Err *e);
+/* The same with the weights kept as `mode` says (model_lowp.h); model_dir_open is WEIGHTS_F32. */
+int model_dir_open_as(const char *dir, WeightMode mode, Model *m, Tokenizer **tok, Err *e);
 
 #endif

@@ -222,6 +222,11 @@ static int cmp_str_ptr(const void *a, const void *b) {
 }
 
 int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params, Err *e) {
+    return model_io_read_params_except(st, cfg, pt, params, NULL, e);
+}
+
+int model_io_read_params_except(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params,
+                                const unsigned char *skip, Err *e) {
     for (int i = 0; i < pt->n; i++) {
         const ParamInfo *p = &pt->t[i];
         const StTensor *t = st_find(st, p->name);
@@ -237,7 +242,7 @@ int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const Pa
             shape_text(got, sizeof got, t->ndim, t->shape);
             return err_set(e, "%s: tensor '%s': shape %s, but config.json implies %s", st_path(st, t), p->name, got, want);
         }
-        if (st_read(st, t, params + p->offset, REAL_ST, e)) return -1;
+        if ((!skip || !skip[i]) && st_read(st, t, params + p->offset, REAL_ST, e)) return -1;
     }
     /* every tensor of the folder must be accounted for */
     const char **names = xmalloc((size_t)(pt->n ? pt->n : 1) * sizeof *names);

@@ -55,6 +55,9 @@ static const OptSpec OPTIM_SPECS[] = {
      "clip the global gradient norm to this (0: off)"),
     OPT("bias_update_speed", OPT_DOUBLE, offsetof(OptimOptions, bias_update_speed), OPT_MATH,
      "gamma of the MoE auxiliary-loss-free balancing (0: off)"),
+    OPT("precision", OPT_ENUM, offsetof(OptimOptions, precision), OPT_MATH,
+     "operands of the big products (forward, dX, dW): f32, or bf16 (fp32 sums, master weights, moments, "
+     "norms, softmax and losses)", .choices = MAT_PREC_NAMES),
 };
 const OptTable OPTIM_OPT_TABLE = OPT_TABLE(OPTIM_SPECS);
 
@@ -103,6 +106,7 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
     for (int i = 0; i < n_files; i++) r->files[i] = files[i];
     r->sched = (Schedule){.kind = p->lr_scheduler, .lr = p->learning_rate, .warmup = p->warmup_steps,
                           .total = total_steps, .min_ratio = p->min_lr_ratio, .decay_frac = p->decay_frac};
+    model_set_precision(m, p->precision);
     adamw_init(&r->opt, &m->table, &p->adamw);
     r->grads = big_calloc(m->table.total * sizeof(real), "gradients");
     const ModelConfig *c = &m->cfg;

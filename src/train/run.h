@@ -93,6 +93,7 @@ typedef struct OptimOptions {
     AdamWConfig adamw;
     double max_grad_norm;           /* 0: no clipping */
     double bias_update_speed;       /* γ of the MoE balancing bias (0: off) */
+    MatPrec precision;              /* of the model's big products (model_set_precision) */
 } OptimOptions;
 
 extern const OptTable RUN_OPT_TABLE;
