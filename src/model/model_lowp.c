@@ -161,7 +161,9 @@ int model_load_dir_as(Model *m, const char *dir, WeightMode mode, Err *e) {
         for (int j = 0; j < np; j++) skip[idx[j]] = 1;
         src[ns++] = (LinearSource){ws[k].w, fmt, pp, np};
     }
-    if (rc == 0) {
+    /* nothing stored in low precision: the f32 model, read as `--weights f32` reads it */
+    const int all_f32 = rc == 0 && ns == 0;
+    if (rc == 0 && !all_f32) {
         m->packs = xcalloc(1, sizeof *m->packs);
         linear_packs_build(m->packs, src, ns);
         rc = model_io_read_params_except(&st, &m->cfg, pt, m->params, skip, e);
@@ -172,7 +174,8 @@ int model_load_dir_as(Model *m, const char *dir, WeightMode mode, Err *e) {
     free(skip);
     free(ws);
     st_free(&st);
-    if (rc) model_free(m);
+    if (rc || all_f32) model_free(m);
+    if (all_f32) return model_load_dir(m, dir, e);
     return rc;
 }
 
