@@ -152,7 +152,5 @@ int main(void) {
     RUN(test_model_bf16_vs_fp32);
     RUN(test_pretrain_bf16_deterministic);
     RUN(test_rollouts_bf16_deterministic);
-    Err e;
-    file_remove_tree(tmp_root, &e);
-    return TEST_EXIT();
+    return tu_finish(tmp_root);
 }

@@ -618,7 +618,5 @@ int main(void) {
     RUN(test_cli_logits_c_yarn_mtp);
     RUN(test_cli_logits_dense);
     RUN(test_live_torch_bf16_folder);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

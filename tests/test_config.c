@@ -348,7 +348,5 @@ int main(void) {
     RUN(test_bad_dense_configs);
     RUN(test_dense_configs);
     RUN(test_dense_round_trip);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

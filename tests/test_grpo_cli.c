@@ -109,10 +109,5 @@ int main(void) {
     }
     RUN(test_bad_options);
     RUN(test_chat_tokens_and_garbage);
-    if (!getenv("KEEP")) {
-        StrBuf o = {0};
-        tu_runf(&o, "rm -rf %s", dir);
-        sb_free(&o);
-    }
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -173,8 +173,5 @@ int main(void) {
     RUN(test_prompts_file);
     RUN(test_bad_input);
     RUN(test_chat);
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", dir);
-    sb_free(&o);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -13,6 +13,7 @@
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "test.h"
+#include "test_util.h"
 
 static char tmpdir[256];
 
@@ -394,7 +395,5 @@ int main(void) {
     RUN(test_bad_inputs);
     RUN(test_sharded_folder);
     RUN(test_write_refuses_bad_requests);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -210,7 +210,5 @@ int main(void) {
     RUN(test_gsm8k);
     RUN(test_data_make_and_score);
     RUN(test_bad_data);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

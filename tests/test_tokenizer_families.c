@@ -467,7 +467,5 @@ int main(void) {
     RUN(test_distill_format_detected);
     RUN(test_distill_prompt_ids);
     RUN(test_distill_prompt_ids_live);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

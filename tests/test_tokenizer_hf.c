@@ -175,6 +175,5 @@ int main(void) {
     sb_free(&text);
     RUN(test_ignore_merges);
     RUN(test_variants_vs_hf);
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

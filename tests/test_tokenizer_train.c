@@ -369,7 +369,5 @@ int main(void) {
     RUN(test_chat_render);
     RUN(test_chat_template_matches_jinja);
     RUN(test_cli);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

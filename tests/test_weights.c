@@ -324,7 +324,5 @@ int main(void) {
     RUN(test_cli_logits_fp8);
     RUN(test_generate_reports_memory);
     RUN(test_fp8_without_scales);
-    Err e;
-    file_remove_tree(tmp_root, &e);
-    return TEST_EXIT();
+    return tu_finish(tmp_root);
 }
