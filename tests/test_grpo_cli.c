@@ -103,10 +103,7 @@ static void test_chat_tokens_and_garbage(void) {
 }
 
 int main(void) {
-    if (setup() != 0) {
-        printf("FAIL setup\n");
-        return 1;
-    }
+    if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_bad_options);
     RUN(test_chat_tokens_and_garbage);
     return tu_finish(dir);

@@ -165,10 +165,7 @@ static void test_chat(void) {
 }
 
 int main(void) {
-    if (setup() != 0) {
-        printf("FAIL setup\n");
-        return 1;
-    }
+    if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_generate);
     RUN(test_prompts_file);
     RUN(test_bad_input);

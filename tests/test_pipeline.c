@@ -179,7 +179,7 @@ static void test_bad_input(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) return 1;
+    if (tu_mkdtemp(dir)) return 1;
     RUN(test_stage_flags_exist);
     RUN(test_nano_runs_every_stage);
     RUN(test_bad_input);

@@ -15,7 +15,7 @@
 #include "test.h"
 #include "test_util.h"
 
-static char tmpdir[256];
+static char tmpdir[256] = "/tmp/r1-test-st-XXXXXX";
 
 static const char *tmp_path(const char *name) {
     static char p[512];
@@ -384,8 +384,7 @@ static void test_write_refuses_bad_requests(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1-test-st-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL mkdtemp\n"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_roundtrip_f32);
     RUN(test_roundtrip_bf16);
     RUN(test_bf16_rounding);

@@ -204,6 +204,14 @@ static TU_UNUSED int tu_finish(const char *dir) {
     return TEST_EXIT();
 }
 
+/* mkdtemp(tmpl) for a test binary's temp folder (tmpl ends in XXXXXX and receives the folder);
+ * prints a FAIL line when it cannot. 0 or -1. */
+static TU_UNUSED int tu_mkdtemp(char *tmpl) {
+    if (mkdtemp(tmpl)) return 0;
+    printf("FAIL mkdtemp %s\n", tmpl);
+    return -1;
+}
+
 /* "<dir>/<name>" in one of 16 rotating buffers: valid until 16 more calls. */
 static TU_UNUSED const char *tu_path(const char *dir, const char *name) {
     static char buf[16][512];

@@ -317,7 +317,7 @@ static void test_fp8_without_scales(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_root)) return 1;
+    if (tu_mkdtemp(tmp_root)) return 1;
     RUN(test_fp8_folders);
     RUN(test_bf16_f16_folders);
     RUN(test_engine_bf16_copies);
