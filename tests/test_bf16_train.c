@@ -147,12 +147,10 @@ static void test_rollouts_bf16_deterministic(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_root)) return 1;
+    if (tu_mkdtemp(tmp_root)) return 1;
     threads_set(2);
     RUN(test_model_bf16_vs_fp32);
     RUN(test_pretrain_bf16_deterministic);
     RUN(test_rollouts_bf16_deterministic);
-    Err e;
-    file_remove_tree(tmp_root, &e);
-    return TEST_EXIT();
+    return tu_finish(tmp_root);
 }

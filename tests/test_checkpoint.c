@@ -35,7 +35,7 @@
 #error "test_checkpoint runs the float build"
 #endif
 
-static char tmpdir[256];
+static char tmpdir[256] = "/tmp/r1-test-ckpt-XXXXXX";
 
 static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
@@ -604,8 +604,7 @@ static void test_cli_logits_dense(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1-test-ckpt-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL mkdtemp\n"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_save_load_save_f32);
     RUN(test_save_load_save_bf16);
     RUN(test_save_load_save_plain);
@@ -618,7 +617,5 @@ int main(void) {
     RUN(test_cli_logits_c_yarn_mtp);
     RUN(test_cli_logits_dense);
     RUN(test_live_torch_bf16_folder);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -70,7 +70,7 @@ static cJSON *small_config(void) {
     return j;
 }
 
-static char tmpdir[256];
+static char tmpdir[256] = "/tmp/r1-test-config-XXXXXX";
 
 /* Applies `edit` (key -> value JSON, or value NULL to delete) to the small config and expects
  * config_from_json to refuse it with one line mentioning `key_in_msg` and `why`; then the same
@@ -340,15 +340,12 @@ static void test_round_trip(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1-test-config-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL mkdtemp\n"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_bad_configs);
     RUN(test_v3_config);
     RUN(test_round_trip);
     RUN(test_bad_dense_configs);
     RUN(test_dense_configs);
     RUN(test_dense_round_trip);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

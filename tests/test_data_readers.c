@@ -226,7 +226,5 @@ int main(void) {
     RUN(test_generate_prompts);
     RUN(test_sft_counts);
     RUN(test_token_cache_count_wraps);
-    Err e = {{0}};
-    file_remove_tree(dir, &e);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -155,9 +155,5 @@ int main(void) {
     RUN(test_eval);
     RUN(test_sample);
     RUN(test_bad_data);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (getenv("KEEP")) return TEST_EXIT();
-    if (system(cmd)) {}
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -321,8 +321,5 @@ int main(void) {
     RUN(test_tokenizer_keys);
     RUN(test_tokenizer_from_gguf);
     RUN(test_bad_files);
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", g_tmp);
-    sb_free(&o);
-    return TEST_EXIT();
+    return tu_finish(g_tmp);
 }

@@ -272,8 +272,5 @@ int main(void) {
     RUN(test_export_refusals);
     RUN(test_bad_files);
     RUN(test_family_tokenizers);
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", g_tmp);
-    sb_free(&o);
-    return TEST_EXIT();
+    return tu_finish(g_tmp);
 }

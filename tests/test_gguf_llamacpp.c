@@ -150,9 +150,7 @@ static void check_model(const char *cfg, uint64_t seed, const char *const *types
         }
         free(lp);
     }
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", tmpl);
-    sb_free(&o);
+    tu_rm_tree(tmpl);
 }
 
 static void test_llamacpp_qlora_yarn_groups(void) {
@@ -246,8 +244,8 @@ static void test_llamacpp_v3_tokenizer(void) {
     cJSON_Delete(got);
     cJSON_Delete(want);
     free(want_s);
-    tu_runf(&o, "rm -rf %s", tmpl);
     sb_free(&o);
+    tu_rm_tree(tmpl);
 }
 
 /* The same for the Qwen3 and Llama-3.1 tokenizer.json files on the 141-text families corpus
@@ -304,9 +302,7 @@ static void test_llamacpp_family_tokenizers(void) {
         cJSON_Delete(want);
         free(ws);
     }
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", tmpl);
-    sb_free(&o);
+    tu_rm_tree(tmpl);
 }
 
 /* A distilled student: `r1 distill` trains a qwen2 student (the pipeline's family) on a small
@@ -379,8 +375,8 @@ static void test_llamacpp_distilled_student(void) {
     }
     cJSON_Delete(from_dir);
     cJSON_Delete(from_gguf);
-    tu_runf(&o, "rm -rf %s", tmpl);
     sb_free(&o);
+    tu_rm_tree(tmpl);
 }
 
 int main(void) {

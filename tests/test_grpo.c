@@ -255,7 +255,5 @@ int main(void) {
     RUN(test_vocab_limit);
     RUN(test_heldout_eval);
     RUN(test_bad_options);
-    Err e;
-    file_remove_tree(dir, &e);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

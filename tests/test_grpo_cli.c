@@ -103,16 +103,8 @@ static void test_chat_tokens_and_garbage(void) {
 }
 
 int main(void) {
-    if (setup() != 0) {
-        printf("FAIL setup\n");
-        return 1;
-    }
+    if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_bad_options);
     RUN(test_chat_tokens_and_garbage);
-    if (!getenv("KEEP")) {
-        StrBuf o = {0};
-        tu_runf(&o, "rm -rf %s", dir);
-        sb_free(&o);
-    }
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

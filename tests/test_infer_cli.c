@@ -165,16 +165,10 @@ static void test_chat(void) {
 }
 
 int main(void) {
-    if (setup() != 0) {
-        printf("FAIL setup\n");
-        return 1;
-    }
+    if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_generate);
     RUN(test_prompts_file);
     RUN(test_bad_input);
     RUN(test_chat);
-    StrBuf o = {0};
-    tu_runf(&o, "rm -rf %s", dir);
-    sb_free(&o);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "test.h"
+#include "test_util.h"
 
 static const char *r1_bin(void) { const char *b = getenv("R1"); return b ? b : "build/r1"; }
 static char dir[] = "/tmp/r1_pipeline_XXXXXX";
@@ -178,11 +179,9 @@ static void test_bad_input(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) return 1;
+    if (tu_mkdtemp(dir)) return 1;
     RUN(test_stage_flags_exist);
     RUN(test_nano_runs_every_stage);
     RUN(test_bad_input);
-    Err e;
-    file_remove_tree(dir, &e);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -421,8 +421,5 @@ int main(void) {
     RUN(test_cli);
     RUN(test_align_reward_views);
     RUN(test_align_smoke);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (!getenv("KEEP") && system(cmd)) {}
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

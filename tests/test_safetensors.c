@@ -13,8 +13,9 @@
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "test.h"
+#include "test_util.h"
 
-static char tmpdir[256];
+static char tmpdir[256] = "/tmp/r1-test-st-XXXXXX";
 
 static const char *tmp_path(const char *name) {
     static char p[512];
@@ -383,8 +384,7 @@ static void test_write_refuses_bad_requests(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1-test-st-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL mkdtemp\n"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_roundtrip_f32);
     RUN(test_roundtrip_bf16);
     RUN(test_bf16_rounding);
@@ -394,7 +394,5 @@ int main(void) {
     RUN(test_bad_inputs);
     RUN(test_sharded_folder);
     RUN(test_write_refuses_bad_requests);
-    Err e;
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -21,7 +21,7 @@
 #include "test.h"
 #include "test_util.h"
 
-static char tmpdir[256];
+static char tmpdir[256] = "/tmp/r1_test_score_XXXXXX";
 
 static double mean_of(const char *out, const char *name) {
     char key[64];
@@ -205,12 +205,9 @@ int main(void) {
         printf("FAIL test_score_cli: %s not built\n", tu_r1_bin());
         return 1;
     }
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/r1_test_score_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_gsm8k);
     RUN(test_data_make_and_score);
     RUN(test_bad_data);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -412,8 +412,6 @@ int main(void) {
         tokenizer_free(g_tok);
         model_free(&g_model);
     }
-    StrBuf o = {0};
-    if (dir[0]) tu_runf(&o, "rm -rf %s", dir);
-    sb_free(&o);
+    if (dir[0]) tu_rm_tree(dir);
     return TEST_EXIT();
 }

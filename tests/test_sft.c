@@ -417,7 +417,5 @@ int main(void) {
     RUN(test_resume_same_bits);
     RUN(test_distill);
     tokenizer_free(tok);
-    Err e;
-    file_remove_tree(dir, &e);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

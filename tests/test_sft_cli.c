@@ -95,7 +95,5 @@ int main(void) {
     if (setup() != 0) { printf("FAIL setup\n"); return 1; }
     RUN(test_sft_run);
     RUN(test_errors);
-    Err e;
-    file_remove_tree(dir, &e);
-    return TEST_EXIT();
+    return tu_finish(dir);
 }

@@ -455,7 +455,7 @@ static void test_distill_prompt_ids_live(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_corpus_pruned);
     RUN(test_corpus_full);
     RUN(test_live_hf);
@@ -467,7 +467,5 @@ int main(void) {
     RUN(test_distill_format_detected);
     RUN(test_distill_prompt_ids);
     RUN(test_distill_prompt_ids_live);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

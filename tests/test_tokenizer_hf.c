@@ -163,7 +163,7 @@ static void test_ignore_merges(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     snprintf(base_path, sizeof base_path, "%s/base/tokenizer.json", tmpdir);
     StrBuf text = {0};
     textgen_mixed(30, 400000, &text);
@@ -175,6 +175,5 @@ int main(void) {
     sb_free(&text);
     RUN(test_ignore_merges);
     RUN(test_variants_vs_hf);
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -359,7 +359,7 @@ static void test_chat_render(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (tu_mkdtemp(tmpdir)) return 1;
     RUN(test_merge_order);
     RUN(test_trained_roundtrip_and_determinism);
     RUN(test_trained_file_in_js_reference);
@@ -369,7 +369,5 @@ int main(void) {
     RUN(test_chat_render);
     RUN(test_chat_template_matches_jinja);
     RUN(test_cli);
-    Err e = {0};
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

@@ -181,6 +181,5 @@ int main(void) {
     RUN(test_bad_jsonl);
     RUN(test_large_text_pieces);
     RUN(test_loader);
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

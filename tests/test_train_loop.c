@@ -689,6 +689,5 @@ int main(int argc, char **argv) {
     RUN(test_train_token_budget);
     RUN(test_resume_clears_kill_leftovers);
     RUN(test_cli_pretrain);
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

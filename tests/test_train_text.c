@@ -81,6 +81,5 @@ int main(void) {
     Err e;
     CHECK(file_mkdirs(tmpdir, &e) == 0);
     RUN(test_prepare);
-    file_remove_tree(tmpdir, &e);
-    return TEST_EXIT();
+    return tu_finish(tmpdir);
 }

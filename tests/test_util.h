@@ -190,6 +190,28 @@ static TU_UNUSED int tu_mkdtemp_sub(char *tmpl, const char *name, char *sub, siz
     return file_mkdirs(sub, &e) ? -1 : 0;
 }
 
+/* Removes the folder dir and all below it (a test's temp folder), unless $KEEP is set (to look at
+ * what the tests left). */
+static TU_UNUSED void tu_rm_tree(const char *dir) {
+    if (getenv("KEEP")) return;
+    Err e = {0};
+    file_remove_tree(dir, &e);
+}
+
+/* The end of main() in a test that worked in the temp folder dir: removes it, returns TEST_EXIT(). */
+static TU_UNUSED int tu_finish(const char *dir) {
+    tu_rm_tree(dir);
+    return TEST_EXIT();
+}
+
+/* mkdtemp(tmpl) for a test binary's temp folder (tmpl ends in XXXXXX and receives the folder);
+ * prints a FAIL line when it cannot. 0 or -1. */
+static TU_UNUSED int tu_mkdtemp(char *tmpl) {
+    if (mkdtemp(tmpl)) return 0;
+    printf("FAIL mkdtemp %s\n", tmpl);
+    return -1;
+}
+
 /* "<dir>/<name>" in one of 16 rotating buffers: valid until 16 more calls. */
 static TU_UNUSED const char *tu_path(const char *dir, const char *name) {
     static char buf[16][512];

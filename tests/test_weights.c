@@ -317,14 +317,12 @@ static void test_fp8_without_scales(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_root)) return 1;
+    if (tu_mkdtemp(tmp_root)) return 1;
     RUN(test_fp8_folders);
     RUN(test_bf16_f16_folders);
     RUN(test_engine_bf16_copies);
     RUN(test_cli_logits_fp8);
     RUN(test_generate_reports_memory);
     RUN(test_fp8_without_scales);
-    Err e;
-    file_remove_tree(tmp_root, &e);
-    return TEST_EXIT();
+    return tu_finish(tmp_root);
 }

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
-#include <immintrin.h>
+#include "kernels/acc_tile.h"
 
 #define KN_KC 64    /* K rows of a panel per pass over the row tiles */
 #define KN_PF 16    /* B rows prefetched ahead (the first row tile brings a panel in from memory) */
@@ -15,11 +15,7 @@
 static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb, float *C,     \
                          int ldc, int acc, __mmask16 ml) {                                        \
     __m512 c[R][V];                                                                               \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
-            c[r][v] = acc ? _mm512_maskz_loadu_ps(v == V - 1 ? ml : (__mmask16)0xFFFF,            \
-                                                  C + (size_t)r * ldc + 16 * v)                   \
-                          : _mm512_setzero_ps();                                                  \
+    acc_load(R, V, c, C, ldc, acc, ml);                                                           \
     for (int p = 0; p < K; p++) {                                                                 \
         const float *b = B + (size_t)p * ldb;                                                     \
         __m512 bv[V];                                                                             \
@@ -33,13 +29,7 @@ static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb
                 c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);                                     \
         }                                                                                         \
     }                                                                                             \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                         \
-        float *cr = C + (size_t)r * ldc;                                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) {                                     \
-            const __mmask16 m = v == V - 1 ? ml : (__mmask16)0xFFFF;                              \
-            _mm512_mask_storeu_ps(cr + 16 * v, m, c[r][v]);                                       \
-        }                                                                                         \
-    }                                                                                             \
+    acc_store(R, V, c, C, ldc, ml);                                                               \
 }
 #define DEFINE_KN_ROWS(V) \
     DEFINE_KN(6, V) DEFINE_KN(5, V) DEFINE_KN(4, V) DEFINE_KN(3, V) DEFINE_KN(2, V) DEFINE_KN(1, V)
@@ -61,8 +51,8 @@ void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, 
     if (M <= 0 || N <= 0) return;
     for (int j0 = 0, p = p0; j0 < N; j0 += KN_PANEL, p++) {
         const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL;
-        const int V = (nb + 15) / 16, tail = nb - 16 * (V - 1);
-        const __mmask16 ml = (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
+        const int V = (nb + 15) / 16;
+        const __mmask16 ml = acc_tail_mask(nb);
         const float *B = Wp + (size_t)p * K * KN_PANEL;
         /* K in chunks of KN_KC rows (16 KB of panel, kept in L1 across the row tiles); each
          * chunk continues the accumulators from C, so each element stays one FMA chain */

@@ -129,7 +129,7 @@ void kn_weight_row(const KnWeight *w, int n, float *out) {
 }
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "kernels/acc_tile.h"
 
 #define KQ_KC 64    /* K rows of a panel per pass over the row tiles (a divisor of F8_BLOCK) */
 
@@ -154,11 +154,7 @@ static inline __m512 load_f8(const void *b, __m512 s) {
 static void kq_##NAME##_##R##_##V(int K, const float *A, int lda, const uint8_t *B, float *C,   \
                                   int ldc, int acc, __mmask16 ml, const float *sc) {             \
     __m512 c[R][V];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            c[r][v] = acc ? _mm512_maskz_loadu_ps(v == V - 1 ? ml : (__mmask16)0xFFFF,           \
-                                                  C + (size_t)r * ldc + 16 * v)                  \
-                          : _mm512_setzero_ps();                                                 \
+    acc_load(R, V, c, C, ldc, acc, ml);                                                          \
     __m512 sv[V];                                                                                \
     _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                          \
         sv[v] = sc ? _mm512_loadu_ps(sc + 16 * v) : _mm512_setzero_ps();                         \
@@ -173,9 +169,7 @@ static void kq_##NAME##_##R##_##V(int K, const float *A, int lda, const uint8_t 
                 c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);                                    \
         }                                                                                        \
     }                                                                                            \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, v == V - 1 ? ml : (__mmask16)0xFFFF, c[r][v]); \
+    acc_store(R, V, c, C, ldc, ml);                                                              \
 }
 #define DEFINE_KQ_ROWS(NAME, ES, LOAD, V)                                                        \
     DEFINE_KQ(NAME, ES, LOAD, 6, V) DEFINE_KQ(NAME, ES, LOAD, 5, V) DEFINE_KQ(NAME, ES, LOAD, 4, V) \
@@ -202,11 +196,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16")))                          
 static void kd_dot_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_t *B, float *C,  \
                              int ldc, int acc, __mmask16 ml) {                                   \
     __m512 c[R][V];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            c[r][v] = acc ? _mm512_maskz_loadu_ps(v == V - 1 ? ml : (__mmask16)0xFFFF,           \
-                                                  C + (size_t)r * ldc + 16 * v)                  \
-                          : _mm512_setzero_ps();                                                 \
+    acc_load(R, V, c, C, ldc, acc, ml);                                                          \
     for (int p = 0; p < Kp; p++) {                                                               \
         const uint32_t *b = B + (size_t)p * KN_PANEL;                                            \
         _mm_prefetch((const char *)(b + 8 * KN_PANEL), _MM_HINT_T0);                             \
@@ -218,18 +208,12 @@ static void kd_dot_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_
                 c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                   \
         }                                                                                        \
     }                                                                                            \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, v == V - 1 ? ml : (__mmask16)0xFFFF, c[r][v]); \
+    acc_store(R, V, c, C, ldc, ml);                                                              \
 }                                                                                                \
 static void kd_fma_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_t *B, float *C,  \
                              int ldc, int acc, __mmask16 ml) {                                   \
     __m512 c[R][V];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            c[r][v] = acc ? _mm512_maskz_loadu_ps(v == V - 1 ? ml : (__mmask16)0xFFFF,           \
-                                                  C + (size_t)r * ldc + 16 * v)                  \
-                          : _mm512_setzero_ps();                                                 \
+    acc_load(R, V, c, C, ldc, acc, ml);                                                          \
     for (int p = 0; p < Kp; p++) {                                                               \
         const uint32_t *b = B + (size_t)p * KN_PANEL;                                            \
         __m512 bl[V], bh[V];                                                                     \
@@ -246,9 +230,7 @@ static void kd_fma_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_
                 c[r][v] = _mm512_fmadd_ps(al, bl[v], _mm512_fmadd_ps(ah, bh[v], c[r][v]));      \
         }                                                                                        \
     }                                                                                            \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                      \
-            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, v == V - 1 ? ml : (__mmask16)0xFFFF, c[r][v]); \
+    acc_store(R, V, c, C, ldc, ml);                                                              \
 }
 #define DEFINE_KD_ROWS(V) \
     DEFINE_KD(6, V) DEFINE_KD(5, V) DEFINE_KD(4, V) DEFINE_KD(3, V) DEFINE_KD(2, V) DEFINE_KD(1, V)
@@ -285,8 +267,8 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
     const float *scale = w->fmt == KN_F8 ? f8_scales(w) : NULL;
     for (int j0 = 0, p = p0; j0 < N; j0 += KN_PANEL, p++) {
         const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL;
-        const int V = (nb + 15) / 16, tail = nb - 16 * (V - 1);
-        const __mmask16 ml = (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
+        const int V = (nb + 15) / 16;
+        const __mmask16 ml = acc_tail_mask(nb);
         if (w->fmt == KN_BF16_DOT) {
             const uint32_t *B = (const uint32_t *)w->data + (size_t)p * Kp * KN_PANEL;
             for (int k0 = 0; k0 < Kp; k0 += KQ_KC / 2) {

@@ -2,6 +2,7 @@
 #include "kernels/tile_bf16.h"
 
 #include "base/error.h"
+#include "kernels/acc_tile.h"
 #include "kernels/bf16.h"
 #include "kernels/bf16_simd.h"
 #include "kernels/gemm_bf16.h"
@@ -36,52 +37,38 @@ void pairs_of_cols(uint32_t *dst, size_t ld, const float *B, size_t ldb, int K, 
 
 #if defined(__AVX512F__)
 
-static inline __mmask16 lane_mask(int cols, int v) {
-    const int left = cols - 16 * v;
-    return (__mmask16)(left >= 16 ? 0xFFFF : left > 0 ? (1u << left) - 1 : 0);
-}
-
 /* One tile: R rows × NV·16 columns (masked to cols), compile-time R and NV; DOT: vdpbf16ps, else
  * two FMAs per pair on the widened values (the odd product first, as the instruction adds). */
 #define DEFINE_TP(R, NV)                                                                          \
 __attribute__((target("avx512f,avx512bw,avx512bf16")))                                            \
 static void tp_dot_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,       \
                               const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {     \
-    __mmask16 m[NV];                                                                              \
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) m[v] = lane_mask(cols, v);               \
+    const __mmask16 ml = acc_tail_mask(cols);                                                     \
     __m512 c[R][NV];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();       \
+    acc_zero(R, NV, c);                                                                           \
     for (int p = 0; p < Kp; p++) {                                                                \
+        const uint32_t *b = B + (size_t)p * ldb;                                                  \
         __m512bh bv[NV];                                                                          \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                      \
-            bv[v] = (__m512bh)_mm512_maskz_loadu_epi32(m[v], B + (size_t)p * ldb + 16 * v);       \
+            bv[v] = (__m512bh)_mm512_maskz_loadu_epi32(acc_mask(NV, v, ml), b + 16 * v);          \
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
             const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + p]);         \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                  \
                 c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                    \
         }                                                                                         \
     }                                                                                             \
-    const __m512 va = _mm512_set1_ps(alpha);                                                      \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                    \
-            float *cr = C + (size_t)r * ldc + 16 * v;                                             \
-            __m512 x = _mm512_mul_ps(c[r][v], va);                                                \
-            if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cr), x);                       \
-            _mm512_mask_storeu_ps(cr, m[v], x);                                                   \
-        }                                                                                         \
+    acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
 }                                                                                                 \
 static void tp_fma_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,       \
                               const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {     \
-    __mmask16 m[NV];                                                                              \
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) m[v] = lane_mask(cols, v);               \
+    const __mmask16 ml = acc_tail_mask(cols);                                                     \
     __m512 c[R][NV];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();       \
+    acc_zero(R, NV, c);                                                                           \
     for (int p = 0; p < Kp; p++) {                                                                \
+        const uint32_t *b = B + (size_t)p * ldb;                                                  \
         __m512 bl[NV], bh[NV];                                                                    \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                    \
-            const __m512i x = _mm512_maskz_loadu_epi32(m[v], B + (size_t)p * ldb + 16 * v);      \
+            const __m512i x = _mm512_maskz_loadu_epi32(acc_mask(NV, v, ml), b + 16 * v);          \
             bl[v] = bf16_pair_lo_ps(x);                                                           \
             bh[v] = bf16_pair_hi_ps(x);                                                           \
         }                                                                                         \
@@ -93,14 +80,7 @@ static void tp_fma_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, 
                 c[r][v] = _mm512_fmadd_ps(al, bl[v], _mm512_fmadd_ps(ah, bh[v], c[r][v]));       \
         }                                                                                         \
     }                                                                                             \
-    const __m512 va = _mm512_set1_ps(alpha);                                                      \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                    \
-            float *cr = C + (size_t)r * ldc + 16 * v;                                             \
-            __m512 x = _mm512_mul_ps(c[r][v], va);                                                \
-            if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cr), x);                       \
-            _mm512_mask_storeu_ps(cr, m[v], x);                                                   \
-        }                                                                                         \
+    acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
 }
 DEFINE_TP(8, 1)
 DEFINE_TP(8, 2)

@@ -4,13 +4,7 @@
 #include "base/error.h"
 
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
-#include <immintrin.h>
-
-/* Lanes of the last of NV vectors that lie inside a strip of `cols` columns. */
-static inline __mmask16 lane_mask(int cols, int v) {
-    const int left = cols - 16 * v;
-    return (__mmask16)(left >= 16 ? 0xFFFF : left > 0 ? (1u << left) - 1 : 0);
-}
+#include "kernels/acc_tile.h"
 
 /* One tile: R rows × NV·16 columns (masked to `cols`), compile-time R and NV so the R·NV
  * accumulators stay in registers (R·NV <= 24 of the 32 zmm). Per p: R broadcasts of A, NV loads
@@ -19,30 +13,21 @@ static inline __mmask16 lane_mask(int cols, int v) {
 static void tile_##R##x##NV(int cols, int K, float alpha, const float *A, size_t a_rs,          \
                             size_t a_cs, const float *B, size_t ldb, float *C, size_t ldc,      \
                             int acc) {                                                            \
-    __mmask16 m[NV];                                                                              \
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) m[v] = lane_mask(cols, v);               \
+    const __mmask16 ml = acc_tail_mask(cols);                                                     \
     __m512 c[R][NV];                                                                              \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();       \
+    acc_zero(R, NV, c);                                                                           \
     for (int p = 0; p < K; p++) {                                                                 \
         const float *a = A + (size_t)p * a_cs, *b = B + (size_t)p * ldb;                          \
         __m512 bv[NV];                                                                            \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                      \
-            bv[v] = _mm512_maskz_loadu_ps(m[v], b + 16 * v);                                      \
+            bv[v] = _mm512_maskz_loadu_ps(acc_mask(NV, v, ml), b + 16 * v);                       \
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
             const __m512 av = _mm512_set1_ps(a[(size_t)r * a_rs]);                                \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                  \
                 c[r][v] = _mm512_fmadd_ps(av, bv[v], c[r][v]);                                    \
         }                                                                                         \
     }                                                                                             \
-    const __m512 va = _mm512_set1_ps(alpha);                                                      \
-    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                           \
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                    \
-            float *cr = C + (size_t)r * ldc + 16 * v;                                             \
-            __m512 x = _mm512_mul_ps(c[r][v], va);                                                \
-            if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cr), x);                       \
-            _mm512_mask_storeu_ps(cr, m[v], x);                                                   \
-        }                                                                                         \
+    acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
 }
 DEFINE_TILE(8, 1)
 DEFINE_TILE(8, 2)
