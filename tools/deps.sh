@@ -4,7 +4,7 @@
 # fixture checks compare against (PyTorch, Node.js); `tools/deps.sh --node` only Node.js;
 # `tools/deps.sh --chromium` only Chromium (tests/report_render.sh, make report-screenshot).
 set -eu
-pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev clang libclang-rt-14-dev)
+pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libopenmpi-dev openmpi-bin clang libclang-rt-14-dev)
 if [ "${1:-}" = "--reference" ]; then pkgs+=(python3-torch python3-numpy nodejs npm); fi
 # --node: only Node.js (and npm if no npm is on PATH), for the live tokenizer comparisons
 if [ "${1:-}" = "--node" ]; then pkgs=(nodejs); command -v npm >/dev/null 2>&1 || pkgs+=(npm); fi

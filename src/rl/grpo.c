@@ -102,7 +102,7 @@ GrpoOptions grpo_defaults(void) {
                              .decay_frac = 0.2, .adamw = adamw_defaults(), .max_grad_norm = 1.0,
                              .bias_update_speed = 0.001};
     o.optim.adamw.weight_decay = 0.0;
-    o.run = (RunOptions){.save_every = 50, .keep = 2, .log_every = 1};
+    o.run = (RunOptions){.save_every = 50, .keep = 2, .log_every = 1, .zero_stage = 1};
     return o;
 }
 

@@ -34,7 +34,7 @@ RmTrainOptions rm_train_defaults(void) {
                                                          * (DeepSeek describe the balancing for pretraining and the
                                                          * policy's RL, not for reward models) */
     o.optim.adamw.weight_decay = 0.0;
-    o.run = (RunOptions){.keep = 2, .log_every = 10};
+    o.run = (RunOptions){.keep = 2, .log_every = 10, .zero_stage = 1};
     return o;
 }
 

@@ -12,8 +12,9 @@ int run_io_open_folder(Run *r, Err *e);
  * will run again). */
 int run_io_open_metrics(Run *r, Err *e);
 void run_io_close(Run *r);
-/* Checkpoint of the state after r->step steps, then pruning to `keep`. */
-int run_io_save(Run *r, Err *e);
+/* Checkpoint of the state after r->step steps (the moments: opt, all of them), then pruning to
+ * `keep`. */
+int run_io_save(Run *r, const AdamW *opt, Err *e);
 /* {"step": r->step<fields>[, "skipped": true]} */
 void run_io_metrics_line(Run *r, const char *fields, int skipped);
 void run_io_progress(Run *r);
