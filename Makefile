@@ -46,16 +46,18 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot
+.PHONY: all test test-run bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot chaos tsan
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
 	@echo "make          build build/r1 and the tests"
 	@echo "make run      install missing Debian packages, build, run the default pipeline"
-	@echo "make test     run every test (ends with 'N passed, N failed'), fuzz targets briefly"
+	@echo "make test     install missing Debian packages, run every test (ends with 'N passed, N failed'), fuzz targets briefly"
 	@echo "make bench    benchmarks beside their references; writes build/bench.json"
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make tsan     the threaded kernel and engine tests under ThreadSanitizer (clang, libomp + Archer)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make chaos    soak: every trainer and the nano pipeline SIGKILLed CHAOS_KILLS times (default 20), resumed, bytes compared"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
 	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
 	@echo "make deps     install the Debian packages r1.c needs (as root)"
@@ -108,8 +110,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # Fuzz targets: clang + libFuzzer + ASan/UBSan. The library is compiled once more with the
-# sanitizers (build/obj-fuzz) into libr1-fuzz.a; each target links against it.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fopenmp $(CPPFLAGS) -Wno-unknown-pragmas
+# sanitizers (build/obj-fuzz) into libr1-fuzz.a; each target links against it. Undefined
+# behaviour stops the run like a crash (no recovery), so it counts as a finding.
+FUZZ_CFLAGS := -std=c11 -g -O1 -fopenmp $(CPPFLAGS) -Wno-unknown-pragmas -fno-sanitize-recover=all
 FUZZ_LIB    := $(BUILD)/libr1-fuzz.a
 $(BUILD)/obj-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,8 +127,12 @@ $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB)
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 60
-test: all $(BUILD)/r1 $(FUZZ_BIN)
-	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh \
+# the Debian packages first (tools/deps.sh: installs them as root, names them otherwise), then the
+# build in a sub-make, so that nothing compiles before the headers are there
+test: deps
+	@$(MAKE) --no-print-directory test-run
+test-run: all $(BUILD)/r1 $(FUZZ_BIN)
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh tests/disk_full.sh \
 	  tests/serve_api.sh tests/serve_page.sh tests/serve_load.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked
@@ -136,9 +143,14 @@ report-screenshot: $(BUILD)/r1
 serve-screenshot: $(BUILD)/r1
 	@R1=$(BUILD)/r1 ./tests/serve_page.sh --png $(BUILD)/serve.png && echo "wrote $(BUILD)/serve.png"
 
+# the SIGKILL soak: tests/test_chaos.c with more kills (R1_CHAOS_SEED=S replays a run's moments)
+CHAOS_KILLS ?= 20
+chaos: all
+	@R1=$(BUILD)/r1 R1_CHAOS_KILLS=$(CHAOS_KILLS) $(BUILD)/tests/test_chaos
+
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
 
 bench: $(BUILD)/r1 $(BENCH_BIN)
 	@BUILD=$(BUILD) ./bench/run.sh $(filter-out %/bench_model,$(BENCH_BIN))   # bench_train.sh runs bench_model beside torch
@@ -147,14 +159,29 @@ debug:
 	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
+# ThreadSanitizer on the threaded kernel and engine tests. With GCC's libgomp TSan reports false
+# races (libgomp's barriers are invisible to it); clang with LLVM's OpenMP runtime and its Archer
+# tool (OMPT) tells TSan about OpenMP's synchronisation. OpenBLAS (built on libgomp, uninstrumented)
+# runs single-threaded; accesses inside it are not checked.
+TSAN_TESTS := test_kernels test_matmul_threads test_tile_mm test_gemm_small test_train_optim test_checkpoint \
+              test_train_loop test_sft test_grpo
+ARCHER     := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
+tsan:
+	@test -n "$(ARCHER)" || { echo "make tsan: libarcher.so not found (Debian: libomp-dev)"; exit 1; }
+	$(MAKE) BUILD=build-tsan CC=clang OPT="-O1 -fno-omit-frame-pointer -fsanitize=thread" \
+	        LDFLAGS="-fopenmp -fsanitize=thread" $(TSAN_TESTS:%=build-tsan/tests/%)
+	@OMP_TOOL_LIBRARIES=$(ARCHER) OPENBLAS_NUM_THREADS=1 \
+	  TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=0 second_deadlock_stack=1" \
+	  ./tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
+
 deps:
-	./tools/deps.sh
+	@./tools/deps.sh
 
 run: deps
 	$(MAKE) all
 	./tools/run_default.sh
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-tsan
 
 -include $(shell find $(BUILD) build-debug -name '*.d' 2>/dev/null)

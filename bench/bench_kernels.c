@@ -1,7 +1,9 @@
 /* Kernel benchmarks: the machine's SGEMM peak (OpenBLAS, 2048³, 1 and 2 threads) that the model
  * benchmark compares against, the small-GEMM crossover between our loop and OpenBLAS (what
  * GEMM_BLAS_MIN_FLOPS in src/kernels/matmul.c was picked from), and each kernel at the bench
- * config's shapes (batch 16 × 256, D 256, H 8, Dqk 48, Dv 32, V 4096) at 2 threads.
+ * config's shapes (batch 16 × 256, D 256, H 8, Dqk 48, Dv 32, V 4096) at 2 threads; the bf16 GEMM
+ * beside SGEMM at the config's training products (and whether OpenBLAS has cblas_sbgemm at all),
+ * and the decode products against weights packed in each format (kernels/kn_lowp.h).
  *
  *   build/bench/bench_kernels [--quick]
  */
@@ -12,7 +14,13 @@
 #include "base/rng.h"
 #include "base/threads.h"
 #include "bench.h"
+#include <dlfcn.h>
+
+#include "base/fp_formats.h"
 #include "kernels/attention.h"
+#include "kernels/bf16.h"
+#include "kernels/gemm_bf16.h"
+#include "kernels/kn_lowp.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
@@ -27,6 +35,51 @@ static float *randn(size_t n, float sd, uint64_t k) {
 
 typedef void (*GemmFn)(int, int, int, int, int, real, const real *, int, const real *, int, real,
                        real *, int);
+
+static void gemm_bf16_dot(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda, const real *B,
+                          int ldb, real beta, real *C, int ldc) {
+    gemm_bf16_with(BF16_KERNEL_DOT, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+static void gemm_bf16_fma(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda, const real *B,
+                          int ldb, real beta, real *C, int ldc) {
+    gemm_bf16_with(BF16_KERNEL_FMA, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* GFLOP/s of the decode product C [M, N] = A [M, K]·Wᵀ on a weight packed as fmt, 1 thread. */
+static double kn_gflops(KnFormat fmt, int M, int N, int K, double min_s) {
+    float *w = randn((size_t)N * K, 0.05f, 60), *A = randn((size_t)M * K, 1, 61), *C = malloc(sizeof(float) * (size_t)M * N);
+    void *src = w;
+    float *scale = NULL;
+    LowpType t = LOWP_F32;
+    if (fmt == KN_BF16 || fmt == KN_F8) {   /* the stored forms of the same values */
+        const size_t n = (size_t)N * K;
+        t = fmt == KN_BF16 ? LOWP_BF16 : LOWP_F8;
+        src = malloc(n * 2);
+        for (size_t i = 0; i < n; i++) {
+            if (fmt == KN_BF16) ((uint16_t *)src)[i] = f32_to_bf16(w[i]);
+            else ((uint8_t *)src)[i] = (uint8_t)(i * 37 % 0x7e);
+        }
+        scale = malloc(sizeof(float) * (size_t)((N + 127) / 128) * ((K + 127) / 128));
+        for (int i = 0; i < (N + 127) / 128 * ((K + 127) / 128); i++) scale[i] = 1e-3f;
+    }
+    const LowpMatrix m = {t, src, scale, N, K};
+    void *mem = aligned_alloc(64, kn_weight_bytes(fmt, N, K));
+    KnWeight kw;
+    kn_weight_pack(&kw, fmt, &m, 1, mem);
+    const int ldap = (K + 1) / 2;
+    uint32_t *Ap = malloc(sizeof(uint32_t) * (size_t)M * ldap);
+    long calls = 0;
+    double t0 = bench_now(), el;
+    do {
+        if (fmt == KN_BF16_DOT)   /* the row conversion is part of the product */
+            for (int i = 0; i < M; i++) bf16_pairs_from_f32(Ap + (size_t)i * ldap, A + (size_t)i * K, K);
+        kn_weight_gemm(M, N, K, A, K, Ap, ldap, &kw, 0, C, N, 0, 0);
+        calls++;
+    } while ((el = bench_now() - t0) < min_s);
+    if (src != w) free(src);
+    free(scale); free(w); free(A); free(C); free(mem); free(Ap);
+    return 2.0 * M * N * K * calls / el * 1e-9;
+}
 
 /* Best GFLOP/s of `reps` timed calls after one warm-up, each call repeated until ≥ min_s. */
 static double gemm_gflops(GemmFn f, int ta, int tb, int M, int N, int K, int reps, double min_s) {
@@ -61,6 +114,37 @@ int main(int argc, char **argv) {
     double peak1 = gemm_gflops(gemm_blas, 0, 0, P, P, P, 3, 0.5);
     bench_record("sgemm_peak_2t", peak2, "GFLOP/s", NULL, 0);
     bench_record("sgemm_peak_1t", peak1, "GFLOP/s", NULL, 0);
+
+    /* ---- bf16 GEMM (mixed-precision training) beside SGEMM, 1 thread, the bench config's products ---- */
+    printf("# cblas_sbgemm in this OpenBLAS: %s; AVX512-BF16: %s\n",
+           dlsym(RTLD_DEFAULT, "cblas_sbgemm") ? "present" : "absent (built without BUILD_BFLOAT16)",
+           bf16_cpu_has_dot() ? "yes" : "no");
+    const int big[][5] = {{0, 1, 4096, 768, 256}, {0, 0, 4096, 256, 768}, {1, 0, 768, 256, 4096}, {0, 1, 4096, 4096, 256}};
+    for (size_t s = 0; s < sizeof big / sizeof *big; s++) {
+        const int *z = big[s];
+        const double sg = gemm_gflops(gemm_blas, z[0], z[1], z[2], z[3], z[4], 3, quick ? 0.05 : 0.3);
+        const double bf = bf16_cpu_has_dot() ? gemm_gflops(gemm_bf16_dot, z[0], z[1], z[2], z[3], z[4], 3, quick ? 0.05 : 0.3) : 0;
+        const double bfma = gemm_gflops(gemm_bf16_fma, z[0], z[1], z[2], z[3], z[4], 3, quick ? 0.05 : 0.3);
+        printf("#   %s%s %4dx%4dx%4d  sgemm %7.1f  bf16 dot %7.1f  bf16 fma %7.1f GFLOP/s\n", z[0] ? "T" : "N",
+               z[1] ? "T" : "N", z[2], z[3], z[4], sg, bf, bfma);
+        char name[64];
+        snprintf(name, sizeof name, "gemm_bf16_%s%s_%dx%dx%d", z[0] ? "T" : "N", z[1] ? "T" : "N", z[2], z[3], z[4]);
+        bench_record(name, bf, "GFLOP/s", "sgemm_1t", sg);
+    }
+    /* ---- decode products against packed weights (f32, bf16 compute, BF16 and FP8 as stored), 1 thread ---- */
+    const KnFormat fmts[] = {KN_F32, KN_BF16_DOT, KN_BF16, KN_F8};
+    const char *fnames[] = {"f32", "bf16dot", "bf16", "f8"};
+    for (int rows = 1; rows <= 64; rows *= 64) {
+        double f32 = 0;
+        for (int f = 0; f < 4; f++) {
+            if (fmts[f] == KN_BF16_DOT && !bf16_cpu_has_dot()) continue;
+            const double g = kn_gflops(fmts[f], rows, 1536, 256, quick ? 0.05 : 0.3);
+            if (f == 0) f32 = g;
+            char name[64];
+            snprintf(name, sizeof name, "decode_kn_%s_%drows", fnames[f], rows);
+            bench_record(name, g, "GFLOP/s", f ? "decode_kn_f32" : NULL, f ? f32 : 0);
+        }
+    }
 
     /* ---- small-GEMM crossover, 1 thread (as inside attention's parallel loop) ---- */
     printf("# small gemm, 1 thread, GFLOP/s: shape  ours  openblas  (gemm() uses ours below M·N·K ="

@@ -1,11 +1,19 @@
 /* Fuzz target: answer extraction, equivalence, countdown checking and every reward on arbitrary
- * bytes. Input: completion, a 0x00 byte, reference (no 0x00: the whole input is both). Checks
- * that nothing crashes or hangs, that every reward is finite and in its range, that an answer
- * equals itself, that two plain decimals are equal only at the same value, and that a
- * countdown reference built from the digits in the input never accepts an expression that
- * evaluates to something else (re-checked with an independent long double evaluation); the
- * reflection measure (rl/reflection.h) runs on the completion and its counts stay consistent. */
+ * bytes. Input: completion, a 0x00 byte, reference (no 0x00: the whole input is both). Checks:
+ *   - nothing crashes or hangs; extracted spans lie inside the completion; every reward is finite
+ *     and in [-1, 1];
+ *   - equivalence is reflexive (an answer with content after normalisation equals itself) and,
+ *     between plain number literals, symmetric; two plain decimals are equal only at the same value;
+ *   - extraction finds a plain answer put in <answer> tags, in \boxed{} and after "####";
+ *   - a completion stating a reference's own answer is rewarded (math references, and typed
+ *     exact: ones; countdown: and program: ones need an expression or a program), so no dataset
+ *     answer with content is unreachable;
+ *   - a countdown reference built from the digits in the input never accepts an expression that
+ *     evaluates to something else (re-checked with an independent long double evaluation);
+ *   - the reflection measure (rl/reflection.h) runs on the completion and its counts stay
+ *     consistent. */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +23,75 @@
 #include "rl/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define ASSERT(cond) \
+    do { if (!(cond)) { fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); abort(); } } while (0)
+
+/* A plain number literal: optional '-', digits, at most one '.' between digits. */
+static int plain_number(const char *s, size_t n) {
+    size_t i = s[0] == '-' && n > 1, digits = 0, dots = 0;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') digits++;
+        else if (s[i] == '.' && digits && i + 1 < n && dots++ == 0) continue;
+        else return 0;
+    }
+    return digits > 0 && digits <= 30;
+}
+
+/* Answers that normalise to nothing ("$", "~") are never correct, by design: an empty answer
+ * must not earn the reward. */
+static int has_content(const char *s, size_t n) {
+    static char buf[3 * VERIFY_MAX_ANSWER + 16];
+    return verify_normalize(s, n, buf, sizeof buf) > 0;
+}
+
+static void check_equiv_laws(const char *a, size_t an, const char *b, size_t bn) {
+    if (has_content(a, an)) ASSERT(verify_equiv(a, an, a, an));
+    if (has_content(b, bn)) ASSERT(verify_equiv(b, bn, b, bn));
+    if (an && bn && plain_number(a, an) && plain_number(b, bn))
+        ASSERT(verify_equiv(a, an, b, bn) == verify_equiv(b, bn, a, an));
+}
+
+/* An answer text a wrapper can carry unchanged: no tag or brace characters, no line break, no
+ * surrounding space (extraction trims), short. */
+static int wrappable(const char *s, size_t n) {
+    if (n == 0 || n > 200) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strchr("<>{}\\#$\n\r\t\f\v ", s[i]) && (s[i] != ' ' || i == 0 || i == n - 1)) return 0;
+    return 1;
+}
+
+static void check_extraction(const char *x, size_t n) {
+    if (!wrappable(x, n)) return;
+    char buf[512];
+    static const char *const WRAP[][2] = {{"Reasoning.\n</think>\n\n<answer>", "</answer>"},
+                                          {"so the answer is \\boxed{", "}."},
+                                          {"Step 1.\n#### ", "\n"}};
+    static const int FLAGS[] = {VERIFY_ANSWER_TAG, VERIFY_BOXED, VERIFY_GSM8K};
+    for (int w = 0; w < 3; w++) {
+        int len = snprintf(buf, sizeof buf, "%s%.*s%s", WRAP[w][0], (int)n, x, WRAP[w][1]);
+        Span a;
+        if (!verify_extract(buf, (size_t)len, FLAGS[w], &a) || a.n != n || memcmp(a.p, x, n)) {
+            fprintf(stderr, "'%s' not extracted whole from '%s'\n", x, buf);
+            abort();
+        }
+    }
+}
+
+static void check_reference_reachable(const char *ref, size_t rn) {
+    if (rn >= 10 && !memcmp(ref, "countdown:", 10)) return;   /* an expression is needed */
+    if (rn >= 8 && !memcmp(ref, "program:", 8)) return;       /* a program is needed (fuzz_program) */
+    Span g = rn >= 6 && !memcmp(ref, "exact:", 6) ? (Span){ref + 6, rn - 6} : verify_reference_answer(ref, rn);
+    while (g.n && strchr(" \t\n\r\f\v", g.p[0])) { g.p++; g.n--; }
+    while (g.n && strchr(" \t\n\r\f\v", g.p[g.n - 1])) g.n--;
+    if (!wrappable(g.p, g.n) || !has_content(g.p, g.n)) return;
+    char comp[512];
+    int len = snprintf(comp, sizeof comp, "</think>\n\n<answer>%.*s</answer>", (int)g.n, g.p);
+    if (!verify_completion(comp, (size_t)len, ref, rn, VERIFY_DEFAULT)) {
+        fprintf(stderr, "reference '%s' does not accept its own answer '%.*s'\n", ref, (int)g.n, g.p);
+        abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *s = (const char *)data;
@@ -102,6 +179,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
 
+    check_equiv_laws(comp, cn, refz, refz_n);
+    check_extraction(refz, refz_n);
+    check_reference_reachable(refz, refz_n);
     /* the reflection measure of r1 eval on the same text */
     Reflection rf;
     reflection_scan_completion(comp, cn, &rf);

@@ -8,7 +8,8 @@
 #   tests/report_render.sh                      nano pipeline into a temp dir, screenshot discarded
 #   tests/report_render.sh --png build/report.png   keep the screenshot (make report-screenshot)
 #   tests/report_render.sh --html FILE.html     check an existing report instead of running nano
-# Env: R1 (default build/r1), CHROMIUM (default: chromium or chromium-browser on PATH).
+# Env: R1 (default build/r1), CHROMIUM (default: chromium or chromium-browser on PATH),
+# R1_TEST_WITHOUT (a list naming chromium: act as if it were not installed).
 set -u
 png_out=""; html=""
 while [ $# -gt 0 ]; do
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: tests/report_render.sh [--png OUT.png] [--html REPORT.html]" >&2; exit 2 ;;
   esac
 done
+case ",${R1_TEST_WITHOUT:-}," in *,chromium,*) CHROMIUM=/nonexistent ;; esac   # pretend it missing
 chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$chromium" ] || ! [ -x "$chromium" ]; then
   echo "SKIP report_render: Chromium not installed (tools/deps.sh --chromium)"

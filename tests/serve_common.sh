@@ -38,6 +38,7 @@ PY
 }
 
 serve_need_node() {
+  case ",${R1_TEST_WITHOUT:-}," in *,node,*) echo "SKIP $1: node treated as missing (R1_TEST_WITHOUT)"; exit 0 ;; esac
   if ! command -v node > /dev/null 2>&1 || [ ! -f "build/node/node_modules/$2/package.json" ]; then
     echo "SKIP $1: node or the npm package $2 missing (tools/fetch_serve_clients.sh)"
     exit 0

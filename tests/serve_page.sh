@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 . tests/serve_common.sh
 png_out=""
 [ "${1:-}" = "--png" ] && png_out=$2
+case ",${R1_TEST_WITHOUT:-}," in *,chromium,*) CHROMIUM=/nonexistent ;; esac   # pretend it missing
 chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$chromium" ] || ! [ -x "$chromium" ]; then
   echo "SKIP serve_page: Chromium not installed (tools/deps.sh --chromium)"; exit 0

@@ -2,6 +2,10 @@
  * A test passes when none of its EXPECTs failed. Each test prints "PASS name" or
  * "FAIL name: file:line: why"; tests/run.sh adds them up across binaries and prints the closing
  * "N passed, N failed" line. A binary that crashes counts as a failure too.
+ * A test whose outside oracle (Debian's torch, Node.js or an npm package, Chromium, a data file)
+ * is missing ends with SKIP(why) (test_skip(why) and a return): it prints "SKIP name: why", which
+ * run.sh counts apart and never as passed. A test never returns early without a SKIP or a failed
+ * EXPECT.
  *
  * Include this header in exactly one .c file per test binary (it defines the harness state). */
 #ifndef R1_TESTS_TEST_H
@@ -12,9 +16,9 @@
 #include <string.h>
 
 static int test_failures_in_current;   /* EXPECT failures in the running test */
-static char test_skip_why[256];         /* set by test_skip() in the running test */
 static int test_total_failed;          /* tests that failed in this binary */
 static const char *test_current_name;
+static char test_skip_why[1024];       /* set by test_skip()/SKIP in the running test */
 
 #define EXPECT(cond) \
     do { if (!(cond)) test_fail(__FILE__, __LINE__, "%s", #cond); } while (0)
@@ -25,6 +29,13 @@ static const char *test_current_name;
     do { double a_ = (a), b_ = (b); \
          if (!(fabs(a_ - b_) <= (atol) + (rtol) * fabs(b_))) \
              test_fail(__FILE__, __LINE__, "%s = %.9g, expected %s = %.9g", #a, a_, #b, b_); } while (0)
+
+/* Ends the running test (a return from the test function) as skipped, printf-style reason. */
+#define SKIP(...) \
+    do { test_skip(__VA_ARGS__); return; } while (0)
+/* SKIP(why) when `why` (a reason, or NULL when the oracle is there) is not NULL. */
+#define SKIP_IF(why) \
+    do { const char *why_ = (why); if (why_) SKIP("%s", why_); } while (0)
 
 static void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), unused));
@@ -70,6 +81,7 @@ static void test_skip(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(test_skip_why, sizeof test_skip_why, fmt, ap);
     va_end(ap);
+    if (!test_skip_why[0]) snprintf(test_skip_why, sizeof test_skip_why, "no reason given");
 }
 
 #define RUN(fn) test_run(#fn, fn)
@@ -79,7 +91,7 @@ static void test_run(const char *name, void (*fn)(void)) {
     test_failures_in_current = 0;
     test_skip_why[0] = 0;
     fn();
-    if (test_failures_in_current) {
+    if (test_failures_in_current) {   /* a failure before the SKIP still fails */
         printf("FAIL %s\n", name);
         test_total_failed++;
     } else if (test_skip_why[0]) {

@@ -106,8 +106,12 @@ static void test_reward_follows_gradient_sign(void) {
     curve_ends(down, 4, &f_down, &l_down, &n_down);
     printf("  digit share: maximised %.3f -> %.3f, minimised %.3f -> %.3f (%d steps)\n", f_up, l_up, f_down, l_down, n_up);
     EXPECT(n_up == 24 && n_down == 24);
-    EXPECT(l_up > f_up + 0.10);       /* stated bound: +10 points in 24 steps */
-    EXPECT(l_down < f_down - 0.05);
+    /* stated bounds. Up: +10 points in 24 steps (measured +0.52 to +0.82 over 12 model and data
+     * seeds, MoE bias update on). Down: the random model starts at a share of 0.08-0.10, so a fixed
+     * drop would demand more the lower the start; the share falls to under a quarter of its start
+     * (measured: 0.000-0.010, under a ninth, on every seed). */
+    EXPECT(l_up > f_up + 0.10);
+    EXPECTF(l_down < f_down / 4, "minimised %.3f -> %.3f, not under a quarter", f_down, l_down);
     prompt_source_free(&ps);
 }
 

@@ -8,6 +8,7 @@
 #include "io/json.h"
 #include "rl/grpo_loss.h"
 #include "test.h"
+#include "test_util.h"
 
 static double *num_array(const cJSON *c, const char *key, int *n) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, key);
@@ -77,7 +78,7 @@ static void check_cases(const char *path) {
 static void test_matches_torch_fixture(void) { check_cases("tests/fixtures/grpo/cases.json"); }
 
 static void test_matches_torch_live(void) {
-    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;   /* no torch here */
+    SKIP_IF(tu_no_torch());
     char out[] = "/tmp/r1_grpo_live_XXXXXX";
     int fd = mkstemp(out);
     EXPECT(fd >= 0);

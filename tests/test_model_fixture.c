@@ -15,7 +15,7 @@
  *             (sampled tensors: max|r_tensor| -> max(max|sample|, norm/sqrt(numel)))
  *   gradient norms (sampled tensors): relative 1e-4
  * When /usr/bin/python3 has torch, the fixtures are also regenerated into a temporary directory
- * with tools/make_fixtures.py and compared the same way (skipped silently without torch).
+ * with tools/make_fixtures.py and compared the same way (a SKIP line without torch).
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -29,6 +29,7 @@
 #include "fixture_params.h"
 #include "model/model.h"
 #include "test.h"
+#include "test_util.h"
 
 #if REAL_IS_DOUBLE
 #error "test_model_fixture runs the float build"
@@ -387,10 +388,11 @@ static void test_bias_update_from_loads(void) {
 
 /* Regenerates the fixtures with the PyTorch reference when /usr/bin/python3 has torch. */
 static void test_fixture_live_torch(void) {
-    if (access("/usr/bin/python3", X_OK) != 0) return;
-    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
+    SKIP_IF(tu_no_torch());
     char dir[] = "/tmp/r1_model_fixture_XXXXXX";
-    if (!mkdtemp(dir)) return;
+    int made = mkdtemp(dir) != NULL;
+    EXPECT(made);
+    if (!made) return;
     const char *names[] = {"a_plain", "c_yarn_mtp", "d_llama", "e_qwen2"};
     for (int i = 0; i < 4; i++) {
         char cmd[1024], sub[1100];

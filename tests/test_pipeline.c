@@ -83,6 +83,22 @@ static void test_nano_runs_every_stage(void) {
     char *rerun = file_read_all(log, NULL, &e);
     EXPECT(rerun && strstr(rerun, "base done") && !strstr(rerun, "stage base"));
     free(rerun);
+    /* killed after a stage's process ended and before its done marker: the stage is resumed at its
+     * last step, redoes only its final evaluation (R1-Zero's held-out point after the last step),
+     * and results.json keeps its bytes */
+    snprintf(p, sizeof p, "%s/results.json", out);
+    char *before = file_read_all(p, NULL, &e);
+    snprintf(p, sizeof p, "%s/.stages/r1_zero.done", out);
+    EXPECT(unlink(p) == 0);
+    EXPECT(system(cmd) == 0);
+    rerun = file_read_all(log, NULL, &e);
+    EXPECT(rerun && strstr(rerun, "stage r1_zero") && strstr(rerun, "--resume") && strstr(rerun, "rl done"));
+    free(rerun);
+    snprintf(p, sizeof p, "%s/results.json", out);
+    char *after = file_read_all(p, NULL, &e);
+    EXPECTF(before && after && !strcmp(before, after), "results.json changed after resuming a finished stage");
+    free(before);
+    free(after);
     /* another preset in the same folder is refused, naming it */
     snprintf(cmd, sizeof cmd, "%s pipeline --preset tiny --out %s 2> %s >/dev/null", r1_bin(), out, log);
     EXPECT(system(cmd) != 0);
@@ -106,6 +122,10 @@ static void test_stage_flags_exist(void) {
     for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "$ r1 ", 5)) continue;
         commands++;
+        /* a wall-time limit would make results depend on the machine's load and on interruptions;
+         * the control's budget is in tokens */
+        EXPECTF(!strstr(line, "--max-seconds"), "a stage runs on a wall-time budget: %s", line);
+        if (!strncmp(line, "$ r1 grpo", 9) && strstr(line, "/student_rl ")) EXPECTF(strstr(line, "--max-train-tokens="), "%s", line);
         /* the subcommand: the words before the first flag */
         char sub[64] = "", *p = line + 5;
         while (*p && *p != '-') {

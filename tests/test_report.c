@@ -9,6 +9,7 @@
 #include "pipeline/report.h"
 #include "pipeline/svg.h"
 #include "test.h"
+#include "test_util.h"
 
 #define RESULTS \
     "{\"preset\": \"nano\", \"checkpoints\": {" \
@@ -16,7 +17,9 @@
     "\"r1_zero\": {\"arith\": {\"pass@1\": 0.52, \"cons@k\": 0.6, \"format\": 0.95, \"language\": 0.8, \"length\": 61}}," \
     "\"r1\": {\"arith\": {\"pass@1\": 0.50, \"cons@k\": 0.6, \"format\": 0.99, \"language\": 0.99, \"length\": 55}}," \
     "\"student_distilled\": {\"arith\": {\"pass@1\": 0.41}}, \"student_rl\": {\"arith\": {\"pass@1\": 0.33}}}," \
-    "\"curves\": {\"r1_zero\": [%s]}, \"wall_seconds\": {\"pretrain\": 12.5, \"r1_zero\": 30}," \
+    "\"curves\": {\"r1_zero\": [%s]}," \
+    "\"compute\": {\"student_distilled\": {\"train_tokens\": 10240, \"steps\": 10}," \
+    "\"student_rl\": {\"train_tokens\": 10880, \"steps\": 12}}," \
     "\"language_ablation\": {\"with\": {\"language\": 0.97}, \"without\": {\"language\": 0.80}}}"
 
 /* 20 training steps rising by `slope`; with held_out_slope given (not NaN), a held-out point every
@@ -86,6 +89,9 @@ static void test_report_files(void) {
     Err e = {0};
     EXPECT(json_save_file(j, path, &e) == 0);
     cJSON_Delete(j);
+    snprintf(path, sizeof path, "%s/timings.json", dir);
+    tu_put(path, "{\"wall_seconds\": {\"pretrain\": 12.5, \"r1_zero\": 30}}");
+    snprintf(path, sizeof path, "%s/results.json", dir);
     EXPECTF(report_write(path, dir, &e) == 0, "%s", e.msg);
     snprintf(path, sizeof path, "%s/report.html", dir);
     char *html = file_read_all(path, NULL, &e);
@@ -97,7 +103,8 @@ static void test_report_files(void) {
         for (int i = 0; i < 8; i++) EXPECT(strstr(html, names[i]) && strstr(md, names[i]));
         EXPECT(strstr(html, "<svg") && strstr(html, "polyline"));
         EXPECT(strstr(html, "http://") == strstr(html, "http://www.w3.org"));   /* no external loads */
-        EXPECT(strstr(md, "NOT reproduced") && strstr(md, "| pretrain | 12.5 |"));
+        EXPECT(strstr(md, "NOT reproduced") && strstr(md, "| pretrain | 12.5 |"));   /* from timings.json */
+        EXPECT(strstr(md, "| student_rl | 10880 | 12 |") && strstr(html, "<td>10240</td><td>10</td>"));
     }
     free(html);
     free(md);

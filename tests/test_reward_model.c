@@ -1,6 +1,8 @@
 /* Reward model (rl/reward_model.h): the Bradley–Terry gradient points the right way, RMs trained
- * on the built-in helpful and harmless pairs beat chance on held-out pairs by a stated margin,
- * RM folders round-trip (and the policy loader refuses them), bad data files name file:line. */
+ * on the built-in helpful and harmless pairs learn what the text shows, by a stated margin on pairs
+ * they never saw, a training run resumes bit for bit, RM folders round-trip (and the policy loader
+ * refuses them), bad data files name file:line, and `r1 rm train` / `r1 rm score` through the
+ * binary (env R1, default build/r1). */
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,31 +77,80 @@ static void test_bt_step_direction(void) {
     rm_data_free(&d);
 }
 
-static void train_builtin(const char *kind, int n, int epochs, int pointwise, double min_acc, const char *save) {
+/* Trains rm (from the base) on n built-in `kind` items from seed 7, a quarter held out; prints the
+ * outcome into res. Batch 8, AdamW at lr: constant when end_ratio is 1, else a cosine decay to
+ * lr * end_ratio at the last step. */
+static void train_builtin(RewardModel *rm, const char *kind, int n, int epochs, int pointwise, double lr,
+                          double end_ratio, RmTrainResult *res) {
     Err e = {0};
     RmData d;
     EXPECT(rm_data_builtin(&d, kind, n, 7, pointwise, &e) == 0);
-    RewardModel rm;
-    EXPECTF(rm_init_from_policy(&rm, base_dir, 1, &e) == 0, "%s", e.msg);
+    EXPECTF(rm_init_from_policy(rm, base_dir, 1, &e) == 0, "%s", e.msg);
     RmTrainOptions o = rm_train_defaults();
-    o.epochs = epochs; o.batch = 8; o.optim.learning_rate = 4e-3; o.val_frac = 0.25; o.run.quiet = 1; o.seed = 3;
-    RmTrainResult res;
-    EXPECTF(rm_train(&rm, &d, &o, &res, &e) == 0, "%s", e.msg);
-    printf("  %s%s: %d train / %d held out, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
-           kind, pointwise ? " (point-wise)" : "", res.n_train, res.n_val, res.first_loss, res.last_loss,
-           res.val_acc, res.val_acc_before, res.seconds);
-    EXPECTF(res.val_acc >= min_acc, "held-out accuracy %.3f < %.2f", res.val_acc, min_acc);
-    if (save) EXPECTF(rm_save(&rm, save, &e) == 0, "%s", e.msg);
-    rm_free(&rm);
+    o.epochs = epochs; o.batch = 8; o.optim.learning_rate = lr; o.val_frac = 0.25; o.run.quiet = 1; o.seed = 3;
+    if (end_ratio != 1) { o.optim.lr_scheduler = SCHED_COSINE; o.optim.min_lr_ratio = end_ratio; }
+    EXPECTF(rm_train(rm, &d, &o, res, &e) == 0, "%s", e.msg);
+    printf("  %s%s: %d train / %d held out, %d epochs, loss %.3f -> %.3f, held-out accuracy %.3f (before %.3f), %.1f s\n",
+           kind, pointwise ? " (point-wise)" : "", res->n_train, res->n_val, epochs, res->first_loss, res->last_loss,
+           res->val_acc, res->val_acc_before, res->seconds);
     rm_data_free(&d);
 }
 
-/* Bound 0.65: chance is 0.5 and its 95% band on 120 held-out pairs is ±0.09. The arithmetic pairs
- * (a worked solution vs one with a wrong step) are hard for a reward model this small: measured
- * 0.74-0.79 across builds whose float rounding differs. */
-static void test_helpful_beats_chance(void) { train_builtin("helpful", 480, 5, 0, 0.65, NULL); }
-static void test_harmless_beats_chance(void) { train_builtin("harmless", 240, 3, 0, 0.75, NULL); }
-static void test_harmless_pointwise(void) { train_builtin("harmless", 240, 3, 1, 0.75, NULL); }
+/* The helpful pairs cycle through four tasks (rm_data_builtin: item i is arith, linear, countdown,
+ * chat for i % 4 = 0..3). Countdown's flawed answer is a failed attempt claimed as the result and
+ * chat's is an unhelpful reply: both visible in the text. Arithmetic and linear pairs differ by a
+ * slip of 1-3 in one step: checking the sum is beyond a 2-layer, 48-wide RM trained on 360 pairs,
+ * its scores of the two nearly tie and their accuracy is a coin toss decided by rounding (0.41-0.61
+ * measured) — so the check is on fresh countdown and chat pairs (seed 1234, never trained on), not
+ * on a mixed held-out accuracy that half coin tosses would make fragile. Those coin-toss pairs keep
+ * the loss near 0.35 and the gradient from vanishing: at a constant lr the trunk keeps moving, and
+ * a learned task dipped to 0.88-0.97 at the last epoch in 8 of 224 runs (lr 2e-3 and 4e-3, 4 to 7
+ * epochs, 4 model x 8 training seeds; 3 of them under 0.9). A cosine decay to lr/20 lets the
+ * weights settle: fresh accuracy 1.000 on both tasks in all 136 runs with 4 to 7 epochs (the same
+ * 32 seed pairs each, 8 more head seeds at 5); at 3 epochs one run had not yet learned chat (0.86).
+ * 5 epochs. Chance is 0.5; bound 0.9. */
+static void test_helpful_learns_visible_flaws(void) {
+    RewardModel rm;
+    RmTrainResult res;
+    train_builtin(&rm, "helpful", 480, 5, 0, 4e-3, 0.05, &res);
+    Err e = {0};
+    RmData fresh;
+    EXPECT(rm_data_builtin(&fresh, "helpful", 400, 1234, 0, &e) == 0);
+    static const char *const TASKS[4] = {"arith", "linear", "countdown", "chat"};
+    for (int k = 0; k < 4; k++) {
+        int idx[100], m = 0;
+        for (int i = k; i < fresh.n; i += 4) idx[m++] = i;
+        double acc = 0, loss = 0;
+        EXPECTF(rm_evaluate(&rm, &fresh, idx, m, &acc, &loss, &e) == 0, "%s", e.msg);
+        printf("  fresh %s pairs: accuracy %.3f, loss %.3f\n", TASKS[k], acc, loss);
+        if (k >= 2) EXPECTF(acc >= 0.9, "%s: accuracy %.3f on fresh pairs < 0.9", TASKS[k], acc);
+    }
+    rm_data_free(&fresh);
+    rm_free(&rm);
+}
+
+/* An RM trained on the built-in harmless pairs: held-out accuracy at least `bound`. */
+static void harmless_above(int epochs, int pointwise, double lr, double bound) {
+    RewardModel rm;
+    RmTrainResult res;
+    train_builtin(&rm, "harmless", 240, epochs, pointwise, lr, 1, &res);
+    EXPECTF(res.val_acc >= bound, "held-out accuracy %.3f < %.2f", res.val_acc, bound);
+    rm_free(&rm);
+}
+
+/* Harmless pairs: a refusal vs compliance with a harmful request, compliance vs a needless refusal
+ * with a harmless one. Bradley-Terry at lr 4e-3: held-out 1.000 after 3 epochs, train loss under
+ * 0.01, in all 32 runs tried (4 model x 8 training seeds). Chance is 0.5; bound 0.9. */
+static void test_harmless_beats_chance(void) { harmless_above(3, 0, 4e-3, 0.9); }
+
+/* Point-wise, each reply alone must carry its label; for refusals the cue sits in the reasoning,
+ * before an answer both labels share (the score reads the last token). At lr 4e-3 the loss
+ * plateaus near 0.4 and then drops at epoch 2 to 4 depending on rounding (a test stopping at
+ * epoch 3 sat on that cliff: 0.700 on one CPU, above 0.75 on another). At lr 2e-3 the plateau
+ * is gone: held-out 1.000 after 2 epochs already in all 32 runs tried (4 model x 8 training
+ * seeds; train loss 0.02-0.27), and after 3 and 6; 6 epochs leave 4 to spare. Chance is 0.5;
+ * bound 0.9. */
+static void test_harmless_pointwise(void) { harmless_above(6, 1, 2e-3, 0.9); }
 
 /* Training as a run: N + N steps (stopped mid-epoch, resumed) == 2N steps, bit for bit (trunk,
  * head, moments, metrics); a resume that changes the maths is refused; --resume with nothing to
@@ -217,6 +268,50 @@ static void test_bad_data(void) {
     EXPECT(rm_data_builtin(&d, "nosuch", 4, 1, 0, &e) != 0);
 }
 
+/* Exactly one line of output, an "r1: error:" holding `want`. */
+static int one_line_error(const StrBuf *o, const char *want) {
+    return o->s && !strncmp(o->s, "r1: error: ", 11) && strstr(o->s, want) && strchr(o->s, '\n') == o->s + o->len - 1;
+}
+
+/* The commands: rm train writes an RM folder and refuses to overwrite its run; rm score adds a
+ * finite rm_score to every record; bad records in either name file:line and the key. */
+static void test_cli(void) {
+    const char *r1 = tu_r1_bin();
+    StrBuf o = {0};
+    int rc = tu_runf(&o, "%s rm train --model %s --builtin harmless --n 24 --epochs 1 --out %s/rm_cli --quiet --threads 1",
+                     r1, base_dir, dir);
+    EXPECTF(rc == 0 && strstr(o.s, "held-out accuracy"), "rm train: %s", o.s);
+    rc = tu_runf(&o, "%s rm train --model %s --builtin harmless --n 24 --epochs 1 --out %s/rm_cli --quiet", r1, base_dir, dir);
+    EXPECTF(rc != 0 && one_line_error(&o, "pass --resume"), "rm train again: %s", o.s);
+    char recs[160], bad[160], scored[160];
+    snprintf(recs, sizeof recs, "%s/to_score.jsonl", dir);
+    snprintf(bad, sizeof bad, "%s/bad_score.jsonl", dir);
+    snprintf(scored, sizeof scored, "%s/scored.jsonl", dir);
+    Err e = {0};
+    const char *two = "{\"prompt\":\"Help me.\",\"response\":\"Sure.\"}\n\n{\"prompt\":\"Hi\",\"response\":\"No.\"}\n";
+    const char *nores = "{\"prompt\":\"a\",\"reply\":\"b\"}\n";
+    EXPECT(file_write_atomic(recs, two, strlen(two), &e) == 0 && file_write_atomic(bad, nores, strlen(nores), &e) == 0);
+    rc = tu_runf(&o, "%s rm score --model %s/rm_cli --data %s --out %s", r1, dir, recs, scored);
+    EXPECTF(rc == 0 && strstr(o.s, "mean over 2 records"), "rm score: %s", o.s);
+    double v[4];
+    int n = 0;
+    char *text = file_read_all(scored, NULL, &e);
+    for (char *l = text ? strstr(text, "\"rm_score\":") : NULL; l && n < 4; l = strstr(l + 1, "\"rm_score\":"))
+        v[n++] = atof(l + strlen("\"rm_score\":"));
+    free(text);
+    EXPECTF(n == 2 && isfinite(v[0]) && isfinite(v[1]) && v[0] != v[1], "%d scores", n);
+    char want[200];
+    snprintf(want, sizeof want, "%s:1: key 'response': missing", bad);
+    rc = tu_runf(&o, "%s rm score --model %s/rm_cli --data %s", r1, dir, bad);
+    EXPECTF(rc != 0 && one_line_error(&o, want), "rm score, bad record: %s", o.s);
+    const char *nochosen = "{\"prompt\":\"a\",\"rejected\":\"c\"}\n";
+    EXPECT(file_write_atomic(bad, nochosen, strlen(nochosen), &e) == 0);
+    snprintf(want, sizeof want, "%s:1: key 'chosen': missing", bad);
+    rc = tu_runf(&o, "%s rm train --model %s --data %s --out %s/rm_bad --quiet", r1, base_dir, bad, dir);
+    EXPECTF(rc != 0 && one_line_error(&o, want), "rm train, bad pair: %s", o.s);
+    sb_free(&o);
+}
+
 /* The RM callback: 0 on reasoning prompts; the helpful RM reads the summary after </think>. */
 static void test_align_reward_views(void) {
     Err e = {0};
@@ -317,12 +412,13 @@ int main(void) {
     threads_set(1);   /* robust timing on a shared 2-core machine; results do not depend on it */
     if (setup()) { printf("FAIL setup\n"); return 1; }
     RUN(test_bt_step_direction);
-    RUN(test_helpful_beats_chance);
+    RUN(test_helpful_learns_visible_flaws);
     RUN(test_harmless_beats_chance);
     RUN(test_harmless_pointwise);
     RUN(test_train_resume_same_bits);
     RUN(test_save_load_score);
     RUN(test_bad_data);
+    RUN(test_cli);
     RUN(test_align_reward_views);
     RUN(test_align_smoke);
     char cmd[128];

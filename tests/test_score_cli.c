@@ -2,8 +2,8 @@
  *  - GSM8K test set: the answer extracted from each of the 1319 reference solutions equals its
  *    "####" answer (given without thousands separators, so equivalence is exercised too), and the
  *    same with the answer rewritten as \boxed{}, as <answer> after </think>, and as a bare final
- *    number with --fallback-number; a perturbed gold scores 0. The file is looked up as
- *    $R1_SHARED/data/gsm8k_test.jsonl, ../shared/data/..., /work/shared/data/...; absent -> a note.
+ *    number with --fallback-number; a perturbed gold scores 0. The file is looked up by
+ *    tu_no_gsm8k ($R1_GSM8K, $R1_SHARED/data, a shared/data folder above the clone); absent: SKIP.
  *  - data make: same seed, same bytes; its sft solutions score 1 on accuracy, format and language
  *    against its rl references in both languages.
  *  - bad data: a line without the named field or with invalid JSON -> an error naming file:line. */
@@ -28,18 +28,6 @@ static double mean_of(const char *out, const char *name) {
     snprintf(key, sizeof key, "%s: ", name);
     const char *p = strstr(out, key);
     return p ? atof(p + strlen(key)) : -1.0;
-}
-
-static const char *gsm8k_path(void) {
-    static char path[1024];
-    const char *shared = getenv("R1_SHARED");
-    if (shared && *shared) {
-        snprintf(path, sizeof path, "%s/data/gsm8k_test.jsonl", shared);
-        if (file_exists(path)) return path;
-    }
-    if (file_exists("../shared/data/gsm8k_test.jsonl")) return "../shared/data/gsm8k_test.jsonl";
-    if (file_exists("/work/shared/data/gsm8k_test.jsonl")) return "/work/shared/data/gsm8k_test.jsonl";
-    return NULL;
 }
 
 /* Writes variant `kind` of every GSM8K record: completion + gold (commas removed). */
@@ -90,11 +78,8 @@ static int write_variant(const char *src, const char *dst, int kind, int perturb
 }
 
 static void test_gsm8k(void) {
-    const char *src = gsm8k_path();
-    if (!src) {
-        printf("note: gsm8k_test.jsonl not found ($R1_SHARED/data, ../shared/data, /work/shared/data): GSM8K check skipped\n");
-        return;
-    }
+    const char *src;
+    SKIP_IF(tu_no_gsm8k(&src));
     static const char *const NAMES[] = {"#### n", "\\boxed{n}", "<answer>n</answer>", "final number (--fallback-number)"};
     for (int kind = 0; kind < 4; kind++) {
         char data[512], out[512];

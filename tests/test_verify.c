@@ -10,6 +10,7 @@
 #include "rl/verify.h"
 #include "rl/verify_num.h"
 #include "test.h"
+#include "test_util.h"
 
 static int eq(const char *pred, const char *gold) {
     return verify_equiv(pred, strlen(pred), gold, strlen(gold));
@@ -214,19 +215,12 @@ static void test_big_numbers(void) {
 
 /* GSM8K's test set (when the file is there): every record's "#### n" is extracted from its own
  * worked answer, and the number verifies in the ways a model writes it, while near numbers fail. */
-static const char *gsm8k_path(void) {
-    static const char *const PATHS[] = {"../shared/data/gsm8k_test.jsonl", "../../shared/data/gsm8k_test.jsonl"};
-    const char *env = getenv("R1_GSM8K");
-    if (env && *env) return file_exists(env) ? env : NULL;
-    for (size_t i = 0; i < sizeof PATHS / sizeof PATHS[0]; i++)
-        if (file_exists(PATHS[i])) return PATHS[i];
-    return NULL;
-}
-
 static void test_gsm8k_answers(void) {
+    const char *path;
+    SKIP_IF(tu_no_gsm8k(&path));
     size_t n;
     Err e = {{0}};
-    char *buf = file_read_all(gsm8k_path(), &n, &e);
+    char *buf = file_read_all(path, &n, &e);
     EXPECT(buf != NULL);
     if (!buf) return;
     int records = 0;
@@ -350,8 +344,7 @@ int main(void) {
     RUN(test_near_misses);
     RUN(test_big_numbers);
     RUN(test_countdown);
-    if (gsm8k_path()) RUN(test_gsm8k_answers);
-    else printf("SKIP test_gsm8k_answers: no gsm8k_test.jsonl in ../shared/data (set R1_GSM8K)\n");
+    RUN(test_gsm8k_answers);
     RUN(test_deep_nesting);
     RUN(test_huge_text);
     return TEST_EXIT();

@@ -10,7 +10,7 @@
  * cache fills as tokens come): there a 2 MiB fault (zeroing, compaction) lands mid-step, and
  * decode64 measured 3-10 % slower.
  * Measured on the bench config: PERF.md, "Training speed: unequal cores, huge pages" (session 5).
- * Free with free().
+ * Free with free() (big_zero_lazy's memory with big_unmap).
  */
 #ifndef R1_BASE_BIGMEM_H
 #define R1_BASE_BIGMEM_H
@@ -22,5 +22,14 @@
 void *big_alloc(size_t bytes, const char *what);
 /* The same, zeroed. */
 void *big_calloc(size_t bytes, const char *what);
+
+/* Zeroed memory whose pages take no room until first written (an anonymous mapping, ordinary
+ * pages): for a buffer most of which may never be used, as the f32 parameters of a model whose
+ * weights are kept in their stored precision. Free with big_unmap(p, bytes). */
+void *big_zero_lazy(size_t bytes, const char *what);
+void big_unmap(void *p, size_t bytes);
+
+/* The process's peak resident memory so far, in bytes (0 where unknown). */
+size_t mem_peak_rss(void);
 
 #endif

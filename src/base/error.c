@@ -1,7 +1,28 @@
 #include "base/error.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+/* Keeps a message on one line whatever it quotes (a role, a key, a line of a data file): control
+ * bytes become \n, \r or \xNN; the end is cut if it no longer fits. */
+static void one_line(char *msg, size_t cap) {
+    char out[sizeof ((Err *)0)->msg];
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && k + 1 < cap; p++) {
+        char esc[8];
+        size_t n = 1;
+        if (*p == '\n') memcpy(esc, "\\n", n = 2);
+        else if (*p == '\r') memcpy(esc, "\\r", n = 2);
+        else if (*p < 0x20 || *p == 0x7f) n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else esc[0] = (char)*p;
+        if (k + n + 1 > cap) break;
+        memcpy(out + k, esc, n);
+        k += n;
+    }
+    memcpy(msg, out, k);
+    msg[k] = 0;
+}
 
 int err_set(Err *e, const char *fmt, ...) {
     if (!e) return -1;
@@ -9,6 +30,7 @@ int err_set(Err *e, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    one_line(e->msg, sizeof e->msg);
     return -1;
 }
 
@@ -28,6 +50,7 @@ int err_prefix(Err *e, const char *fmt, ...) {
     if (total >= sizeof e->msg) total = sizeof e->msg - 1;
     memcpy(e->msg, joined, total);
     e->msg[total] = 0;
+    one_line(e->msg, sizeof e->msg);
     return -1;
 }
 

@@ -17,7 +17,8 @@ typedef struct Err {
 } Err;
 
 /* Sets e->msg from the format (if e is not NULL) and returns -1, so callers can write
- * `return err_set(e, "...")`. */
+ * `return err_set(e, "...")`. Control bytes in the result (a newline inside a quoted role or
+ * line of data) are escaped, so the message stays one line whatever it quotes. */
 int err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes an existing message: "<prefix>: <old message>". Returns -1. */

@@ -76,11 +76,12 @@ static void conv_clear(Conv *c, const char *system) {
 }
 
 int cmd_chat(int argc, char **argv) {
-    const char *model = NULL, *system = NULL;
+    const char *weights = "auto", *model = NULL, *system = NULL;
     long max_tokens = 1024, top_k = 0, seed = 0, threads = 0, context = 0;
     double temperature = 0.6, top_p = 0.95, min_p = 0;
     Flag flags[] = {
         {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
+        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"system", FLAG_STRING, &system, "system prompt (R1 recommends none)"},
         {"max-tokens", FLAG_INT, &max_tokens, "new tokens per answer at most"},
         {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature; 0 = greedy"},
@@ -96,6 +97,8 @@ int cmd_chat(int argc, char **argv) {
                          "(then type; /reset clears the conversation, /exit quits)",
                          flags, sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    WeightMode wmode;
+    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
     if (!model) { err_set(&e, "chat: --model is required"); return cli_fail(&e); }
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be > 0, got %ld", max_tokens); return cli_fail(&e); }
     if (top_k < 0 || top_k > 1 << 30) { err_set(&e, "--top-k: must be >= 0 (0 = off), got %ld", top_k); return cli_fail(&e); }
@@ -105,7 +108,7 @@ int cmd_chat(int argc, char **argv) {
     threads_set((int)threads);
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
     GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
     Stream s = {tok, o.stop_id, isatty(1), 0, {0}};

@@ -77,35 +77,36 @@ static int data_make(int argc, char **argv) {
     }
     if (!n_tasks) { err_set(&e, "--task: empty"); free(tasks); return cli_fail(&e); }
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { err_set(&e, "%s: cannot write", tmp); free(tasks); return cli_fail(&e); }
-    if (text_out && fmt != REC_PRETRAIN) { fclose(f); remove(tmp); free(tasks); err_set(&e, "--text-out: only with --format pretrain"); return cli_fail(&e); }
-    char tmp_text[4096];
-    snprintf(tmp_text, sizeof tmp_text, "%s.tmp", text_out ? text_out : "");
-    FILE *tf = text_out ? fopen(tmp_text, "w") : NULL;
-    if (text_out && !tf) { fclose(f); remove(tmp); free(tasks); err_set(&e, "%s: cannot write", tmp_text); return cli_fail(&e); }
-    for (long i = 0; i < n; i++) {
+    if (text_out && fmt != REC_PRETRAIN) { free(tasks); err_set(&e, "--text-out: only with --format pretrain"); return cli_fail(&e); }
+    FileOut f = {0}, tf = {0};
+    if (file_out_open(&f, out, &e) != 0 || (text_out && file_out_open(&tf, text_out, &e) != 0)) {
+        file_out_abort(&f);
+        free(tasks);
+        return cli_fail(&e);
+    }
+    rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
         Rng pick = rng_make((uint64_t)seed, RNG_TASK, (uint64_t)i, 3);
         RecordSpec spec = {names[i % n_tasks], lo + (int)rng_below(&pick, (uint64_t)(hi - lo + 1)),
                            mixed ? (TaskLang)rng_below(&pick, 2) : !strcmp(lang, "zh") ? LANG_ZH : LANG_EN,
                            self_check, cot, mix_cot, (RecordFormat)fmt, which};
         cJSON *rec = record_make(&spec, (uint64_t)seed, (uint64_t)i, &e);
-        if (!rec) { fclose(f); remove(tmp); free(tasks); return cli_fail(&e); }
+        if (!rec) { rc = -1; break; }
         char *line = json_print_line(rec);
-        fputs(line, f);
-        fputc('\n', f);
+        file_out_line(&f, line);
         free(line);
-        if (tf) {
+        if (text_out) {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "text");
-            if (cJSON_IsString(t)) { fputs(t->valuestring, tf); fputs("\n\n", tf); }
+            if (cJSON_IsString(t)) { file_out_puts(&tf, t->valuestring); file_out_puts(&tf, "\n\n"); }
         }
         cJSON_Delete(rec);
     }
     free(tasks);
-    if (tf && (fclose(tf) || rename(tmp_text, text_out))) { fclose(f); err_set(&e, "%s: write failed", text_out); return cli_fail(&e); }
-    if (fclose(f) || rename(tmp, out)) { err_set(&e, "%s: write failed", out); return cli_fail(&e); }
+    if (rc == 0 && text_out) rc = file_out_commit(&tf, &e);
+    if (rc == 0) rc = file_out_commit(&f, &e);
+    file_out_abort(&tf);
+    file_out_abort(&f);
+    if (rc) return cli_fail(&e);
     fprintf(stderr, "wrote %ld records to %s\n", n, out);
     return 0;
 }

@@ -145,3 +145,8 @@ int flags_parse_set(const char *usage, const OptSet *set, void *opts, const Flag
     if (given) given->n = 0;
     return parse(usage, flags, c.n, argc, argv, positional, max_positional, n_positional, given, e);
 }
+
+int flags_weights(const char *s, WeightMode *mode, Err *e) {
+    if (weight_mode_parse(s, mode) == 0) return 0;
+    return err_set(e, "--weights: unknown value '%s' (auto, f32 or bf16)", s);
+}

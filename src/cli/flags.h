@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "io/options.h"
+#include "model/model_lowp.h"
 
 typedef enum FlagKind {
     FLAG_STRING,   /* const char ** */
@@ -46,5 +47,11 @@ typedef struct FlagsGiven {
 int flags_parse_set(const char *usage, const OptSet *set, void *opts, const Flag *extra, int n_extra,
                     int argc, char **argv, const char **positional, int max_positional, int *n_positional,
                     FlagsGiven *given, Err *e);
+
+/* --weights of the inference commands (model/model_lowp.h): its help, and the parse of its value
+ * ("--weights: unknown value ..." otherwise). */
+#define FLAG_WEIGHTS_HELP "weights in memory: auto (BF16, F16, FP8 matrices stay so; products convert them), " \
+                          "f32, or bf16 (every matrix as bf16, bf16 products with fp32 sums)"
+int flags_weights(const char *s, WeightMode *mode, Err *e);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bigmem.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/threads.h"
@@ -20,93 +21,15 @@
 
 int cmd_generate(int argc, char **argv);
 
-typedef struct Prompt {
-    char *text;         /* for the output record: the prompt text, or the messages' JSON */
-    int *ids;
-    int n;
-} Prompt;
-
-/* One JSONL line -> ids. */
-static int line_prompt(Tokenizer *tok, const cJSON *rec, int raw, Prompt *p, const char *where, Err *e) {
-    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(rec, "prompt");
-    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(rec, "messages");
-    if (cJSON_IsString(pr)) {
-        p->text = xstrdup(pr->valuestring);
-        if (raw) return prompt_encode_raw(tok, pr->valuestring, &p->ids, &p->n, e);
-        ChatMessage m = {"user", pr->valuestring};
-        return prompt_encode_chat(tok, &m, 1, &p->ids, &p->n, e);
-    }
-    if (cJSON_IsArray(ms)) {
-        int n = cJSON_GetArraySize(ms);
-        if (n == 0) return err_set(e, "%s: \"messages\" is empty", where);
-        ChatMessage *m = xcalloc((size_t)n, sizeof *m);
-        int i = 0;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, ms) {
-            const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "role");
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "content");
-            if (!cJSON_IsString(r) || !cJSON_IsString(c)) {
-                free(m);
-                return err_set(e, "%s: messages[%d] needs string \"role\" and \"content\"", where, i);
-            }
-            m[i++] = (ChatMessage){r->valuestring, c->valuestring};
-        }
-        p->text = cJSON_PrintUnformatted(ms);
-        int rc = prompt_encode_chat(tok, m, n, &p->ids, &p->n, e);
-        free(m);
-        if (rc < 0) return err_prefix(e, "%s", where);
-        return 0;
-    }
-    return err_set(e, "%s: needs a string \"prompt\" or a \"messages\" array", where);
-}
-
-static int read_prompts(const char *path, Tokenizer *tok, int raw, Prompt **out, int *n_out, Err *e) {
-    size_t len;
-    char *buf = file_read_all(path, &len, e);
-    if (!buf) return -1;
-    Prompt *ps = NULL;
-    int n = 0, cap = 0, lineno = 0;
-    char *p = buf, *end = buf + len;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *le = nl ? nl : end;
-        lineno++;
-        char *s = p;
-        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r')) s++;
-        if (s < le) {
-            char where[4200];
-            snprintf(where, sizeof where, "%s:%d", path, lineno);
-            cJSON *rec = json_parse_n(p, (size_t)(le - p), e);
-            if (!rec) { err_prefix(e, "%s", where); goto fail; }
-            if (n == cap) { cap = cap ? 2 * cap : 16; ps = xrealloc(ps, (size_t)cap * sizeof *ps); }
-            memset(&ps[n], 0, sizeof ps[n]);
-            int rc = line_prompt(tok, rec, raw, &ps[n], where, e);
-            cJSON_Delete(rec);
-            n++;
-            if (rc < 0) goto fail;
-        }
-        p = le + 1;
-    }
-    free(buf);
-    if (n == 0) return err_set(e, "%s: no prompts", path);
-    *out = ps;
-    *n_out = n;
-    return 0;
-fail:
-    for (int i = 0; i < n; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
-    free(buf);
-    return -1;
-}
-
 int cmd_generate(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
+    const char *weights = "auto", *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
     long n = 1, max_tokens = 256, top_k = 0, seed = 0, threads = 0, batch = 64, context = 0;
     long chunk = 256;
     double temperature = 0.6, top_p = 0.95, min_p = 0, rep = 1, pres = 0;
     int raw = 0, truncate = 0, spec = 0, logprobs = 0, quiet = 0;
     Flag flags[] = {
         {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
+        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"prompt", FLAG_STRING, &prompt, "one prompt (a user message, unless --raw)"},
         {"prompts", FLAG_STRING, &prompts, "JSONL file: {\"prompt\": ...} or {\"messages\": [...]} per line"},
         {"n", FLAG_INT, &n, "samples per prompt (-n works too)"},
@@ -140,6 +63,8 @@ int cmd_generate(int argc, char **argv) {
                          flags, sizeof flags / sizeof flags[0], argc, args, NULL, 0, NULL, &e);
     free(args);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    WeightMode wmode;
+    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
     if (!model) { err_set(&e, "generate: --model is required"); return cli_fail(&e); }
     if (!prompt == !prompts) { err_set(&e, "generate: give exactly one of --prompt and --prompts"); return cli_fail(&e); }
     if (n < 1 || n > 1000000) { err_set(&e, "-n: must be in [1, 1000000], got %ld", n); return cli_fail(&e); }
@@ -160,10 +85,10 @@ int cmd_generate(int argc, char **argv) {
 
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open(model, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
     GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
-    Prompt *ps = NULL;
+    PromptRec *ps = NULL;
     int np = 0;
     if (prompt) {
         ps = xcalloc(1, sizeof *ps);
@@ -173,7 +98,7 @@ int cmd_generate(int argc, char **argv) {
         rc = raw ? prompt_encode_raw(tok, prompt, &ps[0].ids, &ps[0].n, &e)
                  : prompt_encode_chat(tok, &msg, 1, &ps[0].ids, &ps[0].n, &e);
         if (rc < 0) { err_prefix(&e, "--prompt"); goto done_err; }
-    } else if (read_prompts(prompts, tok, raw, &ps, &np, &e) < 0) {
+    } else if (prompt_read_jsonl(prompts, tok, raw, &ps, &np, &e) < 0) {
         goto done_err;
     }
     if (spec && m.cfg.num_nextn_predict_layers < 1) {
@@ -251,6 +176,9 @@ int cmd_generate(int argc, char **argv) {
             if (spec) fprintf(stderr, "; MTP drafts accepted %lld/%lld (%.1f%%)", (long long)st.accepted,
                               (long long)st.drafted, st.drafted ? 100.0 * st.accepted / st.drafted : 0.0);
             fprintf(stderr, "\n");
+            const size_t wb = model_weight_bytes(&m);
+            fprintf(stderr, "weights (--weights %s): %.2f bytes/parameter, %.1f MB; peak RSS %.1f MB\n",
+                    weight_mode_name(wmode), (double)wb / (double)m.table.count, wb / 1e6, mem_peak_rss() / 1e6);
             if (out) fprintf(stderr, "wrote %d records to %s\n", total, out);
         }
         sb_free(&all);
@@ -259,14 +187,12 @@ int cmd_generate(int argc, char **argv) {
         free(outs);
         free(reqs);
     }
-    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
+    prompt_recs_free(ps, np);
     tokenizer_free(tok);
     model_free(&m);
     return rc < 0 ? cli_fail(&e) : 0;
 done_err:
-    for (int i = 0; i < np; i++) { free(ps[i].text); free(ps[i].ids); }
-    free(ps);
+    prompt_recs_free(ps, np);
     tokenizer_free(tok);
     model_free(&m);
     return cli_fail(&e);

@@ -1,6 +1,9 @@
 /* r1 logits: one forward pass of a model folder over a token list; writes the main logits as the
  * f32 tensor "logits" [T, vocab_size] of a safetensors file. Used by tests and users to compare
- * r1.c with other implementations on any DeepSeek-V3 folder (F32 or BF16, MTP or not). */
+ * r1.c with other implementations on any model folder (F32, BF16, F16, FP8; MTP or not). With the
+ * weights in f32 it is the training forward; with weights kept as stored (--weights auto on a
+ * low-precision folder, or bf16) it is the decode engine's prefill, the only code that reads
+ * them. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,9 @@
 #include "cli/flags.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "infer/decode.h"
 #include "model/model_io.h"
+#include "model/model_lowp.h"
 
 int cmd_logits(int argc, char **argv);
 
@@ -44,12 +49,13 @@ static int parse_tokens(const char *s, int vocab, int **out, int *n_out, Err *e)
 }
 
 int cmd_logits(int argc, char **argv) {
-    const char *dir = NULL, *tokens = NULL, *out = NULL;
+    const char *dir = NULL, *tokens = NULL, *out = NULL, *weights = "auto";
     long threads = 0;
     Flag flags[] = {
         {"model", FLAG_STRING, &dir, "model folder (config.json + model.safetensors or shards)"},
         {"tokens", FLAG_STRING, &tokens, "input token ids, comma-separated: 1,2,3"},
         {"out", FLAG_STRING, &out, "safetensors file to write with the f32 tensor 'logits' [T, vocab_size]"},
+        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"threads", FLAG_INT, &threads, "threads (0: $R1_THREADS or all cores)"},
     };
     Err e = {0};
@@ -57,9 +63,11 @@ int cmd_logits(int argc, char **argv) {
                          sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
     if (!dir || !tokens || !out) { err_set(&e, "logits: --model, --tokens and --out are required"); return cli_fail(&e); }
+    WeightMode wmode;
+    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
     threads_set((int)threads);
     Model m;
-    if (model_load_dir(&m, dir, &e)) return cli_fail(&e);
+    if (model_load_dir_as(&m, dir, wmode, &e)) return cli_fail(&e);
     int *ids = NULL, T = 0;
     if (parse_tokens(tokens, m.cfg.vocab_size, &ids, &T, &e)) { model_free(&m); return cli_fail(&e); }
     if (T > m.cfg.max_position_embeddings) {
@@ -68,13 +76,25 @@ int cmd_logits(int argc, char **argv) {
         model_free(&m);
         return cli_fail(&e);
     }
-    ModelActs a;
-    model_acts_init(&a, &m, 1, T);
-    ModelOptions opt = {0};
-    model_forward(&m, &a, ids, NULL, 1, T, &opt);
-    StWriteTensor t = {"logits", ST_F32, 2, {T, m.cfg.vocab_size}, a.logits, REAL_IS_DOUBLE ? ST_F64 : ST_F32};
-    rc = st_write(out, &t, 1, &e);
-    model_acts_free(&a);
+    StWriteTensor t = {"logits", ST_F32, 2, {T, m.cfg.vocab_size}, NULL, REAL_IS_DOUBLE ? ST_F64 : ST_F32};
+    if (!m.packs) {
+        ModelActs a;
+        model_acts_init(&a, &m, 1, T);
+        ModelOptions opt = {0};
+        model_forward(&m, &a, ids, NULL, 1, T, &opt);
+        t.data = a.logits;
+        rc = st_write(out, &t, 1, &e);
+        model_acts_free(&a);
+    } else {
+        Engine g;
+        int *slot = xcalloc((size_t)T, sizeof *slot);
+        engine_init(&g, &m, 1, T, T, 0);
+        engine_forward(&g, ids, slot, T, NULL);
+        t.data = g.logits;
+        rc = st_write(out, &t, 1, &e);
+        engine_free(&g);
+        free(slot);
+    }
     free(ids);
     model_free(&m);
     if (rc) return cli_fail(&e);

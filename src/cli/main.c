@@ -12,6 +12,7 @@
     X(pretrain, "train a base model on text (checkpoints, resume, metrics.jsonl)") \
     X(init, "write a randomly initialised model as a Hugging Face folder") \
     X(logits, "write the logits of one forward pass over given tokens (f32 safetensors)") \
+    X(export, "write a model folder as a llama.cpp GGUF file: r1 export gguf --model DIR --out F.gguf") \
     X(tokenizer, "train a byte-level BPE tokenizer, encode and decode text") \
     X(data, "write task corpora: r1 data make --task T --format pretrain|sft|rl|prefs") \
     X(generate, "generate text from a model folder (batched, sampled or greedy, speculative with MTP)") \

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "infer/model_dir.h"
+#include "io/file.h"
 #include "io/json.h"
 #include "rl/rs_filter.h"
 #include "rl/sampling.h"
@@ -16,7 +17,7 @@
 
 int cmd_sample(int argc, char **argv);
 
-static void write_record(FILE *f, const char *question, const char *assistant) {
+static void write_record(FileOut *f, const char *question, const char *assistant) {
     cJSON *r = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(r, "messages");
     cJSON *u = cJSON_CreateObject(), *a = cJSON_CreateObject();
     cJSON_AddStringToObject(u, "role", "user");
@@ -26,19 +27,20 @@ static void write_record(FILE *f, const char *question, const char *assistant) {
     cJSON_AddItemToArray(msgs, u);
     cJSON_AddItemToArray(msgs, a);
     char *s = json_print_line(r);
-    fprintf(f, "%s\n", s);
+    file_out_line(f, s);
     free(s);
     cJSON_Delete(r);
 }
 
 int cmd_sample(int argc, char **argv) {
     Err e = {0};
-    const char *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
+    const char *weights = "auto", *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
     const char *format = "chat";
     long n_prompts = 100, n = 8, keep = 2, max_tokens = 256, seed = 1, threads = 0, min_len = 1, max_len = 0;
     double temperature = 0.7, top_p = 0.95, mix = 0.0, max_rep = 0.2;
     const Flag flags[] = {
         {"model", FLAG_STRING, &model, "model folder to sample from (the RL checkpoint)"},
+        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"task", FLAG_STRING, &task, "built-in task(s), comma-separated"},
         {"data", FLAG_STRING, &data, "JSONL {\"prompt\",\"answer\"} instead of --task"},
         {"level", FLAG_STRING, &level, "task difficulty 1..5 or a range"},
@@ -63,6 +65,8 @@ int cmd_sample(int argc, char **argv) {
     int rc = flags_parse("usage: r1 sample --model DIR --task T|--data FILE.jsonl -n N --out FILE.jsonl [--keep K]",
                          flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    WeightMode wmode;
+    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
     if (!model || !out) { err_set(&e, "--model and --out are required"); return cli_fail(&e); }
     if (n < 1 || keep < 1 || n_prompts < 1) { err_set(&e, "-n, --keep and --n: must be >= 1"); return cli_fail(&e); }
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
@@ -74,17 +78,15 @@ int cmd_sample(int argc, char **argv) {
     if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open(model, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
+    if (model_dir_open_as(model, wmode, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
     SamplerParams sp = sampler_defaults();
     sp.temperature = temperature;
     sp.top_p = top_p;
     GenOptions go = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     Completions c;
     rc = sample_completions(&m, tok, &ps, fmt, 0, (int)n_prompts, (int)n, &go, &c, &e);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    FILE *f = rc == 0 ? fopen(tmp, "w") : NULL;
-    if (rc == 0 && !f) rc = err_set(&e, "%s: cannot write", tmp);
+    FileOut fo = {0};
+    if (rc == 0) rc = file_out_open(&fo, out, &e);
     long counts[RS_N_VERDICTS] = {0}, kept = 0, mixed = 0;
     if (rc == 0) {
         RsFilter flt = {min_len, max_len, max_rep};
@@ -107,7 +109,7 @@ int cmd_sample(int argc, char **argv) {
                 sb_clear(&content);
                 if (fmt == PROMPT_CHAT) sb_append(&content, "<think>\n");
                 sb_append_n(&content, c.text[s], c.len[s]);
-                write_record(f, c.question[i], content.s);
+                write_record(&fo, c.question[i], content.s);
                 kept++;
             }
         }
@@ -128,12 +130,13 @@ int cmd_sample(int argc, char **argv) {
             cJSON *r = record_make(&spec, (uint64_t)seed + 991, (uint64_t)i, &e);
             if (!r) { rc = -1; break; }
             char *s = json_print_line(r);
-            fprintf(f, "%s\n", s);
+            file_out_line(&fo, s);
             free(s);
             cJSON_Delete(r);
             mixed++;
         }
-        if (fclose(f) != 0 || (rc == 0 && rename(tmp, out) != 0)) rc = err_set(&e, "%s: write failed", out);
+        if (rc == 0) rc = file_out_commit(&fo, &e);
+        else file_out_abort(&fo);
     }
     if (rc == 0) {
         fprintf(stderr, "sample: %d prompts x %ld samples: kept %ld (cap %ld per prompt)", c.n_prompts, n, kept, keep);

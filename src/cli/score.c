@@ -10,24 +10,10 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "rl/rewards.h"
+#include "rl/score_record.h"
 #include "rl/verify.h"
 
 int cmd_score(int argc, char **argv);
-
-/* A field's text: a string, or a chat array whose last message has "content". NULL if neither. */
-static const char *field_text(const cJSON *rec, const char *key, int *present) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-    *present = v != NULL;
-    if (cJSON_IsString(v)) return v->valuestring;
-    if (cJSON_IsNumber(v)) return NULL;
-    if (cJSON_IsArray(v)) {
-        const cJSON *last = NULL, *it;
-        cJSON_ArrayForEach(it, v) last = it;
-        const cJSON *c = last ? cJSON_GetObjectItemCaseSensitive(last, "content") : NULL;
-        if (cJSON_IsString(c)) return c->valuestring;
-    }
-    return NULL;
-}
 
 int cmd_score(int argc, char **argv) {
     const char *data = NULL, *cfield = "completion", *afield = "answer", *pfield = "prompt";
@@ -69,13 +55,8 @@ int cmd_score(int argc, char **argv) {
     size_t size;
     char *buf = file_read_all(data, &size, &e);
     if (!buf) return cli_fail(&e);
-    FILE *f = NULL;
-    char tmp[4096];
-    if (out) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", out);
-        f = fopen(tmp, "w");
-        if (!f) { free(buf); err_set(&e, "%s: cannot write", tmp); return cli_fail(&e); }
-    }
+    FileOut fo = {0};
+    if (out && file_out_open(&fo, out, &e) != 0) { free(buf); return cli_fail(&e); }
     double sum[REWARD_MAX_TERMS] = {0}, each[REWARD_MAX_TERMS];
     long n = 0, line_no = 0;
     int status = 0;
@@ -89,51 +70,31 @@ int cmd_score(int argc, char **argv) {
         if (k == len) { line = next; continue; }
         cJSON *rec = json_parse_n(line, len, &e);
         if (!rec) { err_prefix(&e, "%s:%ld", data, line_no); status = -1; break; }
-        int has_c, has_a, has_p;
-        const char *comp = field_text(rec, cfield, &has_c);
-        const char *ans = field_text(rec, afield, &has_a);
-        const char *prompt = field_text(rec, pfield, &has_p);
-        char num[64];
-        const cJSON *av = cJSON_GetObjectItemCaseSensitive(rec, afield);
-        if (!ans && cJSON_IsNumber(av)) {   /* a numeric answer field */
-            if (av->valuedouble == (double)(long long)av->valuedouble)
-                snprintf(num, sizeof num, "%lld", (long long)av->valuedouble);
-            else
-                snprintf(num, sizeof num, "%.17g", av->valuedouble);
-            ans = num;
-        }
-        if (!comp || !ans) {
-            err_set(&e, "%s:%ld: key '%s': %s", data, line_no, !comp ? cfield : afield,
-                    (!comp ? has_c : has_a) ? "not a string" : "missing");
+        ScoreRecord sr;
+        if (score_record_read(rec, cfield, afield, pfield, &sr, &e)) {
+            err_prefix(&e, "%s:%ld", data, line_no);
             cJSON_Delete(rec);
             status = -1;
             break;
         }
-        RewardInput in = {prompt ? prompt : "", comp, strlen(comp), ans, 0};
+        RewardInput in = {sr.prompt, sr.completion, strlen(sr.completion), sr.answer, 0};
         double total = rewards_score(&set, &in, &rp, each);
         for (int i = 0; i < set.n; i++) sum[i] += each[i];
         n++;
-        if (f) {
+        if (out) {
             cJSON *r = cJSON_AddObjectToObject(rec, "rewards");
             for (int i = 0; i < set.n; i++) cJSON_AddNumberToObject(r, reward_name(set.id[i]), each[i]);
             cJSON_AddNumberToObject(rec, "reward", total);
             char *text = json_print_line(rec);
-            fputs(text, f);
-            fputc('\n', f);
+            file_out_line(&fo, text);
             free(text);
         }
         cJSON_Delete(rec);
         line = next;
     }
     free(buf);
-    if (f) {
-        int bad = fclose(f);
-        if (status || bad || rename(tmp, out)) {
-            remove(tmp);
-            if (!status) err_set(&e, "%s: write failed", out);
-            return cli_fail(&e);
-        }
-    }
+    if (out && status == 0) status = file_out_commit(&fo, &e);
+    file_out_abort(&fo);
     if (status) return cli_fail(&e);
     for (int i = 0; i < set.n; i++) printf("%s: %.4f\n", reward_name(set.id[i]), n ? sum[i] / (double)n : 0.0);
     fprintf(stderr, "scored %ld records from %s\n", n, data);

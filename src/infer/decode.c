@@ -9,12 +9,12 @@
 
 #include "base/error.h"
 #include "infer/decode_attn.h"
-#include "kernels/embed.h"
 #include "kernels/rmsnorm.h"
 #include "model/acts.h"
 #include "model/ffn.h"
 #include "model/gqa.h"
 #include "model/mla.h"
+#include "model/model_lowp.h"
 #include "model/moe.h"
 
 static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
@@ -39,62 +39,12 @@ static void layout(Engine *g, Carve *c, const ModelConfig *cfg) {
     g->pos = carve_int(c, n);
 }
 
-/* ---- the weights the step's products multiply (the Linear executor packs their transposes) ---- */
-
-static int weight_add(LinearWeight *s, int k, const real *w, int out, int in) {
-    if (w && out > 0 && in > 0) {
-        if (s) s[k] = (LinearWeight){w, out, in};
-        k++;
-    }
-    return k;
-}
-
-static int weights_ffn(LinearWeight *s, int k, const FfnWeights *f, int D) {
-    if (f->F <= 0) return k;
-    k = weight_add(s, k, f->gate_up, 2 * f->F, D);
-    return weight_add(s, k, f->down, D, f->F);
-}
-
-/* Every weight of one layer the step multiplies through linear_forward (s NULL: count only). */
-static int weights_layer(LinearWeight *s, int k, const LayerWeights *lw, const ModelConfig *cfg) {
-    const int D = cfg->hidden_size, H = cfg->num_attention_heads, Dqk = config_qk_head_dim(cfg);
-    const int Rq = cfg->q_lora_rank, Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
-    const MlaWeights *a = &lw->attn;
-    if (!config_is_mla(cfg)) {
-        const int Dq = config_q_dim(cfg);
-        k = weight_add(s, k, lw->gqa.qkv, Dq + 2 * config_kv_dim(cfg), D);
-        k = weight_add(s, k, lw->gqa.o_proj, D, Dq);
-    } else if (Rq > 0) {
-        k = weight_add(s, k, a->q_a_proj, Rq, D);
-        k = weight_add(s, k, a->q_b_proj, H * Dqk, Rq);
-    } else {
-        k = weight_add(s, k, a->q_proj, H * Dqk, D);
-    }
-    if (config_is_mla(cfg)) {
-        k = weight_add(s, k, a->kv_a_proj, Rkv + Dr, D);
-        k = weight_add(s, k, a->o_proj, D, H * cfg->v_head_dim);
-    }
-    if (lw->is_moe) {
-        for (int e = 0; e < cfg->n_routed_experts; e++) k = weights_ffn(s, k, &lw->moe.experts[e], D);
-        k = weights_ffn(s, k, &lw->moe.shared, D);
-    } else {
-        k = weights_ffn(s, k, &lw->dense, D);
-    }
-    return k;
-}
-
-static int weights_model(LinearWeight *s, const Model *m, int with_mtp) {
-    const ModelConfig *cfg = &m->cfg;
-    int k = weight_add(s, 0, m->w.lm_head, cfg->vocab_size, cfg->hidden_size);
-    for (int l = 0; l < cfg->num_hidden_layers; l++) k = weights_layer(s, k, &m->w.layers[l], cfg);
-    if (with_mtp) {
-        k = weight_add(s, k, m->w.mtp[0].eh_proj, cfg->hidden_size, 2 * cfg->hidden_size);
-        k = weights_layer(s, k, &m->w.mtp[0].block, cfg);
-    }
-    return k;
-}
-
 void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp) {
+    engine_init_as(g, m, n_slots, max_len, max_rows, with_mtp, KN_F32);
+}
+
+void engine_init_as(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp,
+                    KnFormat fmt) {
     const ModelConfig *cfg = &m->cfg;
     CHECK(max_rows > 0 && max_len > 0 && n_slots > 0);
     CHECKF(max_len <= m->rope.max_pos, "max_len %d > max_position_embeddings %d", max_len,
@@ -126,10 +76,10 @@ void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_ro
     size_t naive = (size_t)max_len * H * (Dqk + Dv + Dn + Dv) + (size_t)max_len;
     size_t reals = moe + dense + naive;
     arena_init(&g->arena, reals * sizeof(real) + 64 * 64);
-    const int nw = weights_model(NULL, m, with_mtp);
+    const int nw = model_linear_weights(m, NULL, with_mtp);
     LinearWeight *ws = xmalloc((size_t)(nw > 0 ? nw : 1) * sizeof *ws);
-    weights_model(ws, m, with_mtp);
-    linear_exec_init(&g->lin, ws, nw, max_rows);
+    model_linear_weights(m, ws, with_mtp);
+    linear_exec_init(&g->lin, ws, nw, max_rows, fmt, m->packs);
     free(ws);
 }
 
@@ -182,6 +132,7 @@ static void block_rows(Engine *g, const LayerWeights *w, int layer, const int *s
     const int D = cfg->hidden_size;
     const real eps = (real)cfg->rms_norm_eps;
     /* the reference mode runs the model's code exactly as training does (plain matmuls) */
+    CHECKF(g->mode != ATTN_NAIVE || !g->m->packs, "naive attention needs the weights in f32");
     const LinearExec *lx = g->mode == ATTN_NAIVE ? NULL : &g->lin;
     rmsnorm_forward(g->xn, D, NULL, g->h, D, w->attn_norm, n, D, eps);
     attention_rows(g, w, layer, slot, pos, n, lx);
@@ -221,7 +172,7 @@ int engine_forward(Engine *g, const int *tok, const int *slot, int n, const unsi
     CHECK(n >= 1 && n <= g->max_rows);
     for (int i = 0; i < n; i++) CHECKF(tok[i] >= 0 && tok[i] < cfg->vocab_size, "token %d", tok[i]);
     assign_positions(g->pos, g->kv.len, slot, n, g->kv.n_slots, g->kv.max_len);
-    embed_forward(g->h, g->m->w.embed, tok, n, D);
+    linear_rows(&g->lin, g->h, g->m->w.embed, tok, n, D);
     for (int l = 0; l < L; l++) block_rows(g, &g->m->w.layers[l], l, slot, g->pos, n);
     return head_rows(g, g->m->w.final_norm, g->h, n, want);
 }
@@ -234,7 +185,7 @@ void engine_mtp_forward(Engine *g, const real *hprev, const int *tok, const int 
     CHECK(g->with_mtp && n >= 1 && n <= g->max_rows && hprev != g->hf);
     assign_positions(g->pos, g->mtp_len, slot, n, g->kv.n_slots, g->kv.max_len);
     /* x = eh_proj([enorm(embed(tok)) ; hnorm(hprev)]) */
-    embed_forward(g->y, g->m->w.embed, tok, n, D);
+    linear_rows(&g->lin, g->y, g->m->w.embed, tok, n, D);
     rmsnorm_forward(g->mtp_cat, 2 * D, NULL, g->y, D, mw->enorm, n, D, eps);
     rmsnorm_forward(g->mtp_cat + D, 2 * D, NULL, hprev, D, mw->hnorm, n, D, eps);
     linear_forward(&g->lin, g->h, g->mtp_cat, mw->eh_proj, n, 2 * D, D, 0);

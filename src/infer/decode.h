@@ -78,6 +78,11 @@ typedef struct Engine {
 /* n_slots sequences of up to max_len tokens, at most max_rows rows per call; with_mtp also
  * caches MTP module 1 (the model must have one). max_len <= max_position_embeddings. */
 void engine_init(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp);
+/* The same with the engine's own packed copies of the f32 weights in fmt: KN_F32 (engine_init)
+ * or KN_BF16_DOT (bf16 compute). Weights the model keeps in their stored precision (m->packs)
+ * use those packs either way. */
+void engine_init_as(Engine *g, const Model *m, int n_slots, int max_len, int max_rows, int with_mtp,
+                    KnFormat fmt);
 void engine_free(Engine *g);
 
 /* Appends n rows: row i is token tok[i] of slot slot[i]. Rows of one slot must be consecutive

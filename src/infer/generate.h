@@ -80,7 +80,9 @@ typedef struct GenOptions {
     int want_logprobs;
     GenTokenFn on_token;
     void *on_token_ctx;
-    AttnMode attn;          /* ATTN_ABSORBED (default) or ATTN_NAIVE (reference) */
+    AttnMode attn;          /* ATTN_ABSORBED (default) or ATTN_NAIVE (reference; f32 weights only) */
+    KnFormat weight_format; /* the engine's packed copies of f32 weights: KN_F32 (default) or
+                             * KN_BF16_DOT (bf16 products: rollouts); see decode.h */
     int speculative;        /* MTP draft + verify; requires temperature 0 */
     int vocab_limit;        /* > 0: only ids below it are sampled — the tokenizer's size, when the
                              * model's vocab_size is rounded up with rows that are no token */

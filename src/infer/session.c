@@ -65,6 +65,10 @@ int gen_options_check(const Model *m, const GenOptions *o, Err *e) {
         return err_set(e, "max_len (the context): must be in [1, max_position_embeddings = %d], got %d",
                        cfg->max_position_embeddings, o->max_len);
     if (max_len < 2) return err_set(e, "max_len (the context): must be >= 2, got %d", max_len);
+    if (o->weight_format != KN_F32 && o->weight_format != KN_BF16_DOT)
+        return err_set(e, "weight_format: f32 or bf16 pairs, got %d", (int)o->weight_format);
+    if (o->attn == ATTN_NAIVE && (m->packs || o->weight_format != KN_F32))
+        return err_set(e, "attn: the naive reference needs the weights in f32");
     if (o->speculative && cfg->num_nextn_predict_layers < 1)
         return err_set(e, "speculative decoding: the model has no MTP module (num_nextn_predict_layers = 0)");
     GenSeqParams p = gen_seq_params(o);
@@ -83,7 +87,7 @@ GenSession *gen_session_new(const Model *m, const GenOptions *o, Err *e) {
     s->D = m->cfg.hidden_size;
     s->spec = o->speculative;
     s->max_rows = s->n_slots * (s->spec ? 2 : 1) + o->prefill_chunk;
-    engine_init(&s->g, m, s->n_slots, s->max_len, s->max_rows, s->spec);
+    engine_init_as(&s->g, m, s->n_slots, s->max_len, s->max_rows, s->spec, o->weight_format);
     s->g.mode = o->attn;
     s->st.cache_bytes = kvcache_bytes(&s->g.kv);
     s->seqs = xcalloc((size_t)s->n_slots, sizeof *s->seqs);

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "base/fp_formats.h"
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
@@ -35,60 +36,13 @@ int st_dtype_parse(const char *s, StDtype *out) {
 
 static int is_float_dtype(StDtype d) { return d <= ST_F8_E4M3; }
 
-/* ---- scalar conversions ---- */
+/* ---- scalar conversions (base/fp_formats.h) ---- */
 
-static float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static uint32_t bits_from_f32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-
-float st_bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
-
-uint16_t st_f32_to_bf16(float f) {
-    uint32_t u = bits_from_f32(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);   /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);   /* round to nearest, ties to even (may carry into inf) */
-    return (uint16_t)(u >> 16);
-}
-
-float st_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (man << 13));   /* inf / NaN */
-    if (exp == 0) {
-        float v = ldexpf((float)man, -24);                                    /* subnormal or 0 */
-        return sign ? -v : v;
-    }
-    return f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
-}
-
-uint16_t st_f32_to_f16(float f) {
-    uint32_t u = bits_from_f32(f);
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);                   /* NaN */
-    if (a >= 0x47800000u) {                                                  /* >= 65536: inf */
-        return (uint16_t)(sign | 0x7c00u);
-    }
-    if (a < 0x38800000u) {                       /* below 2^-14: subnormal half (or zero) */
-        /* value = a_float; half subnormal unit = 2^-24. Round a_float / 2^-24 to nearest even. */
-        float v = f32_from_bits(a) * 16777216.0f;   /* exact: scaling by a power of two */
-        uint32_t q = (uint32_t)v;
-        float rem = v - (float)q;
-        if (rem > 0.5f || (rem == 0.5f && (q & 1u))) q++;
-        return (uint16_t)(sign | q);             /* q == 0x400 rolls into the smallest normal */
-    }
-    uint32_t exp = (a >> 23) - 112u, man = a & 0x7fffffu;
-    uint32_t h = (exp << 10) | (man >> 13), rest = man & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;                /* may carry to inf */
-    return (uint16_t)(sign | h);
-}
-
-float st_f8e4m3_to_f32(uint8_t b) {
-    int sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 7;
-    float v;
-    if (exp == 0xf && man == 7) return NAN;                     /* e4m3fn: no infinities */
-    if (exp == 0) v = ldexpf((float)man, -9);                   /* 2^-6 · m/8 */
-    else v = ldexpf(1.0f + (float)man / 8.0f, exp - 7);
-    return sign ? -v : v;
-}
+float st_bf16_to_f32(uint16_t h) { return bf16_to_f32(h); }
+uint16_t st_f32_to_bf16(float f) { return f32_to_bf16(f); }
+float st_f16_to_f32(uint16_t h) { return f16_to_f32(h); }
+uint16_t st_f32_to_f16(float f) { return f32_to_f16(f); }
+float st_f8e4m3_to_f32(uint8_t b) { return e4m3_to_f32(b); }
 
 /* ---- parsing ---- */
 
@@ -380,8 +334,10 @@ static void convert_float(const StTensor *t, void *dst, StDtype dt) {
     }
 }
 
-static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype dt, Err *e) {
+int st_f8_scales(const Safetensors *st, const StTensor *t, float **scale, Err *e) {
     const char *path = st_path(st, t);
+    *scale = NULL;
+    if (t->dtype != ST_F8_E4M3) return err_set(e, "%s: tensor '%s': not F8_E4M3", path, t->name);
     if (t->ndim != 2) return err_set(e, "%s: tensor '%s': F8_E4M3 tensors must be 2-D (got %d dimensions)", path, t->name, t->ndim);
     char sname[512];
     st_scale_inv_name(t->name, sname, sizeof sname);
@@ -391,23 +347,27 @@ static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype 
     if (!is_float_dtype(s->dtype) || s->dtype == ST_F8_E4M3 || s->ndim != 2 || s->shape[0] != br || s->shape[1] != bc)
         return err_set(e, "%s: tensor '%s': must be a float tensor of shape [%lld, %lld] for %s [%lld, %lld]",
                        st_path(st, s), sname, (long long)br, (long long)bc, t->name, (long long)R, (long long)C);
-    float *scale = xmalloc((size_t)(br * bc + 1) * sizeof *scale);
-    convert_float(s, scale, ST_F32);
+    for (uint64_t i = 0; i < t->numel; i++)
+        if (e4m3_is_nan(t->data[i]))
+            return err_set(e, "%s: tensor '%s': element %llu holds the e4m3 NaN byte (corrupt weights?)", path, t->name,
+                           (unsigned long long)i);
+    *scale = xmalloc((size_t)(br * bc + 1) * sizeof **scale);
+    convert_float(s, *scale, ST_F32);
+    return 0;
+}
+
+static int read_f8(const Safetensors *st, const StTensor *t, void *dst, StDtype dt, Err *e) {
+    float *scale;
+    if (st_f8_scales(st, t, &scale, e)) return -1;
+    const int64_t R = t->shape[0], C = t->shape[1], bc = (C + 127) / 128;
     float lut[256];
-    for (int b = 0; b < 256; b++) lut[b] = st_f8e4m3_to_f32((uint8_t)b);
-    int64_t bad = -1;
+    for (int b = 0; b < 256; b++) lut[b] = e4m3_to_f32((uint8_t)b);
     for (int64_t r = 0; r < R; r++) {
         const uint8_t *row = t->data + r * C;
         const float *srow = scale + (r / 128) * bc;
-        for (int64_t c = 0; c < C; c++) {
-            uint8_t b = row[c];
-            if ((b & 0x7f) == 0x7f) { if (bad < 0) bad = r * C + c; continue; }
-            put(dst, dt, (uint64_t)(r * C + c), (double)(lut[b] * srow[c / 128]));
-        }
+        for (int64_t c = 0; c < C; c++) put(dst, dt, (uint64_t)(r * C + c), (double)(lut[row[c]] * srow[c / 128]));
     }
     free(scale);
-    if (bad >= 0)
-        return err_set(e, "%s: tensor '%s': element %lld holds the e4m3 NaN byte (corrupt weights?)", path, t->name, (long long)bad);
     return 0;
 }
 

@@ -81,6 +81,10 @@ static inline const char *st_path(const Safetensors *st, const StTensor *t) { re
 /* Converts tensor t into dst (numel elements) of type dst_type: ST_F32 or ST_F64 for any float
  * dtype (F8_E4M3 dequantised with its _scale_inv sibling), ST_I32/ST_I64 for integer tensors. */
 int st_read(const Safetensors *st, const StTensor *t, void *dst, StDtype dst_type, Err *e);
+/* Checks an F8_E4M3 tensor for use as stored (2-D, its scale tensor present and of the right
+ * shape, no NaN byte) and returns its scales converted to f32 in *scale [⌈r/128⌉, ⌈c/128⌉]
+ * (caller frees). Errors name the tensor. */
+int st_f8_scales(const Safetensors *st, const StTensor *t, float **scale, Err *e);
 /* Name of the F8 scale sibling: "<name>_scale_inv". */
 void st_scale_inv_name(const char *name, char *out, size_t cap);
 

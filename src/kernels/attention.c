@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "kernels/ops.h"
+#include "kernels/tile_bf16.h"
 #include "kernels/tile_mm.h"
 
 #define ATT_TR 8    /* query rows (and key rows in backward) per tile: tile_mm's register tile */
@@ -30,10 +31,44 @@
 /* Row stride of the per-pair T×T and D×T buffers: T rounded up to 16 floats (64-byte rows). */
 static size_t row_stride(int T) { return ((size_t)T + 15) & ~(size_t)15; }
 
+/* bf16 (prec MAT_BF16): the pair layouts of one (b, h) pair (tile_bf16.h), in 32-bit words:
+ * Vᵀ as pair rows along Dv [⌈Dv/2⌉, Tp]; V, K, Q, dO as pair rows along the sequence
+ * [⌈T/2⌉, D]; one tile's A operand [ATT_TR, ⌈max(T, Dqk, Dv)/2⌉]. The scores q·k stay fp32:
+ * they feed the exponential, and bf16 operands there moved the bench config's gradient five times
+ * more than every other product of the model together (tests/test_bf16_train.c). */
+typedef struct PairBufs { uint32_t *vt, *v, *k, *q, *dO, *a; size_t lda; } PairBufs;
+
+static size_t pair_words(int T, int Dqk, int Dv, PairBufs *pb, uint32_t *base) {
+    const size_t Tp = ((size_t)T + 15) & ~(size_t)15, Th = ((size_t)T + 1) / 2;
+    size_t mx = (size_t)T > (size_t)Dqk ? (size_t)T : (size_t)Dqk;
+    if ((size_t)Dv > mx) mx = (size_t)Dv;
+    const size_t lda = (mx + 1) / 2;
+    const size_t sz[6] = {((size_t)Dv + 1) / 2 * Tp, Th * Dv, Th * Dqk, Th * Dqk, Th * Dv, ATT_TR * lda};
+    size_t off = 0;
+    uint32_t **dst[6] = {&pb->vt, &pb->v, &pb->k, &pb->q, &pb->dO, &pb->a};
+    for (int i = 0; i < 6; i++) {
+        if (base) *dst[i] = base + off;
+        off += (sz[i] + 15) & ~(size_t)15;
+    }
+    pb->lda = lda;
+    return off;
+}
+
 /* Per thread: P and dS [T, Tp] (forward uses the first ATT_TR rows of P), Kᵀ [Dqk, Tp], Vᵀ [Dv, Tp],
- * K [T, Dqk] (backward's dQ product reads key rows) and one key tile of dK [ATT_TR, Dqk]. */
+ * K [T, Dqk] (backward's dQ product reads key rows), one key tile of dK [ATT_TR, Dqk], and the bf16
+ * pair layouts. */
 static size_t per_thread(int T, int Dqk, int Dv) {
-    return (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + ((size_t)T + ATT_TR) * Dqk + 16;
+    PairBufs pb;
+    return (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + ((size_t)T + ATT_TR) * Dqk + 16 +
+           pair_words(T, Dqk, Dv, &pb, NULL);
+}
+
+/* The pair layouts inside a thread's scratch block (after the f32 buffers). */
+static PairBufs pair_bufs(real *block, int T, int Dqk, int Dv) {
+    PairBufs pb;
+    const size_t f32 = (2 * (size_t)T + (size_t)Dqk + Dv) * row_stride(T) + ((size_t)T + ATT_TR) * Dqk + 16;
+    pair_words(T, Dqk, Dv, &pb, (uint32_t *)(void *)(block + f32));
+    return pb;
 }
 
 size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_threads) {
@@ -93,6 +128,31 @@ static void transpose_keys(real *Kt, size_t Tp, const AttKV *kv, int b, int T, i
     if (kv->D2 > 0) transpose(Kt + (size_t)kv->D1 * Tp, Tp, at_in(kv->k2, b, T, h), T, kv->D2, (int)kv->k2.ld);
 }
 
+/* bf16 products are for the float build (the double build's checks run in f64 throughout). */
+static int use_bf16(const AttKV *kv) { return !REAL_IS_DOUBLE && kv->prec == MAT_BF16; }
+
+/* C [M, N] (+)= alpha·A·B in bf16: A's rows (strides rs, cs) converted into pb->a, B already in pairs. */
+static void tile_bf16(const PairBufs *pb, int M, int N, int K, real alpha, const real *A, size_t rs, size_t cs,
+                      const uint32_t *Bp, size_t ldbp, real *C, size_t ldc) {
+#if REAL_IS_DOUBLE
+    (void)pb; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)rs; (void)cs; (void)Bp; (void)ldbp; (void)C; (void)ldc;
+    CHECK(0);
+#else
+    pairs_of_rows(pb->a, pb->lda, A, rs, cs, M, K);
+    tile_mm_pairs(M, N, K, alpha, pb->a, pb->lda, Bp, ldbp, C, ldc, 0);
+#endif
+}
+
+/* pairs_of_cols for the float build. */
+static void to_pairs(uint32_t *dst, size_t ld, const real *B, size_t ldb, int K, int N) {
+#if REAL_IS_DOUBLE
+    (void)dst; (void)ld; (void)B; (void)ldb; (void)K; (void)N;
+    CHECK(0);
+#else
+    pairs_of_cols(dst, ld, B, ldb, K, N);
+#endif
+}
+
 static void check_kv(const AttKV *kv) {
     CHECK(kv->D1 > 0 && kv->D2 >= 0 && kv->Dv > 0);
     CHECK(kv->k1.ld <= 0x7fffffff && kv->k2.ld <= 0x7fffffff && kv->v.ld <= 0x7fffffff);
@@ -115,12 +175,15 @@ void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, 
         real *O = out + (size_t)b * T * ldo + (size_t)h * Dv;
         real *L = lse + (size_t)bh * T;
         transpose_keys(Kt, Tp, kv, b, T, kh);
+        const int bf = use_bf16(kv);
+        const PairBufs pb = pair_bufs(S, T, Dqk, Dv);
+        if (bf) to_pairs(pb.v, (size_t)Dv, V, (size_t)ldv, T, Dv);
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, n = t1;   /* keys 0..t1-1 */
             const int t2 = t1 + ATT_TR < T ? t1 + ATT_TR : T;
             prefetch_rows(Q, t1, t2, ldq, Dqk);
             prefetch_rows(V, t1, t2, ldv, Dv);
-            tile_mm(t1 - t0, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, S, Tp, 0);
+            tile_mm(t1 - t0, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, S, Tp, 0);   /* fp32 scores */
             real inv_sum[ATT_TR];
             for (int t = t0; t < t1; t++) {   /* S row ← exp(score − max), masked part 0 */
                 real sum;
@@ -129,7 +192,8 @@ void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, 
                 inv_sum[t - t0] = 1 / sum;
             }
             /* O = softmax·V = (exp·V) / sum: the division on Dv outputs, not on t + 1 scores */
-            tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldo, ldo, 0);
+            if (bf) tile_bf16(&pb, t1 - t0, Dv, n, 1, S, Tp, 1, pb.v, (size_t)Dv, O + (size_t)t0 * ldo, ldo);
+            else tile_mm(t1 - t0, Dv, n, 1, S, Tp, 1, V, ldv, O + (size_t)t0 * ldo, ldo, 0);
             for (int t = t0; t < t1; t++)
                 for (int j = 0; j < Dv; j++) O[(size_t)t * ldo + j] *= inv_sum[t - t0];
         }
@@ -170,6 +234,14 @@ void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, con
             Krows = Kr;
             ldk = (size_t)Dqk;
         }
+        const int bf = use_bf16(kv);
+        const PairBufs pb = pair_bufs(P, T, Dqk, Dv);
+        if (bf) {
+            to_pairs(pb.vt, Tp, Vt, Tp, Dv, T);
+            to_pairs(pb.k, (size_t)Dqk, Krows, ldk, T, Dqk);
+            to_pairs(pb.q, (size_t)Dqk, Q, (size_t)ldq, T, Dqk);
+            to_pairs(pb.dO, (size_t)Dv, dO, (size_t)ldo, T, Dv);
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TR) {
             const int t1 = t0 + ATT_TR < T ? t0 + ATT_TR : T, rb = t1 - t0, n = t1;
             real *Pb = P + (size_t)t0 * Tp, *dSb = dS + (size_t)t0 * Tp;
@@ -177,14 +249,16 @@ void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, con
             prefetch_rows(Q, t1, t2, ldq, Dqk);
             prefetch_rows(dO, t1, t2, ldo, Dv);
             prefetch_rows(O, t1, t2, ldo, Dv);
-            tile_mm(rb, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, Pb, Tp, 0);
-            tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldo, ldo, 1, Vt, Tp, dSb, Tp, 0);
+            tile_mm(rb, n, Dqk, scale, Q + (size_t)t0 * ldq, ldq, 1, Kt, Tp, Pb, Tp, 0);       /* fp32 scores */
+            if (bf) tile_bf16(&pb, rb, n, Dv, 1, dO + (size_t)t0 * ldo, ldo, 1, pb.vt, Tp, dSb, Tp);
+            else tile_mm(rb, n, Dv, 1, dO + (size_t)t0 * ldo, ldo, 1, Vt, Tp, dSb, Tp, 0);
             for (int t = t0; t < t1; t++) {   /* P row ← p, dS row ← p·(dP − Σ p·dP) */
                 const real delta = ops_dot(dO + (size_t)t * ldo, O + (size_t)t * ldo, Dv);
                 ops_softmax_grad_row(P + (size_t)t * Tp, dS + (size_t)t * Tp, t + 1, n, L[t], delta);
             }
             /* dq[tile] = scale · dS[tile, 0:n] · K[0:n] */
-            tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, Krows, ldk, dq + oq + (size_t)t0 * ldq, ldq, 0);
+            if (bf) tile_bf16(&pb, rb, Dqk, n, scale, dSb, Tp, 1, pb.k, (size_t)Dqk, dq + oq + (size_t)t0 * ldq, ldq);
+            else tile_mm(rb, Dqk, n, scale, dSb, Tp, 1, Krows, ldk, dq + oq + (size_t)t0 * ldq, ldq, 0);
         }
         /* key tile s0.. sees query rows t >= s0 only; P and dS are read down their columns
          * (every entry read was written above: tiles of keys and queries share boundaries) */
@@ -193,15 +267,17 @@ void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, con
         for (int s0 = 0; s0 < T; s0 += ATT_TR) {
             const int sb = s0 + ATT_TR < T ? ATT_TR : T - s0, nr = T - s0;
             const size_t at = (size_t)s0 * Tp + s0;
-            tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldo, ldo, dV + (size_t)s0 * dkv->v.ld,
-                    dkv->v.ld, 0);
+            /* (s0 is even: the pair rows of dO and Q start at s0 / 2) */
+            if (bf) tile_bf16(&pb, sb, Dv, nr, 1, P + at, 1, Tp, pb.dO + (size_t)s0 / 2 * Dv, (size_t)Dv,
+                              dV + (size_t)s0 * dkv->v.ld, dkv->v.ld);
+            else tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldo, ldo, dV + (size_t)s0 * dkv->v.ld,
+                         dkv->v.ld, 0);
             /* dK tile = scale · dSᵀ · Q; with two key blocks, computed aside and then split */
-            if (D2 == 0) {
-                tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq,
-                        dK1 + (size_t)s0 * dkv->k1.ld, dkv->k1.ld, 0);
-                continue;
-            }
-            tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dKt, Dqk, 0);
+            real *dK = D2 == 0 ? dK1 + (size_t)s0 * dkv->k1.ld : dKt;
+            const size_t lddk = D2 == 0 ? dkv->k1.ld : (size_t)Dqk;
+            if (bf) tile_bf16(&pb, sb, Dqk, nr, scale, dS + at, 1, Tp, pb.q + (size_t)s0 / 2 * Dqk, (size_t)Dqk, dK, lddk);
+            else tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dK, lddk, 0);
+            if (D2 == 0) continue;
             for (int s = 0; s < sb; s++) {
                 memcpy(dK1 + (size_t)(s0 + s) * dkv->k1.ld, dKt + (size_t)s * Dqk, (size_t)D1 * sizeof *dKt);
                 memcpy(dK2 + (size_t)(s0 + s) * dkv->k2.ld, dKt + (size_t)s * Dqk + D1, (size_t)D2 * sizeof *dKt);

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "kernels/matmul.h"
 #include "kernels/real.h"
 
 size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_threads);
@@ -28,10 +29,14 @@ size_t attention_scratch_size(int B, int T, int H, int Dqk, int Dv, int n_thread
  * group > 1 (GQA): query head h reads key/value head h / group of the input views; the gradient
  * views are still indexed by the query head (each query head's share, which the caller sums over
  * its group). ldq: row stride of q and dq (0: H·Dqk, contiguous). out, dout, lse are laid out as
- * above. Same arithmetic as attention_forward/backward: same bits. */
+ * above. Same arithmetic as attention_forward/backward: same bits.
+ * prec MAT_BF16 (mixed-precision training): the products after the scores (P·V, dout·vᵀ, dscore·k,
+ * Pᵀ·dout, dscoreᵀ·q) take bf16 operands — each converted once per (b, h) pair into the pair
+ * layouts of kernels/tile_bf16.h — with fp32 sums; the scores q·k, the softmax, lse and its
+ * gradient stay fp32. */
 typedef struct { const real *p; size_t ld, hs; } HeadsView;
 typedef struct { real *p; size_t ld, hs; } HeadsGrad;
-typedef struct { HeadsView k1, k2, v; int D1, D2, Dv; int group; size_t ldq; } AttKV;
+typedef struct { HeadsView k1, k2, v; int D1, D2, Dv; int group; size_t ldq; MatPrec prec; } AttKV;
 typedef struct { HeadsGrad k1, k2, v; } AttKVGrad;
 
 void attention_forward_kv(real *out, real *lse, const real *q, const AttKV *kv, int B, int T, int H,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/ops.h"
 
 /* Products with M·N·K below gemm_blas_min_flops(trans_a, trans_b) take gemm_loop. Measured with
@@ -252,6 +253,8 @@ void gemm_blas(int trans_a, int trans_b, int M, int N, int K, real alpha, const 
 #endif
 }
 
+const char *const MAT_PREC_NAMES[] = {"f32", "bf16", NULL};
+
 /* ---- the Linear layer ----
  *
  * On exactly two threads (this machine's case, measured there) the Linear layer's products are
@@ -285,17 +288,30 @@ static int row_blocks(int M, int *rows) {
     return (M + *rows - 1) / *rows;
 }
 
-/* Rows [i0, i0 + mi) of C = alpha·op(A)·op(B) + beta·C. */
-static void gemm_rows(int ta, int tb, int i0, int mi, int N, int K, real alpha, const real *A,
+/* gemm, or gemm_bf16 (bf16 operands, fp32 sums) when prec says so; the double build is f64. */
+static void gemm_prec(MatPrec prec, int ta, int tb, int M, int N, int K, real alpha, const real *A,
                       int lda, const real *B, int ldb, real beta, real *C, int ldc) {
-    gemm(ta, tb, mi, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda, lda, B, ldb, beta,
-         C + (size_t)i0 * ldc, ldc);
+#if !REAL_IS_DOUBLE
+    if (prec == MAT_BF16) {
+        gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#endif
+    (void)prec;
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void gemm_two_way(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-                         const real *B, int ldb, real beta, real *C, int ldc) {
+/* Rows [i0, i0 + mi) of C = alpha·op(A)·op(B) + beta·C. */
+static void gemm_rows(MatPrec prec, int ta, int tb, int i0, int mi, int N, int K, real alpha,
+                      const real *A, int lda, const real *B, int ldb, real beta, real *C, int ldc) {
+    gemm_prec(prec, ta, tb, mi, N, K, alpha, ta ? A + i0 : A + (size_t)i0 * lda, lda, B, ldb, beta,
+              C + (size_t)i0 * ldc, ldc);
+}
+
+static void gemm_two_way(MatPrec prec, int ta, int tb, int M, int N, int K, real alpha, const real *A,
+                         int lda, const real *B, int ldb, real beta, real *C, int ldc) {
     if (M < TWO_WAY_MIN_ROWS || !two_way()) {
-        gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_prec(prec, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int rows;
@@ -303,7 +319,7 @@ static void gemm_two_way(int ta, int tb, int M, int N, int K, real alpha, const 
     #pragma omp parallel for schedule(dynamic, 1) num_threads(2)
     for (int b = 0; b < nb; b++) {
         const int i0 = b * rows, mi = M - i0 < rows ? M - i0 : rows;
-        gemm_rows(ta, tb, i0, mi, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_rows(prec, ta, tb, i0, mi, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
 }
 
@@ -312,11 +328,21 @@ static int overlap(const real *p, size_t np, const real *q, size_t nq) {
 }
 
 void matmul_forward(real *y, const real *x, const real *w, int n, int in, int out, int accumulate) {
-    gemm_two_way(0, 1, n, out, in, 1, x, in, w, in, accumulate ? 1 : 0, y, out);
+    matmul_forward_p(MAT_F32, y, x, w, n, in, out, accumulate);
 }
 
 void matmul_backward(real *dx, real *dw, const real *dy, const real *x, const real *w, int n,
                      int in, int out, int accumulate_dx) {
+    matmul_backward_p(MAT_F32, dx, dw, dy, x, w, n, in, out, accumulate_dx);
+}
+
+void matmul_forward_p(MatPrec prec, real *y, const real *x, const real *w, int n, int in, int out,
+                      int accumulate) {
+    gemm_two_way(prec, 0, 1, n, out, in, 1, x, in, w, in, accumulate ? 1 : 0, y, out);
+}
+
+void matmul_backward_p(MatPrec prec, real *dx, real *dw, const real *dy, const real *x, const real *w,
+                       int n, int in, int out, int accumulate_dx) {
     /* one block list unless dx overlaps an input (then dW must read x/dy before dX is written) */
     const size_t nx = (size_t)n * in;
     if (dw && dx && two_way() && !overlap(dx, nx, x, nx) && !overlap(dx, nx, dy, (size_t)n * out)) {
@@ -328,14 +354,14 @@ void matmul_backward(real *dx, real *dw, const real *dy, const real *x, const re
         for (int b = 0; b < nw + nxb; b++) {
             if (b < nw) {
                 const int i0 = b * wrows, mi = out - i0 < wrows ? out - i0 : wrows;
-                gemm_rows(1, 0, i0, mi, in, n, 1, dy, out, x, in, 1, dw, in);
+                gemm_rows(prec, 1, 0, i0, mi, in, n, 1, dy, out, x, in, 1, dw, in);
             } else {
                 const int i0 = (b - nw) * xrows, mi = n - i0 < xrows ? n - i0 : xrows;
-                gemm_rows(0, 0, i0, mi, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+                gemm_rows(prec, 0, 0, i0, mi, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
             }
         }
         return;
     }
-    if (dw) gemm_two_way(1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
-    if (dx) gemm_two_way(0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
+    if (dw) gemm_two_way(prec, 1, 0, out, in, n, 1, dy, out, x, in, 1, dw, in);
+    if (dx) gemm_two_way(prec, 0, 0, n, in, out, 1, dy, out, w, in, accumulate_dx ? 1 : 0, dx, in);
 }

@@ -38,6 +38,17 @@ void matmul_forward(real *y, const real *x, const real *w, int n, int in, int ou
 void matmul_backward(real *dx, real *dw, const real *dy, const real *x, const real *w, int n,
                      int in, int out, int accumulate_dx);
 
+/* The precision of a product's operands: f32, or bf16 (kernels/gemm_bf16.h: each operand rounded
+ * to bf16, fp32 sums) — mixed-precision training's big products. The double build ignores it. */
+typedef enum MatPrec { MAT_F32 = 0, MAT_BF16 = 1 } MatPrec;
+extern const char *const MAT_PREC_NAMES[];   /* "f32", "bf16", NULL */
+
+/* matmul_forward / matmul_backward in that precision (the same blocks over the threads). */
+void matmul_forward_p(MatPrec prec, real *y, const real *x, const real *w, int n, int in, int out,
+                      int accumulate);
+void matmul_backward_p(MatPrec prec, real *dx, real *dw, const real *dy, const real *x, const real *w,
+                       int n, int in, int out, int accumulate_dx);
+
 void matmul_forward_ref(real *y, const real *x, const real *w, int n, int in, int out, int accumulate);
 void matmul_backward_ref(real *dx, real *dw, const real *dy, const real *x, const real *w, int n,
                          int in, int out, int accumulate_dx);

@@ -9,9 +9,9 @@ void ffn_forward_buf(real *y, int accumulate, real *gu, const real *x, const Ffn
                      const real *row_scale, int n, int D, real *h, const LinearExec *lx) {
     if (n == 0) return;
     const int F = w->F;
-    linear_forward(lx, gu, x, w->gate_up, n, D, 2 * F, 0);      /* gu [n, 2F] = x·[gate;up]ᵀ */
+    linear_forward_p(lx, w->prec, gu, x, w->gate_up, n, D, 2 * F, 0);      /* gu [n, 2F] = x·[gate;up]ᵀ */
     swiglu_forward(h, gu, row_scale, n, F);                      /* h [n, F] = s·silu(a)⊙u */
-    linear_forward(lx, y, h, w->down, n, F, D, accumulate);     /* y [n, D] (+)= h·downᵀ */
+    linear_forward_p(lx, w->prec, y, h, w->down, n, F, D, accumulate);     /* y [n, D] (+)= h·downᵀ */
 }
 
 void ffn_forward(real *y, int accumulate, real *gu, const real *x, const FfnWeights *w,
@@ -44,17 +44,17 @@ void ffn_backward_buf(real *dx, int accumulate_dx, FfnWeights *gw, real *dscale,
     if (!dscale) {
         /* h first, so that down's two products (d down += dyᵀ·h, dh = dy·down) go together */
         swiglu_forward_keep_sigmoid(h, dgu, gu, row_scale, n, F);   /* σ(a) parked in dgu */
-        matmul_backward(dh, gw->down, dy, h, w->down, n, F, D, 0);
+        matmul_backward_p(w->prec, dh, gw->down, dy, h, w->down, n, F, D, 0);
         swiglu_backward_from_sigmoid(dgu, dh, gu, row_scale, n, F);
-        matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
+        matmul_backward_p(w->prec, dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
         return;
     }
     /* gated rows: dh = dy·down  [n, F] first, since y = (s·h_u)·downᵀ  =>  dL/ds = dh · h_u
      * (h_u the unscaled hidden); then h = s·h_u, dscale and dgu in one pass */
-    matmul_backward(dh, NULL, dy, NULL, w->down, n, F, D, 0);
+    matmul_backward_p(w->prec, dh, NULL, dy, NULL, w->down, n, F, D, 0);
     swiglu_backward_gated(h, dscale, dgu, dh, gu, row_scale, n, F);
     /* d down [D, F] += dyᵀ·h */
-    matmul_backward(NULL, gw->down, dy, h, w->down, n, F, D, 0);
+    matmul_backward_p(w->prec, NULL, gw->down, dy, h, w->down, n, F, D, 0);
     /* d[gate;up] += dguᵀ·x ; dx (+)= dgu·[gate;up] */
-    matmul_backward(dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
+    matmul_backward_p(w->prec, dx, gw->gate_up, dgu, x, w->gate_up, n, D, 2 * F, accumulate_dx);
 }

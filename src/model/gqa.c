@@ -20,7 +20,7 @@ void gqa_project(GqaActs *a, const real *x, const GqaWeights *w, const ModelConf
                  const int *pos, int n, const RopeTable *rope, const LinearExec *lx) {
     const int D = cfg->hidden_size, Dh = cfg->head_dim, H = cfg->num_attention_heads;
     const int W = config_q_dim(cfg) + 2 * config_kv_dim(cfg);
-    linear_forward(lx, a->qkv, x, w->qkv, n, D, W, 0);                     /* [n, Wqkv] */
+    linear_forward_p(lx, w->prec, a->qkv, x, w->qkv, n, D, W, 0);                     /* [n, Wqkv] */
     if (w->qkv_bias) ops_add_bias(a->qkv, W, w->qkv_bias, n, W);
     /* the H query heads and the Hkv key heads follow each other at stride Dh */
     rope_forward(a->qkv, W, Dh, H + cfg->num_key_value_heads, pos, n, rope);
@@ -29,15 +29,15 @@ void gqa_project(GqaActs *a, const real *x, const GqaWeights *w, const ModelConf
 void gqa_output(real *out, int acc, const real *o, const GqaWeights *w, const ModelConfig *cfg,
                 int n, const LinearExec *lx) {
     const int D = cfg->hidden_size;
-    linear_forward(lx, out, o, w->o_proj, n, config_q_dim(cfg), D, acc);
+    linear_forward_p(lx, w->prec, out, o, w->o_proj, n, config_q_dim(cfg), D, acc);
     if (w->o_bias) ops_add_bias(out, D, w->o_bias, n, D);
 }
 
 /* q, k, v read in place from qkv [n, Wqkv]. */
-static AttKV gqa_kv(const real *qkv, const ModelConfig *cfg) {
+static AttKV gqa_kv(const real *qkv, const ModelConfig *cfg, MatPrec prec) {
     const size_t Dh = cfg->head_dim, Dq = config_q_dim(cfg), Dkv = config_kv_dim(cfg);
     const size_t W = Dq + 2 * Dkv;
-    AttKV kv = {.k1 = {qkv + Dq, W, Dh}, .k2 = {NULL, 0, 0}, .v = {qkv + Dq + Dkv, W, Dh},
+    AttKV kv = {.k1 = {qkv + Dq, W, Dh}, .k2 = {NULL, 0, 0}, .v = {qkv + Dq + Dkv, W, Dh}, .prec = prec,
                 .D1 = (int)Dh, .D2 = 0, .Dv = (int)Dh,
                 .group = cfg->num_attention_heads / cfg->num_key_value_heads, .ldq = W};
     return kv;
@@ -58,7 +58,7 @@ void gqa_forward(real *out, GqaActs *a, const real *x, const GqaWeights *w, cons
     gqa_project(a, x, w, cfg, pos, n, rope, NULL);
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg, omp_get_max_threads()));
-    const AttKV kv = gqa_kv(a->qkv, cfg);
+    const AttKV kv = gqa_kv(a->qkv, cfg, w->prec);
     attention_forward_kv(a->o, a->lse, a->qkv, &kv, B, T, cfg->num_attention_heads,
                          (real)config_softmax_scale(cfg), s);
     arena_reset(scratch, mark);
@@ -75,7 +75,7 @@ void gqa_backward(real *dx, GqaWeights *gw, const real *dout, const GqaActs *a, 
     real *dO = arena_real(scratch, (size_t)n * Dq);         /* [n, Dq] */
     real *dqkv = arena_real(scratch, (size_t)n * W);        /* [n, Wqkv] */
     /* out = o·W_oᵀ + b_o:  dW_o += doutᵀ·o,  db_o += Σ rows,  dO = dout·W_o */
-    matmul_backward(dO, gw->o_proj, dout, a->o, w->o_proj, n, Dq, D, 0);
+    matmul_backward_p(w->prec, dO, gw->o_proj, dout, a->o, w->o_proj, n, Dq, D, 0);
     if (gw->o_bias) ops_bias_grad(gw->o_bias, dout, D, n, D);
     /* attention: dq straight into dqkv; dk, dv per query head, then summed over each group */
     real *dk = rep > 1 ? arena_real(scratch, (size_t)n * Dq) : dqkv + Dq;     /* [n, H, Dh] */
@@ -84,7 +84,7 @@ void gqa_backward(real *dx, GqaWeights *gw, const real *dout, const GqaActs *a, 
     {
         size_t m2 = arena_mark(scratch);
         real *s = arena_real(scratch, attn_scratch(B, T, cfg, omp_get_max_threads()));
-        const AttKV kv = gqa_kv(a->qkv, cfg);
+        const AttKV kv = gqa_kv(a->qkv, cfg, w->prec);
         const AttKVGrad g = {.k1 = {dk, ldg, (size_t)Dh}, .k2 = {NULL, 0, 0}, .v = {dv, ldg, (size_t)Dh}};
         attention_backward_kv(dqkv, &g, dO, a->o, a->lse, a->qkv, &kv, B, T, H,
                               (real)config_softmax_scale(cfg), s);
@@ -110,6 +110,6 @@ void gqa_backward(real *dx, GqaWeights *gw, const real *dout, const GqaActs *a, 
     rope_backward(dqkv, W, Dh, H + Hkv, pos, n, rope);                    /* un-rotate dq, dk */
     if (gw->qkv_bias) ops_bias_grad(gw->qkv_bias, dqkv, W, n, W);
     /* [q;k;v] = x·W_qkvᵀ:  dW_qkv += dqkvᵀ·x,  dx = dqkv·W_qkv */
-    matmul_backward(dx, gw->qkv, dqkv, x, w->qkv, n, D, W, 0);
+    matmul_backward_p(w->prec, dx, gw->qkv, dqkv, x, w->qkv, n, D, W, 0);
     arena_reset(scratch, mark);
 }

@@ -32,14 +32,14 @@ void mla_project(MlaActs *a, const real *x, const MlaWeights *w, const ModelConf
     const int Dn = cfg->qk_nope_head_dim;
     const real eps = (real)cfg->rms_norm_eps;
     if (Rq > 0) {
-        linear_forward(lx, a->cq, x, w->q_a_proj, n, D, Rq, 0);            /* cq [n, Rq] */
+        linear_forward_p(lx, w->prec, a->cq, x, w->q_a_proj, n, D, Rq, 0);            /* cq [n, Rq] */
         rmsnorm_forward(a->cqn, Rq, a->rstd_q, a->cq, Rq, w->q_a_norm, n, Rq, eps);
-        linear_forward(lx, a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);  /* q [n, H·Dqk] */
+        linear_forward_p(lx, w->prec, a->q, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);  /* q [n, H·Dqk] */
     } else {
-        linear_forward(lx, a->q, x, w->q_proj, n, D, H * Dqk, 0);
+        linear_forward_p(lx, w->prec, a->q, x, w->q_proj, n, D, H * Dqk, 0);
     }
     rope_forward(a->q + Dn, H * Dqk, Dqk, H, pos, n, rope);                 /* q_pe per head */
-    linear_forward(lx, a->kva, x, w->kv_a_proj, n, D, Rkv + Dr, 0);       /* a [n, Rkv+Dr] */
+    linear_forward_p(lx, w->prec, a->kva, x, w->kv_a_proj, n, D, Rkv + Dr, 0);       /* a [n, Rkv+Dr] */
     rmsnorm_forward(a->c, Rkv, a->rstd_kv, a->kva, Rkv + Dr, w->kv_a_norm, n, Rkv, eps);
     rope_forward(a->kva + Rkv, Rkv + Dr, 0, 1, pos, n, rope);              /* k_pe, in place */
 }
@@ -66,11 +66,11 @@ void mla_expand_kv(real *k, real *v, const real *c, const real *k_pe, int ld_pe,
 }
 
 /* K [h] = (kv[h, :Dn], k_pe) and V [h] = kv[h, Dn:], read where they are. */
-static AttKV mla_kv(const MlaActs *a, const ModelConfig *cfg) {
+static AttKV mla_kv(const MlaActs *a, const ModelConfig *cfg, MatPrec prec) {
     const int H = cfg->num_attention_heads, Dn = cfg->qk_nope_head_dim, Dv = cfg->v_head_dim;
     const int Rkv = cfg->kv_lora_rank, Dr = cfg->qk_rope_head_dim;
     const size_t W = (size_t)Dn + Dv;
-    AttKV kv = {.k1 = {a->kv, H * W, W}, .k2 = {a->kva + Rkv, (size_t)Rkv + Dr, 0},
+    AttKV kv = {.k1 = {a->kv, H * W, W}, .k2 = {a->kva + Rkv, (size_t)Rkv + Dr, 0}, .prec = prec,
                 .v = {a->kv + Dn, H * W, W}, .D1 = Dn, .D2 = Dr, .Dv = Dv};
     return kv;
 }
@@ -86,13 +86,13 @@ void mla_forward(real *out, MlaActs *a, const real *x, const MlaWeights *w, cons
     const int Rkv = cfg->kv_lora_rank, W = cfg->qk_nope_head_dim + Dv;
     const int n = B * T;
     mla_project(a, x, w, cfg, pos, n, rope, NULL);
-    matmul_forward(a->kv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);          /* kv [n, H·(Dn+Dv)] */
+    matmul_forward_p(w->prec, a->kv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);          /* kv [n, H·(Dn+Dv)] */
     size_t mark = arena_mark(scratch);
     real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-    const AttKV kv = mla_kv(a, cfg);
+    const AttKV kv = mla_kv(a, cfg, w->prec);
     attention_forward_kv(a->o, a->lse, a->q, &kv, B, T, H, (real)config_softmax_scale(cfg), s);
     arena_reset(scratch, mark);
-    matmul_forward(out, a->o, w->o_proj, n, H * Dv, D, 0);                 /* out [n, D] */
+    matmul_forward_p(w->prec, out, a->o, w->o_proj, n, H * Dv, D, 0);                 /* out [n, D] */
 }
 
 void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, const real *x,
@@ -109,11 +109,11 @@ void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, 
     real *dpe = arena_real(scratch, (size_t)n * H * Dr);    /* [n, H, Dr] dk_pe of each head */
 
     /* out = o·W_oᵀ:  dW_o += doutᵀ·o,  dO = dout·W_o */
-    matmul_backward(dO, gw->o_proj, dout, a->o, w->o_proj, n, H * Dv, D, 0);
+    matmul_backward_p(w->prec, dO, gw->o_proj, dout, a->o, w->o_proj, n, H * Dv, D, 0);
     {
         size_t m2 = arena_mark(scratch);
         real *s = arena_real(scratch, attn_scratch(B, T, cfg));
-        const AttKV kv = mla_kv(a, cfg);
+        const AttKV kv = mla_kv(a, cfg, w->prec);
         const AttKVGrad g = {.k1 = {dkv, (size_t)H * W, (size_t)W}, .k2 = {dpe, (size_t)H * Dr, (size_t)Dr},
                              .v = {dkv + Dn, (size_t)H * W, (size_t)W}};
         attention_backward_kv(dq, &g, dO, a->o, a->lse, a->q, &kv, B, T, H,
@@ -133,21 +133,21 @@ void mla_backward(real *dx, MlaWeights *gw, const real *dout, const MlaActs *a, 
     rope_backward(da + Rkv, Rkv + Dr, 0, 1, pos, n, rope);       /* un-rotate dk_pe */
     /* kv = c·W_kvbᵀ:  dW_kvb += dkvᵀ·c,  dc = dkv·W_kvb */
     real *dc = arena_real(scratch, (size_t)n * Rkv);
-    matmul_backward(dc, gw->kv_b_proj, dkv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);
+    matmul_backward_p(w->prec, dc, gw->kv_b_proj, dkv, a->c, w->kv_b_proj, n, Rkv, H * W, 0);
     /* c = RMSNorm(a[:, :Rkv]) */
     rmsnorm_backward(da, Rkv + Dr, gw->kv_a_norm, dc, Rkv, a->kva, Rkv + Dr, w->kv_a_norm,
                      a->rstd_kv, n, Rkv);
     /* a = x·W_kvaᵀ:  dW_kva += daᵀ·x,  dx = da·W_kva */
-    matmul_backward(dx, gw->kv_a_proj, da, x, w->kv_a_proj, n, D, Rkv + Dr, 0);
+    matmul_backward_p(w->prec, dx, gw->kv_a_proj, da, x, w->kv_a_proj, n, D, Rkv + Dr, 0);
     /* query side */
     rope_backward(dq + Dn, H * Dqk, Dqk, H, pos, n, rope);
     if (Rq > 0) {
         real *dcq = arena_real(scratch, (size_t)n * Rq);
-        matmul_backward(dcq, gw->q_b_proj, dq, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);
+        matmul_backward_p(w->prec, dcq, gw->q_b_proj, dq, a->cqn, w->q_b_proj, n, Rq, H * Dqk, 0);
         rmsnorm_backward(dcq, Rq, gw->q_a_norm, dcq, Rq, a->cq, Rq, w->q_a_norm, a->rstd_q, n, Rq);
-        matmul_backward(dx, gw->q_a_proj, dcq, x, w->q_a_proj, n, D, Rq, 1);
+        matmul_backward_p(w->prec, dx, gw->q_a_proj, dcq, x, w->q_a_proj, n, D, Rq, 1);
     } else {
-        matmul_backward(dx, gw->q_proj, dq, x, w->q_proj, n, D, H * Dqk, 1);
+        matmul_backward_p(w->prec, dx, gw->q_proj, dq, x, w->q_proj, n, D, H * Dqk, 1);
     }
     arena_reset(scratch, mark);
 }

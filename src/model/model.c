@@ -15,23 +15,47 @@
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
 
-void model_init(Model *m, const ModelConfig *cfg) {
+static void init(Model *m, const ModelConfig *cfg, int lazy) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     param_table_build(&m->table, &m->cfg);
     size_t bytes = (m->table.total * sizeof(real) + 63) / 64 * 64;
-    m->params = big_calloc(bytes, "parameters");
+    m->params = lazy ? big_zero_lazy(bytes, "parameters") : big_calloc(bytes, "parameters");
+    m->params_mapped = lazy ? bytes : 0;
     model_view_build(&m->w, &m->table, &m->cfg, m->params);
     const RopeParams rp = config_rope_params(&m->cfg);
     rope_table_init(&m->rope, &rp, m->cfg.max_position_embeddings);
 }
 
+void model_init(Model *m, const ModelConfig *cfg) { init(m, cfg, 0); }
+void model_init_lazy(Model *m, const ModelConfig *cfg) { init(m, cfg, 1); }
+
 void model_free(Model *m) {
     rope_table_free(&m->rope);
     model_view_free(&m->w);
-    free(m->params);
+    if (m->params_mapped) big_unmap(m->params, m->params_mapped);
+    else free(m->params);
+    if (m->packs) {
+        linear_packs_free(m->packs);
+        free(m->packs);
+    }
     param_table_free(&m->table);
     memset(m, 0, sizeof *m);
+}
+
+static void layer_precision(LayerWeights *l, int n_experts, MatPrec prec) {
+    l->attn.prec = l->gqa.prec = l->dense.prec = l->moe.shared.prec = prec;
+    for (int e = 0; l->is_moe && e < n_experts; e++) l->moe.experts[e].prec = prec;
+}
+
+void model_set_precision(Model *m, MatPrec prec) {
+    const ModelConfig *c = &m->cfg;
+    m->w.prec = prec;
+    for (int l = 0; l < c->num_hidden_layers; l++) layer_precision(&m->w.layers[l], c->n_routed_experts, prec);
+    for (int k = 0; k < c->num_nextn_predict_layers; k++) {
+        m->w.mtp[k].prec = prec;
+        layer_precision(&m->w.mtp[k].block, c->n_routed_experts, prec);
+    }
 }
 
 /* ---- activations ---- */
@@ -129,6 +153,7 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
     CHECKF(B >= 1 && B <= a->max_B && T >= 1 && T <= a->max_T, "B=%d T=%d, acts sized %d×%d", B, T,
            a->max_B, a->max_T);
     CHECKF(T <= m->rope.max_pos, "T=%d > max_position_embeddings %d", T, m->rope.max_pos);
+    CHECKF(!m->packs, "the model's weights are kept in their stored precision: decode engine only");
     const int N = B * T;
     if (opt->freeze_routing) CHECK(a->B == B && a->T == T);
     a->B = B; a->T = T; a->N = N;
@@ -158,7 +183,7 @@ ModelLosses model_forward(const Model *m, ModelActs *a, const int *tokens, const
     }
     rmsnorm_forward(a->hf, D, a->rstd_f, a->h + (size_t)L * ND, D, m->w.final_norm, N, D,
                     (real)cfg->rms_norm_eps);
-    matmul_forward(a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
+    matmul_forward_p(m->w.prec, a->logits, a->hf, m->w.lm_head, N, D, V, 0);     /* [N, V] */
     if (opt->head_grad_in_forward)   /* the gradient model_backward would form: scale 1/N_valid */
         cross_entropy_forward_grad(a->ce, a->lse, a->logits, a->targets, head_ce_scale(a), N, V);
     else
@@ -246,7 +271,7 @@ void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_w
     else
         cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight,
                                row_weight ? 1 : head_ce_scale(a), N, V);
-    matmul_backward(dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
+    matmul_backward_p(m->w.prec, dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
     rmsnorm_backward(dA, D, g->final_norm, dhf, D, a->h + (size_t)L * ND, D, m->w.final_norm,
                      a->rstd_f, N, D);
     for (int l = L - 1; l >= 0; l--) {

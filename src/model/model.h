@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "kernels/linear.h"
 #include "kernels/real.h"
 #include "kernels/rope.h"
 #include "model/block.h"
@@ -49,12 +50,23 @@ typedef struct Model {
     real *params;       /* [table.total], owned, 64-byte aligned; zero after model_init */
     ModelView w;        /* typed views into params */
     RopeTable rope;     /* cos/sin for positions < max_position_embeddings */
+    LinearPacks *packs; /* inference only: weights kept in their stored precision (model_lowp.h),
+                         * whose views in params hold zeros; NULL: every weight is in params */
+    size_t params_mapped;   /* params is a lazily zeroed mapping of this many bytes, else 0 */
 } Model;
 
 /* cfg must be validated (config_load does it). Parameters are zero: fill them with param_init,
  * a checkpoint loader, or any writer into m->params laid out by m->table. */
 void model_init(Model *m, const ModelConfig *cfg);
+/* model_init with params in lazily zeroed memory (base/bigmem.h): the pages of tensors never
+ * written take no memory. */
+void model_init_lazy(Model *m, const ModelConfig *cfg);
 void model_free(Model *m);
+
+/* The precision of the model's big products in forward and backward (the Linear layers' x·Wᵀ,
+ * dX = dY·W and dW += dYᵀ·X, lm_head's included): MAT_F32 (the default) or MAT_BF16 (mixed
+ * precision: bf16 operands, fp32 sums; the weights, norms, softmax, router and losses stay fp32). */
+void model_set_precision(Model *m, MatPrec prec);
 
 typedef struct ModelOptions {
     double mtp_lambda;      /* λ of the MTP loss; 0 = MTP modules are not run at all */

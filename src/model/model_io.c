@@ -15,6 +15,7 @@
 
 #include "io/file.h"
 #include "io/json.h"
+#include "model/gguf_model.h"
 
 #define REAL_ST (REAL_IS_DOUBLE ? ST_F64 : ST_F32)
 
@@ -221,6 +222,11 @@ static int cmp_str_ptr(const void *a, const void *b) {
 }
 
 int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params, Err *e) {
+    return model_io_read_params_except(st, cfg, pt, params, NULL, e);
+}
+
+int model_io_read_params_except(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params,
+                                const unsigned char *skip, Err *e) {
     for (int i = 0; i < pt->n; i++) {
         const ParamInfo *p = &pt->t[i];
         const StTensor *t = st_find(st, p->name);
@@ -236,7 +242,7 @@ int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const Pa
             shape_text(got, sizeof got, t->ndim, t->shape);
             return err_set(e, "%s: tensor '%s': shape %s, but config.json implies %s", st_path(st, t), p->name, got, want);
         }
-        if (st_read(st, t, params + p->offset, REAL_ST, e)) return -1;
+        if ((!skip || !skip[i]) && st_read(st, t, params + p->offset, REAL_ST, e)) return -1;
     }
     /* every tensor of the folder must be accounted for */
     const char **names = xmalloc((size_t)(pt->n ? pt->n : 1) * sizeof *names);
@@ -265,6 +271,7 @@ int model_load_dir(Model *m, const char *dir, Err *e) {
     ModelConfig cfg;
     Safetensors st;
     memset(m, 0, sizeof *m);
+    if (model_path_is_gguf(dir)) return model_load_gguf(m, dir, e);
     if (model_io_open(dir, &cfg, &st, e)) return -1;
     model_init(m, &cfg);
     int rc = model_io_read_params(&st, &m->cfg, &m->table, m->params, e);
@@ -279,4 +286,10 @@ int model_save_dir(const Model *m, const char *dir, Err *e) {
 
 int model_write_dir(const Model *m, const char *dir, Err *e) {
     return model_io_write(dir, &m->cfg, &m->table, m->params, e);
+}
+
+int model_path_is_gguf(const char *path) {
+    struct stat sb;
+    size_t n = strlen(path);
+    return n > 5 && !strcmp(path + n - 5, ".gguf") && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }

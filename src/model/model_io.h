@@ -42,11 +42,17 @@ int model_io_open(const char *dir, ModelConfig *cfg, Safetensors *st, Err *e);
 
 /* Fills params (laid out by pt, built from cfg) from st, checking names, shapes and dtypes. */
 int model_io_read_params(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params, Err *e);
+/* The same, checking but not reading the tensors i with skip[i] (kept elsewhere: model_lowp.h). */
+int model_io_read_params_except(const Safetensors *st, const ModelConfig *cfg, const ParamTable *pt, real *params,
+                                const unsigned char *skip, Err *e);
 
 /* The same for a Model. model_load_dir initialises m (model_init) and fills it; on failure m
- * holds nothing to free. */
+ * holds nothing to free. A path to a regular file ending in .gguf is read as a llama.cpp GGUF
+ * file instead (model/gguf_model.h). */
 int model_load_dir(Model *m, const char *dir, Err *e);
 int model_save_dir(const Model *m, const char *dir, Err *e);
+/* True for a regular file whose name ends in .gguf. */
+int model_path_is_gguf(const char *path);
 int model_write_dir(const Model *m, const char *dir, Err *e);
 
 #endif

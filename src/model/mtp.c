@@ -54,11 +54,11 @@ double mtp_forward(MtpActs *a, double *aux, const real *hprev, int Tprev, const 
     rmsnorm_forward(a->cat, 2 * D, a->rstd_e, emb, D, w->enorm, n, D, eps);
     rmsnorm_forward(a->cat + D, 2 * D, a->rstd_h, a->hin, D, w->hnorm, n, D, eps);
     arena_reset(scratch, mark);
-    matmul_forward(a->x, a->cat, w->eh_proj, n, 2 * D, D, 0);                 /* x [n, D] */
+    matmul_forward_p(w->prec, a->x, a->cat, w->eh_proj, n, 2 * D, D, 0);                 /* x [n, D] */
     *aux = block_forward(a->hout, &a->blk, a->x, &w->block, cfg, a->pos, B, Tk, rope, alpha, frozen,
                          scratch);
     rmsnorm_forward(a->hn, D, a->rstd_o, a->hout, D, w->head_norm, n, D, eps);
-    matmul_forward(a->logits, a->hn, lm_head, n, D, V, 0);                   /* [n, V] */
+    matmul_forward_p(w->prec, a->logits, a->hn, lm_head, n, D, V, 0);                   /* [n, V] */
     a->grad_scale = grad_scale;
     if (grad_scale > 0) cross_entropy_forward_grad(a->ce, a->lse, a->logits, a->tgt, grad_scale, n, V);
     else cross_entropy_forward(a->ce, a->lse, a->logits, a->tgt, n, V);
@@ -78,7 +78,7 @@ void mtp_backward(real *dhprev, int Tprev, real *dhout, real *g_embed, real *g_l
     /* logits = hn·lm_headᵀ with CE: dlogits in place; dhn = dlogits·lm_head */
     if (a->grad_scale > 0) CHECK(a->grad_scale == ce_scale);   /* formed by forward */
     else cross_entropy_backward(a->logits, a->logits, a->lse, a->tgt, NULL, ce_scale, n, V);
-    matmul_backward(t1, g_lm_head, a->logits, a->hn, lm_head, n, D, V, 0);
+    matmul_backward_p(w->prec, t1, g_lm_head, a->logits, a->hn, lm_head, n, D, V, 0);
     /* hn = RMSNorm(hout): dhout += norm backward */
     rmsnorm_backward(t1, D, gw->head_norm, t1, D, a->hout, D, w->head_norm, a->rstd_o, n, D);
     #pragma omp parallel for schedule(dynamic, 16384)
@@ -87,7 +87,7 @@ void mtp_backward(real *dhprev, int Tprev, real *dhout, real *g_embed, real *g_l
     block_backward(t1, &gw->block, dhout, &a->blk, a->x, &w->block, cfg, a->pos, B, Tk, rope,
                    aux_scale, scratch);
     /* x = cat·eh_projᵀ */
-    matmul_backward(dcat, gw->eh_proj, t1, a->cat, w->eh_proj, n, 2 * D, D, 0);
+    matmul_backward_p(w->prec, dcat, gw->eh_proj, t1, a->cat, w->eh_proj, n, 2 * D, D, 0);
     /* embedding half: enorm backward, scatter into the embedding gradient */
     real *emb = dhout;                                      /* dhout is dead now: reuse */
     embed_forward(emb, embed, a->tok, n, D);

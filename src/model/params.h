@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/matmul.h"
 #include "kernels/real.h"
 #include "model/config.h"
 
@@ -69,6 +70,7 @@ typedef struct FfnWeights {
     real *gate_up;      /* [2F, D]: rows 0..F-1 gate_proj, rows F..2F-1 up_proj */
     real *down;         /* [D, F] down_proj */
     int F;              /* width: I (dense), Im (routed expert) or S*Im (shared experts) */
+    MatPrec prec;       /* precision of the products (training; model_set_precision) */
 } FfnWeights;
 
 typedef struct MoeWeights {
@@ -87,6 +89,7 @@ typedef struct MlaWeights {
     real *kv_a_norm;    /* [Rkv] */
     real *kv_b_proj;    /* [H*(Dn+Dv), Rkv]: per head, Dn k_nope rows then Dv v rows */
     real *o_proj;       /* [D, H*Dv] */
+    MatPrec prec;       /* precision of the products (training; model_set_precision) */
 } MlaWeights;
 
 /* Grouped-query attention (qwen2, llama): Dq = H·Dh, Dkv = Hkv·Dh, Wqkv = Dq + 2·Dkv. */
@@ -95,6 +98,7 @@ typedef struct GqaWeights {
     real *qkv_bias;     /* [Wqkv] their biases, packed the same way (NULL without) */
     real *o_proj;       /* [D, Dq] */
     real *o_bias;       /* [D] (llama with attention_bias; NULL otherwise) */
+    MatPrec prec;       /* precision of the products (training; model_set_precision) */
 } GqaWeights;
 
 typedef struct LayerWeights {
@@ -113,6 +117,7 @@ typedef struct MtpWeights {
     real *eh_proj;      /* [D, 2D]: columns 0..D-1 take enorm(embedding), D..2D-1 take hnorm(h) */
     real *head_norm;    /* [D] shared_head.norm */
     LayerWeights block; /* the module's decoder block (layer index L + k) */
+    MatPrec prec;       /* of eh_proj's and the shared head's products */
 } MtpWeights;
 
 typedef struct ModelView {
@@ -122,6 +127,7 @@ typedef struct ModelView {
     LayerWeights *layers;   /* [L], owned */
     MtpWeights *mtp;        /* [M], owned */
     FfnWeights *expert_store; /* backing array for every layer's experts, owned */
+    MatPrec prec;       /* of lm_head's product */
 } ModelView;
 
 /* Points a view into `base` (params or grads, laid out by pt). Free with model_view_free. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,19 +62,14 @@ static void cmd_opt(Cmd *c, const OptSet *set, const char *name, const char *fmt
     free(v);
 }
 
-/* A run folder holding a checkpoint: the stage continues it with --resume. */
-static int has_checkpoint(const char *out) {
-    char root[4200], dir[4300];
-    snprintf(root, sizeof root, "%s/checkpoints", out);
-    int64_t step;
-    Err ignore;
-    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
-}
-
 static void cmd_free(Cmd *c) {
     for (int i = 0; i < c->n; i++) free(c->argv[i]);
     c->n = 0;
 }
+
+typedef struct Compute {
+    int64_t train_tokens, steps;
+} Compute;
 
 typedef struct Ctx {
     const PipelineOptions *o;
@@ -106,9 +102,13 @@ static int run(Ctx *x, Cmd *c, const char *stage, Err *e) {
     if (x->o->dry_run) { cmd_free(c); return 0; }
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) { cmd_free(c); return err_set(e, "stage %s: fork failed: %s", stage, strerror(errno)); }
     if (pid == 0) {
+        /* the stage dies with the pipeline: a killed pipeline leaves no stage running on, to race
+         * the run that resumes it */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
         execv(c->argv[0], c->argv);
         fprintf(stderr, "r1: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
         _exit(127);
@@ -158,7 +158,7 @@ static void threads_flag(const Ctx *x, Cmd *c) {
 /* The options every training stage ends with: threads, and --resume when there is a run to continue. */
 static void run_flags(const Ctx *x, Cmd *c, const OptSet *set, const char *out) {
     if (x->o->threads > 0) cmd_opt(c, set, "threads", "%d", x->o->threads);
-    if (has_checkpoint(out)) cmd_opt(c, set, "resume", NULL);
+    if (checkpoint_in_run(out)) cmd_opt(c, set, "resume", NULL);
 }
 
 static int st_data(Ctx *x, Err *e) {
@@ -261,9 +261,9 @@ static int st_student_base(Ctx *x, Err *e) {
 
 /* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. DAPO's dynamic
  * sampling (one refill round) keeps the batch informative; heldout = 1 logs a held-out pass@1
- * curve (ten points) — off where the stage runs on a wall-time budget, which it would eat. */
+ * curve (ten points). max_train_tokens > 0: a compute budget (tokens through forward+backward). */
 static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, const char *format,
-                const char *rewards, const char *lang, long steps, double max_seconds, int heldout, Err *e) {
+                const char *rewards, const char *lang, long steps, int64_t max_train_tokens, int heldout, Err *e) {
     const Preset *p = x->p;
     const OptSet *o = &GRPO_OPTIONS;
     char a[4096];
@@ -289,7 +289,7 @@ static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, co
     cmd_opt(&c, o, "eval_k", "%ld", p->eval_k);
     cmd_opt(&c, o, "save_every", "%ld", steps / 4 + 1);
     cmd_opt(&c, o, "seed", "%ld", x->o->seed);
-    if (max_seconds > 0) cmd_opt(&c, o, "max_seconds", "%.1f", max_seconds);
+    if (max_train_tokens > 0) cmd_opt(&c, o, "max_train_tokens", "%lld", (long long)max_train_tokens);
     run_flags(x, &c, o, a);
     return run(x, &c, stage, e);
 }
@@ -423,12 +423,19 @@ static int st_distill(Ctx *x, Err *e) {
     return run(x, &c, "student_distilled", e);
 }
 
-/* The control: GRPO on the student's own base, with the wall time distillation took. */
+static Compute stage_compute(const Ctx *x, const char *stage);
+
+/* The control: GRPO on the student's own base with the compute distillation took — its tokens
+ * through forward+backward, counted by the run engine, so the budget is the same number however
+ * loaded the machine and however often either run was interrupted. (Rollouts are forward passes
+ * only and are not counted: the control gets them on top.) */
 static int st_student_rl(Ctx *x, Err *e) {
-    double budget = stage_seconds(x, "student_distilled");
-    if (!(budget > 0)) budget = 60;
+    Compute d = stage_compute(x, "student_distilled");
+    if (d.train_tokens <= 0 && !x->o->dry_run)
+        return err_set(e, "%s/student_distilled/metrics.jsonl: no train_tokens: cannot size the control's budget",
+                       x->out);
     return grpo(x, "student_rl", "grpo", "student_base", "plain", "accuracy:1,format:0.5", "en",
-                x->p->rl_steps * 10, budget, 0, e);
+                x->p->rl_steps * 10, d.train_tokens > 0 ? d.train_tokens : 1, 0, e);
 }
 
 static const char *const EVALUATED[] = {"base", "r1_zero", "cold_start", "rl", "rl_nolang", "rs_sft", "r1",
@@ -462,34 +469,59 @@ static int st_eval(Ctx *x, Err *e) {
 
 /* ---- results.json and the report ---- */
 
-/* The R1-Zero-style curve of a GRPO run from metrics.jsonl: step, accuracy, length, reward,
- * think share of the training batch, and eval_accuracy/eval_length/eval_think at the steps where
- * the held-out evaluation ran (the last point, after the final step, has only those). */
-static cJSON *curve(const Ctx *x, const char *stage) {
+/* The lines of a stage's metrics.jsonl that parse, as an array (empty when there is none). */
+static cJSON *metrics_lines(const Ctx *x, const char *stage) {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s/metrics.jsonl", x->out, stage);
     cJSON *arr = cJSON_CreateArray();
     Err e;
     size_t n;
-    char *buf = file_read_all(p, &n, &e);
+    char *buf = file_exists(p) ? file_read_all(p, &n, &e) : NULL;
     for (char *s = buf; s && s < buf + n;) {
         char *nl = memchr(s, '\n', (size_t)(buf + n - s));
         size_t len = nl ? (size_t)(nl - s) : (size_t)(buf + n - s);
         cJSON *j = json_parse_n(s, len, &e);
-        if (j) {
-            cJSON *pt = cJSON_CreateObject();
-            static const char *const keys[] = {"step", "accuracy", "length", "reward", "think",
-                                               "eval_accuracy", "eval_length", "eval_think"};
-            for (int k = 0; k < 8; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
-                if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(pt, keys[k], v->valuedouble);
-            }
-            cJSON_AddItemToArray(arr, pt);
-            cJSON_Delete(j);
-        }
+        if (j) cJSON_AddItemToArray(arr, j);
         s += len + 1;
     }
     free(buf);
+    return arr;
+}
+
+/* The compute a training stage took: its tokens through forward+backward and its steps. */
+static Compute stage_compute(const Ctx *x, const char *stage) {
+    Compute c = {0, 0};
+    cJSON *lines = metrics_lines(x, stage);
+    const cJSON *j;
+    cJSON_ArrayForEach(j, lines) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "train_tokens");
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "step");
+        if (cJSON_IsNumber(t) && (int64_t)t->valuedouble > c.train_tokens) c.train_tokens = (int64_t)t->valuedouble;
+        if (cJSON_IsNumber(s) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "final")) &&
+            (int64_t)s->valuedouble + 1 > c.steps)
+            c.steps = (int64_t)s->valuedouble + 1;
+    }
+    cJSON_Delete(lines);
+    return c;
+}
+
+/* The R1-Zero-style curve of a GRPO run from metrics.jsonl: step, accuracy, length, reward,
+ * think share of the training batch, and eval_accuracy/eval_length/eval_think at the steps where
+ * the held-out evaluation ran (the last point, after the final step, has only those). */
+static cJSON *curve(const Ctx *x, const char *stage) {
+    cJSON *arr = cJSON_CreateArray(), *lines = metrics_lines(x, stage);
+    const cJSON *j;
+    cJSON_ArrayForEach(j, lines) {
+        cJSON *pt = cJSON_CreateObject();
+        static const char *const keys[] = {"step", "accuracy", "length", "reward", "think",
+                                           "eval_accuracy", "eval_length", "eval_think"};
+        for (int k = 0; k < 8; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+            if (cJSON_IsNumber(v)) cJSON_AddNumberToObject(pt, keys[k], v->valuedouble);
+        }
+        cJSON_AddItemToArray(arr, pt);
+    }
+    cJSON_Delete(lines);
     return arr;
 }
 
@@ -544,7 +576,17 @@ static int st_report(Ctx *x, Err *e) {
     }
     cJSON_Delete(with);
     cJSON_Delete(without);
-    cJSON *wall = cJSON_AddObjectToObject(r, "wall_seconds");
+    /* the distillation comparison's compute (deterministic, unlike wall time) */
+    cJSON *cmp = cJSON_AddObjectToObject(r, "compute");
+    static const char *const students[] = {"student_distilled", "student_rl"};
+    for (int i = 0; i < 2; i++) {
+        Compute c = stage_compute(x, students[i]);
+        cJSON *o = cJSON_AddObjectToObject(cmp, students[i]);
+        cJSON_AddNumberToObject(o, "train_tokens", (double)c.train_tokens);
+        cJSON_AddNumberToObject(o, "steps", (double)c.steps);
+    }
+    /* wall times go to a file of their own: results.json holds only what a rerun reproduces */
+    cJSON *t = cJSON_CreateObject(), *wall = cJSON_AddObjectToObject(t, "wall_seconds");
     static const char *const all[] = {"data", "tokenizer", "base", "r1_zero", "cold_start", "rl", "rl_nolang",
                                       "sample", "rs_sft", "rm_helpful", "rm_harmless", "r1", "r1_samples",
                                       "student_base", "student_distilled", "student_rl", "eval"};
@@ -553,8 +595,11 @@ static int st_report(Ctx *x, Err *e) {
         if (isfinite(s)) cJSON_AddNumberToObject(wall, all[i], s);
     }
     char p[4096];
+    path(x, p, sizeof p, "timings.json");
+    int rc = json_save_file(t, p, e);
+    cJSON_Delete(t);
     path(x, p, sizeof p, "results.json");
-    int rc = json_save_file(r, p, e);
+    if (rc == 0) rc = json_save_file(r, p, e);
     cJSON_Delete(r);
     if (rc == 0) rc = report_write(p, x->out, e);
     if (rc == 0) fprintf(stderr, "pipeline: wrote %s/report.html and report.md\n", x->out);

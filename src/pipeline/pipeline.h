@@ -8,13 +8,16 @@
  *                                     │  models (helpful, harmless) = R1
  *                                     └─ reward models trained from BASE on preference pairs
  *   R1's samples ─ distillation into a dense STUDENT; control: GRPO on the student's base with
- *   the same wall time. Every checkpoint is evaluated; results.json and the report follow.
+ *   the same compute (tokens through forward+backward, counted by the run engine). Every
+ *   checkpoint is evaluated; results.json (what a rerun reproduces bit for bit), timings.json
+ *   (wall seconds per stage) and the report follow.
  *
  * Each stage runs the `r1` subcommand a user would run by hand (the log shows each command), in
  * its own process, writing into runs/NAME/<stage>/. A finished stage leaves
  * runs/NAME/.stages/<stage>.done (its wall seconds) and is skipped next time; an interrupted
- * stage is re-run with --resume where the command supports it. Earlier stages' outputs are never
- * touched by a later stage.
+ * stage is re-run with --resume where the command supports it, so a pipeline killed anywhere and
+ * run again ends with the results.json of an uninterrupted run. A stage dies with the pipeline.
+ * Earlier stages' outputs are never touched by a later stage.
  */
 #ifndef R1_PIPELINE_PIPELINE_H
 #define R1_PIPELINE_PIPELINE_H

@@ -219,6 +219,27 @@ static void write_curves(StrBuf *html, const cJSON *results) {
     }
 }
 
+/* The distillation comparison's compute: tokens through forward+backward and steps per arm. */
+static void write_compute(StrBuf *md, StrBuf *html, const cJSON *results) {
+    const cJSON *cmp = cJSON_GetObjectItemCaseSensitive(results, "compute");
+    if (!cmp) return;
+    sb_append(md, "\n## Compute of the distillation comparison\n\nTokens through forward+backward (the control's "
+                  "budget is the distillation's; its rollouts, forward passes only, come on top).\n\n"
+                  "| student | train tokens | steps |\n|---|---|---|\n");
+    sb_append(html, "<h2>Compute of the distillation comparison</h2>\n<p>Tokens through forward+backward (the "
+                    "control's budget is the distillation's; its rollouts, forward passes only, come on top).</p>\n"
+                    "<table><tr><th>student</th><th>train tokens</th><th>steps</th></tr>\n");
+    const cJSON *arm;
+    cJSON_ArrayForEach(arm, cmp) {
+        double t = num(arm, "train_tokens"), st = num(arm, "steps");
+        sb_printf(md, "| %s | %.0f | %.0f |\n", arm->string, t, st);
+        sb_append(html, "<tr><td>");
+        sb_append_html(html, arm->string);
+        sb_printf(html, "</td><td>%.0f</td><td>%.0f</td></tr>\n", t, st);
+    }
+    sb_append(html, "</table>\n");
+}
+
 int report_write(const char *results_path, const char *out_dir, Err *e) {
     cJSON *results = json_load_file(results_path, e);
     if (!results) return -1;
@@ -252,16 +273,22 @@ int report_write(const char *results_path, const char *out_dir, Err *e) {
     sb_append(&html, "</ul>\n");
     write_tables(&md, &html, results);
     write_curves(&html, results);
+    write_compute(&md, &html, results);
     sb_append(&md, "\n## Wall time per stage\n\n| stage | seconds |\n|---|---|\n");
     sb_append(&html, "<h2>Wall time per stage</h2>\n<table><tr><th>stage</th><th>seconds</th></tr>\n");
+    char tp[4096];
+    snprintf(tp, sizeof tp, "%s/timings.json", out_dir);
+    Err te;
+    cJSON *timings = file_exists(tp) ? json_load_file(tp, &te) : NULL;
     const cJSON *wall;
-    cJSON_ArrayForEach(wall, cJSON_GetObjectItemCaseSensitive(results, "wall_seconds")) {
+    cJSON_ArrayForEach(wall, cJSON_GetObjectItemCaseSensitive(timings, "wall_seconds")) {
         sb_printf(&md, "| %s | %.1f |\n", wall->string, wall->valuedouble);
         sb_append(&html, "<tr><td>");
         sb_append_html(&html, wall->string);
         sb_printf(&html, "</td><td>%.1f</td></tr>\n", wall->valuedouble);
     }
     sb_append(&html, "</table>\n</body></html>\n");
+    cJSON_Delete(timings);
     cJSON_Delete(results);
     char path[4096];
     snprintf(path, sizeof path, "%s/report.md", out_dir);

@@ -1,12 +1,14 @@
-/* The pipeline's report: reads runs/NAME/results.json and writes report.md and report.html
- * (self-contained: inline SVG, no scripts, no network).
+/* The pipeline's report: reads runs/NAME/results.json (and the wall times of timings.json) and
+ * writes report.md and report.html (self-contained: inline SVG, no scripts, no network).
  *
  * results.json:
  *   {"preset": "tiny",
  *    "checkpoints": {NAME: {TASK: {"pass@1", "cons@k", "format", "language", "length"}}},
  *    "curves": {STAGE: [{"step", "accuracy", "length", "reward"}, ...]},
- *    "wall_seconds": {STAGE: seconds},
+ *    "compute": {"student_distilled"|"student_rl": {"train_tokens", "steps"}},
  *    "language_ablation": {"with": {"language", "pass@1"}, "without": {...}}   (optional)}
+ * results.json holds only what a rerun reproduces, bit for bit; timings.json holds
+ *   {"wall_seconds": {STAGE: seconds}}.
  * Checkpoint names: base, r1_zero, cold_start, rl, rs_sft, r1, student_distilled, student_rl.
  *
  * The report states, for each of the paper's key findings, whether this run reproduces it, from
@@ -30,7 +32,8 @@ enum { REPORT_N_FINDINGS = 5 };
 struct cJSON;
 void report_findings(const struct cJSON *results, Finding *findings);
 
-/* Reads results_path, writes out_dir/report.md and out_dir/report.html atomically. */
+/* Reads results_path (and out_dir/timings.json if there is one), writes out_dir/report.md and
+ * out_dir/report.html atomically. */
 int report_write(const char *results_path, const char *out_dir, Err *e);
 
 #endif

@@ -53,6 +53,9 @@ static const OptSpec GRPO_SPECS[] = {
     OPT("dynamic_sampling", OPT_BOOL, G_(dynamic_sampling), OPT_MATH,
         "drop groups with equal rewards and draw more prompts (DAPO)"),
     OPT("max_refill", OPT_INT, G_(max_refill), OPT_MATH, "extra rounds of prompts per step for dynamic sampling"),
+    OPT("rollout_precision", OPT_ENUM, G_(rollout_precision), OPT_MATH,
+        "products of the rollouts: f32, or bf16 (the policy packed as bf16 for each batch; held-out evaluation stays f32)",
+        .choices = MAT_PREC_NAMES),
     OPT("loss_type", OPT_ENUM, G_(loss.type), OPT_MATH, "grpo, bnpo, dr_grpo or dapo", .choices = GRPO_LOSS_TYPE_NAMES),
     OPT("scale_rewards", OPT_ENUM, G_(scale_rewards), OPT_MATH, "group, batch or none (Dr. GRPO)", .choices = REWARD_SCALING_NAMES),
     OPT("epsilon", OPT_DOUBLE, G_(loss.epsilon_low), OPT_MATH, "clip range: ratio clipped to [1-epsilon, 1+epsilon-high]"),
@@ -290,7 +293,7 @@ static void micro_batch(Grpo *g, Run *run, const Rollout *r, TokenView *v, const
                 v->ref[t] = (float)mb->lp_full[s * T + r->n_prompt[b0 + s] - 1 + (t - cs[b0 + s])];
     }
     model_target_logprobs(&g->m, &g->acts, mb->tokens, mb->targets, S, T, mb->lp_full);
-    run_count_experts(run, &g->acts);
+    run_count_forward(run, &g->acts);
     for (int s = 0; s < S; s++)
         for (int t = cs[b0 + s]; t < cs[b0 + s + 1]; t++) {
             int pos = s * T + r->n_prompt[b0 + s] - 1 + (t - cs[b0 + s]);
@@ -486,7 +489,7 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
 /* The trained policy's point of the held-out curve, on a line of its own. */
 static int grpo_finish(void *ctx, Run *run, Err *e) {
     Grpo *g = ctx;
-    if (!g->eval || run->step == run->first) return 0;
+    if (!g->eval) return 0;
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
     if (grpo_heldout_eval(&g->pol, run, g->o.rollout_batches, &st, e) != 0) return -1;

@@ -67,6 +67,8 @@ typedef struct GrpoOptions {
     int max_prompt_length;          /* longer prompts are an error (sizes the training buffers) */
     int dynamic_sampling;           /* drop zero-variance groups and refill */
     int max_refill;                 /* extra rounds of B prompts per step */
+    MatPrec rollout_precision;      /* the rollouts' products: f32, or bf16 (the policy packed as bf16
+                                     * per batch: bf16 compute, samples of the bf16-rounded policy) */
     /* objective */
     GrpoLossConfig loss;            /* type, epsilon_low/high (high < 0: = low), beta */
     RewardScaling scale_rewards;

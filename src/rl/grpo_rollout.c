@@ -84,6 +84,7 @@ int rollout_groups(const GrpoPolicy *run, const RolloutSpec *sp, int64_t step, u
         smp.top_k = sp->top_k;
         GenOptions go = gen_options(smp, sp->seed, o->max_completion_length, run->tok);
         go.n_slots = n < 128 ? n : 128;
+        if (!sp->eval && o->rollout_precision == MAT_BF16) go.weight_format = KN_BF16_DOT;
         rc = generate(run->m, req, n, &go, out, &gs, e);
     }
     double t1 = clock_now();

@@ -7,6 +7,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "io/options.h"
+#include "rl/verify.h"
 #include "tokenizer/chat.h"
 
 static const char R1ZERO_TEMPLATE[] =
@@ -107,21 +108,40 @@ int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *
         if (k == len) { s = next; continue; }
         cJSON *j = json_parse_n(s, len, e);
         if (!j) { rc = err_prefix(e, "%s:%d", path, line); break; }
-        const char *q = NULL, *a = NULL;
+        const char *q = NULL, *a = NULL, *sol = NULL;
         Err ignore;
-        if (json_get_string(j, "prompt", 0, &q, &ignore) != 0) json_get_string(j, "question", 0, &q, &ignore);
+        if (json_get_string(j, "prompt", 0, &q, &ignore) != 0 && json_get_string(j, "question", 0, &q, &ignore) != 0 &&
+            json_get_string(j, "problem", 0, &q, &ignore) != 0)
+            q = NULL;
         if (json_get_string(j, "answer", 0, &a, &ignore) != 0) a = NULL;
-        if (!q || !a) {
-            rc = err_set(e, "%s:%d: record needs string fields \"prompt\" (or \"question\") and \"answer\"", path, line);
+        Span boxed = {0};
+        if (!a && json_get_string(j, "solution", 0, &sol, &ignore) == 0 &&
+            !verify_extract(sol, strlen(sol), VERIFY_BOXED, &boxed))
+            sol = NULL;
+        if (!q || (!a && !sol)) {
+            rc = err_set(e, "%s:%d: record needs string fields \"prompt\" (or \"question\", \"problem\") and "
+                         "\"answer\" (or a \"solution\" with a \\boxed{} answer)", path, line);
         } else {
             if (ps->n_records == cap) {
                 cap = cap ? 2 * cap : 256;
                 ps->questions = xrealloc(ps->questions, sizeof(char *) * (size_t)cap);
                 ps->references = xrealloc(ps->references, sizeof(char *) * (size_t)cap);
             }
-            ps->questions[ps->n_records] = xstrdup(q);
-            ps->references[ps->n_records] = xstrdup(gsm8k_reference(a));
-            ps->n_records++;
+            char *ref;
+            if (a) {
+                ref = xstrdup(gsm8k_reference(a));
+            } else {
+                ref = xmalloc(boxed.n + 1);
+                memcpy(ref, boxed.p, boxed.n);
+                ref[boxed.n] = 0;
+            }
+            if (verify_reference_check(ref, a ? "answer" : "solution", e) != 0) {
+                rc = err_prefix(e, "%s:%d", path, line);
+                free(ref);
+            } else {
+                ps->questions[ps->n_records] = xstrdup(q);
+                ps->references[ps->n_records++] = ref;
+            }
         }
         cJSON_Delete(j);
         s = next;

@@ -3,7 +3,8 @@
  * A PromptSource yields (question, reference) pairs by index, deterministically: either the
  * built-in task generators (tasks/task.h: task `index mod n_tasks`, level drawn from a range,
  * problem (seed, index)) or a JSONL file of {"prompt", "answer"} records (GSM8K's
- * {"question", "answer": "... #### n"} too), record = a Philox draw keyed by (seed, index). So the
+ * {"question", "answer": "... #### n"} and MATH's {"problem", "solution": "... \boxed{x}"} or
+ * {"problem", "answer"} too), record = a Philox draw keyed by (seed, index). So the
  * prompts of RL step s depend only on (seed, s), never on earlier steps: resume needs no cursor.
  *
  * Prompt formats:

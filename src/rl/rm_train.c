@@ -101,7 +101,7 @@ static int rm_leaf(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, 
     if (rm_batch_loss(t->rm, t->d, t->step_idx + i0, P, t->step_items, grads, t->gscore, t->tokens, t->dhf, &l,
                       &correct, e))
         return -1;
-    run_count_experts(r, &t->rm->a);
+    run_count_forward(r, &t->rm->a);
     stats[0] = l;
     stats[1] = correct;
     for (int k = 0; k < D; k++) stats[2 + k] = t->gscore[k];

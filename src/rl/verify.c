@@ -492,6 +492,33 @@ int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t re
     return verify_equiv(pred, pred_n, g.p, g.n);
 }
 
+const char *verify_reference_problem(const char *ref, size_t ref_n) {
+    if (ref_n >= 10 && !memcmp(ref, "countdown:", 10)) {
+        long long target, nums[16];
+        int k;
+        return parse_countdown_ref(ref, ref_n, &target, nums, &k) ? "not a countdown reference (countdown:T:a,b,c; "
+                                                                    "at most 16 numbers)" : NULL;
+    }
+    if (ref_n >= 8 && !memcmp(ref, "program:", 8)) {
+        long long xs[PROG_MAX_CASES], ys[PROG_MAX_CASES];
+        int k = prog_parse_cases(ref + 8, ref_n - 8, xs, ys);
+        if (k <= 0) return "not a program reference (program:X:Y,X:Y,...; 1 to 16 integer cases)";
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < i; j++)
+                if (xs[i] == xs[j] && ys[i] != ys[j]) return "a program reference that maps one x to two values";
+    }
+    return NULL;
+}
+
+int verify_reference_check(const char *ref, const char *key, Err *e) {
+    size_t n = strlen(ref);
+    const char *bad = verify_reference_problem(ref, n);
+    if (!bad) return 0;
+    size_t cut = n > 60 ? 60 : n;
+    while (cut > 0 && ((unsigned char)ref[cut] & 0xC0) == 0x80) cut--;   /* a whole UTF-8 character */
+    return err_set(e, "key '%s': '%.*s%s' is %s", key, (int)cut, ref, ref[cut] ? "..." : "", bad);
+}
+
 int verify_completion(const char *completion, size_t n, const char *ref, size_t ref_n, int flags) {
     Span a;
     if (!verify_extract(completion, n, flags, &a)) return 0;

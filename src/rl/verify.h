@@ -45,6 +45,8 @@
 
 #include <stddef.h>
 
+#include "base/error.h"
+
 #define VERIFY_MAX_ANSWER 4096
 
 enum {
@@ -80,6 +82,15 @@ int verify_countdown(const char *expr, size_t n, long long target, const long lo
 
 /* Checks an extracted answer against a (possibly typed) reference; 1 correct, 0 not. */
 int verify_reference(const char *pred, size_t pred_n, const char *ref, size_t ref_n);
+
+/* NULL when ref is well formed, else what is wrong with it: a "countdown:" or "program:"
+ * reference that does not parse (no answer could ever be accepted), or a program reference that
+ * maps one x to two values. Math and "exact:" references are always well formed. */
+const char *verify_reference_problem(const char *ref, size_t ref_n);
+
+/* 0 when ref is well formed, else -1 with "key 'KEY': 'REF' is <problem>" (REF cut to 60 bytes at
+ * a character boundary; the caller adds file:line). */
+int verify_reference_check(const char *ref, const char *key, Err *e);
 
 /* The answer of a math reference string (its "#### n", boxed or <answer> part, else all of it). */
 Span verify_reference_answer(const char *ref, size_t ref_n);

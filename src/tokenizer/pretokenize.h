@@ -65,5 +65,9 @@ int pretok_run(const PreTok *pt, PreTokScratch *s, const char *text, size_t n, P
  * in order; also what `r1 tokenizer train` uses by default. */
 extern const char *const PRETOK_DEEPSEEK_V3[3];
 extern const char *const PRETOK_GPT2;
+/* The single Split regex of Qwen2/Qwen3's tokenizer.json (digits one by one) and of Llama-3's
+ * (digits in runs of up to three); a ByteLevel step without its regex follows each. */
+extern const char *const PRETOK_QWEN2;
+extern const char *const PRETOK_LLAMA3;
 
 #endif

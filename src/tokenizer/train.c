@@ -21,6 +21,29 @@ static const struct { const char *text; int special; } SPECIALS[] = {
 #define N_SPECIAL ((uint32_t)(sizeof SPECIALS / sizeof SPECIALS[0]))
 #define CHUNK (1u << 20)
 
+cJSON *tokenizer_pre_split_json(const char *const *patterns, int n) {
+    cJSON *pre = cJSON_CreateObject();
+    cJSON_AddStringToObject(pre, "type", "Sequence");
+    cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
+    for (int i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "type", "Split");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", patterns[i]);
+        cJSON_AddStringToObject(s, "behavior", "Isolated");
+        cJSON_AddBoolToObject(s, "invert", 0);
+        cJSON_AddItemToArray(steps, s);
+    }
+    cJSON *bl = cJSON_CreateObject();
+    cJSON_AddStringToObject(bl, "type", "ByteLevel");
+    cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(bl, "trim_offsets", 1);
+    cJSON_AddBoolToObject(bl, "use_regex", 0);
+    cJSON_AddItemToArray(steps, bl);
+    return pre;
+}
+
+cJSON *tokenizer_pre_deepseek_v3_json(void) { return tokenizer_pre_split_json(PRETOK_DEEPSEEK_V3, 3); }
+
 /* tokenizer.json skeleton: added tokens, V3 pre-tokenizer, byte-level decoder; the model's vocab
  * and merges are filled by the caller. */
 static cJSON *skeleton(void) {
@@ -43,23 +66,7 @@ static cJSON *skeleton(void) {
     cJSON *norm = cJSON_AddObjectToObject(root, "normalizer");
     cJSON_AddStringToObject(norm, "type", "Sequence");
     cJSON_AddArrayToObject(norm, "normalizers");
-    cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
-    cJSON_AddStringToObject(pre, "type", "Sequence");
-    cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
-    for (int i = 0; i < 3; i++) {
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddStringToObject(s, "type", "Split");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "pattern"), "Regex", PRETOK_DEEPSEEK_V3[i]);
-        cJSON_AddStringToObject(s, "behavior", "Isolated");
-        cJSON_AddBoolToObject(s, "invert", 0);
-        cJSON_AddItemToArray(steps, s);
-    }
-    cJSON *bl = cJSON_CreateObject();
-    cJSON_AddStringToObject(bl, "type", "ByteLevel");
-    cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
-    cJSON_AddBoolToObject(bl, "trim_offsets", 1);
-    cJSON_AddBoolToObject(bl, "use_regex", 0);
-    cJSON_AddItemToArray(steps, bl);
+    cJSON_AddItemToObject(root, "pre_tokenizer", tokenizer_pre_deepseek_v3_json());
     const char *pp[2] = {"post_processor", "decoder"};
     for (int k = 0; k < 2; k++) {
         cJSON *d = cJSON_AddObjectToObject(root, pp[k]);

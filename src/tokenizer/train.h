@@ -39,6 +39,12 @@ typedef struct TrainStats {
     double count_seconds, merge_seconds;
 } TrainStats;
 
+/* A pre_tokenizer object: Split (Isolated) steps with patterns[0..n), then ByteLevel without its
+ * regex — DeepSeek-V3's (three regexes, as trained tokenizers write it), Qwen2's and Llama-3's
+ * (one each). Caller deletes. */
+struct cJSON *tokenizer_pre_split_json(const char *const *patterns, int n);
+struct cJSON *tokenizer_pre_deepseek_v3_json(void);
+
 /* Trains and writes out_path (tokenizer.json) and tokenizer_config.json in the same folder. */
 int tokenizer_train(const TrainOpts *o, const char *out_path, TrainStats *st, Err *e);
 

@@ -265,6 +265,7 @@ int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, con
         cJSON_AddNumberToObject(state, "step", (double)st->step);
         cJSON_AddNumberToObject(state, "adamw_step", (double)opt->t);
         cJSON_AddNumberToObject(state, "skipped", (double)st->skipped);
+        cJSON_AddNumberToObject(state, "train_tokens", (double)st->train_tokens);
         cJSON_AddItemToObject(state, "options", cJSON_Duplicate(st->options, 1));
         cJSON_AddItemToObject(state, "trainer", st->trainer ? cJSON_Duplicate(st->trainer, 1) : cJSON_CreateObject());
         cJSON *files = cJSON_AddArrayToObject(state, "files");
@@ -349,6 +350,14 @@ int checkpoint_latest(const char *root, char *dir, size_t cap, int64_t *step, Er
     return found;
 }
 
+int checkpoint_in_run(const char *out_dir) {
+    char root[4200], dir[4300];
+    snprintf(root, sizeof root, "%s/checkpoints", out_dir);
+    int64_t step;
+    Err ignore;
+    return checkpoint_latest(root, dir, sizeof dir, &step, &ignore) == 1;
+}
+
 int checkpoint_prune(const char *root, int keep, Err *e) {
     DIR *d = opendir(root);
     char path[4096];
@@ -397,6 +406,7 @@ int checkpoint_read_state(const char *dir, TrainerState *st, Err *e) {
     if (rc == 0) rc = get_i64(j, "step", &st->step, path, e);
     if (rc == 0) rc = get_i64(j, "adamw_step", &st->adamw_t, path, e);
     if (rc == 0) rc = get_i64(j, "skipped", &st->skipped, path, e);
+    if (rc == 0 && json_get_int(j, "train_tokens", 0, &st->train_tokens, e) < 0) rc = err_prefix(e, "%s", path);
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(j, "options");
     const cJSON *trainer = cJSON_GetObjectItemCaseSensitive(j, "trainer");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");

@@ -3,7 +3,8 @@
  *     tokenizer.json, tokenizer_config.json                          copied in, under these names
  *     trainer_state/optimizer.safetensors   AdamW moments: "exp_avg.<HF name>" and
  *                                           "exp_avg_sq.<HF name>" for every trainable tensor (F32)
- *     trainer_state/state.json              step, AdamW step count, skipped steps, the run's
+ *     trainer_state/state.json              step, AdamW step count, skipped steps, training
+ *                                           tokens, the run's
  *                                           options, the trainer's own state (its data cursor),
  *                                           and the size and 64-bit hash of every file above (a
  *                                           truncated or altered file is refused)
@@ -27,6 +28,7 @@ typedef struct TrainerState {
     int64_t step;           /* optimizer steps done */
     int64_t adamw_t;        /* AdamW updates taken (steps minus skipped ones); set by load */
     int64_t skipped;        /* updates skipped by the NaN/Inf policy */
+    int64_t train_tokens;   /* tokens through forward+backward so far (0 in older checkpoints) */
     cJSON *options;         /* the run's options (built by the caller) */
     cJSON *trainer;         /* the trainer's own state: data cursor, counters (may be NULL) */
 } TrainerState;             /* on save the caller owns the JSON; on load the state does:
@@ -63,6 +65,9 @@ int checkpoint_write_model_folder(const char *dir, const CkptModel *cm, Err *e);
 /* Latest complete checkpoint under root (highest N of step-N with a trainer_state/state.json).
  * Returns 1 and its folder, 0 when there is none, -1 on error. */
 int checkpoint_latest(const char *root, char *dir, size_t cap, int64_t *step, Err *e);
+
+/* True when the run folder out_dir holds a complete checkpoint (out_dir/checkpoints/step-N). */
+int checkpoint_in_run(const char *out_dir);
 
 /* Reads the trainer state of a checkpoint folder (options included), verifying the sizes and
  * hashes of the files it lists. */

@@ -140,7 +140,7 @@ static int pt_leaf(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, 
     ModelLosses l = model_forward(&p->m, &p->acts, p->tokens + at, p->targets + at, B, T, &mo);
     model_backward(&p->m, &p->acts, grads, NULL);
     p->model_seconds += clock_now() - t1;
-    run_count_experts(r, &p->acts);
+    run_count_forward(r, &p->acts);
     stats[0] = l.loss;
     stats[1] = l.mtp_loss;
     stats[2] = l.aux_loss;

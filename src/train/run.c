@@ -24,6 +24,9 @@ static const OptSpec RUN_SPECS[] = {
      "continue the run in --out from its latest checkpoint (options not given are the run's)"),
     OPT("max_seconds", OPT_DOUBLE, offsetof(RunOptions, max_seconds), 0,
      "stop after the step that passes this wall time, as if it were the last (0: no limit)"),
+    OPT("max_train_tokens", OPT_I64, offsetof(RunOptions, max_train_tokens), OPT_LENGTH,
+     "stop after the step that brings the tokens through forward+backward to this, as if it were the last "
+     "(0: no limit): a compute budget every run meets at the same step"),
     OPT("skip_nonfinite", OPT_BOOL, offsetof(RunOptions, skip_nonfinite), OPT_MATH,
      "skip updates with a NaN/Inf loss or gradient instead of stopping"),
     OPT("log_every", OPT_I64, offsetof(RunOptions, log_every), 0,
@@ -55,6 +58,9 @@ static const OptSpec OPTIM_SPECS[] = {
      "clip the global gradient norm to this (0: off)"),
     OPT("bias_update_speed", OPT_DOUBLE, offsetof(OptimOptions, bias_update_speed), OPT_MATH,
      "gamma of the MoE auxiliary-loss-free balancing (0: off)"),
+    OPT("precision", OPT_ENUM, offsetof(OptimOptions, precision), OPT_MATH,
+     "operands of the big products (forward, dX, dW): f32, or bf16 (fp32 sums, master weights, moments, "
+     "norms, softmax and losses)", .choices = MAT_PREC_NAMES),
 };
 const OptTable OPTIM_OPT_TABLE = OPT_TABLE(OPTIM_SPECS);
 
@@ -66,6 +72,7 @@ static int check_options(const RunOptions *o, const OptimOptions *p, Err *e) {
     if (o->save_every < 0) return opt_err(&ENGINE_SET, e, "save_every", "must be >= 0");
     if (o->keep < 0) return opt_err(&ENGINE_SET, e, "keep", "must be >= 0");
     if (!(o->max_seconds >= 0)) return opt_err(&ENGINE_SET, e, "max_seconds", "must be >= 0");
+    if (o->max_train_tokens < 0) return opt_err(&ENGINE_SET, e, "max_train_tokens", "must be >= 0");
     if (o->log_every < 0) return opt_err(&ENGINE_SET, e, "log_every", "must be >= 0");
     if (o->threads < 0) return opt_err(&ENGINE_SET, e, "threads", "must be >= 0");
     if (o->stop_after < 0) return opt_err(&ENGINE_SET, e, "stop_after", "must be >= 0");
@@ -106,6 +113,7 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
     for (int i = 0; i < n_files; i++) r->files[i] = files[i];
     r->sched = (Schedule){.kind = p->lr_scheduler, .lr = p->learning_rate, .warmup = p->warmup_steps,
                           .total = total_steps, .min_ratio = p->min_lr_ratio, .decay_frac = p->decay_frac};
+    model_set_precision(m, p->precision);
     run_dp_init_optimizer(r);
     r->grads = big_calloc(m->table.total * sizeof(real), "gradients");
     const ModelConfig *c = &m->cfg;
@@ -116,6 +124,7 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
         if (run_dp_load(r, e) != 0) return -1;
         r->step = r->resume.step;
         r->skipped = r->resume.skipped;
+        r->train_tokens = r->resume.train_tokens;
         if (r->t->load_state && r->t->load_state(r->t->ctx, r->resume.trainer, e) != 0)
             return err_prefix(e, "%s/trainer_state/state.json", r->resume_dir);
         if (r->step > total_steps)
@@ -145,7 +154,8 @@ void run_free(Run *r) {
 
 double run_elapsed(const Run *r) { return clock_now() - r->t_start; }
 
-void run_count_experts(Run *r, const ModelActs *acts) {
+void run_count_forward(Run *r, const ModelActs *acts) {
+    r->step_tokens += (int64_t)acts->B * acts->T;
     if (r->m->cfg.n_routed_experts > 0) model_expert_counts_add(acts, &r->m->cfg, r->counts);
 }
 
@@ -160,6 +170,7 @@ static const char *nonfinite_name(double x) { return isnan(x) ? "NaN" : "Inf"; }
 
 int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
     RunUpdate u = *u_in;
+    if (r->o->fault_kind == RUN_FAULT_INF_GRAD && r->o->fault_step == r->step + 1) r->grads[0] = INFINITY;
     double norm = run_dp_reduce(r, u.grad_scale);   /* sums over the ranks first */
     if (u.extra) norm = sqrt(norm * norm + u.extra_sq);
     r->grad_norm = norm;
@@ -189,12 +200,18 @@ int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
     return 0;
 }
 
+static int budget_spent(const Run *r) {
+    return r->o->max_train_tokens > 0 && r->train_tokens >= r->o->max_train_tokens;
+}
+
 /* Stop conditions after a step, agreed by the ranks (a signal reaches each on its own; the
- * clock is rank 0's): 1 signal / stop_after (interrupted), 2 out of time. */
+ * clock is rank 0's; train_tokens is the same on every rank): 1 signal / stop_after
+ * (interrupted), 2 out of time or compute. */
 static int stop_kind(const Run *r) {
     int k = 0;
     if ((r->o->stop && *r->o->stop) || (r->o->stop_after > 0 && r->step == r->o->stop_after)) k |= 1;
     if (run_is_root(r) && r->o->max_seconds > 0 && run_elapsed(r) >= r->o->max_seconds) k |= 2;
+    if (budget_spent(r)) k |= 2;
     k = dist_or_int(r->dist, k);
     return k & 1 ? 1 : k;
 }
@@ -212,24 +229,35 @@ static int save(Run *r, Err *e) {
     return dist_agree(r->dist, rc, e);
 }
 
+/* The fault RUN_FAULT_NAN_WEIGHT: a NaN in the final norm, which every token passes. */
+static void inject_nan_weight(Run *r) {
+    const ParamInfo *p = param_find(&r->m->table, "model.norm.weight");
+    r->m->params[p ? p->offset : 0] = NAN;
+}
+
 int run_loop(Run *r, Err *e) {
     r->t_start = clock_now();
     int rc = 0;
     const int ranks = dist_ranks(r->dist);
-    while (r->step < r->total) {
+    while (r->step < r->total && !budget_spent(r)) {   /* (a resumed run may have spent it) */
         if (dist_or_int(r->dist, r->o->stop && *r->o->stop)) {   /* signalled between steps */
             r->interrupted = 1;
             if (r->step > r->saved_step) rc = save(r, e);
             break;
         }
+        if (r->o->fault_kind == RUN_FAULT_NAN_WEIGHT && r->o->fault_step == r->step + 1) inject_nan_weight(r);
         r->lr = schedule_lr(&r->sched, r->step);
         r->step_skipped = 0;
         r->comm_seconds = 0;
         sb_clear(&r->line);
         sb_clear(&r->summary);
+        r->step_tokens = 0;
         if ((rc = r->t->step(r->t->ctx, r, e)) != 0) break;
+        dist_sum_i64(r->dist, &r->step_tokens, 1);   /* every rank counted its own forwards */
+        r->train_tokens += r->step_tokens;
         if (ranks > 1) sb_printf(&r->line, ", \"comm_s\": %.4f", r->comm_seconds);
         run_io_metrics_line(r, r->line.s, r->step_skipped);
+        if ((rc = dist_agree(r->dist, run_io_metrics_check(r, e), e)) != 0) break;   /* rank 0 writes */
         r->step++;
         run_io_progress(r);
         int stop = stop_kind(r), last = r->step == r->total;
@@ -241,6 +269,7 @@ int run_loop(Run *r, Err *e) {
     run_io_progress_end(r);
     if (rc == 0 && !r->interrupted) {
         if (r->t->finish) rc = r->t->finish(r->t->ctx, r, e);
+        if (rc == 0) rc = dist_agree(r->dist, run_io_metrics_check(r, e), e);
         if (rc == 0) rc = dist_agree(r->dist, run_is_root(r) ? run_io_final_folder(r, e) : 0, e);
     }
     if (rc == 0) run_dp_report_memory(r);

@@ -19,7 +19,10 @@
  *   the update      run_update(): global gradient norm -> NaN/Inf policy (stop, or skip with
  *                   skip_nonfinite) -> clipping -> AdamW -> the auxiliary-loss-free MoE bias
  *                   update (DeepSeek-V3 §2.1.2: every training step, γ = bias_update_speed) with
- *                   the expert loads the trainer's training forwards counted (run_count_experts).
+ *                   the expert loads the trainer's training forwards counted (run_count_forward).
+ *   compute         train_tokens: the positions of every training forward (run_count_forward),
+ *                   each followed by a backward: tokens through forward+backward, the measure of
+ *                   max_train_tokens, in checkpoints and on every metrics line.
  *   reporting       the step's metrics line (the trainer adds its fields to r->line), the
  *                   progress line with ETA (the trainer's r->summary; a \r line on a terminal,
  *                   a line every log_every steps otherwise), notes between them (run_note).
@@ -71,7 +74,11 @@ typedef struct RunOptions {
     int keep;                       /* newest checkpoints kept (0: all) */
     int resume;
     double max_seconds;             /* > 0: stop (and finish normally) after the step that
-                                     * passes this wall time: a compute budget */
+                                     * passes this wall time (how many steps that is depends on
+                                     * the machine: for results, use max_train_tokens) */
+    int64_t max_train_tokens;       /* > 0: stop (and finish normally) after the step that brings
+                                     * train_tokens to this: a compute budget met at the same step
+                                     * by every run, resumed or not */
     int skip_nonfinite;             /* skip an update whose loss or gradient is NaN/Inf (else stop) */
     int64_t log_every;              /* progress every N steps when stderr is not a terminal */
     int threads;                    /* > 0: threads_set() at the start */
@@ -82,7 +89,13 @@ typedef struct RunOptions {
                                      * fail half-way (checkpoint.h) (0: off) */
     int zero_stage;                 /* ranks > 1: 1 shards the AdamW moments (ZeRO-1), 0 does not */
     Dist *dist;                     /* the ranks (NULL: one process) */
+    int64_t fault_step;             /* tests: corrupt step k (1-based; 0: off) as fault_kind says */
+    int fault_kind;                 /* RUN_FAULT_* */
 } RunOptions;
+
+/* Faults a test injects (RunOptions.fault_step): a weight turns NaN before the step (bad memory,
+ * a corrupt update), or the step's gradient holds an Inf (a corrupt batch). */
+enum { RUN_FAULT_NAN_WEIGHT = 1, RUN_FAULT_INF_GRAD = 2 };
 
 /* The optimizer's options, shared by every trainer (OPTIM_OPT_TABLE). */
 typedef struct OptimOptions {
@@ -93,6 +106,7 @@ typedef struct OptimOptions {
     AdamWConfig adamw;
     double max_grad_norm;           /* 0: no clipping */
     double bias_update_speed;       /* γ of the MoE balancing bias (0: off) */
+    MatPrec precision;              /* of the model's big products (model_set_precision) */
 } OptimOptions;
 
 extern const OptTable RUN_OPT_TABLE;
@@ -133,6 +147,8 @@ struct Run {
     int64_t total;                  /* steps of the run */
     int64_t first;                  /* the step this process started at */
     int64_t skipped;                /* updates skipped by the NaN/Inf policy */
+    int64_t train_tokens;           /* positions through forward+backward so far (run_count_forward) */
+    int64_t step_tokens;            /* this rank's share of the running step's (summed after it) */
     double lr;                      /* learning rate of the running step */
     double grad_norm;               /* of the last update (clipping applies to it) */
     int step_skipped;               /* an update of the running step was skipped */
@@ -152,6 +168,7 @@ struct Run {
     ModelFile files[4];
     int n_files;
     int progress_open, saves;
+    int metrics_errno;              /* a metrics line could not be written (errno) */
     int64_t saved_step;
 };
 
@@ -178,7 +195,7 @@ typedef struct RunUpdate {
 } RunUpdate;
 
 /* One leaf of a step: grads (zero on entry) += its gradient; its statistics into stats
- * [n_stats] (run_leaves). Expert loads go through run_count_experts as usual. 0 or -1. */
+ * [n_stats] (run_leaves). Expert loads go through run_count_forward as usual. 0 or -1. */
 typedef int (*RunLeafFn)(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, Err *e);
 
 /* The gradient of the step's leaves 0..n-1 (n >= 1) into r->grads (zero on entry): this rank's
@@ -204,8 +221,9 @@ int run_is_root(const Run *r);
 /* An extra metrics line {"step": r->step<fields>} (e.g. a final evaluation, from `finish`). */
 void run_metrics_write(Run *r, const char *fields);
 
-/* r->counts += the expert loads of the last forward of acts (a training forward). */
-void run_count_experts(Run *r, const ModelActs *acts);
+/* A training forward (a backward follows): r->counts += its expert loads, r->train_tokens += its
+ * positions (B·T, padding included: what was computed; summed over the ranks after the step). */
+void run_count_forward(Run *r, const ModelActs *acts);
 
 /* A line of its own between progress lines (not when quiet). */
 void run_note(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

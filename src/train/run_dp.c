@@ -37,6 +37,7 @@ int run_dp_share_resume(Run *r, Err *e) {
         cJSON_AddNumberToObject(j, "step", (double)r->resume.step);
         cJSON_AddNumberToObject(j, "adamw_t", (double)r->resume.adamw_t);
         cJSON_AddNumberToObject(j, "skipped", (double)r->resume.skipped);
+        cJSON_AddNumberToObject(j, "train_tokens", (double)r->resume.train_tokens);
         cJSON_AddItemToObject(j, "options", cJSON_Duplicate(r->resume.options, 1));
         if (r->resume.trainer) cJSON_AddItemToObject(j, "trainer", cJSON_Duplicate(r->resume.trainer, 1));
         text = cJSON_PrintUnformatted(j);
@@ -57,6 +58,7 @@ int run_dp_share_resume(Run *r, Err *e) {
     json_get_int(j, "step", 1, &r->resume.step, e);
     json_get_int(j, "adamw_t", 1, &r->resume.adamw_t, e);
     json_get_int(j, "skipped", 1, &r->resume.skipped, e);
+    json_get_int(j, "train_tokens", 1, &r->resume.train_tokens, e);
     r->resume.options = cJSON_DetachItemFromObjectCaseSensitive(j, "options");
     r->resume.trainer = cJSON_DetachItemFromObjectCaseSensitive(j, "trainer");
     cJSON_Delete(j);

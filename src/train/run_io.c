@@ -41,7 +41,9 @@ int run_io_open_metrics(Run *r, Err *e) {
     if (file_mkdirs(r->root, e) != 0) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->o->out_dir);
-    if (r->resume_dir[0] && metrics_truncate(path, r->step, e) != 0) return -1;
+    /* a kill between a save and its pruning leaves one checkpoint too many (and maybe a .tmp) */
+    if (r->resume_dir[0] && (checkpoint_prune(r->root, r->o->keep, e) != 0 || metrics_truncate(path, r->step, e) != 0))
+        return -1;
     r->metrics = fopen(path, r->resume_dir[0] ? "a" : "w");
     if (!r->metrics) return err_set(e, "%s: %s", path, strerror(errno));
     return 0;
@@ -56,10 +58,25 @@ static CkptModel ckpt_model(const Run *r) {
     return (CkptModel){r->m, r->t->write_model, r->t->ctx, r->files, r->n_files};
 }
 
+/* -1 naming the step and the first tensor when the weights hold a NaN or an Inf. */
+static int check_finite_weights(const Run *r, Err *e) {
+    const ParamTable *pt = &r->m->table;
+    for (int i = 0; i < pt->n; i++) {
+        const real *w = r->m->params + pt->t[i].offset;
+        for (size_t k = 0; k < pt->t[i].numel; k++)
+            if (!isfinite(w[k]))
+                return err_set(e, "step %lld: the weights hold %s (%s[%lld]); no checkpoint written, the latest "
+                                  "one is the last good state", (long long)r->step, isnan(w[k]) ? "NaN" : "Inf",
+                               pt->t[i].name, (long long)k);
+    }
+    return 0;
+}
+
 int run_io_save(Run *r, const AdamW *opt, Err *e) {
     r->saved_step = r->step;
     if (!r->root[0]) return 0;
-    TrainerState st = {.step = r->step, .skipped = r->skipped,
+    if (check_finite_weights(r, e) != 0) return -1;
+    TrainerState st = {.step = r->step, .skipped = r->skipped, .train_tokens = r->train_tokens,
                        .options = optset_to_json(r->t->options, r->t->opts, OPT_MATH | OPT_LENGTH),
                        .trainer = cJSON_CreateObject()};
     cJSON_AddStringToObject(st.options, "command", r->t->name);
@@ -77,10 +94,17 @@ int run_io_save(Run *r, const AdamW *opt, Err *e) {
 }
 
 void run_io_metrics_line(Run *r, const char *fields, int skipped) {
-    if (!r->metrics) return;
-    fprintf(r->metrics, "{\"step\": %lld%s%s}\n", (long long)r->step, fields ? fields : "",
-            skipped ? ", \"skipped\": true" : "");
-    fflush(r->metrics);
+    if (!r->metrics || r->metrics_errno) return;
+    errno = 0;
+    fprintf(r->metrics, "{\"step\": %lld%s%s, \"train_tokens\": %lld}\n", (long long)r->step, fields ? fields : "",
+            skipped ? ", \"skipped\": true" : "", (long long)r->train_tokens);
+    if (fflush(r->metrics) != 0 || ferror(r->metrics)) r->metrics_errno = errno ? errno : EIO;
+}
+
+int run_io_metrics_check(const Run *r, Err *e) {
+    if (!r->metrics_errno) return 0;
+    return err_set(e, "%s/metrics.jsonl: write failed: %s (the latest checkpoint is intact)", r->o->out_dir,
+                   strerror(r->metrics_errno));
 }
 
 void run_io_progress(Run *r) {

@@ -13,10 +13,14 @@ int run_io_open_folder(Run *r, Err *e);
 int run_io_open_metrics(Run *r, Err *e);
 void run_io_close(Run *r);
 /* Checkpoint of the state after r->step steps (the moments: opt, all of them), then pruning to
- * `keep`. */
+ * `keep`. Weights holding NaN/Inf are refused: no checkpoint is written, the latest one stays
+ * the newest. */
 int run_io_save(Run *r, const AdamW *opt, Err *e);
-/* {"step": r->step<fields>[, "skipped": true]} */
+/* {"step": r->step<fields>[, "skipped": true], "train_tokens": N}; a failed write (a full disk) is
+ * kept for run_io_metrics_check, and no later line is written. */
 void run_io_metrics_line(Run *r, const char *fields, int skipped);
+/* -1 naming metrics.jsonl and the cause once a line could not be written, else 0. */
+int run_io_metrics_check(const Run *r, Err *e);
 void run_io_progress(Run *r);
 /* Ends an open \r progress line. */
 void run_io_progress_end(Run *r);

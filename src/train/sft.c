@@ -236,7 +236,7 @@ static int sft_leaf(void *ctx, Run *run, int64_t leaf, real *grads, double *stat
     stats[0] = l.loss;
     if (l.n_valid == 0) return 0;
     model_backward(&r->m, &r->acts, grads, NULL);
-    run_count_experts(run, &r->acts);
+    run_count_forward(run, &r->acts);
     if (l.n_valid != r->step_valid) {
         const real f = (real)((double)l.n_valid / (double)r->step_valid);
         const size_t n = r->m.table.total;

@@ -93,13 +93,14 @@ int sft_add_record(SftSet *s, Tokenizer *tok, const cJSON *rec, const SftDataOpt
     if (rc == 0) {
         tokids_push(&ids, (uint32_t)eos);
         size_t len = ids.n;
-        int keep = 1;
+        int keep = 1, cut = 0;
         if (len > (size_t)o->seq_len) {
             if (o->drop_long) keep = 0;
-            else { len = (size_t)o->seq_len; s->truncated++; }
+            else { len = (size_t)o->seq_len; cut = 1; }
         }
         if (keep && len <= n_prompt) keep = 0;   /* no completion token left */
         if (keep) {
+            s->truncated += cut;   /* an example cut and then dropped counts as dropped only */
             SftExample x = {xmalloc(sizeof(int) * len), (int)len, (int)n_prompt};
             for (size_t i = 0; i < len; i++) x.tok[i] = (int)ids.v[i];
             set_push(s, x);

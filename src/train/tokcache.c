@@ -99,7 +99,7 @@ static int cache_is_fresh(const char *path, const unsigned char *blob, size_t bl
         fresh = !memcmp(h.magic, TOKCACHE_MAGIC, 8) && h.version == TOKCACHE_VERSION &&
                 h.header_bytes == blob_len && h.tokenizer_hash == enc->hash &&
                 h.eos_id == enc->eos_id &&
-                (uint64_t)st.st_size == h.header_bytes + 4 * h.n_tokens &&
+                ((uint64_t)st.st_size - blob_len) / 4 == h.n_tokens && ((uint64_t)st.st_size - blob_len) % 4 == 0 &&
                 !memcmp(have + sizeof h, blob + sizeof h, blob_len - sizeof h);
         if (fresh) {
             info->n_tokens = h.n_tokens;
@@ -303,8 +303,10 @@ int tokfile_open(TokFile *f, const char *path, Err *e) {
         close(fd);
         return err_set(e, "%s: not a token cache (too short)", path);
     }
+    /* sizes compared without overflow: a corrupt count must not wrap around to the file size */
     if (memcmp(h.magic, TOKCACHE_MAGIC, 8) || h.version != TOKCACHE_VERSION || h.header_bytes % 64 ||
-        h.header_bytes < sizeof h || (uint64_t)st.st_size != h.header_bytes + 4 * h.n_tokens) {
+        h.header_bytes < sizeof h || h.header_bytes > (uint64_t)st.st_size ||
+        ((uint64_t)st.st_size - h.header_bytes) / 4 != h.n_tokens || ((uint64_t)st.st_size - h.header_bytes) % 4) {
         close(fd);
         return err_set(e, "%s: not a token cache of this version, or truncated", path);
     }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Decode speed against llama.cpp itself on the same model: the bench config
+# (/work/shared/bench/bench_config.json, else the b_bench fixture's copy) initialised as
+# bench_decode does (`r1 init --seed 1`: the same weights) and exported with `r1 export gguf`,
+# f32 weights on both sides (r1 decodes in f32), the same threads; llama.cpp keeps its default
+# f16 K/V cache (llama-bench accepts no f32 cache; r1's latent cache is f32):
+#   decode1_vs_llamacpp    bench_decode --only 1  (one stream, 16 prompt tokens, 128 new) vs
+#                          llama-bench -p 0 -n 128 -d 16 (tg128 after a 16-token context)
+#   decode64_vs_llamacpp   bench_decode --only 64 (64 streams × 16 prompt tokens, 128 new) vs
+#                          llama-batched-bench -npp 16 -ntg 128 -npl 64 (S_TG: decode tokens/s)
+# llama-bench and llama-batched-bench are built here, natively (-DGGML_NATIVE=ON), from the
+# llama.cpp source npm node-llama-cpp@3.21.1 ships as a git bundle (tools/fetch_v3_tokenizer.sh
+# installs it), into $BUILD/llama.cpp; nothing of it enters the repository. Skipped with a note
+# when cmake, git or the package is missing. r1's MTP module is not used by either side.
+set -u
+BUILD=${BUILD:-build}
+THREADS=${THREADS:-2}
+CONFIG=/work/shared/bench/bench_config.json
+[ -f "$CONFIG" ] || CONFIG=tests/fixtures/model/b_bench/config.json
+bundle=$BUILD/node/node_modules/node-llama-cpp/llama/gitRelease.bundle
+for tool in cmake git; do
+  if ! command -v $tool >/dev/null 2>&1; then echo "bench_llamacpp.sh: no $tool; decode*_vs_llamacpp skipped" >&2; exit 0; fi
+done
+if [ ! -f "$bundle" ]; then
+  echo "bench_llamacpp.sh: $bundle missing (tools/fetch_v3_tokenizer.sh installs node-llama-cpp); decode*_vs_llamacpp skipped" >&2
+  exit 0
+fi
+
+# build llama-bench and llama-batched-bench once per bundle (a stamp holds the bundle's commit)
+src=$BUILD/llama.cpp/src out=$BUILD/llama.cpp/build
+head=$(git bundle list-heads "$bundle" | awk 'NR==1{print $1}')
+if [ "$(cat "$BUILD/llama.cpp/stamp" 2>/dev/null)" != "$head" ] || [ ! -x "$out/bin/llama-bench" ] || [ ! -x "$out/bin/llama-batched-bench" ]; then
+  echo "bench_llamacpp.sh: building llama-bench and llama-batched-bench from $bundle (${head:0:12}), -DGGML_NATIVE=ON" >&2
+  rm -rf "$BUILD/llama.cpp"
+  mkdir -p "$BUILD/llama.cpp"
+  git clone -q "$bundle" "$src" 2>/dev/null && git -C "$src" checkout -q "$head" 2>/dev/null || { echo "bench_llamacpp.sh: cannot unpack $bundle; skipped" >&2; exit 0; }
+  if ! cmake -S "$src" -B "$out" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
+         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF >"$BUILD/llama.cpp/cmake.log" 2>&1 ||
+     ! cmake --build "$out" -j2 --target llama-bench llama-batched-bench >"$BUILD/llama.cpp/build.log" 2>&1; then
+    echo "bench_llamacpp.sh: llama.cpp build failed (see $BUILD/llama.cpp/*.log); decode*_vs_llamacpp skipped" >&2
+    exit 0
+  fi
+  echo "$head" >"$BUILD/llama.cpp/stamp"
+fi
+
+# the bench model, as bench_decode builds it, exported f32
+model=$BUILD/bench-model
+gguf=$BUILD/bench-model.gguf
+if [ ! -f "$gguf" ] || [ "$CONFIG" -nt "$gguf" ] || [ "$BUILD/r1" -nt "$gguf" ]; then
+  "$BUILD/r1" init --config "$CONFIG" --seed 1 --out "$model" >&2 &&
+    "$BUILD/r1" export gguf --model "$model" --out "$gguf" --type f32 >&2 || { echo "bench_llamacpp.sh: export failed" >&2; exit 1; }
+fi
+
+bin=$out/bin
+# one stream: llama-bench's tg128 after a 16-token context, 3 repetitions (its average)
+l1=$("$bin/llama-bench" -m "$gguf" -p 0 -n 128 -d 16 -t "$THREADS" -r 3 -o jsonl 2>"$BUILD/llama.cpp/bench.err" | tail -1)
+o1=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 1 | grep '^BENCH ')
+# 64 streams: 64 prompts of 16 tokens, 128 new tokens each; its decode tokens/s (S_TG)
+l64=$("$bin/llama-batched-bench" -m "$gguf" -c $((64 * 160)) -b 2048 -ub 512 -npp 16 -ntg 128 -npl 64 \
+        -t "$THREADS" --output-format jsonl 2>"$BUILD/llama.cpp/batched.err" | grep '"speed_tg"' | tail -1)
+o64=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 64 | grep '^BENCH ')
+python3 - "$THREADS" "$l1" "$o1" "$l64" "$o64" <<'PY'
+import json, sys
+threads = sys.argv[1]
+def ours(s): return json.loads(s.split("BENCH ", 1)[1])["value"]
+rows = []
+try:
+    ref1 = json.loads(sys.argv[2])["avg_ts"]
+    rows.append(("decode1_vs_llamacpp", ours(sys.argv[3]), ref1, f"llama-bench tg128 at depth 16, f32 weights, {threads} threads"))
+except Exception as e:
+    print(f"bench_llamacpp.sh: llama-bench gave no result ({e}); see build/llama.cpp/bench.err", file=sys.stderr)
+try:
+    ref64 = json.loads(sys.argv[4])["speed_tg"]
+    rows.append(("decode64_vs_llamacpp", ours(sys.argv[5]), ref64, f"llama-batched-bench 64x(16+128) S_TG, f32 weights, {threads} threads"))
+except Exception as e:
+    print(f"bench_llamacpp.sh: llama-batched-bench gave no result ({e}); see build/llama.cpp/batched.err", file=sys.stderr)
+for name, v, ref, what in rows:
+    print("BENCH " + json.dumps({"name": name, "value": round(v, 3), "unit": "tokens/s", "reference": what,
+                                 "reference_value": round(ref, 3), "ratio": round(v / ref, 4)}))
+PY
