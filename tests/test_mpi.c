@@ -146,6 +146,40 @@ static void test_grpo_same_bits(void) {
     sb_free(&o);
 }
 
+/* The other trainers on the engine, at 2 ranks: distill (SFT of a dense qwen2 student from random
+ * init), zero (R1-Zero's template needs a longer context: a model of its own) and rm train (26
+ * pairs in steps of 8: the last step's one micro-batch is rank 0's alone). */
+static void test_distill_zero_rm_same_bits(void) {
+    SKIP_IF(no_mpirun());
+    char z[128], args[1024];
+    snprintf(z, sizeof z, "%s/z", dir);
+    EXPECT(mkdir(z, 0755) == 0 && tu_cli_model(z, 512) == 0);
+    tu_put(tu_path(dir, "qwen2.json"),
+           "{\"architectures\": [\"Qwen2ForCausalLM\"], \"model_type\": \"qwen2\", \"vocab_size\": 320, \"hidden_size\": 32,"
+           " \"intermediate_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 1,"
+           " \"max_position_embeddings\": 256, \"use_sliding_window\": false, \"sliding_window\": 4096,"
+           " \"max_window_layers\": 2, \"tie_word_embeddings\": false}");
+    StrBuf o = {0};
+    snprintf(args, sizeof args, "distill --task arith --n 48 --student-config %s/qwen2.json --tokenizer %s/tok/tokenizer.json "
+             "--steps 3 --batch 8 --micro-batch 2 --seq-len 48 --eval-every 2 --eval-samples 2 --eval-max-new 4 "
+             "--save-every 3 --threads 1 --quiet", dir, dir);
+    EXPECTF(r1_run(&o, 0, args, "dist1", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 2, args, "dist2", NULL) == 0, "%s", o.s);
+    expect_same_run("dist1", "dist2", "step-3");
+    snprintf(args, sizeof args, "zero --model %s/m --task arith --steps 2 --prompts-per-step 4 --num-generations 2 "
+             "--max-prompt-length 400 --max-completion-length 8 --micro-batch 4 --rollout-batches 4 --eval-n 4 "
+             "--save-every 2 --threads 1 --quiet", z);
+    EXPECTF(r1_run(&o, 0, args, "zero1", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 2, args, "zero2", NULL) == 0, "%s", o.s);
+    expect_same_run("zero1", "zero2", "step-2");
+    snprintf(args, sizeof args, "rm train --model %s/m --builtin helpful --n 32 --epochs 1 --batch 8 --micro-batch 2 "
+             "--threads 1 --quiet", dir);
+    EXPECTF(r1_run(&o, 0, args, "rm1", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 2, args, "rm2", NULL) == 0, "%s", o.s);
+    expect_same_run("rm1", "rm2", NULL);
+    sb_free(&o);
+}
+
 /* ---- stopping and failing ---- */
 
 /* Starts `sh -c "exec CMD"` with output to log; the pid is the command's. */
@@ -267,11 +301,12 @@ static void test_sigterm_resume_one_process(void) {
     SKIP_IF(no_mpirun());
     char args[1024], cmd[2048], log[256];
     pretrain_args(args, sizeof args, LONG_ARGS " --steps 1000000 --save-every 0");
-    snprintf(cmd, sizeof cmd, "timeout -k 5 120 " MPIRUN " -np 2 %s %s --out %s/term", tu_r1_bin(), args, dir);
+    /* mpirun itself, not under timeout(1): that would signal the ranks' process group directly */
+    snprintf(cmd, sizeof cmd, MPIRUN " -np 2 %s %s --out %s/term", tu_r1_bin(), args, dir);
     snprintf(log, sizeof log, "%s/term.log", dir);
     pid_t p = spawn(cmd, log);
     EXPECT(wait_lines(p, "term", 4));
-    kill(p, SIGTERM);   /* timeout passes it on to mpirun */
+    kill(p, SIGTERM);
     double took;
     int rc = wait_status(p, 60, &took);
     char *out = tu_slurp(log);
@@ -376,6 +411,7 @@ int main(void) {
     RUN(test_pretrain_same_bits);
     RUN(test_sft_same_bits);
     RUN(test_grpo_same_bits);
+    RUN(test_distill_zero_rm_same_bits);
     RUN(test_sigterm_resume_one_process);
     RUN(test_killed_rank);
     RUN(test_bad_input_refused);
