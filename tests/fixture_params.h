@@ -1,4 +1,4 @@
-/* The model fixtures' deterministic "fixture init" (notes/fixture_spec.md), bit-exact with
+/* The model fixtures' deterministic "fixture init" (tools/README.md), bit-exact with
  * tools/ref_model.py: for tensor NAME and flat index j,
  *   key = mix64(fnv1a64(NAME) ^ mix64(seed)),  u_j = philox4x32(key, j, 0)[0]·2^-32,
  *   value_j = (float)(base + scale·(2u_j − 1))     (computed in double, rounded to float)

@@ -1,6 +1,6 @@
 /* The C model (float) against the PyTorch references (tools/ref_model.py for DeepSeek-V3,
  * tools/ref_dense.py for llama and qwen2; float64) on the committed fixtures
- * tests/fixtures/model/{a_plain,c_yarn_mtp,b_bench,d_llama,e_qwen2} (format: notes/fixture_spec.md).
+ * tests/fixtures/model/{a_plain,c_yarn_mtp,b_bench,d_llama,e_qwen2} (format: tools/README.md).
  *
  * Parameters come from the deterministic fixture init (tests/fixture_params.h, bit-exact with
  * the reference), tokens from the fixture, targets = tokens shifted left (−1 at T−1). Compared:

@@ -1,6 +1,6 @@
 /* safetensors reader and writer (src/io/safetensors.h): round trips in F32 and BF16, the scalar
  * conversions against known bit patterns (BF16 rounding, F16 decoding and encoding of every half,
- * F8 e4m3 decoding and 128×128 block dequantisation), shards, and every bad input of issue 2 —
+ * F8 e4m3 decoding and 128×128 block dequantisation), shards, and every bad input of a safetensors file —
  * truncated file (at every length), header length past the end, invalid JSON, unknown dtype,
  * offsets out of range / overlapping, shape-size mismatch — each an error naming the tensor. */
 #include <stdint.h>

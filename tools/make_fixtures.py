@@ -1,4 +1,4 @@
-"""Writes the model fixtures of notes/fixture_spec.md: tests/fixtures/model/<name>/{config.json,
+"""Writes the model fixtures (format: tools/README.md): tests/fixtures/model/<name>/{config.json,
 meta.json, ref.safetensors} for a_plain, b_bench and c_yarn_mtp (DeepSeek-V3, ref_model.py) and
 d_llama and e_qwen2 (the dense families, ref_dense.py).
 

@@ -9,7 +9,7 @@
  * Not for memory first touched bit by bit inside timed work (the decode engine's arena, whose KV
  * cache fills as tokens come): there a 2 MiB fault (zeroing, compaction) lands mid-step, and
  * decode64 measured 3-10 % slower.
- * Measured on the bench config: PERF.md, "Training speed: unequal cores, huge pages" (session 5).
+ * Measured on the bench config: PERF.md, "Training speed: unequal cores, huge pages".
  * Free with free() (big_zero_lazy's memory with big_unmap).
  */
 #ifndef R1_BASE_BIGMEM_H

@@ -123,7 +123,8 @@ static int matrix_parts(const Model *m, const Safetensors *st, const LinearWeigh
 }
 
 int model_load_dir_as(Model *m, const char *dir, WeightMode mode, Err *e) {
-    if (mode == WEIGHTS_F32) return model_load_dir(m, dir, e);
+    /* a .gguf file is read to f32 (its stored types dequantised), whatever the mode */
+    if (mode == WEIGHTS_F32 || model_path_is_gguf(dir)) return model_load_dir(m, dir, e);
     ModelConfig cfg;
     Safetensors st;
     memset(m, 0, sizeof *m);

@@ -1,5 +1,5 @@
 /* Multi-Token Prediction module k (1..M), forward and backward (deepseek-v3-architecture.md §7,
- * notes/fixture_spec.md). For sequence b and MTP position i = 0..Tk−1, Tk = T − k:
+ * MODEL.md). For sequence b and MTP position i = 0..Tk−1, Tk = T − k:
  *   x_i   = eh_proj( [enorm(embed[tokens[b, i+k]]) ; hnorm(h^{k−1}_{b,i})] )     embedding first
  *   h^k   = block_k(x) over the Tk rows of each sequence, causal, RoPE positions 0..Tk−1
  *   logits_i = lm_head( shared_head.norm(h^k_i) ),  target targets[b, i+k] (−1: none)
