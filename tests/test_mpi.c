@@ -96,18 +96,29 @@ static void expect_same_run(const char *a, const char *b, const char *ckpt) {
     free(mb);
 }
 
+/* `r1 ARGS` in one process (run NAME1) and under mpirun with 2, 4, ... max_np ranks (NAME2, ...):
+ * every run's files and metrics are those of the one process (ckpt: a checkpoint compared too). */
+static void expect_same_at_ranks(const char *args, const char *name, const char *ckpt, int max_np) {
+    char one[64], many[64];
+    snprintf(one, sizeof one, "%s1", name);
+    StrBuf o = {0};
+    EXPECTF(r1_run(&o, 0, args, one, NULL) == 0, "%s", o.s);
+    for (int np = 2; np <= max_np; np *= 2) {
+        snprintf(many, sizeof many, "%s%d", name, np);
+        EXPECTF(r1_run(&o, np, args, many, NULL) == 0, "%s", o.s);
+        expect_same_run(one, many, ckpt);
+    }
+    sb_free(&o);
+}
+
 static void test_pretrain_same_bits(void) {
     SKIP_IF(no_mpirun());
     char args[1024];
     pretrain_args(args, sizeof args, "--steps 5 --grad-accum 4 --eval-every 2 --val-frac 0.1 --save-every 5");
-    StrBuf o = {0};
-    EXPECTF(r1_run(&o, 0, args, "pt1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "pt2", NULL) == 0, "%s", o.s);
-    expect_same_run("pt1", "pt2", "step-5");
-    EXPECTF(r1_run(&o, 4, args, "pt4", NULL) == 0, "%s", o.s);
-    expect_same_run("pt1", "pt4", "step-5");
+    expect_same_at_ranks(args, "pt", "step-5", 4);
     char z0[1100];
     snprintf(z0, sizeof z0, "%s --zero-stage 0", args);   /* moments on every rank: the same bits */
+    StrBuf o = {0};
     EXPECTF(r1_run(&o, 2, z0, "pt2z0", NULL) == 0, "%s", o.s);
     expect_same_run("pt1", "pt2z0", "step-5");
     sb_free(&o);
@@ -118,13 +129,7 @@ static void test_sft_same_bits(void) {
     char args[1024];
     snprintf(args, sizeof args, "sft --model %s/m --task arith --n 48 --steps 4 --batch 8 --micro-batch 2 --seq-len 48 "
              "--eval-every 2 --eval-samples 2 --eval-max-new 4 --threads 1 --quiet", dir);
-    StrBuf o = {0};
-    EXPECTF(r1_run(&o, 0, args, "sft1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "sft2", NULL) == 0, "%s", o.s);
-    expect_same_run("sft1", "sft2", "step-4");
-    EXPECTF(r1_run(&o, 4, args, "sft4", NULL) == 0, "%s", o.s);
-    expect_same_run("sft1", "sft4", "step-4");
-    sb_free(&o);
+    expect_same_at_ranks(args, "sft", "step-4", 4);
 }
 
 /* Rewards that vary on a random model's text, dynamic sampling with a refill round, a reference
@@ -137,13 +142,7 @@ static void test_grpo_same_bits(void) {
              "--steps 3 --prompts-per-step 4 --num-generations 3 --max-completion-length 12 --micro-batch 5 "
              "--rollout-batches 4 --beta 0.05 --num-iterations 2 --dynamic-sampling --max-refill 1 --eval-every 2 "
              "--eval-n 5 --eval-k 2 --save-every 3 --threads 1 --quiet", dir);
-    StrBuf o = {0};
-    EXPECTF(r1_run(&o, 0, args, "grpo1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "grpo2", NULL) == 0, "%s", o.s);
-    expect_same_run("grpo1", "grpo2", "step-3");
-    EXPECTF(r1_run(&o, 4, args, "grpo4", NULL) == 0, "%s", o.s);
-    expect_same_run("grpo1", "grpo4", "step-3");
-    sb_free(&o);
+    expect_same_at_ranks(args, "grpo", "step-3", 4);
 }
 
 /* The other trainers on the engine, at 2 ranks: distill (SFT of a dense qwen2 student from random
@@ -159,25 +158,17 @@ static void test_distill_zero_rm_same_bits(void) {
            " \"intermediate_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 1,"
            " \"max_position_embeddings\": 256, \"use_sliding_window\": false, \"sliding_window\": 4096,"
            " \"max_window_layers\": 2, \"tie_word_embeddings\": false}");
-    StrBuf o = {0};
     snprintf(args, sizeof args, "distill --task arith --n 48 --student-config %s/qwen2.json --tokenizer %s/tok/tokenizer.json "
              "--steps 3 --batch 8 --micro-batch 2 --seq-len 48 --eval-every 2 --eval-samples 2 --eval-max-new 4 "
              "--save-every 3 --threads 1 --quiet", dir, dir);
-    EXPECTF(r1_run(&o, 0, args, "dist1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "dist2", NULL) == 0, "%s", o.s);
-    expect_same_run("dist1", "dist2", "step-3");
+    expect_same_at_ranks(args, "dist", "step-3", 2);
     snprintf(args, sizeof args, "zero --model %s/m --task arith --steps 2 --prompts-per-step 4 --num-generations 2 "
              "--max-prompt-length 400 --max-completion-length 8 --micro-batch 4 --rollout-batches 4 --eval-n 4 "
              "--save-every 2 --threads 1 --quiet", z);
-    EXPECTF(r1_run(&o, 0, args, "zero1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "zero2", NULL) == 0, "%s", o.s);
-    expect_same_run("zero1", "zero2", "step-2");
+    expect_same_at_ranks(args, "zero", "step-2", 2);
     snprintf(args, sizeof args, "rm train --model %s/m --builtin helpful --n 32 --epochs 1 --batch 8 --micro-batch 2 "
              "--threads 1 --quiet", dir);
-    EXPECTF(r1_run(&o, 0, args, "rm1", NULL) == 0, "%s", o.s);
-    EXPECTF(r1_run(&o, 2, args, "rm2", NULL) == 0, "%s", o.s);
-    expect_same_run("rm1", "rm2", NULL);
-    sb_free(&o);
+    expect_same_at_ranks(args, "rm", NULL, 2);
 }
 
 /* ---- stopping and failing ---- */
@@ -294,22 +285,30 @@ static void expect_resumes_like_one_process(const char *run) {
     sb_free(&o);
 }
 
+/* Starts a 2-rank pretraining run `run` of a million steps (log in DIR/run.log; mpirun itself, not
+ * under timeout(1), which would signal the ranks' process group directly) and waits until it has
+ * written `lines` metrics lines. mpirun's pid. */
+static pid_t start_long_run(const char *run, int save_every, int lines) {
+    char args[1024], extra[128], cmd[2048], log[256];
+    snprintf(extra, sizeof extra, LONG_ARGS " --steps 1000000 --save-every %d", save_every);
+    pretrain_args(args, sizeof args, extra);
+    snprintf(cmd, sizeof cmd, MPIRUN " -np 2 %s %s --out %s/%s", tu_r1_bin(), args, dir, run);
+    snprintf(log, sizeof log, "%s/%s.log", dir, run);
+    pid_t p = spawn(cmd, log);
+    EXPECT(wait_lines(p, run, lines));
+    return p;
+}
+
 /* SIGTERM to mpirun: mpirun sends SIGTERM to the ranks (after odls_base_sigkill_timeout, 1 s, and
  * SIGKILL as long again later), the ranks agree on the step to stop after, rank 0 writes the
  * checkpoint, and one process resumes it to the bytes of the uninterrupted run. */
 static void test_sigterm_resume_one_process(void) {
     SKIP_IF(no_mpirun());
-    char args[1024], cmd[2048], log[256];
-    pretrain_args(args, sizeof args, LONG_ARGS " --steps 1000000 --save-every 0");
-    /* mpirun itself, not under timeout(1): that would signal the ranks' process group directly */
-    snprintf(cmd, sizeof cmd, MPIRUN " -np 2 %s %s --out %s/term", tu_r1_bin(), args, dir);
-    snprintf(log, sizeof log, "%s/term.log", dir);
-    pid_t p = spawn(cmd, log);
-    EXPECT(wait_lines(p, "term", 4));
+    pid_t p = start_long_run("term", 0, 4);
     kill(p, SIGTERM);
     double took;
     int rc = wait_status(p, 60, &took);
-    char *out = tu_slurp(log);
+    char *out = tu_slurp(tu_path(dir, "term.log"));
     EXPECTF(rc >= 0 && strstr(out, "stopped at step"), "rc %d after %.1f s: %s", rc, took, out);
     free(out);
     expect_resumes_like_one_process("term");
@@ -319,18 +318,13 @@ static void test_sigterm_resume_one_process(void) {
  * checkpoint is whole and one process resumes it to the uninterrupted run's bytes. */
 static void test_killed_rank(void) {
     SKIP_IF(no_mpirun());
-    char args[1024], cmd[2048], log[256];
-    pretrain_args(args, sizeof args, LONG_ARGS " --steps 1000000 --save-every 3");
-    snprintf(cmd, sizeof cmd, MPIRUN " -np 2 %s %s --out %s/kill", tu_r1_bin(), args, dir);
-    snprintf(log, sizeof log, "%s/kill.log", dir);
-    pid_t p = spawn(cmd, log);
-    EXPECT(wait_lines(p, "kill", 7));
+    pid_t p = start_long_run("kill", 3, 7);
     pid_t victim = rank_pid(p, 1);
     EXPECTF(victim > 0, "rank 1 of mpirun %d not found", (int)p);
     if (victim > 0) kill(victim, SIGKILL);
     double took;
     int rc = wait_status(p, 60, &took);
-    char *out = tu_slurp(log);
+    char *out = tu_slurp(tu_path(dir, "kill.log"));
     EXPECTF(rc > 0 && took < 10 && strstr(out, "rank 1") && strstr(out, "signal 9"), "rc %d after %.1f s: %s", rc, took,
             out);
     free(out);
@@ -380,9 +374,13 @@ static void test_bad_input_refused(void) {
         Err e = {{0}};
         char *bin = file_read_all(tu_r1_bin(), &n, &e);
         size_t vl = strlen(ver), hits = 0;
-        for (size_t i = 0; bin && i + vl < n; i++)
-            if (!memcmp(bin + i, ver, vl) && bin[i + vl] == 0) { memset(bin + i, 'x', vl); hits++; }
-        EXPECT(hits == 1 && file_write_atomic(other, bin, n, &e) == 0 && chmod(other, 0755) == 0);
+        /* every string that is the version or starts it ("-dirty": objects built at other times) */
+        for (size_t i = 1; bin && i + vl < n; i++)
+            if (bin[i - 1] == 0 && !memcmp(bin + i, ver, vl) && (bin[i + vl] == 0 || bin[i + vl] == '-')) {
+                memset(bin + i, 'x', vl);
+                hits++;
+            }
+        EXPECT(hits >= 1 && file_write_atomic(other, bin, n, &e) == 0 && chmod(other, 0755) == 0);
         free(bin);
         rc = tu_runf(&o, "timeout -k 5 120 " MPIRUN " -np 1 %s %s --out %s/bad5 : -np 1 %s %s --out %s/bad5",
                      tu_r1_bin(), args, dir, other, args, dir);

@@ -21,5 +21,7 @@ struct Dist *cli_world(void);
 /* Whether this process prints a command's closing summary (rank 0 under mpirun; the other
  * ranks' stdout goes to /dev/null). */
 int cli_reports(void);
+/* This build's version (`r1 version` prints it; ranks of one job must share it). */
+const char *cli_version(void);
 
 #endif

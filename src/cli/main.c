@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
     }
     if (world.rank > 0 && !freopen("/dev/null", "w", stdout)) return 1;
     /* the first collective: ranks of different builds must not go on to disagree in the dark */
-    if (world.size > 1 && dist_check_same(&world, R1_VERSION, "the r1 version", &e) != 0) {
+    if (world.size > 1 && dist_check_same(&world, cli_version(), "the r1 version", &e) != 0) {
         cli_fail(&e);
         dist_finalize(&world);
         return 1;

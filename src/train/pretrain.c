@@ -116,15 +116,9 @@ static double evaluate(Pretrain *p, Run *r) {
         v[2 * k] = l.loss * l.n_valid;
         v[2 * k + 1] = l.n_valid;
     }
-    run_gather(r, (int64_t)n_batches, v, 2);
-    double sum = 0;
-    int64_t n = 0;
-    for (uint64_t k = 0; k < n_batches; k++) {
-        sum += v[2 * k];
-        n += (int64_t)v[2 * k + 1];
-    }
+    double mean = run_gather_mean(r, (int64_t)n_batches, v);
     free(v);
-    return n ? sum / (double)n : NAN;
+    return mean;
 }
 
 /* Micro-batch `leaf` of the step: its losses into stats [4]. */

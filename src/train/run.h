@@ -215,6 +215,9 @@ int run_update(Run *r, const RunUpdate *u, double *clip, Err *e);
 void run_share(const Run *r, int64_t n, int64_t *lo, int64_t *hi);
 /* After run_share: v [n·per] holds this rank's items; afterwards every rank's. */
 void run_gather(Run *r, int64_t n, double *v, int per);
+/* run_gather of n (sum, count) pairs v [2n], then Σ sum / Σ count added in item order (NaN when
+ * the counts are 0): an evaluation's mean per token. */
+double run_gather_mean(Run *r, int64_t n, double *v);
 /* Rank 0 runs this process's files and terminal output (one process: always). */
 int run_is_root(const Run *r);
 

@@ -241,6 +241,16 @@ void run_gather(Run *r, int64_t n, double *v, int per) {
     r->comm_seconds += clock_now() - t0;
 }
 
+double run_gather_mean(Run *r, int64_t n, double *v) {
+    run_gather(r, n, v, 2);
+    double sum = 0, count = 0;
+    for (int64_t k = 0; k < n; k++) {
+        sum += v[2 * k];
+        count += v[2 * k + 1];
+    }
+    return count > 0 ? sum / count : NAN;
+}
+
 typedef struct LeafCall {
     Run *r;
     RunLeafFn fn;

@@ -198,15 +198,9 @@ static double heldout_loss(Sft *r, Run *run) {
         v[2 * k + 1] = l.n_valid;
     }
     sft_batcher_free(&vb);
-    run_gather(run, n_batches, v, 2);
-    double sum = 0;
-    int64_t n = 0;
-    for (int64_t k = 0; k < n_batches; k++) {
-        sum += v[2 * k];
-        n += (int64_t)v[2 * k + 1];
-    }
+    double mean = run_gather_mean(run, n_batches, v);
     free(v);
-    return n > 0 ? sum / (double)n : NAN;
+    return mean;
 }
 
 /* The accuracy hook on the first eval_samples held-out examples, with as many new tokens as the
