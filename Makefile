@@ -9,6 +9,9 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB := /usr/lib/x86_64-linux-gnu/openblas-openmp
+# Open MPI (libopenmpi-dev): its wrapper compiler names the include and library flags
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
            -Wformat=2 -Wno-unused-parameter -Werror=implicit-function-declaration
@@ -17,9 +20,9 @@ WARN    += -Werror
 endif
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
+CPPFLAGS := -Isrc -Itests -I/usr/include/cjson -I$(BLAS_INC) $(MPI_CFLAGS) -D_GNU_SOURCE -DR1_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 -fopenmp $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
-LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lmicrohttpd -lpthread -lm
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lmicrohttpd $(MPI_LIBS) -lpthread -lm
 LDFLAGS += -fopenmp
 
 LIB_SRC   := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)

@@ -10,8 +10,8 @@
 #   tools/deps.sh --jinja2     only Debian's python3 with jinja2: the chat-template check
 #   tools/deps.sh --chromium   only Chromium (and python3): tests/report_render.sh, make report-screenshot
 set -eu
-pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev clang
-      libclang-rt-14-dev libomp-dev)   # libomp-dev: LLVM OpenMP and its Archer tool (fuzz build, make tsan)
+pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libopenmpi-dev
+      openmpi-bin clang libclang-rt-14-dev libomp-dev)   # libomp-dev: LLVM OpenMP and its Archer tool (fuzz build, make tsan)
 case "${1:-}" in
   "") ;;
   --reference) pkgs+=(python3-torch python3-numpy python3-jinja2 nodejs npm) ;;

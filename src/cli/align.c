@@ -21,6 +21,7 @@ int cmd_align(int argc, char **argv) {
     if (rc == 0) rc = align_run(&o, &res, &e);
     cJSON_Delete(saved);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (!cli_reports()) return 0;
     const GrpoResult *g = &res.grpo;
     fprintf(stderr, "align: %lld steps in %.1f s (RM term from step %lld); last step: reward %.3f, rm %.3f, accuracy "
                     "%.3f, length %.1f; %d general completions scored%s\n",

@@ -28,6 +28,7 @@ static int run(int argc, char **argv, int zero) {
     if (rc == 0) rc = grpo_run(&o, &res, &e);
     cJSON_Delete(saved);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
+    if (!cli_reports()) return 0;
     const char *name = zero ? "zero" : "grpo";
     fprintf(stderr, "%s: %lld steps in %.1f s; last step: reward %.3f, accuracy %.3f, length %.1f%s\n", name,
             (long long)res.steps_done, res.seconds, res.last.reward_mean, res.last.accuracy, res.last.len_mean,

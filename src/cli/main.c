@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/blas_env.h"
+#include "base/dist.h"
 #include "base/error.h"
 #include "cli/commands.h"
 
@@ -39,9 +40,30 @@ static const Command commands[] = {
 #undef ENTRY
 };
 
+/* The ranks of this process's job: one, unless started by mpirun (base/dist.h). */
+static Dist world;
+
+Dist *cli_world(void) { return &world; }
+
+int cli_reports(void) { return world.rank == 0; }
+
 int cli_fail(const Err *e) {
-    fprintf(stderr, "r1: error: %s\n", e->msg[0] ? e->msg : "failed");
+    /* an error the ranks agreed on is rank 0's to print; another rank's own error ends the job,
+     * since the others may be waiting for it */
+    if (world.size > 1 && world.agreed && world.rank != 0) return 1;
+    char who[32] = "";
+    if (world.size > 1 && !world.agreed && world.rank > 0) snprintf(who, sizeof who, "rank %d: ", world.rank);
+    fprintf(stderr, "r1: error: %s%s\n", who, e->msg[0] ? e->msg : "failed");
+    if (world.size > 1 && !world.agreed) dist_abort(&world, 1);
     return 1;
+}
+
+/* The commands that run data-parallel under mpirun (argv[1], and argv[2] for `rm train`). */
+static int data_parallel(int argc, char **argv) {
+    static const char *const names[] = {"pretrain", "sft", "distill", "grpo", "zero", "align"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(argv[1], names[i])) return 1;
+    return !strcmp(argv[1], "rm") && argc > 2 && !strcmp(argv[2], "train");
 }
 
 static void usage(FILE *out) {
@@ -50,8 +72,37 @@ static void usage(FILE *out) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv) {
     blas_env_fix(argv);
+    Err e = {{0}};
+    if (dist_init(&world, &argc, &argv, &e) != 0) {
+        cli_fail(&e);
+        dist_finalize(&world);
+        return 1;
+    }
+    if (world.rank > 0 && !freopen("/dev/null", "w", stdout)) return 1;
+    /* the first collective: ranks of different builds must not go on to disagree in the dark */
+    if (world.size > 1 && dist_check_same(&world, cli_version(), "the r1 version", &e) != 0) {
+        cli_fail(&e);
+        dist_finalize(&world);
+        return 1;
+    }
+    if (world.size > 1 && argc >= 2 && !data_parallel(argc, argv)) {
+        world.agreed = 1;
+        err_set(&e, "r1 %s runs in one process: under mpirun, only pretrain, sft, distill, grpo, zero, align and "
+                    "rm train run data-parallel", argv[1]);
+        cli_fail(&e);
+        dist_finalize(&world);
+        return 1;
+    }
+    int rc = run_command(argc, argv);
+    dist_finalize(&world);
+    return rc;
+}
+
+static int run_command(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

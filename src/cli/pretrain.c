@@ -34,6 +34,7 @@ int cmd_pretrain(int argc, char **argv) {
     sb_free(&files);
     cJSON_Delete(saved);
     if (rc != 0) return cli_fail(&e);
+    if (!cli_reports()) return 0;
     if (res.interrupted)
         fprintf(stderr, "stopped at step %lld: checkpoint written; continue with --resume\n", (long long)res.steps_done);
     else

@@ -31,6 +31,7 @@ int sft_cli_run(int argc, char **argv, int distill) {
     rc = sft_run(&o, &res, &e);
     cJSON_Delete(saved);
     if (rc) return cli_fail(&e);
+    if (!cli_reports()) return 0;
     const char *name = distill ? "distill" : "sft";
     fprintf(stderr, "%s: %lld examples (%lld held out, %lld truncated, %lld dropped); %lld steps in %.1f s; "
                     "loss %.4f -> %.4f%s\n",

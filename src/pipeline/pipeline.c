@@ -91,11 +91,33 @@ static Cmd r1_cmd(const Ctx *x, const char *sub) {
     return c;
 }
 
+/* The training commands, which run data-parallel under mpirun (cli/main.c's list). */
+static int data_parallel(const Cmd *c) {
+    static const char *const names[] = {"pretrain", "sft", "distill", "grpo", "zero", "align"};
+    for (size_t i = 0; c->n > 1 && i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(c->argv[1], names[i])) return 1;
+    return c->n > 2 && !strcmp(c->argv[1], "rm") && !strcmp(c->argv[2], "train");
+}
+
+/* With --ranks N, a training command becomes `mpirun -np N r1 ...`. */
+static void under_mpirun(const Ctx *x, Cmd *c) {
+    if (x->o->ranks <= 1 || !data_parallel(c)) return;
+    CHECK(c->n + 3 <= MAX_ARGS);
+    memmove(c->argv + 3, c->argv, sizeof(char *) * (size_t)(c->n + 1));
+    c->n += 3;
+    if (asprintf(&c->argv[0], "mpirun") < 0 || asprintf(&c->argv[1], "-np") < 0 ||
+        asprintf(&c->argv[2], "%d", x->o->ranks) < 0)
+        abort();
+}
+
 /* Runs the command in its own process; its output goes to the terminal. */
 static int run(Ctx *x, Cmd *c, const char *stage, Err *e) {
+    under_mpirun(x, c);
+    const int mpi = c->n > 3 && !strcmp(c->argv[0], "mpirun");
     StrBuf line = {0};
-    sb_append(&line, "$ r1");
-    for (int i = 1; i < c->n; i++) { sb_append(&line, " "); sb_append(&line, c->argv[i]); }
+    if (mpi) sb_printf(&line, "$ mpirun -np %s r1", c->argv[2]);
+    else sb_append(&line, "$ r1");
+    for (int i = mpi ? 4 : 1; i < c->n; i++) { sb_append(&line, " "); sb_append(&line, c->argv[i]); }
     fprintf(stderr, "%s\n", line.s);
     if (x->log) { fprintf(x->log, "%s\n", line.s); fflush(x->log); }
     sb_free(&line);
@@ -109,7 +131,8 @@ static int run(Ctx *x, Cmd *c, const char *stage, Err *e) {
         /* the stage dies with the pipeline: a killed pipeline leaves no stage running on, to race
          * the run that resumes it */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
-        execv(c->argv[0], c->argv);
+        if (mpi) execvp(c->argv[0], c->argv);
+        else execv(c->argv[0], c->argv);
         fprintf(stderr, "r1: error: cannot run %s: %s\n", c->argv[0], strerror(errno));
         _exit(127);
     }

@@ -29,6 +29,7 @@ typedef struct PipelineOptions {
     const char *out;        /* run folder (default runs/<preset>) */
     const char *r1;         /* the r1 binary to run stages with (default: this one) */
     int threads;            /* passed to every stage (0: all cores) */
+    int ranks;              /* > 1: the training stages run under `mpirun -np ranks` */
     long seed;
     int dry_run;            /* print the commands, run nothing */
 } PipelineOptions;

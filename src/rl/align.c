@@ -23,7 +23,7 @@ static void add_record(StrBuf *out, const char *prompt, const char *answer) {
     cJSON_Delete(j);
 }
 
-int align_write_prompts(const char *path, const AlignMix *mix, Err *e) {
+int align_prompts(const AlignMix *mix, StrBuf *out, Err *e) {
     if (mix->n < 1) return err_set(e, "align: the prompt pool needs at least one record");
     if (!(mix->general_frac >= 0 && mix->general_frac <= 1)) return err_set(e, "general_frac: must be in [0, 1]");
     char names[8][16];
@@ -38,7 +38,6 @@ int align_write_prompts(const char *path, const AlignMix *mix, Err *e) {
         s += l + (s[l] == ',');
     }
     if (n_tasks == 0 && mix->general_frac < 1) return err_set(e, "task: no reasoning task given");
-    StrBuf out = {0};
     Rng r = rng_make(mix->seed, RNG_DATA, 0, 11);
     int rc = 0;
     for (int i = 0; i < mix->n && rc == 0; i++) {
@@ -48,17 +47,23 @@ int align_write_prompts(const char *path, const AlignMix *mix, Err *e) {
         if (general && (i & 1)) {
             SafetyItem it = {0};
             safety_make(mix->seed, (uint64_t)i, &it);
-            add_record(&out, it.prompt.s, ALIGN_GENERAL_REF);
+            add_record(out, it.prompt.s, ALIGN_GENERAL_REF);
             safety_item_free(&it);
         } else {
             Problem p = {0};
             const char *task = general ? "chat" : names[i % n_tasks];
             rc = task_make(task, mix->seed, (uint64_t)i, &to, &p, e);
-            if (rc == 0) add_record(&out, p.prompt.s, general ? ALIGN_GENERAL_REF : p.reference.s);
+            if (rc == 0) add_record(out, p.prompt.s, general ? ALIGN_GENERAL_REF : p.reference.s);
             problem_free(&p);
         }
     }
-    if (rc == 0) rc = file_write_atomic(path, out.s, out.len, e);
+    return rc;
+}
+
+int align_write_prompts(const char *path, const AlignMix *mix, Err *e) {
+    StrBuf out = {0};
+    int rc = align_prompts(mix, &out, e);
+    if (rc == 0) rc = file_write_atomic(path, out.s ? out.s : "", out.len, e);
     sb_free(&out);
     return rc;
 }

@@ -29,7 +29,9 @@ typedef struct AlignMix {
     uint64_t seed;
 } AlignMix;
 
-/* Writes the mixed prompt pool to path. Errors name the task. */
+/* The mixed prompt pool as JSONL, appended to out. Errors name the task. */
+int align_prompts(const AlignMix *mix, StrBuf *out, Err *e);
+/* ... written to path. */
 int align_write_prompts(const char *path, const AlignMix *mix, Err *e);
 
 typedef struct AlignRm {

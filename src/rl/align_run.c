@@ -54,19 +54,38 @@ static int validate(const AlignOptions *o, AlignMix *mix, Err *e) {
 int align_run(const AlignOptions *o, AlignResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     AlignMix mix;
-    if (validate(o, &mix, e) != 0) return -1;
+    Dist *d = o->grpo.run.dist;
+    if (dist_agree(d, validate(o, &mix, e), e) != 0) return -1;
     RewardModel help, harm;
-    if (rm_load(&help, o->rm_helpful, e)) return -1;
-    if (o->rm_harmless && rm_load(&harm, o->rm_harmless, e)) { rm_free(&help); return -1; }
+    int rc = rm_load(&help, o->rm_helpful, e);
+    if (dist_agree(d, rc, e) != 0) {
+        if (rc == 0) rm_free(&help);
+        return -1;
+    }
+    if (o->rm_harmless) {
+        rc = rm_load(&harm, o->rm_harmless, e);
+        if (dist_agree(d, rc, e) != 0) {
+            if (rc == 0) rm_free(&harm);
+            rm_free(&help);
+            return -1;
+        }
+    }
     AlignRm ctx = {.helpful = &help, .harmless = o->rm_harmless ? &harm : NULL, .helpful_full = o->helpful_full};
     GrpoOptions g = o->grpo;
     char prompts_path[4096];
     snprintf(prompts_path, sizeof prompts_path, "%s/align_prompts.jsonl", g.run.out_dir);
     PromptSource ps;
     memset(&ps, 0, sizeof ps);
-    int rc = file_mkdirs(g.run.out_dir, e);
-    if (rc == 0) rc = align_write_prompts(prompts_path, &mix, e);
-    if (rc == 0) rc = prompt_source_file(&ps, prompts_path, g.seed, e);
+    /* every rank makes the pool (a function of the options); rank 0 keeps it in the run folder */
+    StrBuf pool = {0};
+    rc = align_prompts(&mix, &pool, e);
+    if (rc == 0 && dist_rank(d) == 0) {
+        rc = file_mkdirs(g.run.out_dir, e);
+        if (rc == 0) rc = file_write_atomic(prompts_path, pool.s ? pool.s : "", pool.len, e);
+    }
+    if (rc == 0) rc = prompt_source_text(&ps, pool.s ? pool.s : "", pool.len, prompts_path, g.seed, e);
+    sb_free(&pool);
+    rc = dist_agree(d, rc, e);
     if (rc == 0) {
         g.prompts = &ps;
         g.prompt_format = PROMPT_CHAT;
@@ -80,7 +99,9 @@ int align_run(const AlignOptions *o, AlignResult *res, Err *e) {
         g.command_options = &ALIGN_OPTIONS;
         g.command_opts = o;
         rc = grpo_run(&g, &res->grpo, e);
-        res->n_calls = ctx.n_calls;
+        int64_t calls = ctx.n_calls;   /* each rank scored its own completions */
+        if (rc == 0) dist_sum_i64(d, &calls, 1);
+        res->n_calls = (int)calls;
     }
     prompt_source_free(&ps);
     rm_free(&help);

@@ -66,6 +66,9 @@ static const OptSpec GRPO_SPECS[] = {
         "exclude truncated completions from the loss"),
     OPT("ref_model_sync_steps", OPT_I64, G_(ref_sync_steps), OPT_MATH, "reset the reference to the policy every N steps (0: never)"),
     OPT("micro_batch", OPT_INT, G_(micro_batch), OPT_MATH, "sequences per forward/backward"),
+    OPT("rollout_batches", OPT_INT, G_(rollout_batches), OPT_MATH,
+        "continuous batches a step's prompt groups are generated in (a divisor of the prompts per step); "
+        "under mpirun the ranks share them"),
     OPT("steps", OPT_I64, G_(steps), OPT_LENGTH, "RL steps"),
     OPT("seed", OPT_U64, G_(seed), OPT_MATH, "seed of prompts and sampling"),
 };
@@ -97,6 +100,7 @@ GrpoOptions grpo_defaults(void) {
     o.scale_rewards = SCALE_GROUP;
     o.num_iterations = 1;
     o.micro_batch = 16;
+    o.rollout_batches = 1;
     o.eval_n = 64;
     o.eval_k = 4;
     o.steps = 100;
@@ -105,7 +109,7 @@ GrpoOptions grpo_defaults(void) {
                              .decay_frac = 0.2, .adamw = adamw_defaults(), .max_grad_norm = 1.0,
                              .bias_update_speed = 0.001};
     o.optim.adamw.weight_decay = 0.0;
-    o.run = (RunOptions){.save_every = 50, .keep = 2, .log_every = 1};
+    o.run = (RunOptions){.save_every = 50, .keep = 2, .log_every = 1, .zero_stage = 1};
     return o;
 }
 
@@ -142,6 +146,7 @@ static int validate(const GrpoOptions *o, Err *e) {
     if (o->top_k < 0) return opt_err(s, e, "top_k", "must be >= 0");
     if (o->num_iterations < 1) return opt_err(s, e, "num_iterations", "must be >= 1");
     if (o->micro_batch < 1 || o->micro_batch > 1024) return opt_err(s, e, "micro_batch", "must be in 1..1024");
+    if (o->rollout_batches < 1) return opt_err(s, e, "rollout_batches", "must be >= 1");
     if (o->max_completion_length < 1) return opt_err(s, e, "max_completion_length", "must be >= 1");
     if (o->max_refill < 0) return opt_err(s, e, "max_refill", "must be >= 0");
     if (!(o->loss.epsilon_low >= 0)) return opt_err(s, e, "epsilon", "must be >= 0");
@@ -150,6 +155,20 @@ static int validate(const GrpoOptions *o, Err *e) {
     if (o->steps < 1) return opt_err(s, e, "steps", "must be >= 1");
     if (o->eval_every < 0) return opt_err(s, e, "eval_every", "must be >= 0");
     if (o->eval_n < 1 || o->eval_k < 1) return opt_err(s, e, "eval_n", "and %s: must be >= 1", opt_flag("eval_k", f1, sizeof f1));
+    return 0;
+}
+
+/* The ranks share a step's rollout batches, each of whole prompt groups. */
+static int check_shares(const GrpoOptions *o, Err *e) {
+    const OptSet *s = &GRPO_OPTIONS;
+    char f[64];
+    const int K = o->rollout_batches, N = dist_ranks(o->run.dist);
+    if (o->prompts_per_step % K != 0)
+        return opt_err(s, e, "rollout_batches", "%d does not divide the %d prompts per step", K, o->prompts_per_step);
+    if (K % N != 0)
+        return opt_err(s, e, "rollout_batches", "%d: the step's rollout batches cannot be shared by %d ranks; give a "
+                       "multiple of %d that divides %s %d", K, N, N, opt_flag("prompts_per_step", f, sizeof f),
+                       o->prompts_per_step);
     return 0;
 }
 
@@ -254,7 +273,7 @@ typedef struct PassSums {
 
 /* Forward (reference on pass 0, policy), the loss and its backward for sequences b0..b0+S. */
 static void micro_batch(Grpo *g, Run *run, const Rollout *r, TokenView *v, const GrpoLossConfig *lc, Micro *mb,
-                        int b0, int S, int pass, PassSums *ps) {
+                        int b0, int S, int pass, PassSums *ps, real *grads) {
     const int V = g->m.cfg.vocab_size;
     int T = 0;
     for (int s = 0; s < S; s++) if (r->len[b0 + s] > T) T = r->len[b0 + s];
@@ -302,8 +321,35 @@ static void micro_batch(Grpo *g, Run *run, const Rollout *r, TokenView *v, const
     for (int s = 0; s < S; s++)
         for (int t = cs[b0 + s]; t < cs[b0 + s + 1]; t++)
             mb->row_w[s * T + r->n_prompt[b0 + s] - 1 + (t - cs[b0 + s])] = (real)(-v->dlogp[t]);
-    model_backward(&g->m, &g->acts, run->grads, mb->row_w);
+    model_backward(&g->m, &g->acts, grads, mb->row_w);
     ps->t_up += clock_now() - t1;
+}
+
+/* One pass's micro-batches are the leaves of its gradient (train/run.h). */
+typedef struct Pass {
+    Grpo *g;
+    const Rollout *r;
+    TokenView *v;
+    const GrpoLossConfig *lc;
+    Micro *mb;
+    int pass;
+    double t_lp, t_up;
+} Pass;
+
+enum { LEAF_STATS = 6 };   /* loss, entropy sum and count, KL sum, clipped low and high */
+
+static int pass_leaf(void *ctx, Run *run, int64_t leaf, real *grads, double *stats, Err *e) {
+    (void)e;
+    Pass *p = ctx;
+    const int mbs = p->g->o.micro_batch, b0 = (int)leaf * mbs;
+    PassSums ps = {0};
+    micro_batch(p->g, run, p->r, p->v, p->lc, p->mb, b0, p->r->n - b0 < mbs ? p->r->n - b0 : mbs, p->pass, &ps,
+                grads);
+    double st[LEAF_STATS] = {ps.loss, ps.ent_sum, (double)ps.ent_n, ps.kl_sum, (double)ps.clip_lo, (double)ps.clip_hi};
+    memcpy(stats, st, sizeof st);
+    p->t_lp += ps.t_lp;
+    p->t_up += ps.t_up;
+    return 0;
 }
 
 /* μ passes over the rollout batch, one optimizer update each. */
@@ -325,13 +371,26 @@ static int update(Grpo *g, Run *run, GrpoStepStats *st, Err *e) {
     PassSums first = {0};
     double t_lp = 0, t_up = 0;
     int rc = 0;
+    const int n_leaves = (r->n + mbs - 1) / mbs;
+    double *stats = xmalloc(sizeof(double) * LEAF_STATS * (size_t)n_leaves);
     for (int pass = 0; pass < o->num_iterations && rc == 0; pass++) {
         PassSums ps = {0};
-        for (int b0 = 0; b0 < r->n; b0 += mbs)
-            micro_batch(g, run, r, &v, &lc, &mb, b0, r->n - b0 < mbs ? r->n - b0 : mbs, pass, &ps);
+        Pass p = {g, r, &v, &lc, &mb, pass, 0, 0};
+        rc = run_leaves(run, n_leaves, pass_leaf, &p, stats, LEAF_STATS, e);
+        for (int k = 0; k < n_leaves && rc == 0; k++) {   /* in leaf order, as one process adds them */
+            const double *x = stats + (size_t)k * LEAF_STATS;
+            ps.loss += x[0];
+            ps.ent_sum += x[1];
+            ps.ent_n += (long)x[2];
+            ps.kl_sum += x[3];
+            ps.clip_lo += (long)x[4];
+            ps.clip_hi += (long)x[5];
+        }
+        ps.t_lp = p.t_lp;
+        ps.t_up = p.t_up;
         double t2 = clock_now();
         RunUpdate u = {.grad_scale = 1.0, .loss = ps.loss};
-        if (run_update(run, &u, NULL, e) < 0) rc = -1;
+        if (rc == 0 && run_update(run, &u, NULL, e) < 0) rc = -1;
         ps.t_up += clock_now() - t2;
         t_lp += ps.t_lp;
         t_up += ps.t_up;
@@ -348,6 +407,7 @@ static int update(Grpo *g, Run *run, GrpoStepStats *st, Err *e) {
     st->update_seconds = t_up;
     st->train_tokens_per_s = (t_lp + t_up) > 0 ? (double)o->num_iterations * v.total / (t_lp + t_up) : 0;
     view_free(&v);
+    free(stats);
     free(mb.tokens); free(mb.targets); free(mb.lp_full); free(mb.row_w);
     return rc;
 }
@@ -361,21 +421,23 @@ static RolloutSpec training_spec(const Grpo *g) {
 
 /* G completions for B prompts, and with dynamic sampling more rounds until B informative groups
  * are in hand; the statistics are those of the first round, as sampled. */
-static int rollouts(Grpo *g, int64_t step, GrpoStepStats *st, Err *e) {
+static int rollouts(Grpo *g, Run *run, int64_t step, GrpoStepStats *st, Err *e) {
     const GrpoOptions *o = &g->o;
     const int B = o->prompts_per_step, G = o->num_generations;
     const RolloutSpec train = training_spec(g);
     /* prompts of (step, round) are indexed so that they depend on nothing but the step */
     uint64_t base = (uint64_t)step * (uint64_t)(o->max_refill + 1) * (uint64_t)B;
     rollout_clear(&g->r);
-    if (rollout_groups(&g->pol, &train, step, base, B, &g->r, st, e) != 0) return -1;
+    const int K = o->rollout_batches;
+    if (rollout_batches(&g->pol, &train, run, K, step, base, B, &g->r, st, e) != 0) return -1;
     rollout_stats(o, &g->r, st);
     st->frac_zero_std = (double)rollout_zero_std_groups(&g->r, G) / B;
     if (o->dynamic_sampling) {
         int kept = rollout_keep_informative(&g->r, G, B);
         for (int round = 1; round <= o->max_refill && kept < B; round++) {
             Rollout more = {0};
-            int rc = rollout_groups(&g->pol, &train, step, base + (uint64_t)round * (uint64_t)B, B, &more, st, e);
+            int rc = rollout_batches(&g->pol, &train, run, K, step, base + (uint64_t)round * (uint64_t)B, B, &more,
+                                     st, e);
             if (rc == 0) {
                 int k2 = rollout_keep_informative(&more, G, B - kept);
                 rollout_take(&g->r, &more, k2 * G);
@@ -398,11 +460,11 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
     if (g->eval && step % o->eval_every == 0) {
-        if (grpo_heldout_eval(&g->pol, &st, e) != 0) return -1;
+        if (grpo_heldout_eval(&g->pol, run, o->rollout_batches, &st, e) != 0) return -1;
         run_note(run, "grpo: before step %lld: held-out pass@1 %.3f, think %.2f, length %.1f (%d x %d, %.1f s)",
                  (long long)step, st.eval_accuracy, st.eval_think, st.eval_length, o->eval_n, o->eval_k, st.eval_seconds);
     }
-    if (rollouts(g, step, &st, e) != 0) return -1;
+    if (rollouts(g, run, step, &st, e) != 0) return -1;
     if (g->r.n > 0) {
         grpo_advantages(g->r.adv, g->r.reward, g->r.n / o->num_generations, o->num_generations, o->scale_rewards, 1e-4);
         if (update(g, run, &st, e) != 0) return -1;
@@ -413,7 +475,8 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
         ref_folder(o, step + 1, dir, sizeof dir);
         memcpy(g->ref.params, g->m.params, sizeof(real) * g->m.table.total);
         CkptModel cm = {&g->ref, NULL, NULL, NULL, 0};
-        if (file_mkdirs(dir, e) != 0 || checkpoint_write_model_folder(dir, &cm, e) != 0) return -1;
+        int rc = run_is_root(run) && (file_mkdirs(dir, e) != 0 || checkpoint_write_model_folder(dir, &cm, e) != 0);
+        if (dist_agree(run->dist, rc, e) != 0) return -1;
     }
     write_metrics(o, &st, &run->line);
     sb_printf(&run->summary, "reward %.3f±%.3f acc %.3f | len %.1f think %.2f trunc %.2f | zero-std %.2f | "
@@ -429,7 +492,7 @@ static int grpo_finish(void *ctx, Run *run, Err *e) {
     if (!g->eval) return 0;
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
-    if (grpo_heldout_eval(&g->pol, &st, e) != 0) return -1;
+    if (grpo_heldout_eval(&g->pol, run, g->o.rollout_batches, &st, e) != 0) return -1;
     char line[256];
     snprintf(line, sizeof line, ", \"final\": true, \"eval_accuracy\": %.6g, \"eval_length\": %.4g, \"eval_think\": %.4g",
              st.eval_accuracy, st.eval_length, st.eval_think);
@@ -477,12 +540,21 @@ static int setup(Grpo *g, Err *e) {
     return 0;
 }
 
-/* The reference policy of the step the run starts at (when β > 0). */
-static int load_ref(Grpo *g, int64_t step, Err *e) {
+/* The reference policy of the step the run starts at (when β > 0): the starting model (every rank
+ * reads it), or a reset kept in the run folder (rank 0 reads it for every rank). */
+static int load_ref(Grpo *g, Run *run, int64_t step, Err *e) {
     if (!(g->o.loss.beta > 0)) return 0;
     char dir[4096];
     ref_folder(&g->o, step, dir, sizeof dir);
-    if (model_load_dir(&g->ref, dir, e) != 0) return -1;
+    const int in_run = strcmp(dir, g->o.model_dir) != 0;
+    int rc = 0;
+    if (!in_run || run_is_root(run)) rc = model_load_dir(&g->ref, dir, e);
+    else model_init(&g->ref, &g->m.cfg);
+    if (in_run) {
+        if (dist_bcast_status(run->dist, rc, e) != 0) return -1;
+        dist_bcast(run->dist, g->ref.params, sizeof(real) * g->ref.table.total, 0);
+    }
+    if (rc != 0) return -1;
     g->has_ref = 1;
     return 0;
 }
@@ -508,12 +580,15 @@ int grpo_run(const GrpoOptions *o, GrpoResult *res, Err *e) {
                  .opts = o->command_options ? o->command_opts : o, .ctx = g, .step = grpo_step, .finish = grpo_finish};
     Run r;
     memset(&r, 0, sizeof r);
+    Dist *d = o->run.dist;
     int rc = validate(o, e);
+    if (rc == 0) rc = check_shares(&g->o, e);
     if (rc == 0) rc = open_prompts(g, o, e);
+    rc = dist_agree(d, rc, e);
     if (rc == 0) rc = run_begin(&r, &o->run, &o->optim, &t, e);
-    if (rc == 0) rc = setup(g, e);
+    if (rc == 0) rc = dist_agree(d, setup(g, e), e);
     if (rc == 0) rc = run_attach(&r, &g->m, o->steps, g->files, g->n_files, e);
-    if (rc == 0) rc = load_ref(g, r.step, e);
+    if (rc == 0) rc = dist_agree(d, load_ref(g, &r, r.step, e), e);
     if (rc == 0) {
         rc = run_loop(&r, e);
         res->seconds = run_elapsed(&r);

@@ -75,7 +75,10 @@ typedef struct GrpoOptions {
     int num_iterations;             /* μ */
     int mask_truncated_completions;
     int64_t ref_sync_steps;         /* 0: never reset the reference */
-    int micro_batch;                /* sequences per forward/backward */
+    int micro_batch;                /* sequences per forward/backward: the leaves of an update's
+                                     * gradient (train/run.h), summed in one tree */
+    int rollout_batches;            /* continuous batches a step's groups are generated in (each
+                                     * prompts_per_step / this groups); the ranks share them */
     /* held-out evaluation during the run (R1-Zero's accuracy curve): before steps 0, N, 2N, ...
      * and after the last, eval_n problems x eval_k samples at T 0.6 / top-p 0.95 */
     PromptSource *eval_prompts;     /* not owned; NULL: the TEST split of `task`, or eval_data */

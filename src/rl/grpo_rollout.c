@@ -132,6 +132,77 @@ int rollout_groups(const GrpoPolicy *run, const RolloutSpec *sp, int64_t step, u
     return rc;
 }
 
+/* ---- the rollouts of several ranks ---- */
+
+enum { SEQ_INTS = 3, SEQ_DOUBLES = 4 + REWARD_MAX_TERMS };
+
+/* Sequences [from, r->n) as bytes: per sequence n_prompt, len, finish, reward, accuracy, extra,
+ * think, terms, then the tokens. */
+static void pack(const Rollout *r, int from, StrBuf *out) {
+    for (int i = from; i < r->n; i++) {
+        int h[SEQ_INTS] = {r->n_prompt[i], r->len[i], r->finish[i]};
+        double d[SEQ_DOUBLES] = {r->reward[i], r->accuracy[i], r->extra[i], r->think[i]};
+        memcpy(d + 4, r->terms + (size_t)i * REWARD_MAX_TERMS, sizeof(double) * REWARD_MAX_TERMS);
+        sb_append_n(out, (const char *)h, sizeof h);
+        sb_append_n(out, (const char *)d, sizeof d);
+        sb_append_n(out, (const char *)r->tokens[i], sizeof(int) * (size_t)r->len[i]);
+    }
+}
+
+static void unpack(Rollout *r, const char *p, size_t n) {
+    const char *end = p + n;
+    while (p < end) {
+        int h[SEQ_INTS];
+        double d[SEQ_DOUBLES];
+        memcpy(h, p, sizeof h);
+        memcpy(d, p + sizeof h, sizeof d);
+        p += sizeof h + sizeof d;
+        rollout_reserve(r, r->n + 1);
+        const int k = r->n++;
+        r->n_prompt[k] = h[0];
+        r->len[k] = h[1];
+        r->finish[k] = h[2];
+        r->reward[k] = d[0];
+        r->accuracy[k] = d[1];
+        r->extra[k] = d[2];
+        r->think[k] = d[3];
+        memcpy(r->terms + (size_t)k * REWARD_MAX_TERMS, d + 4, sizeof(double) * REWARD_MAX_TERMS);
+        r->tokens[k] = xmalloc(sizeof(int) * (size_t)(h[1] > 0 ? h[1] : 1));
+        memcpy(r->tokens[k], p, sizeof(int) * (size_t)h[1]);
+        p += sizeof(int) * (size_t)h[1];
+    }
+}
+
+int rollout_batches(const GrpoPolicy *p, const RolloutSpec *sp, Run *run, int batches, int64_t step,
+                    uint64_t first_index, int n_groups, Rollout *r, GrpoStepStats *st, Err *e) {
+    if (dist_ranks(run->dist) == 1 && batches == 1)
+        return rollout_groups(p, sp, step, first_index, n_groups, r, st, e);
+    int64_t lo, hi;
+    run_share(run, batches, &lo, &hi);
+    const int from = r->n;
+    const double tokens0 = st->rollout_tokens_per_s;
+    int rc = 0;
+    for (int64_t c = lo; c < hi && rc == 0; c++) {
+        const int g0 = (int)(c * n_groups / batches), g1 = (int)((c + 1) * n_groups / batches);
+        if (g1 > g0) rc = rollout_groups(p, sp, step, first_index + (uint64_t)g0, g1 - g0, r, st, e);
+    }
+    if (dist_agree(run->dist, rc, e) != 0 || dist_ranks(run->dist) == 1) return rc ? -1 : 0;
+    /* every rank's batches, in rank order: the batches in order */
+    StrBuf mine = {0};
+    pack(r, from, &mine);
+    size_t total;
+    char *all = dist_allgather(run->dist, mine.s ? mine.s : "", mine.len, &total, NULL);
+    sb_free(&mine);
+    for (int i = from; i < r->n; i++) free(r->tokens[i]);
+    r->n = from;
+    unpack(r, all, total);
+    free(all);
+    int64_t decoded = (int64_t)(st->rollout_tokens_per_s - tokens0);   /* summed; made a rate later */
+    dist_sum_i64(run->dist, &decoded, 1);
+    st->rollout_tokens_per_s = tokens0 + (double)decoded;
+    return 0;
+}
+
 int rollout_keep_informative(Rollout *r, int G, int max_groups) {
     int kept = 0, n_groups = r->n / G;
     for (int g = 0; g < n_groups; g++) {
@@ -167,13 +238,13 @@ int rollout_zero_std_groups(const Rollout *r, int G) {
 
 /* Held-out pass@1 of the current policy: the same eval_n problems of the TEST split each time, k
  * samples each at R1's evaluation settings (T 0.6, top-p 0.95), the same sampling streams. */
-int grpo_heldout_eval(const GrpoPolicy *run, GrpoStepStats *st, Err *e) {
-    const GrpoOptions *o = run->o;
+int grpo_heldout_eval(const GrpoPolicy *pol, Run *run, int batches, GrpoStepStats *st, Err *e) {
+    const GrpoOptions *o = pol->o;
     RolloutSpec sp = {o->eval_prompts, o->eval_k, 0.6, 0.95, 0, o->seed + 1000, 1};
     Rollout r = {0};
     GrpoStepStats scratch;
     memset(&scratch, 0, sizeof scratch);
-    int rc = rollout_groups(run, &sp, -1, 0, o->eval_n, &r, &scratch, e);
+    int rc = rollout_batches(pol, &sp, run, batches, -1, 0, o->eval_n, &r, &scratch, e);
     if (rc == 0) {
         double acc = 0, len = 0, think = 0;
         for (int i = 0; i < r.n; i++) {

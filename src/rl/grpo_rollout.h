@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "rl/grpo.h"
 #include "tokenizer/tokenizer.h"
+#include "train/run.h"
 
 /* What rollouts need of a run. */
 typedef struct GrpoPolicy {
@@ -50,6 +51,12 @@ void rollout_free(Rollout *r);
  * appends them to r; adds the time and tokens to st. */
 int rollout_groups(const GrpoPolicy *p, const RolloutSpec *sp, int64_t step, uint64_t first_index, int n_groups,
                    Rollout *r, GrpoStepStats *st, Err *e);
+/* The same for n_groups prompts generated as `batches` continuous batches (batch c: groups
+ * [c·n_groups/batches, (c+1)·n_groups/batches)), which the ranks share (run_share); every rank
+ * ends with all of them, in order. A group's completions depend on its batch's members alone
+ * (the session's numerics see the whole batch), so the batches, not the ranks, fix the bits. */
+int rollout_batches(const GrpoPolicy *p, const RolloutSpec *sp, Run *run, int batches, int64_t step,
+                    uint64_t first_index, int n_groups, Rollout *r, GrpoStepStats *st, Err *e);
 /* Keeps the groups whose rewards differ (dynamic sampling), at most max_groups. Returns the kept. */
 int rollout_keep_informative(Rollout *r, int G, int max_groups);
 /* Groups whose rewards are all equal. */
@@ -59,7 +66,8 @@ void rollout_take(Rollout *r, Rollout *from, int n_seq);
 /* The batch's reward, accuracy, length and truncation statistics into st. */
 void rollout_stats(const GrpoOptions *o, const Rollout *r, GrpoStepStats *st);
 int rollout_is_truncated(int finish);
-/* Held-out pass@1 of the current policy into st's eval_* fields. */
-int grpo_heldout_eval(const GrpoPolicy *p, GrpoStepStats *st, Err *e);
+/* Held-out pass@1 of the current policy into st's eval_* fields (in `batches` batches shared by
+ * the ranks). */
+int grpo_heldout_eval(const GrpoPolicy *p, Run *run, int batches, GrpoStepStats *st, Err *e);
 
 #endif

@@ -231,7 +231,7 @@ int rm_score(RewardModel *rm, int n, const char *const *prompts, const char *con
 static double softplus(double x) { return x > 30 ? x : log1p(exp(x)); }
 static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
-int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real *grads, real *gscore,
+int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, int norm, real *grads, real *gscore,
                   int *tokens, real *dhf, double *loss, int *correct, Err *e) {
     const char *pr[2 * RM_MAX_BATCH] = {0}, *rs[2 * RM_MAX_BATCH] = {0};
     int lens[2 * RM_MAX_BATCH];
@@ -252,12 +252,12 @@ int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real 
         if (d->pointwise) {
             int y = d->it[idx[i]].label;
             *loss += softplus(r[i]) - y * r[i];
-            dr[i] = (sigmoid(r[i]) - y) / P;
+            dr[i] = (sigmoid(r[i]) - y) / norm;
             *correct += (r[i] > 0) == (y == 1);
         } else {
             double diff = r[i] - r[P + i];
             *loss += softplus(-diff);
-            double g = -sigmoid(-diff) / P;
+            double g = -sigmoid(-diff) / norm;
             dr[i] = g;
             dr[P + i] = -g;
             *correct += diff > 0;
@@ -284,7 +284,7 @@ int rm_evaluate(RewardModel *rm, const RmData *d, const int *idx, int n, double 
     int correct = 0, rc = 0;
     for (int i = 0; i < n && rc == 0; i += RM_MAX_BATCH) {
         int P = n - i < RM_MAX_BATCH ? n - i : RM_MAX_BATCH;
-        rc = rm_batch_loss(rm, d, idx + i, P, NULL, NULL, tokens, NULL, &l, &correct, e);
+        rc = rm_batch_loss(rm, d, idx + i, P, P, NULL, NULL, tokens, NULL, &l, &correct, e);
     }
     free(tokens);
     *acc = n ? (double)correct / n : 0;

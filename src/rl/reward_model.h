@@ -77,11 +77,12 @@ int rm_data_builtin(RmData *d, const char *kind, int n, uint64_t seed, int point
 void rm_data_free(RmData *d);
 
 /* Loss of P <= RM_MAX_BATCH items idx[0..P) of d, added to *loss (sum over items), and *correct
- * += the items scored right; when grads is not NULL, the gradient of the mean loss: the trunk's
- * added to grads [table.total], the head's to gscore [D]. Pairs run as sequences [chosen_0..
- * chosen_{P-1}, rejected_0..rejected_{P-1}]. Scratch: tokens [2·RM_MAX_BATCH·max_len], dhf
- * [2·RM_MAX_BATCH·max_len·D] (with grads). */
-int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, real *grads, real *gscore,
+ * += the items scored right; when grads is not NULL, the gradient of the loss summed over the
+ * items and divided by `norm` (the items of the whole step, of which these are a micro-batch):
+ * the trunk's added to grads [table.total], the head's to gscore [D]. Pairs run as sequences
+ * [chosen_0..chosen_{P-1}, rejected_0..rejected_{P-1}]. Scratch: tokens
+ * [2·RM_MAX_BATCH·max_len], dhf [2·RM_MAX_BATCH·max_len·D] (with grads). */
+int rm_batch_loss(RewardModel *rm, const RmData *d, const int *idx, int P, int norm, real *grads, real *gscore,
                   int *tokens, real *dhf, double *loss, int *correct, Err *e);
 
 /* Held-out metrics over items idx[0..n) of d: accuracy (pairs: r_chosen > r_rejected; point-wise:

@@ -83,17 +83,26 @@ static const char *gsm8k_reference(const char *answer) {
 }
 
 int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e) {
-    memset(ps, 0, sizeof *ps);
-    ps->seed = seed;
     size_t n;
     char *buf = file_read_all(path, &n, e);
-    if (!buf) return -1;
+    if (!buf) {
+        memset(ps, 0, sizeof *ps);
+        return -1;
+    }
+    int rc = prompt_source_text(ps, buf, n, path, seed, e);
+    free(buf);
+    return rc;
+}
+
+int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *path, uint64_t seed, Err *e) {
+    memset(ps, 0, sizeof *ps);
+    ps->seed = seed;
     int cap = 0, line = 0, rc = 0;
-    for (char *s = buf; s < buf + n && rc == 0;) {
-        char *nl = memchr(s, '\n', (size_t)(buf + n - s));
+    for (const char *s = buf; s < buf + n && rc == 0;) {
+        const char *nl = memchr(s, '\n', (size_t)(buf + n - s));
         size_t len = nl ? (size_t)(nl - s) : (size_t)(buf + n - s);
         line++;
-        char *next = s + len + 1;
+        const char *next = s + len + 1;
         size_t k = 0;
         while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
         if (k == len) { s = next; continue; }
@@ -137,7 +146,6 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
         cJSON_Delete(j);
         s = next;
     }
-    free(buf);
     if (rc == 0 && ps->n_records == 0) rc = err_set(e, "%s: no records", path);
     if (rc) prompt_source_free(ps);
     return rc;

@@ -48,6 +48,8 @@ int prompt_source_tasks(PromptSource *ps, const char *tasks, const char *levels,
                         uint64_t seed, Err *e);
 /* Loads every record; a line without the fields is an error naming file:line. */
 int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e);
+/* The same from the file's text buf [n] (path names it in errors). */
+int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *path, uint64_t seed, Err *e);
 void prompt_source_free(PromptSource *ps);
 /* What the commands take: exactly one of a task list (with level and lang) or a data file. */
 int prompt_source_open(PromptSource *ps, const char *task, const char *data, const char *levels,

@@ -19,6 +19,8 @@ static const OptSpec RM_SPECS[] = {
     OPT("pointwise", OPT_BOOL, R_(pointwise), OPT_MATH, "BCE on safe (1) / unsafe (0) labels instead of pairs"),
     OPT("epochs", OPT_INT, R_(epochs), OPT_LENGTH, "passes over the training items"),
     OPT("batch", OPT_INT, R_(batch), OPT_MATH, "pairs (or labelled items) per step, 1..16"),
+    OPT("micro_batch", OPT_INT, R_(micro_batch), OPT_MATH,
+        "pairs (or items) per forward/backward, dividing --batch (0: --batch); under mpirun the ranks share them"),
     OPT("val_frac", OPT_DOUBLE, R_(val_frac), OPT_MATH, "share held out for the accuracy"),
     OPT("seed", OPT_U64, R_(seed), OPT_MATH, "seed of the head init, the split and the shuffles (and of built-in data)"),
 };
@@ -34,7 +36,7 @@ RmTrainOptions rm_train_defaults(void) {
                                                          * (DeepSeek describe the balancing for pretraining and the
                                                          * policy's RL, not for reward models) */
     o.optim.adamw.weight_decay = 0.0;
-    o.run = (RunOptions){.keep = 2, .log_every = 10};
+    o.run = (RunOptions){.keep = 2, .log_every = 10, .zero_stage = 1};
     return o;
 }
 
@@ -50,6 +52,8 @@ typedef struct RmTrain {
     double *hm, *hv;            /* [D] its AdamW moments */
     int *tokens;
     real *dhf;
+    const int *step_idx;        /* the running step's items */
+    int step_items;
     double ep_loss;             /* sums over the epoch so far */
     int ep_correct;
     RmTrainResult *res;
@@ -84,17 +88,50 @@ static void head_update(RmTrain *t, const Run *r, double cf) {
     }
 }
 
+static int micro_items(const RmTrainOptions *o) { return o->micro_batch > 0 ? o->micro_batch : o->batch; }
+
+/* Micro-batch `leaf` of the step's items: stats = its loss sum, items right, head gradient [D]. */
+static int rm_leaf(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, Err *e) {
+    RmTrain *t = ctx;
+    const int D = t->rm->m.cfg.hidden_size, M = micro_items(t->o), i0 = (int)leaf * M;
+    const int P = t->step_items - i0 < M ? t->step_items - i0 : M;
+    double l = 0;
+    int correct = 0;
+    memset(t->gscore, 0, (size_t)D * sizeof *t->gscore);
+    if (rm_batch_loss(t->rm, t->d, t->step_idx + i0, P, t->step_items, grads, t->gscore, t->tokens, t->dhf, &l,
+                      &correct, e))
+        return -1;
+    run_count_forward(r, &t->rm->a);
+    stats[0] = l;
+    stats[1] = correct;
+    for (int k = 0; k < D; k++) stats[2 + k] = t->gscore[k];
+    return 0;
+}
+
 static int rm_step(void *ctx, Run *r, Err *e) {
     RmTrain *t = ctx;
     const int D = t->rm->m.cfg.hidden_size, B = t->o->batch;
     const int ep = (int)(r->step / t->steps_per_epoch), i = (int)(r->step % t->steps_per_epoch) * B;
     epoch_order(t, ep);
     int P = t->n_train - i < B ? t->n_train - i : B;
-    double l = 0;
-    memset(t->gscore, 0, (size_t)D * sizeof *t->gscore);
-    if (rm_batch_loss(t->rm, t->d, t->perm + i, P, r->grads, t->gscore, t->tokens, t->dhf, &l, &t->ep_correct, e))
+    const int M = micro_items(t->o), n_leaves = (P + M - 1) / M;
+    t->step_idx = t->perm + i;
+    t->step_items = P;
+    double *stats = xmalloc(sizeof(double) * (size_t)(2 + D) * (size_t)n_leaves);
+    if (run_leaves(r, n_leaves, rm_leaf, t, stats, 2 + D, e) != 0) {
+        free(stats);
         return -1;
-    run_count_forward(r, &t->rm->a);
+    }
+    /* the leaves' sums in leaf order: the head's gradient in float, as one micro-batch adds it */
+    double l = 0;
+    for (int k = 0; k < D; k++) t->gscore[k] = (real)stats[2 + k];
+    for (int j = 0; j < n_leaves; j++) {
+        const double *x = stats + (size_t)j * (2 + D);
+        l += x[0];
+        t->ep_correct += (int)x[1];
+        for (int k = 0; j > 0 && k < D; k++) t->gscore[k] += (real)x[2 + k];
+    }
+    free(stats);
     t->ep_loss += l;
     double hn = 0, cf = 0;
     for (int k = 0; k < D; k++) hn += (double)t->gscore[k] * t->gscore[k];
@@ -181,6 +218,15 @@ static int rm_write(void *ctx, const char *dir, Err *e) { return rm_write_weight
 static int validate(const RmTrainOptions *o, Err *e) {
     const OptSet *s = &RM_TRAIN_OPTIONS;
     if (o->batch < 1 || o->batch > RM_MAX_BATCH) return opt_err(s, e, "batch", "must be 1..%d", RM_MAX_BATCH);
+    char f[64];
+    if (o->micro_batch < 0 || (o->micro_batch > 0 && o->batch % o->micro_batch != 0))
+        return opt_err(s, e, "micro_batch", "%d does not divide %s %d", o->micro_batch, opt_flag("batch", f, sizeof f),
+                       o->batch);
+    const int N = dist_ranks(o->run.dist), leaves = o->batch / micro_items(o);
+    if (leaves % N != 0)
+        return opt_err(s, e, "micro_batch", "%d: the step's %d micro-batches of %s %d cannot be shared by %d ranks; "
+                       "give a divisor of %d", micro_items(o), leaves, opt_flag("batch", f, sizeof f), o->batch, N,
+                       o->batch / N);
     if (o->epochs < 1) return opt_err(s, e, "epochs", "must be >= 1");
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return opt_err(s, e, "val_frac", "must be in [0, 1)");
     return 0;
@@ -216,9 +262,9 @@ int rm_train(RewardModel *rm, const RmData *d, const RmTrainOptions *o, RmTrainR
     Run r;
     memset(&r, 0, sizeof r);
     const int D = rm->m.cfg.hidden_size;
-    int rc = validate(o, e);
+    int rc = dist_agree(o->run.dist, validate(o, e), e);
     if (rc == 0) rc = run_begin(&r, &o->run, &o->optim, &tr, e);
-    if (rc == 0) rc = split(&t, &r, e);
+    if (rc == 0) rc = dist_agree(o->run.dist, split(&t, &r, e), e);
     if (rc == 0) {
         t.perm = xmalloc((size_t)t.n_train * sizeof *t.perm);
         t.gscore = xcalloc((size_t)D, sizeof(real));

@@ -22,6 +22,8 @@ typedef struct RmTrainOptions {
     int n;                      /* built-in items */
     int pointwise;              /* BCE on safe (1) / unsafe (0) labels instead of pairs */
     int epochs, batch;          /* batch: pairs (or labelled items) per step, 1..RM_MAX_BATCH */
+    int micro_batch;            /* items per forward/backward (0: batch): the leaves of a step's
+                                 * gradient (train/run.h) */
     double val_frac;            /* held out (the last share after a seeded shuffle) */
     uint64_t seed;              /* head init, the split, the shuffles, built-in data */
     OptimOptions optim;

@@ -36,14 +36,26 @@ AdamWConfig adamw_defaults(void) {
     return (AdamWConfig){.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1};
 }
 
-void adamw_init(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg) {
+void adamw_init_shard(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg, int c_lo, int c_hi) {
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->pt = pt;
     param_chunks_build(&o->chunks, pt, cfg->decay_norms, cfg->decay_embed);
-    o->m = big_calloc(pt->total * sizeof(float), "AdamW first moments");
-    o->v = big_calloc(pt->total * sizeof(float), "AdamW second moments");
+    if (c_hi < 0) c_hi = o->chunks.n;
+    CHECK(0 <= c_lo && c_lo <= c_hi && c_hi <= o->chunks.n);
+    o->c_lo = c_lo;
+    o->c_hi = c_hi;
+    if (c_lo == 0 && c_hi == o->chunks.n) {
+        o->mom_n = pt->total;
+    } else if (c_hi > c_lo) {
+        o->mom_first = o->chunks.c[c_lo].offset;
+        o->mom_n = o->chunks.c[c_hi - 1].offset + o->chunks.c[c_hi - 1].n - o->mom_first;
+    }
+    o->m = big_calloc((o->mom_n ? o->mom_n : 1) * sizeof(float), "AdamW first moments");
+    o->v = big_calloc((o->mom_n ? o->mom_n : 1) * sizeof(float), "AdamW second moments");
 }
+
+void adamw_init(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg) { adamw_init_shard(o, pt, cfg, 0, -1); }
 
 void adamw_free(AdamW *o) {
     param_chunks_free(&o->chunks);
@@ -67,13 +79,14 @@ static void step(AdamW *o, real *params, real *grads, double lr, double grad_sca
     const float decay_mul = (float)(1.0 - lr * o->cfg.weight_decay);
     const ParamChunk *ch = o->chunks.c;
     float *restrict M = o->m, *restrict Vv = o->v;
-    const int nc = o->chunks.n;
+    const int c_lo = o->c_lo, c_hi = o->c_hi;
+    const size_t first = o->mom_first;
 #pragma omp parallel for schedule(static)
-    for (int k = 0; k < nc; k++) {
+    for (int k = c_lo; k < c_hi; k++) {
         const size_t off = ch[k].offset, n = ch[k].n;
         real *restrict p = params + off;
         real *restrict g = grads + off;
-        float *restrict m = M + off, *restrict v = Vv + off;
+        float *restrict m = M + (off - first), *restrict v = Vv + (off - first);
         const float dm = ch[k].decay ? decay_mul : 1.0f;
         for (size_t i = 0; i < n; i++) {
             float gi = (float)g[i] * gs;

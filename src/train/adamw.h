@@ -63,16 +63,23 @@ typedef struct AdamW {
     AdamWConfig cfg;
     const ParamTable *pt;   /* not owned */
     ParamChunks chunks;
-    float *m;               /* [pt->total] first moment, owned, zero-initialised */
-    float *v;               /* [pt->total] second moment, owned */
+    int c_lo, c_hi;         /* the chunks this optimizer updates (all of them, or a shard: ZeRO-1) */
+    size_t mom_first;       /* m and v hold elements [mom_first, mom_first + mom_n) of the table */
+    size_t mom_n;
+    float *m;               /* [mom_n] first moment, owned, zero-initialised */
+    float *v;               /* [mom_n] second moment, owned */
     int64_t t;              /* updates taken so far */
 } AdamW;
 
 void adamw_init(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg);
+/* An optimizer of chunks [c_lo, c_hi) only, with moments for just their elements (a rank's shard
+ * under ZeRO-1, train/dp.h). */
+void adamw_init_shard(AdamW *o, const ParamTable *pt, const AdamWConfig *cfg, int c_lo, int c_hi);
 void adamw_free(AdamW *o);
 
 /* One update with learning rate lr on gradients grads [pt->total], each multiplied by
- * grad_scale first (clipping factor × 1/accumulation steps). Increments o->t. */
+ * grad_scale first (clipping factor × 1/accumulation steps), of the optimizer's chunks.
+ * Increments o->t. */
 void adamw_step(AdamW *o, real *params, const real *grads, double lr, double grad_scale);
 /* The same, and sets every trainable gradient to 0 as it is consumed (saves the separate
  * clearing pass before the next accumulation; padding and the router bias get no gradient). */

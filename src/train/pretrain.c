@@ -52,7 +52,7 @@ PretrainOptions pretrain_defaults(void) {
         .val_frac = 0.01, .eval_every = 100, .eval_batches = 8,
         .optim = {.learning_rate = 3e-4, .lr_scheduler = SCHED_COSINE, .warmup_steps = 100, .min_lr_ratio = 0.1,
                   .decay_frac = 0.2, .adamw = adamw_defaults(), .max_grad_norm = 1.0, .bias_update_speed = 0.001},
-        .run = {.save_every = 500, .keep = 3, .log_every = 10},
+        .run = {.save_every = 500, .keep = 3, .log_every = 10, .zero_stage = 1},
     };
 }
 
@@ -69,6 +69,16 @@ static int check_options(const PretrainOptions *o, Err *e) {
     if (o->steps < 0 || o->tokens < 0) return opt_err(s, e, "steps", "and %s: must be >= 0", opt_flag("tokens", f, sizeof f));
     if (!o->tokens_path && !(o->tokenizer_path && o->data))
         return opt_err(s, e, "tokenizer", "required, with %s", opt_flag("data", f, sizeof f));
+    const int N = dist_ranks(o->run.dist);
+    if (o->grad_accum % N != 0) {
+        char g[64];
+        snprintf(g, sizeof g, "%d", N);
+        if (o->batch % N == 0 && o->grad_accum == 1)
+            snprintf(g, sizeof g, "%d (%s %d %s %d keeps the %d sequences a step)", N, opt_flag("batch", f, sizeof f),
+                     o->batch / N, "--grad-accum", N, o->batch);
+        return opt_err(s, e, "grad_accum", "%d: the micro-batches of a step cannot be shared by %d ranks; give a "
+                                           "multiple of %s", o->grad_accum, N, g);
+    }
     return 0;
 }
 
@@ -81,59 +91,85 @@ typedef struct Pretrain {
     PretrainData pd;
     char cache[4400];
     TokFile tf;
+    uint32_t *tok_copy;         /* ranks > 0: the token stream rank 0 read (else NULL) */
     Loader ld;
-    int *tokens, *targets;      /* [B·T] */
+    int *tokens, *targets;      /* [A·B·T]: the step's micro-batches */
     int64_t tokens_seen;
     double model_seconds, last_loss, val_loss;
 } Pretrain;
 
-/* Mean held-out loss over at most eval_batches batches; NAN when there is no held-out batch. */
-static double evaluate(Pretrain *p) {
+/* Mean held-out loss over at most eval_batches batches, shared by the ranks; NAN when there is
+ * no held-out batch. */
+static double evaluate(Pretrain *p, Run *r) {
     const PretrainOptions *o = p->o;
     const int B = o->batch, T = o->seq_len;
     uint64_t n_batches = p->ld.n_val / (uint64_t)B;
     if (n_batches == 0) return NAN;
     if (o->eval_batches > 0 && n_batches > (uint64_t)o->eval_batches) n_batches = (uint64_t)o->eval_batches;
     ModelOptions mo = {0};
-    double sum = 0;
-    int64_t n = 0;
-    for (uint64_t k = 0; k < n_batches; k++) {
-        loader_val_batch(&p->ld, k * (uint64_t)B, B, p->tokens, p->targets);
+    double *v = xcalloc(2 * n_batches, sizeof *v);   /* [batch] loss sum, targets */
+    int64_t lo, hi;
+    run_share(r, (int64_t)n_batches, &lo, &hi);
+    for (int64_t k = lo; k < hi; k++) {
+        loader_val_batch(&p->ld, (uint64_t)k * (uint64_t)B, B, p->tokens, p->targets);
         ModelLosses l = model_forward(&p->m, &p->acts, p->tokens, p->targets, B, T, &mo);
-        sum += l.loss * l.n_valid;
-        n += l.n_valid;
+        v[2 * k] = l.loss * l.n_valid;
+        v[2 * k + 1] = l.n_valid;
     }
-    return n ? sum / (double)n : NAN;
+    double mean = run_gather_mean(r, (int64_t)n_batches, v);
+    free(v);
+    return mean;
 }
 
-/* One step: grad_accum micro-batches of batch sequences, then one update. */
+/* Micro-batch `leaf` of the step: its losses into stats [4]. */
+static int pt_leaf(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, Err *e) {
+    (void)e;
+    Pretrain *p = ctx;
+    const PretrainOptions *o = p->o;
+    const int B = o->batch, T = o->seq_len;
+    const size_t at = (size_t)leaf * (size_t)B * (size_t)T;
+    ModelOptions mo = {.mtp_lambda = o->mtp_lambda, .seq_aux_alpha = o->seq_aux_alpha,
+                       .head_grad_in_forward = 1};   /* backward follows, without row weights */
+    const double t1 = clock_now();
+    ModelLosses l = model_forward(&p->m, &p->acts, p->tokens + at, p->targets + at, B, T, &mo);
+    model_backward(&p->m, &p->acts, grads, NULL);
+    p->model_seconds += clock_now() - t1;
+    run_count_forward(r, &p->acts);
+    stats[0] = l.loss;
+    stats[1] = l.mtp_loss;
+    stats[2] = l.aux_loss;
+    stats[3] = l.total;
+    return 0;
+}
+
+/* One step: grad_accum micro-batches of batch sequences (the leaves), then one update. */
 static int pt_step(void *ctx, Run *r, Err *e) {
     Pretrain *p = ctx;
     const PretrainOptions *o = p->o;
     const int B = o->batch, T = o->seq_len, A = o->grad_accum;
-    ModelOptions mo = {.mtp_lambda = o->mtp_lambda, .seq_aux_alpha = o->seq_aux_alpha,
-                       .head_grad_in_forward = 1};   /* backward follows, without row weights */
-    ModelLosses sum = {0};
     const double t0 = clock_now();
-    for (int a = 0; a < A; a++) {
-        loader_next_batch(&p->ld, B, p->tokens, p->targets);
-        double t1 = clock_now();
-        ModelLosses l = model_forward(&p->m, &p->acts, p->tokens, p->targets, B, T, &mo);
-        model_backward(&p->m, &p->acts, r->grads, NULL);
-        p->model_seconds += clock_now() - t1;
-        sum.loss += l.loss / A;
-        sum.mtp_loss += l.mtp_loss / A;
-        sum.aux_loss += l.aux_loss / A;
-        sum.total += l.total / A;
-        run_count_forward(r, &p->acts);
+    for (int a = 0; a < A; a++)   /* every rank reads them all: the cursor moves the same */
+        loader_next_batch(&p->ld, B, p->tokens + (size_t)a * B * T, p->targets + (size_t)a * B * T);
+    double *st = xmalloc(sizeof(double) * 4 * (size_t)A);
+    if (run_leaves(r, A, pt_leaf, p, st, 4, e) != 0) {
+        free(st);
+        return -1;
     }
+    ModelLosses sum = {0};
+    for (int a = 0; a < A; a++) {
+        sum.loss += st[4 * a] / A;
+        sum.mtp_loss += st[4 * a + 1] / A;
+        sum.aux_loss += st[4 * a + 2] / A;
+        sum.total += st[4 * a + 3] / A;
+    }
+    free(st);
     p->tokens_seen += (int64_t)A * B * T;
     RunUpdate u = {.grad_scale = 1.0 / A, .loss = sum.total};
     if (run_update(r, &u, NULL, e) < 0) return -1;
     p->last_loss = sum.loss;
     const double per_step = (double)A * B * T;
     double val = NAN;
-    if (o->eval_every > 0 && (r->step + 1) % o->eval_every == 0) val = p->val_loss = evaluate(p);
+    if (o->eval_every > 0 && (r->step + 1) % o->eval_every == 0) val = p->val_loss = evaluate(p, r);
     sb_printf(&r->line, ", \"loss\": %.9g, \"mtp_loss\": %.9g, \"aux_loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, "
                         "\"tokens\": %lld, \"tokens_per_s\": %.1f, \"time_s\": %.3f",
               sum.loss, sum.mtp_loss, sum.aux_loss, r->lr, r->grad_norm, (long long)p->tokens_seen,
@@ -172,7 +208,7 @@ static int pt_finish(void *ctx, Run *r, Err *e) {
     Pretrain *p = ctx;
     const PretrainOptions *o = p->o;
     if (p->ld.n_val >= (uint64_t)o->batch && (o->eval_every <= 0 || r->step % o->eval_every != 0))
-        p->val_loss = evaluate(p);
+        p->val_loss = evaluate(p, r);
     return 0;
 }
 
@@ -227,29 +263,54 @@ static int total_steps(const Pretrain *p, const Run *r, int64_t *total, Err *e) 
     return 0;
 }
 
-/* Everything before the first step; errors about the inputs come before any work. */
+/* The token stream: rank 0 prepares it (tokenizing into the run folder if need be) and the other
+ * ranks receive it; a given token cache every rank opens itself. */
+static int token_stream(Pretrain *p, Run *r, Err *e) {
+    const PretrainOptions *o = p->o;
+    if (o->tokens_path) return tokfile_open(&p->tf, o->tokens_path, e);
+    int rc = run_is_root(r) ? prepare_data(p, e) : 0;
+    if (dist_bcast_status(r->dist, rc, e) != 0 || dist_ranks(r->dist) == 1) return rc ? -1 : 0;
+    uint64_t n = p->tf.n_tokens;
+    dist_bcast(r->dist, &n, sizeof n, 0);
+    if (!run_is_root(r)) {
+        p->tok_copy = big_alloc(n * sizeof(uint32_t), "token stream");
+        p->tf.tok = p->tok_copy;
+        p->tf.n_tokens = n;
+    }
+    dist_bcast(r->dist, (void *)p->tf.tok, n * sizeof(uint32_t), 0);
+    return 0;
+}
+
+/* Everything before the first step; errors about the inputs come before any work, agreed by the
+ * ranks. */
 static int setup(Pretrain *p, Run *r, const Trainer *t, int64_t *total, Err *e) {
     const PretrainOptions *o = p->o;
-    if (check_options(o, e) != 0 || run_begin(r, &o->run, &o->optim, t, e) != 0) return -1;
+    Dist *d = o->run.dist;
+    if (dist_agree(d, check_options(o, e), e) != 0 || run_begin(r, &o->run, &o->optim, t, e) != 0) return -1;
     char cfgpath[4200];
     const char *config = o->config_path;
     if (r->resume_dir[0]) {
         snprintf(cfgpath, sizeof cfgpath, "%s/config.json", r->resume_dir);
         config = cfgpath;
     }
-    if (!config) return opt_err(&PRETRAIN_OPTIONS, e, "config", "required");
-    if (config_load(&p->cfg, config, e) != 0) return -1;
-    if (o->seq_len > p->cfg.max_position_embeddings)
-        return opt_err(&PRETRAIN_OPTIONS, e, "seq_len", "%d: above the config's max_position_embeddings %d",
-                       o->seq_len, p->cfg.max_position_embeddings);
-    if (prepare_data(p, e) != 0) return -1;
-    if (loader_init(&p->ld, p->tf.tok, p->tf.n_tokens, o->seq_len, o->val_frac, o->seed, "training data", e) != 0)
-        return -1;
-    uint32_t max_id = loader_max_id(&p->ld);
-    if (max_id >= (uint32_t)p->cfg.vocab_size)
-        return err_set(e, "%s: token id %u does not fit the config's vocab_size %d",
-                       o->tokens_path ? o->tokens_path : "the token cache", max_id, p->cfg.vocab_size);
-    if (total_steps(p, r, total, e) != 0) return -1;
+    int rc = 0;
+    if (!config) rc = opt_err(&PRETRAIN_OPTIONS, e, "config", "required");
+    /* a resumed run's config is in rank 0's run folder */
+    else if (run_is_root(r) || !r->resume_dir[0]) rc = config_load(&p->cfg, config, e);
+    if (rc == 0 && r->resume_dir[0]) dist_bcast(d, &p->cfg, sizeof p->cfg, 0);
+    if (rc == 0 && o->seq_len > p->cfg.max_position_embeddings)
+        rc = opt_err(&PRETRAIN_OPTIONS, e, "seq_len", "%d: above the config's max_position_embeddings %d",
+                     o->seq_len, p->cfg.max_position_embeddings);
+    if (dist_agree(d, rc, e) != 0 || token_stream(p, r, e) != 0) return -1;
+    rc = loader_init(&p->ld, p->tf.tok, p->tf.n_tokens, o->seq_len, o->val_frac, o->seed, "training data", e);
+    if (rc == 0) {
+        uint32_t max_id = loader_max_id(&p->ld);
+        if (max_id >= (uint32_t)p->cfg.vocab_size)
+            rc = err_set(e, "%s: token id %u does not fit the config's vocab_size %d",
+                         o->tokens_path ? o->tokens_path : "the token cache", max_id, p->cfg.vocab_size);
+    }
+    if (rc == 0) rc = total_steps(p, r, total, e);
+    if (dist_agree(d, rc, e) != 0) return -1;
     model_init(&p->m, &p->cfg);
     p->have_model = 1;
     if (!r->resume_dir[0]) {
@@ -258,8 +319,9 @@ static int setup(Pretrain *p, Run *r, const Trainer *t, int64_t *total, Err *e) 
         else param_init(&p->m.table, &p->m.cfg, p->m.params, iseed);
     }
     model_acts_init(&p->acts, &p->m, o->batch, o->seq_len);
-    p->tokens = xmalloc((size_t)o->batch * o->seq_len * sizeof(int));
-    p->targets = xmalloc((size_t)o->batch * o->seq_len * sizeof(int));
+    const size_t cells = (size_t)o->grad_accum * (size_t)o->batch * (size_t)o->seq_len;
+    p->tokens = xmalloc(cells * sizeof(int));
+    p->targets = xmalloc(cells * sizeof(int));
     return 0;
 }
 
@@ -269,6 +331,8 @@ static void teardown(Pretrain *p) {
     if (p->acts.mem) model_acts_free(&p->acts);
     if (p->have_model) model_free(&p->m);
     if (p->ld.perm) loader_free(&p->ld);
+    if (p->tok_copy) p->tf.tok = NULL;
+    free(p->tok_copy);
     tokfile_close(&p->tf);
     pretrain_data_free(&p->pd);
 }

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/threads.h"
 #include "train/clip.h"
+#include "train/run_dp.h"
 #include "train/run_io.h"
 
 _Static_assert(sizeof(ScheduleKind) == sizeof(int), "OPT_ENUM fields are int-sized");
@@ -34,6 +35,8 @@ static const OptSpec RUN_SPECS[] = {
     OPT("quiet", OPT_BOOL, offsetof(RunOptions, quiet), 0, "no progress line"),
     OPT("stop_after", OPT_I64, offsetof(RunOptions, stop_after), 0,
      "stop with a checkpoint after this step, as a signal would (tests; 0: off)"),
+    OPT("zero_stage", OPT_INT, offsetof(RunOptions, zero_stage), 0,
+     "under mpirun: 1 shards the AdamW moments across the ranks (ZeRO-1), 0 keeps them all on every rank"),
 };
 const OptTable RUN_OPT_TABLE = OPT_TABLE(RUN_SPECS);
 
@@ -73,6 +76,7 @@ static int check_options(const RunOptions *o, const OptimOptions *p, Err *e) {
     if (o->log_every < 0) return opt_err(&ENGINE_SET, e, "log_every", "must be >= 0");
     if (o->threads < 0) return opt_err(&ENGINE_SET, e, "threads", "must be >= 0");
     if (o->stop_after < 0) return opt_err(&ENGINE_SET, e, "stop_after", "must be >= 0");
+    if (o->zero_stage < 0 || o->zero_stage > 1) return opt_err(&ENGINE_SET, e, "zero_stage", "must be 0 or 1");
     if (!(p->learning_rate > 0)) return opt_err(&OPTIM_SET, e, "learning_rate", "%g: must be > 0", p->learning_rate);
     if (p->warmup_steps < 0) return opt_err(&OPTIM_SET, e, "warmup_steps", "must be >= 0");
     if (!(p->max_grad_norm >= 0)) return opt_err(&OPTIM_SET, e, "max_grad_norm", "%g: must be >= 0", p->max_grad_norm);
@@ -91,9 +95,12 @@ int run_begin(Run *r, const RunOptions *o, const OptimOptions *optim, const Trai
     r->o = o;
     r->optim = optim;
     r->t = t;
+    r->dist = o->dist;
     if (check_options(o, optim, e) != 0) return -1;
-    if (o->threads > 0) threads_set(o->threads);
-    return run_io_open_folder(r, e);
+    run_dp_threads(r);
+    int rc = run_is_root(r) ? run_io_open_folder(r, e) : 0;
+    if (dist_bcast_status(r->dist, rc, e) != 0) return -1;
+    return run_dp_share_resume(r, e);
 }
 
 int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, int n_files, Err *e) {
@@ -107,14 +114,14 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
     r->sched = (Schedule){.kind = p->lr_scheduler, .lr = p->learning_rate, .warmup = p->warmup_steps,
                           .total = total_steps, .min_ratio = p->min_lr_ratio, .decay_frac = p->decay_frac};
     model_set_precision(m, p->precision);
-    adamw_init(&r->opt, &m->table, &p->adamw);
+    run_dp_init_optimizer(r);
     r->grads = big_calloc(m->table.total * sizeof(real), "gradients");
     const ModelConfig *c = &m->cfg;
     const int LM = c->num_hidden_layers + c->num_nextn_predict_layers;
     r->counts = xcalloc((size_t)LM * (size_t)(c->n_routed_experts > 0 ? c->n_routed_experts : 1), sizeof *r->counts);
     r->partial = xcalloc((size_t)(r->opt.chunks.n > 0 ? r->opt.chunks.n : 1), sizeof *r->partial);
     if (r->resume_dir[0]) {
-        if (checkpoint_load(r->resume_dir, m, &r->opt, &r->resume, e) != 0) return -1;
+        if (run_dp_load(r, e) != 0) return -1;
         r->step = r->resume.step;
         r->skipped = r->resume.skipped;
         r->train_tokens = r->resume.train_tokens;
@@ -125,7 +132,8 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
                            (long long)r->step, (long long)total_steps);
     }
     r->first = r->saved_step = r->step;
-    if (run_io_open_metrics(r, e) != 0) return -1;
+    int rc = run_is_root(r) ? run_io_open_metrics(r, e) : 0;
+    if (dist_bcast_status(r->dist, rc, e) != 0) return -1;
     if (r->resume_dir[0]) run_note(r, "%s: resuming from %s (step %lld)", r->t->name, r->resume_dir, (long long)r->step);
     return 0;
 }
@@ -133,6 +141,8 @@ int run_attach(Run *r, Model *m, int64_t total_steps, const ModelFile *files, in
 void run_free(Run *r) {
     run_io_close(r);
     if (r->opt.m) adamw_free(&r->opt);
+    dp_shards_free(&r->shards);
+    dp_pool_free(&r->pool);
     free(r->grads);
     free(r->counts);
     free(r->partial);
@@ -145,7 +155,7 @@ void run_free(Run *r) {
 double run_elapsed(const Run *r) { return clock_now() - r->t_start; }
 
 void run_count_forward(Run *r, const ModelActs *acts) {
-    r->train_tokens += (int64_t)acts->B * acts->T;
+    r->step_tokens += (int64_t)acts->B * acts->T;
     if (r->m->cfg.n_routed_experts > 0) model_expert_counts_add(acts, &r->m->cfg, r->counts);
 }
 
@@ -156,21 +166,12 @@ static void zero_counts(Run *r) {
                                  (size_t)c->n_routed_experts);
 }
 
-/* The data-parallel seam. With one process the step's gradients are complete already. Under MPI,
- * this is where r->grads, r->counts, the loss and extra squared norms are summed over ranks in a
- * fixed rank order (so every rank applies the same update, bit for bit). */
-static void reduce_gradients(Run *r, RunUpdate *u) {
-    (void)r;
-    (void)u;
-}
-
 static const char *nonfinite_name(double x) { return isnan(x) ? "NaN" : "Inf"; }
 
 int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
     RunUpdate u = *u_in;
     if (r->o->fault_kind == RUN_FAULT_INF_GRAD && r->o->fault_step == r->step + 1) r->grads[0] = INFINITY;
-    reduce_gradients(r, &u);
-    double norm = grad_global_norm(&r->opt.chunks, r->grads, u.grad_scale, r->partial);
+    double norm = run_dp_reduce(r, u.grad_scale);   /* sums over the ranks first */
     if (u.extra) norm = sqrt(norm * norm + u.extra_sq);
     r->grad_norm = norm;
     if (!isfinite(u.loss) || !isfinite(norm)) {
@@ -183,6 +184,7 @@ int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
                            opt_flag("skip_nonfinite", f, sizeof f));
         }
         memset(r->grads, 0, r->m->table.total * sizeof(real));
+        r->n_leaves = 0;
         zero_counts(r);
         r->skipped++;
         r->step_skipped = 1;
@@ -190,7 +192,7 @@ int run_update(Run *r, const RunUpdate *u_in, double *clip, Err *e) {
         return 1;
     }
     double cf = clip_factor(norm, r->optim->max_grad_norm);
-    adamw_step_and_zero(&r->opt, r->m->params, r->grads, r->lr, u.grad_scale * cf);
+    run_dp_apply(r, u.grad_scale * cf);
     if (r->optim->bias_update_speed > 0 && r->m->cfg.n_routed_experts > 0)
         model_bias_update(r->m, r->counts, r->optim->bias_update_speed);
     zero_counts(r);
@@ -202,12 +204,29 @@ static int budget_spent(const Run *r) {
     return r->o->max_train_tokens > 0 && r->train_tokens >= r->o->max_train_tokens;
 }
 
-/* Stop conditions after a step: 1 signal / stop_after (interrupted), 2 out of time or compute. */
+/* Stop conditions after a step, agreed by the ranks (a signal reaches each on its own; the
+ * clock is rank 0's; train_tokens is the same on every rank): 1 signal / stop_after
+ * (interrupted), 2 out of time or compute. */
 static int stop_kind(const Run *r) {
-    if ((r->o->stop && *r->o->stop) || (r->o->stop_after > 0 && r->step == r->o->stop_after)) return 1;
-    if (r->o->max_seconds > 0 && run_elapsed(r) >= r->o->max_seconds) return 2;
-    if (budget_spent(r)) return 2;
-    return 0;
+    int k = 0;
+    if ((r->o->stop && *r->o->stop) || (r->o->stop_after > 0 && r->step == r->o->stop_after)) k |= 1;
+    if (run_is_root(r) && r->o->max_seconds > 0 && run_elapsed(r) >= r->o->max_seconds) k |= 2;
+    if (budget_spent(r)) k |= 2;
+    k = dist_or_int(r->dist, k);
+    return k & 1 ? 1 : k;
+}
+
+/* A checkpoint of the state after r->step steps: rank 0 writes it (ZeRO-1: with the moments
+ * gathered from every rank). */
+static int save(Run *r, Err *e) {
+    AdamW full;
+    const AdamW *opt;
+    run_dp_moments(r, &full, &opt);
+    int rc = 0;
+    if (run_is_root(r)) rc = run_io_save(r, opt, e);
+    else r->saved_step = r->step;
+    run_dp_moments_free(r, &full);
+    return dist_agree(r->dist, rc, e);
 }
 
 /* The fault RUN_FAULT_NAN_WEIGHT: a NaN in the final norm, which every token passes. */
@@ -219,41 +238,48 @@ static void inject_nan_weight(Run *r) {
 int run_loop(Run *r, Err *e) {
     r->t_start = clock_now();
     int rc = 0;
+    const int ranks = dist_ranks(r->dist);
     while (r->step < r->total && !budget_spent(r)) {   /* (a resumed run may have spent it) */
-        if (r->o->stop && *r->o->stop) {   /* signalled between steps */
+        if (dist_or_int(r->dist, r->o->stop && *r->o->stop)) {   /* signalled between steps */
             r->interrupted = 1;
-            if (r->step > r->saved_step) rc = run_io_save(r, e);
+            if (r->step > r->saved_step) rc = save(r, e);
             break;
         }
         if (r->o->fault_kind == RUN_FAULT_NAN_WEIGHT && r->o->fault_step == r->step + 1) inject_nan_weight(r);
         r->lr = schedule_lr(&r->sched, r->step);
         r->step_skipped = 0;
+        r->comm_seconds = 0;
         sb_clear(&r->line);
         sb_clear(&r->summary);
+        r->step_tokens = 0;
         if ((rc = r->t->step(r->t->ctx, r, e)) != 0) break;
+        dist_sum_i64(r->dist, &r->step_tokens, 1);   /* every rank counted its own forwards */
+        r->train_tokens += r->step_tokens;
+        if (ranks > 1) sb_printf(&r->line, ", \"comm_s\": %.4f", r->comm_seconds);
         run_io_metrics_line(r, r->line.s, r->step_skipped);
-        if ((rc = run_io_metrics_check(r, e)) != 0) break;
+        if ((rc = dist_agree(r->dist, run_io_metrics_check(r, e), e)) != 0) break;   /* rank 0 writes */
         r->step++;
         run_io_progress(r);
         int stop = stop_kind(r), last = r->step == r->total;
         if (stop || last || (r->o->save_every > 0 && r->step % r->o->save_every == 0))
-            if ((rc = run_io_save(r, e)) != 0) break;
+            if ((rc = save(r, e)) != 0) break;
         if (stop == 1) r->interrupted = 1;
         if (stop) break;
     }
     run_io_progress_end(r);
     if (rc == 0 && !r->interrupted) {
         if (r->t->finish) rc = r->t->finish(r->t->ctx, r, e);
-        if (rc == 0) rc = run_io_metrics_check(r, e);
-        if (rc == 0) rc = run_io_final_folder(r, e);
+        if (rc == 0) rc = dist_agree(r->dist, run_io_metrics_check(r, e), e);
+        if (rc == 0) rc = dist_agree(r->dist, run_is_root(r) ? run_io_final_folder(r, e) : 0, e);
     }
+    if (rc == 0) run_dp_report_memory(r);
     return rc;
 }
 
 void run_metrics_write(Run *r, const char *fields) { run_io_metrics_line(r, fields, 0); }
 
 void run_note(Run *r, const char *fmt, ...) {
-    if (r->o->quiet) return;
+    if (r->o->quiet || !run_is_root(r)) return;
     run_io_progress_end(r);
     va_list ap;
     va_start(ap, fmt);

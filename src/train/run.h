@@ -27,10 +27,17 @@
  *                   progress line with ETA (the trainer's r->summary; a \r line on a terminal,
  *                   a line every log_every steps otherwise), notes between them (run_note).
  *
- * Data parallelism goes in here, once: run_update() is the only way a step's gradients reach the
- * optimizer, and its first act (reduce_gradients in run.c) is where the gradients, the expert
- * loads, the loss and extra squared norms are to be summed over ranks in a fixed rank order;
- * every file a run writes goes through the engine, to be written by rank 0 only.
+ * Data parallelism (`mpirun -np N`, RunOptions.dist; train/dp.h): a step's gradient is a sum
+ * over leaves, the units of work the trainer's options fix (never the rank count). The trainer
+ * hands them to run_leaves(), which computes this rank's leaves, each from zero, sums them in the
+ * one binary tree dp.h describes, and gives every rank every leaf's statistics (losses, counts),
+ * which the trainer adds in leaf order; run_update() sums the ranks' subtrees up the same tree
+ * (and the expert loads, integers), so every rank applies the update one process would, bit for
+ * bit. Work without gradients (evaluations, rollouts) is shared with run_share() and
+ * run_gather(). Only rank 0 touches the run folder: it writes metrics, checkpoints and the final
+ * folder, and reads the checkpoint being resumed, whose state and parameters it broadcasts
+ * (ZeRO-1: scatters the AdamW moments, gathered again for each checkpoint). Stops (signals,
+ * max_seconds) are agreed between steps, so all ranks stop after the same step.
  *
  * Use:  run_begin(&r, &o.run, &o.optim, &trainer, e)    options, the folder, the checkpoint to
  *                                                         resume from (r.resume_dir, r.resume)
@@ -38,6 +45,8 @@
  *       run_attach(&r, &model, total_steps, files, n_files, e)     optimizer, resumed state
  *       run_loop(&r, e)          steps, checkpoints, the trainer's finish, the final folder
  *       run_free(&r)
+ * A step:  run_leaves(r, n, leaf_fn, ctx, stats, k, e)   gradients of the step's n leaves
+ *          run_update(r, &u, &clip, e)                   the update
  */
 #ifndef R1_TRAIN_RUN_H
 #define R1_TRAIN_RUN_H
@@ -48,11 +57,13 @@
 
 #include <cJSON.h>
 
+#include "base/dist.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
+#include "train/dp.h"
 #include "io/options.h"
 #include "train/schedule.h"
 
@@ -76,6 +87,8 @@ typedef struct RunOptions {
     volatile sig_atomic_t *stop;    /* set by a SIGINT/SIGTERM handler: checkpoint and return */
     int ckpt_fault;                 /* tests: make checkpoint number k (1-based) of this process
                                      * fail half-way (checkpoint.h) (0: off) */
+    int zero_stage;                 /* ranks > 1: 1 shards the AdamW moments (ZeRO-1), 0 does not */
+    Dist *dist;                     /* the ranks (NULL: one process) */
     int64_t fault_step;             /* tests: corrupt step k (1-based; 0: off) as fault_kind says */
     int fault_kind;                 /* RUN_FAULT_* */
 } RunOptions;
@@ -135,6 +148,7 @@ struct Run {
     int64_t first;                  /* the step this process started at */
     int64_t skipped;                /* updates skipped by the NaN/Inf policy */
     int64_t train_tokens;           /* positions through forward+backward so far (run_count_forward) */
+    int64_t step_tokens;            /* this rank's share of the running step's (summed after it) */
     double lr;                      /* learning rate of the running step */
     double grad_norm;               /* of the last update (clipping applies to it) */
     int step_skipped;               /* an update of the running step was skipped */
@@ -143,7 +157,12 @@ struct Run {
     int interrupted;                /* stopped by a signal or stop_after: checkpoint written */
     char resume_dir[4096];          /* the checkpoint being resumed ("" if none) */
     TrainerState resume;            /* its state (options, trainer) */
+    Dist *dist;                     /* o->dist (NULL: one process) */
+    double comm_seconds;            /* spent exchanging gradients and parameters in this step */
     /* internal */
+    DpShards shards;
+    DpPool pool;
+    int64_t n_leaves;               /* of the gradient waiting for run_update (0: none) */
     char root[4096];
     FILE *metrics;
     ModelFile files[4];
@@ -175,16 +194,38 @@ typedef struct RunUpdate {
     double extra_sq;                /*   their sum of squares (scaled), part of the norm */
 } RunUpdate;
 
-/* One optimizer update from r->grads (and r->counts). Returns 0 when applied, 1 when skipped
- * (skip_nonfinite), -1 with an Err naming the step otherwise. Sets r->grad_norm; *clip (may be
- * NULL) receives the factor the gradient was multiplied by besides grad_scale. */
+/* One leaf of a step: grads (zero on entry) += its gradient; its statistics into stats
+ * [n_stats] (run_leaves). Expert loads go through run_count_forward as usual. 0 or -1. */
+typedef int (*RunLeafFn)(void *ctx, Run *r, int64_t leaf, real *grads, double *stats, Err *e);
+
+/* The gradient of the step's leaves 0..n-1 (n >= 1) into r->grads (zero on entry): this rank's
+ * share of the tree (dp.h); afterwards stats [n·n_stats] holds every leaf's statistics on every
+ * rank (stats may be NULL when n_stats is 0). An error on any rank is every rank's. 0 or -1. */
+int run_leaves(Run *r, int64_t n, RunLeafFn fn, void *ctx, double *stats, int n_stats, Err *e);
+
+/* One optimizer update from the gradient run_leaves left (and r->counts), summed over the
+ * ranks first. Returns 0 when applied, 1 when skipped (skip_nonfinite), -1 with an Err naming
+ * the step otherwise. Sets r->grad_norm; *clip (may be NULL) receives the factor the gradient
+ * was multiplied by besides grad_scale. u's loss and extra_sq must be the same on every rank
+ * (made from run_leaves' statistics). */
 int run_update(Run *r, const RunUpdate *u, double *clip, Err *e);
+
+/* Work without gradients (evaluation batches, rollout batches) shared by the ranks: items
+ * [*lo, *hi) of n are this rank's (contiguous, in rank order; the tree's split). */
+void run_share(const Run *r, int64_t n, int64_t *lo, int64_t *hi);
+/* After run_share: v [n·per] holds this rank's items; afterwards every rank's. */
+void run_gather(Run *r, int64_t n, double *v, int per);
+/* run_gather of n (sum, count) pairs v [2n], then Σ sum / Σ count added in item order (NaN when
+ * the counts are 0): an evaluation's mean per token. */
+double run_gather_mean(Run *r, int64_t n, double *v);
+/* Rank 0 runs this process's files and terminal output (one process: always). */
+int run_is_root(const Run *r);
 
 /* An extra metrics line {"step": r->step<fields>} (e.g. a final evaluation, from `finish`). */
 void run_metrics_write(Run *r, const char *fields);
 
 /* A training forward (a backward follows): r->counts += its expert loads, r->train_tokens += its
- * positions (B·T, padding included: what was computed). */
+ * positions (B·T, padding included: what was computed; summed over the ranks after the step). */
 void run_count_forward(Run *r, const ModelActs *acts);
 
 /* A line of its own between progress lines (not when quiet). */

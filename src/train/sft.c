@@ -32,6 +32,8 @@ static const OptSpec SFT_SPECS[] = {
     OPT("epochs", OPT_I64, offsetof(SftOptions, epochs), OPT_LENGTH, "passes over the training examples (when --steps is 0)"),
     OPT("steps", OPT_I64, offsetof(SftOptions, steps), OPT_LENGTH, "optimizer steps (0: from --epochs)"),
     OPT("batch", OPT_INT, offsetof(SftOptions, batch), OPT_MATH, "packed rows per step"),
+    OPT("micro_batch", OPT_INT, offsetof(SftOptions, micro_batch), OPT_MATH,
+        "rows per forward/backward, dividing --batch (0: --batch); under mpirun the ranks share them"),
     OPT("seq_len", OPT_INT, offsetof(SftOptions, seq_len), OPT_MATH, "tokens per row; longer examples are truncated"),
     OPT("drop_long", OPT_BOOL, offsetof(SftOptions, drop_long), OPT_MATH,
         "drop examples longer than --seq-len instead of truncating"),
@@ -70,7 +72,7 @@ SftOptions sft_defaults(void) {
                              .min_lr_ratio = 0.1, .decay_frac = 0.2, .adamw = adamw_defaults(), .max_grad_norm = 1.0,
                              .bias_update_speed = 0.001};
     o.optim.adamw.weight_decay = 0.0;
-    o.run = (RunOptions){.keep = 2, .log_every = 10};
+    o.run = (RunOptions){.keep = 2, .log_every = 10, .zero_stage = 1};
     return o;
 }
 
@@ -89,6 +91,7 @@ typedef struct Sft {
     SftBatcher tb;
     int pad;
     int *tokens, *targets;      /* [B, T] */
+    int64_t step_valid;         /* completion tokens of the step's rows */
     int64_t tokens_seen, tokens_run;
     double first_loss, last_loss, val_loss, accuracy;
 } Sft;
@@ -162,27 +165,42 @@ static int load_data(Sft *r, Err *e) {
     return 0;
 }
 
-/* Mean completion-token loss over the whole held-out set (file order). */
-static double heldout_loss(Sft *r) {
+static int micro_rows(const SftOptions *o) { return o->micro_batch > 0 ? o->micro_batch : o->batch; }
+
+/* Mean completion-token loss over the whole held-out set (file order), in batches of
+ * micro-batch rows shared by the ranks. */
+static double heldout_loss(Sft *r, Run *run) {
     const SftOptions *o = r->o;
+    const int M = micro_rows(o), T = o->seq_len;
     if (r->val.n == 0) return NAN;
     SftBatcher vb;
     sft_batcher_init(&vb, &r->val, 0, 0);
-    double sum = 0;
-    int64_t n = 0;
+    int64_t n_batches = 0;   /* every rank walks the batches; each runs its share */
     while (vb.epoch == 0) {
-        int B = 0;
-        while (B < o->batch && vb.epoch == 0) {
-            sft_batcher_row(&vb, o->seq_len, 0, r->tokens + (size_t)B * o->seq_len, r->targets + (size_t)B * o->seq_len);
-            B++;
-        }
-        ModelOptions mo = {0};
-        ModelLosses l = model_forward(&r->m, &r->acts, r->tokens, r->targets, B, o->seq_len, &mo);
-        sum += l.loss * l.n_valid;
-        n += l.n_valid;
+        for (int b = 0; b < M && vb.epoch == 0; b++) sft_batcher_row(&vb, T, 0, r->tokens, r->targets);
+        n_batches++;
     }
     sft_batcher_free(&vb);
-    return n > 0 ? sum / (double)n : NAN;
+    int64_t lo, hi;
+    run_share(run, n_batches, &lo, &hi);
+    double *v = xcalloc(2 * (size_t)n_batches, sizeof *v);   /* [batch] loss sum, targets */
+    sft_batcher_init(&vb, &r->val, 0, 0);
+    for (int64_t k = 0; k < hi; k++) {
+        int B = 0;
+        while (B < M && vb.epoch == 0) {
+            sft_batcher_row(&vb, T, 0, r->tokens + (size_t)B * T, r->targets + (size_t)B * T);
+            B++;
+        }
+        if (k < lo) continue;
+        ModelOptions mo = {0};
+        ModelLosses l = model_forward(&r->m, &r->acts, r->tokens, r->targets, B, T, &mo);
+        v[2 * k] = l.loss * l.n_valid;
+        v[2 * k + 1] = l.n_valid;
+    }
+    sft_batcher_free(&vb);
+    double mean = run_gather_mean(run, n_batches, v);
+    free(v);
+    return mean;
 }
 
 /* The accuracy hook on the first eval_samples held-out examples, with as many new tokens as the
@@ -200,23 +218,52 @@ static double task_accuracy(Sft *r) {
     return max_new >= 1 ? o->accuracy(o->accuracy_ctx, &r->m, r->tok, &r->val, n, max_new) : NAN;
 }
 
+/* Micro-batch `leaf` of the step's rows: the gradient of its share of the step's mean loss
+ * (its own mean, times its share of the completion tokens); stats: its mean loss. */
+static int sft_leaf(void *ctx, Run *run, int64_t leaf, real *grads, double *stats, Err *e) {
+    (void)e;
+    Sft *r = ctx;
+    const int M = micro_rows(r->o), T = r->o->seq_len;
+    const size_t at = (size_t)leaf * (size_t)M * (size_t)T;
+    ModelOptions mo = {.head_grad_in_forward = 1};   /* backward follows, without row weights */
+    ModelLosses l = model_forward(&r->m, &r->acts, r->tokens + at, r->targets + at, M, T, &mo);
+    stats[0] = l.loss;
+    if (l.n_valid == 0) return 0;
+    model_backward(&r->m, &r->acts, grads, NULL);
+    run_count_forward(run, &r->acts);
+    if (l.n_valid != r->step_valid) {
+        const real f = (real)((double)l.n_valid / (double)r->step_valid);
+        const size_t n = r->m.table.total;
+        for (size_t i = 0; i < n; i++) grads[i] *= f;
+    }
+    return 0;
+}
+
 static int sft_step(void *ctx, Run *run, Err *e) {
     Sft *r = ctx;
     const SftOptions *o = r->o;
-    const int B = o->batch, T = o->seq_len;
+    const int B = o->batch, T = o->seq_len, M = micro_rows(o), n_leaves = B / M;
     int64_t ep = r->tb.epoch;
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++)   /* every rank packs every row: the cursor moves the same */
         sft_batcher_row(&r->tb, T, r->pad, r->tokens + (size_t)b * T, r->targets + (size_t)b * T);
-    ModelOptions mo = {.head_grad_in_forward = 1};   /* backward follows, without row weights */
-    ModelLosses l = model_forward(&r->m, &r->acts, r->tokens, r->targets, B, T, &mo);
+    ModelLosses l = {0};
+    int64_t *leaf_valid = xcalloc((size_t)n_leaves, sizeof *leaf_valid);
+    for (size_t i = 0; i < (size_t)B * T; i++)
+        if (r->targets[i] >= 0) { leaf_valid[i / ((size_t)M * T)]++; l.n_valid++; }
+    r->step_valid = l.n_valid;
     double norm = 0;
     if (l.n_valid > 0) {   /* rows with no completion token: nothing to learn this step */
-        model_backward(&r->m, &r->acts, run->grads, NULL);
-        run_count_forward(run, &r->acts);
+        double *st = xcalloc((size_t)n_leaves, sizeof *st);
+        int rc = run_leaves(run, n_leaves, sft_leaf, r, st, 1, e);
+        /* the step's mean: a leaf's mean weighted by its share of the tokens */
+        if (n_leaves == 1) l.loss = st[0];
+        else for (int k = 0; k < n_leaves; k++) l.loss += st[k] * (double)leaf_valid[k] / (double)l.n_valid;
+        free(st);
         RunUpdate u = {.grad_scale = 1.0, .loss = l.loss};
-        if (run_update(run, &u, NULL, e) < 0) return -1;
+        if (rc != 0 || run_update(run, &u, NULL, e) < 0) { free(leaf_valid); return -1; }
         norm = run->grad_norm;
     }
+    free(leaf_valid);
     r->tokens_seen += l.n_valid;
     r->tokens_run += (int64_t)B * T;
     if (isnan(r->first_loss)) r->first_loss = l.loss;
@@ -224,8 +271,8 @@ static int sft_step(void *ctx, Run *run, Err *e) {
     int last = run->step + 1 == run->total;
     double vl = NAN, acc = NAN;
     if (r->val.n > 0 && (last || (o->eval_every > 0 && (run->step + 1) % o->eval_every == 0))) {
-        vl = r->val_loss = heldout_loss(r);
-        acc = task_accuracy(r);
+        vl = r->val_loss = heldout_loss(r, run);
+        acc = run_is_root(run) ? task_accuracy(r) : NAN;   /* a report: rank 0's */
         if (!isnan(acc)) r->accuracy = acc;
     }
     double el = run_elapsed(run), tps = el > 0 ? (double)r->tokens_run / el : 0;
@@ -269,6 +316,14 @@ static int validate(const SftOptions *o, Err *e) {
         return err_set(e, "give exactly one of %s or %s", opt_flag("data", f1, sizeof f1), opt_flag("task", f2, sizeof f2));
     if (o->task_level < 1 || o->task_level > 5) return opt_err(s, e, "level", "must be in 1..5 (got %d)", o->task_level);
     if (o->batch < 1 || o->batch > 4096) return opt_err(s, e, "batch", "must be in 1..4096 (got %d)", o->batch);
+    if (o->micro_batch < 0 || (o->micro_batch > 0 && o->batch % o->micro_batch != 0))
+        return opt_err(s, e, "micro_batch", "%d does not divide %s %d", o->micro_batch,
+                       opt_flag("batch", f1, sizeof f1), o->batch);
+    const int N = dist_ranks(o->run.dist), leaves = o->batch / micro_rows(o);
+    if (leaves % N != 0)
+        return opt_err(s, e, "micro_batch", "%d: the step's %d micro-batches of %s %d rows cannot be shared by %d "
+                       "ranks; give a divisor of %d", micro_rows(o), leaves, opt_flag("batch", f1, sizeof f1),
+                       o->batch, N, o->batch / N);
     if (o->seq_len < 2 || o->seq_len > 1 << 20) return opt_err(s, e, "seq_len", "must be in 2..1048576 (got %d)", o->seq_len);
     if (o->steps < 0 || o->epochs < 0 || (o->steps == 0 && o->epochs == 0))
         return opt_err(s, e, "steps", "or %s must be > 0", opt_flag("epochs", f1, sizeof f1));
@@ -302,7 +357,7 @@ static int setup(Sft *r, int64_t *steps, Err *e) {
     if (r->pad < 0) r->pad = (int)tokenizer_eos_id(r->tok);
     r->tokens = xmalloc(sizeof(int) * (size_t)B * (size_t)T);
     r->targets = xmalloc(sizeof(int) * (size_t)B * (size_t)T);
-    model_acts_init(&r->acts, &r->m, B, T);
+    model_acts_init(&r->acts, &r->m, micro_rows(o), T);
     sft_batcher_init(&r->tb, &r->train, o->seed, 1);
     return 0;
 }
@@ -320,9 +375,9 @@ int sft_run(const SftOptions *o, SftResult *res, Err *e) {
     Run r;
     memset(&r, 0, sizeof r);
     int64_t steps = 0;
-    int rc = validate(o, e);
+    int rc = dist_agree(o->run.dist, validate(o, e), e);
     if (rc == 0) rc = run_begin(&r, &o->run, &o->optim, &t, e);
-    if (rc == 0) rc = setup(&s, &steps, e);
+    if (rc == 0) rc = dist_agree(o->run.dist, setup(&s, &steps, e), e);
     if (rc == 0) {
         res->n_train = s.train.n;
         res->n_val = s.val.n;

@@ -43,6 +43,8 @@ typedef struct SftOptions {
     int task_level;
     int64_t epochs, steps;          /* steps == 0: epochs × rows per epoch / batch (rounded up) */
     int batch, seq_len;
+    int micro_batch;                /* rows per forward/backward (0: batch): the step's gradient is
+                                     * the tree sum of its micro-batches' (train/dp.h) */
     uint64_t seed;
     int drop_long;                  /* drop examples longer than seq_len instead of truncating */
     double val_frac;

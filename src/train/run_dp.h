@@ -1,0 +1,29 @@
+/* The run engine across ranks (run.h, dp.h): what rank 0 reads and the others receive, the
+ * optimizer's shard, the update's sums over ranks, the moments gathered for a checkpoint.
+ * Internal to train/run.c; with one process every function is the single-process path. */
+#ifndef R1_TRAIN_RUN_DP_H
+#define R1_TRAIN_RUN_DP_H
+
+#include "train/run.h"
+
+/* Threads per rank: --threads, else the cores shared by the ranks of this machine. */
+void run_dp_threads(const Run *r);
+/* The checkpoint being resumed (its folder and state, which rank 0 read) to every rank. */
+int run_dp_share_resume(Run *r, Err *e);
+/* The optimizer (ZeRO-1: this rank's shard) and the shards' plan. */
+void run_dp_init_optimizer(Run *r);
+/* The resumed parameters and moments: rank 0 reads the checkpoint, the others receive them. */
+int run_dp_load(Run *r, Err *e);
+/* The global gradient norm of r->grads · scale after summing over the ranks (and the expert
+ * loads); this rank's shard of r->grads then holds the sum. */
+double run_dp_reduce(Run *r, double scale);
+/* AdamW of the summed gradient (every rank's parameters end the same), gradients zeroed. */
+void run_dp_apply(Run *r, double scale);
+/* Rank 0: the full AdamW moments for a checkpoint (gathered under ZeRO-1, else r->opt): *opt
+ * points at them; free with run_dp_moments_free. Collective. */
+void run_dp_moments(Run *r, AdamW *full, const AdamW **opt);
+void run_dp_moments_free(Run *r, AdamW *full);
+/* Rank 0 notes every rank's peak resident memory (ranks > 1). Collective. */
+void run_dp_report_memory(Run *r);
+
+#endif
