@@ -49,34 +49,34 @@ static int ev_unary(Ev *v, int64_t *out) {
     return rc;
 }
 
-static int ev_term(Ev *v, int64_t *out) {
-    if (ev_unary(v, out)) return -1;
-    for (;;) {
-        ev_space(v);
-        if (v->s >= v->end || (*v->s != '*' && *v->s != '/')) return 0;
-        char op = *v->s++;
-        int64_t y;
-        if (ev_unary(v, &y)) return -1;
-        if (op == '*') {
-            if (__builtin_mul_overflow(*out, y, out)) return -1;
-        } else {
-            if (y == 0 || (*out == INT64_MIN && y == -1) || *out % y) return -1;
-            *out /= y;
-        }
+/* x op y for one of + - * / (exact division only); -1 on overflow */
+static int ev_apply(char op, int64_t *x, int64_t y) {
+    switch (op) {
+    case '+': return __builtin_add_overflow(*x, y, x) ? -1 : 0;
+    case '-': return __builtin_sub_overflow(*x, y, x) ? -1 : 0;
+    case '*': return __builtin_mul_overflow(*x, y, x) ? -1 : 0;
+    default:
+        if (y == 0 || (*x == INT64_MIN && y == -1) || *x % y) return -1;
+        *x /= y;
+        return 0;
     }
 }
 
-static int ev_sum(Ev *v, int64_t *out) {
-    if (ev_term(v, out)) return -1;
+/* A left-associative chain at one precedence: products (level 1) of unary terms, sums (level 0)
+ * of products. */
+static int ev_chain(Ev *v, int level, int64_t *out) {
+    const char *ops = level ? "*/" : "+-";
+    if (level ? ev_unary(v, out) : ev_chain(v, 1, out)) return -1;
     for (;;) {
         ev_space(v);
-        if (v->s >= v->end || (*v->s != '+' && *v->s != '-')) return 0;
+        if (v->s >= v->end || (*v->s != ops[0] && *v->s != ops[1])) return 0;
         char op = *v->s++;
         int64_t y;
-        if (ev_term(v, &y)) return -1;
-        if (op == '+' ? __builtin_add_overflow(*out, y, out) : __builtin_sub_overflow(*out, y, out)) return -1;
+        if ((level ? ev_unary(v, &y) : ev_chain(v, 1, &y)) || ev_apply(op, out, y)) return -1;
     }
 }
+
+static int ev_sum(Ev *v, int64_t *out) { return ev_chain(v, 0, out); }
 
 /* 0 and the value of s[0..n) when it is a whole expression. */
 static int eval_part(const char *s, size_t n, int64_t *out) {

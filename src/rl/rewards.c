@@ -153,6 +153,14 @@ double reward_accuracy(const RewardInput *in, const RewardParams *p) {
                              strlen(in->reference), p->extract_flags);
 }
 
+/* whether s[0..n) holds any of the four format tags */
+static int has_tag(const char *s, size_t n) {
+    static const char *const TAGS[] = {"<think>", "</think>", "<answer>", "</answer>"};
+    for (int t = 0; t < 4; t++)
+        if (find(s, n, TAGS[t]) >= 0) return 1;
+    return 0;
+}
+
 double reward_format(const RewardInput *in, const RewardParams *p) {
     const char *s = in->completion;
     size_t n = in->completion_len, i = 0;
@@ -160,10 +168,7 @@ double reward_format(const RewardInput *in, const RewardParams *p) {
     if (n - i >= 7 && !memcmp(s + i, "<think>", 7)) i += 7;
     long close = find(s + i, n - i, "</think>");
     if (close < 0) return 0;
-    const char *think = s + i;
-    size_t think_n = (size_t)close;
-    if (find(think, think_n, "<think>") >= 0 || find(think, think_n, "<answer>") >= 0 ||
-        find(think, think_n, "</answer>") >= 0) return 0;
+    if (has_tag(s + i, (size_t)close)) return 0;
     i += (size_t)close + 8;
     while (i < n && is_ws(s[i])) i++;
     if (n - i < 8 || memcmp(s + i, "<answer>", 8)) return 0;
@@ -172,8 +177,7 @@ double reward_format(const RewardInput *in, const RewardParams *p) {
     if (end < 0) return 0;
     const char *ans = s + i;
     size_t ans_n = (size_t)end;
-    if (find(ans, ans_n, "<answer>") >= 0 || find(ans, ans_n, "<think>") >= 0 ||
-        find(ans, ans_n, "</think>") >= 0) return 0;
+    if (has_tag(ans, ans_n)) return 0;
     int nonblank = 0;
     for (size_t k = 0; k < ans_n; k++) nonblank |= !is_ws(ans[k]);
     if (!nonblank) return 0;

@@ -153,6 +153,18 @@ static long long write_steps(Expr e, StrBuf *b, Rng *write, const TaskOpts *o, i
     return e.n[e.root].v;
 }
 
+/* The closing sentence of a solution ("The answer is v.") and its final answer. */
+static void write_answer(StrBuf *cot, StrBuf *final, long long v, TaskLang lang) {
+    if (lang == LANG_ZH) {
+        sb_append(cot, "\n答案是");
+        zh_number(cot, v);
+        sb_append(cot, "。");
+    } else {
+        sb_printf(cot, "\nThe answer is %lld.", v);
+    }
+    sb_printf(final, "%lld", v);
+}
+
 static int count_steps(const Expr *e) {
     int k = 0;
     for (int i = 0; i < e->count; i++) k += e->n[i].op != 0;
@@ -184,14 +196,7 @@ void task_arith(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p) 
 
     long long got = write_steps(e, &p->cot, write, o, -1, 0);
     CHECK(got == value);
-    if (o->lang == LANG_ZH) {
-        sb_append(&p->cot, "\n答案是");
-        zh_number(&p->cot, value);
-        sb_append(&p->cot, "。");
-    } else {
-        sb_printf(&p->cot, "\nThe answer is %lld.", value);
-    }
-    sb_printf(&p->final, "%lld", value);
+    write_answer(&p->cot, &p->final, value, o->lang);
     sb_printf(&p->reference, "%lld", value);
 
     /* flawed solution: a slip of 1..3 at one step, carried through */
@@ -203,12 +208,5 @@ void task_arith(Rng *prob, Rng *write, Rng *bad, const TaskOpts *o, Problem *p) 
         sb_clear(&p->bad_cot);
         wrong = write_steps(e, &p->bad_cot, write, o, steps - 1, slip);
     }
-    if (o->lang == LANG_ZH) {
-        sb_append(&p->bad_cot, "\n答案是");
-        zh_number(&p->bad_cot, wrong);
-        sb_append(&p->bad_cot, "。");
-    } else {
-        sb_printf(&p->bad_cot, "\nThe answer is %lld.", wrong);
-    }
-    sb_printf(&p->bad_final, "%lld", wrong);
+    write_answer(&p->bad_cot, &p->bad_final, wrong, o->lang);
 }
