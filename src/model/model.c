@@ -14,6 +14,7 @@
 #include "kernels/embed.h"
 #include "kernels/matmul.h"
 #include "kernels/rmsnorm.h"
+#include "model/model_hidden.h"
 
 static void init(Model *m, const ModelConfig *cfg, int lazy) {
     memset(m, 0, sizeof *m);
@@ -229,21 +230,14 @@ void model_target_logprobs(const Model *m, ModelActs *a, const int *tokens, cons
 
 void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_weight) {
     const ModelConfig *cfg = &m->cfg;
-    const int D = cfg->hidden_size, V = cfg->vocab_size, L = cfg->num_hidden_layers;
+    const int D = cfg->hidden_size, V = cfg->vocab_size;
     const int N = a->N, B = a->B, T = a->T;
     const size_t ND = (size_t)N * D;
     CHECK(N > 0);
-    if (a->grad_base != grads) {
-        if (a->grad_base) model_view_free(&a->gw);
-        model_view_build(&a->gw, &m->table, cfg, grads);
-        a->grad_base = grads;
-    }
-    ModelView *g = &a->gw;
+    ModelView *g = model_grad_view(m, a, grads);
     Arena *ar = &a->arena;
     size_t mark = arena_mark(ar);
     real *dhf = arena_real(ar, ND);                 /* [N, D] dJ/d(final-normed hidden) */
-    real *dA = arena_real(ar, ND);                  /* [N, D] */
-    real *dB = arena_real(ar, ND);                  /* [N, D] */
     memset(dhf, 0, ND * sizeof *dhf);
 
     /* MTP modules, last to first: module k+1 adds into module k's dh (its h input) */
@@ -272,14 +266,7 @@ void model_backward(const Model *m, ModelActs *a, real *grads, const real *row_w
         cross_entropy_backward(a->logits, a->logits, a->lse, a->targets, row_weight,
                                row_weight ? 1 : head_ce_scale(a), N, V);
     matmul_backward_p(m->w.prec, dhf, g->lm_head, a->logits, a->hf, m->w.lm_head, N, D, V, 1);
-    rmsnorm_backward(dA, D, g->final_norm, dhf, D, a->h + (size_t)L * ND, D, m->w.final_norm,
-                     a->rstd_f, N, D);
-    for (int l = L - 1; l >= 0; l--) {
-        block_backward(dB, &g->layers[l], dA, &a->blk[l], a->h + (size_t)l * ND, &m->w.layers[l],
-                       cfg, a->pos, B, T, &m->rope, 1, ar);
-        real *t = dA; dA = dB; dB = t;
-    }
-    embed_backward(g->embed, dA, a->tokens, N, D);
+    model_backward_trunk(m, a, dhf);
     arena_reset(ar, mark);
 }
 

@@ -7,8 +7,8 @@
  * (targets may be NULL). When the forward had seq_aux_alpha > 0 the balance loss's gradient is
  * included as in model_backward (J = head objective + aux_loss).
  *
- * model_backward's trunk (final norm → blocks → embedding) is the same code path; it could later
- * call model_backward_hidden after adding its lm_head/MTP contributions into dhf.
+ * model_backward runs the same trunk (model_backward_trunk) after adding its lm_head and MTP terms
+ * into dhf.
  */
 #ifndef R1_MODEL_MODEL_HIDDEN_H
 #define R1_MODEL_MODEL_HIDDEN_H
@@ -19,5 +19,11 @@
 /* grads [table.total] += dJ/dθ given dhf [B·T, D] = dJ/d(a->hf) of the last forward.
  * dhf is read only. Scratch comes from a->arena. */
 void model_backward_hidden(const Model *m, ModelActs *a, real *grads, const real *dhf);
+
+/* a->gw: the view of the gradient buffer grads, rebuilt when grads is another buffer. */
+ModelView *model_grad_view(const Model *m, ModelActs *a, real *grads);
+/* The trunk part of both backwards: into the gradient view a->gw (model_grad_view), dhf
+ * [B·T, D] through the final RMSNorm, the blocks (last to first) and the embedding. */
+void model_backward_trunk(const Model *m, ModelActs *a, const real *dhf);
 
 #endif
