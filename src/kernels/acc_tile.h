@@ -1,6 +1,6 @@
 /* The accumulator tile of the register-tiled AVX-512 kernels (tile_mm, tile_bf16, gemm_small,
- * kn_lowp; private to src/kernels): R rows × V vectors of 16 floats, c[R][V], filled before the
- * K loop and written to C after it. Every caller passes compile-time R and V, so once these
+ * kn_lowp, matmul, gemm_bf16; private to src/kernels): R rows × V vectors of 16 floats, c[R][V],
+ * filled before the K loop and written to C after it. Every caller passes compile-time R and V, so once these
  * always-inline helpers are in the kernel their loops unroll and c stays in zmm registers. A row's
  * last vector is under the mask ml (the columns left of a strip), the others are whole. */
 #ifndef R1_KERNELS_ACC_TILE_H
@@ -51,6 +51,32 @@ ACC_INLINE void acc_store_scaled(int R, int V, __m512 c[R][V], float alpha, floa
             if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(acc_mask(V, v, ml), cr), x);
             _mm512_mask_storeu_ps(cr, acc_mask(V, v, ml), x);
         }
+}
+
+/* The small-M kernels come in every tile of R = 1..6 rows by V = 1..4 vectors: DEF(R, V) defines
+ * the kernel P##R##_##V, and ACC_GRID_TABLE(P) is the [V-1][R-1] table of them. */
+#define ACC_DEFINE_ROWS(DEF, V) DEF(6, V) DEF(5, V) DEF(4, V) DEF(3, V) DEF(2, V) DEF(1, V)
+#define ACC_DEFINE_GRID(DEF) \
+    ACC_DEFINE_ROWS(DEF, 4) ACC_DEFINE_ROWS(DEF, 3) ACC_DEFINE_ROWS(DEF, 2) ACC_DEFINE_ROWS(DEF, 1)
+#define ACC_GRID_TABLE(P)                                                                        \
+    {{P##1_1, P##2_1, P##3_1, P##4_1, P##5_1, P##6_1},                                           \
+     {P##1_2, P##2_2, P##3_2, P##4_2, P##5_2, P##6_2},                                           \
+     {P##1_3, P##2_3, P##3_3, P##4_3, P##5_3, P##6_3},                                           \
+     {P##1_4, P##2_4, P##3_4, P##4_4, P##5_4, P##6_4}}
+
+/* One row of a two-vector tile (the 32-column kernels of matmul and gemm_bf16): cr[0..32) =
+ * va·x + beta·cr under the masks m0, m1 (beta = 0: cr unread). */
+ACC_INLINE void acc_store_pair(float *cr, __m512 x0, __m512 x1, __m512 va, float beta, __mmask16 m0,
+                               __mmask16 m1) {
+    x0 = _mm512_mul_ps(x0, va);
+    x1 = _mm512_mul_ps(x1, va);
+    if (beta != 0) {
+        const __m512 vb = _mm512_set1_ps(beta);
+        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), x0);
+        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), x1);
+    }
+    _mm512_mask_storeu_ps(cr, m0, x0);
+    _mm512_mask_storeu_ps(cr + 16, m1, x1);
 }
 
 #endif

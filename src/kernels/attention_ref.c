@@ -14,18 +14,23 @@ static double score(const real *q, const real *k, int b, int t, int s, int h, in
     return scale * d;
 }
 
+/* log Σ_{s<=t} exp(score(t, s)) of one causal row, in double */
+static double row_lse(const real *q, const real *k, int b, int t, int h, int T, int H, int D, double scale) {
+    double m = -INFINITY, sum = 0;
+    for (int s = 0; s <= t; s++) {
+        double x = score(q, k, b, t, s, h, T, H, D, scale);
+        m = x > m ? x : m;
+    }
+    for (int s = 0; s <= t; s++) sum += exp(score(q, k, b, t, s, h, T, H, D, scale) - m);
+    return m + log(sum);
+}
+
 void attention_forward_ref(real *out, real *lse, const real *q, const real *k, const real *v, int B,
                            int T, int H, int Dqk, int Dv, real scale) {
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int t = 0; t < T; t++) {
-                double m = -INFINITY, sum = 0;
-                for (int s = 0; s <= t; s++) {
-                    double x = score(q, k, b, t, s, h, T, H, Dqk, scale);
-                    m = x > m ? x : m;
-                }
-                for (int s = 0; s <= t; s++) sum += exp(score(q, k, b, t, s, h, T, H, Dqk, scale) - m);
-                double l = m + log(sum);
+                double l = row_lse(q, k, b, t, h, T, H, Dqk, scale);
                 lse[((size_t)b * H + h) * T + t] = (real)l;
                 real *o = out + (((size_t)b * T + t) * H + h) * Dv;
                 for (int j = 0; j < Dv; j++) {
@@ -51,13 +56,7 @@ void attention_backward_ref(real *dq, real *dk, real *dv, const real *dout, cons
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int t = 0; t < T; t++) {
-                double m = -INFINITY, sum = 0;
-                for (int s = 0; s <= t; s++) {
-                    double x = score(q, k, b, t, s, h, T, H, Dqk, scale);
-                    m = x > m ? x : m;
-                }
-                for (int s = 0; s <= t; s++) sum += exp(score(q, k, b, t, s, h, T, H, Dqk, scale) - m);
-                double l = m + log(sum);
+                double l = row_lse(q, k, b, t, h, T, H, Dqk, scale);
                 const real *go = dout + (((size_t)b * T + t) * H + h) * Dv;
                 /* P_ts, dP_ts = go·v_s, and Σ_s P dP */
                 double rowdot = 0;

@@ -33,6 +33,7 @@ void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const float
 }
 
 #if defined(__AVX512F__)
+#include "kernels/acc_tile.h"
 
 #define MR 12           /* rows of the register tile */
 #define NR 32           /* columns of the register tile (two vectors) */
@@ -97,21 +98,6 @@ static void pack_b(int tb, const float *B, int ldb, int j0, int nc, int k0, int 
     }
 }
 
-/* Stores one row of the tile: C = alpha·acc + beta·C under the column masks (beta = 0: C unread). */
-static inline void store_row(float *cr, __m512 x0, __m512 x1, float alpha, float beta,
-                             __mmask16 m0, __mmask16 m1) {
-    const __m512 va = _mm512_set1_ps(alpha);
-    x0 = _mm512_mul_ps(x0, va);
-    x1 = _mm512_mul_ps(x1, va);
-    if (beta != 0) {
-        const __m512 vb = _mm512_set1_ps(beta);
-        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), x0);
-        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), x1);
-    }
-    _mm512_mask_storeu_ps(cr, m0, x0);
-    _mm512_mask_storeu_ps(cr + 16, m1, x1);
-}
-
 /* The tile [rows <= MR, cols <= NR] of C from kpn pairs of a (rows at stride KCP) and b (NR per
  * pair row): vdpbf16ps with each row's pair broadcast. */
 __attribute__((target("avx512f,avx512bw,avx512bf16")))
@@ -129,8 +115,9 @@ static void micro_dot(int kpn, const uint32_t *a, const uint32_t *b, float *C, i
         }
     }
     const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+    const __m512 va = _mm512_set1_ps(alpha);
     _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)
-        if (r < rows) store_row(C + (size_t)r * ldc, c0[r], c1[r], alpha, beta, m0, m1);
+        if (r < rows) acc_store_pair(C + (size_t)r * ldc, c0[r], c1[r], va, beta, m0, m1);
 }
 
 /* The same tile with fp32 FMAs on the widened bf16 values, the odd product first (the order the
@@ -152,8 +139,9 @@ static void micro_fma(int kpn, const uint32_t *a, const uint32_t *b, float *C, i
         }
     }
     const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+    const __m512 va = _mm512_set1_ps(alpha);
     _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)
-        if (r < rows) store_row(C + (size_t)r * ldc, c0[r], c1[r], alpha, beta, m0, m1);
+        if (r < rows) acc_store_pair(C + (size_t)r * ldc, c0[r], c1[r], va, beta, m0, m1);
 }
 
 void gemm_bf16_with(Bf16Kernel kern, int ta, int tb, int M, int N, int K, float alpha, const float *A,

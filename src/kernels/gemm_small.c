@@ -31,20 +31,10 @@ static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb
     }                                                                                             \
     acc_store(R, V, c, C, ldc, ml);                                                               \
 }
-#define DEFINE_KN_ROWS(V) \
-    DEFINE_KN(6, V) DEFINE_KN(5, V) DEFINE_KN(4, V) DEFINE_KN(3, V) DEFINE_KN(2, V) DEFINE_KN(1, V)
-DEFINE_KN_ROWS(4)
-DEFINE_KN_ROWS(3)
-DEFINE_KN_ROWS(2)
-DEFINE_KN_ROWS(1)
+ACC_DEFINE_GRID(DEFINE_KN)
 
 typedef void (*KnFn)(int, const float *, int, const float *, int, float *, int, int, __mmask16);
-static const KnFn kn_table[4][6] = {
-    {kn_1_1, kn_2_1, kn_3_1, kn_4_1, kn_5_1, kn_6_1},
-    {kn_1_2, kn_2_2, kn_3_2, kn_4_2, kn_5_2, kn_6_2},
-    {kn_1_3, kn_2_3, kn_3_3, kn_4_3, kn_5_3, kn_6_3},
-    {kn_1_4, kn_2_4, kn_3_4, kn_4_4, kn_5_4, kn_6_4},
-};
+static const KnFn kn_table[4][6] = ACC_GRID_TABLE(kn_);
 
 void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, int p0, real *C,
                    int ldc, int acc) {

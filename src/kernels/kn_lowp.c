@@ -232,20 +232,10 @@ static void kd_fma_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_
     }                                                                                            \
     acc_store(R, V, c, C, ldc, ml);                                                              \
 }
-#define DEFINE_KD_ROWS(V) \
-    DEFINE_KD(6, V) DEFINE_KD(5, V) DEFINE_KD(4, V) DEFINE_KD(3, V) DEFINE_KD(2, V) DEFINE_KD(1, V)
-DEFINE_KD_ROWS(4)
-DEFINE_KD_ROWS(3)
-DEFINE_KD_ROWS(2)
-DEFINE_KD_ROWS(1)
+ACC_DEFINE_GRID(DEFINE_KD)
 
 typedef void (*KdFn)(int, const uint32_t *, int, const uint32_t *, float *, int, int, __mmask16);
-#define KD_TABLE(K)                                                                             \
-    {{kd_##K##_1_1, kd_##K##_2_1, kd_##K##_3_1, kd_##K##_4_1, kd_##K##_5_1, kd_##K##_6_1},      \
-     {kd_##K##_1_2, kd_##K##_2_2, kd_##K##_3_2, kd_##K##_4_2, kd_##K##_5_2, kd_##K##_6_2},      \
-     {kd_##K##_1_3, kd_##K##_2_3, kd_##K##_3_3, kd_##K##_4_3, kd_##K##_5_3, kd_##K##_6_3},      \
-     {kd_##K##_1_4, kd_##K##_2_4, kd_##K##_3_4, kd_##K##_4_4, kd_##K##_5_4, kd_##K##_6_4}}
-static const KdFn kd_table[2][4][6] = {KD_TABLE(dot), KD_TABLE(fma)};
+static const KdFn kd_table[2][4][6] = {ACC_GRID_TABLE(kd_dot_), ACC_GRID_TABLE(kd_fma_)};
 
 void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t *Ap, int ldap,
                     const KnWeight *w, int p0, float *C, int ldc, int acc, int kern) {

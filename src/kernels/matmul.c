@@ -28,6 +28,8 @@ static double min_flops(int ta, int tb) {
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
 #include <immintrin.h>
 
+#include "kernels/acc_tile.h"
+
 /* The AVX-512 small-matrix kernel. op(B) is packed, GEMM_KB rows × 32 columns at a time, into a
  * contiguous stack panel (this is where both B layouts become one); op(A) is read in place by
  * element strides (a_rs between rows, a_cs between columns), broadcast one value at a time. The
@@ -54,20 +56,6 @@ static void pack_b(float *Bp, int tb, const float *B, int ldb, int p0, int kb, i
     }
 }
 
-/* Stores one row pair of accumulators: C = alpha·acc + beta·C under the column masks. */
-static inline void store_row(float *cr, __m512 x0, __m512 x1, __m512 va, float beta,
-                             __mmask16 m0, __mmask16 m1) {
-    x0 = _mm512_mul_ps(x0, va);
-    x1 = _mm512_mul_ps(x1, va);
-    if (beta != 0) {
-        const __m512 vb = _mm512_set1_ps(beta);
-        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), x0);
-        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), x1);
-    }
-    _mm512_mask_storeu_ps(cr, m0, x0);
-    _mm512_mask_storeu_ps(cr + 16, m1, x1);
-}
-
 /* C[R, nb] = alpha·A[R, kb]·Bp[kb, 32] + beta·C for a compile-time R (so the accumulators stay
  * in registers: no run-time indexing of them anywhere). */
 #define DEFINE_MICRO(R)                                                                           \
@@ -89,7 +77,7 @@ static void micro##R(int nb, int kb, const float *A, size_t a_rs, size_t a_cs, c
     const __mmask16 m1 = (__mmask16)(nb >= 32 ? 0xFFFF : nb > 16 ? (1u << (nb - 16)) - 1 : 0);    \
     const __m512 va = _mm512_set1_ps(alpha);                                                      \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                          \
-        store_row(C + (size_t)r * ldc, c0[r], c1[r], va, beta, m0, m1);                           \
+        acc_store_pair(C + (size_t)r * ldc, c0[r], c1[r], va, beta, m0, m1);                      \
 }
 DEFINE_MICRO(12)
 DEFINE_MICRO(8)
