@@ -9,6 +9,9 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "base/fp_formats.h"
 
 #define ACC_INLINE static inline __attribute__((always_inline))
 
@@ -51,6 +54,27 @@ ACC_INLINE void acc_store_scaled(int R, int V, __m512 c[R][V], float alpha, floa
             if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(acc_mask(V, v, ml), cr), x);
             _mm512_mask_storeu_ps(cr, acc_mask(V, v, ml), x);
         }
+}
+
+/* One K step p of the broadcast kernels: c[r][v] += A[r·lda + p]·bv[v]. */
+ACC_INLINE void acc_fma_bcast(int R, int V, __m512 c[R][V], const float *A, size_t lda, int p, const __m512 *bv) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+        const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + p]);
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);
+    }
+}
+
+/* The same on bf16 pairs without the dot instruction: row r's pair A[r·lda + p] (lo | hi << 16)
+ * against the widened columns bl, bh, the odd product first (the order vdpbf16ps adds them in). */
+ACC_INLINE void acc_fma_pairs(int R, int V, __m512 c[R][V], const uint32_t *A, size_t lda, int p, const __m512 *bl,
+                              const __m512 *bh) {
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+        const uint32_t pr = A[(size_t)r * lda + p];
+        const __m512 al = _mm512_set1_ps(bf16_to_f32((uint16_t)pr));
+        const __m512 ah = _mm512_set1_ps(bf16_to_f32((uint16_t)(pr >> 16)));
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)
+            c[r][v] = _mm512_fmadd_ps(al, bl[v], _mm512_fmadd_ps(ah, bh[v], c[r][v]));
+    }
 }
 
 /* The small-M kernels come in every tile of R = 1..6 rows by V = 1..4 vectors: DEF(R, V) defines

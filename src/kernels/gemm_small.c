@@ -23,11 +23,7 @@ static void kn_##R##_##V(int K, const float *A, int lda, const float *B, int ldb
             _mm_prefetch((const char *)(b + (size_t)KN_PF * ldb + 16 * v), _MM_HINT_T0);         \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                       \
             bv[v] = v == V - 1 ? _mm512_maskz_loadu_ps(ml, b + 16 * v) : _mm512_loadu_ps(b + 16 * v); \
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
-            const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + p]);                              \
-            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                   \
-                c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);                                     \
-        }                                                                                         \
+        acc_fma_bcast(R, V, c, A, (size_t)lda, p, bv);                                            \
     }                                                                                             \
     acc_store(R, V, c, C, ldc, ml);                                                               \
 }

@@ -163,31 +163,19 @@ static void kq_##NAME##_##R##_##V(int K, const float *A, int lda, const uint8_t 
         _mm_prefetch((const char *)(b + 16 * KN_PANEL * ES), _MM_HINT_T0);                       \
         __m512 bv[V];                                                                            \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) bv[v] = LOAD(b + 16 * v * ES, sv[v]); \
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                    \
-            const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + p]);                             \
-            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                  \
-                c[r][v] = _mm512_fmadd_ps(a, bv[v], c[r][v]);                                    \
-        }                                                                                        \
+        acc_fma_bcast(R, V, c, A, (size_t)lda, p, bv);                                           \
     }                                                                                            \
     acc_store(R, V, c, C, ldc, ml);                                                              \
 }
-#define DEFINE_KQ_ROWS(NAME, ES, LOAD, V)                                                        \
-    DEFINE_KQ(NAME, ES, LOAD, 6, V) DEFINE_KQ(NAME, ES, LOAD, 5, V) DEFINE_KQ(NAME, ES, LOAD, 4, V) \
-    DEFINE_KQ(NAME, ES, LOAD, 3, V) DEFINE_KQ(NAME, ES, LOAD, 2, V) DEFINE_KQ(NAME, ES, LOAD, 1, V)
-#define DEFINE_KQ_ALL(NAME, ES, LOAD)                                                            \
-    DEFINE_KQ_ROWS(NAME, ES, LOAD, 4) DEFINE_KQ_ROWS(NAME, ES, LOAD, 3)                          \
-    DEFINE_KQ_ROWS(NAME, ES, LOAD, 2) DEFINE_KQ_ROWS(NAME, ES, LOAD, 1)
-DEFINE_KQ_ALL(bf16, 2, load_bf16)
-DEFINE_KQ_ALL(f16, 2, load_f16)
-DEFINE_KQ_ALL(f8, 1, load_f8)
+#define DEFINE_KQ_BF16(R, V) DEFINE_KQ(bf16, 2, load_bf16, R, V)
+#define DEFINE_KQ_F16(R, V) DEFINE_KQ(f16, 2, load_f16, R, V)
+#define DEFINE_KQ_F8(R, V) DEFINE_KQ(f8, 1, load_f8, R, V)
+ACC_DEFINE_GRID(DEFINE_KQ_BF16)
+ACC_DEFINE_GRID(DEFINE_KQ_F16)
+ACC_DEFINE_GRID(DEFINE_KQ_F8)
 
 typedef void (*KqFn)(int, const float *, int, const uint8_t *, float *, int, int, __mmask16, const float *);
-#define KQ_TABLE(NAME)                                                                           \
-    {{kq_##NAME##_1_1, kq_##NAME##_2_1, kq_##NAME##_3_1, kq_##NAME##_4_1, kq_##NAME##_5_1, kq_##NAME##_6_1}, \
-     {kq_##NAME##_1_2, kq_##NAME##_2_2, kq_##NAME##_3_2, kq_##NAME##_4_2, kq_##NAME##_5_2, kq_##NAME##_6_2}, \
-     {kq_##NAME##_1_3, kq_##NAME##_2_3, kq_##NAME##_3_3, kq_##NAME##_4_3, kq_##NAME##_5_3, kq_##NAME##_6_3}, \
-     {kq_##NAME##_1_4, kq_##NAME##_2_4, kq_##NAME##_3_4, kq_##NAME##_4_4, kq_##NAME##_5_4, kq_##NAME##_6_4}}
-static const KqFn kq_table[3][4][6] = {KQ_TABLE(bf16), KQ_TABLE(f16), KQ_TABLE(f8)};
+static const KqFn kq_table[3][4][6] = {ACC_GRID_TABLE(kq_bf16_), ACC_GRID_TABLE(kq_f16_), ACC_GRID_TABLE(kq_f8_)};
 
 /* bf16 pairs: C (+)= Ap[R, Kp pairs]·B[Kp pairs, V·16 columns] by vdpbf16ps, or by two FMAs per
  * pair on the widened values (the odd product first, as the instruction adds them). */
@@ -222,13 +210,7 @@ static void kd_fma_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_
             bl[v] = bf16_pair_lo_ps(x);                                                          \
             bh[v] = bf16_pair_hi_ps(x);                                                          \
         }                                                                                        \
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                    \
-            const uint32_t pr = Ap[(size_t)r * ldap + p];                                        \
-            const __m512 al = _mm512_set1_ps(bf16_to_f32((uint16_t)pr));                         \
-            const __m512 ah = _mm512_set1_ps(bf16_to_f32((uint16_t)(pr >> 16)));                 \
-            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                  \
-                c[r][v] = _mm512_fmadd_ps(al, bl[v], _mm512_fmadd_ps(ah, bh[v], c[r][v]));      \
-        }                                                                                        \
+        acc_fma_pairs(R, V, c, Ap, (size_t)ldap, p, bl, bh);                                     \
     }                                                                                            \
     acc_store(R, V, c, C, ldc, ml);                                                              \
 }

@@ -72,13 +72,7 @@ static void tp_fma_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, 
             bl[v] = bf16_pair_lo_ps(x);                                                           \
             bh[v] = bf16_pair_hi_ps(x);                                                           \
         }                                                                                         \
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
-            const uint32_t pr = A[(size_t)r * lda + p];                                           \
-            const __m512 al = _mm512_set1_ps(bf16_to_f32((uint16_t)pr));                          \
-            const __m512 ah = _mm512_set1_ps(bf16_to_f32((uint16_t)(pr >> 16)));                  \
-            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                  \
-                c[r][v] = _mm512_fmadd_ps(al, bl[v], _mm512_fmadd_ps(ah, bh[v], c[r][v]));       \
-        }                                                                                         \
+        acc_fma_pairs(R, NV, c, A, lda, p, bl, bh);                                               \
     }                                                                                             \
     acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
 }
