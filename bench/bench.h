@@ -22,6 +22,22 @@ static inline double bench_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The fastest of `reps` runs of the statements fwd and then bwd, each timed on its own, into the
+ * doubles tf and tb (seconds). */
+#define BENCH_BEST_FWD_BWD(reps, tf, tb, fwd, bwd)                     \
+    do {                                                                \
+        (tf) = (tb) = 1e9;                                              \
+        for (int rep_ = 0; rep_ < (reps); rep_++) {                     \
+            const double t0_ = bench_now();                             \
+            fwd;                                                        \
+            const double t1_ = bench_now();                             \
+            bwd;                                                        \
+            const double t2_ = bench_now();                             \
+            (tf) = t1_ - t0_ < (tf) ? t1_ - t0_ : (tf);                 \
+            (tb) = t2_ - t1_ < (tb) ? t2_ - t1_ : (tb);                 \
+        }                                                               \
+    } while (0)
+
 /* CPU seconds used by the whole process so far (all threads): with passive OpenMP waiting, a
  * figure that other load on the machine moves far less than wall time. */
 static inline double bench_cpu_now(void) {
@@ -72,6 +88,15 @@ static inline void bench_record(const char *name, double value, const char *unit
     else
         printf("\"reference\": null, \"reference_value\": null, \"ratio\": null}\n");
     fflush(stdout);
+}
+
+/* NAME_fwd_Nt and NAME_bwd_Nt in microseconds (no reference). */
+static inline void bench_record_fwd_bwd_us(const char *name, int threads, double tf, double tb) {
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s_fwd_%dt", name, threads);
+    bench_record(nm, tf * 1e6, "us", NULL, 0);
+    snprintf(nm, sizeof nm, "%s_bwd_%dt", name, threads);
+    bench_record(nm, tb * 1e6, "us", NULL, 0);
 }
 
 #endif

@@ -187,16 +187,9 @@ int main(int argc, char **argv) {
         float *scr = malloc(attention_scratch_size(B, T, H, Dqk, Dv, threads_count()) * sizeof *scr);
         const float sc = 1 / sqrtf(Dqk);
         attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
-        double tf = 1e9, tb = 1e9;
-        for (int r = 0; r < (quick ? 3 : 10); r++) {
-            double t0 = bench_now();
-            attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
-            double t1 = bench_now();
-            attention_backward(dq, dk, dv, g, o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr);
-            double t2 = bench_now();
-            tf = t1 - t0 < tf ? t1 - t0 : tf;
-            tb = t2 - t1 < tb ? t2 - t1 : tb;
-        }
+        double tf, tb;
+        BENCH_BEST_FWD_BWD(quick ? 3 : 10, tf, tb, attention_forward(o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr),
+                           attention_backward(dq, dk, dv, g, o, l, q, k, v, B, T, H, Dqk, Dv, sc, scr));
         /* causal FLOPs: half of the T×T products */
         const double ff = 2.0 * B * H * (T * (T + 1) / 2.0) * (Dqk + Dv);
         snprintf(nm, sizeof nm, "%s_%dt", "attention_fwd", nt);
@@ -210,58 +203,25 @@ int main(int argc, char **argv) {
     {
         float *x = randn((size_t)n * D, 1, 20), *w = randn(D, 1, 21), *y = malloc((size_t)n * D * 4);
         float *r = malloc(n * 4), *dw = calloc(D, 4);
-        double tf = 1e9, tb = 1e9;
-        for (int it = 0; it < 20; it++) {
-            double t0 = bench_now();
-            rmsnorm_forward(y, D, r, x, D, w, n, D, 1e-6f);
-            double t1 = bench_now();
-            rmsnorm_backward(y, D, dw, y, D, x, D, w, r, n, D);
-            double t2 = bench_now();
-            tf = t1 - t0 < tf ? t1 - t0 : tf;
-            tb = t2 - t1 < tb ? t2 - t1 : tb;
-        }
-        snprintf(nm, sizeof nm, "%s_%dt", "rmsnorm_fwd", nt);
-        bench_record(nm, tf * 1e6, "us", NULL, 0);
-        snprintf(nm, sizeof nm, "%s_%dt", "rmsnorm_bwd", nt);
-        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        double tf, tb;
+        BENCH_BEST_FWD_BWD(20, tf, tb, rmsnorm_forward(y, D, r, x, D, w, n, D, 1e-6f), rmsnorm_backward(y, D, dw, y, D, x, D, w, r, n, D));
+        bench_record_fwd_bwd_us("rmsnorm", nt, tf, tb);
         free(x); free(w); free(y); free(r); free(dw);
     }
     {
         float *gu = randn((size_t)n * 2 * F, 1, 30), *h = malloc((size_t)n * F * 4), *dg = malloc((size_t)n * 2 * F * 4);
-        double tf = 1e9, tb = 1e9;
-        for (int it = 0; it < 10; it++) {
-            double t0 = bench_now();
-            swiglu_forward(h, gu, NULL, n, F);
-            double t1 = bench_now();
-            swiglu_backward(dg, h, gu, NULL, n, F);
-            double t2 = bench_now();
-            tf = t1 - t0 < tf ? t1 - t0 : tf;
-            tb = t2 - t1 < tb ? t2 - t1 : tb;
-        }
-        snprintf(nm, sizeof nm, "%s_%dt", "swiglu_fwd", nt);
-        bench_record(nm, tf * 1e6, "us", NULL, 0);
-        snprintf(nm, sizeof nm, "%s_%dt", "swiglu_bwd", nt);
-        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        double tf, tb;
+        BENCH_BEST_FWD_BWD(10, tf, tb, swiglu_forward(h, gu, NULL, n, F), swiglu_backward(dg, h, gu, NULL, n, F));
+        bench_record_fwd_bwd_us("swiglu", nt, tf, tb);
         free(gu); free(h); free(dg);
     }
     {
         float *x = randn((size_t)n * V, 2, 40), *d = malloc((size_t)n * V * 4), *loss = malloc(n * 4), *lse = malloc(n * 4);
         int *tg = malloc(n * sizeof *tg);
         for (int i = 0; i < n; i++) tg[i] = (i * 31) % V;
-        double tf = 1e9, tb = 1e9;
-        for (int it = 0; it < 5; it++) {
-            double t0 = bench_now();
-            cross_entropy_forward(loss, lse, x, tg, n, V);
-            double t1 = bench_now();
-            cross_entropy_backward(d, x, lse, tg, NULL, 1.0f / n, n, V);
-            double t2 = bench_now();
-            tf = t1 - t0 < tf ? t1 - t0 : tf;
-            tb = t2 - t1 < tb ? t2 - t1 : tb;
-        }
-        snprintf(nm, sizeof nm, "%s_%dt", "cross_entropy_fwd", nt);
-        bench_record(nm, tf * 1e6, "us", NULL, 0);
-        snprintf(nm, sizeof nm, "%s_%dt", "cross_entropy_bwd", nt);
-        bench_record(nm, tb * 1e6, "us", NULL, 0);
+        double tf, tb;
+        BENCH_BEST_FWD_BWD(5, tf, tb, cross_entropy_forward(loss, lse, x, tg, n, V), cross_entropy_backward(d, x, lse, tg, NULL, 1.0f / n, n, V));
+        bench_record_fwd_bwd_us("cross_entropy", nt, tf, tb);
         free(x); free(d); free(loss); free(lse); free(tg);
     }
     }

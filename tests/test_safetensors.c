@@ -292,37 +292,39 @@ static void test_bad_inputs(void) {
     free(b);
     free(good);
 
-    /* invalid header JSON */
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]", 16, "invalid header JSON");
-    expect_refused_naming("[1,2]", 0, "invalid header JSON");
-    expect_refused_naming("{} x", 0, "invalid header JSON");
-    /* unknown dtype */
-    expect_refused_naming("{\"w\":{\"dtype\":\"Q7\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"Q7\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "unknown dtype");
-    expect_refused_naming("{\"w\":{\"dtype\":7,\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "'w'");
-    /* offsets out of range */
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[8,24]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,0]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[-1,15]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,1e300]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0]}}", 16, "'w'");
-    /* overlapping */
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
-                          "\"u\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 24, "overlap");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
-                          "\"u\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 24, "'u'");
-    /* shape and size disagree */
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}", 24, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "need 8");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,-2],\"data_offsets\":[0,16]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,16]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,16]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,16]}}", 16, "'w'");
-    expect_refused_naming("{\"w\":[1]}", 16, "'w'");
-    /* duplicate names, bad metadata */
-    expect_refused_naming("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                          "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16, "'w'");
-    expect_refused_naming("{\"__metadata__\":5}", 0, "__metadata__");
+    /* refused, each naming what is wrong: the header, the data size, a word the error holds */
+    static const struct { const char *header; size_t data_len; const char *needle; } BAD[] = {
+        /* invalid header JSON */
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]", 16, "invalid header JSON"},
+        {"[1,2]", 0, "invalid header JSON"},
+        {"{} x", 0, "invalid header JSON"},
+        /* unknown dtype */
+        {"{\"w\":{\"dtype\":\"Q7\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"Q7\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "unknown dtype"},
+        {"{\"w\":{\"dtype\":7,\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "'w'"},
+        /* offsets out of range */
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[8,24]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,0]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[-1,15]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,1e300]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0]}}", 16, "'w'"},
+        /* overlapping */
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},\"u\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 24, "overlap"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},\"u\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 24, "'u'"},
+        /* shape and size disagree */
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}", 24, "'w'"},
+        {"{\"w\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", 16, "need 8"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,-2],\"data_offsets\":[0,16]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,16]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,16]}}", 16, "'w'"},
+        {"{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,16]}}", 16, "'w'"},
+        {"{\"w\":[1]}", 16, "'w'"},
+        /* duplicate names, bad metadata */
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16, "'w'"},
+        {"{\"__metadata__\":5}", 0, "__metadata__"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+        expect_refused_naming(BAD[i].header, BAD[i].data_len, BAD[i].needle);
     /* accepted: holes-free empty file, zero-size tensors, whitespace padding */
     uint8_t *e0 = image("{}      ", 0, &n);
     EXPECT(refused(e0, n) == NULL);
