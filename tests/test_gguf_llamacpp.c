@@ -153,39 +153,27 @@ static void check_model(const char *cfg, uint64_t seed, const char *const *types
     tu_rm_tree(tmpl);
 }
 
-static void test_llamacpp_qlora_yarn_groups(void) {
-    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
-    check_model(GG_CFG_QLORA_YARN, 11, types, 4);
-}
+/* Each model family against llama.cpp, in the weight types worth checking for it. */
+typedef struct ModelCase {
+    const char *test, *cfg;
+    uint64_t seed;
+    const char *types[4];
+} ModelCase;
+static const ModelCase MODELS[] = {
+    {"test_llamacpp_qlora_yarn_groups", GG_CFG_QLORA_YARN, 11, {"f32", "f16", "bf16", "q8_0"}},
+    {"test_llamacpp_single_q_no_groups", GG_CFG_PLAIN_Q, 12, {"f32", "q8_0"}},
+    {"test_llamacpp_softmax_routing", GG_CFG_SOFTMAX, 13, {"f32", "bf16"}},
+    {"test_llamacpp_llama_gqa_bias_llama3", GG_CFG_LLAMA, 14, {"f32", "f16", "bf16", "q8_0"}},
+    {"test_llamacpp_llama_tied_mqa", GG_CFG_LLAMA_TIED, 15, {"f32", "q8_0"}},
+    {"test_llamacpp_qwen2", GG_CFG_QWEN2, 16, {"f32", "f16", "bf16", "q8_0"}},
+    {"test_llamacpp_qwen2_tied", GG_CFG_QWEN2_TIED, 17, {"f32", "bf16"}},
+};
+static const ModelCase *model_case;   /* the one test_llamacpp_model runs */
 
-static void test_llamacpp_single_q_no_groups(void) {
-    const char *types[] = {"f32", "q8_0"};
-    check_model(GG_CFG_PLAIN_Q, 12, types, 2);
-}
-
-static void test_llamacpp_softmax_routing(void) {
-    const char *types[] = {"f32", "bf16"};
-    check_model(GG_CFG_SOFTMAX, 13, types, 2);
-}
-
-static void test_llamacpp_llama_gqa_bias_llama3(void) {
-    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
-    check_model(GG_CFG_LLAMA, 14, types, 4);
-}
-
-static void test_llamacpp_llama_tied_mqa(void) {
-    const char *types[] = {"f32", "q8_0"};
-    check_model(GG_CFG_LLAMA_TIED, 15, types, 2);
-}
-
-static void test_llamacpp_qwen2(void) {
-    const char *types[] = {"f32", "f16", "bf16", "q8_0"};
-    check_model(GG_CFG_QWEN2, 16, types, 4);
-}
-
-static void test_llamacpp_qwen2_tied(void) {
-    const char *types[] = {"f32", "bf16"};
-    check_model(GG_CFG_QWEN2_TIED, 17, types, 2);
+static void test_llamacpp_model(void) {
+    int n = 0;
+    while (n < 4 && model_case->types[n]) n++;
+    check_model(model_case->cfg, model_case->seed, model_case->types, n);
 }
 
 /* llama.cpp's ids (no BOS) of each text of the JSON array in texts_path, tokenized with gguf's
@@ -380,13 +368,10 @@ static void test_llamacpp_distilled_student(void) {
 }
 
 int main(void) {
-    RUN(test_llamacpp_qlora_yarn_groups);
-    RUN(test_llamacpp_single_q_no_groups);
-    RUN(test_llamacpp_softmax_routing);
-    RUN(test_llamacpp_llama_gqa_bias_llama3);
-    RUN(test_llamacpp_llama_tied_mqa);
-    RUN(test_llamacpp_qwen2);
-    RUN(test_llamacpp_qwen2_tied);
+    for (size_t i = 0; i < sizeof MODELS / sizeof MODELS[0]; i++) {
+        model_case = &MODELS[i];
+        test_run(MODELS[i].test, test_llamacpp_model);
+    }
     RUN(test_llamacpp_v3_tokenizer);
     RUN(test_llamacpp_family_tokenizers);
     RUN(test_llamacpp_distilled_student);
