@@ -41,13 +41,7 @@ static int setup(void) {
     int rc = tu_train_tokenizer(corpus.s, corpus.len, 300, tu_path(model_dir, "tokenizer.json"));
     sb_free(&corpus);
     if (rc) return -1;
-    const char *cfg_json =
-        "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
-        " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1, \"num_attention_heads\": 2,"
-        " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
-        " \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
-        " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 128, \"rope_scaling\": null}";
-    return tu_save_model(model_dir, cfg_json, 3);
+    return tu_save_model(model_dir, TU_TINY_MOE_CFG, 3);
 }
 
 /* Mean digit share over the first and last `k` steps of a run's metrics.jsonl. */

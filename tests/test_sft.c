@@ -25,18 +25,8 @@ static char dir[64] = "/tmp/r1_sft_XXXXXX";
 static char model_dir[128], tok_path[192], data_path[192];
 static Tokenizer *tok;
 
-static const char *DENSE_CFG =
-    "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
-    " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 2, \"num_attention_heads\": 2,"
-    " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
-    " \"v_head_dim\": 8, \"n_routed_experts\": 0, \"n_shared_experts\": 0, \"num_experts_per_tok\": 0,"
-    " \"num_nextn_predict_layers\": 0, \"max_position_embeddings\": 128, \"rope_scaling\": null}";
-static const char *MOE_CFG =
-    "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
-    " \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1, \"num_attention_heads\": 2,"
-    " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
-    " \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
-    " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 128, \"rope_scaling\": null}";
+static const char *DENSE_CFG = TU_TINY_DENSE_CFG;
+static const char *MOE_CFG = TU_TINY_MOE_CFG;
 
 static const char *QA[][2] = {
     {"What is 3+4?", "<think>\n3+4=7\n</think>\n\n<answer>7</answer>"},

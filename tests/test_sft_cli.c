@@ -16,14 +16,7 @@
 static char dir[64] = "/tmp/r1_sftcli_XXXXXX";
 
 static int write_cfg(const char *path, int moe) {
-    char s[1024];
-    snprintf(s, sizeof s,
-    "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"
-    " \"num_hidden_layers\": 2, \"first_k_dense_replace\": %d, \"num_attention_heads\": 2,"
-    " \"q_lora_rank\": null, \"kv_lora_rank\": 16, \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8,"
-    " \"v_head_dim\": 8, \"n_routed_experts\": %d, \"n_shared_experts\": 1, \"num_experts_per_tok\": 2,"
-    " \"routed_scaling_factor\": 1.0, \"max_position_embeddings\": 128, \"rope_scaling\": null}",
-             moe ? 1 : 2, moe ? 4 : 0);
+    const char *s = moe ? TU_TINY_MOE_CFG : TU_TINY_DENSE_CFG;
     Err e;
     return file_write_atomic(path, s, strlen(s), &e);
 }

@@ -286,6 +286,21 @@ static TU_UNUSED int tu_train_tokenizer(const char *text, size_t len, uint32_t v
     return rc;
 }
 
+/* The tiny DeepSeek-V3 of the training tests (a 320-token vocabulary, hidden 32, two layers, MLA
+ * with kv_lora_rank 16, 128 positions): the second layer MoE (4 routed experts, 2 per token, 1
+ * shared), or both layers dense. */
+#define TU_TINY_CFG_HEAD                                                                              \
+    "{\"vocab_size\": 320, \"hidden_size\": 32, \"intermediate_size\": 64, \"moe_intermediate_size\": 16,"  \
+    " \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"q_lora_rank\": null, \"kv_lora_rank\": 16,"     \
+    " \"qk_nope_head_dim\": 8, \"qk_rope_head_dim\": 8, \"v_head_dim\": 8, \"max_position_embeddings\": 128,"  \
+    " \"rope_scaling\": null,"
+#define TU_TINY_MOE_CFG                                                                               \
+    TU_TINY_CFG_HEAD " \"first_k_dense_replace\": 1, \"n_routed_experts\": 4, \"n_shared_experts\": 1,"       \
+    " \"num_experts_per_tok\": 2, \"routed_scaling_factor\": 1.0}"
+#define TU_TINY_DENSE_CFG                                                                             \
+    TU_TINY_CFG_HEAD " \"first_k_dense_replace\": 2, \"n_routed_experts\": 0, \"n_shared_experts\": 0,"       \
+    " \"num_experts_per_tok\": 0, \"num_nextn_predict_layers\": 0}"
+
 /* A random model folder in dir (created if missing): config.json from cfg_json, parameters from
  * param_init(seed), then tweak(m, seed) when not NULL, generation_config.json. Prints the reason
  * and returns -1 on failure. */
