@@ -115,22 +115,12 @@ static double objective(Case *c) {
 static void case_init(Case *c, const char *json, int B, int T, double lambda, double alpha,
                       uint64_t seed) {
     memset(c, 0, sizeof *c);
-    ModelConfig cfg;
-    Err e = {{0}};
-    cJSON *j = cJSON_Parse(json);
-    CHECK(j);
-    int rc = config_from_json(&cfg, j, "gradcheck config", &e);
-    cJSON_Delete(j);
-    CHECKF(rc == 0, "%s", e.msg);
-    model_init(&c->m, &cfg);
-    fixture_init_params(&c->m.table, c->m.params, seed);
+    fixture_model_json(&c->m, json, seed);
     model_acts_init(&c->a, &c->m, B, T);
     c->B = B;
     c->T = T;
-    fixture_tokens(c->tokens, B, T, cfg.vocab_size, seed + 1);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            c->targets[b * T + t] = t + 1 < T ? c->tokens[b * T + t + 1] : -1;
+    fixture_tokens(c->tokens, B, T, c->m.cfg.vocab_size, seed + 1);
+    fixture_next_targets(c->targets, c->tokens, B, T);
     c->targets[1] = -1;    /* one more position without a target */
     c->opt.mtp_lambda = lambda;
     c->opt.seq_aux_alpha = alpha;

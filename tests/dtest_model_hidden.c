@@ -55,18 +55,10 @@ static double objective(Case *k) {
 
 static void case_init(Case *k, double alpha) {
     memset(k, 0, sizeof *k);
-    ModelConfig cfg;
-    Err e = {{0}};
-    cJSON *j = cJSON_Parse(CFG);
-    CHECK(j);
-    int rc = config_from_json(&cfg, j, "model_hidden config", &e);
-    cJSON_Delete(j);
-    CHECKF(rc == 0, "%s", e.msg);
-    model_init(&k->m, &cfg);
-    fixture_init_params(&k->m.table, k->m.params, 11);
+    fixture_model_json(&k->m, CFG, 11);
     model_acts_init(&k->a, &k->m, B, T);
-    fixture_tokens(k->tokens, B, T, cfg.vocab_size, 12);
-    const size_t n = (size_t)B * T * cfg.hidden_size;
+    fixture_tokens(k->tokens, B, T, k->m.cfg.vocab_size, 12);
+    const size_t n = (size_t)B * T * k->m.cfg.hidden_size;
     k->c = xcalloc(n, sizeof(real));
     Rng r = rng_make(13, RNG_TEST, 2, 0);
     for (size_t i = 0; i < n; i++) k->c[i] = (real)(2 * rng_uniform(&r) - 1);

@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <cJSON.h>
+
+#include "base/error.h"
 #include "base/rng.h"
 #include "kernels/real.h"
 #include "model/config.h"
@@ -71,16 +74,40 @@ static inline void fixture_tokens(int *tokens, int B, int T, int V, uint64_t see
     for (int i = 0; i < B * T; i++) tokens[i] = (int)floor(fixture_u(key, (uint64_t)i) * V);
 }
 
-/* The model of tests/fixtures/model/NAME/config.json with the fixture init of seed 1234 (the
- * engine tests' model). -1 with the reason in e. */
-static inline int fixture_load_model(Model *m, const char *name, Err *e) {
+/* targets [B·T]: each row's next token, -1 at the row's end. */
+static inline void fixture_next_targets(int *targets, const int *tokens, int B, int T) {
+    for (int i = 0; i < B * T; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
+}
+
+/* The model of tests/fixtures/model/NAME/config.json with the fixture init of seed. -1 with the
+ * reason in e. */
+static inline int fixture_load_model_seed(Model *m, const char *name, uint64_t seed, Err *e) {
     char path[256];
     snprintf(path, sizeof path, "tests/fixtures/model/%s/config.json", name);
     ModelConfig cfg;
     if (config_load(&cfg, path, e) != 0) return -1;
     model_init(m, &cfg);
-    fixture_init_params(&m->table, m->params, 1234);
+    fixture_init_params(&m->table, m->params, seed);
     return 0;
+}
+
+/* ... with seed 1234 (the engine tests' model). */
+static inline int fixture_load_model(Model *m, const char *name, Err *e) {
+    return fixture_load_model_seed(m, name, 1234, e);
+}
+
+/* The model of the config JSON text `json` with the fixture init of seed; a bad config is a bug in
+ * the test (CHECK). */
+static inline void fixture_model_json(Model *m, const char *json, uint64_t seed) {
+    ModelConfig cfg;
+    Err e = {{0}};
+    cJSON *j = cJSON_Parse(json);
+    CHECK(j);
+    int rc = config_from_json(&cfg, j, "fixture config", &e);
+    cJSON_Delete(j);
+    CHECKF(rc == 0, "%s", e.msg);
+    model_init(m, &cfg);
+    fixture_init_params(&m->table, m->params, seed);
 }
 
 #endif

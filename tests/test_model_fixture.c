@@ -254,64 +254,75 @@ static void test_fixture_b_bench(void) { EXPECT(check_fixture("tests/fixtures/mo
 static void test_fixture_d_llama(void) { EXPECT(check_fixture("tests/fixtures/model/d_llama") == 0); }
 static void test_fixture_e_qwen2(void) { EXPECT(check_fixture("tests/fixtures/model/e_qwen2") == 0); }
 
+/* c_yarn_mtp with the fixture init of seed, B×T fixture tokens (seed + 1) with their next-token
+ * targets, and activations for them. */
+typedef struct Batch {
+    Model m;
+    ModelActs a;
+    int tokens[64], targets[64];
+} Batch;
+
+static void batch_init(Batch *k, int B, int T, uint64_t seed) {
+    Err e = {{0}};
+    CHECK(B * T <= 64);
+    CHECKF(fixture_load_model_seed(&k->m, "c_yarn_mtp", seed, &e) == 0, "%s", e.msg);
+    fixture_tokens(k->tokens, B, T, k->m.cfg.vocab_size, seed + 1);
+    fixture_next_targets(k->targets, k->tokens, B, T);
+    model_acts_init(&k->a, &k->m, B, T);
+}
+
+static void batch_free(Batch *k) {
+    model_acts_free(&k->a);
+    model_free(&k->m);
+}
+
 /* Same inputs and thread count, same bits: forward + backward twice on the c_yarn_mtp config
  * (MoE with groups, MTP, α > 0) at 2 threads gives identical losses, logits and gradients; and
  * so does a forward that forms the heads' gradients itself (head_grad_in_forward). */
 static void test_repeatable_bits(void) {
-    ModelConfig cfg;
-    Err e = {{0}};
-    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
     int prev = threads_count();
     threads_set(2);
-    Model m;
-    model_init(&m, &cfg);
-    fixture_init_params(&m.table, m.params, 5);
     enum { B = 3, T = 20 };
-    int tokens[B * T], targets[B * T];
-    fixture_tokens(tokens, B, T, cfg.vocab_size, 6);
-    for (int i = 0; i < B * T; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
-    ModelActs a;
-    model_acts_init(&a, &m, B, T);
+    Batch k;
+    batch_init(&k, B, T, 5);
+    const ModelConfig cfg = k.m.cfg;
     ModelOptions opt = {.mtp_lambda = 0.3, .seq_aux_alpha = 0.1};
     size_t nl = (size_t)B * T * cfg.vocab_size;
-    real *g1 = xcalloc(m.table.total, sizeof(real)), *g2 = xcalloc(m.table.total, sizeof(real));
+    real *g1 = xcalloc(k.m.table.total, sizeof(real)), *g2 = xcalloc(k.m.table.total, sizeof(real));
     real *l1 = xmalloc(nl * sizeof(real));
-    ModelLosses r1 = model_forward(&m, &a, tokens, targets, B, T, &opt);
-    memcpy(l1, a.logits, nl * sizeof(real));
-    model_backward(&m, &a, g1, NULL);
-    ModelLosses r2 = model_forward(&m, &a, tokens, targets, B, T, &opt);
-    EXPECT(!memcmp(l1, a.logits, nl * sizeof(real)));
-    model_backward(&m, &a, g2, NULL);
+    ModelLosses r1 = model_forward(&k.m, &k.a, k.tokens, k.targets, B, T, &opt);
+    memcpy(l1, k.a.logits, nl * sizeof(real));
+    model_backward(&k.m, &k.a, g1, NULL);
+    ModelLosses r2 = model_forward(&k.m, &k.a, k.tokens, k.targets, B, T, &opt);
+    EXPECT(!memcmp(l1, k.a.logits, nl * sizeof(real)));
+    model_backward(&k.m, &k.a, g2, NULL);
     EXPECT(r1.total == r2.total && r1.aux_loss == r2.aux_loss && r1.mtp_loss == r2.mtp_loss);
-    EXPECT(!memcmp(g1, g2, m.table.total * sizeof(real)));
+    EXPECT(!memcmp(g1, g2, k.m.table.total * sizeof(real)));
     /* the heads' gradients formed in forward: the same losses, logits-gradient and gradients */
-    memcpy(l1, a.logits, nl * sizeof(real));                 /* backward left dlogits there */
+    memcpy(l1, k.a.logits, nl * sizeof(real));                 /* backward left dlogits there */
     ModelOptions fused = opt;
     fused.head_grad_in_forward = 1;
-    real *g3 = xcalloc(m.table.total, sizeof(real));
-    ModelLosses r3 = model_forward(&m, &a, tokens, targets, B, T, &fused);
-    EXPECT(!memcmp(l1, a.logits, nl * sizeof(real)));
-    model_backward(&m, &a, g3, NULL);
+    real *g3 = xcalloc(k.m.table.total, sizeof(real));
+    ModelLosses r3 = model_forward(&k.m, &k.a, k.tokens, k.targets, B, T, &fused);
+    EXPECT(!memcmp(l1, k.a.logits, nl * sizeof(real)));
+    model_backward(&k.m, &k.a, g3, NULL);
     EXPECT(r1.total == r3.total && r1.mtp_loss == r3.mtp_loss);
-    EXPECT(!memcmp(g1, g3, m.table.total * sizeof(real)));
+    EXPECT(!memcmp(g1, g3, k.m.table.total * sizeof(real)));
     free(g1);
     free(g2);
     free(g3);
     free(l1);
-    model_acts_free(&a);
-    model_free(&m);
+    batch_free(&k);
     threads_set(prev);
 }
 
 /* Causality: the logits of a prefix do not depend on what follows (B = 1, no targets, T = 1
  * included); with no targets loss and mtp_loss are 0 (the balance loss needs none). */
 static void test_prefix_logits_causal(void) {
-    ModelConfig cfg;
-    Err e = {{0}};
-    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
     Model m;
-    model_init(&m, &cfg);
-    fixture_init_params(&m.table, m.params, 9);
+    Err e = {{0}};
+    CHECKF(fixture_load_model_seed(&m, "c_yarn_mtp", 9, &e) == 0, "%s", e.msg);
+    const ModelConfig cfg = m.cfg;
     enum { T = 20 };
     const int V = cfg.vocab_size;
     int tokens[T];
@@ -340,34 +351,26 @@ static void test_prefix_logits_causal(void) {
 /* Expert loads summed over two forwards drive the sign-rule bias update of every MoE layer
  * (main and MTP), and nothing else in the parameters moves. */
 static void test_bias_update_from_loads(void) {
-    ModelConfig cfg;
-    Err e = {{0}};
-    CHECKF(config_load(&cfg, "tests/fixtures/model/c_yarn_mtp/config.json", &e) == 0, "%s", e.msg);
-    Model m;
-    model_init(&m, &cfg);
-    fixture_init_params(&m.table, m.params, 5);
     enum { B = 2, T = 16 };
-    int tokens[B * T], targets[B * T];
-    fixture_tokens(tokens, B, T, cfg.vocab_size, 6);
-    for (int i = 0; i < B * T; i++) targets[i] = i % T + 1 < T ? tokens[i + 1] : -1;
-    ModelActs a;
-    model_acts_init(&a, &m, B, T);
+    Batch bt;
+    batch_init(&bt, B, T, 5);
+    const ModelConfig cfg = bt.m.cfg;
     ModelOptions opt = {.mtp_lambda = 0.3};
     const int L = cfg.num_hidden_layers, M = cfg.num_nextn_predict_layers, E = cfg.n_routed_experts;
     int64_t *acc = xcalloc((size_t)(L + M) * E, sizeof *acc);
     for (int rep = 0; rep < 2; rep++) {
-        model_forward(&m, &a, tokens, targets, B, T, &opt);
-        model_expert_counts_add(&a, &cfg, acc);
+        model_forward(&bt.m, &bt.a, bt.tokens, bt.targets, B, T, &opt);
+        model_expert_counts_add(&bt.a, &cfg, acc);
     }
-    real *before = xmalloc(m.table.total * sizeof(real));
-    memcpy(before, m.params, m.table.total * sizeof(real));
+    real *before = xmalloc(bt.m.table.total * sizeof(real));
+    memcpy(before, bt.m.params, bt.m.table.total * sizeof(real));
     const double gamma = 0.01;
-    model_bias_update(&m, acc, gamma);
+    model_bias_update(&bt.m, acc, gamma);
     int moved = 0;
-    for (int ti = 0; ti < m.table.n; ti++) {
-        const ParamInfo *p = &m.table.t[ti];
+    for (int ti = 0; ti < bt.m.table.n; ti++) {
+        const ParamInfo *p = &bt.m.table.t[ti];
         for (size_t j = 0; j < p->numel; j++) {
-            double d = (double)m.params[p->offset + j] - before[p->offset + j];
+            double d = (double)bt.m.params[p->offset + j] - before[p->offset + j];
             if (p->kind != PARAM_ROUTER_BIAS) { if (d != 0) { EXPECTF(0, "%s moved", p->name); break; } continue; }
             const int64_t *c = acc + (size_t)p->layer * E;
             int expect_tokens = p->layer < L ? 2 * B * T : 2 * B * (T - (p->layer - L + 1));
@@ -382,8 +385,7 @@ static void test_bias_update_from_loads(void) {
     EXPECT(moved > 0);
     free(before);
     free(acc);
-    model_acts_free(&a);
-    model_free(&m);
+    batch_free(&bt);
 }
 
 /* Regenerates the fixtures with the PyTorch reference when /usr/bin/python3 has torch. */
