@@ -29,8 +29,17 @@ static ModelConfig make_cfg(TopkMethod method, int G, int Gk, int norm) {
     return c;
 }
 
-/* Routes one token with planted scores s [E] and bias (may be NULL); returns the selection. */
-static void route(int sel[K], real gate[K], const ModelConfig *c, const double *s, const real *bias) {
+/* The experts a token picks and their gate weights. */
+typedef struct Routed {
+    int sel[K];
+    real g[K];
+} Routed;
+
+/* Routes one token with planted scores s [E] and bias (may be NULL) under the rule of
+ * make_cfg(method, G, Gk, norm). */
+static Routed route(TopkMethod method, int G, int Gk, int norm, const double *s, const real *bias) {
+    const ModelConfig cfg = make_cfg(method, G, Gk, norm), *c = &cfg;
+    Routed r;
     real W[E * D] = {0}, x[D] = {1, 0, 0, 0};
     for (int e = 0; e < E; e++) W[e * D] = (real)log(s[e] / (1 - s[e]));
     MoeWeights w;
@@ -46,10 +55,11 @@ static void route(int sel[K], real gate[K], const ModelConfig *c, const double *
     Arena ar;
     arena_init(&ar, 1 << 16);
     moe_route(&a, x, &w, c, 1, 0, &ar);
-    memcpy(sel, a.sel, K * sizeof *sel);
-    memcpy(gate, a.gate, K * sizeof *gate);
+    memcpy(r.sel, a.sel, K * sizeof *r.sel);
+    memcpy(r.g, a.gate, K * sizeof *r.g);
     arena_free(&ar);
     free(mem);
+    return r;
 }
 
 static const double S[E] = {0.9, 0.1, 0.5, 0.6, 0.8, 0.85, 0.2, 0.3};
@@ -61,60 +71,42 @@ static void expect_sel(const int *sel, int a, int b, int c) {
 
 static void test_noaux_tc_top2_sum_groups(void) {
     /* group top-2 sums: g0 1.0, g1 1.1, g2 1.65, g3 0.5 -> keep g2, g1; expert 0 (0.9) is out */
-    ModelConfig c = make_cfg(TOPK_NOAUX_TC, 4, 2, 1);
-    real bias[E] = {0};
-    int sel[K];
-    real g[K];
-    route(sel, g, &c, S, bias);
-    expect_sel(sel, 5, 4, 3);
+    const real bias[E] = {0};
+    Routed r = route(TOPK_NOAUX_TC, 4, 2, 1, S, bias);
+    expect_sel(r.sel, 5, 4, 3);
     double z = 0.85 + 0.8 + 0.6;
-    EXPECT_NEAR(g[0], 2.5 * 0.85 / z, 1e-6, 0);
-    EXPECT_NEAR(g[2], 2.5 * 0.6 / z, 1e-6, 0);
+    EXPECT_NEAR(r.g[0], 2.5 * 0.85 / z, 1e-6, 0);
+    EXPECT_NEAR(r.g[2], 2.5 * 0.6 / z, 1e-6, 0);
 }
 
 static void test_group_max(void) {
     /* group max: g0 0.9, g1 0.6, g2 0.85, g3 0.3 -> keep g0, g2 */
-    ModelConfig c = make_cfg(TOPK_GROUP_LIMITED_GREEDY, 4, 2, 0);
-    int sel[K];
-    real g[K];
-    route(sel, g, &c, S, NULL);
-    expect_sel(sel, 0, 5, 4);
-    EXPECT_NEAR(g[0], 2.5 * 0.9, 1e-6, 0);   /* no normalisation */
+    Routed r = route(TOPK_GROUP_LIMITED_GREEDY, 4, 2, 0, S, NULL);
+    expect_sel(r.sel, 0, 5, 4);
+    EXPECT_NEAR(r.g[0], 2.5 * 0.9, 1e-6, 0);   /* no normalisation */
 }
 
 static void test_greedy_ignores_groups(void) {
-    ModelConfig c = make_cfg(TOPK_GREEDY, 4, 1, 1);
-    int sel[K];
-    real g[K];
-    route(sel, g, &c, S, NULL);
-    expect_sel(sel, 0, 5, 4);
+    expect_sel(route(TOPK_GREEDY, 4, 1, 1, S, NULL).sel, 0, 5, 4);
 }
 
 static void test_bias_selects_but_does_not_weight(void) {
     /* bias[3] = +1: c3 = 1.6, g1 = 1.6 + 0.5 = 2.1 -> keep g1, g2 -> 3, 5, 4; weights from s */
-    ModelConfig c = make_cfg(TOPK_NOAUX_TC, 4, 2, 1);
-    real bias[E] = {0, 0, 0, 1, 0, 0, 0, 0};
-    int sel[K];
-    real g[K];
-    route(sel, g, &c, S, bias);
-    expect_sel(sel, 3, 5, 4);
+    const real bias[E] = {0, 0, 0, 1, 0, 0, 0, 0};
+    Routed r = route(TOPK_NOAUX_TC, 4, 2, 1, S, bias);
+    expect_sel(r.sel, 3, 5, 4);
     double z = 0.6 + 0.85 + 0.8;
-    EXPECT_NEAR(g[0], 2.5 * 0.6 / z, 1e-6, 0);
+    EXPECT_NEAR(r.g[0], 2.5 * 0.6 / z, 1e-6, 0);
     /* a negative bias on a kept group's experts: −inf masking still keeps dropped groups out */
-    real bias2[E] = {0, 0, -2, -2, -2, -2, 0, 0};   /* g1, g2 now negative sums */
-    route(sel, g, &c, S, bias2);
-    expect_sel(sel, 0, 7, 6);   /* kept g0 (1.0) and g3 (0.5): 0.9, 0.3, 0.2, then 0.1 */
+    const real bias2[E] = {0, 0, -2, -2, -2, -2, 0, 0};   /* g1, g2 now negative sums */
+    expect_sel(route(TOPK_NOAUX_TC, 4, 2, 1, S, bias2).sel, 0, 7, 6);   /* kept g0 (1.0) and g3 (0.5): 0.9, 0.3, 0.2, then 0.1 */
 }
 
 static void test_ties_lower_index_wins(void) {
     double flat[E];
     for (int e = 0; e < E; e++) flat[e] = 0.5;
-    ModelConfig c = make_cfg(TOPK_NOAUX_TC, 4, 2, 1);
-    real bias[E] = {0};
-    int sel[K];
-    real g[K];
-    route(sel, g, &c, flat, bias);
-    expect_sel(sel, 0, 1, 2);
+    const real bias[E] = {0};
+    expect_sel(route(TOPK_NOAUX_TC, 4, 2, 1, flat, bias).sel, 0, 1, 2);
 }
 
 static void test_bias_update_sign_rule(void) {
