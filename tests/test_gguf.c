@@ -101,12 +101,7 @@ static void test_export_import_params(void) {
         for (int t = 0; t < 4; t++) {
             const char *path = tu_path(g_tmp, "p.gguf");
             Model a, b;
-            export_to(cfgs[c], 20 + (uint64_t)c, types[t], path, &a);
-            Err e = {0};
-            int rc = model_load_gguf(&b, path, &e);
-            EXPECTF(rc == 0, "%s", e.msg);
-            if (rc == 0) {
-                gg_check_params(&a, &b, types[t]);
+            if (gg_roundtrip(g_tmp, cfgs[c], 20 + (uint64_t)c, types[t], path, &a, &b) == 0) {
                 const ModelConfig *x = &a.cfg, *y = &b.cfg;
                 EXPECT(x->q_lora_rank == y->q_lora_rank && x->qk_nope_head_dim == y->qk_nope_head_dim &&
                        x->v_head_dim == y->v_head_dim && x->n_group == y->n_group && x->topk_group == y->topk_group &&

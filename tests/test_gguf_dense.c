@@ -28,12 +28,7 @@ static void test_export_import_params(void) {
         for (int t = 0; t < 4; t++) {
             Model a, b;
             snprintf(path, sizeof path, "%s/p%d-%d.gguf", g_tmp, c, t);
-            gg_export_to(g_tmp, cfgs[c], 40 + (uint64_t)c, types[t], path, &a);
-            Err e = {0};
-            int rc = model_load_gguf(&b, path, &e);
-            EXPECTF(rc == 0, "%s", e.msg);
-            if (rc == 0) {
-                gg_check_params(&a, &b, types[t]);
+            if (gg_roundtrip(g_tmp, cfgs[c], 40 + (uint64_t)c, types[t], path, &a, &b) == 0) {
                 const ModelConfig *x = &a.cfg, *y = &b.cfg;
                 EXPECTF(x->model_type == y->model_type && x->num_attention_heads == y->num_attention_heads &&
                         x->num_key_value_heads == y->num_key_value_heads && x->head_dim == y->head_dim &&

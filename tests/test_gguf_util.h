@@ -227,4 +227,16 @@ static TU_UNUSED int gg_encode_differing(Tokenizer *tok, const cJSON *corpus, co
     return bad;
 }
 
+/* gg_export_to into path, then the file loaded back into b and checked against a
+ * (gg_check_params). 0 with both models held; -1 (the failure counted) with only a held. */
+static TU_UNUSED int gg_roundtrip(const char *tmp, const char *cfg, uint64_t seed, GgmlType type, const char *path,
+                                  Model *a, Model *b) {
+    gg_export_to(tmp, cfg, seed, type, path, a);
+    Err e = {0};
+    int rc = model_load_gguf(b, path, &e);
+    EXPECTF(rc == 0, "%s", e.msg);
+    if (rc == 0) gg_check_params(a, b, type);
+    return rc;
+}
+
 #endif
