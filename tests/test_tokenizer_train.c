@@ -180,6 +180,15 @@ static void test_trained_file_in_hf_rust(void) {
     trained_file_in_reference("hf-encode");
 }
 
+/* path: textgen_mixed(seed, n) */
+static void write_mixed(const char *path, uint64_t seed, size_t n) {
+    StrBuf text = {0};
+    textgen_mixed(seed, n, &text);
+    Err e = {0};
+    EXPECTF(file_write_atomic(path, text.s, text.len, &e) == 0, "%s", e.msg);
+    sb_free(&text);
+}
+
 /* Hugging Face's BpeTrainer (Rust, via the npm addon) trained on the same lines learns the same
  * merges in the same order: ours (min_frequency 2, line by line) must be a prefix of HF's (its
  * default min_frequency 0 goes on with pairs seen once). */
@@ -189,10 +198,8 @@ static void test_merges_equal_hf_trainer(void) {
     snprintf(data, sizeof data, "%s/hf_data.txt", tmpdir);
     snprintf(ours, sizeof ours, "%s/hf_ours/tokenizer.json", tmpdir);
     snprintf(theirs, sizeof theirs, "%s/hf_theirs.json", tmpdir);
-    StrBuf text = {0};
-    textgen_mixed(11, 400000, &text);
+    write_mixed(data, 11, 400000);
     Err e = {0};
-    EXPECT(file_write_atomic(data, text.s, text.len, &e) == 0);
     const char *files[1] = {data};
     TrainOpts o = {.files = files, .n_files = 1, .vocab_size = 30000, .min_frequency = 2, .by_line = 1};
     TrainStats st;
@@ -213,7 +220,6 @@ static void test_merges_equal_hf_trainer(void) {
     }
     cJSON_Delete(a);
     cJSON_Delete(b);
-    sb_free(&text);
 }
 
 static void test_bad_options(void) {
@@ -289,11 +295,7 @@ static void test_cli(void) {
     char data[256], tok[256], cmd[1536], out[4096];
     snprintf(data, sizeof data, "%s/cli_data.txt", tmpdir);
     snprintf(tok, sizeof tok, "%s/cli/tokenizer.json", tmpdir);
-    StrBuf text = {0};
-    textgen_mixed(21, 300000, &text);
-    Err e = {0};
-    EXPECT(file_write_atomic(data, text.s, text.len, &e) == 0);
-    sb_free(&text);
+    write_mixed(data, 21, 300000);
     snprintf(cmd, sizeof cmd, "%s tokenizer train --data %s --vocab-size 800 --out %s --quiet", r1, data, tok);
     EXPECT(system(cmd) == 0 && file_exists(tok));
     const char *s = "Hello <think>world</think> 12345\n";
