@@ -46,6 +46,13 @@ static void random_tokens(const char *path, uint64_t n, int V, uint64_t seed) {
     free(t);
 }
 
+/* res.bin: 400 tokens below 48 (seed 5), the data of the short runs; returns its path. */
+static const char *res_tokens(void) {
+    const char *tp = tpath("res.bin");
+    random_tokens(tp, 400, 48, 5);
+    return tp;
+}
+
 static PretrainOptions base_options(const char *out, const char *tokens) {
     PretrainOptions o = pretrain_defaults();
     o.config_path = cfg_path;
@@ -169,8 +176,7 @@ static void test_memorises_small_corpus(void) {
 static void resume_case(int threads) {
     threads_set(threads);
     char name[64];
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     Err e = {{0}};
     PretrainResult ra, rb, rc_;
     snprintf(name, sizeof name, "res_full_%d", threads);
@@ -216,8 +222,7 @@ static void test_resume_bit_exact_2_threads(void) { resume_case(2); }
 
 static void test_interrupted_checkpoint_keeps_previous(void) {
     threads_set(2);
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     Err e = {{0}};
     PretrainResult r;
     /* fault in the 2nd save (step 4), half-way through optimizer.safetensors: a full disk */
@@ -246,18 +251,42 @@ static void test_interrupted_checkpoint_keeps_previous(void) {
     EXPECT(!file_exists(tpath("int_run/checkpoints/.tmp-step-4")));
 }
 
-/* A real kill while checkpoints are being written: the latest complete checkpoint verifies. */
-static void test_killed_during_checkpoint(void) {
-    char tp[512];
-    snprintf(tp, sizeof tp, "%s", tpath("kill.bin"));
+/* A child process training on fresh tokens (tp) into out = tpath(run), in the --child mode given:
+ * a fresh process, as OpenMP does not survive fork(). */
+static pid_t start_child(const char *mode, const char *run, char out[512], char tp[512]) {
+    snprintf(tp, 512, "%s", tpath("kill.bin"));
     random_tokens(tp, 4000, 48, 6);
-    char out[512];
-    snprintf(out, sizeof out, "%s", tpath("kill_run"));
+    snprintf(out, 512, "%s", tpath(run));
     pid_t pid = fork();
-    if (pid == 0) {   /* a fresh process: OpenMP does not survive fork() */
-        execl("/proc/self/exe", "test_train_loop", "--child", "kill", out, tp, (char *)NULL);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_train_loop", "--child", mode, out, tp, (char *)NULL);
         _exit(127);
     }
+    return pid;
+}
+
+/* The latest complete checkpoint of the run in out is at step 3 or later and reads back with its
+ * step; returns the step. */
+static int64_t expect_latest_checkpoint(const char *out) {
+    char ckpts[600], dir[600];
+    snprintf(ckpts, sizeof ckpts, "%s/checkpoints", out);
+    int64_t step = -1;
+    Err e = {{0}};
+    EXPECT(checkpoint_latest(ckpts, dir, sizeof dir, &step, &e) == 1 && step >= 3);
+    TrainerState st;
+    int rc = checkpoint_read_state(dir, &st, &e);
+    EXPECTF(rc == 0, "%s", e.msg);
+    if (rc == 0) {
+        EXPECT(st.step == step);
+        trainer_state_free(&st);
+    }
+    return step;
+}
+
+/* A real kill while checkpoints are being written: the latest complete checkpoint verifies. */
+static void test_killed_during_checkpoint(void) {
+    char tp[512], out[512];
+    pid_t pid = start_child("kill", "kill_run", out, tp);
     /* wait until a few checkpoints exist and a save is under way, then kill */
     int tries = 0, killed_in_save = 0;
     char tmp[600];
@@ -275,14 +304,9 @@ static void test_killed_during_checkpoint(void) {
     int status;
     waitpid(pid, &status, 0);
     EXPECT(WIFSIGNALED(status));
-    char dir[600];
-    int64_t step = -1;
-    Err e = {{0}};
-    EXPECT(checkpoint_latest(tpath("kill_run/checkpoints"), dir, sizeof dir, &step, &e) == 1 && step >= 3);
-    TrainerState st;
-    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
-    trainer_state_free(&st);
+    int64_t step = expect_latest_checkpoint(out);
     /* and the run resumes from it (for two more steps) */
+    Err e = {{0}};
     PretrainOptions c = base_options(out, tp);
     c.run.resume = 1;
     c.steps = step + 2;
@@ -297,35 +321,19 @@ static volatile sig_atomic_t child_stop;
 static void child_on_sigint(int sig) { (void)sig; child_stop = 1; }
 
 static void test_sigint_writes_checkpoint(void) {
-    char tp[512];
-    snprintf(tp, sizeof tp, "%s", tpath("kill.bin"));
-    random_tokens(tp, 4000, 48, 6);
-    char out[512];
-    snprintf(out, sizeof out, "%s", tpath("sig_run"));
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/proc/self/exe", "test_train_loop", "--child", "sigint", out, tp, (char *)NULL);
-        _exit(127);
-    }
+    char tp[512], out[512];
+    pid_t pid = start_child("sigint", "sig_run", out, tp);
     double v[8];
     for (int tries = 0; tries < 20000 && tu_read_metric(out, "loss", v, 8) < 3; tries++) usleep(500);
     kill(pid, SIGINT);
     int status;
     waitpid(pid, &status, 0);
     EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char dir[600];
-    int64_t step = -1;
-    Err e = {{0}};
-    EXPECT(checkpoint_latest(tpath("sig_run/checkpoints"), dir, sizeof dir, &step, &e) == 1 && step >= 3);
-    TrainerState st;
-    EXPECTF(checkpoint_read_state(dir, &st, &e) == 0, "%s", e.msg);
-    EXPECT(st.step == step);
-    trainer_state_free(&st);
+    expect_latest_checkpoint(out);
 }
 
 static void test_corrupt_checkpoint_refused(void) {
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     Err e = {{0}};
     PretrainResult r;
     PretrainOptions o = base_options(tpath("bad_run"), tp);
@@ -370,8 +378,7 @@ static void test_corrupt_checkpoint_refused(void) {
 static void test_bad_inputs(void) {
     Err e = {{0}};
     PretrainResult r;
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     PretrainOptions o = base_options(tpath("bad_in"), tp);
     o.seq_len = 65;   /* config max_position_embeddings = 64 */
     EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "max_position_embeddings"));
@@ -412,8 +419,7 @@ static void nan_init(const ParamTable *pt, const ModelConfig *cfg, real *params,
 static void test_nonfinite_guard(void) {
     Err e = {{0}};
     PretrainResult r;
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     PretrainOptions o = base_options(tpath("nan_run"), tp);
     o.init_params = nan_init;
     o.steps = 3;
@@ -457,8 +463,7 @@ static int checkpoint_finite(const char *dir) {
 static void test_nonfinite_injected_mid_run(void) {
     Err e = {{0}};
     PretrainResult r;
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     static const struct { int kind, skip; int64_t at; const char *dir, *want; int64_t latest; } CASES[] = {
         {RUN_FAULT_NAN_WEIGHT, 0, 5, "inj_w", "step 5: the loss is NaN", 4},
         {RUN_FAULT_NAN_WEIGHT, 1, 5, "inj_ws", "step 6: the weights hold NaN", 4},
@@ -495,8 +500,7 @@ static void test_nonfinite_injected_mid_run(void) {
 static void test_resume_clears_kill_leftovers(void) {
     Err e = {{0}};
     PretrainResult r;
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     PretrainOptions a = base_options(tpath("left_ref"), tp);
     a.run.save_every = 2;
     a.run.keep = 2;
@@ -531,8 +535,7 @@ static void test_resume_clears_kill_leftovers(void) {
 static void test_train_token_budget(void) {
     Err e = {{0}};
     PretrainResult r;
-    const char *tp = tpath("res.bin");
-    random_tokens(tp, 400, 48, 5);
+    const char *tp = res_tokens();
     PretrainOptions o = base_options(tpath("budget"), tp);
     o.run.max_train_tokens = 100;
     EXPECTF(pretrain_run(&o, &r, &e) == 0, "%s", e.msg);
