@@ -76,12 +76,10 @@ static void conv_clear(Conv *c, const char *system) {
 }
 
 int cmd_chat(int argc, char **argv) {
-    const char *weights = "auto", *model = NULL, *system = NULL;
+    const char *system = NULL;
     long max_tokens = 1024, top_k = 0, seed = 0, threads = 0, context = 0;
     double temperature = 0.6, top_p = 0.95, min_p = 0;
-    Flag flags[] = {
-        {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
-        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
+    const Flag flags[] = {
         {"system", FLAG_STRING, &system, "system prompt (R1 recommends none)"},
         {"max-tokens", FLAG_INT, &max_tokens, "new tokens per answer at most"},
         {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature; 0 = greedy"},
@@ -93,13 +91,12 @@ int cmd_chat(int argc, char **argv) {
         {"context", FLAG_INT, &context, "context length; 0 = max_position_embeddings (older turns are cut from the left)"},
     };
     Err e = {{0}};
-    int rc = flags_parse("usage: r1 chat --model DIR [--temperature T --top-p P --max-tokens N --seed S]   "
-                         "(then type; /reset clears the conversation, /exit quits)",
-                         flags, sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
+    ModelFlags mf = {0};
+    int rc = flags_parse_model("usage: r1 chat --model DIR [--temperature T --top-p P --max-tokens N --seed S]   "
+                               "(then type; /reset clears the conversation, /exit quits)",
+                               &mf, MODEL_DIR_HELP, flags, sizeof flags / sizeof flags[0], argc, argv, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    WeightMode wmode;
-    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
-    if (!model) { err_set(&e, "chat: --model is required"); return cli_fail(&e); }
+    if (!mf.dir) { err_set(&e, "chat: --model is required"); return cli_fail(&e); }
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be > 0, got %ld", max_tokens); return cli_fail(&e); }
     if (top_k < 0 || top_k > 1 << 30) { err_set(&e, "--top-k: must be >= 0 (0 = off), got %ld", top_k); return cli_fail(&e); }
     if (context < 0 || context > 1 << 24) { err_set(&e, "--context: must be >= 0, got %ld", context); return cli_fail(&e); }
@@ -108,7 +105,7 @@ int cmd_chat(int argc, char **argv) {
     threads_set((int)threads);
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(mf.dir, mf.mode, &m, &tok, &e) < 0) return cli_fail(&e);
     GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
     Stream s = {tok, o.stop_id, isatty(1), 0, {0}};
@@ -120,7 +117,7 @@ int cmd_chat(int argc, char **argv) {
     Conv c = {0};
     conv_clear(&c, system);
     int interactive = isatty(0);
-    if (interactive) fprintf(stderr, "r1 chat: %s (/reset clears the conversation, /exit quits)\n", model);
+    if (interactive) fprintf(stderr, "r1 chat: %s (/reset clears the conversation, /exit quits)\n", mf.dir);
     char *line = NULL;
     size_t cap = 0;
     uint64_t turn = 0;

@@ -28,7 +28,7 @@ static int data_make(int argc, char **argv) {
     long n = 1000, seed = 1;
     const char *split = "train";
     double self_check = 0.3, cot = 1.0, mix_cot = 0.0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"task", FLAG_STRING, &task, "task, or a comma-separated list used in turn (arith, countdown, linear, copy, reverse, next, chat)"},
         {"n", FLAG_INT, &n, "number of records"},
         {"level", FLAG_STRING, &level, "difficulty 1..5, or a range like 1-5 drawn per record"},

@@ -16,13 +16,11 @@ int cmd_eval(int argc, char **argv);
 
 int cmd_eval(int argc, char **argv) {
     Err e = {0};
-    const char *weights = "auto", *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
+    const char *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
     const char *format = "chat", *split = "test";
     long n = 100, k = 8, max_tokens = 256, seed = 1234, threads = 0, slots = 64;
     double temperature = 0.6, top_p = 0.95;
     const Flag flags[] = {
-        {"model", FLAG_STRING, &model, "model folder (with tokenizer.json)"},
-        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"task", FLAG_STRING, &task, "built-in task(s), comma-separated"},
         {"data", FLAG_STRING, &data, "JSONL {\"prompt\",\"answer\"} (or GSM8K) instead of --task"},
         {"level", FLAG_STRING, &level, "task difficulty 1..5 or a range"},
@@ -39,12 +37,12 @@ int cmd_eval(int argc, char **argv) {
         {"out", FLAG_STRING, &out, "write the report as JSON here"},
         {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
     };
-    int rc = flags_parse("usage: r1 eval --model DIR --task T|--data FILE.jsonl [--k 8] [--temperature 0.6] [--top-p 0.95] [--max-tokens N]",
-                         flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
+    ModelFlags mf = {0};
+    int rc = flags_parse_model("usage: r1 eval --model DIR --task T|--data FILE.jsonl [--k 8] [--temperature 0.6] [--top-p 0.95] [--max-tokens N]",
+                               &mf, "model folder (with tokenizer.json)", flags, (int)(sizeof flags / sizeof flags[0]),
+                               argc, argv, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    WeightMode wmode;
-    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
-    if (!model) { err_set(&e, "--model is required"); return cli_fail(&e); }
+    if (!mf.dir) { err_set(&e, "--model is required"); return cli_fail(&e); }
     if (n < 1 || k < 1) { err_set(&e, "--n and --k: must be >= 1"); return cli_fail(&e); }
     if (slots < 1) { err_set(&e, "--slots: must be >= 1, got %ld", slots); return cli_fail(&e); }
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
@@ -58,7 +56,7 @@ int cmd_eval(int argc, char **argv) {
     ps.split = which;
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open_as(model, wmode, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
+    if (model_dir_open_as(mf.dir, mf.mode, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
     SamplerParams sp = sampler_defaults();
     sp.temperature = temperature;
     sp.top_p = top_p;
@@ -82,7 +80,7 @@ int cmd_eval(int argc, char **argv) {
         eval_report_print(&rep, stdout);
         if (out) {
             cJSON *j = eval_report_json(&rep);
-            cJSON_AddStringToObject(j, "model", model);
+            cJSON_AddStringToObject(j, "model", mf.dir);
             cJSON_AddNumberToObject(j, "temperature", temperature);
             cJSON_AddNumberToObject(j, "top_p", top_p);
             rc = json_save_file(j, out, &e);

@@ -38,7 +38,7 @@ static void base_name(const char *dir, char *out, size_t cap) {
 int cmd_export(int argc, char **argv) {
     const char *dir = NULL, *out = NULL, *type_s = "f32";
     long threads = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"model", FLAG_STRING, &dir, "model folder (config.json + safetensors; tokenizer.json if present)"},
         {"out", FLAG_STRING, &out, "GGUF file to write"},
         {"type", FLAG_STRING, &type_s, "weight type: f32, f16, bf16 or q8_0 (norms, biases and the router stay f32)"},

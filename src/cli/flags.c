@@ -150,3 +150,17 @@ int flags_weights(const char *s, WeightMode *mode, Err *e) {
     if (weight_mode_parse(s, mode) == 0) return 0;
     return err_set(e, "--weights: unknown value '%s' (auto, f32 or bf16)", s);
 }
+
+int flags_parse_model(const char *usage, ModelFlags *mf, const char *model_help, const Flag *flags, int n_flags,
+                      int argc, char **argv, Err *e) {
+    enum { CAP = 64 };
+    Flag all[CAP];
+    CHECK(n_flags + 2 <= CAP);
+    if (!mf->weights) mf->weights = "auto";
+    all[0] = (Flag){"model", FLAG_STRING, &mf->dir, model_help};
+    all[1] = (Flag){"weights", FLAG_STRING, &mf->weights, FLAG_WEIGHTS_HELP};
+    memcpy(all + 2, flags, (size_t)n_flags * sizeof *flags);
+    int rc = flags_parse(usage, all, n_flags + 2, argc, argv, NULL, 0, NULL, e);
+    if (rc == 0 && flags_weights(mf->weights, &mf->mode, e)) rc = -1;
+    return rc;
+}

@@ -54,4 +54,19 @@ int flags_parse_set(const char *usage, const OptSet *set, void *opts, const Flag
                           "f32, or bf16 (every matrix as bf16, bf16 products with fp32 sums)"
 int flags_weights(const char *s, WeightMode *mode, Err *e);
 
+/* --model help of the commands that read a whole model folder */
+#define MODEL_DIR_HELP "model folder (config.json, model.safetensors, tokenizer.json)"
+
+/* The model of the inference commands: --model DIR and --weights MODE, the first two flags. */
+typedef struct ModelFlags {
+    const char *dir;        /* --model; NULL when not given */
+    const char *weights;    /* --weights as given; NULL: "auto" */
+    WeightMode mode;        /* weights, parsed */
+} ModelFlags;
+
+/* flags_parse (no positional arguments) over --model (help model_help) and --weights into mf,
+ * followed by flags[]; then --weights parsed into mf->mode. Returns as flags_parse. */
+int flags_parse_model(const char *usage, ModelFlags *mf, const char *model_help, const Flag *flags, int n_flags,
+                      int argc, char **argv, Err *e);
+
 #endif

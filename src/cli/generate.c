@@ -22,14 +22,12 @@
 int cmd_generate(int argc, char **argv);
 
 int cmd_generate(int argc, char **argv) {
-    const char *weights = "auto", *model = NULL, *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
+    const char *prompt = NULL, *prompts = NULL, *out = NULL, *stop = NULL;
     long n = 1, max_tokens = 256, top_k = 0, seed = 0, threads = 0, batch = 64, context = 0;
     long chunk = 256;
     double temperature = 0.6, top_p = 0.95, min_p = 0, rep = 1, pres = 0;
     int raw = 0, truncate = 0, spec = 0, logprobs = 0, quiet = 0;
-    Flag flags[] = {
-        {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
-        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
+    const Flag flags[] = {
         {"prompt", FLAG_STRING, &prompt, "one prompt (a user message, unless --raw)"},
         {"prompts", FLAG_STRING, &prompts, "JSONL file: {\"prompt\": ...} or {\"messages\": [...]} per line"},
         {"n", FLAG_INT, &n, "samples per prompt (-n works too)"},
@@ -58,14 +56,13 @@ int cmd_generate(int argc, char **argv) {
     for (int i = 0; i < argc; i++) args[i] = strcmp(argv[i], "-n") ? argv[i] : "--n";
     args[argc] = NULL;
     Err e = {{0}};
-    int rc = flags_parse("usage: r1 generate --model DIR --prompt TEXT|--prompts FILE.jsonl [-n N] [--max-tokens N] "
-                         "[--temperature T --top-p P --top-k K --min-p M --seed S] [--threads N] [--out FILE.jsonl]",
-                         flags, sizeof flags / sizeof flags[0], argc, args, NULL, 0, NULL, &e);
+    ModelFlags mf = {0};
+    int rc = flags_parse_model("usage: r1 generate --model DIR --prompt TEXT|--prompts FILE.jsonl [-n N] [--max-tokens N] "
+                               "[--temperature T --top-p P --top-k K --min-p M --seed S] [--threads N] [--out FILE.jsonl]",
+                               &mf, MODEL_DIR_HELP, flags, sizeof flags / sizeof flags[0], argc, args, &e);
     free(args);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    WeightMode wmode;
-    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
-    if (!model) { err_set(&e, "generate: --model is required"); return cli_fail(&e); }
+    if (!mf.dir) { err_set(&e, "generate: --model is required"); return cli_fail(&e); }
     if (!prompt == !prompts) { err_set(&e, "generate: give exactly one of --prompt and --prompts"); return cli_fail(&e); }
     if (n < 1 || n > 1000000) { err_set(&e, "-n: must be in [1, 1000000], got %ld", n); return cli_fail(&e); }
     if (max_tokens < 1 || max_tokens > 1 << 24) { err_set(&e, "--max-tokens: must be > 0, got %ld", max_tokens); return cli_fail(&e); }
@@ -85,7 +82,7 @@ int cmd_generate(int argc, char **argv) {
 
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(mf.dir, mf.mode, &m, &tok, &e) < 0) return cli_fail(&e);
     GenOptions o = gen_options(sp, (uint64_t)seed, (int)max_tokens, tok);
     if (o.stop_id < 0) o.stop_id = m.cfg.eos_token_id;
     PromptRec *ps = NULL;
@@ -178,7 +175,7 @@ int cmd_generate(int argc, char **argv) {
             fprintf(stderr, "\n");
             const size_t wb = model_weight_bytes(&m);
             fprintf(stderr, "weights (--weights %s): %.2f bytes/parameter, %.1f MB; peak RSS %.1f MB\n",
-                    weight_mode_name(wmode), (double)wb / (double)m.table.count, wb / 1e6, mem_peak_rss() / 1e6);
+                    weight_mode_name(mf.mode), (double)wb / (double)m.table.count, wb / 1e6, mem_peak_rss() / 1e6);
             if (out) fprintf(stderr, "wrote %d records to %s\n", total, out);
         }
         sb_free(&all);

@@ -16,7 +16,7 @@ int cmd_init(int argc, char **argv);
 int cmd_init(int argc, char **argv) {
     const char *config = NULL, *out = NULL;
     long seed = 0, threads = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"config", FLAG_STRING, &config, "config.json of the model (DeepSeek-V3 keys; torch_dtype bfloat16 saves BF16)"},
         {"seed", FLAG_INT, &seed, "initialisation seed"},
         {"out", FLAG_STRING, &out, "model folder to write (replaced as a whole if it exists)"},

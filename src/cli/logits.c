@@ -51,7 +51,7 @@ static int parse_tokens(const char *s, int vocab, int **out, int *n_out, Err *e)
 int cmd_logits(int argc, char **argv) {
     const char *dir = NULL, *tokens = NULL, *out = NULL, *weights = "auto";
     long threads = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"model", FLAG_STRING, &dir, "model folder (config.json + model.safetensors or shards)"},
         {"tokens", FLAG_STRING, &tokens, "input token ids, comma-separated: 1,2,3"},
         {"out", FLAG_STRING, &out, "safetensors file to write with the f32 tensor 'logits' [T, vocab_size]"},

@@ -45,7 +45,7 @@ static int rm_train_cmd(int argc, char **argv) {
 
 static int rm_score_cmd(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *field = "response", *pfield = "prompt", *out = NULL;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"model", FLAG_STRING, &model, "RM folder (r1 rm train --out)"},
         {"data", FLAG_STRING, &data, "JSONL file, one record per line"},
         {"field", FLAG_STRING, &field, "field holding the response to score"},

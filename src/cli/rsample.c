@@ -34,13 +34,11 @@ static void write_record(FileOut *f, const char *question, const char *assistant
 
 int cmd_sample(int argc, char **argv) {
     Err e = {0};
-    const char *weights = "auto", *model = NULL, *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
+    const char *task = NULL, *data = NULL, *level = "1", *lang = "en", *out = NULL;
     const char *format = "chat";
     long n_prompts = 100, n = 8, keep = 2, max_tokens = 256, seed = 1, threads = 0, min_len = 1, max_len = 0;
     double temperature = 0.7, top_p = 0.95, mix = 0.0, max_rep = 0.2;
     const Flag flags[] = {
-        {"model", FLAG_STRING, &model, "model folder to sample from (the RL checkpoint)"},
-        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
         {"task", FLAG_STRING, &task, "built-in task(s), comma-separated"},
         {"data", FLAG_STRING, &data, "JSONL {\"prompt\",\"answer\"} instead of --task"},
         {"level", FLAG_STRING, &level, "task difficulty 1..5 or a range"},
@@ -62,12 +60,12 @@ int cmd_sample(int argc, char **argv) {
     };
     /* -n N is the spelling of --samples */
     for (int i = 1; i < argc; i++) if (!strcmp(argv[i], "-n")) argv[i] = "--samples";
-    int rc = flags_parse("usage: r1 sample --model DIR --task T|--data FILE.jsonl -n N --out FILE.jsonl [--keep K]",
-                         flags, (int)(sizeof flags / sizeof flags[0]), argc, argv, NULL, 0, NULL, &e);
+    ModelFlags mf = {0};
+    int rc = flags_parse_model("usage: r1 sample --model DIR --task T|--data FILE.jsonl -n N --out FILE.jsonl [--keep K]",
+                               &mf, "model folder to sample from (the RL checkpoint)", flags,
+                               (int)(sizeof flags / sizeof flags[0]), argc, argv, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    WeightMode wmode;
-    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
-    if (!model || !out) { err_set(&e, "--model and --out are required"); return cli_fail(&e); }
+    if (!mf.dir || !out) { err_set(&e, "--model and --out are required"); return cli_fail(&e); }
     if (n < 1 || keep < 1 || n_prompts < 1) { err_set(&e, "-n, --keep and --n: must be >= 1"); return cli_fail(&e); }
     if (max_tokens < 1) { err_set(&e, "--max-tokens: must be >= 1, got %ld", max_tokens); return cli_fail(&e); }
     if (mix < 0 || mix > 0.9) { err_set(&e, "--mix-non-reasoning: must be in [0, 0.9]"); return cli_fail(&e); }
@@ -78,7 +76,7 @@ int cmd_sample(int argc, char **argv) {
     if (prompt_source_open(&ps, task, data, level, lang, (uint64_t)seed, &e)) return cli_fail(&e);
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open_as(model, wmode, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
+    if (model_dir_open_as(mf.dir, mf.mode, &m, &tok, &e)) { prompt_source_free(&ps); return cli_fail(&e); }
     SamplerParams sp = sampler_defaults();
     sp.temperature = temperature;
     sp.top_p = top_p;

@@ -22,7 +22,7 @@ int cmd_score(int argc, char **argv) {
     RewardParams rp;
     reward_params_default(&rp);
     long cos_len = rp.cos_max_len, ol_max = rp.overlong_max, ol_cache = rp.overlong_cache, ngram = rp.rep_ngram;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"data", FLAG_STRING, &data, "JSONL file with one completion per line"},
         {"completion-field", FLAG_STRING, &cfield, "field holding the completion (a string, or a chat array: last content)"},
         {"answer-field", FLAG_STRING, &afield, "field holding the reference answer (a number, \"#### n\", \\boxed{}, countdown:..., exact:...)"},

@@ -37,14 +37,12 @@ static int check_range(const char *flag, long v, long lo, long hi, Err *e) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    const char *weights = "auto", *model = NULL, *host = "127.0.0.1", *api_key = NULL, *model_name = NULL;
+    const char *host = "127.0.0.1", *api_key = NULL, *model_name = NULL;
     long port = 8000, max_batch = 64, queue = 64, context = 0, chunk = 256, max_tokens = 0, budget = -1;
     long seed = 0, threads = 0, max_body = 1 << 20, idle = 30, max_conn = 256;
     double temperature = 0.6, top_p = 0.95, req_timeout = 600, shutdown = 10;
     int quiet = 0;
-    Flag flags[] = {
-        {"model", FLAG_STRING, &model, "model folder (config.json, model.safetensors, tokenizer.json)"},
-        {"weights", FLAG_STRING, &weights, FLAG_WEIGHTS_HELP},
+    const Flag flags[] = {
         {"host", FLAG_STRING, &host, "address to listen on (0.0.0.0 or :: for every interface)"},
         {"port", FLAG_INT, &port, "TCP port; 0 = any free one (printed)"},
         {"api-key", FLAG_STRING, &api_key, "require \"Authorization: Bearer KEY\" on /v1/ (default: $R1_API_KEY, else none)"},
@@ -67,13 +65,12 @@ int cmd_serve(int argc, char **argv) {
         {"quiet", FLAG_BOOL, &quiet, "no request log on stderr"},
     };
     Err e = {{0}};
-    int rc = flags_parse("usage: r1 serve --model DIR [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--max-batch 64] "
-                         "[--queue 64] [--context N] [--thinking-budget N]",
-                         flags, sizeof flags / sizeof flags[0], argc, argv, NULL, 0, NULL, &e);
+    ModelFlags mf = {0};
+    int rc = flags_parse_model("usage: r1 serve --model DIR [--host 127.0.0.1] [--port 8000] [--api-key KEY] [--max-batch 64] "
+                               "[--queue 64] [--context N] [--thinking-budget N]",
+                               &mf, MODEL_DIR_HELP, flags, sizeof flags / sizeof flags[0], argc, argv, &e);
     if (rc) return rc > 0 ? 0 : cli_fail(&e);
-    WeightMode wmode;
-    if (flags_weights(weights, &wmode, &e)) return cli_fail(&e);
-    if (!model) { err_set(&e, "serve: --model is required"); return cli_fail(&e); }
+    if (!mf.dir) { err_set(&e, "serve: --model is required"); return cli_fail(&e); }
     if (check_range("port", port, 0, 65535, &e) || check_range("max-batch", max_batch, 1, 4096, &e) ||
         check_range("queue", queue, 0, 1 << 20, &e) || check_range("context", context, 0, 1 << 24, &e) ||
         check_range("prefill-chunk", chunk, 1, 1 << 16, &e) || check_range("max-tokens", max_tokens, 0, 1 << 24, &e) ||
@@ -103,14 +100,14 @@ int cmd_serve(int argc, char **argv) {
 
     Model m;
     Tokenizer *tok = NULL;
-    if (model_dir_open_as(model, wmode, &m, &tok, &e) < 0) return cli_fail(&e);
+    if (model_dir_open_as(mf.dir, mf.mode, &m, &tok, &e) < 0) return cli_fail(&e);
     ServeEngineOptions eo = {(int)max_batch, (int)queue, (int)chunk, (int)context, (uint64_t)seed, req_timeout,
                              (int)threads};
     ServeEngine *eng = serve_engine_start(&m, tok, &eo, &e);
     if (!eng) { tokenizer_free(tok); model_free(&m); return cli_fail(&e); }
     char name[256];
     ServeHttpOptions ho = {host, (int)port, api_key, (size_t)max_body, (unsigned)idle, (unsigned)max_conn,
-                           model_name ? model_name : base_name(model, name, sizeof name), defaults, quiet};
+                           model_name ? model_name : base_name(mf.dir, name, sizeof name), defaults, quiet};
     ServeHttp *http = serve_http_start(eng, &ho, &e);
     if (!http) {
         serve_engine_drain(eng, 0);

@@ -27,7 +27,7 @@ static int do_train(int argc, char **argv) {
     const char *data = NULL, *out = "tokenizer.json";
     long vocab = 4096, minf = 2, threads = 0;
     int quiet = 0, by_line = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"data", FLAG_STRING, &data, "training text file (more files may follow as arguments)"},
         {"vocab-size", FLAG_INT, &vocab, "vocabulary size, special tokens and the 256 bytes included"},
         {"out", FLAG_STRING, &out, "tokenizer.json to write (tokenizer_config.json goes beside it)"},
@@ -62,7 +62,7 @@ static int do_train(int argc, char **argv) {
 static int do_encode(int argc, char **argv) {
     const char *path = NULL, *text = NULL;
     int bos = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"tokenizer", FLAG_STRING, &path, "tokenizer.json (required)"},
         {"text", FLAG_STRING, &text, "text to encode (default: all of standard input, as one text)"},
         {"bos", FLAG_BOOL, &bos, "prepend the BOS id"},
@@ -99,7 +99,7 @@ fail:
 static int do_decode(int argc, char **argv) {
     const char *path = NULL, *idtext = NULL;
     int skip = 0;
-    Flag flags[] = {
+    const Flag flags[] = {
         {"tokenizer", FLAG_STRING, &path, "tokenizer.json (required)"},
         {"ids", FLAG_STRING, &idtext, "ids separated by spaces or commas (default: standard input)"},
         {"skip-special", FLAG_BOOL, &skip, "drop special tokens (BOS, EOS, pad; not the role or think tokens)"},
