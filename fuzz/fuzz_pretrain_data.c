@@ -18,17 +18,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_text(Tokenizer *tok, const TextEncoder *enc, const char *cache, const uint8_t *data, size_t size);
 static void check_raw_cache(const uint8_t *data, size_t size);
 
-static int encode_v3(void *ctx, const char *text, size_t len, U32Vec *out, Err *e) {
+static int encode_v3(void *ctx, const char *text, size_t len, TokIds *out, Err *e) {
     TokIds ids = {0};
     if (tokenizer_encode(ctx, text, len, &ids, e) != 0) { tokids_free(&ids); return -1; }
-    for (size_t i = 0; i < ids.n; i++) u32vec_push(out, ids.v[i]);
+    for (size_t i = 0; i < ids.n; i++) tokids_push(out, ids.v[i]);
     tokids_free(&ids);
     return 0;
 }
 
 /* The expected cache of the JSONL reading: tokens of every good line, the bad lines counted, and
  * the first bad line (0 if none). */
-static void expect_jsonl(Tokenizer *tok, uint32_t eos, const uint8_t *data, size_t size, U32Vec *want,
+static void expect_jsonl(Tokenizer *tok, uint32_t eos, const uint8_t *data, size_t size, TokIds *want,
                          uint64_t *docs, uint64_t *bad, long *first_bad) {
     FzLines lines = {data, size, 0, 0};
     const char *s;
@@ -42,8 +42,8 @@ static void expect_jsonl(Tokenizer *tok, uint32_t eos, const uint8_t *data, size
         if (cJSON_IsString(t)) {
             TokIds ids = {0};
             FZ_ASSERT(tokenizer_encode(tok, t->valuestring, strlen(t->valuestring), &ids, &e) == 0);
-            for (size_t i = 0; i < ids.n; i++) u32vec_push(want, ids.v[i]);
-            u32vec_push(want, eos);
+            for (size_t i = 0; i < ids.n; i++) tokids_push(want, ids.v[i]);
+            tokids_push(want, eos);
             tokids_free(&ids);
             ++*docs;
         } else {
@@ -54,7 +54,7 @@ static void expect_jsonl(Tokenizer *tok, uint32_t eos, const uint8_t *data, size
     }
 }
 
-static void check_cache(const char *cache, const U32Vec *want, uint64_t docs, uint64_t bad, const TokCacheInfo *info) {
+static void check_cache(const char *cache, const TokIds *want, uint64_t docs, uint64_t bad, const TokCacheInfo *info) {
     FZ_ASSERT(info->n_tokens == want->n && info->n_docs == docs && info->n_bad == bad);
     TokFile f;
     Err e = {{0}};
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(cache, sizeof cache, "%s/cache.bin", fz_dir());
     remove(cache);
 
-    U32Vec want = {0};
+    TokIds want = {0};
     uint64_t docs, bad;
     long first_bad;
     expect_jsonl(tok, eos, data, size, &want, &docs, &bad, &first_bad);
@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_cache(cache, &want, docs, bad, &info);
     FZ_ASSERT(tokcache_ensure(cache, src, 1, &enc, 1, &info, &e) == 0 && !info.rebuilt);
     check_cache(cache, &want, docs, bad, &info);
-    u32vec_free(&want);
+    tokids_free(&want);
 
     /* a plain text file: one document (none when empty) that decodes back to the bytes. The
      * reader's 16 MiB piece buffer costs ~30 ms per call under ASan: one input in 32 takes it. */

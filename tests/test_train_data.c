@@ -13,9 +13,9 @@
 #include "train/loader.h"
 #include "train/tokcache.h"
 
-static int byte_encode(void *ctx, const char *text, size_t len, U32Vec *out, Err *e) {
+static int byte_encode(void *ctx, const char *text, size_t len, TokIds *out, Err *e) {
     (void)ctx; (void)e;
-    for (size_t i = 0; i < len; i++) u32vec_push(out, (uint32_t)(unsigned char)text[i] + 2);
+    for (size_t i = 0; i < len; i++) tokids_push(out, (uint32_t)(unsigned char)text[i] + 2);
     return 0;
 }
 

@@ -14,11 +14,11 @@ typedef struct EncCtx {
     TokIds ids;
 } EncCtx;
 
-static int encode_cb(void *ctx, const char *text, size_t len, U32Vec *out, Err *e) {
+static int encode_cb(void *ctx, const char *text, size_t len, TokIds *out, Err *e) {
     EncCtx *c = ctx;
     c->ids.n = 0;
     if (tokenizer_encode(c->tok, text, len, &c->ids, e) != 0) return -1;
-    for (size_t i = 0; i < c->ids.n; i++) u32vec_push(out, c->ids.v[i]);
+    for (size_t i = 0; i < c->ids.n; i++) tokids_push(out, c->ids.v[i]);
     return 0;
 }
 

@@ -31,19 +31,6 @@ typedef struct TokCacheHeader {
 } TokCacheHeader;
 _Static_assert(sizeof(TokCacheHeader) == 64, "header is 64 bytes");
 
-void u32vec_push(U32Vec *a, uint32_t x) {
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 1024;
-        a->v = xrealloc(a->v, a->cap * sizeof *a->v);
-    }
-    a->v[a->n++] = x;
-}
-
-void u32vec_free(U32Vec *a) {
-    free(a->v);
-    memset(a, 0, sizeof *a);
-}
-
 uint64_t tokcache_hash_bytes(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
@@ -120,7 +107,7 @@ typedef struct Writer {
     uint64_t n_tokens, n_docs, n_bad;
 } Writer;
 
-static int write_ids(Writer *w, const U32Vec *ids, Err *e) {
+static int write_ids(Writer *w, const TokIds *ids, Err *e) {
     if (ids->n && fwrite(ids->v, 4, ids->n, w->f) != ids->n)
         return err_set(e, "%s: write failed: %s", w->path, strerror(errno));
     w->n_tokens += ids->n;
@@ -139,7 +126,7 @@ static int only_space(const char *s, size_t n) {
 }
 
 static int add_jsonl(Writer *w, FILE *in, const char *path, const TextEncoder *enc, int skip_bad,
-                     U32Vec *ids, Err *e) {
+                     TokIds *ids, Err *e) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -166,7 +153,7 @@ static int add_jsonl(Writer *w, FILE *in, const char *path, const TextEncoder *e
             break;
         }
         cJSON_Delete(j);
-        u32vec_push(ids, enc->eos_id);
+        tokids_push(ids, enc->eos_id);
         if ((rc = write_ids(w, ids, e)) != 0) break;
         w->n_docs++;
     }
@@ -183,7 +170,7 @@ static size_t utf8_cut(const char *s, size_t n) {
     return i ? i : n;
 }
 
-static int add_text(Writer *w, FILE *in, const char *path, const TextEncoder *enc, U32Vec *ids,
+static int add_text(Writer *w, FILE *in, const char *path, const TextEncoder *enc, TokIds *ids,
                     Err *e) {
     size_t cap = TEXT_PIECE_MAX, have = 0;
     char *buf = xmalloc(cap);
@@ -218,7 +205,7 @@ static int add_text(Writer *w, FILE *in, const char *path, const TextEncoder *en
     free(buf);
     if (rc == 0 && any) {
         ids->n = 0;
-        u32vec_push(ids, enc->eos_id);
+        tokids_push(ids, enc->eos_id);
         rc = write_ids(w, ids, e);
         w->n_docs++;
     }
@@ -246,7 +233,7 @@ int tokcache_ensure(const char *cache_path, const char *const *sources, int n_so
     if (!w.f) { err_set(e, "%s: %s", tmp, strerror(errno)); free(tmp); free(blob); return -1; }
     int rc = 0;
     if (fwrite(blob, 1, blob_len, w.f) != blob_len) rc = err_set(e, "%s: write failed: %s", tmp, strerror(errno));
-    U32Vec ids = {0};
+    TokIds ids = {0};
     for (int i = 0; rc == 0 && i < n_sources; i++) {
         FILE *in = fopen(sources[i], "rb");
         if (!in) { rc = err_set(e, "%s: %s", sources[i], strerror(errno)); break; }
@@ -254,7 +241,7 @@ int tokcache_ensure(const char *cache_path, const char *const *sources, int n_so
                                   : add_text(&w, in, sources[i], enc, &ids, e);
         fclose(in);
     }
-    u32vec_free(&ids);
+    tokids_free(&ids);
     if (rc == 0) {
         TokCacheHeader h = {.version = TOKCACHE_VERSION, .eos_id = enc->eos_id,
                             .header_bytes = blob_len, .tokenizer_hash = enc->hash,

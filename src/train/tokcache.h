@@ -24,19 +24,12 @@
 #include <stdint.h>
 
 #include "base/error.h"
-
-/* Growable u32 vector the encoder appends to. */
-typedef struct U32Vec {
-    uint32_t *v;
-    size_t n, cap;
-} U32Vec;
-void u32vec_push(U32Vec *a, uint32_t x);
-void u32vec_free(U32Vec *a);
+#include "tokenizer/bpe.h"
 
 /* Text → ids: appends the ids of text[0..len) to out. Returns 0, or -1 with an Err. */
 typedef struct TextEncoder {
     void *ctx;
-    int (*encode)(void *ctx, const char *text, size_t len, U32Vec *out, Err *e);
+    int (*encode)(void *ctx, const char *text, size_t len, TokIds *out, Err *e);
     uint64_t hash;          /* identifies the tokenizer (e.g. a hash of tokenizer.json) */
     uint32_t eos_id;        /* appended after each document */
 } TextEncoder;
