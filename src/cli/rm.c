@@ -63,15 +63,12 @@ static int rm_score_cmd(int argc, char **argv) {
     /* parse every record first: a bad line fails before any work */
     cJSON **recs = NULL;
     const char **prompts = NULL, **resp = NULL;
-    int n = 0, cap = 0, line = 0;
-    for (char *s = buf, *end; s < buf + len && rc == 0; s = end + 1) {
-        end = memchr(s, '\n', (size_t)(buf + len - s));
-        if (!end) end = buf + len;
-        line++;
-        size_t l = (size_t)(end - s);
-        int blank = 1;
-        for (size_t i = 0; i < l && blank; i++) blank = s[i] == ' ' || s[i] == '\t' || s[i] == '\r';
-        if (blank) continue;
+    int n = 0, cap = 0;
+    JsonlIter it = jsonl_iter(buf, len);
+    const char *s;
+    size_t l;
+    while (rc == 0 && jsonl_next(&it, &s, &l)) {
+        const int line = it.line;
         cJSON *j = cJSON_ParseWithLength(s, l);
         const char *p = NULL, *r = NULL;
         if (!j || !cJSON_IsObject(j)) rc = err_set(&e, "%s:%d: not a JSON object", data, line);

@@ -58,16 +58,13 @@ int cmd_score(int argc, char **argv) {
     FileOut fo = {0};
     if (out && file_out_open(&fo, out, &e) != 0) { free(buf); return cli_fail(&e); }
     double sum[REWARD_MAX_TERMS] = {0}, each[REWARD_MAX_TERMS];
-    long n = 0, line_no = 0;
+    long n = 0;
     int status = 0;
-    for (char *line = buf; line < buf + size;) {
-        char *nl = memchr(line, '\n', (size_t)(buf + size - line));
-        size_t len = nl ? (size_t)(nl - line) : (size_t)(buf + size - line);
-        line_no++;
-        char *next = nl ? nl + 1 : buf + size;
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
-        if (k == len) { line = next; continue; }
+    JsonlIter it = jsonl_iter(buf, size);
+    const char *line;
+    size_t len;
+    while (jsonl_next(&it, &line, &len)) {
+        const long line_no = it.line;
         cJSON *rec = json_parse_n(line, len, &e);
         if (!rec) { err_prefix(&e, "%s:%ld", data, line_no); status = -1; break; }
         ScoreRecord sr;
@@ -90,7 +87,6 @@ int cmd_score(int argc, char **argv) {
             free(text);
         }
         cJSON_Delete(rec);
-        line = next;
     }
     free(buf);
     if (out && status == 0) status = file_out_commit(&fo, &e);

@@ -36,6 +36,23 @@ static const cJSON *get(const cJSON *obj, const char *key, int required, int *rc
     return v;
 }
 
+int jsonl_next(JsonlIter *it, const char **s, size_t *len) {
+    while (it->p < it->end) {
+        const char *line = it->p, *nl = memchr(line, '\n', (size_t)(it->end - line));
+        const size_t n = nl ? (size_t)(nl - line) : (size_t)(it->end - line);
+        it->p = nl ? nl + 1 : it->end;
+        it->line++;
+        size_t k = 0;
+        while (k < n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k < n) {
+            *s = line;
+            *len = n;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int json_get_int(const cJSON *obj, const char *key, int required, int64_t *out, Err *e) {
     int rc;
     const cJSON *v = get(obj, key, required, &rc, e);

@@ -16,6 +16,17 @@ cJSON *json_load_file(const char *path, Err *e);
 /* Parses a buffer of n bytes (need not be NUL-terminated). */
 cJSON *json_parse_n(const char *buf, size_t n, Err *e);
 
+/* The lines of a JSON Lines text, blank ones (spaces, tabs, CR) skipped:
+ *   JsonlIter it = jsonl_iter(buf, n); const char *s; size_t len;
+ *   while (jsonl_next(&it, &s, &len)) ... it.line is the 1-based number of line s ... */
+typedef struct JsonlIter {
+    const char *p, *end;
+    int line;
+} JsonlIter;
+static inline JsonlIter jsonl_iter(const char *buf, size_t n) { return (JsonlIter){buf, buf + n, 0}; }
+/* The next non-blank line into s[0..len) (without its newline); 0 at the end of the text. */
+int jsonl_next(JsonlIter *it, const char **s, size_t *len);
+
 int json_get_int(const cJSON *obj, const char *key, int required, int64_t *out, Err *e);
 int json_get_double(const cJSON *obj, const char *key, int required, double *out, Err *e);
 int json_get_bool(const cJSON *obj, const char *key, int required, int *out, Err *e);

@@ -97,15 +97,12 @@ int prompt_source_file(PromptSource *ps, const char *path, uint64_t seed, Err *e
 int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *path, uint64_t seed, Err *e) {
     memset(ps, 0, sizeof *ps);
     ps->seed = seed;
-    int cap = 0, line = 0, rc = 0;
-    for (const char *s = buf; s < buf + n && rc == 0;) {
-        const char *nl = memchr(s, '\n', (size_t)(buf + n - s));
-        size_t len = nl ? (size_t)(nl - s) : (size_t)(buf + n - s);
-        line++;
-        const char *next = s + len + 1;
-        size_t k = 0;
-        while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
-        if (k == len) { s = next; continue; }
+    int cap = 0, rc = 0;
+    JsonlIter it = jsonl_iter(buf, n);
+    const char *s;
+    size_t len;
+    while (rc == 0 && jsonl_next(&it, &s, &len)) {
+        const int line = it.line;
         cJSON *j = json_parse_n(s, len, e);
         if (!j) { rc = err_prefix(e, "%s:%d", path, line); break; }
         const char *q = NULL, *a = NULL, *sol = NULL;
@@ -144,7 +141,6 @@ int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *
             }
         }
         cJSON_Delete(j);
-        s = next;
     }
     if (rc == 0 && ps->n_records == 0) rc = err_set(e, "%s: no records", path);
     if (rc) prompt_source_free(ps);

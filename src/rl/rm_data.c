@@ -50,15 +50,12 @@ int rm_data_load(RmData *d, const char *path, int pointwise, Err *e) {
     size_t n = 0;
     char *buf = file_read_all(path, &n, e);
     if (!buf) return -1;
-    int line = 0, rc = 0;
-    for (char *s = buf, *end; s < buf + n && rc == 0; s = end + 1) {
-        end = memchr(s, '\n', (size_t)(buf + n - s));
-        if (!end) end = buf + n;
-        line++;
-        size_t len = (size_t)(end - s);
-        int blank = 1;
-        for (size_t i = 0; i < len && blank; i++) blank = s[i] == ' ' || s[i] == '\t' || s[i] == '\r';
-        if (blank) continue;
+    int rc = 0;
+    JsonlIter it = jsonl_iter(buf, n);
+    const char *s;
+    size_t len;
+    while (rc == 0 && jsonl_next(&it, &s, &len)) {
+        const int line = it.line;
         cJSON *j = cJSON_ParseWithLength(s, len);
         if (!j || !cJSON_IsObject(j)) {
             cJSON_Delete(j);
