@@ -68,12 +68,11 @@ static int rm_score_cmd(int argc, char **argv) {
     const char *s;
     size_t l;
     while (rc == 0 && jsonl_next(&it, &s, &l)) {
-        const int line = it.line;
         cJSON *j = cJSON_ParseWithLength(s, l);
         const char *p = NULL, *r = NULL;
-        if (!j || !cJSON_IsObject(j)) rc = err_set(&e, "%s:%d: not a JSON object", data, line);
+        if (!j || !cJSON_IsObject(j)) rc = err_set(&e, "%s:%d: not a JSON object", data, it.line);
         else if (json_get_string(j, pfield, 1, &p, &e) || json_get_string(j, field, 1, &r, &e))
-            rc = err_prefix(&e, "%s:%d", data, line);
+            rc = err_prefix(&e, "%s:%d", data, it.line);
         if (rc) { cJSON_Delete(j); break; }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;

@@ -64,12 +64,11 @@ int cmd_score(int argc, char **argv) {
     const char *line;
     size_t len;
     while (jsonl_next(&it, &line, &len)) {
-        const long line_no = it.line;
         cJSON *rec = json_parse_n(line, len, &e);
-        if (!rec) { err_prefix(&e, "%s:%ld", data, line_no); status = -1; break; }
+        if (!rec) { err_prefix(&e, "%s:%d", data, it.line); status = -1; break; }
         ScoreRecord sr;
         if (score_record_read(rec, cfield, afield, pfield, &sr, &e)) {
-            err_prefix(&e, "%s:%ld", data, line_no);
+            err_prefix(&e, "%s:%d", data, it.line);
             cJSON_Delete(rec);
             status = -1;
             break;

@@ -102,9 +102,8 @@ int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *
     const char *s;
     size_t len;
     while (rc == 0 && jsonl_next(&it, &s, &len)) {
-        const int line = it.line;
         cJSON *j = json_parse_n(s, len, e);
-        if (!j) { rc = err_prefix(e, "%s:%d", path, line); break; }
+        if (!j) { rc = err_prefix(e, "%s:%d", path, it.line); break; }
         const char *q = NULL, *a = NULL, *sol = NULL;
         Err ignore;
         if (json_get_string(j, "prompt", 0, &q, &ignore) != 0 && json_get_string(j, "question", 0, &q, &ignore) != 0 &&
@@ -117,7 +116,7 @@ int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *
             sol = NULL;
         if (!q || (!a && !sol)) {
             rc = err_set(e, "%s:%d: record needs string fields \"prompt\" (or \"question\", \"problem\") and "
-                         "\"answer\" (or a \"solution\" with a \\boxed{} answer)", path, line);
+                         "\"answer\" (or a \"solution\" with a \\boxed{} answer)", path, it.line);
         } else {
             if (ps->n_records == cap) {
                 cap = cap ? 2 * cap : 256;
@@ -133,7 +132,7 @@ int prompt_source_text(PromptSource *ps, const char *buf, size_t n, const char *
                 ref[boxed.n] = 0;
             }
             if (verify_reference_check(ref, a ? "answer" : "solution", e) != 0) {
-                rc = err_prefix(e, "%s:%d", path, line);
+                rc = err_prefix(e, "%s:%d", path, it.line);
                 free(ref);
             } else {
                 ps->questions[ps->n_records] = xstrdup(q);

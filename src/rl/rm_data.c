@@ -55,11 +55,10 @@ int rm_data_load(RmData *d, const char *path, int pointwise, Err *e) {
     const char *s;
     size_t len;
     while (rc == 0 && jsonl_next(&it, &s, &len)) {
-        const int line = it.line;
         cJSON *j = cJSON_ParseWithLength(s, len);
         if (!j || !cJSON_IsObject(j)) {
             cJSON_Delete(j);
-            rc = err_set(e, "%s:%d: not a JSON object", path, line);
+            rc = err_set(e, "%s:%d: not a JSON object", path, it.line);
             break;
         }
         const char *prompt = NULL, *a = NULL, *b = NULL;
@@ -76,7 +75,7 @@ int rm_data_load(RmData *d, const char *path, int pointwise, Err *e) {
         }
         if (rc == 0) push(d, prompt, a, b, pointwise ? label : 1);
         cJSON_Delete(j);
-        if (rc) err_prefix(e, "%s:%d", path, line);
+        if (rc) err_prefix(e, "%s:%d", path, it.line);
     }
     free(buf);
     if (rc == 0 && d->n == 0) rc = err_set(e, "%s: no records", path);
