@@ -136,13 +136,8 @@ static void test_sample(void) {
 
 static void test_bad_data(void) {
     StrBuf o = {0};
-    char p[512];
-    snprintf(p, sizeof p, "%s/bad.jsonl", dir);
-    FILE *f = fopen(p, "w");
-    EXPECT(f != NULL);
-    if (!f) return;
-    fprintf(f, "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n{\"prompt\": \"2+2?\"}\n");
-    fclose(f);
+    const char *p = tu_path(dir, "bad.jsonl");
+    tu_put(p, "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n{\"prompt\": \"2+2?\"}\n");
     int rc = tu_runf(&o, "%s eval --model %s/m --data %s --k 2 --max-tokens 4", tu_r1_bin(), dir, p);
     EXPECTF(rc != 0 && strstr(o.s, "bad.jsonl:2") && strstr(o.s, "answer"), "eval: %s", o.s);
     rc = tu_runf(&o, "%s sample --model %s/m --data %s -n 2 --max-tokens 4 --out %s/x.jsonl", tu_r1_bin(), dir, p, dir);

@@ -216,8 +216,7 @@ static void test_train_resume_same_bits(void) {
 
 static void test_save_load_score(void) {
     Err e = {0};
-    char rm_dir[128];
-    snprintf(rm_dir, sizeof rm_dir, "%s/rm", dir);
+    const char *rm_dir = tu_path(dir, "rm");
     RewardModel rm, back;
     EXPECTF(rm_init_from_policy(&rm, base_dir, 2, &e) == 0, "%s", e.msg);
     for (int k = 0; k < rm.m.cfg.hidden_size; k++) rm.score[k] = (real)(0.01 * (k % 7) - 0.02);

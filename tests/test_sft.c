@@ -195,8 +195,7 @@ static void test_packing_epochs(void) {
 
 static void test_bad_records(void) {
     Err e = {0};
-    char p[256];
-    snprintf(p, sizeof p, "%s/bad.jsonl", dir);
+    const char *p = tu_path(dir, "bad.jsonl");
     tu_write_text(p, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"no messages\"}\n");
     SftSet s = {0};
     SftDataOptions d = {128, 0};

@@ -65,11 +65,8 @@ static void test_sft_run(void) {
 
 static void test_errors(void) {
     StrBuf o = {0};
-    char p[256];
-    snprintf(p, sizeof p, "%s/bad.jsonl", dir);
-    Err e;
-    const char *bad = "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"x\"}\n";
-    file_write_atomic(p, bad, strlen(bad), &e);
+    const char *p = tu_path(dir, "bad.jsonl");
+    tu_put(p, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"x\"}\n");
     int rc = tu_runf(&o, "%s sft --model=%s/base --data=%s --out=%s/bad --steps=1 --seq-len=96", tu_r1_bin(), dir, p, dir);
     char want[300];
     snprintf(want, sizeof want, "r1: error: %s:2: record has no \"messages\"", p);
