@@ -21,6 +21,7 @@
 #include "train/tokcache.h"
 
 #define V3 "tests/fixtures/tokenizer/v3_pruned.tokenizer.json"
+static Tokenizer *v3;   /* V3, loaded once by main */
 static char dir[64] = "/tmp/r1_test_readers_XXXXXX";
 
 static void test_error_is_one_line(void) {
@@ -132,9 +133,7 @@ static void test_score_records(void) {
 
 static void test_generate_prompts(void) {
     Err e = {{0}};
-    Tokenizer *tok = tokenizer_load(V3, &e);
-    EXPECTF(tok != NULL, "%s", e.msg);
-    if (!tok) return;
+    Tokenizer *tok = v3;
     const char *p = tu_path(dir, "gen.jsonl");
     tu_put(p, "{\"prompt\": \"Hi\"}\n\n{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n");
     PromptRec *ps = NULL;
@@ -159,16 +158,13 @@ static void test_generate_prompts(void) {
         EXPECT(prompt_read_jsonl(p, tok, 0, &ps, &n, &e) != 0);
         EXPECTF(strstr(e.msg, BAD[i][1]) && !strchr(e.msg, '\n'), "want '%s': '%s'", BAD[i][1], e.msg);
     }
-    tokenizer_free(tok);
 }
 
 /* An example cut to the row length and then dropped (its prompt fills the row) counts as dropped
  * only; a role quoted in an error stays on one line. */
 static void test_sft_counts(void) {
     Err e = {{0}};
-    Tokenizer *tok = tokenizer_load(V3, &e);
-    EXPECTF(tok != NULL, "%s", e.msg);
-    if (!tok) return;
+    Tokenizer *tok = v3;
     const char *p = tu_path(dir, "sft.jsonl");
     StrBuf long_prompt = {0};
     for (int i = 0; i < 40; i++) sb_append(&long_prompt, "word ");
@@ -188,7 +184,6 @@ static void test_sft_counts(void) {
     sft_set_free(&s);
     sb_free(&text);
     sb_free(&long_prompt);
-    tokenizer_free(tok);
 }
 
 /* A token cache header whose count times 4 wraps around to the file size is refused. */
@@ -219,6 +214,9 @@ static void test_token_cache_count_wraps(void) {
 
 int main(void) {
     if (!mkdtemp(dir)) return 1;
+    Err e = {{0}};
+    v3 = tokenizer_load(V3, &e);
+    CHECKF(v3 != NULL, "%s", e.msg);
     RUN(test_error_is_one_line);
     RUN(test_rl_prompt_shapes);
     RUN(test_typed_references);
@@ -226,5 +224,6 @@ int main(void) {
     RUN(test_generate_prompts);
     RUN(test_sft_counts);
     RUN(test_token_cache_count_wraps);
+    tokenizer_free(v3);
     return tu_finish(dir);
 }
