@@ -141,6 +141,13 @@ static void make_requests(GenRequest *r, int V) {
     }
 }
 
+/* The fixture model NAME and the NP requests of make_requests for it; -1 (counted) on failure. */
+static int load_with_requests(Model *m, const char *name, GenRequest r[NP]) {
+    if (load_model(m, name) < 0) return -1;
+    make_requests(r, m->cfg.vocab_size);
+    return 0;
+}
+
 static int run(const Model *m, const GenRequest *r, int n, const GenOptions *o, GenOutput *out,
                GenStats *st) {
     Err e = {{0}};
@@ -155,9 +162,8 @@ static int same_tokens(const GenOutput *a, const GenOutput *b) {
 
 static void check_batch_vs_alone(const char *name, double temperature) {
     Model m;
-    if (load_model(&m, name) < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, name, r) < 0) return;
     GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = temperature;
     o.sampler.top_p = 0.9;
@@ -200,9 +206,8 @@ static void test_batch_vs_alone_sampled(void) {
 
 static void test_seeded_threads(void) {
     Model m;
-    if (load_model(&m, "c_yarn_mtp") < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, "c_yarn_mtp", r) < 0) return;
     GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 1.0;
     o.sampler.top_k = 20;
@@ -235,9 +240,8 @@ static void test_speculative_equals_greedy(void) {
     const char *names[2] = {"c_yarn_mtp", "b_bench"};
     for (int k = 0; k < 2; k++) {
         Model m;
-        if (load_model(&m, names[k]) < 0) return;
         GenRequest r[NP];
-        make_requests(r, m.cfg.vocab_size);
+        if (load_with_requests(&m, names[k], r) < 0) return;
         GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
         o.sampler.temperature = 0;
         o.max_new_tokens = 30;
@@ -284,9 +288,8 @@ static Tokenizer *tiny_tokenizer(int V) {
 
 static void test_stops(void) {
     Model m;
-    if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, "a_plain", r) < 0) return;
     GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     o.sampler.temperature = 0;
     o.max_new_tokens = 24;
@@ -333,9 +336,8 @@ static void test_stops(void) {
 
 static void test_bad_input(void) {
     Model m;
-    if (load_model(&m, "a_plain") < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, "a_plain", r) < 0) return;
     GenOptions o = gen_options(sampler_defaults(), 0, 128, NULL);
     GenOutput out[NP];
     Err e = {{0}};
@@ -413,9 +415,8 @@ static int alone(const Model *m, const GenRequest *r, const GenSeqParams *p, Gen
 
 static void test_join_while_running(void) {
     Model m;
-    if (load_model(&m, "c_yarn_mtp") < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, "c_yarn_mtp", r) < 0) return;
     GenOptions o = base_options();
     Err e = {{0}};
     GenSession *s = gen_session_new(&m, &o, &e);
@@ -450,9 +451,8 @@ static void test_join_while_running(void) {
 
 static void test_cancel(void) {
     Model m;
-    if (load_model(&m, "c_yarn_mtp") < 0) return;
     GenRequest r[NP];
-    make_requests(r, m.cfg.vocab_size);
+    if (load_with_requests(&m, "c_yarn_mtp", r) < 0) return;
     GenOptions o = base_options();
     o.n_slots = 2;
     Err e = {{0}};
