@@ -79,9 +79,8 @@ static void test_model_bf16_vs_fp32(void) {
 /* r1 pretrain --precision bf16: twice the same bits; N + resume + N the bits of 2N. */
 static void test_pretrain_bf16_deterministic(void) {
     char dir[128];
-    snprintf(dir, sizeof dir, "%s/cli", tmp_root);
+    if (tu_cli_model_in(dir, sizeof dir, tmp_root, "cli", 128)) return;
     StrBuf o = {0};
-    if (tu_cli_model(dir, 128)) { sb_free(&o); return; }
     const char *bin = tu_r1_bin();
     const char *common = "--batch 2 --seq-len 32 --steps 6 --learning-rate 3e-3 --warmup-steps 2 --seed 7 --threads 2 "
                          "--val-frac 0 --quiet";
@@ -124,9 +123,8 @@ static void test_pretrain_bf16_deterministic(void) {
 /* r1 zero --rollout-precision bf16: the rollouts decode with bf16 copies; twice the same bits. */
 static void test_rollouts_bf16_deterministic(void) {
     char dir[128];
-    snprintf(dir, sizeof dir, "%s/rl", tmp_root);
+    if (tu_cli_model_in(dir, sizeof dir, tmp_root, "rl", 128)) return;
     StrBuf o = {0};
-    if (tu_cli_model(dir, 128)) { sb_free(&o); return; }
     for (int k = 0; k < 2; k++) {
         const int rc = tu_runf(&o, "%s zero --model %s/m --out %s/z%d --task arith --prompt-format plain --steps 2 "
                                "--prompts-per-step 2 --num-generations 2 --max-completion-length 12 --eval-every 0 "

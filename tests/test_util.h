@@ -367,4 +367,10 @@ static TU_UNUSED int tu_cli_model(const char *dir, int max_pos) {
     return rc;
 }
 
+/* tu_cli_model in root/name, that path left in dir[cap]. */
+static TU_UNUSED int tu_cli_model_in(char *dir, size_t cap, const char *root, const char *name, int max_pos) {
+    snprintf(dir, cap, "%s/%s", root, name);
+    return tu_cli_model(dir, max_pos);
+}
+
 #endif

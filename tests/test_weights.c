@@ -269,9 +269,8 @@ static void test_cli_logits_fp8(void) {
 /* `r1 generate` on a stored folder reports bytes per parameter and the peak RSS. */
 static void test_generate_reports_memory(void) {
     char dir[64];
-    snprintf(dir, sizeof dir, "%s/gen", tmp_root);
+    if (tu_cli_model_in(dir, sizeof dir, tmp_root, "gen", 128)) return;
     StrBuf o = {0};
-    if (tu_cli_model(dir, 128)) { sb_free(&o); return; }
     char m16[700];
     snprintf(m16, sizeof m16, "%s/m", dir);
     /* the CLI model re-saved in bf16 */
