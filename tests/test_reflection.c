@@ -23,53 +23,61 @@ static int is(Reflection r, int chains, int false_chains, int checks, int repair
            r.unrepaired == unrepaired;
 }
 
-#define EXPECT_SCAN(text, c, f, k, rp, u)                                                                         \
-    do {                                                                                                          \
-        Reflection r_ = scan(text);                                                                               \
-        EXPECTF(is(r_, c, f, k, rp, u), "'%s': chains %d false %d checks %d repairs %d unrepaired %d", text,     \
-                r_.chains, r_.false_chains, r_.checks, r_.repairs, r_.unrepaired);                               \
-    } while (0)
+/* Text and what the scan counts in it: chains, false chains, checks, repairs, unrepaired. */
+static const struct ScanCase {
+    const char *text;
+    int chains, false_chains, checks, repairs, unrepaired;
+} SCANS[] = {
+    /* equation chains */
+    {"7*3=21, so 12+21-5.", 1, 0, 0, 0, 0},
+    {"Subtract 5: 3x=26-5=21. Divide: x=21/3=7.", 2, 0, 0, 0, 0},
+    {"7*3=22.", 1, 1, 0, 0, 1},
+    {"23*17=23*10+23*7=230+161=392", 1, 1, 0, 0, 1},
+    {"23*17=23*10+23*7=230+161=391", 1, 0, 0, 0, 0},
+    {"check: 2*(-3)+5=-1", 1, 0, 1, 0, 0},
+    {"f(3)=2*3+1=7 and 3 + 4 = 7", 2, 0, 0, 0, 0},   /* f(3) touches a letter; spaces inside */
+    {"b=3-2=1. x=5.", 1, 0, 0, 0, 0},                 /* "x=5" has one evaluated part */
+    {"7/2=3", 0, 0, 0, 0, 0},                         /* inexact division: not evaluated */
+    {"99999999999999999999=1", 0, 0, 0, 0, 0},        /* overflow: not evaluated */
+    {"-3-(-4)=1, 6/(1-1)=2", 1, 0, 0, 0, 0},
+    {"no equations here, wait", 0, 0, 1, 0, 0},
+    /* the corpus's slip and catch, English and Chinese */
+    {"21-7=13, so 12+13. Wait, check: 21-7=14, not 13. So 12+14.\n12+14=26.", 3, 1, 1, 1, 0},
+    {"二十一减七得十三：21-7=13，现在是 12+13。等等，检查：21-7=14，不是13。所以是 12+14。", 2, 1, 1, 1, 0},
+    {"3x=26-5=20. Wait, check: 26-5=21, not 20. So 3x=21.", 2, 1, 1, 1, 0},
+    {"23*17=392, so 8+392. Wait, check: 23*17=23*10+23*7=230+161=391, not 392.", 2, 1, 1, 1, 0},
+    /* a check that confirms a right step repairs nothing */
+    {"7*3=21, so 12+21. Wait, check: 21/3=7. Yes.", 2, 0, 1, 0, 0},
+    /* "Wait, check:" is one check; two separate checks on a line are two */
+    {"7*3=21. Wait, check: 21/3=7. Check again: 21-7-7=7.", 3, 0, 2, 0, 0},
+    /* a check that confirms the slip: not repaired */
+    {"7*3=22. Wait, check: 7*3=22. Yes.", 2, 2, 1, 0, 2},
+    /* the right value without a check is a second computation, not a self-check */
+    {"7*3=22. Then 7*3=21.", 2, 1, 0, 0, 1},
+    /* a check of another step does not repair this one */
+    {"7*3=22. Wait, check: 3*7=21.", 2, 1, 1, 0, 1},
+    /* a check on the next line, and a slip inside the check that the same check repairs */
+    {"40-13=28.\nWait, let me check: 40-13=27.", 2, 1, 1, 1, 0},
+    {"Verify: 9*9=80, no, 9*9=81.", 2, 1, 1, 1, 0},
+    /* one check repairs two slips of the same step: one repair */
+    {"5+5=11. Again 5+5=12. Wait: 5+5=10.", 3, 2, 1, 1, 0},
+    /* markers are words: "checkers" and "awaiting" are not checks, "Checking" is */
+    {"awaiting 2+2=5", 1, 1, 0, 0, 1},
+    {"Checking 2+2=4", 1, 0, 1, 0, 0},
+    {"验算：2+2=4。验证：3+3=6。", 2, 0, 2, 0, 0},
+};
 
-static void test_chains(void) {
-    EXPECT_SCAN("7*3=21, so 12+21-5.", 1, 0, 0, 0, 0);
-    EXPECT_SCAN("Subtract 5: 3x=26-5=21. Divide: x=21/3=7.", 2, 0, 0, 0, 0);
-    EXPECT_SCAN("7*3=22.", 1, 1, 0, 0, 1);
-    EXPECT_SCAN("23*17=23*10+23*7=230+161=392", 1, 1, 0, 0, 1);
-    EXPECT_SCAN("23*17=23*10+23*7=230+161=391", 1, 0, 0, 0, 0);
-    EXPECT_SCAN("check: 2*(-3)+5=-1", 1, 0, 1, 0, 0);
-    EXPECT_SCAN("f(3)=2*3+1=7 and 3 + 4 = 7", 2, 0, 0, 0, 0);   /* f(3) touches a letter; spaces inside */
-    EXPECT_SCAN("b=3-2=1. x=5.", 1, 0, 0, 0, 0);                 /* "x=5" has one evaluated part */
-    EXPECT_SCAN("7/2=3", 0, 0, 0, 0, 0);                         /* inexact division: not evaluated */
-    EXPECT_SCAN("99999999999999999999=1", 0, 0, 0, 0, 0);        /* overflow: not evaluated */
-    EXPECT_SCAN("-3-(-4)=1, 6/(1-1)=2", 1, 0, 0, 0, 0);
-    EXPECT_SCAN("no equations here, wait", 0, 0, 1, 0, 0);
+static void test_chains_checks_and_repairs(void) {
+    for (size_t i = 0; i < sizeof SCANS / sizeof SCANS[0]; i++) {
+        const struct ScanCase *c = &SCANS[i];
+        Reflection r = scan(c->text);
+        EXPECTF(is(r, c->chains, c->false_chains, c->checks, c->repairs, c->unrepaired),
+                "'%s': chains %d false %d checks %d repairs %d unrepaired %d", c->text, r.chains, r.false_chains,
+                r.checks, r.repairs, r.unrepaired);
+    }
 }
 
-static void test_checks_and_repairs(void) {
-    /* the corpus's slip and catch, English and Chinese */
-    EXPECT_SCAN("21-7=13, so 12+13. Wait, check: 21-7=14, not 13. So 12+14.\n12+14=26.", 3, 1, 1, 1, 0);
-    EXPECT_SCAN("二十一减七得十三：21-7=13，现在是 12+13。等等，检查：21-7=14，不是13。所以是 12+14。", 2, 1, 1, 1, 0);
-    EXPECT_SCAN("3x=26-5=20. Wait, check: 26-5=21, not 20. So 3x=21.", 2, 1, 1, 1, 0);
-    EXPECT_SCAN("23*17=392, so 8+392. Wait, check: 23*17=23*10+23*7=230+161=391, not 392.", 2, 1, 1, 1, 0);
-    /* a check that confirms a right step repairs nothing */
-    EXPECT_SCAN("7*3=21, so 12+21. Wait, check: 21/3=7. Yes.", 2, 0, 1, 0, 0);
-    /* "Wait, check:" is one check; two separate checks on a line are two */
-    EXPECT_SCAN("7*3=21. Wait, check: 21/3=7. Check again: 21-7-7=7.", 3, 0, 2, 0, 0);
-    /* a check that confirms the slip: not repaired */
-    EXPECT_SCAN("7*3=22. Wait, check: 7*3=22. Yes.", 2, 2, 1, 0, 2);
-    /* the right value without a check is a second computation, not a self-check */
-    EXPECT_SCAN("7*3=22. Then 7*3=21.", 2, 1, 0, 0, 1);
-    /* a check of another step does not repair this one */
-    EXPECT_SCAN("7*3=22. Wait, check: 3*7=21.", 2, 1, 1, 0, 1);
-    /* a check on the next line, and a slip inside the check that the same check repairs */
-    EXPECT_SCAN("40-13=28.\nWait, let me check: 40-13=27.", 2, 1, 1, 1, 0);
-    EXPECT_SCAN("Verify: 9*9=80, no, 9*9=81.", 2, 1, 1, 1, 0);
-    /* one check repairs two slips of the same step: one repair */
-    EXPECT_SCAN("5+5=11. Again 5+5=12. Wait: 5+5=10.", 3, 2, 1, 1, 0);
-    /* markers are words: "checkers" and "awaiting" are not checks, "Checking" is */
-    EXPECT_SCAN("awaiting 2+2=5", 1, 1, 0, 0, 1);
-    EXPECT_SCAN("Checking 2+2=4", 1, 0, 1, 0, 0);
-    EXPECT_SCAN("验算：2+2=4。验证：3+3=6。", 2, 0, 2, 0, 0);
+static void test_completion_scan(void) {
     /* a completion: only the chain of thought counts */
     const char *comp = "<think>\n6*7=41. Wait, check: 6*7=42, not 41.\n</think>\n\n<answer>7*3=22 wait</answer>";
     Reflection r;
@@ -144,8 +152,8 @@ static void test_eval_columns(void) {
 }
 
 int main(void) {
-    RUN(test_chains);
-    RUN(test_checks_and_repairs);
+    RUN(test_chains_checks_and_repairs);
+    RUN(test_completion_scan);
     RUN(test_hostile);
     RUN(test_eval_columns);
     return TEST_EXIT();
