@@ -226,6 +226,13 @@ static void test_grad_attention(void) {
     }
 }
 
+/* The probe loss Σ h·c of a forward output h [n], which it frees. */
+static double probe_loss(real *h, const real *c, size_t n) {
+    double l = dot(h, c, n);
+    free(h);
+    return l;
+}
+
 /* ---- swiglu (with and without row scales) ---- */
 
 typedef struct { real *gu, *rs, *c; int n, F; } SwiCtx;
@@ -233,9 +240,7 @@ static double swi_loss(void *p) {
     SwiCtx *s = p;
     real *h = calloc((size_t)s->n * s->F, sizeof *h);
     swiglu_forward(h, s->gu, s->rs, s->n, s->F);
-    double l = dot(h, s->c, (size_t)s->n * s->F);
-    free(h);
-    return l;
+    return probe_loss(h, s->c, (size_t)s->n * s->F);
 }
 
 /* A plausible mistake: da = dh ⊙ u ⊙ σ(a), forgetting that silu's own a factor varies too. */
@@ -268,9 +273,7 @@ static double emb_loss(void *p) {
     EmbCtx *e = p;
     real *h = calloc((size_t)e->n * e->D, sizeof *h);
     embed_forward(h, e->tab, e->tok, e->n, e->D);
-    double l = dot(h, e->c, (size_t)e->n * e->D);
-    free(h);
-    return l;
+    return probe_loss(h, e->c, (size_t)e->n * e->D);
 }
 
 static void test_grad_embed(void) {
