@@ -37,45 +37,40 @@ void pairs_of_cols(uint32_t *dst, size_t ld, const float *B, size_t ldb, int K, 
 
 #if defined(__AVX512F__)
 
-/* One tile: R rows × NV·16 columns (masked to cols), compile-time R and NV; DOT: vdpbf16ps, else
- * two FMAs per pair on the widened values (the odd product first, as the instruction adds). */
-#define DEFINE_TP(R, NV)                                                                          \
-__attribute__((target("avx512f,avx512bw,avx512bf16")))                                            \
-static void tp_dot_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,       \
-                              const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {     \
-    const __mmask16 ml = acc_tail_mask(cols);                                                     \
-    __m512 c[R][NV];                                                                              \
-    acc_zero(R, NV, c);                                                                           \
-    for (int p = 0; p < Kp; p++) {                                                                \
-        const uint32_t *b = B + (size_t)p * ldb;                                                  \
+/* One tile: R rows × NV·16 columns (masked to cols), compile-time R and NV, built around its K
+ * step: DOT, vdpbf16ps; FMA, two FMAs per pair on the widened values (the odd product first, as
+ * the instruction adds). A step reads the pair row b and updates c. */
+#define TP_STEP_dot(R, NV)                                                                        \
         __m512bh bv[NV];                                                                          \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                      \
             bv[v] = (__m512bh)_mm512_maskz_loadu_epi32(acc_mask(NV, v, ml), b + 16 * v);          \
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
-            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + p]);         \
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + p]);          \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                  \
                 c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                    \
-        }                                                                                         \
-    }                                                                                             \
-    acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
-}                                                                                                 \
-static void tp_fma_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,       \
-                              const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {     \
-    const __mmask16 ml = acc_tail_mask(cols);                                                     \
-    __m512 c[R][NV];                                                                              \
-    acc_zero(R, NV, c);                                                                           \
-    for (int p = 0; p < Kp; p++) {                                                                \
-        const uint32_t *b = B + (size_t)p * ldb;                                                  \
+        }
+#define TP_STEP_fma(R, NV)                                                                        \
         __m512 bl[NV], bh[NV];                                                                    \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                    \
             const __m512i x = _mm512_maskz_loadu_epi32(acc_mask(NV, v, ml), b + 16 * v);          \
             bl[v] = bf16_pair_lo_ps(x);                                                           \
             bh[v] = bf16_pair_hi_ps(x);                                                           \
         }                                                                                         \
-        acc_fma_pairs(R, NV, c, A, lda, p, bl, bh);                                               \
+        acc_fma_pairs(R, NV, c, A, lda, p, bl, bh);
+#define DEFINE_TP_KERNEL(KIND, ATTR, R, NV)                                                       \
+ATTR static void tp_##KIND##_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,\
+                                        const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {\
+    const __mmask16 ml = acc_tail_mask(cols);                                                     \
+    __m512 c[R][NV];                                                                              \
+    acc_zero(R, NV, c);                                                                           \
+    for (int p = 0; p < Kp; p++) {                                                                \
+        const uint32_t *b = B + (size_t)p * ldb;                                                  \
+        TP_STEP_##KIND(R, NV)                                                                     \
     }                                                                                             \
     acc_store_scaled(R, NV, c, alpha, C, ldc, acc, ml);                                           \
 }
+#define TP_DOT_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define DEFINE_TP(R, NV) DEFINE_TP_KERNEL(dot, TP_DOT_TARGET, R, NV) DEFINE_TP_KERNEL(fma, , R, NV)
 DEFINE_TP(8, 1)
 DEFINE_TP(8, 2)
 DEFINE_TP(8, 3)
