@@ -177,43 +177,39 @@ ACC_DEFINE_GRID(DEFINE_KQ_F8)
 typedef void (*KqFn)(int, const float *, int, const uint8_t *, float *, int, int, __mmask16, const float *);
 static const KqFn kq_table[3][4][6] = {ACC_GRID_TABLE(kq_bf16_), ACC_GRID_TABLE(kq_f16_), ACC_GRID_TABLE(kq_f8_)};
 
-/* bf16 pairs: C (+)= Ap[R, Kp pairs]·B[Kp pairs, V·16 columns] by vdpbf16ps, or by two FMAs per
- * pair on the widened values (the odd product first, as the instruction adds them). */
-#define DEFINE_KD(R, V)                                                                          \
-__attribute__((target("avx512f,avx512bw,avx512bf16")))                                           \
-static void kd_dot_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_t *B, float *C,  \
-                             int ldc, int acc, __mmask16 ml) {                                   \
-    __m512 c[R][V];                                                                              \
-    acc_load(R, V, c, C, ldc, acc, ml);                                                          \
-    for (int p = 0; p < Kp; p++) {                                                               \
-        const uint32_t *b = B + (size_t)p * KN_PANEL;                                            \
-        _mm_prefetch((const char *)(b + 8 * KN_PANEL), _MM_HINT_T0);                             \
-        __m512bh bv[V];                                                                          \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + 16 * v); \
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                    \
-            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[(size_t)r * ldap + p]);      \
-            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                  \
-                c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                   \
-        }                                                                                        \
-    }                                                                                            \
-    acc_store(R, V, c, C, ldc, ml);                                                              \
-}                                                                                                \
-static void kd_fma_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_t *B, float *C,  \
-                             int ldc, int acc, __mmask16 ml) {                                   \
-    __m512 c[R][V];                                                                              \
-    acc_load(R, V, c, C, ldc, acc, ml);                                                          \
-    for (int p = 0; p < Kp; p++) {                                                               \
-        const uint32_t *b = B + (size_t)p * KN_PANEL;                                            \
-        __m512 bl[V], bh[V];                                                                     \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) {                                    \
-            const __m512i x = _mm512_loadu_si512(b + 16 * v);                                   \
-            bl[v] = bf16_pair_lo_ps(x);                                                          \
-            bh[v] = bf16_pair_hi_ps(x);                                                          \
-        }                                                                                        \
-        acc_fma_pairs(R, V, c, Ap, (size_t)ldap, p, bl, bh);                                     \
-    }                                                                                            \
-    acc_store(R, V, c, C, ldc, ml);                                                              \
+/* bf16 pairs: C (+)= Ap[R, Kp pairs]·B[Kp pairs, V·16 columns] around a K step that reads the
+ * pair row b: dot, vdpbf16ps; fma, two FMAs per pair on the widened values (the odd product
+ * first, as the instruction adds them). */
+#define KD_STEP_dot(R, V)                                                                         \
+        _mm_prefetch((const char *)(b + 8 * KN_PANEL), _MM_HINT_T0);                              \
+        __m512bh bv[V];                                                                           \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + 16 * v);\
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[(size_t)r * ldap + p]);        \
+            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                   \
+                c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                    \
+        }
+#define KD_STEP_fma(R, V)                                                                         \
+        __m512 bl[V], bh[V];                                                                      \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) {                                     \
+            const __m512i x = _mm512_loadu_si512(b + 16 * v);                                     \
+            bl[v] = bf16_pair_lo_ps(x);                                                           \
+            bh[v] = bf16_pair_hi_ps(x);                                                           \
+        }                                                                                         \
+        acc_fma_pairs(R, V, c, Ap, (size_t)ldap, p, bl, bh);
+#define DEFINE_KD_KERNEL(KIND, ATTR, R, V)                                                        \
+ATTR static void kd_##KIND##_##R##_##V(int Kp, const uint32_t *Ap, int ldap, const uint32_t *B, float *C,\
+                                      int ldc, int acc, __mmask16 ml) {                           \
+    __m512 c[R][V];                                                                               \
+    acc_load(R, V, c, C, ldc, acc, ml);                                                           \
+    for (int p = 0; p < Kp; p++) {                                                                \
+        const uint32_t *b = B + (size_t)p * KN_PANEL;                                             \
+        KD_STEP_##KIND(R, V)                                                                      \
+    }                                                                                             \
+    acc_store(R, V, c, C, ldc, ml);                                                               \
 }
+#define KD_DOT_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#define DEFINE_KD(R, V) DEFINE_KD_KERNEL(dot, KD_DOT_TARGET, R, V) DEFINE_KD_KERNEL(fma, , R, V)
 ACC_DEFINE_GRID(DEFINE_KD)
 
 typedef void (*KdFn)(int, const uint32_t *, int, const uint32_t *, float *, int, int, __mmask16);
