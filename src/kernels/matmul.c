@@ -96,6 +96,20 @@ static void panel(int M, int nb, int kb, const float *A, size_t a_rs, size_t a_c
     if (i < M) micro1(nb, kb, A + i * a_rs, a_rs, a_cs, Bp, alpha, beta, C + (size_t)i * ldc, ldc);
 }
 
+/* One 16-wide chunk of K at p: the four B rows and each of the R rows of A loaded by LOAD, four
+ * FMAs per row into s. */
+#define NT_DOTS_STEP(R, LOAD)                                                                     \
+    const __m512 b0 = LOAD(b[0] + p), b1 = LOAD(b[1] + p);                                        \
+    const __m512 b2 = LOAD(b[2] + p), b3 = LOAD(b[3] + p);                                        \
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                         \
+        const __m512 av = LOAD(A + (size_t)r * lda + p);                                          \
+        s[r][0] = _mm512_fmadd_ps(av, b0, s[r][0]);                                               \
+        s[r][1] = _mm512_fmadd_ps(av, b1, s[r][1]);                                               \
+        s[r][2] = _mm512_fmadd_ps(av, b2, s[r][2]);                                               \
+        s[r][3] = _mm512_fmadd_ps(av, b3, s[r][3]);                                               \
+    }
+#define NT_LOAD_TAIL(x) _mm512_maskz_loadu_ps(mk, x)   /* the last K % 16 columns */
+
 /* NT with few rows (decoding a handful of tokens): packing B would cost more than the product, so
  * each C[i, j] is a dot product of two contiguous rows; R rows of A against four rows of B at a
  * time, so each B chunk loaded serves R rows. Fixed reduction order: deterministic. */
@@ -113,28 +127,8 @@ static void nt_dots##R(int N, int K, float alpha, const float *A, int lda, const
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                       \
             _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) s[r][q] = _mm512_setzero_ps();    \
         int p = 0;                                                                                \
-        for (; p + 16 <= K; p += 16) {                                                            \
-            const __m512 b0 = _mm512_loadu_ps(b[0] + p), b1 = _mm512_loadu_ps(b[1] + p);         \
-            const __m512 b2 = _mm512_loadu_ps(b[2] + p), b3 = _mm512_loadu_ps(b[3] + p);         \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                 \
-                const __m512 av = _mm512_loadu_ps(A + (size_t)r * lda + p);                       \
-                s[r][0] = _mm512_fmadd_ps(av, b0, s[r][0]);                                       \
-                s[r][1] = _mm512_fmadd_ps(av, b1, s[r][1]);                                       \
-                s[r][2] = _mm512_fmadd_ps(av, b2, s[r][2]);                                       \
-                s[r][3] = _mm512_fmadd_ps(av, b3, s[r][3]);                                       \
-            }                                                                                     \
-        }                                                                                         \
-        if (kt) {                                                                                 \
-            const __m512 b0 = _mm512_maskz_loadu_ps(mk, b[0] + p), b1 = _mm512_maskz_loadu_ps(mk, b[1] + p); \
-            const __m512 b2 = _mm512_maskz_loadu_ps(mk, b[2] + p), b3 = _mm512_maskz_loadu_ps(mk, b[3] + p); \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                 \
-                const __m512 av = _mm512_maskz_loadu_ps(mk, A + (size_t)r * lda + p);             \
-                s[r][0] = _mm512_fmadd_ps(av, b0, s[r][0]);                                       \
-                s[r][1] = _mm512_fmadd_ps(av, b1, s[r][1]);                                       \
-                s[r][2] = _mm512_fmadd_ps(av, b2, s[r][2]);                                       \
-                s[r][3] = _mm512_fmadd_ps(av, b3, s[r][3]);                                       \
-            }                                                                                     \
-        }                                                                                         \
+        for (; p + 16 <= K; p += 16) { NT_DOTS_STEP(R, _mm512_loadu_ps) }                         \
+        if (kt) { NT_DOTS_STEP(R, NT_LOAD_TAIL) }                                                 \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                     \
             float *c = C + (size_t)r * ldc + j;                                                   \
             const float v[4] = {_mm512_reduce_add_ps(s[r][0]), _mm512_reduce_add_ps(s[r][1]),     \
