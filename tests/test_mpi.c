@@ -1,6 +1,8 @@
 /* `mpirun -np N r1 ...` (Open MPI, 2 and 4 ranks on this machine, over TCP on loopback: --mca btl
- * tcp,self, so the network path runs, not shared memory): pretrain, sft and grpo end with model
- * files (and optimizer state and metrics) byte-identical to one process; a 2-rank run stopped by
+ * tcp,self, so the network path runs, not shared memory): pretrain, sft and grpo (and at 2 ranks
+ * distill, zero, rm train and align) end with model files (and optimizer state and metrics)
+ * byte-identical to one process; ZeRO-1 holds 1/N of the moments per rank (OUT/memory.json);
+ * `r1 pipeline --preset nano --ranks 2` ends with the results.json of --ranks 1; a 2-rank run stopped by
  * SIGTERM to mpirun resumes in one process to the same bytes; a rank killed mid-run ends the job
  * within seconds, naming it, and its last checkpoint resumes to the same bytes; bad input (a
  * batch the ranks cannot share, ranks with other options or another r1, a rank count that is not
@@ -224,8 +226,9 @@ static int read_memory(const char *run, RankMemory *m) {
 /* A 6.4 M-parameter qwen2 (51 MB of moments, against 256 KiB chunks: the granularity of a shard)
  * pretrained for 2 steps at 1, 2 (ZeRO-0 and ZeRO-1) and 4 ranks: under ZeRO-1 each rank holds
  * 1/N of one process's moments (to one chunk per level of the tree), and rank 1's peak resident
- * memory is below ZeRO-0's by at least half the moments it no longer holds; one process writes
- * no memory.json (it runs as without MPI). */
+ * memory is at least a quarter of one process's moments below ZeRO-0's (it holds half of them;
+ * rank 0's peak does not fall: it gathers all the moments for each checkpoint); one process
+ * writes no memory.json (it runs as without MPI). */
 static void test_zero1_memory(void) {
     SKIP_IF(no_mpirun());
     tu_put(tu_path(dir, "wide.json"),
@@ -262,7 +265,7 @@ static void test_zero1_memory(void) {
         EXPECTF(m->ranks == 2 * (i + 1) && sum == total, "%d ranks: %.0f moment bytes in all, one process %.0f", m->ranks,
                 sum, total);
     }
-    EXPECTF(m0.rss[1] - m2.rss[1] >= 0.5 * (m0.moments[1] - m2.moments[1]),
+    EXPECTF(m0.rss[1] - m2.rss[1] >= 0.25 * total,
             "rank 1's peak resident memory: %.1f MB under ZeRO-1, %.1f MB under ZeRO-0 (moments %.1f vs %.1f MB)",
             m2.rss[1] / 1e6, m0.rss[1] / 1e6, m2.moments[1] / 1e6, m0.moments[1] / 1e6);
 }

@@ -290,12 +290,10 @@ static int st_student_base(Ctx *x, Err *e) {
     return pretrain(x, "student_base", "configs/student.json", x->p->student_pretrain_steps, e);
 }
 
-/* A GRPO step's units: the prompt groups in `leaves` rollout batches, the sequences of a full
- * batch in `leaves` micro-batches (dynamic sampling may keep fewer). */
-static void rl_leaves(const Ctx *x, Cmd *c, const OptSet *o) {
-    cmd_opt(c, o, "rollout_batches", "%d", x->p->leaves);
-    cmd_opt(c, o, "micro_batch", "%ld", x->p->rl_prompts * x->p->rl_generations / x->p->leaves);
-}
+/* A GRPO step's prompt groups in `leaves` rollout batches, which the ranks share (f32 rollouts
+ * have the same bits in any batching). Its gradient's micro-batches (--micro-batch, 16 sequences)
+ * need not divide: ranks without one add nothing. */
+static void rl_leaves(const Ctx *x, Cmd *c, const OptSet *o) { cmd_opt(c, o, "rollout_batches", "%d", x->p->leaves); }
 
 /* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. DAPO's dynamic
  * sampling (one refill round) keeps the batch informative; heldout = 1 logs a held-out pass@1
@@ -730,6 +728,12 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     char lp[4096];
     path(&x, lp, sizeof lp, "pipeline.log");
     x.log = o->dry_run ? NULL : fopen(lp, "a");
+    if (o->ranks > 1 && o->threads <= 0) {
+        const char *note = "# the ranks of a machine share its cores: the results are --ranks 1's at the same "
+                           "--threads (the kernels' bits depend on the thread count)";
+        fprintf(stderr, "%s\n", note);
+        if (x.log) fprintf(x.log, "%s\n", note);
+    }
     double t0 = clock_now();
     int rc = 0;
     for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0] && rc == 0; i++) {
