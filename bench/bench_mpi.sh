@@ -3,8 +3,9 @@
 # beside one process × 1 thread, same config (the bench config), same global batch (2 micro-batches
 # of 4 × 256 a step: one per rank), median step after a warm-up: mpi_scaling (ideal 2). Also
 # mpi_comm_share: the share of a 2-rank step spent in the gradient reduce-scatter and parameter
-# all-gather (the metrics' comm_s). Open MPI's default transport here (shared memory); skipped
-# without mpirun.
+# all-gather (the metrics' comm_s); mpi_zero1_moments and mpi_peak_rss: the largest rank's AdamW
+# moments (ZeRO-1) and peak resident memory (the run's memory.json). Open MPI's default transport
+# here (shared memory); skipped without mpirun.
 set -u
 BUILD=${BUILD:-build}
 R1=$BUILD/r1
@@ -45,4 +46,12 @@ print("BENCH " + json.dumps({"name": "mpi_scaling", "value": round(t2, 1), "unit
       "ratio": round(t2 / t1, 4)}))
 print("BENCH " + json.dumps({"name": "mpi_comm_share", "value": round(share, 4), "unit": "of a step",
       "reference": None, "reference_value": None, "ratio": None}))
+mem = json.load(open(f"{work}/two/memory.json"))   # ZeRO-1: each rank's moments and peak memory
+ranks = mem["per_rank"]
+print("BENCH " + json.dumps({"name": "mpi_zero1_moments", "value": round(max(r["moment_bytes"] for r in ranks) / 1e6, 2),
+      "unit": "MB per rank", "reference": "one process's AdamW moments (ideal ratio 1/2)",
+      "reference_value": round(mem["moment_bytes_one_process"] / 1e6, 2),
+      "ratio": round(max(r["moment_bytes"] for r in ranks) / mem["moment_bytes_one_process"], 4)}))
+print("BENCH " + json.dumps({"name": "mpi_peak_rss", "value": round(max(r["peak_rss_bytes"] for r in ranks) / 1e6, 1),
+      "unit": "MB per rank (largest)", "reference": None, "reference_value": None, "ratio": None}))
 PY
