@@ -56,7 +56,7 @@ help:
 	@echo "make bench    benchmarks beside their references; writes build/bench.json"
 	@echo "make debug    the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make tsan     the threaded kernel and engine tests under ThreadSanitizer (clang, libomp + Archer)"
-	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (default 60) or FUZZ_RUNS executions; FUZZ_TARGETS picks"
 	@echo "make chaos    soak: every trainer and the nano pipeline SIGKILLed CHAOS_KILLS times (default 20), resumed, bytes compared"
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
 	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
@@ -148,9 +148,16 @@ CHAOS_KILLS ?= 20
 chaos: all
 	@R1=$(BUILD)/r1 R1_CHAOS_KILLS=$(CHAOS_KILLS) $(BUILD)/tests/test_chaos
 
+# FUZZ_RUNS=N runs each target for N executions instead of a time; FUZZ_TARGETS="fuzz_x fuzz_y"
+# picks targets; each run's output is kept in build/fuzz-logs/ (its final stats give the figures)
+FUZZ_RUNS ?=
+FUZZ_TARGETS ?=
+FUZZ_PICK := $(if $(FUZZ_TARGETS),$(FUZZ_TARGETS:%=$(BUILD)/fuzz/%),$(FUZZ_BIN))
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) || exit 1; done
+	@mkdir -p $(BUILD)/fuzz-logs; for f in $(FUZZ_PICK); do n=$$(basename $$f); echo "== $$n"; mkdir -p $(BUILD)/corpus/$$n; \
+	  $$f $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) -max_len=65536 -print_final_stats=1 \
+	    $(BUILD)/corpus/$$n fuzz/corpus/$$n > $(BUILD)/fuzz-logs/$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz-logs/$$n.log; exit 1; }; \
+	  grep -E 'DONE|number_of_executed|peak_rss' $(BUILD)/fuzz-logs/$$n.log; done
 
 bench: $(BUILD)/r1 $(BENCH_BIN)
 	@BUILD=$(BUILD) ./bench/run.sh $(filter-out %/bench_model,$(BENCH_BIN))   # bench_train.sh runs bench_model beside torch

@@ -52,29 +52,37 @@ if [ ! -f "$gguf" ] || [ "$CONFIG" -nt "$gguf" ] || [ "$BUILD/r1" -nt "$gguf" ];
 fi
 
 bin=$out/bin
-# one stream: llama-bench's tg128 after a 16-token context, 3 repetitions (its average)
-l1=$("$bin/llama-bench" -m "$gguf" -p 0 -n 128 -d 16 -t "$THREADS" -r 3 -o jsonl 2>"$BUILD/llama.cpp/bench.err" | tail -1)
-o1=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 1 | grep '^BENCH ')
-# 64 streams: 64 prompts of 16 tokens, 128 new tokens each; its decode tokens/s (S_TG)
-l64=$("$bin/llama-batched-bench" -m "$gguf" -c $((64 * 160)) -b 2048 -ub 512 -npp 16 -ntg 128 -npl 64 \
-        -t "$THREADS" --output-format jsonl 2>"$BUILD/llama.cpp/batched.err" | grep '"speed_tg"' | tail -1)
-o64=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 64 | grep '^BENCH ')
-python3 - "$THREADS" "$l1" "$o1" "$l64" "$o64" <<'PY'
+# REPS pairs in turn (default 3), llama.cpp then r1 for each figure; each figure is the median pair's
+pairs=$(mktemp)
+trap 'rm -f "$pairs"' EXIT
+for rep in $(seq "${REPS:-3}"); do
+  # one stream: llama-bench's tg128 after a 16-token context, 3 repetitions (its average)
+  l1=$("$bin/llama-bench" -m "$gguf" -p 0 -n 128 -d 16 -t "$THREADS" -r 3 -o jsonl 2>"$BUILD/llama.cpp/bench.err" | tail -1)
+  o1=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 1 | grep '^BENCH ')
+  # 64 streams: 64 prompts of 16 tokens, 128 new tokens each; its decode tokens/s (S_TG)
+  l64=$("$bin/llama-batched-bench" -m "$gguf" -c $((64 * 160)) -b 2048 -ub 512 -npp 16 -ntg 128 -npl 64 \
+          -t "$THREADS" --output-format jsonl 2>"$BUILD/llama.cpp/batched.err" | grep '"speed_tg"' | tail -1)
+  o64=$("$BUILD/bench/bench_decode" --config "$CONFIG" --threads "$THREADS" --only 64 | grep '^BENCH ')
+  printf '%s\t%s\t%s\t%s\n' "$l1" "$o1" "$l64" "$o64" >>"$pairs"
+done
+python3 - "$THREADS" "$pairs" <<'PY'
 import json, sys
-threads = sys.argv[1]
+threads, path = sys.argv[1], sys.argv[2]
 def ours(s): return json.loads(s.split("BENCH ", 1)[1])["value"]
-rows = []
-try:
-    ref1 = json.loads(sys.argv[2])["avg_ts"]
-    rows.append(("decode1_vs_llamacpp", ours(sys.argv[3]), ref1, f"llama-bench tg128 at depth 16, f32 weights, {threads} threads"))
-except Exception as e:
-    print(f"bench_llamacpp.sh: llama-bench gave no result ({e}); see build/llama.cpp/bench.err", file=sys.stderr)
-try:
-    ref64 = json.loads(sys.argv[4])["speed_tg"]
-    rows.append(("decode64_vs_llamacpp", ours(sys.argv[5]), ref64, f"llama-batched-bench 64x(16+128) S_TG, f32 weights, {threads} threads"))
-except Exception as e:
-    print(f"bench_llamacpp.sh: llama-batched-bench gave no result ({e}); see build/llama.cpp/batched.err", file=sys.stderr)
-for name, v, ref, what in rows:
-    print("BENCH " + json.dumps({"name": name, "value": round(v, 3), "unit": "tokens/s", "reference": what,
-                                 "reference_value": round(ref, 3), "ratio": round(v / ref, 4)}))
+got = {"decode1_vs_llamacpp": [], "decode64_vs_llamacpp": []}
+for line in open(path):
+    l1, o1, l64, o64 = (line.rstrip("\n").split("\t") + ["", "", "", ""])[:4]
+    try: got["decode1_vs_llamacpp"].append((ours(o1), json.loads(l1)["avg_ts"]))
+    except Exception as e: print(f"bench_llamacpp.sh: a one-stream pair gave no result ({e}); see build/llama.cpp/bench.err", file=sys.stderr)
+    try: got["decode64_vs_llamacpp"].append((ours(o64), json.loads(l64)["speed_tg"]))
+    except Exception as e: print(f"bench_llamacpp.sh: a 64-stream pair gave no result ({e}); see build/llama.cpp/batched.err", file=sys.stderr)
+what = {"decode1_vs_llamacpp": f"llama-bench tg128 at depth 16, f32 weights, {threads} threads",
+        "decode64_vs_llamacpp": f"llama-batched-bench 64x(16+128) S_TG, f32 weights, {threads} threads"}
+for name, pr in got.items():
+    if not pr: continue
+    pr.sort(key=lambda p: p[0] / p[1])
+    v, ref = pr[len(pr) // 2]            # the median pair (the upper one of an even count)
+    print(f"{name}: pair ratios " + " ".join(f"{a / b:.3f}" for a, b in pr), file=sys.stderr)
+    print("BENCH " + json.dumps({"name": name, "value": round(v, 3), "unit": "tokens/s", "reference": what[name],
+                                 "reference_value": round(ref, 3), "ratio": round(v / ref, 4), "pairs": len(pr)}))
 PY

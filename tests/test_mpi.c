@@ -1,12 +1,15 @@
 /* `mpirun -np N r1 ...` (Open MPI, 2 and 4 ranks on this machine, over TCP on loopback: --mca btl
- * tcp,self, so the network path runs, not shared memory): pretrain, sft and grpo end with model
- * files (and optimizer state and metrics) byte-identical to one process; a 2-rank run stopped by
+ * tcp,self, so the network path runs, not shared memory): pretrain, sft and grpo (and at 2 ranks
+ * distill, zero, rm train and align) end with model files (and optimizer state and metrics)
+ * byte-identical to one process; ZeRO-1 holds 1/N of the moments per rank (OUT/memory.json);
+ * `r1 pipeline --preset nano --ranks 2` ends with the results.json of --ranks 1; a 2-rank run stopped by
  * SIGTERM to mpirun resumes in one process to the same bytes; a rank killed mid-run ends the job
  * within seconds, naming it, and its last checkpoint resumes to the same bytes; bad input (a
  * batch the ranks cannot share, ranks with other options or another r1, a rank count that is not
  * a power of two, a command that does not run data-parallel) is one error before any work, with
  * no run folder. SKIP when mpirun is missing. Open MPI refuses root unless told: the two
  * variables are set for this test's processes only. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 #include "test_util.h"
 
 static char dir[64] = "/tmp/r1_mpi_XXXXXX";
+
+static void expect_refused(int rc, const StrBuf *o, const char *want, const char *run);
 
 /* Why the tests cannot run mpirun here (SKIP), or NULL. */
 static const char *no_mpirun(void) {
@@ -169,6 +174,131 @@ static void test_distill_zero_rm_same_bits(void) {
     snprintf(args, sizeof args, "rm train --model %s/m --builtin helpful --n 32 --epochs 1 --batch 8 --micro-batch 2 "
              "--threads 1 --quiet", dir);
     expect_same_at_ranks(args, "rm", NULL, 2);
+}
+
+/* align with the reward model of the rm test as both reward models (a rank scores its own
+ * completions), the RM term from the first step, uneven micro-batches: at 2 ranks the bytes of one
+ * process, and the prompt pool rank 0 wrote. */
+static void test_align_same_bits(void) {
+    SKIP_IF(no_mpirun());
+    char args[1024];
+    snprintf(args, sizeof args, "align --model %s/m --rm-helpful %s/rm1 --rm-harmless %s/rm1 --task arith --pool 24 "
+             "--steps 2 --rm-from-frac 0 --prompts-per-step 4 --num-generations 2 --max-completion-length 10 "
+             "--micro-batch 3 --rollout-batches 2 --save-every 2 --threads 1 --quiet", dir, dir, dir);
+    expect_same_at_ranks(args, "align", "step-2", 2);
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/align1/align_prompts.jsonl", dir);
+    snprintf(b, sizeof b, "%s/align2/align_prompts.jsonl", dir);
+    EXPECTF(file_exists(a) && tu_same_file(a, b), "%s differs from %s", b, a);
+}
+
+/* ---- ZeRO-1's memory ---- */
+
+/* out/memory.json of a run: rank k's peak resident and AdamW moment bytes, one process's moments. */
+typedef struct RankMemory {
+    int ranks;
+    double one_process, rss[4], moments[4];
+} RankMemory;
+
+static int read_memory(const char *run, RankMemory *m) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s/memory.json", dir, run);
+    Err e = {{0}};
+    cJSON *j = json_load_file(path, &e);
+    memset(m, 0, sizeof *m);
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(j, "per_rank");
+    const cJSON *one = cJSON_GetObjectItemCaseSensitive(j, "moment_bytes_one_process");
+    m->ranks = cJSON_GetArraySize(per);
+    EXPECTF(j && cJSON_IsNumber(one) && m->ranks >= 1 && m->ranks <= 4, "%s: %s", path, e.msg);
+    if (!j || m->ranks < 1 || m->ranks > 4) { cJSON_Delete(j); return -1; }
+    m->one_process = one->valuedouble;
+    for (int k = 0; k < m->ranks; k++) {
+        const cJSON *r = cJSON_GetArrayItem(per, k);
+        const cJSON *rss = cJSON_GetObjectItemCaseSensitive(r, "peak_rss_bytes");
+        const cJSON *mom = cJSON_GetObjectItemCaseSensitive(r, "moment_bytes");
+        m->rss[k] = cJSON_IsNumber(rss) ? rss->valuedouble : -1;
+        m->moments[k] = cJSON_IsNumber(mom) ? mom->valuedouble : -1;
+    }
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* A 6.4 M-parameter qwen2 (51 MB of moments, against 256 KiB chunks: the granularity of a shard)
+ * pretrained for 2 steps at 1, 2 (ZeRO-0 and ZeRO-1) and 4 ranks: under ZeRO-1 each rank holds
+ * 1/N of one process's moments (to one chunk per level of the tree), and rank 1's peak resident
+ * memory is at least a quarter of one process's moments below ZeRO-0's (it holds half of them;
+ * rank 0's peak does not fall: it gathers all the moments for each checkpoint); one process
+ * writes no memory.json (it runs as without MPI). */
+static void test_zero1_memory(void) {
+    SKIP_IF(no_mpirun());
+    tu_put(tu_path(dir, "wide.json"),
+           "{\"architectures\": [\"Qwen2ForCausalLM\"], \"model_type\": \"qwen2\", \"vocab_size\": 320, \"hidden_size\": 512,"
+           " \"intermediate_size\": 1536, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"num_key_value_heads\": 2,"
+           " \"max_position_embeddings\": 64, \"use_sliding_window\": false, \"tie_word_embeddings\": false}");
+    char args[1024], z0[1100];
+    snprintf(args, sizeof args, "pretrain --config %s/wide.json --tokenizer %s/tok/tokenizer.json --data %s/c.txt "
+             "--batch 1 --grad-accum 4 --seq-len 32 --steps 2 --threads 1 --quiet", dir, dir, dir);
+    snprintf(z0, sizeof z0, "%s --zero-stage 0", args);
+    StrBuf o = {0};
+    EXPECTF(r1_run(&o, 0, args, "wide1", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 2, z0, "wide2z0", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 2, args, "wide2", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 4, args, "wide4", NULL) == 0, "%s", o.s);
+    sb_free(&o);
+    EXPECT(!file_exists(tu_path(dir, "wide1/memory.json")));
+    RankMemory m0, m2, m4;
+    if (read_memory("wide2z0", &m0) || read_memory("wide2", &m2) || read_memory("wide4", &m4)) return;
+    const double total = m2.one_process, chunk = 2.0 * 4 * 32768;
+    EXPECTF(total > 40e6 && m0.one_process == total && m4.one_process == total, "one process: %.0f bytes", total);
+    for (int k = 0; k < 2; k++)
+        EXPECTF(m0.moments[k] == total && m0.rss[k] > 0, "ZeRO-0 rank %d: %.0f of %.0f moment bytes", k,
+                m0.moments[k], total);
+    const RankMemory *ms[2] = {&m2, &m4};
+    for (int i = 0; i < 2; i++) {
+        const RankMemory *m = ms[i];
+        double sum = 0;
+        for (int k = 0; k < m->ranks; k++) {
+            sum += m->moments[k];
+            EXPECTF(m->rss[k] > 0 && fabs(m->moments[k] - total / m->ranks) <= 2 * chunk,
+                    "%d ranks, rank %d: %.0f moment bytes, not 1/%d of %.0f", m->ranks, k, m->moments[k], m->ranks, total);
+        }
+        EXPECTF(m->ranks == 2 * (i + 1) && sum == total, "%d ranks: %.0f moment bytes in all, one process %.0f", m->ranks,
+                sum, total);
+    }
+    EXPECTF(m0.rss[1] - m2.rss[1] >= 0.25 * total,
+            "rank 1's peak resident memory: %.1f MB under ZeRO-1, %.1f MB under ZeRO-0 (moments %.1f vs %.1f MB)",
+            m2.rss[1] / 1e6, m0.rss[1] / 1e6, m2.moments[1] / 1e6, m0.moments[1] / 1e6);
+}
+
+/* ---- r1 pipeline --ranks ---- */
+
+/* The nano preset at --ranks 2 (its training stages under mpirun over TCP on loopback, the others
+ * in one process) ends with the results.json and models of --ranks 1, at one thread per process
+ * (the kernels' bits depend on the thread count); --ranks 8 does not divide its 4 leaves and is
+ * refused before any work. */
+static void test_pipeline_ranks(void) {
+    SKIP_IF(no_mpirun());
+    StrBuf o = {0};
+    const char *env = "OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1";
+    for (int np = 1; np <= 2; np++)
+        EXPECTF(tu_runf(&o, "%s timeout -k 5 600 %s pipeline --preset nano --threads 1 --ranks %d --out %s/nano%d", env,
+                        tu_r1_bin(), np, dir, np) == 0, "--ranks %d: %s", np, o.s);
+    const char *files[] = {"results.json", "base/model.safetensors", "r1_zero/model.safetensors",
+                           "rl/model.safetensors", "r1/model.safetensors", "rm_helpful/model.safetensors",
+                           "student_distilled/model.safetensors", "student_rl/model.safetensors"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "%s/nano1/%s", dir, files[i]);
+        snprintf(b, sizeof b, "%s/nano2/%s", dir, files[i]);
+        EXPECTF(file_exists(a) && tu_same_file(a, b), "--ranks 2: %s differs from --ranks 1's", files[i]);
+    }
+    char *log = tu_slurp(tu_path(dir, "nano2/pipeline.log"));
+    EXPECTF(strstr(log, "$ mpirun -np 2 r1 pretrain ") && strstr(log, "$ mpirun -np 2 r1 align ") &&
+            strstr(log, "# one process: r1 eval does not run data-parallel\n$ r1 eval "), "%s", log);
+    free(log);
+    int rc = tu_runf(&o, "%s pipeline --preset nano --ranks 8 --out %s/nano8", tu_r1_bin(), dir);
+    expect_refused(rc, &o, "--ranks 8: the nano preset's training steps are 4 units of work", "nano8");
+    sb_free(&o);
 }
 
 /* ---- stopping and failing ---- */
@@ -410,6 +540,9 @@ int main(void) {
     RUN(test_sft_same_bits);
     RUN(test_grpo_same_bits);
     RUN(test_distill_zero_rm_same_bits);
+    RUN(test_align_same_bits);
+    RUN(test_zero1_memory);
+    RUN(test_pipeline_ranks);
     RUN(test_sigterm_resume_one_process);
     RUN(test_killed_rank);
     RUN(test_bad_input_refused);

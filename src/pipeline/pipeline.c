@@ -115,6 +115,11 @@ static int run(Ctx *x, Cmd *c, const char *stage, Err *e) {
     under_mpirun(x, c);
     const int mpi = c->n > 3 && !strcmp(c->argv[0], "mpirun");
     StrBuf line = {0};
+    if (x->o->ranks > 1 && !mpi) {   /* data, tokenizer, sampling, evaluation */
+        const int two = c->n > 2 && c->argv[2][0] != '-';   /* "data make" */
+        sb_printf(&line, "# one process: r1 %s%s%s does not run data-parallel\n", c->argv[1], two ? " " : "",
+                  two ? c->argv[2] : "");
+    }
     if (mpi) sb_printf(&line, "$ mpirun -np %s r1", c->argv[2]);
     else sb_append(&line, "$ r1");
     for (int i = mpi ? 4 : 1; i < c->n; i++) { sb_append(&line, " "); sb_append(&line, c->argv[i]); }
@@ -268,7 +273,10 @@ static int pretrain(Ctx *x, const char *stage, const char *config, long steps, E
     path(x, a, sizeof a, stage);
     cmd_opt(&c, o, "out", "%s", a);
     cmd_opt(&c, o, "steps", "%ld", steps);
-    cmd_opt(&c, o, "batch", "%ld", x->p->pretrain_batch);
+    /* the step's sequences as `leaves` micro-batches; the held-out loss over 8 steps' worth */
+    cmd_opt(&c, o, "batch", "%ld", x->p->pretrain_batch / x->p->leaves);
+    cmd_opt(&c, o, "grad_accum", "%d", x->p->leaves);
+    cmd_opt(&c, o, "eval_batches", "%d", 8 * x->p->leaves);
     cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
     cmd_opt(&c, o, "learning_rate", "%g", x->p->pretrain_lr);
     cmd_opt(&c, o, "warmup_steps", "%ld", steps / 20 + 1);
@@ -281,6 +289,11 @@ static int st_base(Ctx *x, Err *e) { return pretrain(x, "base", "configs/base.js
 static int st_student_base(Ctx *x, Err *e) {
     return pretrain(x, "student_base", "configs/student.json", x->p->student_pretrain_steps, e);
 }
+
+/* A GRPO step's prompt groups in `leaves` rollout batches, which the ranks share (f32 rollouts
+ * have the same bits in any batching). Its gradient's micro-batches (--micro-batch, 16 sequences)
+ * need not divide: ranks without one add nothing. */
+static void rl_leaves(const Ctx *x, Cmd *c, const OptSet *o) { cmd_opt(c, o, "rollout_batches", "%d", x->p->leaves); }
 
 /* GRPO from `from` into `stage`; format plain (R1-Zero on our base) or chat. DAPO's dynamic
  * sampling (one refill round) keeps the batch informative; heldout = 1 logs a held-out pass@1
@@ -303,6 +316,7 @@ static int grpo(Ctx *x, const char *stage, const char *sub, const char *from, co
     cmd_opt(&c, o, "steps", "%ld", steps);
     cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
     cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    rl_leaves(x, &c, o);
     cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
     cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
     cmd_opt(&c, o, "dynamic_sampling", NULL);
@@ -333,6 +347,7 @@ static int sft(Ctx *x, const char *stage, const char *from, const char *data, lo
     cmd_opt(&c, o, "out", "%s", a);
     cmd_opt(&c, o, "steps", "%ld", steps);
     cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "micro_batch", "%ld", x->p->sft_batch / x->p->leaves);
     cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
     cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
     cmd_opt(&c, o, "seed", "%ld", x->o->seed);
@@ -386,6 +401,8 @@ static int rm(Ctx *x, const char *stage, const char *kind, Err *e) {
     path(x, a, sizeof a, stage);
     cmd_opt(&c, o, "out", "%s", a);
     cmd_opt(&c, o, "n", "%ld", x->p->rm_pairs);
+    cmd_opt(&c, o, "batch", "%ld", x->p->rm_batch);
+    cmd_opt(&c, o, "micro_batch", "%ld", x->p->rm_batch / x->p->leaves);
     cmd_opt(&c, o, "epochs", "5");
     cmd_opt(&c, o, "learning_rate", "4e-3");
     cmd_opt(&c, o, "seed", "%ld", x->o->seed);
@@ -414,6 +431,7 @@ static int st_align(Ctx *x, Err *e) {
     cmd_opt(&c, o, "steps", "%ld", p->align_steps);
     cmd_opt(&c, o, "prompts_per_step", "%ld", p->rl_prompts);
     cmd_opt(&c, o, "num_generations", "%ld", p->rl_generations);
+    rl_leaves(x, &c, o);
     cmd_opt(&c, o, "max_completion_length", "%ld", p->max_completion);
     cmd_opt(&c, o, "learning_rate", "%g", p->rl_lr);
     cmd_opt(&c, o, "seed", "%ld", x->o->seed);
@@ -439,6 +457,7 @@ static int st_distill(Ctx *x, Err *e) {
     cmd_opt(&c, o, "out", "%s", a);
     cmd_opt(&c, o, "steps", "%ld", x->p->sft_steps);
     cmd_opt(&c, o, "batch", "%ld", x->p->sft_batch);
+    cmd_opt(&c, o, "micro_batch", "%ld", x->p->sft_batch / x->p->leaves);
     cmd_opt(&c, o, "seq_len", "%ld", x->p->seq_len);
     cmd_opt(&c, o, "learning_rate", "%g", x->p->sft_lr);
     cmd_opt(&c, o, "seed", "%ld", x->o->seed);
@@ -690,6 +709,13 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     x.o = o;
     x.p = preset_find(o->preset);
     if (!x.p) return err_set(e, "unknown preset '%s' (%s)", o->preset, preset_names());
+    const Preset *p = x.p;
+    CHECKF(p->pretrain_batch % p->leaves == 0 && p->sft_batch % p->leaves == 0 && p->rm_batch % p->leaves == 0 &&
+           p->rl_prompts % p->leaves == 0, "preset %s: its batches are not %d units", p->name, p->leaves);
+    if (o->ranks < 1 || p->leaves % o->ranks != 0)
+        return err_set(e, "--ranks %d: the %s preset's training steps are %d units of work (micro-batches, rollout "
+                       "batches), which %d ranks cannot share; give a power of two dividing %d", o->ranks, p->name,
+                       p->leaves, o->ranks, p->leaves);
     snprintf(x.out, sizeof x.out, "%s", o->out ? o->out : "");
     if (!x.out[0]) snprintf(x.out, sizeof x.out, "runs/%s", x.p->name);
     if (o->r1) snprintf(x.r1, sizeof x.r1, "%s", o->r1);
@@ -702,6 +728,12 @@ int pipeline_run(const PipelineOptions *o, Err *e) {
     char lp[4096];
     path(&x, lp, sizeof lp, "pipeline.log");
     x.log = o->dry_run ? NULL : fopen(lp, "a");
+    if (o->ranks > 1 && o->threads <= 0) {
+        const char *note = "# the ranks of a machine share its cores: the results are --ranks 1's at the same "
+                           "--threads (the kernels' bits depend on the thread count)";
+        fprintf(stderr, "%s\n", note);
+        if (x.log) fprintf(x.log, "%s\n", note);
+    }
     double t0 = clock_now();
     int rc = 0;
     for (size_t i = 0; i < sizeof STAGES / sizeof STAGES[0] && rc == 0; i++) {

@@ -28,12 +28,19 @@ typedef struct Preset {
     double sft_lr;
     long sample_prompts, sample_n, sample_keep;
     long rm_pairs;                  /* built-in preference pairs per reward model */
+    long rm_batch;                  /* pairs per reward-model step */
     long align_steps;
     long student_pretrain_steps;
     long eval_n, eval_k;
     const char *rl_task;            /* the reasoning task RL and evaluation use */
     const char *rl_levels;          /* its levels for RL, rejection sampling and evaluation: where
                                      * the base solves some problems, not all (calibration) */
+    int leaves;                     /* every training step's work in this many units (pretraining's
+                                     * and SFT's micro-batches, the reward models', GRPO's rollout
+                                     * batches): they, not `--ranks`, fix the bits (DESIGN.md: the
+                                     * fixed reduction order), so any power of two dividing them
+                                     * runs a preset to the results of one process. Divides
+                                     * pretrain_batch, sft_batch, rm_batch and rl_prompts. */
 } Preset;
 
 /* NULL when unknown. */

@@ -272,7 +272,7 @@ int run_loop(Run *r, Err *e) {
         if (rc == 0) rc = dist_agree(r->dist, run_io_metrics_check(r, e), e);
         if (rc == 0) rc = dist_agree(r->dist, run_is_root(r) ? run_io_final_folder(r, e) : 0, e);
     }
-    if (rc == 0) run_dp_report_memory(r);
+    if (rc == 0) rc = run_dp_report_memory(r, e);
     return rc;
 }
 

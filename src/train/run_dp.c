@@ -9,6 +9,7 @@
 
 #include "base/bigmem.h"
 #include "base/clock.h"
+#include "base/strbuf.h"
 #include "base/threads.h"
 #include "io/json.h"
 #include "train/clip.h"
@@ -194,32 +195,49 @@ void run_dp_moments_free(Run *r, AdamW *full) {
     if (full->m) adamw_free(full);
 }
 
-/* Peak resident memory of this process in MiB (VmHWM), 0 if unknown. */
-static double peak_rss_mib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return 0;
-    char line[256];
-    double kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
-    fclose(f);
-    return kb / 1024;
+/* Rank 0: the ranks' memory into out/memory.json. */
+static int write_memory(const Run *r, const double *all, Err *e) {
+    const int ranks = dist_ranks(r->dist);
+    cJSON *j = cJSON_CreateObject(), *per = cJSON_CreateArray();
+    cJSON_AddNumberToObject(j, "ranks", ranks);
+    cJSON_AddNumberToObject(j, "zero_stage", r->o->zero_stage);
+    cJSON_AddNumberToObject(j, "moment_bytes_one_process", 2.0 * sizeof(float) * (double)r->m->table.total);
+    for (int k = 0; k < ranks; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "peak_rss_bytes", all[2 * k]);
+        cJSON_AddNumberToObject(o, "moment_bytes", all[2 * k + 1]);
+        cJSON_AddItemToArray(per, o);
+    }
+    cJSON_AddItemToObject(j, "per_rank", per);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/memory.json", r->o->out_dir);
+    int rc = json_save_file(j, path, e);
+    cJSON_Delete(j);
+    return rc;
 }
 
-void run_dp_report_memory(Run *r) {
-    if (!multi(r)) return;
-    double mine = peak_rss_mib(), *all;
+int run_dp_report_memory(Run *r, Err *e) {
+    if (!multi(r)) return 0;
+    /* the moments this rank holds (ZeRO-1: its shard's) and its peak resident memory */
+    double mine[2] = {(double)mem_peak_rss(), 2.0 * sizeof(float) * (double)r->opt.mom_n};
     size_t tot;
-    all = dist_allgather(r->dist, &mine, sizeof mine, &tot, NULL);
-    if (run_is_root(r) && !r->o->quiet) {
-        char buf[1024];
-        int n = 0;
-        for (int k = 0; k < dist_ranks(r->dist) && n < (int)sizeof buf - 32; k++)
-            n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%.0f", k ? ", " : "", all[k]);
-        run_note(r, "%s: %d ranks (ZeRO-%d): peak resident memory per rank %s MiB", r->t->name,
-                 dist_ranks(r->dist), r->o->zero_stage, buf);
+    double *all = dist_allgather(r->dist, mine, sizeof mine, &tot, NULL);
+    int rc = 0;
+    if (run_is_root(r)) {
+        StrBuf rss = {0}, mom = {0};
+        for (int k = 0; k < dist_ranks(r->dist); k++) {
+            sb_printf(&rss, "%s%.1f", k ? ", " : "", all[2 * k] / (1 << 20));
+            sb_printf(&mom, "%s%.2f", k ? ", " : "", all[2 * k + 1] / (1 << 20));
+        }
+        run_note(r, "%s: %d ranks (ZeRO-%d): peak resident memory per rank %s MiB; AdamW moments per rank %s MiB "
+                 "(one process: %.2f MiB)", r->t->name, dist_ranks(r->dist), r->o->zero_stage, rss.s, mom.s,
+                 2.0 * sizeof(float) * (double)r->m->table.total / (1 << 20));
+        sb_free(&rss);
+        sb_free(&mom);
+        if (r->root[0]) rc = write_memory(r, all, e);   /* (a run on disk: root is OUT/checkpoints) */
     }
     free(all);
+    return dist_agree(r->dist, rc, e);
 }
 
 /* ---- the leaves of a step, shared work ---- */

@@ -23,7 +23,8 @@ void run_dp_apply(Run *r, double scale);
  * points at them; free with run_dp_moments_free. Collective. */
 void run_dp_moments(Run *r, AdamW *full, const AdamW **opt);
 void run_dp_moments_free(Run *r, AdamW *full);
-/* Rank 0 notes every rank's peak resident memory (ranks > 1). Collective. */
-void run_dp_report_memory(Run *r);
+/* Ranks > 1: every rank's peak resident memory and the AdamW moments it holds (ZeRO-1: 1/N of
+ * one process's), noted by rank 0 and written to out/memory.json. Collective. */
+int run_dp_report_memory(Run *r, Err *e);
 
 #endif
