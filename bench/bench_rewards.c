@@ -22,7 +22,7 @@ int main(void) {
     size_t *len = malloc(N_COMPLETIONS * sizeof *len);
     size_t total_bytes = 0;
     for (int i = 0; i < N_COMPLETIONS; i++) {
-        TaskOpts o = {1 + i % 5, (TaskLang)(i / 3 % 2), 0.5};
+        TaskOpts o = {.level = 1 + i % 5, .lang = (TaskLang)(i / 3 % 2), .self_check = 0.5, .split = SPLIT_TRAIN};
         Problem p;
         Err e;
         task_make(TASKS[i % 3], 42, (uint64_t)i, &o, &p, &e);

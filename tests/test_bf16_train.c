@@ -120,27 +120,41 @@ static void test_pretrain_bf16_deterministic(void) {
     sb_free(&o);
 }
 
-/* r1 zero --rollout-precision bf16: the rollouts decode with bf16 copies; twice the same bits. */
+/* r1 zero --rollout-precision bf16: the rollouts decode with bf16 copies; twice the same bits, and
+ * not the bits of f32 rollouts. The language reward varies within groups of this untrained model,
+ * so the steps have advantages and gradients (checked) and a rollout difference reaches the weights. */
 static void test_rollouts_bf16_deterministic(void) {
     char dir[128];
     if (tu_cli_model_in(dir, sizeof dir, tmp_root, "rl", 128)) return;
     StrBuf o = {0};
-    for (int k = 0; k < 2; k++) {
-        const int rc = tu_runf(&o, "%s zero --model %s/m --out %s/z%d --task arith --prompt-format plain --steps 2 "
-                               "--prompts-per-step 2 --num-generations 2 --max-completion-length 12 --eval-every 0 "
-                               "--rollout-precision bf16 --precision bf16 --quiet --threads 2", tu_r1_bin(), dir, dir, k);
+    static const char *const prec[3] = {"bf16", "bf16", "f32"};
+    for (int k = 0; k < 3; k++) {
+        const int rc = tu_runf(&o, "%s zero --model %s/m --out %s/z%d --task arith --prompt-format plain --steps 4 "
+                               "--prompts-per-step 4 --num-generations 4 --max-completion-length 12 --eval-every 0 "
+                               "--rewards accuracy:1,language:1 --learning-rate 1e-2 --rollout-precision %s "
+                               "--precision bf16 --quiet --threads 2", tu_r1_bin(), dir, dir, k, prec[k]);
         EXPECTF(rc == 0, "%s", o.s);
     }
-    char a[200], b[200];
+    char a[200], b[200], f[200];
     snprintf(a, sizeof a, "%s/z0/model.safetensors", dir);
     snprintf(b, sizeof b, "%s/z1/model.safetensors", dir);
+    snprintf(f, sizeof f, "%s/z2/model.safetensors", dir);
     EXPECT(file_exists(a) && tu_same_file(a, b));
-    double ra[4], rb[4], la[4], lb[4];
+    EXPECTF(file_exists(f) && !tu_same_file(a, f), "bf16 and f32 rollouts gave the same weights");
+    static const char *const keys[] = {"length", "reward", "entropy", "grad_norm"};
     snprintf(a, sizeof a, "%s/z0", dir);
     snprintf(b, sizeof b, "%s/z1", dir);
-    const int na = tu_read_metric(a, "completion_length", la, 4), nb = tu_read_metric(b, "completion_length", lb, 4);
-    EXPECT(na == 2 && nb == 2 && tu_read_metric(a, "reward", ra, 4) == 2 && tu_read_metric(b, "reward", rb, 4) == 2);
-    for (int s = 0; s < na && s < nb; s++) EXPECT(la[s] == lb[s] && ra[s] == rb[s]);
+    double grad_sum = 0;
+    for (size_t q = 0; q < sizeof keys / sizeof *keys; q++) {
+        double va[8], vb[8];
+        const int na = tu_read_metric(a, keys[q], va, 8), nb = tu_read_metric(b, keys[q], vb, 8);
+        EXPECTF(na == 4 && nb == 4, "%s: %d and %d steps logged", keys[q], na, nb);
+        for (int s = 0; s < na && s < nb; s++) {
+            EXPECTF(va[s] == vb[s], "step %d %s: %.9g vs %.9g", s, keys[q], va[s], vb[s]);
+            if (!strcmp(keys[q], "grad_norm")) grad_sum += va[s];
+        }
+    }
+    EXPECTF(grad_sum > 0, "no step had a gradient: the runs compare nothing");
     sb_free(&o);
 }
 

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cJSON.h>
@@ -330,12 +332,15 @@ static TU_UNUSED int tu_save_model(const char *dir, const char *cfg_json, uint64
 /* The CLI tests' model: in dir, a 320-token tokenizer trained by `r1 tokenizer train` on 4000
  * words of a 16-word vocabulary (tok/), and `r1 init --seed 5` of the c_yarn_mtp fixture shape
  * with vocab_size 320 and max_position_embeddings max_pos (3 digits) as dir/m with the tokenizer
- * copied in. Failures count through EXPECT; returns the last command's exit status. */
+ * copied in (dir is created if missing). Failures count through EXPECT; returns the last command's
+ * exit status. */
 static TU_UNUSED int tu_cli_model(const char *dir, int max_pos) {
     StrBuf o = {0};
     char path[512];
     snprintf(path, sizeof path, "%s/c.txt", dir);
+    EXPECTF(mkdir(dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
     FILE *f = fopen(path, "w");
+    EXPECTF(f != NULL, "cannot write %s: %s", path, strerror(errno));
     if (!f) return -1;
     const char *words[] = {"the", "water", "of", "day", "number", "sound", "people", "know",
                            "think", "answer", "two", "plus", "three", "is", "five", "what"};

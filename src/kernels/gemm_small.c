@@ -1,6 +1,7 @@
 /* Small-row GEMM against pre-transposed weights (see gemm_small.h). */
 #include "kernels/gemm_small.h"
 
+#include <math.h>
 #include <stddef.h>
 
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
@@ -61,9 +62,10 @@ void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, 
         real *c = C + (size_t)i * ldc;
         for (int j = 0; j < N; j++) {
             const real *b = Wp + (size_t)(p0 + j / KN_PANEL) * K * KN_PANEL + j % KN_PANEL;
-            real s = 0;
-            for (int p = 0; p < K; p++) s += A[(size_t)i * lda + p] * b[(size_t)p * KN_PANEL];
-            c[j] = acc ? c[j] + s : s;
+            /* one fused chain per output from C (or 0), the AVX-512 tiles' order: the same bits */
+            real s = acc ? c[j] : 0;
+            for (int p = 0; p < K; p++) s = REAL_FMA(A[(size_t)i * lda + p], b[(size_t)p * KN_PANEL], s);
+            c[j] = s;
         }
     }
 }

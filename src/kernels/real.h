@@ -10,9 +10,11 @@
 #ifdef R1_DOUBLE
 typedef double real;
 #define REAL_IS_DOUBLE 1
+#define REAL_FMA fma
 #else
 typedef float real;
 #define REAL_IS_DOUBLE 0
+#define REAL_FMA fmaf
 #endif
 
 #endif
