@@ -12,10 +12,16 @@
 set -eu
 pkgs=(gcc make libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libopenmpi-dev
       openmpi-bin clang libclang-rt-14-dev libomp-dev)   # libomp-dev: LLVM OpenMP and its Archer tool (fuzz build, make tsan)
+# Node.js from Debian unless a node and npm are on PATH already (a Node.js installed otherwise
+# conflicts with Debian's nodejs/npm packages)
+node_pkgs() {
+  command -v node >/dev/null 2>&1 || echo nodejs
+  command -v npm >/dev/null 2>&1 || echo npm
+}
 case "${1:-}" in
   "") ;;
-  --reference) pkgs+=(python3-torch python3-numpy python3-jinja2 nodejs npm) ;;
-  --node) pkgs=(nodejs); command -v npm >/dev/null 2>&1 || pkgs+=(npm) ;;
+  --reference) pkgs+=(python3-torch python3-numpy python3-jinja2 $(node_pkgs)) ;;
+  --node) pkgs=($(node_pkgs)) ;;
   --jinja2) pkgs=(python3 python3-jinja2) ;;
   --chromium) pkgs=(chromium python3) ;;
   *) echo "usage: tools/deps.sh [--reference | --node | --jinja2 | --chromium]" >&2; exit 2 ;;
@@ -25,7 +31,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0
 fi
 missing=()
-for p in "${pkgs[@]}"; do
+for p in ${pkgs[@]+"${pkgs[@]}"}; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
