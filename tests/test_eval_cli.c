@@ -72,6 +72,16 @@ static void test_eval(void) {
             /* pass@k >= pass@1 (unbiased estimator, k >= 1) */
             if (pk) EXPECT(pk->valuedouble + 1e-12 >= cJSON_GetObjectItemCaseSensitive(all, "pass@1")->valuedouble);
         }
+        /* one entry per problem, whose mean is the "all" row's (the paired bootstrap's input) */
+        const cJSON *pp = cJSON_GetObjectItemCaseSensitive(j, "problems");
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(pp, "id"), *p1 = cJSON_GetObjectItemCaseSensitive(pp, "pass@1");
+        EXPECT(cJSON_GetArraySize(ids) == 3 && cJSON_GetArraySize(p1) == 3);
+        double sum = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, p1) sum += v->valuedouble;
+        if (all) EXPECT_NEAR(sum / 3, cJSON_GetObjectItemCaseSensitive(all, "pass@1")->valuedouble, 1e-12, 0);
+        cJSON_ArrayForEach(v, ids) EXPECT(cJSON_IsString(v) && strlen(v->valuestring) == 16);
+        EXPECT(strcmp(cJSON_GetArrayItem(ids, 0)->valuestring, cJSON_GetArrayItem(ids, 1)->valuestring) != 0);
         cJSON_Delete(j);
     }
     free(a);

@@ -113,11 +113,38 @@ static void test_report(void) {
     free(r);
 }
 
+/* Per-problem entries: ids are FNV-1a 64 of question, zero byte, reference (values from Python's
+ * own FNV-1a over those bytes), columns in the order added. */
+static void test_problems(void) {
+    EvalProblems p = {0};
+    EvalGroup a = {1.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0, 4, 0, 0, 0, 0}, b = {0.5, 0.8, 0.0, 0.5, 0.25, 30.0, 0.0, 2, 0, 0, 0, 0};
+    for (int i = 0; i < 70; i++) eval_problems_add(&p, i == 0 ? "What is 2+3?" : i == 1 ? "a" : "", i < 2 ? (i ? "" : "5") : NULL,
+                                                   i % 2 ? &b : &a);
+    EXPECT(p.n == 70);
+    EXPECTF(!strcmp(p.id[0], "6e23d517310d3615") && !strcmp(p.id[1], "089be207b544f1e4") &&
+            !strcmp(p.id[2], "af63bd4c8601b7df"), "%s %s %s", p.id[0], p.id[1], p.id[2]);
+    cJSON *made = eval_problems_json(&p, 4);   /* exact numbers: raw text until read back */
+    char *text = cJSON_PrintUnformatted(made);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    cJSON_Delete(made);
+    EXPECT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "id")) == 70 && cJSON_GetArraySize(cJSON_GetObjectItem(j, "pass@1")) == 70);
+    EXPECT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "pass@1"), 69)->valuedouble == 0.5);
+    EXPECT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "cons@4"), 68)->valuedouble == 1.0);
+    EXPECT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "language"), 1)->valuedouble == 0.25);
+    EXPECT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "length"), 1)->valuedouble == 30.0);
+    EXPECT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "think"), 0)->valuedouble == 1.0 &&
+           cJSON_GetArrayItem(cJSON_GetObjectItem(j, "format"), 1)->valuedouble == 0.5);
+    cJSON_Delete(j);
+    eval_problems_free(&p);
+}
+
 int main(void) {
     RUN(test_pass_at_k);
     RUN(test_majority);
     RUN(test_group);
     RUN(test_thinks);
     RUN(test_report);
+    RUN(test_problems);
     return TEST_EXIT();
 }

@@ -215,6 +215,18 @@ static void test_heldout_eval(void) {
         int has = cJSON_GetObjectItem(j, "eval_accuracy") != NULL;
         EXPECTF(has == (step == 0 || step == 2 || step == 4), "step %d: eval %d", step, has);
         n_eval += has;
+        /* per problem: correct samples of k, eval_n of them, adding up to the accuracy */
+        const cJSON *correct = cJSON_GetObjectItem(j, "eval_correct"), *c;
+        EXPECT(has == (correct != NULL));
+        if (has && correct) {
+            EXPECT(cJSON_GetArraySize(correct) == 6 && cJSON_GetObjectItem(j, "eval_k")->valueint == 2);
+            double sum = 0;
+            cJSON_ArrayForEach(c, correct) {
+                EXPECT(c->valuedouble == 0 || c->valuedouble == 1 || c->valuedouble == 2);
+                sum += c->valuedouble;
+            }
+            EXPECT_NEAR(sum / 12, cJSON_GetObjectItem(j, "eval_accuracy")->valuedouble, 1e-6, 0);
+        }
         cJSON_Delete(j);
     }
     EXPECT(lines == 5 && n_eval == 3);

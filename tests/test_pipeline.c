@@ -72,6 +72,20 @@ static void test_nano_runs_every_stage(void) {
     EXPECT(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(last, "eval_accuracy")) &&
            cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(curve, 0), "eval_accuracy")));
     EXPECT(html && strstr(html, "<svg") && strstr(html, "Key results"));
+    /* every verdict's comparison paired all 16 held-out problems (same ids in every evaluation,
+     * per-problem results kept) and has its interval, printed beside the verdict with its rule */
+    const char *comparisons[] = {"r1_zero_rise", "r1_zero_vs_base", "r1_vs_r1_zero", "distilled_vs_rl", "language_reward"};
+    const cJSON *cmp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "intervals"), "comparisons");
+    for (int i = 0; i < 5; i++) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(cmp, comparisons[i]);
+        const cJSON *lo = cJSON_GetObjectItemCaseSensitive(c, "lo"), *hi = cJSON_GetObjectItemCaseSensitive(c, "hi");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "problems");
+        EXPECTF(cJSON_IsNumber(lo) && cJSON_IsNumber(hi) && lo->valuedouble <= hi->valuedouble && cJSON_IsNumber(n) &&
+                n->valueint == 16, "%s: no interval over the 16 problems", comparisons[i]);
+    }
+    int verdicts = 0;
+    for (const char *q = md; q && (q = strstr(q, " % interval [")); q++) verdicts++;
+    EXPECTF(verdicts == 5 && md && strstr(md, "Rule: the 95 % interval"), "%d verdicts with an interval", verdicts);
     free(md);
     free(html);
     cJSON_Delete(res);

@@ -1,4 +1,5 @@
-/* The pipeline report: verdicts follow the numbers, and both files carry every checkpoint. */
+/* The pipeline report: verdicts follow the intervals of results.json, and both files carry every
+ * checkpoint, every verdict's interval and rule. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,12 +21,23 @@
     "\"curves\": {\"r1_zero\": [%s]}," \
     "\"compute\": {\"student_distilled\": {\"train_tokens\": 10240, \"steps\": 10}," \
     "\"student_rl\": {\"train_tokens\": 10880, \"steps\": 12}}," \
-    "\"language_ablation\": {\"with\": {\"language\": 0.97}, \"without\": {\"language\": 0.80}}}"
+    "\"language_ablation\": {\"with\": {\"language\": 0.97}, \"without\": {\"language\": 0.80}}," \
+    "\"intervals\": {\"level\": 0.95, \"resamples\": 2000, \"seed\": 1234, \"comparisons\": {%s}}}"
+
+/* The comparisons behind the five verdicts: each kind of interval once. The point values above
+ * are not what decides: the distilled student's interval holds 0 though its point estimate
+ * passes, and R1's lies above 0 though its checkpoint's pass@1 is below R1-Zero's. */
+#define INTERVALS \
+    "\"r1_zero_rise\": {\"estimate\": 0.3, \"lo\": 0.12, \"hi\": 0.48, \"problems\": 16}," \
+    "\"r1_zero_vs_base\": {\"estimate\": 0.22, \"lo\": 0.05, \"hi\": 0.4, \"problems\": 16}," \
+    "\"r1_vs_r1_zero\": {\"estimate\": -0.02, \"lo\": -0.09, \"hi\": -0.01, \"problems\": 16}," \
+    "\"distilled_vs_rl\": {\"estimate\": 0.08, \"lo\": -0.01, \"hi\": 0.17, \"problems\": 16}," \
+    "\"language_reward\": {\"a\": \"rl\", \"b\": \"rl_nolang\", \"missing\": \"rl was not evaluated\"}"
 
 /* 20 training steps rising by `slope`; with held_out_slope given (not NaN), a held-out point every
  * 5 steps and one after the last, rising by that much per step, and a final line without
- * training keys (as metrics.jsonl has). */
-static cJSON *results_with_curves(double slope, double held_out_slope) {
+ * training keys (as metrics.jsonl has). `intervals`: the comparisons' JSON members. */
+static cJSON *results_with(double slope, double held_out_slope, const char *intervals) {
     StrBuf pts = {0}, doc = {0};
     for (int s = 0; s < 20; s++) {
         sb_printf(&pts, "%s{\"step\": %d, \"accuracy\": %.4f, \"length\": %.1f, \"reward\": %.3f", s ? "," : "",
@@ -37,7 +49,7 @@ static cJSON *results_with_curves(double slope, double held_out_slope) {
     if (isfinite(held_out_slope))
         sb_printf(&pts, ",{\"step\": 20, \"eval_accuracy\": %.4f, \"eval_length\": 31, \"eval_think\": 0.9}",
                   0.2 + held_out_slope * 20);
-    sb_printf(&doc, RESULTS, pts.s);
+    sb_printf(&doc, RESULTS, pts.s, intervals);
     Err e;
     cJSON *j = json_parse_n(doc.s, doc.len, &e);
     sb_free(&pts);
@@ -45,34 +57,56 @@ static cJSON *results_with_curves(double slope, double held_out_slope) {
     return j;
 }
 
-static cJSON *results_with_curve(double slope) { return results_with_curves(slope, NAN); }
+static cJSON *results_with_curve(double slope) { return results_with(slope, NAN, INTERVALS); }
 
-static void test_verdicts_follow_numbers(void) {
+/* The verdict of the one claim whose interval is [lo, hi] (the others' are missing). */
+static Verdict verdict_of(int claim, double est, double lo, double hi) {
+    static const char *const names[REPORT_N_FINDINGS] = {"r1_zero_rise", "r1_zero_vs_base", "r1_vs_r1_zero",
+                                                         "distilled_vs_rl", "language_reward"};
+    char iv[256];
+    snprintf(iv, sizeof iv, "\"%s\": {\"estimate\": %.17g, \"lo\": %.17g, \"hi\": %.17g, \"problems\": 8}", names[claim],
+             est, lo, hi);
+    cJSON *j = results_with(0.02, 0.02, iv);
     Finding f[REPORT_N_FINDINGS];
-    cJSON *rising = results_with_curve(0.02);
-    EXPECT(rising != NULL);
-    report_findings(rising, f);
-    EXPECT(f[0].verdict == VERDICT_REPRODUCED);       /* 0.30 → ~0.66 */
-    EXPECT(f[1].verdict == VERDICT_REPRODUCED);       /* r1_zero 0.52 vs base 0.30 */
-    EXPECT(f[2].verdict == VERDICT_NOT_REPRODUCED);   /* r1 0.50 < r1_zero 0.52 */
-    EXPECT(f[3].verdict == VERDICT_REPRODUCED);       /* distilled 0.41 vs rl 0.33 */
-    EXPECT(f[4].verdict == VERDICT_REPRODUCED);
+    report_findings(j, f);
+    cJSON_Delete(j);
+    for (int i = 0; i < REPORT_N_FINDINGS; i++) if (i != claim) EXPECT(f[i].verdict == VERDICT_NOT_MEASURED);
+    return f[claim].verdict;
+}
+
+static void test_verdicts_follow_intervals(void) {
+    Finding f[REPORT_N_FINDINGS];
+    cJSON *j = results_with_curve(0.02);
+    EXPECT(j != NULL);
+    report_findings(j, f);
+    EXPECT(f[0].verdict == VERDICT_REPRODUCED);       /* [0.12, 0.48] */
+    EXPECT(f[1].verdict == VERDICT_REPRODUCED);       /* [0.05, 0.40] */
+    EXPECT(f[2].verdict == VERDICT_NOT_REPRODUCED);   /* [-0.09, -0.01]: below 0 */
+    EXPECT(f[3].verdict == VERDICT_NOT_SHOWN);        /* [-0.01, 0.17]: holds 0, though 0.41 > 0.33 */
+    EXPECT(f[4].verdict == VERDICT_NOT_MEASURED);     /* missing, though 0.97 > 0.80 */
+    EXPECTF(strstr(f[1].evidence, "r1_zero 0.520 vs base 0.300") &&
+            strstr(f[1].evidence, "difference +0.220, 95 % interval [+0.050, +0.400] over 16 problems"), "%s",
+            f[1].evidence);
+    EXPECTF(strstr(f[4].evidence, "no interval: rl was not evaluated"), "%s", f[4].evidence);
+    EXPECTF(strstr(f[3].rule, "95 % interval of the difference in pass@1 per held-out problem, student_distilled minus "
+                              "student_rl: reproduced when it lies above 0"), "%s", f[3].rule);
     EXPECT(strstr(f[0].evidence, "0.3") != NULL);
-    cJSON_Delete(rising);
-    cJSON *flat = results_with_curve(0.0);
-    report_findings(flat, f);
-    EXPECT(f[0].verdict == VERDICT_NOT_REPRODUCED);
-    cJSON_Delete(flat);
-    /* held-out points decide when present, whatever the training accuracy does */
-    cJSON *held = results_with_curves(0.0, 0.02);
-    report_findings(held, f);
-    EXPECTF(f[0].verdict == VERDICT_REPRODUCED && strstr(f[0].evidence, "held-out pass@1 0.200 -> 0.600"), "%s",
-            f[0].evidence);
-    cJSON_Delete(held);
-    held = results_with_curves(0.02, 0.0);
-    report_findings(held, f);
-    EXPECT(f[0].verdict == VERDICT_NOT_REPRODUCED);
-    cJSON_Delete(held);
+    cJSON_Delete(j);
+    /* every rule, one claim at a time: the bound 0 itself is inside the interval */
+    for (int c = 0; c < REPORT_N_FINDINGS; c++) {
+        EXPECT(verdict_of(c, 0.1, 0.01, 0.2) == VERDICT_REPRODUCED);
+        EXPECT(verdict_of(c, 0.1, 0, 0.2) == VERDICT_NOT_SHOWN);
+        EXPECT(verdict_of(c, 0.1, -0.001, 0.2) == VERDICT_NOT_SHOWN);
+        EXPECT(verdict_of(c, 0, 0, 0) == VERDICT_NOT_SHOWN);           /* equal on every problem */
+        EXPECT(verdict_of(c, -0.1, -0.2, -0.01) == VERDICT_NOT_REPRODUCED);
+        EXPECT(verdict_of(c, -0.1, -0.2, 0) == VERDICT_NOT_SHOWN);
+        EXPECT(verdict_of(c, 0.1, 0.2, 0.05) == VERDICT_NOT_MEASURED); /* lo > hi: not an interval */
+    }
+    /* the held-out curve is the evidence when present */
+    j = results_with(0.0, 0.02, INTERVALS);
+    report_findings(j, f);
+    EXPECTF(strstr(f[0].evidence, "held-out pass@1 0.200 -> 0.600"), "%s", f[0].evidence);
+    cJSON_Delete(j);
     Err e;
     cJSON *empty = json_parse_n("{}", 2, &e);
     report_findings(empty, f);
@@ -104,6 +138,11 @@ static void test_report_files(void) {
         EXPECT(strstr(html, "<svg") && strstr(html, "polyline"));
         EXPECT(strstr(html, "http://") == strstr(html, "http://www.w3.org"));   /* no external loads */
         EXPECT(strstr(md, "NOT reproduced") && strstr(md, "| pretrain | 12.5 |"));   /* from timings.json */
+        /* each verdict with its interval and its rule, in both files; the method once */
+        EXPECT(strstr(md, "- **not shown** — Distilling") && strstr(md, "[-0.010, +0.170] over 16 problems. Rule: the 95 %"));
+        EXPECT(strstr(html, "<span class=\"ns\">not shown</span>") && strstr(html, "[+0.050, +0.400]") &&
+               strstr(html, "<span class=\"rule\">Rule: the 95 %"));
+        EXPECT(strstr(md, "2000 resamples") && strstr(md, "seed 1234") && strstr(html, "paired bootstrap"));
         EXPECT(strstr(md, "| student_rl | 10880 | 12 |") && strstr(html, "<td>10240</td><td>10</td>"));
     }
     free(html);
@@ -153,7 +192,7 @@ static void test_svg_flat_curves_and_zero_bars(void) {
 }
 
 int main(void) {
-    RUN(test_verdicts_follow_numbers);
+    RUN(test_verdicts_follow_intervals);
     RUN(test_report_files);
     RUN(test_svg_escapes_and_empty);
     RUN(test_svg_flat_curves_and_zero_bars);

@@ -101,7 +101,7 @@ static TU_UNUSED int tu_capture(const char *cmd, StrBuf *out, int *status) {
 }
 
 /* ---- outside oracles: each tu_no_* returns why it cannot be used here (for SKIP_IF), or NULL ----
- * R1_TEST_WITHOUT, a comma-separated list of oracle names (torch, jinja2, node, gsm8k, mpi; the shell
+ * R1_TEST_WITHOUT, a comma-separated list of oracle names (torch, jinja2, node, gsm8k, mpi, python; the shell
  * tests also read chromium), makes the tests act as if those were missing, to see their SKIP paths
  * without uninstalling anything. */
 

@@ -19,6 +19,7 @@ typedef enum RngPurpose {
     RNG_TEST = 5,      /* tests */
     RNG_DROP = 6,      /* anything else that needs its own stream */
     RNG_TASK_REDRAW = 7, /* task redraws for the held-out split: a = record index, b = 3 x try + stream */
+    RNG_BOOTSTRAP = 8,   /* bootstrap resamples: a = the comparison's key, b = resample index */
 } RngPurpose;
 
 typedef struct Rng {

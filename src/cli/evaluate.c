@@ -67,6 +67,7 @@ int cmd_eval(int argc, char **argv) {
     if (rc == 0) {
         EvalReport rep;
         memset(&rep, 0, sizeof rep);
+        EvalProblems problems = {0};
         rep.k = (int)k;
         rep.k_pass = (int)k;
         RewardParams rp;
@@ -76,6 +77,7 @@ int cmd_eval(int argc, char **argv) {
             eval_group(c.question[i], c.reference[i], (const char *const *)c.text + (size_t)i * k,
                        c.len + (size_t)i * k, c.n_tokens + (size_t)i * k, (int)k, (int)k, &rp, &g);
             eval_report_add(&rep, c.task[i], c.level[i], &g);
+            eval_problems_add(&problems, c.question[i], c.reference[i], &g);
         }
         eval_report_print(&rep, stdout);
         if (out) {
@@ -83,9 +85,11 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddStringToObject(j, "model", mf.dir);
             cJSON_AddNumberToObject(j, "temperature", temperature);
             cJSON_AddNumberToObject(j, "top_p", top_p);
+            cJSON_AddItemToObject(j, "problems", eval_problems_json(&problems, (int)k));
             rc = json_save_file(j, out, &e);
             cJSON_Delete(j);
         }
+        eval_problems_free(&problems);
         completions_free(&c);
     }
     model_free(&m);

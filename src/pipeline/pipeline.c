@@ -15,6 +15,7 @@
 #include "base/strbuf.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "pipeline/intervals.h"
 #include "pipeline/presets.h"
 #include "pipeline/report.h"
 #include "rl/align.h"
@@ -618,6 +619,8 @@ static int st_report(Ctx *x, Err *e) {
     }
     cJSON_Delete(with);
     cJSON_Delete(without);
+    /* the verdicts' comparisons problem by problem, with bootstrap intervals (bits fixed by the seed) */
+    cJSON_AddItemToObject(r, "intervals", intervals_json(x->out, (uint64_t)x->o->seed));
     /* the distillation comparison's compute (deterministic, unlike wall time) */
     cJSON *cmp = cJSON_AddObjectToObject(r, "compute");
     static const char *const students[] = {"student_distilled", "student_rl"};

@@ -16,10 +16,6 @@ static const char *const METRICS[] = {"pass@1", "cons@k", "format", "language", 
                                       "repair"};
 enum { N_METRICS = sizeof METRICS / sizeof METRICS[0] };
 
-/* Thresholds of the verdicts: a gain must exceed noise of a few-hundred-problem evaluation. */
-static const double MIN_GAIN = 0.02;        /* pass@1 points (fraction) */
-static const double MIN_CURVE_RISE = 0.05;  /* accuracy, last fifth of the curve vs first fifth */
-
 static double num(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
@@ -60,66 +56,135 @@ static int curve_ends(const cJSON *curve, const char *key, int min_points, doubl
     return n;
 }
 
-static void compare(Finding *f, const char *claim, double better, double worse, double margin,
-                    const char *better_name, const char *worse_name) {
-    f->claim = claim;
-    if (!isfinite(better) || !isfinite(worse)) {
+/* A verdict is the paired difference behind a claim: its interval from results.json's
+ * "intervals" (pipeline/intervals.h), judged against min_effect, the smallest difference the
+ * claim asserts (0 for all of the paper's claims here: a difference in the claimed direction). */
+typedef struct Claim {
+    const char *text;
+    const char *comparison;   /* intervals.comparisons NAME */
+    const char *difference;   /* what the interval is of */
+    double min_effect;
+} Claim;
+
+static const Claim CLAIMS[REPORT_N_FINDINGS] = {
+    {"R1-Zero: pure RL from the base model raises accuracy over the RL steps", "r1_zero_rise",
+     "held-out pass@1 per problem, the last fifth of R1-Zero's evaluations during its run minus the first fifth", 0},
+    {"R1-Zero beats the base model on held-out pass@1", "r1_zero_vs_base",
+     "pass@1 per held-out problem, r1_zero minus base", 0},
+    {"R1 (the four-stage recipe) beats R1-Zero on pass@1", "r1_vs_r1_zero",
+     "pass@1 per held-out problem, r1 minus r1_zero", 0},
+    {"Distilling R1's samples into the small student beats RL on the student", "distilled_vs_rl",
+     "pass@1 per held-out problem, student_distilled minus student_rl", 0},
+    {"The language-consistency reward reduces language mixing in the chain of thought", "language_reward",
+     "language consistency per held-out problem, RL with the reward minus RL without it", 0},
+};
+
+/* The confidence level of results.json's intervals as a percentage (95 when absent). */
+static double level_percent(const cJSON *results) {
+    double l = num(cJSON_GetObjectItemCaseSensitive(results, "intervals"), "level");
+    return isfinite(l) ? 100 * l : 95;
+}
+
+/* Appends to f->evidence the interval of the claim's comparison and sets the verdict from it:
+ * reproduced when the interval lies above min_effect, NOT reproduced when below, otherwise not
+ * shown (whatever the point estimate); not measured without an interval. */
+static void judge(Finding *f, const cJSON *results, const Claim *c) {
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results, "intervals"), "comparisons"),
+        c->comparison);
+    const double pct = level_percent(results);
+    snprintf(f->rule, sizeof f->rule, "the %g %% interval of the difference in %s: reproduced when it lies above %g, "
+             "NOT reproduced when it lies below %g, otherwise not shown", pct, c->difference, c->min_effect, c->min_effect);
+    size_t used = strlen(f->evidence);
+    char *tail = f->evidence + used;
+    size_t room = sizeof f->evidence - used;
+    double est = num(iv, "estimate"), lo = num(iv, "lo"), hi = num(iv, "hi"), n = num(iv, "problems");
+    if (!isfinite(est) || !isfinite(lo) || !isfinite(hi) || !(lo <= hi)) {
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(iv, "missing");
         f->verdict = VERDICT_NOT_MEASURED;
-        snprintf(f->evidence, sizeof f->evidence, "%s or %s was not evaluated", better_name, worse_name);
+        snprintf(tail, room, "%sno interval: %s", used ? "; " : "",
+                 cJSON_IsString(why) ? why->valuestring : "results.json has none");
         return;
     }
-    f->verdict = better >= worse + margin ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
-    snprintf(f->evidence, sizeof f->evidence, "%s %.3f vs %s %.3f (margin %.2f)", better_name, better,
-             worse_name, worse, margin);
+    f->verdict = lo > c->min_effect ? VERDICT_REPRODUCED : hi < c->min_effect ? VERDICT_NOT_REPRODUCED : VERDICT_NOT_SHOWN;
+    snprintf(tail, room, "%sdifference %+.3f, %g %% interval [%+.3f, %+.3f] over %.0f problems", used ? "; " : "",
+             est, pct, lo, hi, n);
+}
+
+/* The point values behind a comparison of two numbers, for the evidence. */
+static void point_values(Finding *f, double better, double worse, const char *better_name, const char *worse_name) {
+    if (!isfinite(better) || !isfinite(worse))
+        snprintf(f->evidence, sizeof f->evidence, "%s or %s was not evaluated", better_name, worse_name);
+    else
+        snprintf(f->evidence, sizeof f->evidence, "%s %.3f vs %s %.3f", better_name, better, worse_name, worse);
 }
 
 void report_findings(const cJSON *results, Finding *f) {
     memset(f, 0, sizeof(Finding) * REPORT_N_FINDINGS);
+    for (int i = 0; i < REPORT_N_FINDINGS; i++) f[i].claim = CLAIMS[i].text;
     /* 1. R1-Zero: accuracy rises over RL steps (Figure 2), with response length reported beside it */
     const cJSON *zero = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results, "curves"), "r1_zero");
     double a0, a1, l0, l1, t0, t1;
     int n_pts;
-    f[0].claim = "R1-Zero: pure RL from the base model raises accuracy over the RL steps";
-    if ((n_pts = curve_ends(zero, "eval_accuracy", 3, &a0, &a1)) > 0) {
+    if ((n_pts = curve_ends(zero, "eval_accuracy", 2, &a0, &a1)) > 0) {
         /* the held-out curve: the same test problems evaluated during the run */
-        f[0].verdict = a1 >= a0 + MIN_CURVE_RISE ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
-        int has_len = curve_ends(zero, "eval_length", 3, &l0, &l1) > 0;
-        int has_think = curve_ends(zero, "eval_think", 3, &t0, &t1) > 0;
+        int has_len = curve_ends(zero, "eval_length", 2, &l0, &l1) > 0;
+        int has_think = curve_ends(zero, "eval_think", 2, &t0, &t1) > 0;
         snprintf(f[0].evidence, sizeof f[0].evidence,
                  "held-out pass@1 %.3f -> %.3f (first vs last fifth of %d evaluations during the run); "
                  "mean length %.1f -> %.1f; share of answers with a chain of thought %.2f -> %.2f",
                  a0, a1, n_pts, has_len ? l0 : NAN, has_len ? l1 : NAN, has_think ? t0 : NAN, has_think ? t1 : NAN);
     } else if ((n_pts = curve_ends(zero, "accuracy", 5, &a0, &a1)) > 0) {
-        f[0].verdict = a1 >= a0 + MIN_CURVE_RISE ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
         int has_len = curve_ends(zero, "length", 5, &l0, &l1) > 0;
         snprintf(f[0].evidence, sizeof f[0].evidence,
-                 "training accuracy %.3f -> %.3f (first vs last fifth of %d steps); mean length %.1f -> %.1f",
+                 "training accuracy %.3f -> %.3f (first vs last fifth of %d steps, not held out); mean length %.1f -> %.1f",
                  a0, a1, n_pts, has_len ? l0 : NAN, has_len ? l1 : NAN);
-    } else {
-        snprintf(f[0].evidence, sizeof f[0].evidence, "no R1-Zero curve of at least 5 steps");
     }
     /* 2. RL on the base improves held-out pass@1 */
-    compare(&f[1], "R1-Zero beats the base model on held-out pass@1",
-            mean_metric(results, "r1_zero", "pass@1"), mean_metric(results, "base", "pass@1"), MIN_GAIN,
-            "r1_zero", "base");
+    point_values(&f[1], mean_metric(results, "r1_zero", "pass@1"), mean_metric(results, "base", "pass@1"), "r1_zero",
+                 "base");
     /* 3. The full recipe (cold start, RL, rejection sampling, SFT, alignment RL) beats R1-Zero */
-    compare(&f[2], "R1 (the four-stage recipe) beats R1-Zero on pass@1",
-            mean_metric(results, "r1", "pass@1"), mean_metric(results, "r1_zero", "pass@1"), MIN_GAIN,
-            "r1", "r1_zero");
+    point_values(&f[2], mean_metric(results, "r1", "pass@1"), mean_metric(results, "r1_zero", "pass@1"), "r1",
+                 "r1_zero");
     /* 4. Distillation beats RL on the small model at equal compute */
-    compare(&f[3], "Distilling R1's samples into the small student beats RL on the student",
-            mean_metric(results, "student_distilled", "pass@1"), mean_metric(results, "student_rl", "pass@1"),
-            0, "student_distilled", "student_rl");
+    point_values(&f[3], mean_metric(results, "student_distilled", "pass@1"), mean_metric(results, "student_rl", "pass@1"),
+                 "student_distilled", "student_rl");
     /* 5. The language-consistency reward reduces language mixing */
     const cJSON *abl = cJSON_GetObjectItemCaseSensitive(results, "language_ablation");
-    compare(&f[4], "The language-consistency reward reduces language mixing in the chain of thought",
-            num(cJSON_GetObjectItemCaseSensitive(abl, "with"), "language"),
-            num(cJSON_GetObjectItemCaseSensitive(abl, "without"), "language"), MIN_GAIN,
-            "with the reward", "without");
+    point_values(&f[4], num(cJSON_GetObjectItemCaseSensitive(abl, "with"), "language"),
+                 num(cJSON_GetObjectItemCaseSensitive(abl, "without"), "language"), "language consistency with the reward",
+                 "without");
+    for (int i = 0; i < REPORT_N_FINDINGS; i++) judge(&f[i], results, &CLAIMS[i]);
 }
 
 static const char *verdict_text(Verdict v) {
-    return v == VERDICT_REPRODUCED ? "reproduced" : v == VERDICT_NOT_REPRODUCED ? "NOT reproduced" : "not measured";
+    return v == VERDICT_REPRODUCED       ? "reproduced"
+           : v == VERDICT_NOT_REPRODUCED ? "NOT reproduced"
+           : v == VERDICT_NOT_SHOWN      ? "not shown"
+                                         : "not measured";
+}
+
+static const char *verdict_class(Verdict v) {
+    return v == VERDICT_REPRODUCED ? "ok" : v == VERDICT_NOT_REPRODUCED ? "no" : v == VERDICT_NOT_SHOWN ? "ns" : "na";
+}
+
+/* How the verdicts are reached, once above them. */
+static void write_method(StrBuf *md, StrBuf *html, const cJSON *results) {
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(results, "intervals");
+    double resamples = num(iv, "resamples"), seed = num(iv, "seed");
+    char text[768];
+    snprintf(text, sizeof text,
+             "Each verdict is judged on a %g %% interval, not on the point estimate: the difference between two "
+             "evaluations of the same held-out problems, problem by problem, its mean, and a paired bootstrap over "
+             "the problems (%.0f resamples of the problems with replacement, percentile interval, seed %.0f; the "
+             "bits are in results.json). Reproduced: the interval lies above the claim's bound (0: an effect in the "
+             "claimed direction). NOT reproduced: it lies below. Not shown: it holds the bound, even when the point "
+             "estimate passes. Not measured: no interval.",
+             level_percent(results), resamples, seed);
+    sb_printf(md, "%s\n\n", text);
+    sb_append(html, "<p>");
+    sb_append_html(html, text);
+    sb_append(html, "</p>\n");
 }
 
 /* Task names in first-seen order across checkpoints. */
@@ -256,18 +321,23 @@ int report_write(const char *results_path, const char *out_dir, Err *e) {
                      "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;"
                      "padding:3px 6px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
                      ".ok{color:#1a7f37;font-weight:bold}.no{color:#b42318;font-weight:bold}.na{color:#777}"
+                     ".ns{color:#9a6700;font-weight:bold}.rule{color:#555;font-size:90%}li{margin:0.4em 0}"
                      "svg{display:block;margin:1em 0}</style></head><body>\n");
     sb_printf(&html, "<h1>r1.c pipeline report (preset ");
     sb_append_html(&html, preset_name);
-    sb_append(&html, ")</h1>\n<h2>Key results</h2>\n<ul>\n");
+    sb_append(&html, ")</h1>\n<h2>Key results</h2>\n");
+    write_method(&md, &html, results);
+    sb_append(&html, "<ul>\n");
     for (int i = 0; i < REPORT_N_FINDINGS; i++) {
-        sb_printf(&md, "- **%s** — %s. %s\n", verdict_text(f[i].verdict), f[i].claim, f[i].evidence);
-        const char *cls = f[i].verdict == VERDICT_REPRODUCED ? "ok" : f[i].verdict == VERDICT_NOT_REPRODUCED ? "no" : "na";
-        sb_printf(&html, "<li><span class=\"%s\">%s</span> — ", cls, verdict_text(f[i].verdict));
+        sb_printf(&md, "- **%s** — %s. %s. Rule: %s.\n", verdict_text(f[i].verdict), f[i].claim, f[i].evidence,
+                  f[i].rule);
+        sb_printf(&html, "<li><span class=\"%s\">%s</span> — ", verdict_class(f[i].verdict), verdict_text(f[i].verdict));
         sb_append_html(&html, f[i].claim);
         sb_append(&html, ". ");
         sb_append_html(&html, f[i].evidence);
-        sb_append(&html, "</li>\n");
+        sb_append(&html, ". <span class=\"rule\">Rule: ");
+        sb_append_html(&html, f[i].rule);
+        sb_append(&html, ".</span></li>\n");
     }
     sb_append(&md, "\n");
     sb_append(&html, "</ul>\n");

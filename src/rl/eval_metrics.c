@@ -2,12 +2,15 @@
 #include "rl/eval_metrics.h"
 
 #include <ctype.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
 #include "base/error.h"
+#include "io/json.h"
 #include "rl/reflection.h"
 
 double pass_at_k(int n, int c, int k) {
@@ -196,5 +199,48 @@ cJSON *eval_report_json(const EvalReport *r) {
     for (int i = 0; i < r->n_rows; i++)
         cJSON_AddItemToArray(rows, row_json(r->rows[i].task, r->rows[i].level, &r->rows[i].totals, r));
     cJSON_AddItemToObject(o, "all", row_json("all", 0, &r->all, r));
+    return o;
+}
+
+/* 64-bit FNV-1a over the question, a zero byte and the reference. */
+static uint64_t problem_hash(const char *question, const char *reference) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const char *parts[2] = {question ? question : "", reference ? reference : ""};
+    for (int k = 0; k < 2; k++) {
+        for (const unsigned char *s = (const unsigned char *)parts[k]; *s; s++) h = (h ^ *s) * 0x100000001b3ull;
+        if (k == 0) h *= 0x100000001b3ull;   /* the zero byte between them: h ^ 0 == h */
+    }
+    return h;
+}
+
+void eval_problems_add(EvalProblems *p, const char *question, const char *reference, const EvalGroup *g) {
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 64;
+        p->id = xrealloc(p->id, sizeof *p->id * (size_t)p->cap);
+        p->group = xrealloc(p->group, sizeof *p->group * (size_t)p->cap);
+    }
+    snprintf(p->id[p->n], sizeof p->id[p->n], "%016llx", (unsigned long long)problem_hash(question, reference));
+    p->group[p->n++] = *g;
+}
+
+void eval_problems_free(EvalProblems *p) {
+    free(p->id);
+    free(p->group);
+    memset(p, 0, sizeof *p);
+}
+
+cJSON *eval_problems_json(const EvalProblems *p, int k) {
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "id");
+    for (int i = 0; i < p->n; i++) cJSON_AddItemToArray(ids, cJSON_CreateString(p->id[i]));
+    char ck[16];
+    snprintf(ck, sizeof ck, "cons@%d", k);
+    const char *names[6] = {"pass@1", ck, "format", "language", "length", "think"};
+    const size_t offsets[6] = {offsetof(EvalGroup, pass1), offsetof(EvalGroup, cons), offsetof(EvalGroup, format),
+                               offsetof(EvalGroup, language), offsetof(EvalGroup, length), offsetof(EvalGroup, think)};
+    for (int c = 0; c < 6; c++) {
+        cJSON *col = cJSON_AddArrayToObject(o, names[c]);
+        for (int i = 0; i < p->n; i++)
+            cJSON_AddItemToArray(col, json_exact_number(*(const double *)((const char *)&p->group[i] + offsets[c])));
+    }
     return o;
 }

@@ -16,7 +16,8 @@
  *            intermediate result into the right one (pooled: repaired / checked over all groups)
  *
  * `r1 eval` is a loop over prompts: generate k completions, eval_group, eval_totals_add; then
- * eval_totals_mean per task and level. */
+ * eval_totals_mean per task and level; and each prompt's own group (eval_problems_add) for
+ * comparisons problem by problem. */
 #ifndef R1_RL_EVAL_METRICS_H
 #define R1_RL_EVAL_METRICS_H
 
@@ -89,5 +90,21 @@ void eval_report_print(const EvalReport *r, FILE *out);
  *  "language","length","think","self_check","check_repairs","checked"}...],"all":{...}};
  * caller frees with cJSON_Delete. */
 struct cJSON *eval_report_json(const EvalReport *r);
+
+/* One entry per prompt, in the order evaluated, so that two checkpoints evaluated on the same
+ * problems (same task, levels, language, n and seed) can be compared problem by problem (a paired
+ * bootstrap). A problem's id is the 64-bit FNV-1a hash of its question, a zero byte and its
+ * reference, in 16 hex digits: a comparison checks the ids agree before it pairs. */
+typedef struct EvalProblems {
+    int n, cap;
+    char (*id)[17];
+    EvalGroup *group;
+} EvalProblems;
+
+void eval_problems_add(EvalProblems *p, const char *question, const char *reference, const EvalGroup *g);
+void eval_problems_free(EvalProblems *p);
+/* Column-wise: {"id": [..], "pass@1": [..], "cons@K": [..], "format": [..], "language": [..],
+ * "length": [..], "think": [..]}, entry i of each column for problem i. */
+struct cJSON *eval_problems_json(const EvalProblems *p, int k);
 
 #endif

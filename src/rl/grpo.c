@@ -127,6 +127,7 @@ typedef struct Grpo {
     ModelFile files[2];
     int n_files;
     GrpoStepStats last;
+    StrBuf heldout_problems;    /* the metrics fields of this step's held-out evaluation, per problem */
 } Grpo;
 
 static int validate(const GrpoOptions *o, Err *e) {
@@ -459,8 +460,9 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
     const int64_t step = run->step;
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
+    sb_clear(&g->heldout_problems);
     if (g->eval && step % o->eval_every == 0) {
-        if (grpo_heldout_eval(&g->pol, run, o->rollout_batches, &st, e) != 0) return -1;
+        if (grpo_heldout_eval(&g->pol, run, o->rollout_batches, &st, &g->heldout_problems, e) != 0) return -1;
         run_note(run, "grpo: before step %lld: held-out pass@1 %.3f, think %.2f, length %.1f (%d x %d, %.1f s)",
                  (long long)step, st.eval_accuracy, st.eval_think, st.eval_length, o->eval_n, o->eval_k, st.eval_seconds);
     }
@@ -479,6 +481,7 @@ static int grpo_step(void *ctx, Run *run, Err *e) {
         if (dist_agree(run->dist, rc, e) != 0) return -1;
     }
     write_metrics(o, &st, &run->line);
+    if (g->heldout_problems.len) sb_append(&run->line, g->heldout_problems.s);
     sb_printf(&run->summary, "reward %.3f±%.3f acc %.3f | len %.1f think %.2f trunc %.2f | zero-std %.2f | "
                              "kl %.4f ent %.3f | %.0f tok/s rollout", st.reward_mean, st.reward_std, st.accuracy,
               st.len_mean, st.think, st.frac_truncated, st.frac_zero_std, st.kl, st.entropy, st.rollout_tokens_per_s);
@@ -492,11 +495,13 @@ static int grpo_finish(void *ctx, Run *run, Err *e) {
     if (!g->eval) return 0;
     GrpoStepStats st;
     memset(&st, 0, sizeof st);
-    if (grpo_heldout_eval(&g->pol, run, g->o.rollout_batches, &st, e) != 0) return -1;
-    char line[256];
-    snprintf(line, sizeof line, ", \"final\": true, \"eval_accuracy\": %.6g, \"eval_length\": %.4g, \"eval_think\": %.4g",
-             st.eval_accuracy, st.eval_length, st.eval_think);
-    run_metrics_write(run, line);
+    sb_clear(&g->heldout_problems);
+    if (grpo_heldout_eval(&g->pol, run, g->o.rollout_batches, &st, &g->heldout_problems, e) != 0) return -1;
+    StrBuf line = {0};
+    sb_printf(&line, ", \"final\": true, \"eval_accuracy\": %.6g, \"eval_length\": %.4g, \"eval_think\": %.4g%s",
+              st.eval_accuracy, st.eval_length, st.eval_think, g->heldout_problems.s);
+    run_metrics_write(run, line.s);
+    sb_free(&line);
     g->last.eval_accuracy = st.eval_accuracy;
     g->last.eval_done = 1;
     return 0;
@@ -561,6 +566,7 @@ static int load_ref(Grpo *g, Run *run, int64_t step, Err *e) {
 
 static void grpo_free(Grpo *g) {
     rollout_free(&g->r);
+    sb_free(&g->heldout_problems);
     if (g->acts.mem) model_acts_free(&g->acts);
     if (g->has_ref) model_free(&g->ref);
     if (g->have_model) model_free(&g->m);

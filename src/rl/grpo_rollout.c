@@ -238,7 +238,7 @@ int rollout_zero_std_groups(const Rollout *r, int G) {
 
 /* Held-out pass@1 of the current policy: the same eval_n problems of the TEST split each time, k
  * samples each at R1's evaluation settings (T 0.6, top-p 0.95), the same sampling streams. */
-int grpo_heldout_eval(const GrpoPolicy *pol, Run *run, int batches, GrpoStepStats *st, Err *e) {
+int grpo_heldout_eval(const GrpoPolicy *pol, Run *run, int batches, GrpoStepStats *st, StrBuf *per_problem, Err *e) {
     const GrpoOptions *o = pol->o;
     RolloutSpec sp = {o->eval_prompts, o->eval_k, 0.6, 0.95, 0, o->seed + 1000, 1};
     Rollout r = {0};
@@ -258,6 +258,14 @@ int grpo_heldout_eval(const GrpoPolicy *pol, Run *run, int batches, GrpoStepStat
         st->eval_length = len / n;
         st->eval_think = think / n;
         st->eval_seconds = scratch.rollout_seconds + scratch.score_seconds;
+        /* the groups are the problems, in order, k samples each */
+        sb_printf(per_problem, ", \"eval_k\": %d, \"eval_correct\": [", o->eval_k);
+        for (int g = 0; g < r.n / o->eval_k; g++) {
+            double c = 0;
+            for (int j = 0; j < o->eval_k; j++) c += r.accuracy[g * o->eval_k + j];
+            sb_printf(per_problem, "%s%.6g", g ? ", " : "", c);
+        }
+        sb_append(per_problem, "]");
     }
     rollout_free(&r);
     return rc;

@@ -4,6 +4,7 @@
 #ifndef R1_RL_GRPO_ROLLOUT_H
 #define R1_RL_GRPO_ROLLOUT_H
 
+#include "base/strbuf.h"
 #include "model/model.h"
 #include "rl/grpo.h"
 #include "tokenizer/tokenizer.h"
@@ -67,7 +68,9 @@ void rollout_take(Rollout *r, Rollout *from, int n_seq);
 void rollout_stats(const GrpoOptions *o, const Rollout *r, GrpoStepStats *st);
 int rollout_is_truncated(int finish);
 /* Held-out pass@1 of the current policy into st's eval_* fields (in `batches` batches shared by
- * the ranks). */
-int grpo_heldout_eval(const GrpoPolicy *p, Run *run, int batches, GrpoStepStats *st, Err *e);
+ * the ranks), and the metrics line's per-problem fields appended to per_problem:
+ * `, "eval_k": K, "eval_correct": [c0, c1, ...]`, problem i's correct samples out of K, the
+ * problems in the same order at every evaluation (for a paired comparison of two of them). */
+int grpo_heldout_eval(const GrpoPolicy *p, Run *run, int batches, GrpoStepStats *st, StrBuf *per_problem, Err *e);
 
 #endif
