@@ -8,6 +8,8 @@
  *   - a completion stating a reference's own answer is rewarded (math references, and typed
  *     exact: ones; countdown: and program: ones need an expression or a program), so no dataset
  *     answer with content is unreachable;
+ *   - b^e and m·10^k (built from the input's bytes) equal their decimal expansions, computed
+ *     independently (unsigned __int128, moving the decimal point), and never those off by one;
  *   - a countdown reference built from the digits in the input never accepts an expression that
  *     evaluates to something else (re-checked with an independent long double evaluation);
  *   - the reflection measure (rl/reflection.h) runs on the completion and its counts stay
@@ -91,6 +93,69 @@ static void check_reference_reachable(const char *ref, size_t rn) {
         fprintf(stderr, "reference '%s' does not accept its own answer '%.*s'\n", ref, (int)g.n, g.p);
         abort();
     }
+}
+
+static int equiv_z(const char *a, const char *b) { return verify_equiv(a, strlen(a), b, strlen(b)); }
+
+/* Decimal digits of v into buf. */
+static void u128_text(unsigned __int128 v, char *buf) {
+    char t[48];
+    int k = 0;
+    do { t[k++] = (char)('0' + (int)(v % 10)); v /= 10; } while (v);
+    for (int i = 0; i < k; i++) buf[i] = t[k - 1 - i];
+    buf[k] = 0;
+}
+
+/* Exact values, inside and past 64 bits, against an independent oracle: b^e multiplied out in
+ * unsigned __int128, and m·10^k written out by moving the decimal point. The equal texts must be
+ * accepted both ways, a text one digit off never. */
+static void check_exact_values(const uint8_t *d, size_t n) {
+    if (n < 4) return;
+    unsigned b = 2 + d[0] % 99, e = d[1] % 130;
+    unsigned __int128 v = 1;
+    for (unsigned i = 0; i < e; i++) {
+        if (v > ((unsigned __int128)-1 >> 1) / b) return;
+        v *= b;
+    }
+    char pw[32], dec[48], off[48];
+    snprintf(pw, sizeof pw, "%u^{%u}", b, e);
+    u128_text(v, dec);
+    u128_text(v + 1, off);
+    ASSERT(equiv_z(pw, dec) && equiv_z(dec, pw));
+    ASSERT(!equiv_z(pw, off) && !equiv_z(off, pw));
+
+    /* mantissa D.DDD (up to 12 digits from the input), exponent k in [-128, 127] */
+    char m[16];
+    size_t len = 0;
+    m[len++] = (char)('1' + d[3] % 9);
+    for (size_t i = 4; i < n && len < 12; i++) m[len++] = (char)('0' + d[i] % 10);
+    int k = (int)(int8_t)d[2];
+    char sci[48], tim[48], wide[300];
+    snprintf(sci, sizeof sci, "%c%s%.*se%d", m[0], len > 1 ? "." : "", (int)len - 1, m + 1, k);
+    snprintf(tim, sizeof tim, "%c%s%.*s\\times10^{%d}", m[0], len > 1 ? "." : "", (int)len - 1, m + 1, k);
+    long point = 1 + k;   /* digits before the decimal point */
+    size_t x = 0;
+    if (point <= 0) {
+        wide[x++] = '0';
+        wide[x++] = '.';
+        for (long z = 0; z < -point; z++) wide[x++] = '0';
+        memcpy(wide + x, m, len);
+        x += len;
+    } else if ((size_t)point >= len) {
+        memcpy(wide + x, m, len);
+        x += len;
+        for (size_t z = len; z < (size_t)point; z++) wide[x++] = '0';
+    } else {
+        memcpy(wide + x, m, (size_t)point);
+        x += (size_t)point;
+        wide[x++] = '.';
+        memcpy(wide + x, m + point, len - (size_t)point);
+        x += len - (size_t)point;
+    }
+    wide[x] = 0;
+    ASSERT(equiv_z(sci, wide) && equiv_z(wide, sci) && equiv_z(tim, wide) && equiv_z(sci, tim));
+    wide[x - 1] = wide[x - 1] == '9' ? '8' : (char)(wide[x - 1] + 1);   /* the last digit off by one */
+    ASSERT(!equiv_z(sci, wide) && !equiv_z(wide, tim));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -180,6 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     check_equiv_laws(comp, cn, refz, refz_n);
+    check_exact_values(data, size);
     check_extraction(refz, refz_n);
     check_reference_reachable(refz, refz_n);
     /* the reflection measure of r1 eval on the same text */

@@ -193,6 +193,192 @@ static void test_near_misses(void) {
         EXPECTF(!eq(REJECT[i][0], REJECT[i][1]), "'%s' should not equal '%s'", REJECT[i][0], REJECT[i][1]);
 }
 
+/* One judgement: is pred equal to gold? */
+typedef struct Case {
+    const char *pred, *gold;
+    int equal;
+} Case;
+
+static void check_cases(const Case *c, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        EXPECTF(eq(c[i].pred, c[i].gold) == c[i].equal, "'%s' %s '%s'", c[i].pred,
+                c[i].equal ? "should equal" : "should not equal", c[i].gold);
+}
+#define CHECK_CASES(table) check_cases(table, sizeof table / sizeof table[0])
+
+/* Powers: integer bases, integer exponents, exact at any size up to BIG_POW_DIGITS digits. */
+static void test_format_powers(void) {
+    static const Case C[] = {
+        {"2^{10}", "1024", 1},         {"2^10", "1024", 1},           {"1024", "2^{10}", 1},
+        {"10^3", "1000", 1},           {"1000", "10^3", 1},           {"10^{3}", "1000", 1},
+        {"(-2)^3", "-8", 1},           {"(-2)^{3}", "-8", 1},         {"-8", "(-2)^3", 1},
+        {"-2^3", "-8", 1},             {"-2^2", "-4", 1},             {"(-2)^2", "4", 1},
+        {"2^{-1}", "0.5", 1},          {"10^{-3}", "0.001", 1},       {"10\xc2\xb3", "1000", 1},
+        {"2\xc2\xb9\xe2\x81\xb0", "1024", 1},   {"2\xe2\x81\xbb\xc2\xb9", "0.5", 1},
+        /* past 64 bits: exact long decimals */
+        {"2^{64}", "18446744073709551616", 1},  {"18446744073709551616", "2^{64}", 1},
+        {"-2^{64}", "-18446744073709551616", 1}, {"(-2)^{64}", "18446744073709551616", 1},
+        {"(-2)^{65}", "-36893488147419103232", 1},
+        {"3^{100}", "515377520732011331036461129765621272702107522001", 1},
+        {"10^{30}", "1e30", 1},        {"4^{500}", "2^{1000}", 1},    {"7^{1400}", "7^{1400}", 1},
+        {"1^{100000}", "1", 1},        {"0^{100000}", "0", 1},        {"(-1)^{100001}", "-1", 1},
+        /* near misses */
+        {"2^{10}", "1000", 0},         {"2^{10}", "2^{11}", 0},       {"10^3", "10^4", 0},
+        {"3^2", "2^3", 0},             {"2^3", "3^2", 0},             {"-2^2", "4", 0},
+        {"(-2)^2", "-4", 0},           {"(-2)^3", "8", 0},            {"10\xc2\xb3", "100", 0},
+        {"2^{64}", "18446744073709551617", 0},  {"2^{64}", "18446744073709551615", 0},
+        {"-2^{64}", "18446744073709551616", 0}, {"(-2)^{64}", "-18446744073709551616", 0},
+        {"3^{100}", "515377520732011331036461129765621272702107522002", 0},
+        {"3^{100}", "51537752073201133103646112976562127270210752200", 0},
+        {"(-2)^{65}", "36893488147419103232", 0},
+        /* too big to expand, or no value: rejected, never guessed, never slow */
+        {"2^{100000}", "0", 0},        {"2^{100000}", "1", 0},        {"2^{100000}", "2^{100001}", 0},
+        {"2^{100000}", "4^{50000}", 0}, {"7^{1500}", "7^{1501}", 0},  {"9999999999^{999999999}", "1", 0},
+        {"2^{99999999999999999999}", "2", 0},   {"2^{2^{10}}", "2^{1024}", 0},
+        {"2^{10}^{2}", "1048576", 0},  {"0^0", "1", 0},               {"0^{0}", "1", 0},
+        {"0^{-1}", "0", 0},            {"2^{1.5}", "2\\sqrt{2}", 0},
+    };
+    CHECK_CASES(C);
+    NumVal v;
+    NumForm form;
+    EXPECT(num_parse_answer("0^0", 3, &v, &form) == -1);
+    EXPECT(num_parse_answer("2^{64}", 6, &v, &form) == -1);   /* past 64 bits: not here, verify_big */
+}
+
+/* Scientific notation: e/E, \times10^, \cdot10^, *10^, superscript exponents. */
+static void test_format_scientific(void) {
+    static const Case C[] = {
+        {"1e3", "1000", 1},            {"1E3", "1000", 1},            {"1000", "1e3", 1},
+        {"1.5e-2", "0.015", 1},        {"0.015", "1.5e-2", 1},        {"1.5E-2", "0.015", 1},
+        {"1e-3", "0.001", 1},          {"3\\times10^{4}", "30000", 1}, {"3 \\times 10^{4}", "30000", 1},
+        {"3 \\cdot 10^4", "30000", 1}, {"3\\cdot10^{4}", "30000", 1}, {"30000", "3\\times10^{4}", 1},
+        {"3\\times10^{4}", "3e4", 1},  {"3*10^4", "30000", 1},        {"3\xc3\x97" "10\xe2\x81\xb4", "30000", 1},
+        {"6.02\\times10^{23}", "6.02e23", 1},   {"6.02\\times10^{23}", "602000000000000000000000", 1},
+        {"1.6\\times10^{-19}", "1.6e-19", 1},   {"1.6\\times10^{-19}", "0.00000000000000000016", 1},
+        {"2^{64}", "1.8446744073709551616\\times10^{19}", 1},
+        {"100000000000000000000", "1e20", 1},   {"100000000000000000000", "10e19", 1},
+        {"100000000000000000000", "0.1e21", 1}, {"1e400", "10^{400}", 1},
+        {"1e100000", "10^{100000}", 1},         {"-0.00000000000000000000001", "-10^{-23}", 1},
+        /* near misses */
+        {"3\\times10^{4}", "3000", 0}, {"3\\times10^{4}", "3\\times10^{5}", 0}, {"1e3", "1e4", 0},
+        {"1e3", "100", 0},             {"1e-3", "0.01", 0},           {"1e-3", "1000", 0},
+        {"6.02\\times10^{23}", "6.02\\times10^{24}", 0},  {"6.022\\times10^{23}", "6.02\\times10^{23}", 0},
+        {"1.6\\times10^{-19}", "1.6e-18", 0},   {"100000000000000000000", "1e21", 0},
+        {"1e400", "1e401", 0},         {"1e100000", "1e100001", 0},   {"-10^{-23}", "10^{-23}", 0},
+        {"2^{64}", "1.8446744073709551616\\times10^{18}", 0},
+        {"3 x 10^4", "30000", 0},      /* x is a variable */
+        {"6\\times10", "60", 0},       /* no exponent: a product, the question */
+        {"3\\times10^{4.5}", "30000", 0},       {"2e", "2", 0},
+    };
+    CHECK_CASES(C);
+}
+
+/* A fraction and its decimal are equal only when the decimal is exact. */
+static void test_format_fraction_decimal(void) {
+    static const Case C[] = {
+        {"1/2", "0.5", 1},             {"0.5", "1/2", 1},             {"\\frac{3}{4}", "0.75", 1},
+        {"0.75", "\\frac{3}{4}", 1},   {"-\\frac{1}{8}", "-0.125", 1}, {"-0.125", "-\\frac{1}{8}", 1},
+        {"\\frac{-1}{8}", "-0.125", 1}, {"1/8", "0.125", 1},          {"\\frac{1}{2}", "0.50", 1},
+        {"1/3", "0.333", 0},           {"0.333", "1/3", 0},           {"0.33", "1/3", 0},
+        {"1/3", "0.33", 0},            {"0.3333333333", "\\frac13", 0}, {"\\frac{2}{3}", "0.667", 0},
+        {"0.667", "\\frac23", 0},      {"\\frac{3}{4}", "0.7", 0},    {"1/2", "0.49", 0},
+        {"-\\frac{1}{8}", "0.125", 0}, {"\\frac{1}{8}", "-0.125", 0}, {"\\frac{2}{4}", "0.5", 0},
+    };
+    CHECK_CASES(C);
+}
+
+/* LaTeX shorthand, read as LaTeX reads it: a command without braces takes one token, so
+ * \frac12 is \frac{1}{2}, \sqrt5 is \sqrt{5} and \sqrt51 is \sqrt{5} followed by 1. */
+static void test_format_latex_shorthand(void) {
+    static const Case C[] = {
+        {"\\frac12", "\\frac{1}{2}", 1}, {"\\frac{1}{2}", "\\frac12", 1}, {"\\dfrac12", "\\frac{1}{2}", 1},
+        {"\\dfrac12", "0.5", 1},       {"\\tfrac12", "0.5", 1},       {"\\frac 12", "0.5", 1},
+        {"\\frac1{2}", "0.5", 1},      {"\\frac{1}2", "0.5", 1},      {"\\sqrt5", "\\sqrt{5}", 1},
+        {"\\sqrt 5", "\\sqrt{5}", 1},  {"\\sqrt51", "\\sqrt{5}", 1},  {"\\sqrt52", "2\\sqrt{5}", 1},
+        {"2", "\\sqrt{4}", 1},         {"\\sqrt{4}", "\\sqrt{4}", 1}, {"\\sqrt{4}", "\\frac{4}{2}", 1},
+        {"\\sqrt{8}", "2\\sqrt{2}", 1}, {"2\\sqrt{2}", "\\sqrt{8}", 1},
+        {"\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt3}2", 1},          {"2", "\\sqrt[3]{8}", 1},
+        {"-2", "\\sqrt[3]{-8}", 1},    {"2", "\\sqrt[4]{16}", 1},     {"\\frac12", "\\sqrt[3]{\\frac18}", 1},
+        {"\\sqrt[2]{8}", "2\\sqrt{2}", 1},
+        /* near misses */
+        {"\\frac12", "12", 0},         {"\\frac12", "\\frac{1}{12}", 0},
+        {"\\frac123", "1.5", 0},       {"\\frac123", "\\frac32", 0},  /* \frac{1}{2}3: not a mixed number */
+        {"1\\frac12", "1.5", 0},       {"1\\frac12", "0.5", 0},       /* mixed number or product: no value */
+        {"\\sqrt51", "\\sqrt{51}", 0}, {"\\sqrt{51}", "\\sqrt51", 0}, {"\xe2\x88\x9a" "51", "\\sqrt51", 0},
+        {"\\sqrt{2}", "1.414", 0},     {"1.414", "\\sqrt{2}", 0},     {"2", "\\sqrt[3]{9}", 0},
+        {"\\sqrt[3]{2}", "\\sqrt[3]{3}", 0}, {"\\sqrt[3]{8}", "\\sqrt{8}", 0}, {"\\sqrt[3]{-8}", "2", 0},
+        /* a plain reference takes evaluated answers only: a root of a perfect power is the question */
+        {"\\sqrt{4}", "2", 0},         {"\\sqrt{9}", "3", 0},         {"\\sqrt[3]{8}", "2", 0},
+    };
+    CHECK_CASES(C);
+}
+
+/* Tuples, intervals, sets and unions, with or without \left \right. */
+static void test_format_tuples_intervals(void) {
+    static const Case C[] = {
+        {"\\left(1, 2\\right)", "(1,2)", 1},      {"(1,2)", "\\left(1, 2\\right)", 1},
+        {"\\left[1, 2\\right)", "[1,2)", 1},      {"\\left[ 1,2 \\right]", "[1,2]", 1},
+        {"\\left(1,\\frac12\\right)", "(1,0.5)", 1}, {"\\{1,2\\}", "\\{2,1\\}", 1},
+        {"\\left\\{1,2\\right\\}", "\\{1,2\\}", 1}, {"\\lbrace 1,2\\rbrace", "\\{2,1\\}", 1},
+        {"\\left\\lbrace 1,2\\right\\rbrace", "\\{2,1\\}", 1},
+        {"(-\\infty, 0)", "\\left(-\\infty,0\\right)", 1}, {"(0,+\\infty)", "(0,\\infty)", 1},
+        {"(0,+\xe2\x88\x9e)", "(0,\\infty)", 1},
+        {"(1,2)\\cup(3,4)", "(1, 2) \\cup (3, 4)", 1}, {"(3,4)\\cup(1,2)", "(1,2)\\cup(3,4)", 1},
+        {"(1,\\frac12)\\cup(3,4)", "(1,0.5)\\cup(3,4)", 1},
+        {"(-\\infty,1)\\cup(1,+\\infty)", "(-\\infty, 1) \\cup (1, \\infty)", 1},
+        {"(1,2)\\cup(3,4)\\cup(5,6)", "(5,6)\\cup(1,2)\\cup(3,4)", 1},
+        /* near misses: brackets swapped, order, values, kinds */
+        {"[1,2)", "(1,2)", 0},         {"(1,2)", "[1,2)", 0},         {"(1,2]", "(1,2)", 0},
+        {"[1,2]", "(1,2)", 0},         {"\\left[1,2\\right)", "\\left(1,2\\right]", 0},
+        {"(1,2)", "(2,1)", 0},         {"(1,2)", "(1,3)", 0},         {"(1,2,3)", "(1,2)", 0},
+        {"\\{1,2\\}", "(1,2)", 0},     {"(1,2)", "\\{1,2\\}", 0},     {"(0,\\infty)", "(0,-\\infty)", 0},
+        {"(1,2]\\cup(3,4)", "(1,2)\\cup(3,4)", 0},  {"(1,2)", "(1,2)\\cup(3,4)", 0},
+        {"(1,2)\\cup(1,2)", "(1,2)\\cup(3,4)", 0},  {"[1,2]\\cup[3,4]", "(1,2)\\cup(3,4)", 0},
+        {"(1,2)\\cup(3,4)\\cup(5,6)", "(5,6)\\cup(1,2)\\cup(3,5)", 0},
+        {"(1,2)\\cup", "(1,2)", 0},
+    };
+    CHECK_CASES(C);
+}
+
+/* Text and units around a number. Allow-listed units, currency, percent and "x =" go; any other
+ * word stays, because a free word can change the value: "5 dozen", "5 million", "5 halves",
+ * "5 pi". A percent is its number (Math-Verify's reading), not the fraction: 5% is 5, not 0.05. */
+static void test_format_text_units(void) {
+    static const Case C[] = {
+        {"5\\ \\text{cm}", "5", 1},    {"5\\,\\text{cm}", "5", 1},    {"5\\mathrm{cm}", "5", 1},
+        {"\\$5", "5", 1},              {"$5", "5", 1},                {"5 dollars", "5", 1},
+        {"5%", "5", 1},                {"5\\%", "5", 1},              {"5", "5\\%", 1},
+        {"5 percent", "5\\%", 1},      {"x = 5", "5", 1},             {"x=5", "5", 1},
+        {"\\boxed{5}", "5", 1},        {"\\boxed{\\boxed{5}}", "5", 1}, {"\\fbox{5}", "5", 1},
+        {"\\boxed{x = 5}", "5", 1},    {"\\boxed{5\\text{ cm}}", "5", 1}, {"\\text{5}", "5", 1},
+        {"\\textbf{5}", "5", 1},       {"5\\text{ cm}^2", "5", 1},    {"5 cm\xc2\xb2", "5 cm^2", 1},
+        {"\\text{5 apples}", "5\\text{ apples}", 1},                  {"x\xc2\xb2", "x^2", 1},
+        /* near misses */
+        {"\\text{5 apples}", "5", 0},  {"5 apples", "5", 0},          {"5 million", "5", 0},
+        {"5 dozen", "5", 0},           {"5 thousand", "5", 0},        {"5\\pi", "5", 0},
+        {"5 pi", "5", 0},              {"5 tens", "5", 0},            {"5 halves", "5", 0},
+        {"5 \\text{ or } 6", "5", 0},  {"5\\text{ and }6", "5", 0},   {"0.05", "5\\%", 0},
+        {"5", "0.05", 0},              {"5\\%", "0.05", 0},           {"5 cm\xc2\xb2", "5 cm^3", 0},
+        {"5 cm", "5 m", 0},            {"\\boxed{5}\\boxed{6}", "56", 0}, {"\\boxed{5}\\boxed{6}", "6", 0},
+        {"\\boxed{5} apples", "5", 0}, {"x = 5", "-5", 0},            {"5x", "5", 0},
+    };
+    CHECK_CASES(C);
+    /* \boxed inside text, found by extraction */
+    static const struct { const char *completion, *ref; int ok; } X[] = {
+        {"The answer is \\boxed{5} apples.", "5", 1},
+        {"</think>\n<answer>x = \\boxed{5}\\text{ cm}</answer>", "5", 1},
+        {"so \\boxed{x = 5}.", "5", 1},
+        {"\\boxed{\\text{5 apples}}", "5 apples", 1},
+        {"\\boxed{\\text{5 apples}}", "5", 0},
+        {"\\boxed{5} or \\boxed{6}", "5", 0},
+        {"\\boxed{5} or \\boxed{6}", "6", 1},
+    };
+    for (size_t i = 0; i < sizeof X / sizeof X[0]; i++)
+        EXPECTF(verify_completion(X[i].completion, strlen(X[i].completion), X[i].ref, strlen(X[i].ref),
+                                  VERIFY_DEFAULT) == X[i].ok,
+                "'%s' against '%s' should be %d", X[i].completion, X[i].ref, X[i].ok);
+}
+
 static void test_big_numbers(void) {
     char a[1100], b[1100];
     memset(a, '7', 1000);
@@ -342,6 +528,12 @@ int main(void) {
     RUN(test_lists_and_symbols);
     RUN(test_answer_formats);
     RUN(test_near_misses);
+    RUN(test_format_powers);
+    RUN(test_format_scientific);
+    RUN(test_format_fraction_decimal);
+    RUN(test_format_latex_shorthand);
+    RUN(test_format_tuples_intervals);
+    RUN(test_format_text_units);
     RUN(test_big_numbers);
     RUN(test_countdown);
     RUN(test_gsm8k_answers);

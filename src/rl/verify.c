@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rl/verify_big.h"
 #include "rl/verify_num.h"
 #include "tasks/program_lang.h"
 
@@ -52,6 +53,22 @@ static int is_unit(const char *w, size_t n) {
     return 0;
 }
 
+/* The digit or minus a Unicode superscript at s[i..n) stands for ('0'-'9', '-'), its byte length
+ * in *len; 0 when there is none. */
+static char superscript(const char *s, size_t n, size_t i, size_t *len) {
+    const unsigned char *u = (const unsigned char *)s + i;
+    if (n - i >= 2 && u[0] == 0xc2 && (u[1] == 0xb2 || u[1] == 0xb3 || u[1] == 0xb9)) {
+        *len = 2;
+        return u[1] == 0xb2 ? '2' : u[1] == 0xb3 ? '3' : '1';
+    }
+    int upper = n - i >= 3 && u[0] == 0xe2 && u[1] == 0x81;   /* U+2070..U+207B */
+    if (upper && (u[2] == 0xb0 || (u[2] >= 0xb4 && u[2] <= 0xb9) || u[2] == 0xbb)) {
+        *len = 3;
+        return u[2] == 0xbb ? '-' : (char)('0' + (u[2] - 0xb0));
+    }
+    return 0;
+}
+
 /* Pass 1: LaTeX and symbol clean-up, keeping single spaces (units need word boundaries). */
 static size_t pass_tokens(const char *s, size_t n, char *o) {
     static const char *const SKIP[] = {"\\displaystyle", "^{\\circ}", "^\\circ", "\\circ", "\\degree",
@@ -64,7 +81,8 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
     static const char *const SPELL[][2] = {{"\xc3\x97", "\\times"}, {"\xc2\xb7", "\\cdot"},
                                            {"\xe2\x88\x9e", "\\infty"}, {"\xe2\x88\x92", "-"},
                                            {"\\cfrac", "\\frac"}, {"\\dfrac", "\\frac"},
-                                           {"\\tfrac", "\\frac"}};
+                                           {"\\tfrac", "\\frac"}, {"\\lbrace", "\\{"},
+                                           {"\\rbrace", "\\}"}};
     static const char *const WRAP[] = {"\\text{", "\\textbf{", "\\textrm{", "\\mathrm{", "\\mathbf{",
                                        "\\mbox{", "\\operatorname{", "\\textnormal{"};
     int drop[MAX_WRAP], n_drop = 0, depth = 0;
@@ -105,6 +123,17 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
                 }
             if (matched) continue;
         }
+        /* superscripts are exponents: 10³ -> 10^{3}, 2⁻¹ -> 2^{-1}, cm² -> cm^{2} */
+        size_t sl;
+        if (k && (is_digit(o[k - 1]) || is_alpha(o[k - 1]) || o[k - 1] == ')' || o[k - 1] == '}') &&
+            superscript(s, n, i, &sl)) {
+            o[k++] = '^';
+            o[k++] = '{';
+            char d;
+            while (i < n && (d = superscript(s, n, i, &sl))) { o[k++] = d; i += sl; }
+            o[k++] = '}';
+            continue;
+        }
         if (starts(s, n, i, "\xe2\x88\x9a")) { memcpy(o + k, "\\sqrt", 5); k += 5; i += 3; /* √ */
             if (i < n && is_digit(s[i])) {   /* √51 -> \sqrt{51} */
                 o[k++] = '{';
@@ -130,10 +159,10 @@ static size_t pass_tokens(const char *s, size_t n, char *o) {
     return k;
 }
 
-/* Length of a power after a unit ("^2", "^{3}", "²", "³") ending buf[0..k), or 0; the power's
+/* Length of a power after a unit ("^2", "^{3}") ending buf[0..k), or 0; the power's
  * digit in *digit. */
 static size_t unit_power(const char *buf, size_t k, char *digit) {
-    static const char *const POW[] = {"^2", "^3", "^{2}", "^{3}", "\xc2\xb2", "\xc2\xb3"};
+    static const char *const POW[] = {"^2", "^3", "^{2}", "^{3}"};   /* ² ³ are ^{2} ^{3} by now */
     for (size_t t = 0; t < sizeof POW / sizeof POW[0]; t++) {
         size_t p = strlen(POW[t]);
         if (k > p && !memcmp(buf + k - p, POW[t], p) && is_alpha(buf[k - p - 1])) {
@@ -150,7 +179,14 @@ static size_t unit_power(const char *buf, size_t k, char *digit) {
 static int normalize_unit(const char *s, size_t n, char *out, size_t cap, char *unit) {
     unit[0] = 0;
     Span t = trim(s, n);
-    /* worst-case growth: × -> \times is 2 bytes -> 6, √d -> \sqrt{d} is 4 -> 8 */
+    /* an answer that is one \boxed{...} (or \fbox{...}) is what the box holds */
+    for (int strip = 0; strip < MAX_WRAP; strip++) {
+        size_t open = starts(t.p, t.n, 0, "\\boxed{") ? 6 : starts(t.p, t.n, 0, "\\fbox{") ? 5 : 0;
+        Span inner;
+        if (!open || !verify_braced(t.p, t.n, open, &inner) || inner.p + inner.n + 1 != t.p + t.n) break;
+        t = trim(inner.p, inner.n);
+    }
+    /* worst-case growth: × -> \times is 2 bytes -> 6, √d -> \sqrt{d} is 4 -> 8, ² -> ^{2} is 2 -> 4 */
     if (t.n > VERIFY_MAX_ANSWER || cap < 3 * t.n + 16) return -1;
     char buf[3 * VERIFY_MAX_ANSWER + 16];
     size_t k = pass_tokens(t.p, t.n, buf);
@@ -189,6 +225,18 @@ static int normalize_unit(const char *s, size_t n, char *out, size_t cap, char *
     }
     while (m && out[m - 1] == '.') m--;
     out[m] = 0;
+    /* "+\infty" -> "\infty" where it starts a value: (0,+\infty) is (0,\infty) */
+    {
+        size_t j = 0;
+        for (size_t i = 0; i < m; i++) {
+            if (out[i] == '+' && (i == 0 || out[i - 1] == '(' || out[i - 1] == '[' || out[i - 1] == ',') &&
+                starts(out, m, i + 1, "\\infty"))
+                continue;
+            out[j++] = out[i];
+        }
+        m = j;
+        out[m] = 0;
+    }
     /* "x=5" -> "5" (one letter on the left, a single '=') */
     if (m >= 3 && is_alpha(out[0]) && out[1] == '=' && !memchr(out + 2, '=', m - 2)) {
         memmove(out, out + 2, m - 2);
@@ -325,34 +373,20 @@ static int split_list(const char *s, size_t n, List *l) {
     return 0;
 }
 
-/* Canonical text of a plain decimal literal, for numbers too long for 64 bits. */
-static int canon_literal(const char *s, size_t n, char *o, size_t cap) {
-    size_t i = 0, k = 0;
-    int neg = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-    size_t int_start = i;
-    while (i < n && is_digit(s[i])) i++;
-    size_t int_end = i, frac_start = i, frac_end = i;
-    if (i < n && s[i] == '.') {
-        frac_start = ++i;
-        while (i < n && is_digit(s[i])) i++;
-        frac_end = i;
-    }
-    if (i != n || (int_end == int_start && frac_end == frac_start) || cap < n + 3) return -1;
-    while (int_start < int_end && s[int_start] == '0') int_start++;
-    while (frac_end > frac_start && s[frac_end - 1] == '0') frac_end--;
-    if (neg && (int_end > int_start || frac_end > frac_start)) o[k++] = '-';
-    if (int_end == int_start) o[k++] = '0';
-    for (size_t j = int_start; j < int_end; j++) o[k++] = s[j];
-    if (frac_end > frac_start) {
-        o[k++] = '.';
-        for (size_t j = frac_start; j < frac_end; j++) o[k++] = s[j];
-    }
-    o[k] = 0;
-    return (int)k;
-}
-
 static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int depth);
+
+/* Each p[i] matched to a different g[j] (a multiset match, for sets and unions). */
+static int multiset_equiv(const Span *p, int pn, const Span *g, int gn, int depth) {
+    if (pn != gn) return 0;
+    char used[MAX_ELEMS] = {0};
+    for (int i = 0; i < pn; i++) {
+        int found = 0;
+        for (int j = 0; j < gn && !found; j++)
+            if (!used[j] && equiv_norm(p[i].p, p[i].n, g[j].p, g[j].n, depth + 1)) used[j] = 1, found = 1;
+        if (!found) return 0;
+    }
+    return 1;
+}
 
 static int lists_equiv(const List *p, const List *g, int depth) {
     if (p->n != g->n) return 0;
@@ -362,21 +396,43 @@ static int lists_equiv(const List *p, const List *g, int depth) {
             if (!equiv_norm(p->el[i].p, p->el[i].n, g->el[i].p, g->el[i].n, depth + 1)) return 0;
         return 1;
     }
-    /* sets and bare lists: multiset match */
-    char used[MAX_ELEMS] = {0};
-    for (int i = 0; i < p->n; i++) {
-        int found = 0;
-        for (int j = 0; j < g->n && !found; j++)
-            if (!used[j] && equiv_norm(p->el[i].p, p->el[i].n, g->el[j].p, g->el[j].n, depth + 1))
-                used[j] = 1, found = 1;
-        if (!found) return 0;
+    return multiset_equiv(p->el, p->n, g->el, g->n, depth);   /* sets and bare lists */
+}
+
+/* Splits s at the "\cup" outside every bracket: (1,2]\cup[3,4) has two parts. Returns the number
+ * of parts (1 without a union), -1 past MAX_UNION. Half-open intervals close with the other
+ * bracket, so every opening bracket counts against every closing one. */
+#define MAX_UNION 16
+static int split_union(const char *s, size_t n, Span *part) {
+    int depth = 0, k = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (depth == 0 && starts(s, n, i, "\\cup") && !(i + 4 < n && is_alpha(s[i + 4]))) {
+            if (k >= MAX_UNION - 1) return -1;
+            part[k++] = (Span){s + start, i - start};
+            start = i + 4;
+            i += 3;
+        } else if (c == '\\' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '}')) {
+            depth += s[i + 1] == '{' ? 1 : -1;
+            i++;
+        } else if (c == '(' || c == '[' || c == '{') {
+            depth++;
+        } else if (c == ')' || c == ']' || c == '}') {
+            depth--;
+        }
     }
-    return 1;
+    part[k++] = (Span){s + start, n - start};
+    return k;
 }
 
 static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int depth) {
     if (an == 0 || bn == 0 || depth > 4) return 0;
     if (an == bn && !memcmp(a, b, an)) return 1;
+    Span ua[MAX_UNION], ub[MAX_UNION];
+    int na = split_union(a, an, ua), nb = split_union(b, bn, ub);
+    if (na < 0 || nb < 0) return 0;
+    if (na > 1 || nb > 1) return multiset_equiv(ua, na, ub, nb, depth);   /* unions commute */
     List lp, lg;   /* about 1 KB each; recursion is at most 5 deep */
     if (!split_list(a, an, &lp) && !split_list(b, bn, &lg) && (lp.n > 1 || lg.n > 1))
         return lists_equiv(&lp, &lg, depth);
@@ -387,13 +443,8 @@ static int equiv_norm(const char *a, size_t an, const char *b, size_t bn, int de
         if (fb == NUM_FORM_PLAIN && fa == NUM_FORM_OTHER) return 0;   /* the question, unevaluated */
         return num_eq(va, vb);
     }
-    /* too big for 64 bits: compare plain literals digit by digit */
-    if (an <= VERIFY_MAX_ANSWER && bn <= VERIFY_MAX_ANSWER) {
-        char ca[VERIFY_MAX_ANSWER + 3], cb[VERIFY_MAX_ANSWER + 3];
-        int la = canon_literal(a, an, ca, sizeof ca), lb = canon_literal(b, bn, cb, sizeof cb);
-        if (la >= 0 && lb >= 0) return la == lb && !memcmp(ca, cb, (size_t)la);
-    }
-    return 0;
+    /* too big for 64 bits (2^{64}, 6.02\times10^{23}, 1000-digit literals): exact decimals */
+    return big_equal(a, an, b, bn) == 1;
 }
 
 int verify_equiv(const char *pred, size_t pred_n, const char *gold, size_t gold_n) {

@@ -14,18 +14,25 @@
  *   4. else, only with VERIFY_LAST_NUMBER, the last number in the text.
  *
  * Equivalence (verify_equiv) after normalisation (spaces, \left/\right, \text{}, \mathrm{},
- * \dfrac/\tfrac/\cfrac, degrees, $ € £ and \%, unit words after a number, thousands separators
- * (1,000 / 1{,}000 / 1\,000 / 1 000), "x = " prefixes, braces, × · ∞ √ − spelled as commands):
- * exact rational/radical values (integers, decimals, a/b, \frac, \frac12, 2^{10}, 1e3,
- * 1.5\times10^{3}, \sqrt{12} = 2\sqrt{3}, \sqrt51 = \sqrt{5}·1 as LaTeX reads it), tuples and
- * intervals element-wise with the same brackets, sets and bare lists as multisets, and anything
- * else as equal normalised strings. Nothing is compared in floating point: 1/3 is not 0.333.
- * Two units that differ ("18 cm", "18 m") are not equal; a unit on one side only is dropped.
+ * \dfrac/\tfrac/\cfrac, \lbrace/\rbrace, degrees, $ € £ and \%, unit words after a number,
+ * thousands separators (1,000 / 1{,}000 / 1\,000 / 1 000), "x = " prefixes, braces, an answer that
+ * is one \boxed{}, superscript exponents (10³, cm²), +\infty, × · ∞ √ − spelled as commands):
+ * exact rational/radical values (integers, decimals, a/b, \frac, \frac12, 2^{10}, 2^10, (-2)^3,
+ * 1e3, 1.5\times10^{3}, 3\cdot10^4, 3*10^4, \sqrt{12} = 2\sqrt{3}, \sqrt[3]{8} = 2,
+ * \sqrt51 = \sqrt{5}·1 as LaTeX reads it; 1\frac12, a mixed number to people and a product to
+ * LaTeX, has no value), values past 64 bits as exact long decimals (2^{64},
+ * 6.02\times10^{23}, 1e400; verify_big.h), tuples and intervals element-wise with the same
+ * brackets, sets, bare lists and \cup unions as multisets, and anything else as equal normalised
+ * strings. Nothing is compared in floating point: 1/3 is not 0.333, and a power too large to
+ * expand (2^{100000}) is rejected, never estimated. Two units that differ ("18 cm", "18 m") are
+ * not equal; a unit on one side only is dropped; a word that is not a known unit stays ("5 apples"
+ * is not 5: "5 dozen", "5 million" or "5 pi" would be).
  * One rule guards against reward hacking: when the reference is a plain literal (42, 0.5) the
  * prediction must be a plain literal or an evaluated form of one (1e3, 2^{10}, a fraction in
- * lowest terms such as 1/2; verify_num.h), so "84/2", "\frac{2}{4}" or "6*7" never earns the
- * reward for 42 or 0.5 (the model would learn to copy the question). A percent reference (28\%)
- * takes 28, 28%, "28 percent"; 0.28 is a different answer.
+ * lowest terms such as 1/2; verify_num.h), so "84/2", "\frac{2}{4}", "\sqrt{4}" or "6*7" never
+ * earns the reward for 42, 0.5 or 2 (the model would learn to copy the question); a reference
+ * written \sqrt{4} takes 2. A percent reference (28\%) takes 28, 28%, "28 percent"; 0.28 is a
+ * different answer.
  *
  * Typed references (verify_reference) let datasets carry answers that are not one value:
  *   "countdown:T:a,b,c"  an expression using each of a, b, c exactly once that equals T

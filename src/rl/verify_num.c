@@ -76,6 +76,7 @@ int num_sub(NumVal a, NumVal b, NumVal *out) {
 }
 
 int num_pow(NumVal a, int64_t e, NumVal *out) {
+    if (a.n == 0 && e <= 0) return -1;   /* 0^0 and 0^{-k} have no value */
     if (e < -256 || e > 256) return -1;
     if (e < 0) {
         NumVal one = {1, 1, 1};
@@ -114,6 +115,32 @@ int num_sqrt(NumVal a, NumVal *out) {
     for (int64_t p = 2; p * p <= m; p++)
         while (m % (p * p) == 0) { m /= p * p; coef *= p; }
     return make128(coef, a.d, m, out);
+}
+
+/* The integer s >= 0 with s^k == m (m >= 0, k >= 2), or -1 when m is not a k-th power. */
+static int64_t exact_root(int64_t m, int64_t k) {
+    int64_t lo = 0, hi = 3037000500LL;   /* s^2 <= m < 2^63 */
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        i128 p = 1;
+        int over = 0;
+        for (int64_t i = 0; i < k && !over; i++) {
+            p *= mid;
+            over = p > m;
+        }
+        if (!over && p == m) return mid;
+        if (over) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return -1;
+}
+
+int num_root(NumVal a, int64_t k, NumVal *out) {
+    if (k == 2) return num_sqrt(a, out);
+    if (k < 2 || k > 64 || a.r != 1 || (a.n < 0 && k % 2 == 0)) return -1;
+    int64_t n = exact_root(a.n < 0 ? -a.n : a.n, k), d = exact_root(a.d, k);
+    if (n < 0 || d < 0) return -1;
+    return num_make(a.n < 0 ? -n : n, d, 1, out);
 }
 
 int num_eq(NumVal a, NumVal b) { return a.n == b.n && a.d == b.d && a.r == b.r; }
@@ -196,6 +223,15 @@ static int parse_primary(P *p, NumVal *out, int *root) {
         if (parse_group(p, &a) || parse_group(p, &b)) return -1;
         return num_div(a, b, out);
     }
+    if (at(p, "\\sqrt[")) {   /* \sqrt[k]{x}: only exact roots have a value here */
+        p->s += 6;
+        int64_t k = 0;
+        while (p->s < p->end && is_digit(*p->s) && k <= 64) k = k * 10 + (*p->s++ - '0');
+        NumVal a;
+        if (p->s >= p->end || *p->s++ != ']' || parse_group(p, &a)) return -1;
+        *root = 1;
+        return num_root(a, k, out);
+    }
     if (at(p, "\\sqrt")) {
         p->s += 5;
         NumVal a;
@@ -255,9 +291,9 @@ static int parse_value(P *p, NumVal *out) {
         } else if (root && p->s < p->end && is_digit(*p->s)) {
             if (parse_number(p, &b) || num_mul(*out, b, out)) return -1;
             root = 0;
-        } else if (at(p, "\\times10^") || at(p, "\\cdot10^")) {
-            /* scientific notation only: \times and \cdot are not otherwise closed forms */
-            p->s += p->s[1] == 't' ? 6 : 5;
+        } else if (at(p, "\\times10^") || at(p, "\\cdot10^") || at(p, "*10^")) {
+            /* scientific notation only: \times, \cdot and * are not otherwise closed forms */
+            p->s += *p->s == '*' ? 1 : p->s[1] == 't' ? 6 : 5;
             if (parse_factor(p, &b, &root) || num_mul(*out, b, out)) return -1;
         } else {
             break;
@@ -344,7 +380,8 @@ static NumForm form_of(const char *s, size_t n) {
         if ((f_lit(&g, "e") || f_lit(&g, "E")) && (f_sign(&g), f_digits(&g, NULL)) && whole(&g))
             return NUM_FORM_EVALUATED;
         g = f;
-        if ((f_lit(&g, "\\times10^") || f_lit(&g, "\\cdot10^")) && f_exponent(&g) && whole(&g))
+        if ((f_lit(&g, "\\times10^") || f_lit(&g, "\\cdot10^") || f_lit(&g, "*10^")) && f_exponent(&g) &&
+            whole(&g))
             return NUM_FORM_EVALUATED;
     }
     /* a power of an integer: 2^{10}, (-2)^3, 10^-3 */

@@ -2,16 +2,17 @@
  *
  * A reward that accepts a wrong answer teaches the policy to cheat, so nothing here is floating
  * point: every operation is exact, every overflow is detected (and makes the parse fail, which the
- * caller turns into a reject), and input size never matters for safety (a 1000-digit number simply
- * does not fit and is compared as a canonical digit string instead, see verify.c).
+ * caller turns into a reject), and input size never matters for safety (a 1000-digit number or
+ * 2^{64} simply does not fit here and is read as an exact long decimal instead, see verify_big.h).
  *
  * Two parsers over the same value type:
  *  - num_parse_answer: the closed forms a final answer may take after normalisation (verify.c):
  *    integers, decimals, a/b, \frac{a}{b} (\frac12 = \frac{1}{2}), powers with integer exponents
- *    (2^{10}, 2^10), scientific notation (1e3, 1.5E-2, 1.5\times10^{3}, 2\cdot10^4), square roots
- *    (\sqrt{12} = 2\sqrt{3}; \sqrt3 = \sqrt{3}; as in LaTeX \sqrt51 is \sqrt{5}·1), a leading
- *    sign, a coefficient before a root. No binary + or -, and no * or \times other than the
- *    "\times10^" of scientific notation: "3+4" is not a closed answer, it is the question.
+ *    (2^{10}, 2^10), scientific notation (1e3, 1.5E-2, 1.5\times10^{3}, 2\cdot10^4, 3*10^4),
+ *    square roots (\sqrt{12} = 2\sqrt{3}; \sqrt3 = \sqrt{3}; as in LaTeX \sqrt51 is \sqrt{5}·1),
+ *    exact higher roots (\sqrt[3]{8} = 2; \sqrt[3]{2} has no value here), a leading sign, a
+ *    coefficient before a root. No binary + or -, and no * or \times other than the "\times10^"
+ *    (also \cdot10^, *10^) of scientific notation: "3+4" is not a closed answer, it is the question.
  *  - num_eval_countdown: the countdown game's arithmetic (+ - * / and parentheses over positive
  *    integer literals), collecting the literals used.
  */
@@ -33,8 +34,10 @@ int num_mul(NumVal a, NumVal b, NumVal *out);
 int num_div(NumVal a, NumVal b, NumVal *out);
 int num_add(NumVal a, NumVal b, NumVal *out);   /* only when a.r == b.r (or one is 0) */
 int num_sub(NumVal a, NumVal b, NumVal *out);
-int num_pow(NumVal a, int64_t e, NumVal *out);  /* |e| <= 256 */
+int num_pow(NumVal a, int64_t e, NumVal *out);  /* |e| <= 256; 0^0 and 0^{-k} fail */
 int num_sqrt(NumVal a, NumVal *out);            /* a rational, >= 0 */
+int num_root(NumVal a, int64_t k, NumVal *out); /* k-th root, 2 <= k <= 64, of a rational that is
+                                                   a k-th power (sign kept for odd k); else -1 */
 int num_eq(NumVal a, NumVal b);
 
 /* How an answer is written, for the rule that a plain reference (42, 0.5) takes only evaluated
