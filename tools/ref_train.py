@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_model  # noqa: E402
+from ref_rng import Stream  # noqa: E402
 from make_fixtures import tiny_config  # noqa: E402
 
 M64 = (1 << 64) - 1
@@ -45,33 +46,9 @@ OPTIONS = OrderedDict([
 ])
 
 
-# ---- src/base/rng.c: rng_make / rng_u32 / rng_u64 / rng_below / rng_shuffle_u32 ----
+# ---- src/base/rng.c: rng_make / rng_u32 / rng_u64 / rng_below (tools/ref_rng.py) ----
 
-class Rng:
-    def __init__(self, seed, purpose, a, b):
-        mix = ref_model.mix64
-        self.key = mix(mix(mix(seed & M64) ^ purpose) ^ a)
-        self.stream = b
-        self.counter = 0
-        self.buf = []
-
-    def u32(self):
-        if not self.buf:
-            w = ref_model.philox4x32(self.key, np.array([self.counter], dtype=np.uint64), self.stream)
-            self.buf = [int(x[0]) for x in w]
-            self.counter += 1
-        return self.buf.pop(0)
-
-    def u64(self):
-        hi = self.u32()
-        return (hi << 32) | self.u32()
-
-    def below(self, n):
-        limit = M64 - M64 % n
-        while True:
-            x = self.u64()
-            if x < limit:
-                return x % n
+Rng = Stream
 
 
 def epoch_order(seed, epoch, n):

@@ -333,6 +333,16 @@ typedef struct List {
     Span el[MAX_ELEMS];
 } List;
 
+/* The bracket depth change at s[*i]: +1 for ( [ { and \\{, -1 for ) ] } and \\} (moving *i past the
+ * escaped brace), 0 otherwise. */
+static int depth_change(const char *s, size_t n, size_t *i) {
+    const char c = s[*i];
+    if (c == '\\' && *i + 1 < n && (s[*i + 1] == '{' || s[*i + 1] == '}')) return s[++*i] == '{' ? 1 : -1;
+    if (c == '(' || c == '[' || c == '{') return 1;
+    if (c == ')' || c == ']' || c == '}') return -1;
+    return 0;
+}
+
 /* Splits s at depth-0 commas. Returns 0, or -1 when unbalanced or too many elements. */
 static int split_list(const char *s, size_t n, List *l) {
     l->kind = LIST_BARE;
@@ -353,18 +363,12 @@ static int split_list(const char *s, size_t n, List *l) {
     l->n = 0;
     size_t start = a;
     for (size_t i = a; i < b; i++) {
-        char c = s[i];
-        if (c == '\\' && i + 1 < b && (s[i + 1] == '{' || s[i + 1] == '}')) {
-            depth += s[i + 1] == '{' ? 1 : -1;
-            i++;
-        } else if (c == '(' || c == '[' || c == '{') {
-            depth++;
-        } else if (c == ')' || c == ']' || c == '}') {
-            depth--;
-        } else if (c == ',' && depth == 0) {
+        if (s[i] == ',' && depth == 0) {
             if (l->n >= MAX_ELEMS - 1) return -1;
             l->el[l->n++] = (Span){s + start, i - start};
             start = i + 1;
+        } else {
+            depth += depth_change(s, b, &i);
         }
         if (depth < 0) return -1;
     }
@@ -407,19 +411,13 @@ static int split_union(const char *s, size_t n, Span *part) {
     int depth = 0, k = 0;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
         if (depth == 0 && starts(s, n, i, "\\cup") && !(i + 4 < n && is_alpha(s[i + 4]))) {
             if (k >= MAX_UNION - 1) return -1;
             part[k++] = (Span){s + start, i - start};
             start = i + 4;
             i += 3;
-        } else if (c == '\\' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '}')) {
-            depth += s[i + 1] == '{' ? 1 : -1;
-            i++;
-        } else if (c == '(' || c == '[' || c == '{') {
-            depth++;
-        } else if (c == ')' || c == ']' || c == '}') {
-            depth--;
+        } else {
+            depth += depth_change(s, n, &i);
         }
     }
     part[k++] = (Span){s + start, n - start};
