@@ -1,6 +1,6 @@
 /* gemm_small_kn (kernels/gemm_small.h): against gemm_ref over ragged shapes; every C element's
  * bits independent of the row count and the panel split it is computed with (decode steps of any
- * size give the same numbers); acc adds to C; kn_pack's layout. */
+ * size give the same numbers); acc adds to C; kn_pack's layout; the exact FMA chains. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +82,33 @@ static void test_row_count_independent(void) {
     free(A); free(W); free(Wt); free(C); free(Ci);
 }
 
+/* The contract's exact form on every path (AVX-512, AVX2, portable): each element one fused chain
+ * over k in order, from C when accumulating. */
+static void test_fma_chain_bits(void) {
+    const int M = 7, N = 83, K = 70;
+    real *w = malloc(sizeof(real) * N * K), *a = malloc(sizeof(real) * M * K);
+    real *wp = malloc(sizeof(real) * kn_packed_size(N, K)), *c = malloc(sizeof(real) * M * N);
+    real *r = malloc(sizeof(real) * M * N);
+    fill(w, (size_t)N * K, 3);
+    fill(a, (size_t)M * K, 4);
+    fill(c, (size_t)M * N, 5);
+    memcpy(r, c, sizeof(real) * M * N);
+    kn_pack(wp, w, N, K);
+    gemm_small_kn(M, N, K, a, K, wp, 0, c, N, 1);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            real s = r[(size_t)i * N + j];
+            for (int k = 0; k < K; k++) s = REAL_FMA(a[(size_t)i * K + k], w[(size_t)j * K + k], s);
+            r[(size_t)i * N + j] = s;
+        }
+    EXPECT(memcmp(c, r, sizeof(real) * M * N) == 0);
+    free(w); free(a); free(wp); free(c); free(r);
+}
+
 int main(void) {
     RUN(test_pack);
     RUN(test_vs_ref);
     RUN(test_row_count_independent);
+    RUN(test_fma_chain_bits);
     return TEST_EXIT();
 }

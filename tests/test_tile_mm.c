@@ -62,8 +62,27 @@ static void test_split_independent(void) {
     free(A); free(B); free(C); free(S);
 }
 
+/* The contract's exact form: each element one fmaf chain over p in order, then · alpha, then + C
+ * (rounded apart), on every path (AVX-512, AVX2, portable). */
+static void test_fma_chain_bits(void) {
+    const int M = 9, N = 37, K = 29;
+    float *A = tu_randn(4, 1, (size_t)M * K, 1), *B = tu_randn(4, 2, (size_t)K * N, 1);
+    float *C = tu_randn(4, 3, (size_t)M * N, 1), *R = tu_dup(C, (size_t)M * N);
+    tile_mm(M, N, K, 0.75f, A, K, 1, B, N, C, N, 1);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0;
+            for (int p = 0; p < K; p++) s = fmaf(A[(size_t)i * K + p], B[(size_t)p * N + j], s);
+            const float scaled = s * 0.75f;
+            R[(size_t)i * N + j] = R[(size_t)i * N + j] + scaled;
+        }
+    EXPECT(tu_same_bits(C, R, (size_t)M * N));
+    free(A); free(B); free(C); free(R);
+}
+
 int main(void) {
     RUN(test_vs_ref);
     RUN(test_split_independent);
+    RUN(test_fma_chain_bits);
     return TEST_EXIT();
 }

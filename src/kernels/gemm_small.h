@@ -10,7 +10,7 @@
  * starting from 0 (or from C when accumulating): deterministic, and independent of the row count
  * and of how the columns are split over threads.
  *
- * Float32 with AVX-512; elsewhere a portable loop of the same contract.
+ * Float32 with AVX-512, or with AVX2 + FMA; elsewhere a portable loop of the same contract.
  */
 #ifndef R1_KERNELS_GEMM_SMALL_H
 #define R1_KERNELS_GEMM_SMALL_H
@@ -32,5 +32,13 @@ void kn_pack(real *dst, const real *W, int N, int K);
  * lda, ldc. Single thread; callers split the panels over threads. */
 void gemm_small_kn(int M, int N, int K, const real *A, int lda, const real *Wp, int p0, real *C,
                    int ldc, int acc);
+
+/* C [M, cols] (+)= A [M, K] · B [K, cols] with B's rows ldb apart (cols <= KN_PANEL: one panel,
+ * or a panel's rows widened from a stored format), the same chains as gemm_small_kn. Machines
+ * without AVX-512 only (gemm_small_kn and the low-precision fallbacks run on it). */
+#if REAL_IS_DOUBLE || !defined(__AVX512F__)
+void gemm_small_panel(int M, int cols, int K, const real *A, int lda, const real *B, int ldb, real *C,
+                      int ldc, int acc);
+#endif
 
 #endif

@@ -263,26 +263,41 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
     }
 }
 
-#else   /* no AVX-512: one chain per output over the widened weights */
+#else   /* no AVX-512: the f32 panel kernel over widened chunks of the weights (the same chains) */
+
+#include "kernels/gemm_small.h"
+
+enum { KW_KC = 64 };   /* K rows of a panel widened at a time (16 KB) */
 
 void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t *Ap, int ldap,
                     const KnWeight *w, int p0, float *C, int ldc, int acc, int kern) {
     CHECKF(kern != BF16_KERNEL_DOT, "this build has no AVX512-BF16 kernel");
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            const int n = p0 * KN_PANEL + j;
-            float s = acc ? C[(size_t)i * ldc + j] : 0;
-            if (w->fmt == KN_BF16_DOT) {
+    if (M <= 0 || N <= 0) return;
+    if (w->fmt == KN_F32) { gemm_small_kn(M, N, K, A, lda, w->data, p0, C, ldc, acc); return; }
+    if (w->fmt == KN_BF16_DOT) {   /* the pairs' order: the odd product first, as vdpbf16ps adds */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                const int n = p0 * KN_PANEL + j;
+                float s = acc ? C[(size_t)i * ldc + j] : 0;
                 for (int t = 0; t < (K + 1) / 2; t++) {
                     const uint32_t a = Ap[(size_t)i * ldap + t];
                     s = fmaf(bf16_to_f32((uint16_t)(a >> 16)), 2 * t + 1 < K ? kn_at(w, 2 * t + 1, n) : 0, s);
                     s = fmaf(bf16_to_f32((uint16_t)a), kn_at(w, 2 * t, n), s);
                 }
-            } else {
-                for (int k = 0; k < K; k++) s = fmaf(A[(size_t)i * lda + k], kn_at(w, k, n), s);
+                C[(size_t)i * ldc + j] = s;
             }
-            C[(size_t)i * ldc + j] = s;
+        return;
+    }
+    float chunk[KW_KC * KN_PANEL];
+    for (int j0 = 0; j0 < N; j0 += KN_PANEL) {
+        const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL, n0 = p0 * KN_PANEL + j0;
+        for (int k0 = 0; k0 < K; k0 += KW_KC) {
+            const int kc = K - k0 < KW_KC ? K - k0 : KW_KC;
+            for (int k = 0; k < kc; k++)
+                for (int j = 0; j < nb; j++) chunk[k * KN_PANEL + j] = kn_at(w, k0 + k, n0 + j);
+            gemm_small_panel(M, nb, kc, A + k0, lda, chunk, KN_PANEL, C + j0, ldc, acc || k0 > 0);
         }
+    }
 }
 
 #endif

@@ -1,6 +1,8 @@
 /* tile_mm (see tile_mm.h): register-tiled, unpacked small products. */
 #include "kernels/tile_mm.h"
 
+#include <math.h>
+
 #include "base/error.h"
 
 #if !REAL_IS_DOUBLE && defined(__AVX512F__)
@@ -60,6 +62,72 @@ void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t
     }
 }
 
+#elif !REAL_IS_DOUBLE && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* AVX2 + FMA (machines without AVX-512): tiles of R rows × NV·8 columns, the same FMA chain per
+ * element and the same scaled store as the AVX-512 tiles, so the same bits. R·NV <= 8 of the 16
+ * ymm registers accumulate; the last vector of a strip loads and stores under a lane mask. */
+static inline __m256i tile_lanes(int left) {   /* the first `left` (0..8) lanes set */
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), idx);
+}
+
+#define DEFINE_TILE2(R, NV)                                                                       \
+static void tile2_##R##x##NV(int cols, int K, float alpha, const float *A, size_t a_rs,         \
+                             size_t a_cs, const float *B, size_t ldb, float *C, size_t ldc,     \
+                             int acc) {                                                           \
+    const __m256i ml = tile_lanes(cols - 8 * (NV - 1));                                           \
+    __m256 c[R][NV];                                                                              \
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                           \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) c[r][v] = _mm256_setzero_ps();       \
+    for (int p = 0; p < K; p++) {                                                                 \
+        const float *a = A + (size_t)p * a_cs, *b = B + (size_t)p * ldb;                          \
+        __m256 bv[NV];                                                                            \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++)                                      \
+            bv[v] = v == NV - 1 ? _mm256_maskload_ps(b + 8 * v, ml) : _mm256_loadu_ps(b + 8 * v); \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                     \
+            const __m256 av = _mm256_set1_ps(a[(size_t)r * a_rs]);                                \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++)                                  \
+                c[r][v] = _mm256_fmadd_ps(av, bv[v], c[r][v]);                                    \
+        }                                                                                         \
+    }                                                                                             \
+    const __m256 va = _mm256_set1_ps(alpha);                                                      \
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                           \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {                                    \
+            float *cr = C + (size_t)r * ldc + 8 * v;                                              \
+            const __m256i m = v == NV - 1 ? ml : _mm256_set1_epi32(-1);                           \
+            __m256 x = _mm256_mul_ps(c[r][v], va);                                                \
+            if (acc) x = _mm256_add_ps(_mm256_maskload_ps(cr, m), x);                             \
+            _mm256_maskstore_ps(cr, m, x);                                                        \
+        }                                                                                         \
+}
+DEFINE_TILE2(4, 1)
+DEFINE_TILE2(4, 2)
+DEFINE_TILE2(1, 1)
+DEFINE_TILE2(1, 2)
+
+void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t a_cs,
+             const real *B, size_t ldb, real *C, size_t ldc, int accumulate) {
+    CHECK(M >= 0 && N >= 0 && K >= 0);
+    for (int j = 0; j < N; j += 16) {
+        const int cols = N - j < 16 ? N - j : 16;
+        int i = 0;
+        for (; i + 4 <= M; i += 4) {
+            const real *a = A + (size_t)i * a_rs;
+            real *c = C + (size_t)i * ldc + j;
+            if (cols > 8) tile2_4x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
+            else tile2_4x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
+        }
+        for (; i < M; i++) {
+            const real *a = A + (size_t)i * a_rs;
+            real *c = C + (size_t)i * ldc + j;
+            if (cols > 8) tile2_1x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
+            else tile2_1x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
+        }
+    }
+}
+
 #else   /* portable loops (and the double-precision build): the same contract */
 
 void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t a_cs,
@@ -68,7 +136,7 @@ void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             real s = 0;
-            for (int p = 0; p < K; p++) s += A[(size_t)i * a_rs + (size_t)p * a_cs] * B[(size_t)p * ldb + j];
+            for (int p = 0; p < K; p++) s = REAL_FMA(A[(size_t)i * a_rs + (size_t)p * a_cs], B[(size_t)p * ldb + j], s);
             real *c = C + (size_t)i * ldc + j;
             *c = accumulate ? *c + alpha * s : alpha * s;
         }
