@@ -6,11 +6,17 @@
  *                                                96 new tokens, β 0.04 so the reference runs too)
  *   rollout_vs_engine   GRPO's rollout tokens/s  /  generate() on the same prompts, slots,
  *                       sampler and seed, called directly — target >= 0.8
+ *   share_prefill_rows_{plain,r1zero}   prompt rows the engine fed for that batch with shared
+ *                       prompts (a group's G samples prefill their prompt once) / without
+ *   share_speedup_{plain,r1zero}        its generated tokens per wall second with / without
+ *                       shared prompts, on the step's prompts as GRPO renders them plainly and
+ *                       in the R1-Zero template (a long prompt: the template's text is not in the
+ *                       arith tokenizer's merges)
  *
  * The policy is randomly initialised (it rarely stops early, so every completion runs to 96
  * tokens, the same on both sides); the tokenizer is a 512-token BPE trained on the arith task.
- * The two sides alternate, five runs each, and each keeps its best (the machine is shared: the
- * best run is the one least disturbed).
+ * The two sides of each ratio alternate, five runs each, and each keeps its best (the machine is
+ * shared: the best run is the one least disturbed).
  * Usage: bench_grpo [--threads N] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,24 +83,35 @@ static int make_policy(const char *dir, Err *e) {
     return rc;
 }
 
-/* The engine alone on the prompts GRPO's first step draws: returns decode tokens/s of one run. */
-static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoOptions *o, Err *e) {
+typedef struct EngineRun {
+    double tokens_per_s;    /* tokens generated / wall seconds of generate() */
+    double seconds;
+    GenStats st;
+    int prompt_tokens;      /* the B distinct prompts' tokens */
+} EngineRun;
+
+/* The engine alone on the prompts GRPO's first step draws, rendered in `fmt`, with or without
+ * shared prompts: one run into *r. */
+static int engine_run(const char *dir, PromptSource *ps, const GrpoOptions *o, PromptFormat fmt, int share,
+                      EngineRun *r, Err *e) {
     char tok_path[4200];
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", dir);
     Tokenizer *tok = tokenizer_load(tok_path, e);
     if (!tok) return -1;
     Model m;
     if (model_load_dir(&m, dir, e)) { tokenizer_free(tok); return -1; }
+    memset(r, 0, sizeof *r);
     int *ids[B], lens[B];
     GenRequest req[B * G];
     TokIds t = {0};
     for (int g = 0; g < B; g++) {
         StrBuf q = {0}, ref = {0}, text = {0};
         CHECK(prompt_source_get(ps, (uint64_t)g, &q, &ref, e) == 0);
-        prompt_render(o->prompt_format, q.s, &text);
+        prompt_render(fmt, q.s, &text);
         t.n = 0;
         CHECK(tokenizer_encode(tok, text.s, text.len, &t, e) == 0);
         lens[g] = (int)t.n + 1;
+        r->prompt_tokens += lens[g];
         ids[g] = xmalloc(sizeof(int) * (size_t)lens[g]);
         ids[g][0] = (int)tokenizer_bos_id(tok);
         for (size_t k = 0; k < t.n; k++) ids[g][k + 1] = (int)t.v[k];
@@ -107,18 +124,42 @@ static double engine_tokens_per_s(const char *dir, PromptSource *ps, const GrpoO
     sp.top_p = o->top_p;
     GenOptions go = gen_options(sp, o->seed, MAX_NEW, tok);
     go.n_slots = B * G < 128 ? B * G : 128;
-    double tps = -1;
+    go.share_prompts = share;
     GenOutput out[B * G];
-    GenStats gs = {0};
     double t0 = bench_now();
-    if (generate(&m, req, B * G, &go, out, &gs, e) == 0) {
-        tps = (double)gs.decode_tokens / (bench_now() - t0);
+    int rc = generate(&m, req, B * G, &go, out, &r->st, e);
+    if (rc == 0) {
+        r->seconds = bench_now() - t0;
+        r->tokens_per_s = (double)r->st.decode_tokens / r->seconds;
         gen_outputs_free(out, B * G);
     }
     for (int g = 0; g < B; g++) free(ids[g]);
     model_free(&m);
     tokenizer_free(tok);
-    return tps;
+    return rc;
+}
+
+/* Shared against unshared prompts on the same batch, alternating, best of RUNS each. */
+static int share_pair(const char *dir, PromptSource *ps, const GrpoOptions *o, PromptFormat fmt, const char *what,
+                      Err *e) {
+    EngineRun best[2] = {{0}}, r;
+    for (int run = 0; run < RUNS; run++)
+        for (int share = 1; share >= 0; share--) {
+            if (engine_run(dir, ps, o, fmt, share, &r, e)) return -1;
+            if (r.tokens_per_s > best[share].tokens_per_s) best[share] = r;
+        }
+    const EngineRun *on = &best[1], *off = &best[0];
+    printf("shared prompts, %s (B %d x G %d, %d distinct prompt tokens, %d new tokens): prefill rows %lld vs %lld "
+           "unshared; prefill steps %.3f s vs %.3f s; whole batch %.3f s vs %.3f s, %.0f vs %.0f tokens/s (%.2fx)\n",
+           what, B, G, on->prompt_tokens, MAX_NEW, (long long)on->st.prefill_tokens, (long long)off->st.prefill_tokens,
+           on->st.prefill_seconds, off->st.prefill_seconds, on->seconds, off->seconds, on->tokens_per_s,
+           off->tokens_per_s, on->tokens_per_s / off->tokens_per_s);
+    char name[64];
+    snprintf(name, sizeof name, "share_prefill_rows_%s", what);
+    bench_record(name, (double)on->st.prefill_tokens, "rows", "without shared prompts", (double)off->st.prefill_tokens);
+    snprintf(name, sizeof name, "share_speedup_%s", what);
+    bench_record(name, on->tokens_per_s, "tokens/s", "without shared prompts", off->tokens_per_s);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -161,9 +202,9 @@ int main(int argc, char **argv) {
         GrpoResult res;
         if (grpo_run(&o, &res, &e)) return die(&e);
         if (res.last.rollout_tokens_per_s > best.rollout_tokens_per_s) best = res.last;
-        double tps = engine_tokens_per_s(dir, &ps, &o, &e);
-        if (tps < 0) return die(&e);
-        if (tps > engine) engine = tps;
+        EngineRun er;
+        if (engine_run(dir, &ps, &o, o.prompt_format, 1, &er, &e)) return die(&e);
+        if (er.tokens_per_s > engine) engine = er.tokens_per_s;
     }
     const GrpoStepStats *st = &best;
     printf("GRPO step (tiny preset, %d threads, B %d x G %d, %d new tokens, beta 0.04): rollout %.3f s, "
@@ -174,6 +215,8 @@ int main(int argc, char **argv) {
     bench_record("grpo_step_logprob_s", st->logprob_seconds, "s", NULL, 0);
     bench_record("grpo_step_update_s", st->update_seconds, "s", NULL, 0);
     bench_record("rollout_vs_engine", st->rollout_tokens_per_s, "tokens/s", "generate() on the same batch", engine);
+    if (share_pair(dir, &ps, &o, PROMPT_PLAIN, "plain", &e)) return die(&e);
+    if (share_pair(dir, &ps, &o, PROMPT_R1ZERO, "r1zero", &e)) return die(&e);
     prompt_source_free(&ps);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

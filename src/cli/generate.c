@@ -170,6 +170,9 @@ int cmd_generate(int argc, char **argv) {
                     "KV cache %.1f MB (%zu bytes/token; plain MHA would need %zu)",
                     (long long)st.decode_tokens, total, pre, dec, st.cache_bytes / 1e6,
                     kvcache_bytes_per_token(&m.cfg), kvcache_mha_bytes_per_token(&m.cfg));
+            if (st.shared_prompt_tokens > 0)
+                fprintf(stderr, "; %lld prompt tokens prefilled, %lld copied from a sample of the same prompt",
+                        (long long)st.prefill_tokens, (long long)st.shared_prompt_tokens);
             if (spec) fprintf(stderr, "; MTP drafts accepted %lld/%lld (%.1f%%)", (long long)st.accepted,
                               (long long)st.drafted, st.drafted ? 100.0 * st.accepted / st.drafted : 0.0);
             fprintf(stderr, "\n");

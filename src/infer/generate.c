@@ -30,6 +30,7 @@ GenOptions gen_options(SamplerParams sp, uint64_t seed, int max_new_tokens, cons
     o.stop_id = tok ? (int)tokenizer_eos_id(tok) : -1;
     o.vocab_limit = tok ? (int)tokenizer_vocab_size(tok) : 0;
     o.tok = tok;
+    o.share_prompts = 1;
     return o;
 }
 

@@ -10,8 +10,14 @@
  *
  * Sampling: request r samples with the stream (seed, prompt_index, sample_index) (sampler.h),
  * one draw per token, so its text does not depend on which requests share its batch, on the
- * slot it lands in, or on the thread count (up to floating-point differences in the logits
- * themselves, which greedy tests check are absent here).
+ * slot it lands in, or on the thread count — up to floating-point differences in the logits
+ * themselves: a step of more than LINEAR_MAX_ROWS rows runs its Linear products as one matmul
+ * rather than the packed few-row kernel (kernels/linear.h), and MLA's absorbed attention and the
+ * MoE router multiply all of a step's rows in one product whose kernel depends on the row count,
+ * so a request's logits may differ in the last bits between batches (tests hold the tokens equal
+ * and log-probs to rounding; a near-tie can still flip a token, likelier where a routing choice
+ * flips, and with bf16 products). The same requests, options and seed give the same bits at any
+ * thread count.
  *
  * Outputs: the generated ids (prompt excluded; a stop id that ended the sequence is included,
  * as a policy must learn to emit it), and on request the log-probability of each under the
@@ -20,6 +26,17 @@
  * Context: the context is max_len tokens (prompt + generated). A longer prompt is an error
  * naming the request, or with truncate_left keeps its last max(1, max_len − max_new_tokens)
  * tokens. Generation ends with GEN_LENGTH when the context is full.
+ *
+ * Shared prompts (share_prompts, on by default): requests whose prompts are the same token
+ * sequence (GRPO's G samples of a prompt, `r1 generate -n`) prefill it once. The first such request
+ * feeds the prompt; the others wait without rows and, in the step that ends its prefill, copy its
+ * prompt's cache rows into their own slots and sample their first token from the same
+ * last-position logits, each with its own stream. A request whose prompt a running sequence's
+ * cache already holds copies all but its last token's rows and feeds only that one (session.h).
+ * A cache row depends on the tokens up to it alone, so a copied row is the row the request would
+ * have computed, up to the rounding of the steps it is computed in (Sampling above): sharing
+ * changes which rows each step holds, so against sharing off the bits may differ as between two
+ * batches (tests/test_prompt_share.c).
  *
  * The engine runs step by step in a generation session (session.h), which sequences may join
  * and leave while it runs; generate() drives one over a fixed list of requests.
@@ -86,16 +103,20 @@ typedef struct GenOptions {
     int speculative;        /* MTP draft + verify; requires temperature 0 */
     int vocab_limit;        /* > 0: only ids below it are sampled — the tokenizer's size, when the
                              * model's vocab_size is rounded up with rows that are no token */
+    int share_prompts;      /* 1 (gen_options): requests with the same prompt prefill it once
+                             * (above); off with speculative decoding, whose MTP cache is not shared */
 } GenOptions;
 
 /* The one constructor of generation options: sampler sp, seed, at most max_new_tokens new
  * tokens; with a tokenizer (may be NULL), generation stops at its EOS (stop_id) and samples only
  * ids it has (vocab_limit). The rest: 64 slots, prefill chunk 256, the absorbed attention, the
- * whole context, no stop strings. */
+ * whole context, no stop strings, shared prompts. */
 GenOptions gen_options(SamplerParams sp, uint64_t seed, int max_new_tokens, const Tokenizer *tok);
 
 typedef struct GenStats {
     int64_t prefill_tokens, decode_tokens;  /* prompt (and forced) rows fed; tokens sampled */
+    int64_t shared_prompt_tokens;           /* prompt rows copied from another sequence's cache
+                                             * (share_prompts) instead of being fed */
     int64_t steps;                          /* engine forwards */
     double prefill_seconds;                 /* steps that fed prompt rows */
     double decode_seconds;                  /* steps of decode rows only */

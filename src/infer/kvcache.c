@@ -44,6 +44,14 @@ void kvcache_release(KvCache *kv, int slot) {
     kv->len[slot] = 0;
 }
 
+void kvcache_copy_prefix(KvCache *kv, int dst, int src, int n) {
+    CHECK(dst >= 0 && dst < kv->n_slots && src >= 0 && src < kv->n_slots && dst != src);
+    CHECK(n >= 0 && n <= kv->len[src]);
+    for (int l = 0; l < kv->n_layers; l++)
+        memcpy(kvcache_row(kv, l, dst, 0), kvcache_row(kv, l, src, 0), (size_t)n * kv->W * sizeof(float));
+    kv->len[dst] = n;
+}
+
 size_t kvcache_bytes(const KvCache *kv) {
     return (size_t)kv->n_layers * kv->n_slots * kv->max_len * kv->W * sizeof(float);
 }

@@ -44,6 +44,10 @@ static inline float *kvcache_row(const KvCache *kv, int layer, int slot, int pos
 /* Takes a free slot (len 0, busy), or −1 when all are busy. Lowest index first. */
 int kvcache_acquire(KvCache *kv);
 void kvcache_release(KvCache *kv, int slot);
+/* Slot dst's first n rows (every layer) become a copy of slot src's: len[dst] = n. Rows depend on
+ * their tokens alone, so a sequence whose context starts with another's takes its rows instead
+ * of recomputing them. src must hold at least n rows. */
+void kvcache_copy_prefix(KvCache *kv, int dst, int src, int n);
 
 size_t kvcache_bytes(const KvCache *kv);
 /* Floats per cached row (W above). */

@@ -18,6 +18,16 @@
  * the next step feeds them (as a chunk) before the sequence samples again. The server closes a
  * spent thinking budget this way.
  *
+ * Shared prompts (GenOptions.share_prompts, generate.h): gen_session_add compares the new
+ * sequence's prompt with the running ones. If one is prefilling exactly that prompt, the new one
+ * follows it: it feeds no rows, and in the step that ends the leader's prefill it copies the
+ * leader's prompt rows and samples its first token from the leader's last-position logits. Else
+ * if one's cache already holds the prompt, it copies all but the last prompt row and feeds that
+ * row. A leader cancelled, finished or given forced tokens before its followers are served
+ * hands them over (the first takes the rows fed so far and leads the rest); a follower given
+ * forced tokens takes the rows fed so far and feeds the rest itself. Off under speculative
+ * decoding (the MTP cache layer is not shared).
+ *
  * Threads: one thread at a time calls a session's functions (the engine thread of r1 serve).
  */
 #ifndef R1_INFER_SESSION_H
