@@ -104,8 +104,8 @@ try {
       if (t.classList && t.classList.contains("answer")) window.__updates.answer++; } })
       .observe(document.getElementById("log"), {subtree: true, childList: true, characterData: true})`);
   await typeInto("temperature", "0");
-  await typeInto("max_tokens", "160");
-  await typeInto("budget", "60");
+  await typeInto("max_tokens", "320");   // long enough phases to arrive in several reads on a fast machine
+  await typeInto("budget", "200");
   await typeInto("prompt", "what is two plus three");
   await pressEnter();
   const state = await waitDone(1);
