@@ -38,29 +38,12 @@ DEFINE_TILE(1, 1)
 DEFINE_TILE(1, 2)
 DEFINE_TILE(1, 3)
 
-void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t a_cs,
-             const real *B, size_t ldb, real *C, size_t ldc, int accumulate) {
-    CHECK(M >= 0 && N >= 0 && K >= 0);
-    /* column strips of up to 48 (3 vectors), the last one as narrow as it can be */
-    for (int j = 0; j < N; j += 48) {
-        const int cols = N - j < 48 ? N - j : 48, nv = (cols + 15) / 16;
-        int i = 0;
-        for (; i + 8 <= M; i += 8) {
-            const real *a = A + (size_t)i * a_rs;
-            real *c = C + (size_t)i * ldc + j;
-            if (nv == 3) tile_8x3(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else if (nv == 2) tile_8x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else tile_8x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-        }
-        for (; i < M; i++) {
-            const real *a = A + (size_t)i * a_rs;
-            real *c = C + (size_t)i * ldc + j;
-            if (nv == 3) tile_1x3(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else if (nv == 2) tile_1x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else tile_1x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-        }
-    }
-}
+typedef void (*TileFn)(int, int, float, const float *, size_t, size_t, const float *, size_t, float *, size_t, int);
+/* rows of a big tile, columns of a vector, vectors of a strip; the strip kernels by [vectors - 1] */
+#define TM_ROWS 8
+#define TM_LANES 16
+#define TM_VECS 3
+static const TileFn tm_big[TM_VECS] = {tile_8x1, tile_8x2, tile_8x3}, tm_one[TM_VECS] = {tile_1x1, tile_1x2, tile_1x3};
 
 #elif !REAL_IS_DOUBLE && defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -107,24 +90,30 @@ DEFINE_TILE2(4, 2)
 DEFINE_TILE2(1, 1)
 DEFINE_TILE2(1, 2)
 
+typedef void (*TileFn)(int, int, float, const float *, size_t, size_t, const float *, size_t, float *, size_t, int);
+#define TM_ROWS 4
+#define TM_LANES 8
+#define TM_VECS 2
+static const TileFn tm_big[TM_VECS] = {tile2_4x1, tile2_4x2}, tm_one[TM_VECS] = {tile2_1x1, tile2_1x2};
+
+#endif
+
+#if !REAL_IS_DOUBLE && (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)))
+/* column strips of up to TM_VECS vectors, the last one as narrow as it can be; row tiles of
+ * TM_ROWS, then single rows */
 void tile_mm(int M, int N, int K, real alpha, const real *A, size_t a_rs, size_t a_cs,
              const real *B, size_t ldb, real *C, size_t ldc, int accumulate) {
     CHECK(M >= 0 && N >= 0 && K >= 0);
-    for (int j = 0; j < N; j += 16) {
-        const int cols = N - j < 16 ? N - j : 16;
+    enum { STRIP = TM_LANES * TM_VECS };
+    for (int j = 0; j < N; j += STRIP) {
+        const int cols = N - j < STRIP ? N - j : STRIP, nv = (cols + TM_LANES - 1) / TM_LANES;
         int i = 0;
-        for (; i + 4 <= M; i += 4) {
-            const real *a = A + (size_t)i * a_rs;
-            real *c = C + (size_t)i * ldc + j;
-            if (cols > 8) tile2_4x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else tile2_4x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-        }
-        for (; i < M; i++) {
-            const real *a = A + (size_t)i * a_rs;
-            real *c = C + (size_t)i * ldc + j;
-            if (cols > 8) tile2_1x2(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-            else tile2_1x1(cols, K, alpha, a, a_rs, a_cs, B + j, ldb, c, ldc, accumulate);
-        }
+        for (; i + TM_ROWS <= M; i += TM_ROWS)
+            tm_big[nv - 1](cols, K, alpha, A + (size_t)i * a_rs, a_rs, a_cs, B + j, ldb, C + (size_t)i * ldc + j, ldc,
+                           accumulate);
+        for (; i < M; i++)
+            tm_one[nv - 1](cols, K, alpha, A + (size_t)i * a_rs, a_rs, a_cs, B + j, ldb, C + (size_t)i * ldc + j, ldc,
+                           accumulate);
     }
 }
 
