@@ -16,6 +16,11 @@
 //   node tools/tokenizer_ref.js hf-prune TOK.json IN.json OUT.json   as `prune`, for any tokenizer.json, by HF
 //   node tools/tokenizer_ref.js hf-train TOK.json DATA OUT.json  HF's BpeTrainer (defaults) on DATA
 //   node tools/tokenizer_ref.js bench FILE [REPEAT]      encodes FILE's lines; prints {"mb_per_s": x, "tokens": n}
+//   node tools/tokenizer_ref.js hf-bench TOK.json FILE IDS.bin [BATCH]   HF encodes FILE's lines once,
+//                                                        BATCH (1000) lines per encodeBatch, only those
+//                                                        calls timed; writes the ids (u32 LE); prints
+//                                                        seconds and CPU seconds of those calls, tokens,
+//                                                        peak RSS, CPU ticks per thread over the loop
 //   node tools/tokenizer_ref.js prune IN.json OUT.json   a tokenizer.json holding only what IN's texts use
 //                                                        (see tests/fixtures/tokenizer/README.md)
 "use strict";
@@ -146,6 +151,53 @@ if (mode0 === "hf-encode" || mode0 === "hf-encode-bin") {
     const out = [];
     for (const t of texts) out.push((await hf.encode(t, null, { addSpecialTokens: false })).getIds());
     process.stdout.write(mode0 === "hf-encode" ? JSON.stringify(out) + "\n" : out.map((x) => x.join(" ")).join("\n") + "\n");
+  })();
+  return;
+}
+
+// hf-bench: one side of bench/bench_tokenizer_hf.sh. Run it with UV_THREADPOOL_SIZE=1 (the
+// binding encodes on libuv's pool: one worker thread), TOKENIZERS_PARALLELISM=false and
+// RAYON_NUM_THREADS=1 (encodeBatch then encodes its texts one after another); the CPU ticks of
+// every thread during the timed loop are printed so that the caller can check one thread did it.
+if (mode0 === "hf-bench") {
+  const { Tokenizer } = require(path.join(modules, "tokenizers"));
+  const hf = Tokenizer.fromFile(a0);
+  const text = fs.readFileSync(b0, "utf8");
+  const lines = text.split(/(?<=\n)/);
+  const batch = Number(process.argv[6] || 1000);
+  const ticks = () => {   // utime + stime of each thread, in clock ticks
+    const out = {};
+    for (const t of fs.readdirSync("/proc/self/task")) {
+      const st = fs.readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      out[t] = Number(f[11]) + Number(f[12]);
+    }
+    return out;
+  };
+  (async () => {
+    let ids = new Uint32Array(1 << 20), n = 0, secs = 0, cpu = 0;
+    const th0 = ticks();
+    for (let i = 0; i < lines.length; i += batch) {
+      const part = lines.slice(i, i + batch);
+      const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
+      const encs = await hf.encodeBatch(part, { addSpecialTokens: false });
+      secs += Number(process.hrtime.bigint() - t0) / 1e9;
+      const c = process.cpuUsage(c0);   // every thread's CPU time during the call
+      cpu += (c.user + c.system) / 1e6;
+      for (const enc of encs) {   // untimed: the ids into one array
+        const row = enc.getIds();
+        if (n + row.length > ids.length) { const g = new Uint32Array(2 * (n + row.length)); g.set(ids.subarray(0, n)); ids = g; }
+        ids.set(row, n);
+        n += row.length;
+      }
+    }
+    const th1 = ticks();
+    const busy = {};
+    for (const t of Object.keys(th1)) if (th1[t] - (th0[t] || 0) > 0) busy[t === String(process.pid) ? "main" : t] = th1[t] - (th0[t] || 0);
+    fs.writeFileSync(process.argv[5], Buffer.from(ids.buffer, 0, 4 * n));
+    process.stdout.write(JSON.stringify({ seconds: secs, cpu_seconds: cpu, bytes: Buffer.byteLength(text, "utf8"),
+                                          tokens: n, max_rss_mb: process.resourceUsage().maxRSS / 1024, thread_ticks: busy,
+                                          threads: Object.keys(th1).length }) + "\n");
   })();
   return;
 }
