@@ -108,6 +108,11 @@ static void load_average(char *out, size_t n) {
 
 /* ---- timing ---- */
 
+/* Many short timed runs, the best kept: other jobs on a shared machine only ever slow a run down,
+ * and a short run is more likely to go unpreempted. */
+#define RUNS(quick) ((quick) ? 5 : 15)
+#define RUN_S(quick) ((quick) ? 0.01 : 0.02)
+
 /* Best rate (work per second) of runs of fn(ctx), each run repeated until >= min_s, `reps` runs
  * after one warm-up call. */
 static double best_rate(void (*fn)(void *), void *ctx, double work, int reps, double min_s) {
@@ -216,13 +221,13 @@ static void bench_tiles(RoofTable *tab, const Roofs *rf, int quick) {
     HeadBufs b = head_bufs();
     TileList *l = calloc(1, sizeof *l);
     head_forward(l, &b);
-    double g = best_rate(tl_run, l, l->flops, quick ? 2 : 5, quick ? 0.05 : 0.2) * 1e-9;
+    double g = best_rate(tl_run, l, l->flops, RUNS(quick), RUN_S(quick)) * 1e-9;
     Roof r = roof_for(rf, l->flops / l->bytes, 1, 0, 1);
     roof_add(tab, "tile_mm_attn_fwd", "tile_mm attention fwd tiles", "8x(8..256)x48,8x32x..", 1,
              l->flops / l->bytes, g, "GFLOP/s", r.name, r.value);
     memset(l, 0, sizeof *l);
     head_backward(l, &b);
-    g = best_rate(tl_run, l, l->flops, quick ? 2 : 5, quick ? 0.05 : 0.2) * 1e-9;
+    g = best_rate(tl_run, l, l->flops, RUNS(quick), RUN_S(quick)) * 1e-9;
     r = roof_for(rf, l->flops / l->bytes, 1, 0, 1);
     roof_add(tab, "tile_mm_attn_bwd", "tile_mm attention bwd tiles", "5 kinds, 8-row tiles", 1,
              l->flops / l->bytes, g, "GFLOP/s", r.name, r.value);
@@ -252,7 +257,7 @@ static void bench_pair_tiles(RoofTable *tab, const Roofs *rf, int dot, const cha
         flops += 2.0 * TR * DV * n;
         bytes += 2.0 * TR * n + 2.0 * n * DV + 4.0 * TR * DV;
     }
-    const double g = best_rate(pairs_run, &p, flops, quick ? 2 : 5, quick ? 0.05 : 0.2) * 1e-9;
+    const double g = best_rate(pairs_run, &p, flops, RUNS(quick), RUN_S(quick)) * 1e-9;
     const Roof r = roof_for(rf, flops / bytes, 1, dot, 1);
     char what[48];
     snprintf(what, sizeof what, "tile_mm_pairs P.V (%s)", kind);
@@ -265,23 +270,26 @@ static void bench_pair_tiles(RoofTable *tab, const Roofs *rf, int dot, const cha
 typedef struct KnStream {
     KnWeight *w;
     int copies, M, N, K, nt;
+    int group, next;   /* copies per call, from `next` on (round the ring) */
     const float *A;
     float *C;
 } KnStream;
 
-/* One pass over every copy, each copy's panels split in halves over the threads (as the engine
- * splits them). */
+/* The products of `group` copies in turn, each copy's panels split in halves over the threads (as
+ * the engine splits them); the next call goes on from where this one stopped. */
 static void kn_pass(void *ctx) {
-    const KnStream *s = ctx;
+    KnStream *s = ctx;
     const int panels = (s->N + KN_PANEL - 1) / KN_PANEL;
     #pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), per = (panels + s->nt - 1) / s->nt;
         const int p0 = t * per, p1 = p0 + per < panels ? p0 + per : panels;
         const int c0 = p0 * KN_PANEL, c1 = p1 * KN_PANEL < s->N ? p1 * KN_PANEL : s->N;
-        for (int i = 0; p0 < p1 && i < s->copies; i++)
-            kn_weight_gemm(s->M, c1 - c0, s->K, s->A, s->K, NULL, 0, &s->w[i], p0, s->C + c0, s->N, 0, 0);
+        for (int i = 0; p0 < p1 && i < s->group; i++)
+            kn_weight_gemm(s->M, c1 - c0, s->K, s->A, s->K, NULL, 0, &s->w[(s->next + i) % s->copies], p0, s->C + c0,
+                           s->N, 0, 0);
     }
+    s->next = (s->next + s->group) % s->copies;
 }
 
 /* Packs W [N, K] as fmt (f32 or bf16 as stored) and copies it until `bytes` are filled. */
@@ -319,18 +327,18 @@ static void bench_decode(RoofTable *tab, const Roofs *rf, KnFormat fmt, const ch
     s.C = malloc(sizeof(float) * Mmax * N);
     const double wbytes = (double)kn_weight_bytes(fmt, N, K) * s.copies;
     char id[48], what[48], shape[32];
-    for (int nt = 1; nt <= 2; nt++) {   /* M 1: weight streaming */
-        s.M = 1; s.nt = nt;
-        const double gbs = best_rate(kn_pass, &s, wbytes, quick ? 2 : 5, quick ? 0.05 : 0.3) * 1e-9;
+    for (int nt = 1; nt <= 2; nt++) {   /* M 1: weight streaming, a run = one pass over all copies */
+        s.M = 1; s.nt = nt; s.group = s.copies;
+        const double gbs = best_rate(kn_pass, &s, wbytes, RUNS(quick), 0) * 1e-9;
         const double bytes = wbytes + 4.0 * s.copies * (K + N), flops = 2.0 * N * K * s.copies;
         snprintf(id, sizeof id, "decode_kn_%s_1row", fname);
         snprintf(what, sizeof what, "kn_weight_gemm %s M1 (weights)", fname);
         snprintf(shape, sizeof shape, "1x1536x256 x%d", s.copies);
         roof_add(tab, id, what, shape, nt, flops / bytes, gbs, "GB/s", nt == 1 ? "read_1t" : "read_2t", rf->read[nt]);
     }
-    s.M = Mmax; s.nt = 1;   /* M 64: arithmetic */
+    s.M = Mmax; s.nt = 1; s.group = 8;   /* M 64: arithmetic, 8 copies a call (still streamed) */
     const double flops = 2.0 * Mmax * N * K * s.copies;
-    const double g = best_rate(kn_pass, &s, flops, quick ? 2 : 3, quick ? 0.05 : 0.3) * 1e-9;
+    const double g = best_rate(kn_pass, &s, flops / s.copies * s.group, RUNS(quick), RUN_S(quick)) * 1e-9;
     snprintf(id, sizeof id, "decode_kn_%s_64rows", fname);
     snprintf(what, sizeof what, "kn_weight_gemm %s M64", fname);
     snprintf(shape, sizeof shape, "64x1536x256 x%d", s.copies);
@@ -376,7 +384,7 @@ static void bench_sgemm(RoofTable *tab, const Roofs *rf, int quick) {
             gemm_shape(shape, sizeof shape, big[s]);
             snprintf(id, sizeof id, "sgemm_%s%s_%dx%dx%d", big[s][0] ? "T" : "N", big[s][1] ? "T" : "N", big[s][2],
                      big[s][3], big[s][4]);
-            const double g = gemm_rate(gemm_blas, big[s], quick ? 2 : 3, quick ? 0.05 : 0.3);
+            const double g = gemm_rate(gemm_blas, big[s], RUNS(quick), RUN_S(quick));
             const Roof r = roof_for(rf, gemm_ai(big[s]), nt, 0, 0);
             roof_add(tab, id, "OpenBLAS sgemm (training)", shape, nt, gemm_ai(big[s]), g, "GFLOP/s", r.name, r.value);
         }
@@ -390,7 +398,7 @@ static void bench_gemm_bf16(RoofTable *tab, const Roofs *rf, int dot, const char
     gemm_shape(shape, sizeof shape, z);
     snprintf(what, sizeof what, "gemm_bf16 (%s)", kind);
     /* the plain loops take seconds per call: one timed call */
-    const double g = gemm_rate(gemm_bf16, z, portable ? 1 : quick ? 2 : 3, portable ? 0 : quick ? 0.05 : 0.3);
+    const double g = gemm_rate(gemm_bf16, z, portable ? 1 : RUNS(quick), portable ? 0 : RUN_S(quick));
     const Roof r = roof_for(rf, gemm_ai(z), 1, dot, 0);
     roof_add(tab, "gemm_bf16_NT_4096x768x256", what, shape, 1, gemm_ai(z), g, "GFLOP/s", r.name, r.value);
 }
@@ -398,9 +406,8 @@ static void bench_gemm_bf16(RoofTable *tab, const Roofs *rf, int dot, const char
 /* ---- the peaks ---- */
 
 static void bench_peaks(RoofTable *tab, Roofs *rf, int quick) {
-    /* many short runs, best of each: other jobs on the machine only ever slow a run down */
-    const int reps = quick ? 5 : 20;
-    const double min_s = quick ? 0.01 : 0.02;
+    const int reps = RUNS(quick) + 5;
+    const double min_s = RUN_S(quick);
     const double cpuinfo = roof_cpuinfo_mhz();
     double clock = roof_clock_mhz(quick ? 10 : 40);
     __builtin_cpu_init();
@@ -447,7 +454,7 @@ static void bench_peaks(RoofTable *tab, Roofs *rf, int quick) {
     roof_stream_init(a, b, c, n, 2);
     for (int nt = 1; nt <= 2; nt++)
         for (int kind = 0; kind < 3; kind++) {
-            const double gbs = roof_stream_gbs((RoofStream)kind, a, b, c, n, nt, quick ? 3 : 10);
+            const double gbs = roof_stream_gbs((RoofStream)kind, a, b, c, n, nt, RUNS(quick));
             char id[32], what[48];
             snprintf(id, sizeof id, "stream_%s", ROOF_STREAM_NAMES[kind]);
             snprintf(what, sizeof what, "memory %s (STREAM bytes)", ROOF_STREAM_NAMES[kind]);
@@ -455,7 +462,7 @@ static void bench_peaks(RoofTable *tab, Roofs *rf, int quick) {
             if (kind == ROOF_READ) rf->read[nt] = gbs;
         }
     free(a); free(b); free(c);
-    rf->l2read = roof_cache_read_gbs((size_t)256 << 10, quick ? 3 : 10);
+    rf->l2read = roof_cache_read_gbs((size_t)256 << 10, RUNS(quick));
     roof_add(tab, "l2_read", "L2 read (256 KB, sum)", "256 KB doubles", 1, -1, rf->l2read, "GB/s", NULL, 0);
 }
 
