@@ -269,6 +269,31 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
 
 enum { KW_KC = 64 };   /* K rows of a panel widened at a time (16 KB) */
 
+/* Rows k0 .. k0+kc of panel p, its first nb columns, widened to f32 as kn_at reads them, into
+ * out[k·KN_PANEL + j]: the format chosen once per chunk, the rows read front to back. */
+static void widen_rows(const KnWeight *w, int p, int k0, int kc, int nb, float *out) {
+    const size_t at = ((size_t)p * w->K + (size_t)k0) * KN_PANEL;
+    for (int k = 0; k < kc; k++) {
+        float *o = out + (size_t)k * KN_PANEL;
+        const size_t row = at + (size_t)k * KN_PANEL;
+        switch (w->fmt) {
+        case KN_BF16:
+            for (int j = 0; j < nb; j++) o[j] = bf16_to_f32(((const uint16_t *)w->data)[row + j]);
+            break;
+        case KN_F16:
+            for (int j = 0; j < nb; j++) o[j] = f16_to_f32(((const uint16_t *)w->data)[row + j]);
+            break;
+        case KN_F8: {
+            const float *sc = f8_scales(w) + ((size_t)p * n_blocks(w->K) + (size_t)(k0 + k) / F8_BLOCK) * KN_PANEL;
+            for (int j = 0; j < nb; j++) o[j] = e4m3_to_f32(((const uint8_t *)w->data)[row + j]) * sc[j];
+            break;
+        }
+        default:
+            for (int j = 0; j < nb; j++) o[j] = kn_at(w, k0 + k, p * KN_PANEL + j);
+        }
+    }
+}
+
 void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t *Ap, int ldap,
                     const KnWeight *w, int p0, float *C, int ldc, int acc, int kern) {
     CHECKF(kern != BF16_KERNEL_DOT, "this build has no AVX512-BF16 kernel");
@@ -290,11 +315,10 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
     }
     float chunk[KW_KC * KN_PANEL];
     for (int j0 = 0; j0 < N; j0 += KN_PANEL) {
-        const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL, n0 = p0 * KN_PANEL + j0;
+        const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL;
         for (int k0 = 0; k0 < K; k0 += KW_KC) {
             const int kc = K - k0 < KW_KC ? K - k0 : KW_KC;
-            for (int k = 0; k < kc; k++)
-                for (int j = 0; j < nb; j++) chunk[k * KN_PANEL + j] = kn_at(w, k0 + k, n0 + j);
+            widen_rows(w, p0 + j0 / KN_PANEL, k0, kc, nb, chunk);
             gemm_small_panel(M, nb, kc, A + k0, lda, chunk, KN_PANEL, C + j0, ldc, acc || k0 > 0);
         }
     }
