@@ -162,11 +162,7 @@ fuzz: $(FUZZ_BIN)
 bench: $(BUILD)/r1 $(BENCH_BIN)
 	@BUILD=$(BUILD) ./bench/run.sh $(filter-out %/bench_model,$(BENCH_BIN))   # bench_train.sh runs bench_model beside torch
 
-# Open MPI's libraries and plugins keep memory until exit: LeakSanitizer skips those (and only
-# those) frames, with the plugins kept loaded so that their frames have names.
 debug:
-	OMPI_MCA_mca_base_component_disable_dlclose=1 \
-	LSAN_OPTIONS="suppressions=$(CURDIR)/tests/lsan_openmpi.supp:print_suppressions=0" \
 	$(MAKE) BUILD=build-debug OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
 	        LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
