@@ -267,6 +267,7 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
 
 #include "kernels/gemm_small.h"
 
+#if !REAL_IS_DOUBLE
 enum { KW_KC = 64 };   /* K rows of a panel widened at a time (16 KB) */
 
 /* Rows k0 .. k0+kc of panel p, its first nb columns, widened to f32 as kn_at reads them, into
@@ -293,12 +294,25 @@ static void widen_rows(const KnWeight *w, int p, int k0, int kc, int nb, float *
         }
     }
 }
+#endif
 
 void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t *Ap, int ldap,
                     const KnWeight *w, int p0, float *C, int ldc, int acc, int kern) {
     CHECKF(kern != BF16_KERNEL_DOT, "this build has no AVX512-BF16 kernel");
     if (M <= 0 || N <= 0) return;
+#if REAL_IS_DOUBLE   /* gemm_small_* take doubles here: one explicit f32 chain per output instead */
+    if (w->fmt != KN_BF16_DOT) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                float s = acc ? C[(size_t)i * ldc + j] : 0;
+                for (int k = 0; k < K; k++) s = fmaf(A[(size_t)i * lda + k], kn_at(w, k, p0 * KN_PANEL + j), s);
+                C[(size_t)i * ldc + j] = s;
+            }
+        return;
+    }
+#else
     if (w->fmt == KN_F32) { gemm_small_kn(M, N, K, A, lda, w->data, p0, C, ldc, acc); return; }
+#endif
     if (w->fmt == KN_BF16_DOT) {   /* the pairs' order: the odd product first, as vdpbf16ps adds */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) {
@@ -313,6 +327,7 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
             }
         return;
     }
+#if !REAL_IS_DOUBLE
     float chunk[KW_KC * KN_PANEL];
     for (int j0 = 0; j0 < N; j0 += KN_PANEL) {
         const int nb = N - j0 < KN_PANEL ? N - j0 : KN_PANEL;
@@ -322,6 +337,7 @@ void kn_weight_gemm(int M, int N, int K, const float *A, int lda, const uint32_t
             gemm_small_panel(M, nb, kc, A + k0, lda, chunk, KN_PANEL, C + j0, ldc, acc || k0 > 0);
         }
     }
+#endif
 }
 
 #endif
