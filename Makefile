@@ -46,7 +46,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN  := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 LIB       := $(BUILD)/libr1.a
 
-.PHONY: all test test-run bench debug fuzz run deps clean help check-tests report-screenshot serve-screenshot chaos tsan
+.PHONY: all test test-run bench debug fuzz run deps clean help check-tests print-cflags report-screenshot serve-screenshot chaos tsan
 all: $(BUILD)/r1 $(TEST_BIN)
 
 help:
@@ -61,6 +61,10 @@ help:
 	@echo "make report-screenshot  nano pipeline report rendered by headless Chromium: build/report.png"
 	@echo "make serve-screenshot   r1 serve's web chat driven in headless Chromium: build/serve.png"
 	@echo "make deps     install the Debian packages r1.c needs (as root)"
+
+# the compiler flags without the optimisation and target choice (tests/build_portable.sh)
+print-cflags:
+	@echo -std=c11 -fopenmp $(WARN) $(CPPFLAGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -132,7 +136,7 @@ FUZZ_SECONDS ?= 60
 test: deps
 	@$(MAKE) --no-print-directory test-run
 test-run: all $(BUILD)/r1 $(FUZZ_BIN)
-	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh tests/disk_full.sh \
+	@R1=$(BUILD)/r1 FUZZ="$(FUZZ_BIN)" ./tests/run.sh $(TEST_BIN) $(if $(FUZZ_BIN),tests/fuzz.sh) tests/report_render.sh tests/disk_full.sh tests/build_portable.sh \
 	  tests/serve_api.sh tests/serve_page.sh tests/serve_load.sh
 
 # the nano pipeline's report.html rendered by headless Chromium (tools/deps.sh --chromium), checked

@@ -156,7 +156,7 @@ static int differences(const char *run_dir, const Comparison *c, double **d, cha
     int n = a && b ? intervals_paired(a, b, c->metric, d, why, why_n) : -1;
     if (n < 0 && a && b) {   /* name the evaluations in the reason */
         char inner[200];
-        snprintf(inner, sizeof inner, "%s", why);
+        snprintf(inner, sizeof inner, "%.199s", why);
         snprintf(why, why_n, "%s and %s: %s", c->a, c->b, inner);
     }
     cJSON_Delete(a);
