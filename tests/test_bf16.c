@@ -153,6 +153,16 @@ static int tile_case(int kern, int M, int N, int K, int trans_a, int acc, uint64
             }
         }
     EXPECTF(ok, "tile_mm_pairs: M %d N %d K %d (or rows/strips alone differ)", M, N, K);
+    if (ok && trans_a) {   /* A stored as Aᵀ [K, lda]: its pair columns give the same chains */
+        const size_t ldac = (size_t)M + 3;
+        uint32_t *Ac = malloc(sizeof(uint32_t) * (size_t)Kp * ldac + 4);
+        float *Q = tu_dup(C0, (size_t)M * ldc);
+        pairs_of_cols(Ac, ldac, A, (size_t)lda, K, M);
+        tile_mm_pairs_cols_with(kern, M, N, K, alpha, Ac, ldac, Bp, (size_t)N + 7, Q, (size_t)ldc, acc);
+        ok = tu_same_bits(C, Q, (size_t)M * ldc);
+        EXPECTF(ok, "tile_mm_pairs_cols: M %d N %d K %d differs from tile_mm_pairs", M, N, K);
+        free(Ac); free(Q);
+    }
     free(A); free(B); free(C0); free(C); free(P); free(Ap); free(Bp);
     return ok;
 }

@@ -1,4 +1,4 @@
-"""Speed of our PyTorch reference (float32, CPU): the `reference` figures of `make bench`.
+"""Speed of our PyTorch reference (CPU): the `reference` figures of `make bench`.
 
     /usr/bin/python3 tools/bench_torch.py --config CONFIG.json --batch 16 --seq 256 --threads 2 --mode train
     /usr/bin/python3 tools/bench_torch.py --config CONFIG.json --batch 64 --new-tokens 128 --threads 2 --mode decode
@@ -7,6 +7,11 @@ train:  forward + loss.backward() of the whole model (MTP modules included when 
         them, λ = --mtp-lambda, default 0.3), tokens/s = batch·seq / median seconds per step over
         --steps steps after --warmup steps (best and mean are printed too). No optimizer step.
         --lockstep: one step per line read on stdin, "STEP <seconds>" printed after each.
+        --precision bf16: mixed precision as a PyTorch user trains on CPU: the forward (losses
+        included) under torch.autocast("cpu", dtype=torch.bfloat16), the backward outside it,
+        float32 master weights and gradients. Autocast runs the Linear/matmul/bmm products in
+        bf16 (oneDNN's kernels, `"onednn_bf16_isa"` in the output names the ISA it dispatched to)
+        and leaves the rest to the operands' dtypes.
 decode: greedy batched generation with a naive K/V cache (main model, no MTP): prefill a random
         prompt of --prompt tokens, then --new-tokens one-token steps; tokens/s = batch·new_tokens /
         median decode seconds over --steps runs (prefill excluded).
@@ -17,7 +22,7 @@ system OpenBLAS, pthread build, which ignores torch.set_num_threads), OMP_WAIT_P
 OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs / Haswell on AVX2 CPUs (OpenBLAS 0.3.21 misdetects
 recent Xeons as Prescott), MALLOC_MMAP_MAX_=0 and MALLOC_TRIM_THRESHOLD_=1e11 (glibc keeps freed
 tensors' memory; the script re-executes itself once to apply them). HF-style init
-(normal(0, initializer_range)), float32.
+(normal(0, initializer_range)), float32 weights.
 """
 import argparse
 import json
@@ -104,7 +109,8 @@ def bench_train(model, args):
             if not sys.stdin.readline():
                 sys.exit("bench_torch: --lockstep: the controller closed stdin")
         t0, c0 = time.perf_counter(), _cpu()
-        out = model(tokens, mtp_lambda=args.mtp_lambda, alpha=args.alpha, want_logits=False)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            out = model(tokens, mtp_lambda=args.mtp_lambda, alpha=args.alpha, want_logits=False)
         out["total_loss"].backward()
         dt, dc = time.perf_counter() - t0, _cpu() - c0
         if args.lockstep:
@@ -154,12 +160,16 @@ def main():
     ap.add_argument("--alpha", type=float, default=0.0, help="sequence balance loss weight")
     ap.add_argument("--new-tokens", type=int, default=128, help="decode: tokens generated")
     ap.add_argument("--prompt", type=int, default=16, help="decode: prompt length")
+    ap.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                    help="train: f32, or bf16 autocast around the forward (fp32 master weights)")
     ap.add_argument("--lockstep", action="store_true",
                     help="train: wait for a line on stdin before each step, print 'STEP <seconds>' "
                          "after it (bench/train_vs_torch.py runs this and ours in turn)")
     args = ap.parse_args()
     if args.lockstep and args.mode != "train":
         ap.error("--lockstep is for --mode train")
+    if args.precision != "f32" and args.mode != "train":
+        ap.error("--precision is for --mode train")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with open(args.config) as f:
@@ -171,7 +181,7 @@ def main():
     else:
         model.requires_grad_(False)
         r = bench_decode(model, args)
-    r.update({"threads": args.threads, "mode": args.mode, "batch": args.batch,
+    r.update({"threads": args.threads, "mode": args.mode, "batch": args.batch, "precision": args.precision,
               "torch": torch.__version__, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
               "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),

@@ -398,7 +398,8 @@ class MoE(nn.Module):
         parts = xs.split(counts.tolist(), 0)
         ys = [self.experts[e](part) for e, part in enumerate(parts) if part.shape[0] > 0]
         y = torch.cat(ys, 0) * wsorted[:, None]
-        out = xf.new_zeros(B * T, D).index_add(0, tok, y)
+        # y.to: under bf16 autocast y is bf16 and x is not; the combine stays in x's dtype
+        out = xf.new_zeros(B * T, D).index_add(0, tok, y.to(xf.dtype))
         if self.shared_experts is not None:
             out = out + self.shared_experts(xf)
         if stats is not None:

@@ -33,20 +33,23 @@ static size_t row_stride(int T) { return ((size_t)T + 15) & ~(size_t)15; }
 
 /* bf16 (prec MAT_BF16): the pair layouts of one (b, h) pair (tile_bf16.h), in 32-bit words:
  * Vᵀ as pair rows along Dv [⌈Dv/2⌉, Tp]; V, K, Q, dO as pair rows along the sequence
- * [⌈T/2⌉, D]; one tile's A operand [ATT_TR, ⌈max(T, Dqk, Dv)/2⌉]. The scores q·k stay fp32:
+ * [⌈T/2⌉, D]; one tile's A operand [ATT_TR, ⌈max(T, Dqk, Dv)/2⌉]; backward's P and dS as pair
+ * rows along the queries [⌈T/2⌉, Tp] (the A operands of dV = Pᵀ·dO and dK = dSᵀ·Q, read by
+ * columns: converted once, not once per key tile by strided reads). The scores q·k stay fp32:
  * they feed the exponential, and bf16 operands there moved the bench config's gradient five times
  * more than every other product of the model together (tests/test_bf16_train.c). */
-typedef struct PairBufs { uint32_t *vt, *v, *k, *q, *dO, *a; size_t lda; } PairBufs;
+typedef struct PairBufs { uint32_t *vt, *v, *k, *q, *dO, *a, *pc, *dsc; size_t lda; } PairBufs;
 
 static size_t pair_words(int T, int Dqk, int Dv, PairBufs *pb, uint32_t *base) {
     const size_t Tp = ((size_t)T + 15) & ~(size_t)15, Th = ((size_t)T + 1) / 2;
     size_t mx = (size_t)T > (size_t)Dqk ? (size_t)T : (size_t)Dqk;
     if ((size_t)Dv > mx) mx = (size_t)Dv;
     const size_t lda = (mx + 1) / 2;
-    const size_t sz[6] = {((size_t)Dv + 1) / 2 * Tp, Th * Dv, Th * Dqk, Th * Dqk, Th * Dv, ATT_TR * lda};
+    const size_t sz[8] = {((size_t)Dv + 1) / 2 * Tp, Th * Dv, Th * Dqk, Th * Dqk, Th * Dv, ATT_TR * lda,
+                          Th * Tp, Th * Tp};
     size_t off = 0;
-    uint32_t **dst[6] = {&pb->vt, &pb->v, &pb->k, &pb->q, &pb->dO, &pb->a};
-    for (int i = 0; i < 6; i++) {
+    uint32_t **dst[8] = {&pb->vt, &pb->v, &pb->k, &pb->q, &pb->dO, &pb->a, &pb->pc, &pb->dsc};
+    for (int i = 0; i < 8; i++) {
         if (base) *dst[i] = base + off;
         off += (sz[i] + 15) & ~(size_t)15;
     }
@@ -150,6 +153,31 @@ static void to_pairs(uint32_t *dst, size_t ld, const real *B, size_t ldb, int K,
     CHECK(0);
 #else
     pairs_of_cols(dst, ld, B, ldb, K, N);
+#endif
+}
+
+/* dst pair row t (query rows 2t, 2t+1) = those rows of X [T, Tp], columns up to the end of their
+ * query tile (what the row pass wrote; a tile of ATT_TR rows starts at an even row). */
+static void pairs_of_tiles(uint32_t *dst, size_t Tp, const real *X, int T) {
+#if REAL_IS_DOUBLE
+    (void)dst; (void)Tp; (void)X; (void)T;
+    CHECK(0);
+#else
+    for (int t = 0; 2 * t < T; t++) {
+        const int end = (2 * t / ATT_TR + 1) * ATT_TR, n = end < T ? end : T;
+        pairs_of_cols(dst + (size_t)t * Tp, Tp, X + (size_t)(2 * t) * Tp, Tp, 2 * t + 1 < T ? 2 : 1, n);
+    }
+#endif
+}
+
+/* C [M, N] = alpha·A·B in bf16, A by its pair columns (pairs_of_tiles), B in pairs. */
+static void tile_bf16_cols(int M, int N, int K, real alpha, const uint32_t *Ac, size_t ldac, const uint32_t *Bp,
+                           size_t ldbp, real *C, size_t ldc) {
+#if REAL_IS_DOUBLE
+    (void)M; (void)N; (void)K; (void)alpha; (void)Ac; (void)ldac; (void)Bp; (void)ldbp; (void)C; (void)ldc;
+    CHECK(0);
+#else
+    tile_mm_pairs_cols_with(0, M, N, K, alpha, Ac, ldac, Bp, ldbp, C, ldc, 0);
 #endif
 }
 
@@ -264,18 +292,23 @@ void attention_backward_kv(real *dq, const AttKVGrad *dkv, const real *dout, con
          * (every entry read was written above: tiles of keys and queries share boundaries) */
         real *dV = at_out(dkv->v, b, T, h), *dK1 = at_out(dkv->k1, b, T, h);
         real *dK2 = D2 > 0 ? at_out(dkv->k2, b, T, h) : NULL;
+        if (bf) {
+            pairs_of_tiles(pb.pc, Tp, P, T);
+            pairs_of_tiles(pb.dsc, Tp, dS, T);
+        }
         for (int s0 = 0; s0 < T; s0 += ATT_TR) {
             const int sb = s0 + ATT_TR < T ? ATT_TR : T - s0, nr = T - s0;
             const size_t at = (size_t)s0 * Tp + s0;
             /* (s0 is even: the pair rows of dO and Q start at s0 / 2) */
-            if (bf) tile_bf16(&pb, sb, Dv, nr, 1, P + at, 1, Tp, pb.dO + (size_t)s0 / 2 * Dv, (size_t)Dv,
-                              dV + (size_t)s0 * dkv->v.ld, dkv->v.ld);
+            const size_t atp = (size_t)s0 / 2 * Tp + s0;   /* (s0, s0) in the pair-row layouts */
+            if (bf) tile_bf16_cols(sb, Dv, nr, 1, pb.pc + atp, Tp, pb.dO + (size_t)s0 / 2 * Dv, (size_t)Dv,
+                                   dV + (size_t)s0 * dkv->v.ld, dkv->v.ld);
             else tile_mm(sb, Dv, nr, 1, P + at, 1, Tp, dO + (size_t)s0 * ldo, ldo, dV + (size_t)s0 * dkv->v.ld,
                          dkv->v.ld, 0);
             /* dK tile = scale · dSᵀ · Q; with two key blocks, computed aside and then split */
             real *dK = D2 == 0 ? dK1 + (size_t)s0 * dkv->k1.ld : dKt;
             const size_t lddk = D2 == 0 ? dkv->k1.ld : (size_t)Dqk;
-            if (bf) tile_bf16(&pb, sb, Dqk, nr, scale, dS + at, 1, Tp, pb.q + (size_t)s0 / 2 * Dqk, (size_t)Dqk, dK, lddk);
+            if (bf) tile_bf16_cols(sb, Dqk, nr, scale, pb.dsc + atp, Tp, pb.q + (size_t)s0 / 2 * Dqk, (size_t)Dqk, dK, lddk);
             else tile_mm(sb, Dqk, nr, scale, dS + at, 1, Tp, Q + (size_t)s0 * ldq, ldq, dK, lddk, 0);
             if (D2 == 0) continue;
             for (int s = 0; s < sb; s++) {

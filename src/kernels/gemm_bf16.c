@@ -38,7 +38,7 @@ void gemm_bf16_ref(int ta, int tb, int M, int N, int K, float alpha, const float
 #define MR 12           /* rows of the register tile */
 #define NR 32           /* columns of the register tile (two vectors) */
 #define MC 96           /* rows of A per packed block (a multiple of MR) */
-#define NC 256          /* columns of B per packed block (a multiple of NR) */
+#define NC 512          /* columns of B per packed block (a multiple of NR) */
 
 /* A block: row r's pairs at a_pack[r·KCP ..]. B block: panel q's pair row p at b_pack[(q·KCP + p)·NR ..]. */
 static _Thread_local uint32_t a_pack[MC * KCP] __attribute__((aligned(64)));
@@ -46,23 +46,60 @@ static _Thread_local uint32_t b_pack[NC * KCP] __attribute__((aligned(64)));
 
 static __mmask16 lanes(int n) { return (__mmask16)(n >= 16 ? 0xFFFF : n > 0 ? (1u << n) - 1 : 0); }
 
+/* x[i] (16 vectors of 16 words) = its transpose: word j of vector i <- word i of vector j. */
+static inline void transpose16(__m512i x[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {            /* 2×2 blocks of words */
+        t[i] = _mm512_unpacklo_epi32(x[i], x[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(x[i], x[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)              /* 4×4 blocks */
+        for (int j = 0; j < 2; j++) {
+            x[i + 2 * j] = _mm512_unpacklo_epi64(t[i + j], t[i + j + 2]);
+            x[i + 2 * j + 1] = _mm512_unpackhi_epi64(t[i + j], t[i + j + 2]);
+        }
+    for (int i = 0; i < 16; i += 8)              /* 128-bit lanes of 8×8 blocks */
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_i32x4(x[i + j], x[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_i32x4(x[i + j], x[i + j + 4], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {                /* 256-bit halves of the 16×16 */
+        x[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        x[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+/* 16 pairs (32 values) of a contiguous row, from src[0 .. n) (n <= 32; the rest zero). */
+static inline __m512i pairs16(const float *src, int n) {
+    const __m512 v0 = _mm512_maskz_loadu_ps(lanes(n), src);
+    const __m512 v1 = _mm512_maskz_loadu_ps(lanes(n - 16), src + 16);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(bf16x16_from_ps(v0)), bf16x16_from_ps(v1), 1);
+}
+
 /* Rows i0..i0+mc of op(A), columns k0..k0+kc, into a_pack (rows up to the next MR multiple zero). */
 static void pack_a(int ta, const float *A, int lda, int i0, int mc, int k0, int kc) {
     const int kpn = (kc + 1) / 2, mpad = (mc + MR - 1) / MR * MR;
     if (!ta) {
         for (int r = 0; r < mc; r++) bf16_pairs_from_f32(a_pack + (size_t)r * KCP, A + (size_t)(i0 + r) * lda + k0, kc);
     } else {
-        /* A stored [K, M]: rows k and k+1 side by side make the pairs of 16 rows of op(A) */
-        const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                               _mm512_set1_epi32(KCP));
-        for (int p = 0; p < kpn; p++) {
-            const float *lo = A + (size_t)(k0 + 2 * p) * lda + i0;
-            const float *hi = 2 * p + 1 < kc ? lo + lda : NULL;
-            for (int i = 0; i < mc; i += 16) {
-                const __mmask16 m = lanes(mc - i);
-                const __m512 vl = _mm512_maskz_loadu_ps(m, lo + i);
-                const __m512 vh = hi ? _mm512_maskz_loadu_ps(m, hi + i) : _mm512_setzero_ps();
-                _mm512_mask_i32scatter_epi32(a_pack + (size_t)i * KCP + p, m, idx, bf16x16_pairs(vl, vh), 4);
+        /* A stored [K, M]: rows k and k+1 side by side make the pairs of 16 rows of op(A); 16 such
+         * vectors (pairs p..p+15) transposed give 16 rows' runs of 16 pairs */
+        for (int i = 0; i < mc; i += 16) {
+            const __mmask16 m = lanes(mc - i);
+            for (int p0 = 0; p0 < kpn; p0 += 16) {
+                __m512i x[16];
+                for (int p = 0; p < 16; p++) {
+                    const int k = 2 * (p0 + p);
+                    if (k >= kc) { x[p] = _mm512_setzero_si512(); continue; }
+                    const float *lo = A + (size_t)(k0 + k) * lda + i0 + i;
+                    const __m512 vl = _mm512_maskz_loadu_ps(m, lo);
+                    const __m512 vh = k + 1 < kc ? _mm512_maskz_loadu_ps(m, lo + lda) : _mm512_setzero_ps();
+                    x[p] = bf16x16_pairs(vl, vh);
+                }
+                transpose16(x);
+                const __mmask16 mp = lanes(kpn - p0);
+                for (int r = 0; r < 16 && i + r < mc; r++)
+                    _mm512_mask_storeu_epi32(a_pack + (size_t)(i + r) * KCP + p0, mp, x[r]);
             }
         }
     }
@@ -87,13 +124,18 @@ static void pack_b(int tb, const float *B, int ldb, int j0, int nc, int k0, int 
                 }
             }
         } else {
-            /* B stored [N, K]: column j's K values are contiguous, so its pairs are too */
-            uint32_t row[KCP];
-            for (int c = 0; c < NR; c++) {
-                if (c < nq) bf16_pairs_from_f32(row, B + (size_t)(jq + c) * ldb + k0, kc);
-                else memset(row, 0, sizeof row);
-                for (int p = 0; p < kpn; p++) dst[(size_t)p * NR + c] = row[p];
-            }
+            /* B stored [N, K]: column j's K values are contiguous, so its pairs are too; 16 columns'
+             * runs of 16 pairs transposed give 16 pair rows of those columns */
+            for (int c0 = 0; c0 < NR; c0 += 16)
+                for (int p0 = 0; p0 < kpn; p0 += 16) {
+                    __m512i x[16];
+                    for (int c = 0; c < 16; c++)
+                        x[c] = c0 + c < nq ? pairs16(B + (size_t)(jq + c0 + c) * ldb + k0 + 2 * p0, kc - 2 * p0)
+                                           : _mm512_setzero_si512();
+                    transpose16(x);
+                    for (int p = 0; p < 16 && p0 + p < kpn; p++)
+                        _mm512_store_si512(dst + (size_t)(p0 + p) * NR + c0, x[p]);
+                }
         }
     }
 }

@@ -12,7 +12,7 @@
  * Each C element is one fp32 chain per K block of GEMM_BF16_KC in order, the blocks' sums added
  * to C in order: the bits depend on neither M, N, where the element's row or column block starts,
  * nor the thread that computes it. Single-threaded (matmul.h's Linear layer splits row blocks over
- * the threads). No allocation: the packing buffers are thread-local (about 150 KB per thread).
+ * the threads). No allocation: the packing buffers are thread-local (about 300 KB per thread).
  *
  * Bound (tests/test_bf16.c): with u = 2^-8 (bf16's unit roundoff) and the exact products of the
  * f32 operands, per element

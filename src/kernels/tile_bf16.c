@@ -45,7 +45,7 @@ void pairs_of_cols(uint32_t *dst, size_t ld, const float *B, size_t ldb, int K, 
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                      \
             bv[v] = (__m512bh)_mm512_maskz_loadu_epi32(acc_mask(NV, v, ml), b + 16 * v);          \
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                                     \
-            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + p]);          \
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + (size_t)p * aps]); \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                  \
                 c[r][v] = _mm512_dpbf16_ps(c[r][v], a, bv[v]);                                    \
         }
@@ -56,10 +56,11 @@ void pairs_of_cols(uint32_t *dst, size_t ld, const float *B, size_t ldb, int K, 
             bl[v] = bf16_pair_lo_ps(x);                                                           \
             bh[v] = bf16_pair_hi_ps(x);                                                           \
         }                                                                                         \
-        acc_fma_pairs(R, NV, c, A, lda, p, bl, bh);
+        acc_fma_pairs(R, NV, c, A + (size_t)p * aps, lda, 0, bl, bh);
 #define DEFINE_TP_KERNEL(KIND, ATTR, R, NV)                                                       \
 ATTR static void tp_##KIND##_##R##x##NV(int cols, int Kp, float alpha, const uint32_t *A, size_t lda,\
-                                        const uint32_t *B, size_t ldb, float *C, size_t ldc, int acc) {\
+                                        size_t aps, const uint32_t *B, size_t ldb, float *C, size_t ldc, \
+                                        int acc) {                                                \
     const __mmask16 ml = acc_tail_mask(cols);                                                     \
     __m512 c[R][NV];                                                                              \
     acc_zero(R, NV, c);                                                                           \
@@ -78,14 +79,16 @@ DEFINE_TP(1, 1)
 DEFINE_TP(1, 2)
 DEFINE_TP(1, 3)
 
-typedef void (*TpFn)(int, int, float, const uint32_t *, size_t, const uint32_t *, size_t, float *, size_t, int);
+typedef void (*TpFn)(int, int, float, const uint32_t *, size_t, size_t, const uint32_t *, size_t, float *, size_t,
+                     int);
 static const TpFn tp_table[2][2][3] = {
     {{tp_dot_1x1, tp_dot_1x2, tp_dot_1x3}, {tp_dot_8x1, tp_dot_8x2, tp_dot_8x3}},
     {{tp_fma_1x1, tp_fma_1x2, tp_fma_1x3}, {tp_fma_8x1, tp_fma_8x2, tp_fma_8x3}},
 };
 
-void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap,
-                        const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
+/* Row i's pair p of A at Ap[i·ldap + p·aps]. */
+static void tile_pairs(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap, size_t aps,
+                       const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
     CHECK(M >= 0 && N >= 0 && K >= 0);
     if (kern == BF16_KERNEL_AUTO) kern = bf16_cpu_has_dot() ? BF16_KERNEL_DOT : BF16_KERNEL_FMA;
     CHECKF(kern != BF16_KERNEL_DOT || bf16_cpu_has_dot(), "this CPU has no AVX512-BF16");
@@ -95,18 +98,18 @@ void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32
         const int cols = N - j < 48 ? N - j : 48, nv = (cols + 15) / 16;
         int i = 0;
         for (; i + 8 <= M; i += 8)
-            tp_table[kern][1][nv - 1](cols, Kp, alpha, Ap + (size_t)i * ldap, ldap, Bp + j, ldbp, C + (size_t)i * ldc + j, ldc,
-                                      accumulate);
+            tp_table[kern][1][nv - 1](cols, Kp, alpha, Ap + (size_t)i * ldap, ldap, aps, Bp + j, ldbp,
+                                      C + (size_t)i * ldc + j, ldc, accumulate);
         for (; i < M; i++)
-            tp_table[kern][0][nv - 1](cols, Kp, alpha, Ap + (size_t)i * ldap, ldap, Bp + j, ldbp, C + (size_t)i * ldc + j, ldc,
-                                      accumulate);
+            tp_table[kern][0][nv - 1](cols, Kp, alpha, Ap + (size_t)i * ldap, ldap, aps, Bp + j, ldbp,
+                                      C + (size_t)i * ldc + j, ldc, accumulate);
     }
 }
 
 #else   /* portable: the same chain per element */
 
-void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap,
-                        const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
+static void tile_pairs(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap, size_t aps,
+                       const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
     CHECK(M >= 0 && N >= 0 && K >= 0);
     CHECKF(kern != BF16_KERNEL_DOT, "this build has no AVX512-BF16 kernel");
     const int Kp = (K + 1) / 2;
@@ -114,7 +117,7 @@ void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32
         for (int j = 0; j < N; j++) {
             float s = 0;
             for (int p = 0; p < Kp; p++) {
-                const uint32_t a = Ap[(size_t)i * ldap + p], b = Bp[(size_t)p * ldbp + j];
+                const uint32_t a = Ap[(size_t)i * ldap + (size_t)p * aps], b = Bp[(size_t)p * ldbp + j];
                 s += bf16_to_f32((uint16_t)(a >> 16)) * bf16_to_f32((uint16_t)(b >> 16));
                 s += bf16_to_f32((uint16_t)a) * bf16_to_f32((uint16_t)b);
             }
@@ -125,7 +128,17 @@ void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32
 
 #endif
 
+void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap,
+                        const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
+    tile_pairs(kern, M, N, K, alpha, Ap, ldap, 1, Bp, ldbp, C, ldc, accumulate);
+}
+
 void tile_mm_pairs(int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap,
                    const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
-    tile_mm_pairs_with(BF16_KERNEL_AUTO, M, N, K, alpha, Ap, ldap, Bp, ldbp, C, ldc, accumulate);
+    tile_pairs(BF16_KERNEL_AUTO, M, N, K, alpha, Ap, ldap, 1, Bp, ldbp, C, ldc, accumulate);
+}
+
+void tile_mm_pairs_cols_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ac, size_t ldac,
+                             const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate) {
+    tile_pairs(kern, M, N, K, alpha, Ac, 1, ldac, Bp, ldbp, C, ldc, accumulate);
 }

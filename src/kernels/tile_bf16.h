@@ -30,5 +30,11 @@ void tile_mm_pairs(int M, int N, int K, float alpha, const uint32_t *Ap, size_t 
 /* The same with the inner kernel chosen (gemm_bf16.h's Bf16Kernel: 0 = the best; tests). */
 void tile_mm_pairs_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ap, size_t ldap,
                         const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate);
+/* tile_mm_pairs with A given by its pair COLUMNS: row i's pair t at Ac[t·ldac + i] — pairs_of_cols
+ * of Aᵀ [K, M], so a product over Aᵀ's rows (attention's dV = Pᵀ·dO) converts Aᵀ once for all its
+ * column tiles. The same chains, the same bits as tile_mm_pairs on the same pairs. (kern: the
+ * inner kernel as tile_mm_pairs_with; 0 = the best.) */
+void tile_mm_pairs_cols_with(int kern, int M, int N, int K, float alpha, const uint32_t *Ac, size_t ldac,
+                             const uint32_t *Bp, size_t ldbp, float *C, size_t ldc, int accumulate);
 
 #endif
