@@ -10,7 +10,13 @@
  *   kv_bytes_per_token, kv_mha_bytes_per_token: the latent cache vs plain MHA caching
  * Each figure is the median of --reps runs (default 3) after one warm-up run.
  *
- *   build/bench/bench_decode [--config PATH] [--threads N] [--reps N] [--only 64|1]
+ * --weights: the precision the engine's products read the weights in — f32 (the default), or bf16:
+ * every matrix packed once as bf16 pairs and multiplied in bf16 with fp32 accumulation
+ * (GenOptions.weight_format KN_BF16_DOT: what `r1 generate --weights bf16` runs, and what
+ * llama.cpp runs on a bf16 GGUF on a CPU with AVX512-BF16: bf16 weights, activations rounded to
+ * bf16, vdpbf16ps). With bf16 the figures' names end in _bf16.
+ *
+ *   build/bench/bench_decode [--config PATH] [--threads N] [--reps N] [--only 64|1] [--weights f32|bf16]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,8 @@
 #include "model/model.h"
 
 typedef struct Run { double decode_tps, prefill_tps; GenStats st; } Run;
+
+static KnFormat weight_format = KN_F32;
 
 static Run run_once(const Model *m, int B, int prompt_len, int new_tokens, int spec, int chunk) {
     int *prompts = xmalloc((size_t)B * prompt_len * sizeof *prompts);
@@ -37,6 +45,7 @@ static Run run_once(const Model *m, int B, int prompt_len, int new_tokens, int s
     o.prefill_chunk = chunk;
     o.max_len = prompt_len + new_tokens + 1;
     o.speculative = spec;
+    o.weight_format = weight_format;
     GenOutput *out = xcalloc((size_t)B, sizeof *out);
     Run res = {0};
     Err e = {{0}};
@@ -83,6 +92,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--only")) only = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "f32")) weight_format = KN_F32;
+        else if (!strcmp(argv[i], "--weights") && !strcmp(argv[i + 1], "bf16")) weight_format = KN_BF16_DOT;
+        else if (!strcmp(argv[i], "--weights")) { fprintf(stderr, "bench_decode: --weights: f32 or bf16, got %s\n", argv[i + 1]); return 2; }
         else { fprintf(stderr, "bench_decode: unknown flag %s\n", argv[i]); return 2; }
     }
     ModelConfig cfg;
@@ -92,16 +104,17 @@ int main(int argc, char **argv) {
         return 1;
     }
     threads_set(threads);
+    const int bf16 = weight_format == KN_BF16_DOT;
     Model m;
     model_init(&m, &cfg);
     param_init(&m.table, &m.cfg, m.params, 1);
     if (only == 0 || only == 64) {
         Run r = median_of(&m, reps, 64, 16, 128, 0, 256);
-        bench_record("decode64_tokens_per_s", r.decode_tps, "tokens/s", NULL, 0);
+        bench_record(bf16 ? "decode64_tokens_per_s_bf16" : "decode64_tokens_per_s", r.decode_tps, "tokens/s", NULL, 0);
     }
     if (only == 0 || only == 1) {
         Run r = median_of(&m, reps, 1, 16, 128, 0, 256);
-        bench_record("decode1_tokens_per_s", r.decode_tps, "tokens/s", NULL, 0);
+        bench_record(bf16 ? "decode1_tokens_per_s_bf16" : "decode1_tokens_per_s", r.decode_tps, "tokens/s", NULL, 0);
     }
     if (only == 0) {
         Run p = median_of(&m, reps, 8, 256, 1, 0, 512);
