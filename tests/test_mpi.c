@@ -1,10 +1,11 @@
 /* `mpirun -np N r1 ...` (Open MPI, 2 and 4 ranks on this machine, over TCP on loopback: --mca btl
  * tcp,self, so the network path runs, not shared memory): pretrain, sft and grpo (and at 2 ranks
  * distill, zero, rm train and align) end with model files (and optimizer state and metrics)
- * byte-identical to one process; ZeRO-1 holds 1/N of the moments per rank (OUT/memory.json);
- * `r1 pipeline --preset nano --ranks 2` ends with the results.json of --ranks 1; a 2-rank run stopped by
- * SIGTERM to mpirun resumes in one process to the same bytes; a rank killed mid-run ends the job
- * within seconds, naming it, and its last checkpoint resumes to the same bytes; bad input (a
+ * byte-identical to one process; ZeRO-1 holds 1/N of the moments per rank, rank 0 included
+ * (OUT/memory.json); `r1 pipeline --preset nano --ranks 2` ends with the results.json of --ranks 1;
+ * a 2-rank run stopped by SIGTERM to mpirun resumes in one process to the same bytes; a rank
+ * killed mid-run ends the job within seconds, naming it, and its last checkpoint resumes to the
+ * same bytes; so does a run whose checkpoint write fails on rank 0 (no rank hangs); bad input (a
  * batch the ranks cannot share, ranks with other options or another r1, a rank count that is not
  * a power of two, a command that does not run data-parallel) is one error before any work, with
  * no run folder. SKIP when mpirun is missing. Open MPI refuses root unless told: the two
@@ -223,12 +224,16 @@ static int read_memory(const char *run, RankMemory *m) {
     return 0;
 }
 
-/* A 6.4 M-parameter qwen2 (51 MB of moments, against 256 KiB chunks: the granularity of a shard)
- * pretrained for 2 steps at 1, 2 (ZeRO-0 and ZeRO-1) and 4 ranks: under ZeRO-1 each rank holds
- * 1/N of one process's moments (to one chunk per level of the tree), and rank 1's peak resident
- * memory is at least a quarter of one process's moments below ZeRO-0's (it holds half of them;
- * rank 0's peak does not fall: it gathers all the moments for each checkpoint); one process
- * writes no memory.json (it runs as without MPI). */
+/* A 6.4 M-parameter qwen2 (51 MB of moments, against 256 KiB chunks: the granularity of a shard,
+ * and 4 MiB pieces: rank 0 takes a shard of another rank in several) pretrained for 2 steps at 1,
+ * 2 (ZeRO-0 and ZeRO-1) and 4 ranks, with the bytes of one process: under ZeRO-1 each rank holds
+ * 1/N of one process's moments (to one chunk per level of the tree), rank 1's peak resident memory
+ * is at least a quarter of one process's moments below ZeRO-0's (it holds half of them), and so is
+ * rank 0's (it writes the checkpoint with the other ranks' moments streamed to it, never all at
+ * once). The 2-rank run resumed at 4 ranks for a third step ends with the bytes of one process
+ * resumed alike, and its rank 0 (which read the moments for every rank and wrote them again) peaks
+ * less than a quarter of the moments above rank 1. One process writes no memory.json (it runs as
+ * without MPI). */
 static void test_zero1_memory(void) {
     SKIP_IF(no_mpirun());
     tu_put(tu_path(dir, "wide.json"),
@@ -244,10 +249,14 @@ static void test_zero1_memory(void) {
     EXPECTF(r1_run(&o, 2, z0, "wide2z0", NULL) == 0, "%s", o.s);
     EXPECTF(r1_run(&o, 2, args, "wide2", NULL) == 0, "%s", o.s);
     EXPECTF(r1_run(&o, 4, args, "wide4", NULL) == 0, "%s", o.s);
-    sb_free(&o);
+    expect_same_run("wide1", "wide2", "step-2");
+    expect_same_run("wide1", "wide4", "step-2");
     EXPECT(!file_exists(tu_path(dir, "wide1/memory.json")));
-    RankMemory m0, m2, m4;
-    if (read_memory("wide2z0", &m0) || read_memory("wide2", &m2) || read_memory("wide4", &m4)) return;
+    RankMemory m0, m2, m4, mr;
+    if (read_memory("wide2z0", &m0) || read_memory("wide2", &m2) || read_memory("wide4", &m4)) {
+        sb_free(&o);
+        return;
+    }
     const double total = m2.one_process, chunk = 2.0 * 4 * 32768;
     EXPECTF(total > 40e6 && m0.one_process == total && m4.one_process == total, "one process: %.0f bytes", total);
     for (int k = 0; k < 2; k++)
@@ -265,9 +274,21 @@ static void test_zero1_memory(void) {
         EXPECTF(m->ranks == 2 * (i + 1) && sum == total, "%d ranks: %.0f moment bytes in all, one process %.0f", m->ranks,
                 sum, total);
     }
-    EXPECTF(m0.rss[1] - m2.rss[1] >= 0.25 * total,
-            "rank 1's peak resident memory: %.1f MB under ZeRO-1, %.1f MB under ZeRO-0 (moments %.1f vs %.1f MB)",
-            m2.rss[1] / 1e6, m0.rss[1] / 1e6, m2.moments[1] / 1e6, m0.moments[1] / 1e6);
+    for (int k = 0; k < 2; k++)
+        EXPECTF(m0.rss[k] - m2.rss[k] >= 0.25 * total,
+                "rank %d's peak resident memory: %.1f MB under ZeRO-1, %.1f MB under ZeRO-0 (moments %.1f vs %.1f MB)",
+                k, m2.rss[k] / 1e6, m0.rss[k] / 1e6, m2.moments[k] / 1e6, m0.moments[k] / 1e6);
+    /* resumed: the 2-rank checkpoint at 4 ranks, one process's at one */
+    char more[1100];
+    snprintf(more, sizeof more, "%s --steps 3 --resume", args);
+    EXPECTF(r1_run(&o, 0, more, "wide1", NULL) == 0, "%s", o.s);
+    EXPECTF(r1_run(&o, 4, more, "wide2", NULL) == 0, "%s", o.s);
+    sb_free(&o);
+    expect_same_run("wide1", "wide2", "step-3");
+    if (read_memory("wide2", &mr)) return;
+    EXPECTF(mr.ranks == 4 && mr.rss[0] > 0 && mr.rss[0] - mr.rss[1] < 0.25 * total,
+            "resumed at %d ranks: rank 0's peak resident memory %.1f MB, rank 1's %.1f MB (moments %.1f MB in all)",
+            mr.ranks, mr.rss[0] / 1e6, mr.rss[1] / 1e6, total / 1e6);
 }
 
 /* ---- r1 pipeline --ranks ---- */
@@ -461,6 +482,38 @@ static void test_killed_rank(void) {
     expect_resumes_like_one_process("kill");
 }
 
+/* A ZeRO-1 checkpoint whose write fails half-way through the moments on rank 0 (--ckpt-fault 2:
+ * the second save, as a full disk would) while the other rank's moments stream to it: rank 0 takes
+ * the rest of them all the same, so the job ends at once with the error from rank 0 alone (no rank
+ * left sending); the first checkpoint is intact, and resumed at 4 ranks it ends with the bytes of
+ * one process. */
+static void test_zero1_save_fault(void) {
+    SKIP_IF(no_mpirun());
+    char args[1024], fault[1100], more[1100];
+    pretrain_args(args, sizeof args, "--grad-accum 4 --lr-scheduler constant --warmup-steps 0 --eval-every 0 "
+                  "--steps 3 --save-every 1");
+    snprintf(fault, sizeof fault, "%s --ckpt-fault 2", args);
+    snprintf(more, sizeof more, "%s --resume", args);
+    StrBuf o = {0};
+    EXPECTF(r1_run(&o, 0, args, "fault1", NULL) == 0, "%s", o.s);
+    double t0 = now();
+    int rc = tu_runf(&o, "timeout -k 5 60 " MPIRUN " -np 2 %s %s --out %s/fault2", tu_r1_bin(), fault, dir);
+    double took = now() - t0;
+    int lines = 0;
+    for (const char *c = o.s ? o.s : ""; (c = strstr(c, "r1: error: ")); c++) lines++;
+    EXPECTF(rc != 0 && rc != 124 && took < 30 && lines == 1 && strstr(o.s, "simulated interruption half-way"),
+            "rc %d after %.1f s, %d error lines: %s", rc, took, lines, o.s);
+    char root[256], ck[4096];
+    snprintf(root, sizeof root, "%s/fault2/checkpoints", dir);
+    int64_t step = 0;
+    Err e = {{0}};
+    EXPECTF(checkpoint_latest(root, ck, sizeof ck, &step, &e) == 1 && step == 1, "%s: latest step %lld", root,
+            (long long)step);
+    EXPECTF(r1_run(&o, 4, more, "fault2", NULL) == 0, "%s", o.s);
+    expect_same_run("fault1", "fault2", "step-3");
+    sb_free(&o);
+}
+
 /* ---- bad input: one error line from rank 0, before any work ---- */
 
 /* rc and out of the command that should have refused (out read after the command ran). */
@@ -550,6 +603,7 @@ int main(void) {
     RUN(test_pipeline_ranks);
     RUN(test_sigterm_resume_one_process);
     RUN(test_killed_rank);
+    RUN(test_zero1_save_fault);
     RUN(test_bad_input_refused);
     if (!getenv("KEEP")) {
         StrBuf o = {0};

@@ -186,33 +186,16 @@ void dist_exchange(const Dist *d, int peer, const void *send, size_t send_bytes,
     }
 }
 
-static void send_bytes(const void *buf, size_t n, int to) {
-    for (size_t off = 0; off < n; off += PIECE)
-        MPI_Send((const char *)buf + off, (int)(n - off < PIECE ? n - off : PIECE), MPI_BYTE, to, 9, MPI_COMM_WORLD);
+void dist_send(const Dist *d, const void *buf, size_t bytes, int to) {
+    if (!multi(d)) return;
+    for (size_t off = 0; off < bytes; off += PIECE)
+        MPI_Send((const char *)buf + off, (int)(bytes - off < PIECE ? bytes - off : PIECE), MPI_BYTE, to, 9,
+                 MPI_COMM_WORLD);
 }
 
-static void recv_bytes(void *buf, size_t n, int from) {
-    for (size_t off = 0; off < n; off += PIECE)
-        MPI_Recv((char *)buf + off, (int)(n - off < PIECE ? n - off : PIECE), MPI_BYTE, from, 9, MPI_COMM_WORLD,
-                 MPI_STATUS_IGNORE);
-}
-
-void dist_gather_parts(const Dist *d, const void *part, size_t bytes, void *out, const size_t *offsets,
-                       const size_t *sizes) {
-    if (!multi(d) || d->rank == 0) {
-        if (out != part) memmove((char *)out + offsets[0], part, bytes);
-        for (int k = 1; multi(d) && k < d->size; k++) recv_bytes((char *)out + offsets[k], sizes[k], k);
-        return;
-    }
-    send_bytes(part, bytes, 0);
-}
-
-void dist_scatter_parts(const Dist *d, const void *all, const size_t *offsets, const size_t *sizes, void *part,
-                        size_t bytes) {
-    if (!multi(d) || d->rank == 0) {
-        for (int k = 1; multi(d) && k < d->size; k++) send_bytes((const char *)all + offsets[k], sizes[k], k);
-        if (all != part) memmove(part, (const char *)all + offsets[0], bytes);
-        return;
-    }
-    recv_bytes(part, bytes, 0);
+void dist_recv(const Dist *d, void *buf, size_t bytes, int from) {
+    if (!multi(d)) return;
+    for (size_t off = 0; off < bytes; off += PIECE)
+        MPI_Recv((char *)buf + off, (int)(bytes - off < PIECE ? bytes - off : PIECE), MPI_BYTE, from, 9,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 }

@@ -77,11 +77,9 @@ int dist_or_int(const Dist *d, int x);
 /* Sends send [send_bytes] to peer and receives recv [recv_bytes] from it (either may be 0). */
 void dist_exchange(const Dist *d, int peer, const void *send, size_t send_bytes, void *recv,
                    size_t recv_bytes);
-/* Rank 0 gathers each rank's part: part [bytes] of rank k lands at out + offsets[k] (out and
- * offsets used on rank 0 only). Scatter is the reverse. */
-void dist_gather_parts(const Dist *d, const void *part, size_t bytes, void *out, const size_t *offsets,
-                       const size_t *sizes);
-void dist_scatter_parts(const Dist *d, const void *all, const size_t *offsets, const size_t *sizes, void *part,
-                        size_t bytes);
+/* Point to point: buf [bytes] to rank `to`, received there by a dist_recv of as many bytes from this
+ * rank. Messages between two ranks arrive in the order they were sent. */
+void dist_send(const Dist *d, const void *buf, size_t bytes, int to);
+void dist_recv(const Dist *d, void *buf, size_t bytes, int from);
 
 #endif

@@ -100,15 +100,15 @@ static int copy_file(const char *from, const char *to, Err *e) {
     return rc;
 }
 
-/* ---- the optimizer moments: a safetensors file of F32 tensors, streamed from the buffers ---- */
+/* ---- the optimizer moments: a safetensors file of F32 tensors, streamed ---- */
 
-/* A safetensors file of F32 tensors straight from flat buffers laid out by the table: group g
- * writes "<prefix[g]>.<name>" (or just the name when prefix[g] is NULL) from bufs[g], for every
- * tensor, or only the trainable ones when trainable_only[g]. Streamed (no copy), fsync'ed.
- * fault_half: fail half-way through the data (test hook). */
+/* A safetensors file of F32 tensors laid out by the table, streamed from `data` (no copy): group g
+ * writes "<prefix[g]>.<name>" (or just the name when prefix[g] is NULL), for every tensor, or only
+ * the trainable ones when trainable_only[g]; data->get is asked for each tensor's elements in file
+ * order. fsync'ed. fault_half: fail half-way through the data (test hook). */
 static int write_table_tensors(const char *path, const ParamTable *pt, int n_groups,
-                               const char *const *prefix, const float *const *bufs,
-                               const int *trainable_only, int fault_half, Err *e) {
+                               const char *const *prefix, const int *trainable_only,
+                               const MomentSource *data, int fault_half, Err *e) {
     StrBuf h = {0};
     sb_append(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
     uint64_t off = 0;
@@ -136,7 +136,13 @@ static int write_table_tensors(const char *path, const ParamTable *pt, int n_gro
         for (int i = 0; rc == 0 && i < pt->n; i++) {
             const ParamInfo *p = &pt->t[i];
             if (trainable_only[g] && !param_is_trainable(p)) continue;
-            rc = file_write_fd(fd, bufs[g] + p->offset, p->numel * 4, path, e);
+            for (size_t done = 0; rc == 0 && done < p->numel;) {
+                const float *src;
+                size_t k = data->get(data->ctx, g, p->offset + done, p->numel - done, &src);
+                CHECKF(k >= 1 && k <= p->numel - done, "%s: %zu of %zu elements", p->name, k, p->numel - done);
+                rc = file_write_fd(fd, src, k * 4, path, e);
+                done += k;
+            }
             written += p->numel * 4;
             if (rc == 0 && fault_half && written >= off / 2)
                 rc = err_set(e, "%s: write failed: simulated interruption half-way", path);
@@ -146,40 +152,82 @@ static int write_table_tensors(const char *path, const ParamTable *pt, int n_gro
     return rc;
 }
 
-/* exp_avg.*, exp_avg_sq.* and, when `master` is given (the model file is not f32), master.*:
- * the f32 parameters, so that resuming is exact whatever dtype the model folder holds. */
-static int write_moments(const char *path, const AdamW *opt, const float *master, int fault_half, Err *e) {
-    static const char *const prefix[3] = {"exp_avg", "exp_avg_sq", "master"};
-    const float *bufs[3] = {opt->m, opt->v, master};
-    static const int trainable[3] = {1, 1, 0};
-    return write_table_tensors(path, opt->pt, master ? 3 : 2, prefix, bufs, trainable, fault_half, e);
+/* The groups of the moments file from flat buffers laid out by the table, the moments (g < 2)
+ * from `moments` when given. */
+typedef struct FlatSource {
+    const float *bufs[3];
+    const MomentSource *moments;
+} FlatSource;
+
+static size_t flat_get(void *ctx, int g, size_t first, size_t n, const float **out) {
+    const FlatSource *f = ctx;
+    if (g < 2 && f->moments) return f->moments->get(f->moments->ctx, g, first, n, out);
+    *out = f->bufs[g] + first;
+    return n;
 }
 
-/* Reads F32 tensors "<prefix>.<name>" of a safetensors file into dst (laid out by the table),
- * for every trainable tensor (moments) or every tensor (params). The header is checked against
- * the file size and the table's shapes. */
-static int read_tensors(const char *path, const ParamTable *pt, const char *prefix, int all,
-                        float *dst, Err *e) {
+/* exp_avg.*, exp_avg_sq.* and, when `master` is given (the model file is not f32), master.*:
+ * the f32 parameters, so that resuming is exact whatever dtype the model folder holds. */
+static int write_moments(const char *path, const AdamW *opt, const MomentSource *moments, const float *master,
+                         int fault_half, Err *e) {
+    static const char *const prefix[3] = {"exp_avg", "exp_avg_sq", "master"};
+    static const int trainable[3] = {1, 1, 0};
+    FlatSource f = {{opt->m, opt->v, master}, moments};
+    if (!moments) CHECK(opt->mom_first == 0 && opt->mom_n == opt->pt->total);   /* all the moments */
+    MomentSource data = {flat_get, &f};
+    return write_table_tensors(path, opt->pt, master ? 3 : 2, prefix, trainable, &data, fault_half, e);
+}
+
+/* ---- reading safetensors files laid out by a table ---- */
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t at) {
+    for (size_t done = 0; done < n;) {
+        ssize_t got = pread(fd, (char *)buf + done, n - done, (off_t)(at + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return -1;
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+/* Opens a safetensors file: fd, the parsed header, where the data starts and how long it is. */
+static int st_open(const char *path, int *fd_out, cJSON **header, uint64_t *data0, uint64_t *data_len, Err *e) {
+    *header = NULL;
     int fd = open(path, O_RDONLY);
     if (fd < 0) return err_set(e, "%s: %s", path, strerror(errno));
     struct stat st;
     uint64_t hlen = 0;
-    int rc = 0;
-    char *hbuf = NULL;
-    cJSON *j = NULL;
     if (fstat(fd, &st) != 0 || pread(fd, &hlen, 8, 0) != 8 || hlen > (uint64_t)st.st_size - 8 || hlen > (64u << 20)) {
-        rc = err_set(e, "%s: not a safetensors file (bad header length)", path);
-        goto done;
+        close(fd);
+        return err_set(e, "%s: not a safetensors file (bad header length)", path);
     }
-    hbuf = xmalloc(hlen + 1);
-    if (pread(fd, hbuf, hlen, 8) != (ssize_t)hlen) { rc = err_set(e, "%s: truncated header", path); goto done; }
+    char *hbuf = xmalloc(hlen + 1);
+    int rc = 0;
     Err je;
-    j = json_parse_n(hbuf, hlen, &je);
-    if (!j) { rc = err_set(e, "%s: header: %s", path, je.msg); goto done; }
-    const uint64_t data0 = 8 + hlen, data_len = (uint64_t)st.st_size - data0;
+    if (pread_full(fd, hbuf, hlen, 8) != 0) rc = err_set(e, "%s: truncated header", path);
+    else if (!(*header = json_parse_n(hbuf, hlen, &je))) rc = err_set(e, "%s: header: %s", path, je.msg);
+    free(hbuf);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    *data0 = 8 + hlen;
+    *data_len = (uint64_t)st.st_size - *data0;
+    return 0;
+}
+
+enum { NOT_IN_FILE = -1 };
+
+/* Where "<prefix>.<name>" (or the name) of every tensor (all) or every trainable one starts in the
+ * file, into at[pt->n] (NOT_IN_FILE for the others), each checked: F32, the table's shape, its
+ * data inside the file. */
+static int st_index(const char *path, const cJSON *j, uint64_t data0, uint64_t data_len, const ParamTable *pt,
+                    const char *prefix, int all, int64_t *at, Err *e) {
     char key[160];
-    for (int i = 0; i < pt->n && rc == 0; i++) {
+    for (int i = 0; i < pt->n; i++) {
         const ParamInfo *p = &pt->t[i];
+        at[i] = NOT_IN_FILE;
         if (!all && !param_is_trainable(p)) continue;
         if (prefix) snprintf(key, sizeof key, "%s.%s", prefix, p->name);
         else snprintf(key, sizeof key, "%s", p->name);
@@ -187,25 +235,82 @@ static int read_tensors(const char *path, const ParamTable *pt, const char *pref
         const cJSON *dt = t ? cJSON_GetObjectItemCaseSensitive(t, "dtype") : NULL;
         const cJSON *sh = t ? cJSON_GetObjectItemCaseSensitive(t, "shape") : NULL;
         const cJSON *of = t ? cJSON_GetObjectItemCaseSensitive(t, "data_offsets") : NULL;
-        if (!t) { rc = err_set(e, "%s: tensor '%s' missing", path, key); break; }
+        if (!t) return err_set(e, "%s: tensor '%s' missing", path, key);
         if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "F32"))
-            { rc = err_set(e, "%s: tensor '%s': dtype must be F32", path, key); break; }
+            return err_set(e, "%s: tensor '%s': dtype must be F32", path, key);
         int ok = cJSON_IsArray(sh) && cJSON_GetArraySize(sh) == p->ndim;
         for (int d = 0; ok && d < p->ndim; d++) ok = cJSON_GetArrayItem(sh, d)->valuedouble == (double)p->shape[d];
-        if (!ok) { rc = err_set(e, "%s: tensor '%s': shape does not match the config", path, key); break; }
+        if (!ok) return err_set(e, "%s: tensor '%s': shape does not match the config", path, key);
         if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2)
-            { rc = err_set(e, "%s: tensor '%s': bad data_offsets", path, key); break; }
+            return err_set(e, "%s: tensor '%s': bad data_offsets", path, key);
         uint64_t a = (uint64_t)cJSON_GetArrayItem(of, 0)->valuedouble, b = (uint64_t)cJSON_GetArrayItem(of, 1)->valuedouble;
         if (b < a || b - a != (uint64_t)p->numel * 4 || b > data_len)
-            { rc = err_set(e, "%s: tensor '%s': data_offsets outside the file (truncated?)", path, key); break; }
-        if (pread(fd, dst + p->offset, p->numel * 4, (off_t)(data0 + a)) != (ssize_t)(p->numel * 4))
-            { rc = err_set(e, "%s: tensor '%s': read failed", path, key); break; }
+            return err_set(e, "%s: tensor '%s': data_offsets outside the file (truncated?)", path, key);
+        at[i] = (int64_t)(data0 + a);
     }
-done:
+    return 0;
+}
+
+/* Elements [first, first + n) of the table into dst [n] from the tensors of at[] (indexed with
+ * st_index); elements of other tensors are left as they are. */
+static int st_read_range(int fd, const char *path, const ParamTable *pt, const char *prefix, const int64_t *at,
+                         size_t first, size_t n, float *dst, Err *e) {
+    for (int i = 0; i < pt->n; i++) {
+        const ParamInfo *p = &pt->t[i];
+        size_t lo = p->offset > first ? p->offset : first;
+        size_t hi = p->offset + p->numel < first + n ? p->offset + p->numel : first + n;
+        if (at[i] == NOT_IN_FILE || lo >= hi) continue;
+        if (pread_full(fd, dst + (lo - first), (hi - lo) * 4, (uint64_t)at[i] + (lo - p->offset) * 4) != 0)
+            return err_set(e, "%s: tensor '%s%s%s': read failed", path, prefix ? prefix : "", prefix ? "." : "", p->name);
+    }
+    return 0;
+}
+
+/* Reads F32 tensors "<prefix>.<name>" of a safetensors file into dst (laid out by the table),
+ * for every trainable tensor (moments) or every tensor (params). The header is checked against
+ * the file size and the table's shapes. */
+static int read_tensors(const char *path, const ParamTable *pt, const char *prefix, int all, float *dst, Err *e) {
+    int fd;
+    cJSON *j;
+    uint64_t data0, data_len;
+    if (st_open(path, &fd, &j, &data0, &data_len, e) != 0) return -1;
+    int64_t *at = xmalloc(sizeof(int64_t) * (size_t)(pt->n > 0 ? pt->n : 1));
+    int rc = st_index(path, j, data0, data_len, pt, prefix, all, at, e);
+    if (rc == 0) rc = st_read_range(fd, path, pt, prefix, at, 0, pt->total, dst, e);
+    free(at);
     cJSON_Delete(j);
-    free(hbuf);
     close(fd);
     return rc;
+}
+
+int checkpoint_moments_open(MomentReader *mr, const char *dir, const ParamTable *pt, Err *e) {
+    memset(mr, 0, sizeof *mr);
+    mr->fd = -1;
+    mr->pt = pt;
+    snprintf(mr->path, sizeof mr->path, "%s/trainer_state/optimizer.safetensors", dir);
+    cJSON *j;
+    uint64_t data0, data_len;
+    if (st_open(mr->path, &mr->fd, &j, &data0, &data_len, e) != 0) return -1;
+    mr->at = xmalloc(sizeof(int64_t) * 2 * (size_t)(pt->n > 0 ? pt->n : 1));
+    int rc = st_index(mr->path, j, data0, data_len, pt, "exp_avg", 0, mr->at, e);
+    if (rc == 0) rc = st_index(mr->path, j, data0, data_len, pt, "exp_avg_sq", 0, mr->at + pt->n, e);
+    cJSON_Delete(j);
+    if (rc != 0) checkpoint_moments_close(mr);
+    return rc;
+}
+
+int checkpoint_moments_read(MomentReader *mr, int g, size_t first, size_t n, float *dst, Err *e) {
+    CHECK((g == 0 || g == 1) && first + n <= mr->pt->total);
+    memset(dst, 0, n * sizeof *dst);
+    return st_read_range(mr->fd, mr->path, mr->pt, g ? "exp_avg_sq" : "exp_avg", mr->at + g * mr->pt->n, first, n,
+                         dst, e);
+}
+
+void checkpoint_moments_close(MomentReader *mr) {
+    if (mr->fd >= 0) close(mr->fd);
+    free(mr->at);
+    mr->fd = -1;
+    mr->at = NULL;
 }
 
 /* ---- the model folder ---- */
@@ -243,8 +348,8 @@ static int add_file_entry(cJSON *files, const char *dir, const char *rel, Err *e
     return 0;
 }
 
-int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const TrainerState *st,
-                    int fault, char *dir_out, size_t dir_cap, Err *e) {
+int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const MomentSource *moments,
+                    const TrainerState *st, int fault, char *dir_out, size_t dir_cap, Err *e) {
     const Model *m = cm->m;
     char tmp[4096], fin[4096], old[4096], path[4200];
     snprintf(tmp, sizeof tmp, "%s/.tmp-step-%" PRId64, root, st->step);
@@ -257,7 +362,7 @@ int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, con
     if (rc == 0) rc = file_mkdirs(path, e);
     snprintf(path, sizeof path, "%s/trainer_state/optimizer.safetensors", tmp);
     const int f32 = !strcmp(m->cfg.torch_dtype, "float32");
-    if (rc == 0) rc = write_moments(path, opt, f32 ? NULL : m->params, fault == 2, e);
+    if (rc == 0) rc = write_moments(path, opt, moments, f32 ? NULL : m->params, fault == 2, e);
     cJSON *state = NULL;
     if (rc == 0) {
         state = cJSON_CreateObject();
@@ -450,15 +555,22 @@ int checkpoint_read_state(const char *dir, TrainerState *st, Err *e) {
     return rc;
 }
 
-int checkpoint_load(const char *dir, Model *m, AdamW *opt, const TrainerState *st, Err *e) {
+int checkpoint_load_params(const char *dir, Model *m, Err *e) {
     char path[4200];
-    /* parameters: model.safetensors when it holds f32, else the master copy */
+    /* model.safetensors when it holds f32, else the master copy */
     const int f32 = !strcmp(m->cfg.torch_dtype, "float32");
     snprintf(path, sizeof path, f32 ? "%s/model.safetensors" : "%s/trainer_state/optimizer.safetensors", dir);
-    if (read_tensors(path, &m->table, f32 ? NULL : "master", 1, m->params, e) != 0) return -1;
-    snprintf(path, sizeof path, "%s/trainer_state/optimizer.safetensors", dir);
-    if (read_tensors(path, opt->pt, "exp_avg", 0, opt->m, e) != 0) return -1;
-    if (read_tensors(path, opt->pt, "exp_avg_sq", 0, opt->v, e) != 0) return -1;
+    return read_tensors(path, &m->table, f32 ? NULL : "master", 1, m->params, e);
+}
+
+int checkpoint_load(const char *dir, Model *m, AdamW *opt, const TrainerState *st, Err *e) {
+    CHECK(opt->mom_first == 0 && opt->mom_n == opt->pt->total);
+    if (checkpoint_load_params(dir, m, e) != 0) return -1;
+    MomentReader mr;
+    if (checkpoint_moments_open(&mr, dir, opt->pt, e) != 0) return -1;
+    int rc = checkpoint_moments_read(&mr, 0, 0, opt->mom_n, opt->m, e);
+    if (rc == 0) rc = checkpoint_moments_read(&mr, 1, 0, opt->mom_n, opt->v, e);
+    checkpoint_moments_close(&mr);
     opt->t = st->adamw_t;
-    return 0;
+    return rc;
 }

@@ -54,10 +54,23 @@ typedef struct CkptModel {
     int n_files;
 } CkptModel;
 
-/* Test hook: fault = k > 0 makes the save fail at point k (1: after the model folder, 2: half-way
- * through optimizer.safetensors, 3: before the rename), as a full disk or a kill would. */
-int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const TrainerState *st,
-                    int fault, char *dir_out, size_t dir_cap, Err *e);
+/* Where the AdamW moments a checkpoint writes come from when no one optimizer holds them all
+ * (ZeRO-1: rank 0 receives the other ranks' shards as the file needs them): get points *out at
+ * elements [first, first + n) of moment g (0: exp_avg, 1: exp_avg_sq), laid out by the table, and
+ * returns how many of them, from the first on, are there (1 to n). Asked in file order: moment 0
+ * then 1, each over the trainable tensors in table order (increasing offsets). */
+typedef struct MomentSource {
+    size_t (*get)(void *ctx, int g, size_t first, size_t n, const float **out);
+    void *ctx;
+} MomentSource;
+
+/* Writes checkpoint step-<st->step> under root: the model folder, the moments (from `moments`, or
+ * opt's own when NULL: then it must hold them all; opt gives the table and the AdamW step count)
+ * and the state. Test hook: fault = k > 0 makes the save fail at point k (1: after the model
+ * folder, 2: half-way through optimizer.safetensors, 3: before the rename), as a full disk or a
+ * kill would. */
+int checkpoint_save(const char *root, const CkptModel *cm, const AdamW *opt, const MomentSource *moments,
+                    const TrainerState *st, int fault, char *dir_out, size_t dir_cap, Err *e);
 
 /* Writes the model folder into an existing folder `dir`, every file fsync'ed. */
 int checkpoint_write_model_folder(const char *dir, const CkptModel *cm, Err *e);
@@ -74,8 +87,28 @@ int checkpoint_in_run(const char *out_dir);
 int checkpoint_read_state(const char *dir, TrainerState *st, Err *e);
 
 /* Loads parameters and AdamW moments from a checkpoint whose state was read (hashes verified)
- * into a model built from the same config and an optimizer over its table. */
+ * into a model built from the same config and an optimizer over its table (holding all the
+ * moments). */
 int checkpoint_load(const char *dir, Model *m, AdamW *opt, const TrainerState *st, Err *e);
+/* The parameters alone (model.safetensors when it holds f32, else the master copy). */
+int checkpoint_load_params(const char *dir, Model *m, Err *e);
+
+/* A checkpoint's moments read range by range (ZeRO-1: rank 0 reads each rank's shard in turn). */
+typedef struct MomentReader {
+    int fd;
+    char path[4200];            /* DIR/trainer_state/optimizer.safetensors */
+    const ParamTable *pt;
+    int64_t *at;                /* [2 * pt->n]: where tensor i's exp_avg (at[i]) and exp_avg_sq
+                                 * (at[pt->n + i]) start in the file; -1: no moments */
+} MomentReader;
+
+/* Opens the moments of checkpoint folder dir, every entry checked against the table (dtype,
+ * shape, data inside the file). */
+int checkpoint_moments_open(MomentReader *mr, const char *dir, const ParamTable *pt, Err *e);
+/* Elements [first, first + n) of moment g (0: exp_avg, 1: exp_avg_sq) into dst [n], laid out by
+ * the table (elements of tensors without moments: 0). */
+int checkpoint_moments_read(MomentReader *mr, int g, size_t first, size_t n, float *dst, Err *e);
+void checkpoint_moments_close(MomentReader *mr);
 
 /* Removes all but the newest `keep` step-N folders (keep <= 0: nothing) and stale .tmp folders. */
 int checkpoint_prune(const char *root, int keep, Err *e);

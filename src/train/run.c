@@ -35,6 +35,8 @@ static const OptSpec RUN_SPECS[] = {
     OPT("quiet", OPT_BOOL, offsetof(RunOptions, quiet), 0, "no progress line"),
     OPT("stop_after", OPT_I64, offsetof(RunOptions, stop_after), 0,
      "stop with a checkpoint after this step, as a signal would (tests; 0: off)"),
+    OPT("ckpt_fault", OPT_INT, offsetof(RunOptions, ckpt_fault), 0,
+     "make checkpoint number K fail half-way through its optimizer file, as a full disk would (tests; 0: off)"),
     OPT("zero_stage", OPT_INT, offsetof(RunOptions, zero_stage), 0,
      "under mpirun: 1 shards the AdamW moments across the ranks (ZeRO-1), 0 keeps them all on every rank"),
 };
@@ -76,6 +78,7 @@ static int check_options(const RunOptions *o, const OptimOptions *p, Err *e) {
     if (o->log_every < 0) return opt_err(&ENGINE_SET, e, "log_every", "must be >= 0");
     if (o->threads < 0) return opt_err(&ENGINE_SET, e, "threads", "must be >= 0");
     if (o->stop_after < 0) return opt_err(&ENGINE_SET, e, "stop_after", "must be >= 0");
+    if (o->ckpt_fault < 0) return opt_err(&ENGINE_SET, e, "ckpt_fault", "must be >= 0");
     if (o->zero_stage < 0 || o->zero_stage > 1) return opt_err(&ENGINE_SET, e, "zero_stage", "must be 0 or 1");
     if (!(p->learning_rate > 0)) return opt_err(&OPTIM_SET, e, "learning_rate", "%g: must be > 0", p->learning_rate);
     if (p->warmup_steps < 0) return opt_err(&OPTIM_SET, e, "warmup_steps", "must be >= 0");
@@ -217,15 +220,14 @@ static int stop_kind(const Run *r) {
 }
 
 /* A checkpoint of the state after r->step steps: rank 0 writes it (ZeRO-1: with the moments
- * gathered from every rank). */
+ * streamed from every rank as the file reaches them). */
 static int save(Run *r, Err *e) {
-    AdamW full;
-    const AdamW *opt;
-    run_dp_moments(r, &full, &opt);
+    MomentStream ms;
+    const MomentSource *moments = run_dp_moments_begin(r, &ms);
     int rc = 0;
-    if (run_is_root(r)) rc = run_io_save(r, opt, e);
+    if (run_is_root(r)) rc = run_io_save(r, moments, e);
     else r->saved_step = r->step;
-    run_dp_moments_free(r, &full);
+    run_dp_moments_end(r, &ms);   /* (after a failed write too: no rank is left sending) */
     return dist_agree(r->dist, rc, e);
 }
 

@@ -13,6 +13,7 @@
 #include "base/threads.h"
 #include "io/json.h"
 #include "train/clip.h"
+#include "train/moment_stream.h"
 
 static int multi(const Run *r) { return dist_ranks(r->dist) > 1; }
 static int sharded(const Run *r) { return multi(r) && r->o->zero_stage == 1; }
@@ -73,48 +74,30 @@ void run_dp_init_optimizer(Run *r) {
     else adamw_init(&r->opt, pt, &r->optim->adamw);
 }
 
-/* Each rank's span of moments (its shard's elements) in the full buffers. */
-static void moment_parts(const Run *r, size_t *offsets, size_t *sizes) {
-    const int ranks = dist_ranks(r->dist);
-    size_t mine[2] = {r->opt.mom_first, r->opt.mom_n}, tot;
-    size_t *all = dist_allgather(r->dist, mine, sizeof mine, &tot, NULL);
-    for (int k = 0; k < ranks; k++) {
-        offsets[k] = all[2 * k] * sizeof(float);
-        sizes[k] = all[2 * k + 1] * sizeof(float);
-    }
-    free(all);
-}
-
 int run_dp_load(Run *r, Err *e) {
     Model *m = r->m;
     if (!multi(r)) return checkpoint_load(r->resume_dir, m, &r->opt, &r->resume, e);
-    AdamW full;
-    memset(&full, 0, sizeof full);
-    AdamW *into = &r->opt;
-    if (sharded(r) && run_is_root(r)) {
-        adamw_init(&full, &m->table, &r->optim->adamw);
-        into = &full;
-    }
-    int rc = run_is_root(r) ? checkpoint_load(r->resume_dir, m, into, &r->resume, e) : 0;
-    if (dist_bcast_status(r->dist, rc, e) != 0) {
-        if (full.m) adamw_free(&full);
-        return -1;
-    }
-    dist_bcast(r->dist, m->params, m->table.total * sizeof(real), 0);
-    if (sharded(r)) {
-        const int ranks = dist_ranks(r->dist);
-        size_t *off = xmalloc(sizeof(size_t) * (size_t)ranks), *sz = xmalloc(sizeof(size_t) * (size_t)ranks);
-        moment_parts(r, off, sz);
-        const size_t bytes = r->opt.mom_n * sizeof(float);
-        dist_scatter_parts(r->dist, full.m, off, sz, r->opt.m, bytes);
-        dist_scatter_parts(r->dist, full.v, off, sz, r->opt.v, bytes);
-        free(off);
-        free(sz);
-    } else {
+    if (!sharded(r)) {
+        int rc = run_is_root(r) ? checkpoint_load(r->resume_dir, m, &r->opt, &r->resume, e) : 0;
+        if (dist_bcast_status(r->dist, rc, e) != 0) return -1;
+        dist_bcast(r->dist, m->params, m->table.total * sizeof(real), 0);
         dist_bcast(r->dist, r->opt.m, r->opt.mom_n * sizeof(float), 0);
         dist_bcast(r->dist, r->opt.v, r->opt.mom_n * sizeof(float), 0);
+        r->opt.t = r->resume.adamw_t;
+        return 0;
     }
-    if (full.m) adamw_free(&full);
+    /* ZeRO-1: rank 0 reads the moments shard by shard and sends each to its owner */
+    MomentReader mr = {.fd = -1};
+    int rc = 0;
+    if (run_is_root(r)) {
+        rc = checkpoint_load_params(r->resume_dir, m, e);
+        if (rc == 0) rc = checkpoint_moments_open(&mr, r->resume_dir, &m->table, e);
+    }
+    if (dist_bcast_status(r->dist, rc, e) != 0) return -1;
+    dist_bcast(r->dist, m->params, m->table.total * sizeof(real), 0);
+    rc = moment_stream_load(r->dist, &r->opt, &mr, e);
+    if (run_is_root(r)) checkpoint_moments_close(&mr);
+    if (dist_bcast_status(r->dist, rc, e) != 0) return -1;
     r->opt.t = r->resume.adamw_t;
     return 0;
 }
@@ -171,28 +154,13 @@ void run_dp_apply(Run *r, double scale) {
     r->comm_seconds += clock_now() - t0;
 }
 
-void run_dp_moments(Run *r, AdamW *full, const AdamW **opt) {
-    memset(full, 0, sizeof *full);
-    *opt = &r->opt;
-    if (!sharded(r)) return;
-    const int ranks = dist_ranks(r->dist);
-    size_t *off = xmalloc(sizeof(size_t) * (size_t)ranks), *sz = xmalloc(sizeof(size_t) * (size_t)ranks);
-    moment_parts(r, off, sz);
-    if (run_is_root(r)) {
-        adamw_init(full, &r->m->table, &r->optim->adamw);
-        full->t = r->opt.t;
-        *opt = full;
-    }
-    const size_t bytes = r->opt.mom_n * sizeof(float);
-    dist_gather_parts(r->dist, r->opt.m, bytes, full->m, off, sz);
-    dist_gather_parts(r->dist, r->opt.v, bytes, full->v, off, sz);
-    free(off);
-    free(sz);
+const MomentSource *run_dp_moments_begin(Run *r, MomentStream *ms) {
+    memset(ms, 0, sizeof *ms);
+    return sharded(r) ? moment_stream_save(ms, r->dist, &r->opt) : NULL;
 }
 
-void run_dp_moments_free(Run *r, AdamW *full) {
-    (void)r;
-    if (full->m) adamw_free(full);
+void run_dp_moments_end(Run *r, MomentStream *ms) {
+    if (sharded(r)) moment_stream_end(ms);
 }
 
 /* Rank 0: the ranks' memory into out/memory.json. */

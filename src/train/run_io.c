@@ -72,7 +72,7 @@ static int check_finite_weights(const Run *r, Err *e) {
     return 0;
 }
 
-int run_io_save(Run *r, const AdamW *opt, Err *e) {
+int run_io_save(Run *r, const MomentSource *moments, Err *e) {
     r->saved_step = r->step;
     if (!r->root[0]) return 0;
     if (check_finite_weights(r, e) != 0) return -1;
@@ -84,7 +84,7 @@ int run_io_save(Run *r, const AdamW *opt, Err *e) {
     r->saves++;
     CkptModel cm = ckpt_model(r);
     char dir[4096];
-    int rc = checkpoint_save(r->root, &cm, opt, &st, r->o->ckpt_fault == r->saves ? 2 : 0, dir, sizeof dir, e);
+    int rc = checkpoint_save(r->root, &cm, &r->opt, moments, &st, r->o->ckpt_fault == r->saves ? 2 : 0, dir, sizeof dir, e);
     trainer_state_free(&st);
     if (rc != 0)
         return err_prefix(e, "checkpoint at step %lld (the previous checkpoint is intact)", (long long)r->step);

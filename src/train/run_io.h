@@ -12,10 +12,10 @@ int run_io_open_folder(Run *r, Err *e);
  * will run again). */
 int run_io_open_metrics(Run *r, Err *e);
 void run_io_close(Run *r);
-/* Checkpoint of the state after r->step steps (the moments: opt, all of them), then pruning to
- * `keep`. Weights holding NaN/Inf are refused: no checkpoint is written, the latest one stays
+/* Checkpoint of the state after r->step steps (the moments: from `moments`, or r->opt's own when
+ * NULL), then pruning to `keep`. Weights holding NaN/Inf are refused: no checkpoint is written, the latest one stays
  * the newest. */
-int run_io_save(Run *r, const AdamW *opt, Err *e);
+int run_io_save(Run *r, const MomentSource *moments, Err *e);
 /* {"step": r->step<fields>[, "skipped": true], "train_tokens": N}; a failed write (a full disk) is
  * kept for run_io_metrics_check, and no later line is written. */
 void run_io_metrics_line(Run *r, const char *fields, int skipped);
