@@ -205,11 +205,15 @@ static Model g_model;
 static Tokenizer *g_tok;
 static int g_ready;
 
+/* The engine tests' model, made once; every test that needs it fails when it could not be made. */
 static int setup_model(void) {
-    if (g_ready) return g_ready > 0;
+    if (g_ready) {
+        EXPECTF(g_ready > 0, "the test model could not be made (see the first engine test)");
+        return g_ready > 0;
+    }
     g_ready = -1;
     snprintf(dir, sizeof dir, "/tmp/r1_test_serve_XXXXXX");
-    if (!mkdtemp(dir)) return 0;
+    if (!mkdtemp(dir)) { EXPECTF(0, "mkdtemp %s", dir); return 0; }
     if (tu_cli_model(dir, 256) != 0) return 0;
     Err e = {{0}};
     if (model_dir_open(tu_path(dir, "m"), &g_model, &g_tok, &e) < 0) {

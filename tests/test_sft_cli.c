@@ -71,6 +71,9 @@ static void test_errors(void) {
     char want[300];
     snprintf(want, sizeof want, "r1: error: %s:2: record has no \"messages\"", p);
     EXPECTF(rc != 0 && strstr(o.s, want) && strchr(o.s, '\n') == o.s + o.len - 1, "%s", o.s);
+    /* a bad option is named alone */
+    rc = tu_runf(&o, "%s sft --model=%s/base --data=%s --out=%s/bad --steps=1 --eval-max-new=-1", tu_r1_bin(), dir, p, dir);
+    EXPECTF(rc != 0 && !strcmp(o.s, "r1: error: --eval-max-new: must be >= 0 (got -1)\n"), "%s", o.s);
     rc = tu_runf(&o, "%s distill --data=%s/sft.jsonl --student-config=%s/moe.json --tokenizer=%s/tok/tokenizer.json "
                   "--out=%s/st --steps=1 --seq-len=96", tu_r1_bin(), dir, dir, dir, dir);
     EXPECTF(rc != 0 && strstr(o.s, "r1: error: ") && strstr(o.s, "moe.json") && strstr(o.s, "dense") &&

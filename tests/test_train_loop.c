@@ -394,6 +394,8 @@ static void test_bad_inputs(void) {
     o.steps = 0;
     o.tokens = 0;
     EXPECT(pretrain_run(&o, &r, &e) == -1 && strstr(e.msg, "--steps"));
+    o.tokens = -1;   /* each bad option is named alone */
+    EXPECTF(pretrain_run(&o, &r, &e) == -1 && !strncmp(e.msg, "--tokens: -1: must be >= 0", 26), "%s", e.msg);
     /* an out folder that holds checkpoints needs --resume */
     o = base_options(tpath("bad_in2"), tp);
     o.steps = 1;

@@ -6,7 +6,7 @@ Used two ways:
   * bench_torch.py runs it in float32 as the speed reference of `make bench`.
 Parameters are named exactly as in Hugging Face checkpoints (named_parameters() gives
 `model.layers.3.mlp.experts.7.up_proj.weight`, ...). The maths follows
-/work/shared/reference/deepseek-v3-architecture.md and tools/README.md (Fixture format).
+shared/reference/deepseek-v3-architecture.md (beside the repository) and tools/README.md (Fixture format).
 
 Dimension legend: B batch, T tokens, D hidden, H heads, Dn/Dr/Dv head dims, Rq/Rkv ranks,
 E routed experts, K experts per token, G groups, Gk kept groups, V vocab, L layers, M MTP modules.

@@ -377,8 +377,7 @@ static int sample(Ctx *x, const char *stage, const char *from, const char *out_r
     cmd_add(&c, "--task=%s", p->rl_task);
     cmd_add(&c, "--level=%s", p->rl_levels);
     cmd_add(&c, "--n=%ld", p->sample_prompts);
-    cmd_add(&c, "-n");
-    cmd_add(&c, "%ld", p->sample_n);
+    cmd_add(&c, "--samples=%ld", p->sample_n);
     cmd_add(&c, "--keep=%ld", p->sample_keep);
     cmd_add(&c, "--max-tokens=%ld", p->max_completion);
     cmd_add(&c, "--mix-non-reasoning=0.25");

@@ -66,7 +66,8 @@ static int check_options(const PretrainOptions *o, Err *e) {
     if (!(o->mtp_lambda >= 0)) return opt_err(s, e, "mtp_lambda", "must be >= 0");
     if (!(o->seq_aux_alpha >= 0)) return opt_err(s, e, "seq_aux_alpha", "must be >= 0");
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return opt_err(s, e, "val_frac", "must be in [0, 1)");
-    if (o->steps < 0 || o->tokens < 0) return opt_err(s, e, "steps", "and %s: must be >= 0", opt_flag("tokens", f, sizeof f));
+    if (o->steps < 0) return opt_err(s, e, "steps", "%lld: must be >= 0", (long long)o->steps);
+    if (o->tokens < 0) return opt_err(s, e, "tokens", "%lld: must be >= 0", (long long)o->tokens);
     if (!o->tokens_path && !(o->tokenizer_path && o->data))
         return opt_err(s, e, "tokenizer", "required, with %s", opt_flag("data", f, sizeof f));
     const int N = dist_ranks(o->run.dist);

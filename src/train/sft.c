@@ -329,7 +329,8 @@ static int validate(const SftOptions *o, Err *e) {
         return opt_err(s, e, "steps", "or %s must be > 0", opt_flag("epochs", f1, sizeof f1));
     if (!(o->val_frac >= 0 && o->val_frac < 1)) return opt_err(s, e, "val_frac", "must be in [0, 1) (got %g)", o->val_frac);
     if (o->tasks && o->task_n < 1) return opt_err(s, e, "n", "must be >= 1");
-    if (o->eval_samples < 0 || o->eval_max_new < 0) return opt_err(s, e, "eval_samples", "and %s: must be >= 0", opt_flag("eval_max_new", f1, sizeof f1));
+    if (o->eval_samples < 0) return opt_err(s, e, "eval_samples", "must be >= 0 (got %d)", o->eval_samples);
+    if (o->eval_max_new < 0) return opt_err(s, e, "eval_max_new", "must be >= 0 (got %d)", o->eval_max_new);
     return 0;
 }
 
