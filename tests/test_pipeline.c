@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,14 @@
 static const char *r1_bin(void) { const char *b = getenv("R1"); return b ? b : "build/r1"; }
 static char dir[] = "/tmp/r1_pipeline_XXXXXX";
 
+/* User + system seconds of every waited-for child process so far. */
+static double children_cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
 /* Runs `R1 pipeline --preset nano --out OUT` quietly. */
 static int run_nano(const char *out) {
     char cmd[2048];
@@ -25,10 +34,11 @@ static int run_nano(const char *out) {
 static void test_nano_runs_every_stage(void) {
     char out[256], p[512];
     snprintf(out, sizeof out, "%s/run", dir);
-    time_t t0 = time(NULL);
     EXPECT(run_nano(out) == 0);
-    double secs = difftime(time(NULL), t0);
-    EXPECTF(secs < 180, "nano took %.0f s (bound 180)", secs);
+    /* A guard on the preset's size (the suite's time), not a speed figure: processor seconds of
+     * the pipeline's processes, which a loaded machine does not inflate as it does wall time. */
+    double cpu = children_cpu_seconds();
+    EXPECTF(cpu < 180, "nano used %.0f s of processor time (bound 180)", cpu);
     const char *stages[] = {"data", "tokenizer", "configs", "base", "r1_zero", "cold_start", "rl", "rl_nolang",
                             "sample", "rs_sft", "rm_helpful", "rm_harmless", "r1", "r1_samples",
                             "student_base", "student_distilled", "student_rl", "eval", "report"};

@@ -5,11 +5,9 @@
  * times slower (measured: SGEMM ~16 vs ~100+ GFLOP/s). The kernel set is chosen when the library
  * loads, from $OPENBLAS_CORETYPE, before any code of ours runs; so a program that finds the
  * fallback on a CPU with AVX-512 (or AVX2) sets the variable and re-executes itself once.
- * OpenMP's waiting is set the same way (read when libgomp loads): OMP_WAIT_POLICY=ACTIVE with
- * GOMP_SPINCOUNT=10000, i.e. idle workers spin ~0.1 ms before they sleep — neither a wake-up
- * through the kernel for each of a step's thousands of parallel regions, nor endless spinning
- * that takes a shared core from everyone else. Nothing changes when the user set the variables,
- * when detection worked, or with R1_BLAS_NO_REEXEC=1. */
+ * OpenMP's waiting is set the same way (read when libgomp loads): OMP_WAIT_POLICY=PASSIVE, idle
+ * workers sleep at once instead of spinning on a core another thread may share. Nothing changes
+ * when the user set the variables, when detection worked, or with R1_BLAS_NO_REEXEC=1. */
 #ifndef R1_BASE_BLAS_ENV_H
 #define R1_BASE_BLAS_ENV_H
 
