@@ -24,7 +24,7 @@ static const char *finish_reason(ServeEnd end) { return end == SERVE_END_STOP ? 
 /* The error of a job that did not end normally. */
 static int end_error(ServeEnd end, ApiError *e) {
     if (end == SERVE_END_TIMEOUT)
-        return api_error(e, 504, "server_error", "timeout", NULL, "the request ran out of time (--request-timeout)");
+        return api_error(e, 504, "server_error", "timeout", NULL, "the request ran out of time (the server's request timeout)");
     if (end == SERVE_END_SHUTDOWN)
         return api_error(e, 503, "server_error", "shutting_down", NULL, "the server shut down before the request ended");
     if (end == SERVE_END_CANCELLED)

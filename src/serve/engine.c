@@ -212,8 +212,8 @@ static void *engine_main(void *arg) {
 }
 
 ServeEngine *serve_engine_start(const Model *m, Tokenizer *tok, const ServeEngineOptions *o, Err *e) {
-    if (o->max_batch < 1) { err_set(e, "--max-batch: must be >= 1, got %d", o->max_batch); return NULL; }
-    if (o->queue_cap < 0) { err_set(e, "--queue: must be >= 0, got %d", o->queue_cap); return NULL; }
+    if (o->max_batch < 1) { err_set(e, "serve engine: max_batch must be >= 1, got %d", o->max_batch); return NULL; }
+    if (o->queue_cap < 0) { err_set(e, "serve engine: queue_cap must be >= 0, got %d", o->queue_cap); return NULL; }
     ServeEngine *s = xcalloc(1, sizeof *s);
     s->m = m;
     s->tok = tok;

@@ -183,7 +183,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 }
 
 ServeHttp *serve_http_start(ServeEngine *eng, const ServeHttpOptions *o, Err *e) {
-    if (o->port < 0 || o->port > 65535) { err_set(e, "--port: must be in [0, 65535], got %d", o->port); return NULL; }
+    if (o->port < 0 || o->port > 65535) { err_set(e, "listen port must be in [0, 65535], got %d", o->port); return NULL; }
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -192,7 +192,7 @@ ServeHttp *serve_http_start(ServeEngine *eng, const ServeHttpOptions *o, Err *e)
     char port[16];
     snprintf(port, sizeof port, "%d", o->port);
     int gai = getaddrinfo(o->host, port, &hints, &ai);
-    if (gai != 0 || !ai) { err_set(e, "--host: %s: %s", o->host, gai_strerror(gai)); return NULL; }
+    if (gai != 0 || !ai) { err_set(e, "listen address %s: %s", o->host, gai_strerror(gai)); return NULL; }
     ServeHttp *h = xcalloc(1, sizeof *h);
     h->eng = eng;
     h->o = *o;
